@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics for one node. Each node owns a Registry (not prom-client's global one) so
+ * several nodes can run in one process, as the simulator and tests do.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly height = new Gauge({
+    name: 'tillid_chain_height',
+    help: 'Height of the head block',
+    registers: [this.registry],
+  });
+  readonly finalizedHeight = new Gauge({
+    name: 'tillid_finalized_height',
+    help: 'Height of the newest finalized block',
+    registers: [this.registry],
+  });
+  readonly transactionsFinalized = new Counter({
+    name: 'tillid_transactions_finalized_total',
+    help: 'Transactions in finalized blocks (rate() of this is tx/s)',
+    registers: [this.registry],
+  });
+  readonly blockInterval = new Histogram({
+    name: 'tillid_block_interval_seconds',
+    help: 'Time between consecutive finalized blocks',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  readonly blockTransactions = new Histogram({
+    name: 'tillid_block_transactions',
+    help: 'Transactions per finalized block',
+    buckets: [0, 1, 10, 100, 500, 1000, 2500, 5000],
+    registers: [this.registry],
+  });
+  readonly admissions = new Counter({
+    name: 'tillid_transactions_submitted_total',
+    help: 'Submitted transactions by outcome (ACCEPTED or the error code)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  /** `mempoolSize` is read at scrape time, so the gauge is never stale. */
+  constructor(mempoolSize: () => number) {
+    new Gauge({
+      name: 'tillid_mempool_transactions',
+      help: 'Transactions waiting for a block',
+      registers: [this.registry],
+      collect() {
+        this.set(mempoolSize());
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'tillid_' });
+  }
+}

@@ -1,0 +1,116 @@
+/** JSON schemas for the node API. The OpenAPI document at /docs is generated from these. */
+
+const hex = (bytes: number) => ({ type: 'string', pattern: `^[0-9a-f]{${bytes * 2}}$` }) as const;
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  description: 'Every 4xx carries a stable code a client can branch on.',
+  properties: {
+    code: { type: 'string', examples: ['TX_BAD_SIGNATURE'] },
+    message: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
+  },
+  required: ['code', 'message'],
+} as const;
+
+export const transactionSchema = {
+  $id: 'Transaction',
+  type: 'object',
+  additionalProperties: false,
+  required: ['chainId', 'type', 'payload', 'signer', 'nonce', 'expiresAt', 'signature'],
+  properties: {
+    chainId: { type: 'string', maxLength: 64 },
+    type: { type: 'string', maxLength: 97, description: 'module.action, e.g. anchor.record' },
+    payload: { type: 'object', additionalProperties: true },
+    signer: hex(32),
+    nonce: { type: 'string', minLength: 8, maxLength: 64 },
+    expiresAt: { type: 'integer', minimum: 0, description: 'ms since the epoch' },
+    signature: hex(64),
+  },
+} as const;
+
+const header = {
+  type: 'object',
+  properties: {
+    chainId: { type: 'string' },
+    height: { type: 'integer' },
+    parentHash: hex(32),
+    txRoot: hex(32),
+    stateRoot: hex(32),
+    proposer: hex(32),
+    timestamp: { type: 'integer' },
+  },
+} as const;
+
+export const blockSchema = {
+  $id: 'Block',
+  type: 'object',
+  properties: {
+    hash: hex(32),
+    header,
+    transactions: { type: 'array', items: { $ref: 'Transaction#' } },
+    certificate: {
+      type: ['object', 'null'],
+      properties: {
+        height: { type: 'integer' },
+        round: { type: 'integer' },
+        blockHash: hex(32),
+        signatures: {
+          type: 'array',
+          items: { type: 'object', properties: { authority: hex(32), signature: hex(64) } },
+        },
+      },
+    },
+  },
+} as const;
+
+export const transactionViewSchema = {
+  type: 'object',
+  properties: {
+    hash: hex(32),
+    status: { type: 'string', enum: ['pending', 'finalized', 'rejected'] },
+    height: { type: 'integer' },
+    index: { type: 'integer' },
+    code: { type: 'string' },
+    message: { type: 'string' },
+  },
+  required: ['hash', 'status'],
+} as const;
+
+export const statusSchema = {
+  type: 'object',
+  properties: {
+    chainId: { type: 'string' },
+    genesisHash: hex(32),
+    height: { type: 'integer' },
+    finalizedHeight: { type: 'integer' },
+    headHash: hex(32),
+    stateRoot: hex(32),
+    authorities: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { name: { type: 'string' }, cvr: { type: 'string' }, publicKey: hex(32) },
+      },
+    },
+    peers: { type: 'array', items: { type: 'string' } },
+    mempool: {
+      type: 'object',
+      properties: { transactions: { type: 'integer' }, bytes: { type: 'integer' } },
+    },
+    version: { type: 'string' },
+  },
+} as const;
+
+export const hashParams = {
+  type: 'object',
+  properties: { hash: hex(32) },
+  required: ['hash'],
+} as const;
+
+export const heightParams = {
+  type: 'object',
+  properties: { height: { type: 'string', pattern: '^(latest|[0-9]{1,15})$' } },
+  required: ['height'],
+} as const;

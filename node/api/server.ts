@@ -1,0 +1,161 @@
+/**
+ * The node's HTTP API (fastify). Every route declares its schemas; the OpenAPI document at /docs is
+ * generated from them. Errors leave as `{ code, message }` with a 4xx for anything the caller can
+ * fix. The API sees the node only through `NodeApi`, never consensus or storage internals.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.ts';
+import type { Block } from '../protocol/block.ts';
+import { blockHash } from '../protocol/block.ts';
+import { type ErrorCode, httpStatusOf, isTillidError } from '../protocol/errors.ts';
+import type { Hex } from '../protocol/hash.ts';
+import {
+  blockSchema,
+  errorSchema,
+  hashParams,
+  heightParams,
+  statusSchema,
+  transactionSchema,
+  transactionViewSchema,
+} from './schemas.ts';
+
+export interface TransactionView {
+  hash: Hex;
+  status: 'pending' | 'finalized' | 'rejected';
+  height?: number;
+  index?: number;
+  code?: string;
+  message?: string | undefined;
+}
+
+export interface NodeApi {
+  status(): Record<string, unknown>;
+  /** Admits a transaction; throws a TillidError. */
+  submit(input: unknown): Hex;
+  transaction(hash: Hex): TransactionView | undefined;
+  block(height: number): Promise<Block | undefined>;
+  anchor(hash: Hex): Record<string, unknown> | undefined;
+  ready(): boolean;
+  readonly metrics: Registry;
+}
+
+/** Largest request body accepted; a transaction itself is capped lower (MAX_TX_BYTES). */
+export const BODY_LIMIT = 64 * 1024;
+
+const errorReplies = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
+
+export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    // Coercion or stripping would change signed content behind the signer's back: reject instead.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  app.addSchema(errorSchema);
+  app.addSchema(transactionSchema);
+  app.addSchema(blockSchema);
+
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'Tillid node API', version: '1', description: 'A Tillid consortium ledger node.' },
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const send = (code: ErrorCode, message: string, details?: unknown) =>
+      reply.code(httpStatusOf[code]).send({ code, message, ...(details ? { details } : {}) });
+    if (isTillidError(error)) return send(error.code, error.message, error.details);
+    if (error.validation) {
+      const code: ErrorCode =
+        request.routeOptions.url === '/v1/transactions' ? 'TX_MALFORMED' : 'BAD_REQUEST';
+      return send(code, error.message);
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send('BODY_TOO_LARGE', `request bodies are at most ${BODY_LIMIT} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send('UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return send('MALFORMED_JSON', 'the body is not valid JSON');
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      // Other client errors fastify detects (bad content-length, prototype poisoning, …).
+      return reply.code(error.statusCode).send({ code: 'BAD_REQUEST', message: error.message });
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    return send('INTERNAL', 'internal error; the node logged the details');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
+    node.ready()
+      ? { ready: true }
+      : reply.code(503).send({ code: 'NOT_READY', message: 'the node is not ready' }),
+  );
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type(node.metrics.contentType).send(await node.metrics.metrics()),
+  );
+
+  app.get('/v1/status', { schema: { response: { 200: statusSchema } } }, async () => node.status());
+
+  app.post(
+    '/v1/transactions',
+    {
+      schema: {
+        body: { $ref: 'Transaction#' },
+        response: { 202: { type: 'object', properties: { hash: { type: 'string' } } }, ...errorReplies },
+      },
+    },
+    async (request, reply) => reply.code(202).send({ hash: node.submit(request.body) }),
+  );
+
+  app.get<{ Params: { hash: Hex } }>(
+    '/v1/transactions/:hash',
+    { schema: { params: hashParams, response: { 200: transactionViewSchema, ...errorReplies } } },
+    async (request, reply) => {
+      const view = node.transaction(request.params.hash);
+      return view ?? reply.code(404).send({ code: 'NOT_FOUND', message: 'no such transaction' });
+    },
+  );
+
+  app.get<{ Params: { height: string } }>(
+    '/v1/blocks/:height',
+    { schema: { params: heightParams, response: { 200: { $ref: 'Block#' }, ...errorReplies } } },
+    async (request, reply) => {
+      const { height } = request.params;
+      const block = await node.block(height === 'latest' ? (node.status().height as number) : Number(height));
+      if (!block) return reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
+      return { hash: blockHash(block.header), ...block };
+    },
+  );
+
+  app.get<{ Params: { hash: Hex } }>(
+    '/v1/anchors/:hash',
+    {
+      schema: {
+        params: hashParams,
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies },
+      },
+    },
+    async (request, reply) =>
+      node.anchor(request.params.hash) ??
+      reply.code(404).send({ code: 'NOT_FOUND', message: 'no such anchor' }),
+  );
+
+  return app;
+}

@@ -1,0 +1,147 @@
+/**
+ * The chain: a durable sequence of finalized blocks and the state they produce. It builds, checks
+ * and commits blocks but does not decide which block comes next; that is the consensus layer's job
+ * (consensus/solo.ts for one authority), so consensus can change without touching this file.
+ */
+import { type Block, certificateProblem } from '../protocol/block.ts';
+import type { Genesis } from '../protocol/genesis.ts';
+import { genesisHash } from '../protocol/genesis.ts';
+import type { Hex } from '../protocol/hash.ts';
+import { merkleRoot } from '../protocol/merkle.ts';
+import {
+  BlockInvalidError,
+  type Execution,
+  executeBlock,
+  type HashedTransaction,
+  type Receipt,
+  type Rules,
+  receiptKey,
+} from '../state/machine.ts';
+import type { ModuleRegistry } from '../state/module.ts';
+import { ChainStore, type Head } from './store.ts';
+import { headOf, validateBlock } from './validation.ts';
+
+export interface CommittedBlock {
+  readonly block: Block;
+  readonly execution: Execution;
+}
+
+export class Chain {
+  readonly genesis: Genesis;
+  readonly genesisHash: Hex;
+  readonly rules: Rules;
+  readonly #store: ChainStore;
+  #head: Head;
+  #committing = false;
+  readonly #listeners: ((committed: CommittedBlock) => void)[] = [];
+
+  private constructor(store: ChainStore, genesis: Genesis, rules: Rules, head: Head) {
+    this.#store = store;
+    this.genesis = genesis;
+    this.genesisHash = genesisHash(genesis);
+    this.rules = rules;
+    this.#head = head;
+  }
+
+  /**
+   * Opens (or creates) the store in `dataDir` for `genesis`. Refuses a store that belongs to
+   * another genesis: mixing chains in one directory is never what an operator meant.
+   */
+  static async open(
+    dataDir: string,
+    genesis: Genesis,
+    modules: ModuleRegistry,
+    signatureValid?: Rules['signatureValid'],
+  ): Promise<Chain> {
+    const store = await ChainStore.open(dataDir);
+    const expected = genesisHash(genesis);
+    const stored = store.genesisHash();
+    if (stored === undefined) await store.setGenesisHash(expected);
+    else if (stored !== expected) {
+      await store.close();
+      throw new Error(`the data directory ${dataDir} belongs to genesis ${stored}, not ${expected}`);
+    }
+    const rules: Rules = { chainId: genesis.chainId, params: genesis.params, modules, signatureValid };
+    const head = store.head() ?? genesisHead(genesis);
+    return new Chain(store, genesis, rules, head);
+  }
+
+  get head(): Head {
+    return this.#head;
+  }
+
+  /** The authorities whose signatures finalize the block at `height`. */
+  authoritiesAt(_height: number): Hex[] {
+    return this.genesis.authorities.map((a) => a.publicKey);
+  }
+
+  /** Builds the next block from `candidates`; the result has no certificate yet. */
+  propose(candidates: readonly HashedTransaction[], timestamp: number, proposer: Hex): CommittedBlock {
+    const parent = this.#head;
+    const ctx = { chainId: this.rules.chainId, height: parent.height + 1, timestamp, proposer };
+    const limited = candidates.slice(0, this.rules.params.maxBlockTransactions);
+    const execution = executeBlock(this.#store, parent.stateRoot, limited, ctx, this.rules, 'propose');
+    const header = {
+      ...ctx,
+      parentHash: parent.hash,
+      txRoot: merkleRoot(execution.included.map((t) => t.hash)),
+      stateRoot: execution.stateRoot,
+    };
+    const block: Block = { header, transactions: execution.included.map((t) => t.tx), certificate: null };
+    return { block, execution };
+  }
+
+  /** Checks a proposed block against the head; throws BlockInvalidError. */
+  validate(block: Block): Execution {
+    return validateBlock(this.#head, block, this.#store, this.rules, this.authoritiesAt(block.header.height));
+  }
+
+  /** Makes a certified block durable and the new head. */
+  async commit(block: Block, execution: Execution): Promise<void> {
+    if (this.#committing) throw new Error('commit already in progress');
+    const problem = certificateProblem(
+      block.certificate,
+      block.header,
+      this.authoritiesAt(block.header.height),
+    );
+    if (problem) throw new BlockInvalidError(problem);
+    if (block.header.parentHash !== this.#head.hash)
+      throw new BlockInvalidError('block does not extend the head');
+    this.#committing = true;
+    try {
+      const head = headOf(block);
+      await this.#store.commit(block, execution.writes, head);
+      this.#head = head;
+    } finally {
+      this.#committing = false;
+    }
+    for (const listener of this.#listeners) listener({ block, execution });
+  }
+
+  onCommit(listener: (committed: CommittedBlock) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  receipt(txHash: Hex): Receipt | undefined {
+    return this.#store.get(receiptKey(txHash)) as Receipt | undefined;
+  }
+
+  readState(key: string) {
+    return this.#store.get(key);
+  }
+
+  async block(height: number): Promise<Block | undefined> {
+    if (height < 1 || height > this.#head.height) return undefined;
+    return this.#store.getBlock(height);
+  }
+
+  async close(): Promise<void> {
+    await this.#store.close();
+  }
+}
+
+/** The head before block 1: the genesis hash stands for both the parent hash and the state root. */
+export function genesisHead(genesis: Genesis): Head {
+  const hash = genesisHash(genesis);
+  return { height: 0, hash, stateRoot: hash, timestamp: genesis.genesisTime };
+}

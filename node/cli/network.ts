@@ -1,0 +1,194 @@
+/**
+ * `tillid network init`: a genesis for a list of municipalities plus one config per node.
+ * `tillid network up`: a local development network on this machine, one process per node.
+ *
+ * For a real network each municipality generates its key on its own host (`tillid keys generate`)
+ * and shares only its public key; `init` is then given those keys. Without one, `init` generates
+ * a throwaway development key next to that node's config and says so.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '../config.ts';
+import { writeKeyFile } from '../keyfile.ts';
+import {
+  type Authority,
+  DEFAULT_PARAMS,
+  decodeGenesis,
+  type Genesis,
+  genesisHash,
+} from '../protocol/genesis.ts';
+import { generateKeyPair, isValidPublicKey } from '../protocol/signature.ts';
+import { parse, UsageError } from './args.ts';
+
+export interface MunicipalityInput {
+  name: string;
+  cvr: string;
+  publicKey?: string;
+}
+
+/** The default development network: municipalities from the 2018 pilot's public examples. */
+export const DEV_MUNICIPALITIES: MunicipalityInput[] = [{ name: 'Høje-Taastrup Kommune', cvr: '29189846' }];
+
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/æ/g, 'ae')
+    .replace(/ø/g, 'oe')
+    .replace(/å/g, 'aa')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+
+export interface InitOptions {
+  out: string;
+  chainId: string;
+  municipalities: MunicipalityInput[];
+  basePort: number;
+  blockIntervalMs: number;
+  genesisTime: number;
+}
+
+/** Writes genesis.json and `<slug>/config.json` per municipality. Returns the genesis. */
+export function initNetwork(o: InitOptions): {
+  genesis: Genesis;
+  nodeDirs: string[];
+  generatedKeys: string[];
+} {
+  if (existsSync(join(o.out, 'genesis.json'))) throw new UsageError(`${o.out} already holds a network`);
+  mkdirSync(o.out, { recursive: true });
+  const authorities: Authority[] = [];
+  const nodeDirs: string[] = [];
+  const generatedKeys: string[] = [];
+  o.municipalities.forEach((m, i) => {
+    const dir = join(o.out, slug(m.name) || `node-${i + 1}`);
+    mkdirSync(dir, { recursive: true });
+    let publicKey = m.publicKey;
+    if (publicKey === undefined) {
+      const keyPair = generateKeyPair();
+      writeKeyFile(join(dir, 'key.json'), keyPair);
+      generatedKeys.push(join(dir, 'key.json'));
+      publicKey = keyPair.publicKey;
+    } else if (!isValidPublicKey(publicKey)) {
+      throw new UsageError(`${m.name}: invalid public key`);
+    }
+    authorities.push({ name: m.name, cvr: m.cvr, publicKey });
+    const config = {
+      name: m.name,
+      genesisFile: '../genesis.json',
+      keyFile: 'key.json',
+      dataDir: 'data',
+      api: { host: DEFAULTS.api.host, port: o.basePort + i },
+      blockIntervalMs: o.blockIntervalMs,
+      logLevel: 'info',
+    };
+    writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    nodeDirs.push(dir);
+  });
+  const genesis = decodeGenesis({
+    chainId: o.chainId,
+    genesisTime: o.genesisTime,
+    authorities,
+    params: DEFAULT_PARAMS,
+  });
+  writeFileSync(join(o.out, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
+  return { genesis, nodeDirs, generatedKeys };
+}
+
+function readMunicipalities(file: string): MunicipalityInput[] {
+  const list = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(list))
+    throw new UsageError(`${file}: expected a JSON array of { name, cvr, publicKey }`);
+  return list;
+}
+
+/** `--municipality "Name:CVR[:publicKey]"` */
+function parseMunicipality(text: string): MunicipalityInput {
+  const [name, cvr, publicKey] = text.split(':');
+  if (!name || !cvr) throw new UsageError(`--municipality "${text}": expected Name:CVR[:publicKey]`);
+  return publicKey ? { name, cvr, publicKey } : { name, cvr };
+}
+
+export function networkInit(args: string[]): void {
+  const v = parse(args, {
+    out: { type: 'string', default: '.tillid/network' },
+    'chain-id': { type: 'string', default: 'tillid-local' },
+    municipalities: { type: 'string' },
+    municipality: { type: 'string', multiple: true },
+    'base-port': { type: 'string', default: String(DEFAULTS.api.port) },
+    'block-interval-ms': { type: 'string', default: String(DEFAULTS.blockIntervalMs) },
+  });
+  const municipalities = v.municipalities
+    ? readMunicipalities(v.municipalities)
+    : v.municipality
+      ? v.municipality.map(parseMunicipality)
+      : DEV_MUNICIPALITIES;
+  const result = initNetwork({
+    out: v.out,
+    chainId: v['chain-id'],
+    municipalities,
+    basePort: Number(v['base-port']),
+    blockIntervalMs: Number(v['block-interval-ms']),
+    genesisTime: Date.now(),
+  });
+  for (const key of result.generatedKeys) console.error(`generated a THROWAWAY development key: ${key}`);
+  console.log(JSON.stringify({ genesisHash: genesisHash(result.genesis), nodes: result.nodeDirs }, null, 2));
+}
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), 'tillid.ts');
+
+/**
+ * Starts every node of a network directory as its own process (creating a development network
+ * first if the directory is empty) and stops them all on Ctrl-C.
+ */
+export async function networkUp(args: string[]): Promise<void> {
+  const v = parse(args, { dir: { type: 'string', default: '.tillid/local' } });
+  const dir = resolve(v.dir);
+  if (!existsSync(join(dir, 'genesis.json'))) {
+    const { generatedKeys } = initNetwork({
+      out: dir,
+      chainId: 'tillid-local',
+      municipalities: DEV_MUNICIPALITIES,
+      basePort: DEFAULTS.api.port,
+      blockIntervalMs: DEFAULTS.blockIntervalMs,
+      genesisTime: Date.now(),
+    });
+    console.error(`created a development network in ${dir} with ${generatedKeys.length} throwaway keys`);
+  }
+  const configs = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'config.json')))
+    .map((e) => join(dir, e.name, 'config.json'))
+    .sort();
+  const children = configs.map((config) =>
+    spawn(process.execPath, [CLI, 'node', 'start', '--config', config], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  for (const config of configs) {
+    const { api, name } = JSON.parse(readFileSync(config, 'utf8'));
+    console.error(`${name}: http://${api.host}:${api.port}/v1/status`);
+  }
+  let stopping = false;
+  const stopAll = () => {
+    stopping = true;
+    for (const child of children) child.kill('SIGTERM');
+  };
+  process.on('SIGINT', stopAll);
+  process.on('SIGTERM', stopAll);
+  await Promise.all(
+    children.map(
+      (child, i) =>
+        new Promise<void>((done) =>
+          child.on('exit', (code, signal) => {
+            if (!stopping) {
+              console.error(`node ${configs[i]} exited (${signal ?? code}); stopping the network`);
+              process.exitCode = 1;
+              stopAll();
+            }
+            done();
+          }),
+        ),
+    ),
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * Single-authority block production: one authority proposes, executes and signs every block, and
+ * its own signature is the commit certificate (one of one is more than two thirds). It is what a
+ * municipality's local chain runs, and it drives the chain through the same propose → certify →
+ * commit steps the consortium consensus uses.
+ */
+import type { Logger } from 'pino';
+import type { Chain } from '../chain/chain.ts';
+import type { Mempool } from '../mempool/mempool.ts';
+import { type Block, blockHash, type CommitCertificate, commitDigest } from '../protocol/block.ts';
+import type { TillidError } from '../protocol/errors.ts';
+import type { Hex } from '../protocol/hash.ts';
+import { type Signer, signingMessage } from '../protocol/signature.ts';
+
+export interface SoloOptions {
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly signer: Signer;
+  readonly blockIntervalMs: number;
+  /** Wall clock for block timestamps; only the proposer reads it. */
+  readonly now: () => number;
+  readonly log: Logger;
+  /** Told about candidates left out of a block (expired, duplicate, …). */
+  readonly onDropped: (hash: Hex, error: TillidError) => void;
+}
+
+export class SoloAuthority {
+  readonly #o: SoloOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #producing: Promise<void> | undefined;
+  #stopped = true;
+
+  constructor(options: SoloOptions) {
+    const authorities = options.chain.authoritiesAt(options.chain.head.height + 1);
+    if (authorities.length !== 1 || authorities[0] !== options.signer.publicKey) {
+      throw new Error('single-authority mode needs a genesis whose only authority is this node');
+    }
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(this.#o.blockIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#producing;
+  }
+
+  /** Called when transactions arrive: a full block's worth is produced without waiting. */
+  transactionsArrived(): void {
+    if (this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions && !this.#producing) {
+      this.#schedule(0);
+    }
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#producing = this.#produce().finally(() => {
+        this.#producing = undefined;
+        const full = this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions;
+        this.#schedule(full ? 0 : this.#o.blockIntervalMs);
+      });
+    }, delay);
+  }
+
+  async #produce(): Promise<void> {
+    const { chain, mempool, signer, log } = this.#o;
+    try {
+      const timestamp = Math.max(this.#o.now(), chain.head.timestamp + 1);
+      const candidates = mempool.peek(chain.rules.params.maxBlockTransactions);
+      const { block, execution } = chain.propose(candidates, timestamp, signer.publicKey);
+      const certified: Block = { ...block, certificate: this.#certify(block) };
+      await chain.commit(certified, execution);
+      mempool.remove(execution.included.map((t) => t.hash));
+      mempool.remove(execution.dropped.map((d) => d.item.hash));
+      for (const { item, error } of execution.dropped) this.#o.onDropped(item.hash, error);
+    } catch (e) {
+      // A failed commit (disk full, store closed) leaves the head unchanged; the next tick retries.
+      log.error({ err: e }, 'block production failed');
+    }
+  }
+
+  #certify(block: Block): CommitCertificate {
+    const hash = blockHash(block.header);
+    const { chainId, height } = block.header;
+    const signature = this.#o.signer.sign(signingMessage('commit', commitDigest(chainId, height, 0, hash)));
+    return {
+      height,
+      round: 0,
+      blockHash: hash,
+      signatures: [{ authority: this.#o.signer.publicKey, signature }],
+    };
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Transactions waiting for a block, in arrival order, de-duplicated by hash and bounded in count
+ * and bytes so a flood cannot exhaust memory. A full pool refuses new work (429) rather than
+ * evicting what it already promised to include.
+ */
+import { TillidError } from '../protocol/errors.ts';
+import type { Hex } from '../protocol/hash.ts';
+import type { HashedTransaction } from '../state/machine.ts';
+
+export interface MempoolLimits {
+  readonly maxTransactions: number;
+  readonly maxBytes: number;
+}
+
+interface Entry extends HashedTransaction {
+  readonly bytes: number;
+}
+
+export class Mempool {
+  readonly #entries = new Map<Hex, Entry>();
+  readonly #limits: MempoolLimits;
+  #bytes = 0;
+  constructor(limits: MempoolLimits) {
+    this.#limits = limits;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+  has(hash: Hex): boolean {
+    return this.#entries.has(hash);
+  }
+
+  /** Throws TX_DUPLICATE or MEMPOOL_FULL; changes nothing then. */
+  add(item: HashedTransaction, bytes: number): void {
+    if (this.#entries.has(item.hash))
+      throw new TillidError('TX_DUPLICATE', 'the transaction is already pending');
+    if (this.#entries.size >= this.#limits.maxTransactions || this.#bytes + bytes > this.#limits.maxBytes) {
+      throw new TillidError('MEMPOOL_FULL', 'the node is at capacity; retry with backoff');
+    }
+    this.#entries.set(item.hash, { ...item, bytes });
+    this.#bytes += bytes;
+  }
+
+  /** The oldest `max` transactions, left in the pool until `remove`. */
+  peek(max: number): HashedTransaction[] {
+    const out: HashedTransaction[] = [];
+    for (const entry of this.#entries.values()) {
+      if (out.length >= max) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  remove(hashes: Iterable<Hex>): void {
+    for (const hash of hashes) {
+      const entry = this.#entries.get(hash);
+      if (!entry) continue;
+      this.#entries.delete(hash);
+      this.#bytes -= entry.bytes;
+    }
+  }
+}

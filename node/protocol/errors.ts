@@ -1,0 +1,60 @@
+/**
+ * Errors that cross a boundary carry a stable code. The API turns a `TillidError` into a 4xx whose
+ * body names the code, so support systems can branch on it without parsing messages.
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'MALFORMED_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BODY_TOO_LARGE'
+  | 'TX_MALFORMED'
+  | 'TX_BAD_SIGNATURE'
+  | 'TX_WRONG_CHAIN'
+  | 'TX_EXPIRED'
+  | 'TX_EXPIRY_TOO_FAR'
+  | 'TX_DUPLICATE'
+  | 'TX_UNKNOWN_TYPE'
+  | 'TX_PAYLOAD_INVALID'
+  | 'TX_TOO_LARGE'
+  | 'PII_REJECTED'
+  | 'MEMPOOL_FULL'
+  | 'ANCHOR_EXISTS'
+  | 'NOT_FOUND'
+  | 'NOT_READY'
+  | 'INTERNAL';
+
+/** HTTP status for each code; anything a client can fix is a 4xx; only the node's own failures are 5xx. */
+export const httpStatusOf: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  MALFORMED_JSON: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BODY_TOO_LARGE: 413,
+  TX_MALFORMED: 400,
+  TX_BAD_SIGNATURE: 400,
+  TX_WRONG_CHAIN: 400,
+  TX_EXPIRED: 400,
+  TX_EXPIRY_TOO_FAR: 400,
+  TX_DUPLICATE: 409,
+  TX_UNKNOWN_TYPE: 400,
+  TX_PAYLOAD_INVALID: 400,
+  TX_TOO_LARGE: 413,
+  PII_REJECTED: 422,
+  MEMPOOL_FULL: 429,
+  ANCHOR_EXISTS: 409,
+  NOT_FOUND: 404,
+  NOT_READY: 503,
+  INTERNAL: 500,
+};
+
+export class TillidError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'TillidError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const isTillidError = (e: unknown): e is TillidError => e instanceof TillidError;

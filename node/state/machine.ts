@@ -1,0 +1,172 @@
+/**
+ * The deterministic state machine: executes a block's transactions against a state and computes
+ * the resulting state root. Used by the proposer (to build a block), by every node (to validate
+ * one) and by `tillid chain verify` (to replay a chain), so all three agree by construction.
+ */
+
+import type { Json } from '../protocol/canonical.ts';
+import { type ErrorCode, TillidError } from '../protocol/errors.ts';
+import type { ChainParams } from '../protocol/genesis.ts';
+import { canonicalHash, type Hex, sha256Hex } from '../protocol/hash.ts';
+import { findPersonalData } from '../protocol/pii.ts';
+import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
+import type { BlockContext, ModuleRegistry, StateReader } from './module.ts';
+import { StateOverlay } from './overlay.ts';
+
+/** What happened to an included transaction. Part of state, so covered by the state root. */
+export interface Receipt {
+  readonly height: number;
+  readonly index: number;
+  readonly code: 'OK' | ErrorCode | 'TX_FAILED';
+  readonly message?: string;
+}
+
+export const receiptKey = (txHash: Hex): string => `tx/${txHash}`;
+
+export interface HashedTransaction {
+  readonly tx: Transaction;
+  readonly hash: Hex;
+}
+
+export interface Rules {
+  readonly chainId: string;
+  readonly params: ChainParams;
+  readonly modules: ModuleRegistry;
+  /**
+   * The signature check. Defaults to the one rule (`transactionSignatureValid`); a node passes a
+   * version that remembers verdicts it has already reached, so each signature is verified once.
+   */
+  readonly signatureValid?: (tx: Transaction, hash: Hex) => boolean;
+}
+
+/**
+ * Checks that need no state: chain, time window, signature, type and payload. Returns the error a
+ * client should see, or `undefined`. `time` is the block time in a block, the node's clock on
+ * admission.
+ */
+export function statelessProblem(
+  item: HashedTransaction,
+  time: number,
+  rules: Rules,
+): TillidError | undefined {
+  const { tx, hash } = item;
+  if (tx.chainId !== rules.chainId)
+    return new TillidError('TX_WRONG_CHAIN', `this is chain ${rules.chainId}`);
+  if (tx.expiresAt < time) return new TillidError('TX_EXPIRED', 'the transaction expired');
+  if (tx.expiresAt - time > rules.params.maxTransactionTtlMs) {
+    return new TillidError(
+      'TX_EXPIRY_TOO_FAR',
+      `expiresAt may be at most ${rules.params.maxTransactionTtlMs} ms ahead`,
+    );
+  }
+  const [moduleName, action] = tx.type.split('.') as [string, string];
+  const module = rules.modules.get(moduleName);
+  if (!module || !module.actions.includes(action)) {
+    return new TillidError('TX_UNKNOWN_TYPE', `unknown transaction type ${tx.type}`);
+  }
+  const pii = findPersonalData(tx.payload);
+  if (pii)
+    return new TillidError('PII_REJECTED', `payload field ${pii} looks like personal data (a CPR number)`, {
+      path: pii,
+    });
+  try {
+    module.checkPayload(action, tx.payload);
+  } catch (e) {
+    if (e instanceof TillidError) return e;
+    return new TillidError('TX_PAYLOAD_INVALID', 'payload rejected');
+  }
+  // Last, because it is by far the most expensive check.
+  const valid = (rules.signatureValid ?? transactionSignatureValid)(tx, hash);
+  if (!valid)
+    return new TillidError('TX_BAD_SIGNATURE', 'the signature does not verify under the signer key');
+  return undefined;
+}
+
+export class BlockInvalidError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BlockInvalidError';
+  }
+}
+
+export interface Execution {
+  readonly included: HashedTransaction[];
+  /** Candidates a proposer left out, with the reason. Always empty when validating. */
+  readonly dropped: { item: HashedTransaction; error: TillidError }[];
+  readonly writes: ReadonlyMap<string, Json>;
+  readonly stateRoot: Hex;
+}
+
+/**
+ * Executes `candidates` on top of `base` for the block described by `ctx`.
+ *
+ * mode `propose`: candidates that no block may contain (expired, duplicate, bad signature, …) are
+ * dropped and reported. mode `validate`: such a transaction makes the whole block invalid, since an
+ * honest proposer would have dropped it.
+ */
+export function executeBlock(
+  base: StateReader,
+  previousStateRoot: Hex,
+  candidates: readonly HashedTransaction[],
+  ctx: BlockContext,
+  rules: Rules,
+  mode: 'propose' | 'validate',
+): Execution {
+  const block = new StateOverlay(base);
+  const included: HashedTransaction[] = [];
+  const dropped: Execution['dropped'] = [];
+  const seen = new Set<Hex>();
+  for (const item of candidates) {
+    let problem = statelessProblem(item, ctx.timestamp, rules);
+    if (!problem && (seen.has(item.hash) || block.get(receiptKey(item.hash)) !== undefined)) {
+      problem = new TillidError('TX_DUPLICATE', 'the transaction is already on the chain');
+    }
+    if (problem) {
+      if (mode === 'validate')
+        throw new BlockInvalidError(`transaction ${item.hash}: ${problem.code}: ${problem.message}`);
+      dropped.push({ item, error: problem });
+      continue;
+    }
+    seen.add(item.hash);
+    const index = included.length;
+    included.push(item);
+    const [moduleName, action] = item.tx.type.split('.') as [string, string];
+    const module = rules.modules.get(moduleName);
+    const txState = new StateOverlay(block);
+    let receipt: Receipt = { height: ctx.height, index, code: 'OK' };
+    try {
+      module?.apply(txState, item.tx, action, { ...ctx, txHash: item.hash, index });
+      txState.mergeInto(block);
+    } catch (e) {
+      // A module bug must not make nodes diverge: a non-typed failure is a rejection too, with a
+      // fixed message (an exception's text could differ between Node versions).
+      receipt =
+        e instanceof TillidError
+          ? { height: ctx.height, index, code: e.code, message: e.message }
+          : {
+              height: ctx.height,
+              index,
+              code: 'TX_FAILED',
+              message: 'the module failed to apply the transaction',
+            };
+    }
+    block.set(receiptKey(item.hash), receipt as unknown as Json);
+  }
+  return {
+    included,
+    dropped,
+    writes: block.writes,
+    stateRoot: nextStateRoot(previousStateRoot, block.writes),
+  };
+}
+
+/**
+ * The state root chains the previous root with the hash of this block's writes, sorted by key.
+ * Given the genesis it commits to the whole state, costs O(writes) per block rather than a tree
+ * update per key, and is easy to recompute in any language. It does not give per-key proofs;
+ * a Merkle tree can replace it when light clients need them.
+ */
+export function nextStateRoot(previous: Hex, writes: ReadonlyMap<string, Json>): Hex {
+  const sorted = [...writes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256Hex(`${previous}${canonicalHash(sorted)}`);
+}

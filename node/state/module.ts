@@ -1,0 +1,53 @@
+/**
+ * The application's interface to the chain, after CometBFT's ABCI split: modules are deterministic
+ * functions of (state, transaction, block context). They see no clock but the block's timestamp, no
+ * randomness and no I/O, so every node that applies the same blocks reaches the same state.
+ */
+import type { Json, JsonObject } from '../protocol/canonical.ts';
+import type { Hex } from '../protocol/hash.ts';
+import type { Transaction } from '../protocol/transaction.ts';
+
+export interface StateReader {
+  get(key: string): Json | undefined;
+}
+
+export interface StateWriter extends StateReader {
+  set(key: string, value: Json): void;
+}
+
+export interface BlockContext {
+  readonly chainId: string;
+  readonly height: number;
+  /** Block time, ms since the epoch. */
+  readonly timestamp: number;
+  readonly proposer: Hex;
+}
+
+export interface TxContext extends BlockContext {
+  readonly txHash: Hex;
+  /** Position of the transaction in its block. */
+  readonly index: number;
+}
+
+export interface Module {
+  /** The part of a transaction type before the dot, e.g. `anchor`. */
+  readonly name: string;
+  /** The actions this module accepts, e.g. `record` for `anchor.record`. */
+  readonly actions: readonly string[];
+  /**
+   * Stateless validation of a payload: shape and limits. Throws a TillidError (code
+   * `TX_PAYLOAD_INVALID`) and is run both on admission and when a block is executed.
+   */
+  checkPayload(action: string, payload: JsonObject): void;
+  /**
+   * Applies a transaction. Throws a TillidError to reject it; its writes are then discarded and
+   * the rejection is recorded in the transaction's receipt.
+   */
+  apply(state: StateWriter, tx: Transaction, action: string, ctx: TxContext): void;
+}
+
+/** Read-only query helpers the API uses; modules keep their key layout private. */
+export type ModuleRegistry = ReadonlyMap<string, Module>;
+
+export const registry = (modules: readonly Module[]): ModuleRegistry =>
+  new Map(modules.map((m) => [m.name, m]));
