@@ -18,7 +18,7 @@ import {
   receiptKey,
 } from '../state/machine.ts';
 import type { ModuleRegistry } from '../state/module.ts';
-import { ChainStore, type Head } from './store.ts';
+import { type ChainStorage, ChainStore, type Head } from './store.ts';
 import { headOf, validateBlock } from './validation.ts';
 
 export interface CommittedBlock {
@@ -30,12 +30,12 @@ export class Chain {
   readonly genesis: Genesis;
   readonly genesisHash: Hex;
   readonly rules: Rules;
-  readonly #store: ChainStore;
+  readonly #store: ChainStorage;
   #head: Head;
   #committing = false;
   readonly #listeners: ((committed: CommittedBlock) => void)[] = [];
 
-  private constructor(store: ChainStore, genesis: Genesis, rules: Rules, head: Head) {
+  private constructor(store: ChainStorage, genesis: Genesis, rules: Rules, head: Head) {
     this.#store = store;
     this.genesis = genesis;
     this.genesisHash = genesisHash(genesis);
@@ -53,13 +53,22 @@ export class Chain {
     modules: ModuleRegistry,
     signatureValid?: Rules['signatureValid'],
   ): Promise<Chain> {
-    const store = await ChainStore.open(dataDir);
+    return Chain.openStorage(await ChainStore.open(dataDir), genesis, modules, signatureValid);
+  }
+
+  /** Opens the chain on any storage (in memory for the simulator). */
+  static async openStorage(
+    store: ChainStorage,
+    genesis: Genesis,
+    modules: ModuleRegistry,
+    signatureValid?: Rules['signatureValid'],
+  ): Promise<Chain> {
     const expected = genesisHash(genesis);
     const stored = store.genesisHash();
     if (stored === undefined) await store.setGenesisHash(expected);
     else if (stored !== expected) {
       await store.close();
-      throw new Error(`the data directory ${dataDir} belongs to genesis ${stored}, not ${expected}`);
+      throw new Error(`the store belongs to genesis ${stored}, not ${expected}`);
     }
     const rules: Rules = { chainId: genesis.chainId, params: genesis.params, modules, signatureValid };
     const head = store.head() ?? genesisHead(genesis);

@@ -21,7 +21,21 @@ export interface Head {
 
 const blockKey = (height: number): string => `b:${String(height).padStart(12, '0')}`;
 
-export class ChainStore implements StateReader {
+/**
+ * What the chain needs from storage. `ChainStore` is the durable one; `MemoryChainStore` serves the
+ * consensus simulator, which crashes and restarts thousands of nodes and cannot afford disks.
+ */
+export interface ChainStorage extends StateReader {
+  head(): Head | undefined;
+  genesisHash(): Hex | undefined;
+  setGenesisHash(hash: Hex): Promise<void>;
+  getBlockJson(height: number): Promise<string | undefined>;
+  getBlock(height: number): Promise<Block | undefined>;
+  commit(block: Block, writes: ReadonlyMap<string, Json>, head: Head): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ChainStore implements ChainStorage {
   readonly #db: ClassicLevel<string, string>;
   private constructor(db: ClassicLevel<string, string>) {
     this.#db = db;
@@ -80,4 +94,39 @@ export class ChainStore implements StateReader {
   async close(): Promise<void> {
     await this.#db.close();
   }
+}
+
+/**
+ * Storage in memory, with the same contract: values are kept as JSON text, so what is read back is
+ * a copy, exactly as from disk. "Crash" a node by dropping its Chain and reopening this object.
+ */
+export class MemoryChainStore implements ChainStorage {
+  readonly #values = new Map<string, string>();
+  get(key: string): Json | undefined {
+    const raw = this.#values.get(`s:${key}`);
+    return raw === undefined ? undefined : (JSON.parse(raw) as Json);
+  }
+  head(): Head | undefined {
+    const raw = this.#values.get('m:head');
+    return raw === undefined ? undefined : (JSON.parse(raw) as Head);
+  }
+  genesisHash(): Hex | undefined {
+    return this.#values.get('m:genesis');
+  }
+  async setGenesisHash(hash: Hex): Promise<void> {
+    this.#values.set('m:genesis', hash);
+  }
+  async getBlockJson(height: number): Promise<string | undefined> {
+    return this.#values.get(blockKey(height));
+  }
+  async getBlock(height: number): Promise<Block | undefined> {
+    const raw = this.#values.get(blockKey(height));
+    return raw === undefined ? undefined : (JSON.parse(raw) as Block);
+  }
+  async commit(block: Block, writes: ReadonlyMap<string, Json>, head: Head): Promise<void> {
+    this.#values.set(blockKey(block.header.height), JSON.stringify(block));
+    for (const [key, value] of writes) this.#values.set(`s:${key}`, JSON.stringify(value));
+    this.#values.set('m:head', JSON.stringify(head));
+  }
+  async close(): Promise<void> {}
 }
