@@ -71,6 +71,8 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
     },
   });
   app.register(swaggerUi, { routePrefix: '/docs' });
+  // Only JSON is accepted; anything else is 415 rather than a string that fails validation later.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const send = (code: ErrorCode, message: string, details?: unknown) =>
@@ -101,6 +103,12 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
     reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` }),
   );
 
+  // Routes go in a plugin registered after swagger, so its onRoute hook sees them for /docs.
+  app.register(async (routes) => registerRoutes(routes, node));
+  return app;
+}
+
+function registerRoutes(app: FastifyInstance, node: NodeApi): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
     node.ready()
@@ -156,6 +164,4 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
       node.anchor(request.params.hash) ??
       reply.code(404).send({ code: 'NOT_FOUND', message: 'no such anchor' }),
   );
-
-  return app;
 }

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { anchorTx, generateKeyPair, getJson, startTestNode, waitFor } from '../../helpers.ts';
+
+const post = (url: string, body: unknown, contentType = 'application/json') =>
+  fetch(`${url}/v1/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+test('an anchor goes from submitted to pending to finalized, and is readable', async (t) => {
+  const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 200 });
+  const tx = anchorTx(key, genesis.chainId);
+  const response = await post(url, tx);
+  assert.equal(response.status, 202);
+  const { hash } = (await response.json()) as { hash: string };
+  const pending = await getJson(`${url}/v1/transactions/${hash}`);
+  assert.equal(pending.status, 'pending');
+  const finalized = await waitFor(async () => {
+    const view = await getJson(`${url}/v1/transactions/${hash}`);
+    return view.status === 'finalized' ? view : undefined;
+  });
+  const block = await getJson(`${url}/v1/blocks/${finalized.height}`);
+  assert.deepEqual(block.transactions, [tx]);
+  assert.equal(block.certificate.signatures.length, 1);
+  const anchor = await getJson(`${url}/v1/anchors/${tx.payload.hash}`);
+  assert.equal(anchor.txHash, hash);
+  const status = await getJson(`${url}/v1/status`);
+  assert.equal(status.chainId, genesis.chainId);
+  assert.ok(status.height >= finalized.height);
+  assert.equal(status.authorities[0].publicKey, key.publicKey);
+  const latest = await getJson(`${url}/v1/blocks/latest`);
+  assert.ok(latest.header.height >= finalized.height);
+});
+
+test('each kind of bad input gets its own 4xx code and changes nothing', async (t) => {
+  const { url, key, genesis, node } = await startTestNode(t, { blockIntervalMs: 100 });
+  const good = anchorTx(key, genesis.chainId);
+  const { hash } = (await (await post(url, good)).json()) as { hash: string };
+  await waitFor(async () => node.chain.receipt(hash));
+  const other = generateKeyPair();
+  const cases: [string, () => Promise<Response>, number, string][] = [
+    ['malformed JSON', () => post(url, '{"chainId": '), 400, 'MALFORMED_JSON'],
+    ['not JSON at all', () => post(url, 'hello', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['wrong types', () => post(url, { ...good, expiresAt: 'tomorrow' }), 400, 'TX_MALFORMED'],
+    ['missing field', () => post(url, { ...good, signature: undefined }), 400, 'TX_MALFORMED'],
+    [
+      'oversized body',
+      () => post(url, { ...good, payload: { x: 'y'.repeat(100_000) } }),
+      413,
+      'BODY_TOO_LARGE',
+    ],
+    [
+      'unknown type',
+      () => post(url, anchorTxOfType(key, genesis.chainId, 'payment.release')),
+      400,
+      'TX_UNKNOWN_TYPE',
+    ],
+    [
+      'bad signature',
+      () => post(url, { ...anchorTx(key, genesis.chainId), signature: good.signature }),
+      400,
+      'TX_BAD_SIGNATURE',
+    ],
+    [
+      'signed by someone else',
+      () => post(url, { ...anchorTx(other, genesis.chainId), signer: key.publicKey }),
+      400,
+      'TX_BAD_SIGNATURE',
+    ],
+    ['wrong chain id', () => post(url, anchorTx(key, 'another-chain')), 400, 'TX_WRONG_CHAIN'],
+    [
+      'expired',
+      () => post(url, anchorTx(key, genesis.chainId, { expiresAt: Date.now() - 1 })),
+      400,
+      'TX_EXPIRED',
+    ],
+    [
+      'expiry too far ahead',
+      () => post(url, anchorTx(key, genesis.chainId, { expiresAt: Date.now() + 86_400_000 })),
+      400,
+      'TX_EXPIRY_TOO_FAR',
+    ],
+    ['replayed', () => post(url, good), 409, 'TX_DUPLICATE'],
+    [
+      'CPR with hyphen',
+      () => post(url, anchorTx(key, genesis.chainId, { ref: 'case-010190-1234' })),
+      422,
+      'PII_REJECTED',
+    ],
+    [
+      'CPR as ten digits',
+      () => post(url, anchorTx(key, genesis.chainId, { docType: 'r2512891234' })),
+      422,
+      'PII_REJECTED',
+    ],
+    [
+      'payload field invalid',
+      () => post(url, anchorTx(key, genesis.chainId, { ref: 'has spaces in it' })),
+      400,
+      'TX_PAYLOAD_INVALID',
+    ],
+  ];
+  for (const [name, send, status, code] of cases) {
+    const response = await send();
+    const body = (await response.json()) as { code: string };
+    assert.equal(response.status, status, name);
+    assert.equal(body.code, code, name);
+    assert.equal(node.mempool.size, 0, `${name}: nothing pending`);
+  }
+  // Empty blocks were produced meanwhile; what must not exist is any transaction but the good one.
+  for (let h = 1; h <= node.chain.head.height; h++) {
+    for (const tx of (await node.chain.block(h))?.transactions ?? [])
+      assert.equal(tx.signature, good.signature);
+  }
+});
+
+test('unknown routes, bad hashes and heights are 4xx with a code', async (t) => {
+  const { url } = await startTestNode(t);
+  for (const [path, status, code] of [
+    ['/v1/transactions/xyz', 400, 'BAD_REQUEST'],
+    [`/v1/transactions/${'ab'.repeat(32)}`, 404, 'NOT_FOUND'],
+    ['/v1/blocks/-1', 400, 'BAD_REQUEST'],
+    ['/v1/blocks/99999999', 404, 'NOT_FOUND'],
+    ['/v1/nothing', 404, 'NOT_FOUND'],
+  ] as const) {
+    const response = await fetch(`${url}${path}`);
+    assert.equal(response.status, status, path);
+    assert.equal(((await response.json()) as { code: string }).code, code, path);
+  }
+});
+
+test('health, readiness, metrics and the OpenAPI document are served', async (t) => {
+  const { url } = await startTestNode(t);
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${url}/readyz`)).status, 200);
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  for (const name of [
+    'tillid_chain_height',
+    'tillid_transactions_finalized_total',
+    'tillid_mempool_transactions',
+    'tillid_block_interval_seconds',
+  ]) {
+    assert.match(metrics, new RegExp(`^${name}`, 'm'));
+  }
+  const openapi = await getJson(`${url}/docs/json`);
+  assert.ok(openapi.paths['/v1/transactions'].post);
+  assert.ok(openapi.paths['/v1/blocks/{height}'].get);
+});
+
+test('a full mempool answers 429 MEMPOOL_FULL', async (t) => {
+  const { url, key, genesis } = await startTestNode(t, {
+    blockIntervalMs: 60_000,
+    mempool: { maxTransactions: 2, maxBytes: 1 << 20 },
+  });
+  assert.equal((await post(url, anchorTx(key, genesis.chainId))).status, 202);
+  assert.equal((await post(url, anchorTx(key, genesis.chainId))).status, 202);
+  const third = await post(url, anchorTx(key, genesis.chainId));
+  assert.equal(third.status, 429);
+  assert.equal(((await third.json()) as { code: string }).code, 'MEMPOOL_FULL');
+});
+
+import type { KeyPair } from '../../../node/protocol/signature.ts';
+import { signTransaction } from '../../../node/protocol/transaction.ts';
+
+function anchorTxOfType(key: KeyPair, chainId: string, type: string) {
+  const base = anchorTx(key, chainId);
+  return signTransaction({ ...base, type }, key.privateKey);
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ClassicLevel } from 'classic-level';
+import { Chain } from '../../../node/chain/chain.ts';
+import { ChainStore } from '../../../node/chain/store.ts';
+import { verifyChain } from '../../../node/chain/verify.ts';
+import { type Block, blockHash, commitDigest } from '../../../node/protocol/block.ts';
+import { Signer, signingMessage } from '../../../node/protocol/signature.ts';
+import { transactionHash } from '../../../node/protocol/transaction.ts';
+import { registry } from '../../../node/state/module.ts';
+import { anchorModule } from '../../../node/state/modules/anchor.ts';
+import { anchorTx, devGenesis, generateKeyPair, tempDir } from '../../helpers.ts';
+
+const modules = registry([anchorModule]);
+const authority = generateKeyPair();
+const signer = new Signer(authority);
+const genesis = devGenesis([authority]);
+
+function certify(block: Block, by = signer): Block {
+  const hash = blockHash(block.header);
+  const signature = by.sign(
+    signingMessage('commit', commitDigest(block.header.chainId, block.header.height, 0, hash)),
+  );
+  return {
+    ...block,
+    certificate: {
+      height: block.header.height,
+      round: 0,
+      blockHash: hash,
+      signatures: [{ authority: by.publicKey, signature }],
+    },
+  };
+}
+
+async function produce(chain: Chain, txCount: number): Promise<Block> {
+  const txs = Array.from({ length: txCount }, () => anchorTx(authority)).map((tx) => ({
+    tx,
+    hash: transactionHash(tx),
+  }));
+  const { block, execution } = chain.propose(txs, chain.head.timestamp + 1000, authority.publicKey);
+  const certified = certify(block);
+  await chain.commit(certified, execution);
+  return certified;
+}
+
+const storeSource = (store: ChainStore) => ({
+  head: async () => store.head() ?? { height: 0, hash: '' },
+  block: (h: number) => store.getBlockJson(h),
+});
+
+test('committed blocks and state survive closing and reopening the store', async (t) => {
+  const dir = tempDir(t);
+  const chain = await Chain.open(dir, genesis, modules);
+  const b1 = await produce(chain, 3);
+  await produce(chain, 2);
+  const head = chain.head;
+  await chain.close();
+  const reopened = await Chain.open(dir, genesis, modules);
+  assert.deepEqual(reopened.head, head);
+  assert.equal(reopened.receipt(transactionHash(b1.transactions[0] as never))?.code, 'OK');
+  assert.deepEqual(await reopened.block(1), b1);
+  await reopened.close();
+});
+
+test('a store created under another genesis is refused', async (t) => {
+  const dir = tempDir(t);
+  await (await Chain.open(dir, genesis, modules)).close();
+  await assert.rejects(Chain.open(dir, devGenesis([generateKeyPair()]), modules), /belongs to genesis/);
+});
+
+test('a block commits only with a valid certificate from the authorities', async (t) => {
+  const chain = await Chain.open(tempDir(t), genesis, modules);
+  const { block, execution } = chain.propose([], chain.head.timestamp + 1, authority.publicKey);
+  await assert.rejects(chain.commit(block, execution), /no commit certificate/);
+  await assert.rejects(
+    chain.commit(certify(block, new Signer(generateKeyPair())), execution),
+    /non-authority/,
+  );
+  const forged = certify(block);
+  const badSig = {
+    ...forged,
+    certificate: {
+      ...forged.certificate!,
+      signatures: [{ authority: authority.publicKey, signature: 'aa'.repeat(64) }],
+    },
+  };
+  await assert.rejects(chain.commit(badSig, execution), /bad certificate signature/);
+  assert.equal(chain.head.height, 0);
+  await chain.commit(forged, execution);
+  assert.equal(chain.head.height, 1);
+  await chain.close();
+});
+
+test('verifyChain accepts an honest store and names the height of a changed byte', async (t) => {
+  const dir = tempDir(t);
+  const chain = await Chain.open(dir, genesis, modules);
+  for (let i = 0; i < 5; i++) await produce(chain, 2);
+  await chain.close();
+
+  let store = await ChainStore.open(dir);
+  assert.deepEqual(await verifyChain(storeSource(store), genesis, modules), {
+    ok: true,
+    height: 5,
+    headHash: store.head()?.hash,
+  });
+  const original = (await store.getBlockJson(3)) as string;
+  await store.close();
+
+  // Change one byte of the stored block 3 (a digit inside a transaction's payload hash).
+  const i = original.indexOf('"hash":"') + 8;
+  const tampered = original.slice(0, i) + (original[i] === 'a' ? 'b' : 'a') + original.slice(i + 1);
+  const db = new ClassicLevel<string, string>(dir);
+  await db.put('b:000000000003', tampered, { sync: true });
+  await db.close();
+
+  store = await ChainStore.open(dir);
+  const verdict = await verifyChain(storeSource(store), genesis, modules);
+  await store.close();
+  assert.equal(verdict.ok, false);
+  assert.equal(verdict.height, 3);
+});
+
+test('with two authorities, one signature is not a quorum', async (t) => {
+  const second = generateKeyPair();
+  const twoAuthorities = devGenesis([authority, second]);
+  const chain = await Chain.open(tempDir(t), twoAuthorities, modules);
+  const { block, execution } = chain.propose([], chain.head.timestamp + 1, authority.publicKey);
+  await assert.rejects(chain.commit(certify(block), execution), /1 of the 2 signatures needed/);
+  await chain.close();
+});
