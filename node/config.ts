@@ -14,6 +14,8 @@ export interface NodeConfig {
   readonly dataDir: string;
   readonly api: { readonly host: string; readonly port: number };
   readonly blockIntervalMs: number;
+  /** Worker threads verifying signatures on admission; 0 verifies on the main thread. */
+  readonly verifyWorkers: number;
   readonly mempool: { readonly maxTransactions: number; readonly maxBytes: number };
   readonly logLevel: string;
 }
@@ -21,6 +23,7 @@ export interface NodeConfig {
 export const DEFAULTS = {
   api: { host: '127.0.0.1', port: 7101 },
   blockIntervalMs: 500,
+  verifyWorkers: 2,
   mempool: { maxTransactions: 50_000, maxBytes: 64 * 1024 * 1024 },
   logLevel: 'info',
 } as const;
@@ -40,6 +43,7 @@ const ENV = {
   TILLID_API_PORT: (c: Record<string, any>, v: string) => (c.api = { ...c.api, port: Number(v) }),
   TILLID_DATA_DIR: (c: Record<string, any>, v: string) => (c.dataDir = v),
   TILLID_LOG_LEVEL: (c: Record<string, any>, v: string) => (c.logLevel = v),
+  TILLID_VERIFY_WORKERS: (c: Record<string, any>, v: string) => (c.verifyWorkers = Number(v)),
   TILLID_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.blockIntervalMs = Number(v)),
 } as const;
 
@@ -73,6 +77,11 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
     Number.isInteger(blockIntervalMs) && blockIntervalMs >= 10 && blockIntervalMs <= 60_000,
     'blockIntervalMs must be 10-60000',
   );
+  const verifyWorkers = raw.verifyWorkers ?? DEFAULTS.verifyWorkers;
+  need(
+    Number.isInteger(verifyWorkers) && verifyWorkers >= 0 && verifyWorkers <= 16,
+    'verifyWorkers must be 0-16',
+  );
   const mempool = { ...DEFAULTS.mempool, ...(raw.mempool ?? {}) };
   need(Number.isInteger(mempool.maxTransactions) && mempool.maxTransactions > 0, 'mempool.maxTransactions');
   need(Number.isInteger(mempool.maxBytes) && mempool.maxBytes > 0, 'mempool.maxBytes');
@@ -85,6 +94,7 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
     dataDir: resolve(baseDir, raw.dataDir),
     api,
     blockIntervalMs,
+    verifyWorkers,
     mempool,
     logLevel,
   };

@@ -13,10 +13,12 @@ import { readKeyFile } from './keyfile.ts';
 import type { Logger } from './log.ts';
 import { admitTransaction } from './mempool/admission.ts';
 import { Mempool } from './mempool/mempool.ts';
+import { VerifierPool } from './mempool/verifier-pool.ts';
 import { isTillidError, type TillidError } from './protocol/errors.ts';
 import { decodeGenesis, type Genesis } from './protocol/genesis.ts';
 import type { Hex } from './protocol/hash.ts';
 import { Signer } from './protocol/signature.ts';
+import type { Transaction } from './protocol/transaction.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
 import { registry } from './state/module.ts';
 import { anchorKey, anchorModule } from './state/modules/anchor.ts';
@@ -37,9 +39,20 @@ export class TillidNode {
   readonly #rejected = new Map<Hex, { code: string; message: string }>();
   #lastBlockAt: number | undefined;
 
-  private constructor(config: NodeConfig, chain: Chain, signer: Signer, log: Logger) {
+  readonly #verified: VerifiedSignatures;
+  readonly #verifierPool: VerifierPool | undefined;
+
+  private constructor(
+    config: NodeConfig,
+    chain: Chain,
+    signer: Signer,
+    verified: VerifiedSignatures,
+    log: Logger,
+  ) {
     this.config = config;
     this.chain = chain;
+    this.#verified = verified;
+    this.#verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
     this.#log = log;
     this.mempool = new Mempool(config.mempool);
     this.metrics = new NodeMetrics(() => this.mempool.size);
@@ -72,7 +85,7 @@ export class TillidNode {
       },
       'chain opened',
     );
-    const node = new TillidNode(config, chain, signer, log);
+    const node = new TillidNode(config, chain, signer, verified, log);
     try {
       await node.api.listen({ host: config.api.host, port: config.api.port });
     } catch (e) {
@@ -94,6 +107,7 @@ export class TillidNode {
   async stop(): Promise<void> {
     await this.#authority.stop();
     await this.api.close();
+    await this.#verifierPool?.close();
     await this.chain.close();
     this.#log.info('node stopped');
   }
@@ -117,13 +131,14 @@ export class TillidNode {
         mempool: { transactions: this.mempool.size, bytes: this.mempool.bytes },
         version: VERSION,
       }),
-      submit: (input) => {
+      submit: async (input) => {
         try {
-          const hash = admitTransaction(input, {
+          const hash = await admitTransaction(input, {
             rules: chain.rules,
             mempool: this.mempool,
             receipt: (h) => chain.receipt(h),
             now: Date.now,
+            verify: (tx, h) => this.#verify(tx, h),
           });
           this.metrics.admissions.inc({ outcome: 'ACCEPTED' });
           this.#authority.transactionsArrived();
@@ -139,6 +154,14 @@ export class TillidNode {
       ready: () => true,
       metrics: this.metrics.registry,
     };
+  }
+
+  /** The signature rule on a worker when there are workers; each verdict is remembered. */
+  async #verify(tx: Transaction, hash: Hex): Promise<boolean> {
+    if (!this.#verifierPool) return this.#verified.valid(tx, hash);
+    const valid = await this.#verifierPool.verify(tx, hash);
+    if (valid) this.#verified.remember(hash, tx.signature);
+    return valid;
   }
 
   #transactionView(hash: Hex): TransactionView | undefined {

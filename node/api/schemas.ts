@@ -114,3 +114,30 @@ export const heightParams = {
   properties: { height: { type: 'string', pattern: '^(latest|[0-9]{1,15})$' } },
   required: ['height'],
 } as const;
+
+/** At most this many transactions per batch request. */
+export const MAX_BATCH = 1000;
+
+export const batchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['transactions'],
+  properties: {
+    // Items are checked one by one by admission, so one bad item does not fail the others.
+    transactions: { type: 'array', minItems: 1, maxItems: MAX_BATCH },
+  },
+} as const;
+
+export const batchResultSchema = {
+  type: 'object',
+  properties: {
+    accepted: { type: 'integer' },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { hash: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+} as const;

@@ -18,10 +18,13 @@ import { blockHash } from '../protocol/block.ts';
 import { type ErrorCode, httpStatusOf, isTillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import {
+  batchResultSchema,
+  batchSchema,
   blockSchema,
   errorSchema,
   hashParams,
   heightParams,
+  MAX_BATCH,
   statusSchema,
   transactionSchema,
   transactionViewSchema,
@@ -38,8 +41,8 @@ export interface TransactionView {
 
 export interface NodeApi {
   status(): Record<string, unknown>;
-  /** Admits a transaction; throws a TillidError. */
-  submit(input: unknown): Hex;
+  /** Admits a transaction; rejects with a TillidError. */
+  submit(input: unknown): Promise<Hex>;
   transaction(hash: Hex): TransactionView | undefined;
   block(height: number): Promise<Block | undefined>;
   anchor(hash: Hex): Record<string, unknown> | undefined;
@@ -49,6 +52,8 @@ export interface NodeApi {
 
 /** Largest request body accepted; a transaction itself is capped lower (MAX_TX_BYTES). */
 export const BODY_LIMIT = 64 * 1024;
+/** A batch may carry MAX_BATCH transactions of typical size (a few hundred bytes each). */
+export const BATCH_BODY_LIMIT = 2 * 1024 * 1024;
 
 const errorReplies = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };
 
@@ -129,7 +134,37 @@ function registerRoutes(app: FastifyInstance, node: NodeApi): void {
         response: { 202: { type: 'object', properties: { hash: { type: 'string' } } }, ...errorReplies },
       },
     },
-    async (request, reply) => reply.code(202).send({ hash: node.submit(request.body) }),
+    async (request, reply) => reply.code(202).send({ hash: await node.submit(request.body) }),
+  );
+
+  // For systems that submit in bulk (a gateway, a migration): one request, many transactions, a
+  // result per transaction in the same order. Each item is admitted exactly as if sent alone.
+  app.post<{ Body: { transactions: unknown[] } }>(
+    '/v1/transactions/batch',
+    {
+      bodyLimit: BATCH_BODY_LIMIT,
+      schema: {
+        description: `Submit up to ${MAX_BATCH} transactions; each gets { hash } or { code, message }.`,
+        body: batchSchema,
+        response: { 200: batchResultSchema, ...errorReplies },
+      },
+    },
+    async (request) => {
+      let accepted = 0;
+      const results = await Promise.all(
+        request.body.transactions.map(async (tx) => {
+          try {
+            const hash = await node.submit(tx);
+            accepted++;
+            return { hash };
+          } catch (e) {
+            if (!isTillidError(e)) throw e;
+            return { code: e.code, message: e.message };
+          }
+        }),
+      );
+      return { accepted, results };
+    },
   );
 
   app.get<{ Params: { hash: Hex } }>(

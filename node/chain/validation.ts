@@ -5,7 +5,7 @@
 import { type Block, blockHash } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
-import { decodeTransaction, transactionHash } from '../protocol/transaction.ts';
+import { decodeTransaction } from '../protocol/transaction.ts';
 import { BlockInvalidError, type Execution, executeBlock, type Rules } from '../state/machine.ts';
 import type { StateReader } from '../state/module.ts';
 import type { Head } from './store.ts';
@@ -33,8 +33,7 @@ export function validateBlock(
   if (block.transactions.length > rules.params.maxBlockTransactions) fail('too many transactions');
   const items = block.transactions.map((raw, i) => {
     try {
-      const tx = decodeTransaction(raw);
-      return { tx, hash: transactionHash(tx) };
+      return decodeTransaction(raw);
     } catch (e) {
       return fail(`transaction ${i} is malformed: ${(e as Error).message}`);
     }

@@ -3,15 +3,16 @@
  * stateless rules a block must satisfy (state/machine.ts), judged against the node's clock, plus
  * "not already on the chain" and "not already pending". Whatever fails changes nothing.
  */
-import { canonicalBytes } from '../protocol/canonical.ts';
 import { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
-import { decodeTransaction, transactionHash } from '../protocol/transaction.ts';
+import { decodeTransaction, type Transaction } from '../protocol/transaction.ts';
 import type { Receipt } from '../state/machine.ts';
 import { type Rules, statelessProblem } from '../state/machine.ts';
 import type { Mempool } from './mempool.ts';
 
 export interface AdmissionDeps {
+  /** Checks a signature under the one rule, possibly on another thread. */
+  readonly verify: (tx: Transaction, hash: Hex) => Promise<boolean>;
   readonly rules: Rules;
   readonly mempool: Mempool;
   readonly receipt: (hash: Hex) => Receipt | undefined;
@@ -19,16 +20,22 @@ export interface AdmissionDeps {
   readonly now: () => number;
 }
 
-/** Admits `input` or throws a TillidError. Returns the transaction hash. */
-export function admitTransaction(input: unknown, deps: AdmissionDeps): Hex {
-  const tx = decodeTransaction(input);
-  const hash = transactionHash(tx);
+/** Admits `input` or throws a TillidError. Resolves to the transaction hash. */
+export async function admitTransaction(input: unknown, deps: AdmissionDeps): Promise<Hex> {
+  const { tx, hash, bytes } = decodeTransaction(input);
   // Duplicates first: a client retrying a submission should hear "already have it", not "expired".
   if (deps.mempool.has(hash) || deps.receipt(hash) !== undefined) {
     throw new TillidError('TX_DUPLICATE', 'the transaction is already pending or on the chain', { hash });
   }
-  const problem = statelessProblem({ tx, hash }, deps.now(), deps.rules);
+  // Every stateless rule but the signature, which comes last because it is by far the dearest.
+  const problem = statelessProblem({ tx, hash }, deps.now(), { ...deps.rules, signatureValid: () => true });
   if (problem) throw problem;
-  deps.mempool.add({ tx, hash }, canonicalBytes(tx).length);
+  if (!(await deps.verify(tx, hash))) {
+    throw new TillidError('TX_BAD_SIGNATURE', 'the signature does not verify under the signer key');
+  }
+  // Checked again: the same transaction may have been admitted while this one was being verified.
+  if (deps.receipt(hash) !== undefined)
+    throw new TillidError('TX_DUPLICATE', 'the transaction is already on the chain', { hash });
+  deps.mempool.add({ tx, hash }, bytes);
   return hash;
 }

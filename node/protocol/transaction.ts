@@ -59,11 +59,23 @@ export const transactionHash = (tx: TransactionBody): Hex =>
 const malformed = (message: string, field?: string): TillidError =>
   new TillidError('TX_MALFORMED', message, field ? { field } : undefined);
 
+/** A decoded transaction with what every later step needs, computed once. */
+export interface DecodedTransaction {
+  readonly tx: Transaction;
+  readonly hash: Hex;
+  /** Canonical size in bytes. */
+  readonly bytes: number;
+}
+
+// `,"signature":"<128 hex>"` adds a fixed number of bytes to the canonical body.
+const SIGNATURE_FIELD_BYTES = ',"signature":""'.length + 128;
+
 /**
- * Checks that `input` has exactly the shape of a transaction and returns it typed. Says nothing
- * about the signature, the chain or the payload's meaning; those are separate checks.
+ * Checks that `input` has exactly the shape of a transaction and returns it typed, with its hash
+ * and size from a single canonicalisation. Says nothing about the signature, the chain or the
+ * payload's meaning; those are separate checks.
  */
-export function decodeTransaction(input: unknown): Transaction {
+export function decodeTransaction(input: unknown): DecodedTransaction {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw malformed('a transaction is a JSON object');
   }
@@ -89,10 +101,11 @@ export function decodeTransaction(input: unknown): Transaction {
     throw malformed('signature must be 64 bytes of lowercase hex', 'signature');
   }
   const decoded = tx as unknown as Transaction;
-  if (canonicalBytes(decoded).length > MAX_TX_BYTES) {
+  const body = canonicalBytes(bodyOf(decoded));
+  const bytes = body.length + SIGNATURE_FIELD_BYTES;
+  if (bytes > MAX_TX_BYTES)
     throw new TillidError('TX_TOO_LARGE', `a transaction is at most ${MAX_TX_BYTES} bytes`);
-  }
-  return decoded;
+  return { tx: decoded, hash: sha256Hex(body), bytes };
 }
 
 export const transactionSignatureValid = (tx: Transaction, hash: Hex = transactionHash(tx)): boolean =>

@@ -16,14 +16,18 @@ export class VerifiedSignatures {
   readonly valid = (tx: Transaction, hash: Hex): boolean => {
     if (this.#verified.get(hash) === tx.signature) return true;
     if (!transactionSignatureValid(tx, hash)) return false;
+    this.remember(hash, tx.signature);
+    return true;
+  };
+  /** Records a verdict reached elsewhere under the same rule (a verifier worker). */
+  remember(hash: Hex, signature: Hex): void {
     if (this.#verified.size >= this.#limit) {
       // Evict the oldest entry: Map iterates in insertion order.
       const oldest = this.#verified.keys().next().value as Hex;
       this.#verified.delete(oldest);
     }
-    this.#verified.set(hash, tx.signature);
-    return true;
-  };
+    this.#verified.set(hash, signature);
+  }
   forget(hash: Hex): void {
     this.#verified.delete(hash);
   }

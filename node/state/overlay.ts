@@ -15,9 +15,9 @@ export class StateOverlay implements StateWriter {
   get(key: string): Json | undefined {
     return this.writes.has(key) ? this.writes.get(key) : this.#base.get(key);
   }
+  /** Takes ownership of `value`: a module must not mutate it after setting it. */
   set(key: string, value: Json): void {
-    // Values are stored as given; freeze-by-copy so a module cannot alter them after the fact.
-    this.writes.set(key, structuredClone(value));
+    this.writes.set(key, value);
   }
   /** Moves this overlay's writes into `target`. */
   mergeInto(target: StateOverlay): void {

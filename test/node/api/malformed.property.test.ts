@@ -30,8 +30,18 @@ test('generated malformed requests get 4xx with a code and leave the chain uncha
   const valid = () => anchorTx(key, genesis.chainId);
 
   const request = fc.oneof(
-    // Arbitrary JSON where a transaction belongs.
-    fc.jsonValue().map((v) => ({ body: JSON.stringify(v), type: 'application/json' })),
+    // Arbitrary JSON where a transaction belongs, strings including lone surrogates.
+    fc
+      .jsonValue({ stringUnit: 'binary' })
+      .map((v) => ({ body: JSON.stringify(v), type: 'application/json' })),
+    // A valid transaction whose payload carries arbitrary UTF-16 (lone surrogates have no canonical form).
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }).map((text) => {
+      const tx = valid();
+      return {
+        body: JSON.stringify({ ...tx, payload: { ...tx.payload, ref: text } }),
+        type: 'application/json',
+      };
+    }),
     // A valid transaction with one field replaced by arbitrary JSON, or removed.
     fc
       .tuple(fc.constantFrom(...FIELDS), fc.option(fc.jsonValue(), { nil: undefined }))

@@ -46,3 +46,15 @@ test('merkle root: domain-separated leaves, order matters, empty list has a fixe
   assert.notEqual(merkleRoot([h('a'), h('b')]), merkleRoot([h('b'), h('a')]));
   assert.notEqual(merkleRoot([h('a'), h('b'), h('c')]), merkleRoot([h('a'), h('b')]));
 });
+
+test('values without a canonical form are refused with a TypeError', () => {
+  for (const bad of ['\ud800', { k: '\udc00x' }, Number.NaN, Infinity, undefined, () => 1, 10n]) {
+    assert.throws(() => canonicalJson(bad), TypeError);
+  }
+  assert.equal(
+    canonicalJson({ a: undefined, b: 1 }),
+    '{"b":1}',
+    'undefined members are omitted, as JSON.stringify does',
+  );
+  assert.equal(canonicalJson('\ud83d\ude00 "q" \n'), '"\ud83d\ude00 \\"q\\" \\n"');
+});

@@ -22,11 +22,14 @@ const codeOf = (fn: () => unknown): string => {
 test('a signed transaction decodes, hashes from its unsigned body, and verifies', () => {
   const tx = anchorTx(key);
   const decoded = decodeTransaction(JSON.parse(JSON.stringify(tx)));
-  assert.equal(transactionSignatureValid(decoded), true);
-  assert.equal(
-    transactionHash(decoded),
-    transactionHash({ ...decoded, signature: 'ff'.repeat(64) } as never),
+  assert.equal(transactionSignatureValid(decoded.tx), true);
+  assert.equal(decoded.hash, transactionHash(tx));
+  const resigned = { ...tx, signature: 'ff'.repeat(64) };
+  assert.equal(decoded.hash, transactionHash(resigned), 'the signature is not part of the id');
+  const canonical = JSON.stringify(
+    Object.fromEntries(Object.entries(tx).sort(([a], [b]) => (a < b ? -1 : 1))),
   );
+  assert.equal(decoded.bytes, new TextEncoder().encode(canonical).length, 'size is the canonical size');
 });
 
 test('any change to a signed field breaks the signature', () => {
@@ -38,7 +41,7 @@ test('any change to a signed field breaks the signature', () => {
     { ...tx, payload: { ...tx.payload, docType: 'contract' } },
     { ...tx, signer: generateKeyPair().publicKey },
   ]) {
-    assert.equal(transactionSignatureValid(decodeTransaction(changed)), false);
+    assert.equal(transactionSignatureValid(decodeTransaction(changed).tx), false);
   }
 });
 
@@ -53,6 +56,8 @@ test('malformed transactions are rejected with TX_MALFORMED or TX_TOO_LARGE', ()
     [{ ...tx, type: 'Anchor.record' }, 'TX_MALFORMED'],
     [{ ...tx, payload: [] }, 'TX_MALFORMED'],
     [{ ...tx, payload: { a: 0.5 } }, 'TX_MALFORMED'],
+    [{ ...tx, payload: { ref: 'lone \ud800 surrogate' } }, 'TX_MALFORMED'],
+    [{ ...tx, payload: { 'key \udc00': 'x' } }, 'TX_MALFORMED'],
     [{ ...tx, signer: 'ab' }, 'TX_MALFORMED'],
     [{ ...tx, signer: `01${'00'.repeat(31)}` }, 'TX_MALFORMED'],
     [{ ...tx, nonce: 'short' }, 'TX_MALFORMED'],
