@@ -474,7 +474,10 @@ export class TendermintEngine {
     const chainId = m.kind === 'vote' ? m.vote.chainId : m.proposal.chainId;
     if (chainId !== this.#o.chainId) return;
     const height = heightOf(m);
-    if (height === this.#height + 1) return this.#bufferForNextHeight(m, verified);
+    if (height === this.#height + 1) {
+      this.#bufferForNextHeight(m, verified);
+      return;
+    }
     // Older heights are final; heights further ahead are for block sync, not for us.
     if (height !== this.#height || this.#decided) return;
     if (m.kind === 'vote') this.#receiveVote(m.vote, verified);

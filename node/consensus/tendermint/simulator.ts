@@ -272,6 +272,13 @@ export class Simulation {
     };
   }
 
+  /** A node's store, e.g. for an auditor to verify its chain after the run. */
+  storeOf(index: number): MemoryChainStore {
+    const node = this.#nodes[index];
+    if (!node) throw new RangeError(`no node ${index}`);
+    return node.store;
+  }
+
   /** Virtual wall clock: what a node's Date.now would say (whole ms; virtual time has fractions). */
   get #wallClock(): number {
     return SIM_GENESIS_TIME + Math.floor(this.#queue.now);
