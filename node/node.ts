@@ -25,6 +25,8 @@ import { anchorKey, anchorModule } from './state/modules/anchor.ts';
 
 export const VERSION = '0.1.0';
 
+const SUMMARY_INTERVAL_MS = 60_000;
+
 /** Rejections of transactions that never made it into a block, kept for status queries. */
 const REJECTION_MEMORY = 100_000;
 
@@ -38,6 +40,9 @@ export class TillidNode {
   readonly #log: Logger;
   readonly #rejected = new Map<Hex, { code: string; message: string }>();
   #lastBlockAt: number | undefined;
+  #startedAt = performance.now();
+  #summary: NodeJS.Timeout | undefined;
+  #finalizedSinceSummary = 0;
 
   readonly #verified: VerifiedSignatures;
   readonly #verifierPool: VerifierPool | undefined;
@@ -93,6 +98,7 @@ export class TillidNode {
       throw new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${(e as Error).message}`);
     }
     node.#authority.start();
+    node.#summary = setInterval(() => node.#logSummary(), SUMMARY_INTERVAL_MS).unref();
     log.info({ url: node.url }, 'node started');
     return node;
   }
@@ -105,6 +111,7 @@ export class TillidNode {
 
   /** Stops producing, finishes the block in flight, closes the API and the store. */
   async stop(): Promise<void> {
+    clearInterval(this.#summary);
     await this.#authority.stop();
     await this.api.close();
     await this.#verifierPool?.close();
@@ -151,7 +158,7 @@ export class TillidNode {
       transaction: (hash) => this.#transactionView(hash),
       block: (height) => chain.block(height),
       anchor: (hash) => chain.readState(anchorKey(hash)) as Record<string, unknown> | undefined,
-      ready: () => true,
+      ready: () => this.#producing(),
       metrics: this.metrics.registry,
     };
   }
@@ -184,6 +191,29 @@ export class TillidNode {
     return undefined;
   }
 
+  /**
+   * Ready means blocks are being finalized: a node whose store has failed (disk full, say) keeps
+   * answering reads but drops out of a load balancer's rotation.
+   */
+  #producing(): boolean {
+    const last = this.#lastBlockAt ?? this.#startedAt;
+    return performance.now() - last < Math.max(5 * this.config.blockIntervalMs, 5000);
+  }
+
+  /** One line a minute that says the node is alive and what it did, for whoever reads logs at 3 a.m. */
+  #logSummary(): void {
+    this.#log.info(
+      {
+        height: this.chain.head.height,
+        finalizedLastMinute: this.#finalizedSinceSummary,
+        mempool: this.mempool.size,
+        producing: this.#producing(),
+      },
+      'summary',
+    );
+    this.#finalizedSinceSummary = 0;
+  }
+
   #remember(hash: Hex, error: TillidError): void {
     if (this.#rejected.size >= REJECTION_MEMORY)
       this.#rejected.delete(this.#rejected.keys().next().value as Hex);
@@ -197,6 +227,7 @@ export class TillidNode {
     this.metrics.height.set(height);
     this.metrics.finalizedHeight.set(height);
     this.metrics.transactionsFinalized.inc(transactions);
+    this.#finalizedSinceSummary += transactions;
     this.metrics.blockTransactions.observe(transactions);
     this.#log.debug({ height, transactions }, 'block finalized');
   }

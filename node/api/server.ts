@@ -80,8 +80,10 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const send = (code: ErrorCode, message: string, details?: unknown) =>
-      reply.code(httpStatusOf[code]).send({ code, message, ...(details ? { details } : {}) });
+    const send = (code: ErrorCode, message: string, details?: unknown) => {
+      request.log.debug({ code, method: request.method, url: request.url }, 'request rejected');
+      return reply.code(httpStatusOf[code]).send({ code, message, ...(details ? { details } : {}) });
+    };
     if (isTillidError(error)) return send(error.code, error.message, error.details);
     if (error.validation) {
       const code: ErrorCode =

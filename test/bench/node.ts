@@ -5,7 +5,8 @@
  * blocks for finality. As a same-run baseline it measures this machine's single-core Ed25519
  * verification rate, the ceiling STACK.md identifies, and prints throughput as a ratio to it.
  *
- *   npm run bench:node -- [--transactions 30000] [--concurrency 64] [--batch 0]
+ *   npm run bench:node -- [--transactions 30000] [--concurrency 4] [--batch 500]   throughput
+ *   npm run bench:node -- --transactions 10000 --rate 1000                        latency at a fixed load
  */
 import { createPrivateKey, createPublicKey, randomUUID, sign, verify } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,11 +23,14 @@ const { values } = parseArgs({
     transactions: { type: 'string', default: '30000' },
     concurrency: { type: 'string', default: '64' },
     batch: { type: 'string', default: '0' },
+    rate: { type: 'string', default: '0' },
   },
 });
 const total = Number(values.transactions);
 const concurrency = Number(values.concurrency);
 const batch = Number(values.batch);
+/** Offered load in tx/s for an open-loop run (latency at a fixed load); 0 = as fast as possible. */
+const rate = Number(values.rate);
 
 function verifyBaseline(): number {
   const key = createPrivateKey({
@@ -160,7 +164,35 @@ async function main() {
       else if (response.status !== 202) rejected++;
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  // Open loop: requests leave on a fixed schedule whether or not earlier ones have returned, so
+  // latency is measured at the offered load rather than at whatever the node sustains.
+  async function openLoop() {
+    const inFlight: Promise<void>[] = [];
+    for (let sent = 0; sent < requests.length; ) {
+      const due = Math.min(
+        requests.length,
+        Math.floor(((performance.now() - started) / 1000) * (rate / perRequest)) + 1,
+      );
+      for (; sent < due; sent++) {
+        const request = requests[sent] as (typeof requests)[number];
+        submittedAt.fill(performance.now(), request.first, request.first + request.count);
+        inFlight.push(
+          fetch(`${node.url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: request.body,
+          }).then(async (response) => {
+            await response.arrayBuffer();
+            if (response.status !== 202 && response.status !== 200) rejected += request.count;
+          }),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(inFlight);
+  }
+  if (rate > 0) await openLoop();
+  else await Promise.all(Array.from({ length: concurrency }, worker));
   const submitDone = performance.now();
   while (finalizedCount < total - rejected && performance.now() - submitDone < 60_000) {
     await new Promise((r) => setTimeout(r, 20));
@@ -181,7 +213,7 @@ async function main() {
   await stopNodeProcess(node);
 
   console.log(
-    `mode: ${batch > 0 ? `batch of ${batch}` : 'one transaction per request'}, concurrency ${concurrency}`,
+    `mode: ${batch > 0 ? `batch of ${batch}` : 'one transaction per request'}, ${rate > 0 ? `offered load ${rate} tx/s (open loop)` : `concurrency ${concurrency}`}`,
   );
   console.log(`transactions: ${total} submitted, ${finalizedCount} finalized, ${rejected} rejected`);
   console.log(

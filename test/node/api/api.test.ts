@@ -168,3 +168,16 @@ function anchorTxOfType(key: KeyPair, chainId: string, type: string) {
   const base = anchorTx(key, chainId);
   return signTransaction({ ...base, type }, key.privateKey);
 }
+
+test('a node whose store fails stays up for reads but reports not ready', async (t) => {
+  const { url, node } = await startTestNode(t, { blockIntervalMs: 50 });
+  await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
+  await node.chain.close(); // the disk goes away under the node
+  const notReady = await waitFor(async () => {
+    const response = await fetch(`${url}/readyz`);
+    return response.status === 503 ? response : undefined;
+  }, 10_000);
+  assert.equal(((await notReady.json()) as { code: string }).code, 'NOT_READY');
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${url}/v1/status`)).status, 200);
+});
