@@ -1,0 +1,115 @@
+/**
+ * Gossip topics with validation before forwarding. Every message is parsed and judged by its
+ * topic's validator — Accept (deliver and forward), Ignore (drop quietly: stale or duplicate) or
+ * Reject (drop and count against the sender) — and every outcome is counted in metrics, as in
+ * Lodestar. A peer that keeps sending rejected messages is disconnected and refused for a while;
+ * gossipsub's own scoring additionally penalises invalid deliveries.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import type { PeerId } from '@libp2p/interface';
+import type { Counter } from 'prom-client';
+import type { Logger } from '../log.ts';
+import type { RunningHost } from './host.ts';
+
+export type Verdict = 'accept' | 'ignore' | 'reject';
+
+export interface TopicHandler<T> {
+  /** Checks a parsed message; must not throw and must be cheap enough to run per message. */
+  validate(
+    message: unknown,
+    from: PeerId,
+  ): { verdict: 'accept'; value: T } | { verdict: 'ignore' | 'reject'; reason: string };
+  deliver(value: T, from: PeerId): void;
+}
+
+const RESULT = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+} as const;
+
+/** Rejected messages a peer may send within STRIKE_WINDOW_MS before it is disconnected. */
+const STRIKES = 20;
+const STRIKE_WINDOW_MS = 60_000;
+const BAN_MS = 10 * 60_000;
+
+export class Gossip {
+  readonly #running: RunningHost;
+  readonly #prefix: string;
+  readonly #outcomes: Counter<'topic' | 'outcome'>;
+  readonly #log: Logger;
+  readonly #strikes = new Map<string, number[]>();
+  /** Validated values by message bytes, so a message is parsed and checked once. */
+  readonly #validated = new WeakMap<Uint8Array, unknown>();
+
+  constructor(running: RunningHost, chainId: string, outcomes: Counter<'topic' | 'outcome'>, log: Logger) {
+    this.#running = running;
+    this.#prefix = `/tillid/${chainId}`;
+    this.#outcomes = outcomes;
+    this.#log = log;
+    running.host.services.pubsub.addEventListener('message', (event) => {
+      const message = event.detail;
+      this.#handlers.get(message.topic)?.(
+        message.data,
+        'from' in message ? (message.from as PeerId) : undefined,
+      );
+    });
+  }
+
+  readonly #handlers = new Map<string, (data: Uint8Array, from: PeerId | undefined) => void>();
+  readonly #sources = new WeakMap<Uint8Array, PeerId>();
+
+  topic(name: string): string {
+    return `${this.#prefix}/${name}/1`;
+  }
+
+  on<T>(name: string, handler: TopicHandler<T>): void {
+    const topic = this.topic(name);
+    const pubsub = this.#running.host.services.pubsub;
+    pubsub.topicValidators.set(topic, (from, message) => {
+      let verdict: Verdict;
+      let reason = '';
+      try {
+        const result = handler.validate(JSON.parse(new TextDecoder().decode(message.data)), from);
+        verdict = result.verdict;
+        if (result.verdict === 'accept') {
+          this.#validated.set(message.data, result.value);
+          this.#sources.set(message.data, from);
+        } else reason = result.reason;
+      } catch (e) {
+        verdict = 'reject';
+        reason = e instanceof SyntaxError ? 'not JSON' : (e as Error).message;
+      }
+      this.#outcomes.inc({ topic: name, outcome: verdict });
+      if (verdict === 'reject') this.#strike(from, name, reason);
+      return RESULT[verdict];
+    });
+    this.#handlers.set(topic, (data) => {
+      if (!this.#validated.has(data)) return;
+      handler.deliver(this.#validated.get(data) as T, this.#sources.get(data) as PeerId);
+    });
+    pubsub.subscribe(topic);
+  }
+
+  /** Publishes to every subscribed peer; a message with no peers yet is not an error. */
+  async publish(name: string, value: unknown): Promise<void> {
+    const data = new TextEncoder().encode(JSON.stringify(value));
+    await this.#running.host.services.pubsub.publish(this.topic(name), data).catch((e: Error) => {
+      // Duplicates (we re-broadcast what we already sent) are expected; anything else is worth a line.
+      if (!/duplicate/i.test(e.message)) this.#log.debug({ topic: name, err: e.message }, 'publish failed');
+    });
+  }
+
+  #strike(peer: PeerId, topic: string, reason: string): void {
+    const key = peer.toString();
+    const now = Date.now();
+    const recent = (this.#strikes.get(key) ?? []).filter((t) => now - t < STRIKE_WINDOW_MS);
+    recent.push(now);
+    this.#strikes.set(key, recent);
+    this.#log.debug({ peer: key, topic, reason }, 'rejected a gossip message');
+    if (recent.length >= STRIKES) {
+      this.#strikes.delete(key);
+      void this.#running.ban(peer, BAN_MS);
+    }
+  }
+}

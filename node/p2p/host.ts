@@ -1,0 +1,115 @@
+/**
+ * The libp2p host: TCP, noise encryption, yamux multiplexing, identify and gossipsub. Only peers
+ * whose keys are on the allow-list (the authorities, plus configured observers) get past the
+ * connection gater, in either direction; everyone else's connection is closed after the noise
+ * handshake proves who they are. Configured peers are redialled whenever they drop.
+ */
+import { gossipsub } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { PeerId } from '@libp2p/interface';
+import { noise } from '@libp2p/noise';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Logger } from '../log.ts';
+import type { Hex } from '../protocol/hash.ts';
+import { sha256 } from '../protocol/hash.ts';
+import type { KeyPair } from '../protocol/signature.ts';
+import { libp2pKey, publicKeyOfPeer } from './identity.ts';
+
+/** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
+export const MAX_GOSSIP_BYTES = 8 * 1024 * 1024;
+
+export interface HostOptions {
+  readonly keyPair: KeyPair;
+  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7201. */
+  readonly listen: readonly string[];
+  /** Multiaddrs of peers to keep connected, each ending in /p2p/<peer id>. */
+  readonly peers: readonly string[];
+  /** Whether a key may connect. Consulted on every connection, so membership changes apply live. */
+  readonly allowed: (publicKey: Hex) => boolean;
+  readonly log: Logger;
+}
+
+export type Host = Libp2p<{
+  pubsub: ReturnType<ReturnType<typeof gossipsub>>;
+  identify: ReturnType<ReturnType<typeof identify>>;
+}>;
+
+export interface RunningHost {
+  readonly host: Host;
+  /** Disconnects `peer` and refuses it for `ms` milliseconds. */
+  ban(peer: PeerId, ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function createHost(options: HostOptions): Promise<RunningHost> {
+  const { log } = options;
+  const banned = new Map<string, number>();
+  const deny = (peerId: PeerId): boolean => {
+    const key = publicKeyOfPeer(peerId);
+    const until = banned.get(peerId.toString());
+    if (until !== undefined && until > Date.now()) return true;
+    if (key !== undefined && options.allowed(key)) return false;
+    log.warn({ peer: peerId.toString() }, 'refused a peer that is not on the allow-list');
+    return true;
+  };
+  const host = (await createLibp2p({
+    privateKey: await libp2pKey(options.keyPair),
+    addresses: { listen: [...options.listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: {
+      denyDialPeer: deny,
+      denyInboundEncryptedConnection: deny,
+      denyOutboundEncryptedConnection: deny,
+    },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        // Tillid messages carry their own Ed25519 signatures; libp2p's would be a second, redundant one.
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: (message) => sha256(message.data),
+        allowPublishToZeroTopicPeers: true,
+        fallbackToFloodsub: false,
+        emitSelf: false,
+        maxInboundDataLength: MAX_GOSSIP_BYTES,
+      }),
+    },
+  })) as unknown as Host;
+
+  // Keep configured peers connected: dial on start and again whenever they are not connected.
+  const targets = options.peers.map((a) => multiaddr(a));
+  let stopped = false;
+  const redial = async () => {
+    for (const target of targets) {
+      const peer = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
+      if (stopped || (peer && host.getConnections().some((c) => c.remotePeer.toString() === peer))) continue;
+      await host.dial(target, { signal: AbortSignal.timeout(2000) }).catch((e: Error) => {
+        log.debug({ peer: target.toString(), err: e.message }, 'peer not reachable yet');
+      });
+    }
+  };
+  const timer = setInterval(() => void redial(), 2000);
+  void redial();
+  host.addEventListener('peer:connect', (e) => log.info({ peer: e.detail.toString() }, 'peer connected'));
+  host.addEventListener('peer:disconnect', (e) =>
+    log.info({ peer: e.detail.toString() }, 'peer disconnected'),
+  );
+
+  return {
+    host,
+    ban: async (peer, ms) => {
+      banned.set(peer.toString(), Date.now() + ms);
+      log.warn({ peer: peer.toString(), seconds: ms / 1000 }, 'disconnected a misbehaving peer');
+      await host.hangUp(peer).catch(() => {});
+    },
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await host.stop();
+    },
+  };
+}

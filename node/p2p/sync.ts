@@ -1,0 +1,90 @@
+/**
+ * Block sync: a request/response protocol with which a node that was down, or is new, fetches the
+ * finalized blocks it lacks from a peer. The server only reads; the client trusts nothing it gets —
+ * the caller validates every block and its commit certificate before committing it.
+ *
+ * Request: one length-prefixed JSON frame `{ from, count }`. Response: a frame `{ count: n }`, then
+ * n frames, each one block as stored.
+ */
+import type { PeerId, Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import type { Logger } from '../log.ts';
+import type { Block } from '../protocol/block.ts';
+import type { Host } from './host.ts';
+
+/** Blocks per request: bounded so one request cannot make a peer read its whole chain at once. */
+export const MAX_SYNC_BLOCKS = 64;
+const MAX_FRAME = 16 * 1024 * 1024;
+const TIMEOUT_MS = 10_000;
+
+export interface BlockReader {
+  height(): number;
+  block(height: number): Promise<Block | undefined>;
+}
+
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const decode = (bytes: { subarray(): Uint8Array }) => JSON.parse(new TextDecoder().decode(bytes.subarray()));
+
+export function protocolId(chainId: string): string {
+  return `/tillid/${chainId}/sync/1`;
+}
+
+export async function serveBlocks(
+  host: Host,
+  chainId: string,
+  chain: BlockReader,
+  log: Logger,
+): Promise<void> {
+  await host.handle(protocolId(chainId), async (stream: Stream) => {
+    const lp = lpStream(stream, { maxDataLength: 1024 });
+    const signal = AbortSignal.timeout(TIMEOUT_MS);
+    try {
+      const request = decode(await lp.read({ signal }));
+      const from = Number(request?.from);
+      const wanted = Number(request?.count);
+      if (!Number.isSafeInteger(from) || from < 1 || !Number.isSafeInteger(wanted) || wanted < 1) {
+        stream.abort(new Error('bad sync request'));
+        return;
+      }
+      const last = Math.min(chain.height(), from + Math.min(wanted, MAX_SYNC_BLOCKS) - 1);
+      const blocks: Block[] = [];
+      for (let h = from; h <= last; h++) {
+        const block = await chain.block(h);
+        if (!block) break;
+        blocks.push(block);
+      }
+      await lp.write(encode({ count: blocks.length }), { signal });
+      for (const block of blocks) await lp.write(encode(block), { signal });
+      await stream.close({ signal });
+    } catch (e) {
+      log.debug({ err: (e as Error).message }, 'sync request failed');
+      stream.abort(e as Error);
+    }
+  });
+}
+
+/** Asks `peer` for up to `count` blocks from `from`. Returns them unvalidated. */
+export async function fetchBlocks(
+  host: Host,
+  chainId: string,
+  peer: PeerId,
+  from: number,
+  count: number,
+): Promise<unknown[]> {
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  const stream = await host.dialProtocol(peer, protocolId(chainId), { signal });
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME });
+  try {
+    await lp.write(encode({ from, count: Math.min(count, MAX_SYNC_BLOCKS) }), { signal });
+    const header = decode(await lp.read({ signal }));
+    const n = Number(header?.count);
+    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SYNC_BLOCKS) throw new Error('bad sync response');
+    const blocks: unknown[] = [];
+    for (let i = 0; i < n; i++) blocks.push(decode(await lp.read({ signal })));
+    await stream.close({ signal }).catch(() => {});
+    return blocks;
+  } catch (e) {
+    stream.abort(e as Error);
+    throw e;
+  }
+}
