@@ -18,6 +18,25 @@ export interface NodeConfig {
   readonly verifyWorkers: number;
   readonly mempool: { readonly maxTransactions: number; readonly maxBytes: number };
   readonly logLevel: string;
+  /**
+   * Peer-to-peer networking; needed by every node of a consortium network (more than one
+   * authority, or an observer). A single-authority local chain runs without it.
+   */
+  readonly p2p?: {
+    /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7201. */
+    readonly listen: readonly string[];
+    /** Multiaddrs of the other nodes, each ending in /p2p/<peer id>. */
+    readonly peers: readonly string[];
+    /** Public keys of non-voting observer nodes allowed to connect, besides the authorities. */
+    readonly observers: readonly string[];
+  };
+  /** Consensus timeouts in ms (base, and added per round); defaults suit a LAN or a region. */
+  readonly timeouts?: {
+    readonly proposeMs: number;
+    readonly prevoteMs: number;
+    readonly precommitMs: number;
+    readonly perRoundMs: number;
+  };
 }
 
 export const DEFAULTS = {
@@ -87,8 +106,32 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
   need(Number.isInteger(mempool.maxBytes) && mempool.maxBytes > 0, 'mempool.maxBytes');
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
   need(LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}`);
+  let p2p: NodeConfig['p2p'];
+  if (raw.p2p !== undefined) {
+    const listen = raw.p2p.listen ?? [];
+    const peers = raw.p2p.peers ?? [];
+    const observers = raw.p2p.observers ?? [];
+    const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+    need(strings(listen) && listen.length > 0, 'p2p.listen must list at least one multiaddr');
+    need(strings(peers), 'p2p.peers must be a list of multiaddrs');
+    need(
+      strings(observers) && observers.every((k: string) => /^[0-9a-f]{64}$/.test(k)),
+      'p2p.observers must be public keys (hex)',
+    );
+    p2p = { listen, peers, observers };
+  }
+  let timeouts: NodeConfig['timeouts'];
+  if (raw.timeouts !== undefined) {
+    const t = raw.timeouts;
+    for (const f of ['proposeMs', 'prevoteMs', 'precommitMs', 'perRoundMs']) {
+      need(Number.isInteger(t[f]) && t[f] >= 1 && t[f] <= 600_000, `timeouts.${f} must be 1-600000`);
+    }
+    timeouts = t;
+  }
   return {
     name: raw.name,
+    ...(p2p ? { p2p } : {}),
+    ...(timeouts ? { timeouts } : {}),
     genesisFile: resolve(baseDir, raw.genesisFile),
     keyFile: resolve(baseDir, raw.keyFile),
     dataDir: resolve(baseDir, raw.dataDir),

@@ -3,17 +3,24 @@
  * This is the file to read to see how the parts connect; each part lives in its own folder.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { NodeMetrics } from './api/metrics.ts';
 import { buildApi, type NodeApi, type TransactionView } from './api/server.ts';
 import { Chain } from './chain/chain.ts';
 import type { NodeConfig } from './config.ts';
+import type { Consensus } from './consensus/consensus.ts';
+import { ConsortiumConsensus } from './consensus/consortium.ts';
 import { SoloAuthority } from './consensus/solo.ts';
+import type { Timeouts } from './consensus/tendermint/engine.ts';
+import { FileSignedVoteLog } from './consensus/tendermint/file-signed-log.ts';
 import { readKeyFile } from './keyfile.ts';
 import type { Logger } from './log.ts';
 import { admitTransaction } from './mempool/admission.ts';
 import { Mempool } from './mempool/mempool.ts';
 import { VerifierPool } from './mempool/verifier-pool.ts';
+import { Gossip } from './p2p/gossip.ts';
+import { createHost, type RunningHost } from './p2p/host.ts';
 import { isTillidError, type TillidError } from './protocol/errors.ts';
 import { decodeGenesis, type Genesis } from './protocol/genesis.ts';
 import type { Hex } from './protocol/hash.ts';
@@ -36,7 +43,8 @@ export class TillidNode {
   readonly mempool: Mempool;
   readonly metrics: NodeMetrics;
   readonly api: FastifyInstance;
-  readonly #authority: SoloAuthority;
+  readonly #consensus: Consensus;
+  readonly #network: { running: RunningHost; gossip: Gossip; signedLog?: FileSignedVoteLog } | undefined;
   readonly #log: Logger;
   readonly #rejected = new Map<Hex, { code: string; message: string }>();
   #lastBlockAt: number | undefined;
@@ -53,6 +61,7 @@ export class TillidNode {
     signer: Signer,
     verified: VerifiedSignatures,
     log: Logger,
+    running: RunningHost | undefined,
   ) {
     this.config = config;
     this.chain = chain;
@@ -61,15 +70,57 @@ export class TillidNode {
     this.#log = log;
     this.mempool = new Mempool(config.mempool);
     this.metrics = new NodeMetrics(() => this.mempool.size);
-    this.#authority = new SoloAuthority({
-      chain,
-      mempool: this.mempool,
-      signer,
-      blockIntervalMs: config.blockIntervalMs,
-      now: Date.now,
-      log: log.child({ component: 'consensus' }),
-      onDropped: (hash, error) => this.#remember(hash, error),
-    });
+    if (running) {
+      const gossip = new Gossip(
+        running,
+        chain.rules.chainId,
+        this.metrics.gossip,
+        log.child({ component: 'p2p' }),
+      );
+      const isAuthority = chain.authoritiesAt(chain.head.height + 1).includes(signer.publicKey);
+      const signedLog = isAuthority
+        ? new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'))
+        : undefined;
+      this.#network = { running, gossip, ...(signedLog ? { signedLog } : {}) };
+      this.#consensus = new ConsortiumConsensus({
+        chain,
+        mempool: this.mempool,
+        running,
+        gossip,
+        ...(signedLog ? { authority: { signer, signedLog } } : {}),
+        ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
+        blockIntervalMs: config.blockIntervalMs,
+        now: Date.now,
+        log: log.child({ component: 'consensus' }),
+        evidence: this.metrics.equivocations,
+      });
+      gossip.on('tx', {
+        validate: async (input) => {
+          try {
+            await this.#admit(input);
+            return { verdict: 'accept', value: null };
+          } catch (e) {
+            const code = isTillidError(e) ? e.code : 'TX_MALFORMED';
+            // Already known, or no room: not the sender's fault. Anything else is an invalid transaction.
+            if (code === 'TX_DUPLICATE' || code === 'MEMPOOL_FULL')
+              return { verdict: 'ignore', reason: code };
+            return { verdict: 'reject', reason: code };
+          }
+        },
+        deliver: () => {},
+      });
+    } else {
+      this.#network = undefined;
+      this.#consensus = new SoloAuthority({
+        chain,
+        mempool: this.mempool,
+        signer,
+        blockIntervalMs: config.blockIntervalMs,
+        now: Date.now,
+        log: log.child({ component: 'consensus' }),
+        onDropped: (hash, error) => this.#remember(hash, error),
+      });
+    }
     chain.onCommit(({ block }) => this.#observeCommit(block.header.height, block.transactions.length));
     this.metrics.height.set(chain.head.height);
     this.metrics.finalizedHeight.set(chain.head.height);
@@ -90,14 +141,32 @@ export class TillidNode {
       },
       'chain opened',
     );
-    const node = new TillidNode(config, chain, signer, verified, log);
+    let running: RunningHost | undefined;
+    if (config.p2p) {
+      const { p2p } = config;
+      const observers = new Set(p2p.observers);
+      running = await createHost({
+        keyPair: signer.keyPairForNetwork(),
+        listen: p2p.listen,
+        peers: p2p.peers,
+        // Consulted per connection, so an authority added by vote is admitted without a restart.
+        allowed: (key) => observers.has(key) || chain.authoritiesAt(chain.head.height + 1).includes(key),
+        log: log.child({ component: 'p2p' }),
+      });
+      log.info(
+        { peerId: running.host.peerId.toString(), listen: running.host.getMultiaddrs().map(String) },
+        'p2p listening',
+      );
+    }
+    const node = new TillidNode(config, chain, signer, verified, log, running);
     try {
       await node.api.listen({ host: config.api.host, port: config.api.port });
     } catch (e) {
+      await running?.stop();
       await chain.close();
       throw new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${(e as Error).message}`);
     }
-    node.#authority.start();
+    await node.#consensus.start();
     node.#summary = setInterval(() => node.#logSummary(), SUMMARY_INTERVAL_MS).unref();
     log.info({ url: node.url }, 'node started');
     return node;
@@ -112,8 +181,10 @@ export class TillidNode {
   /** Stops producing, finishes the block in flight, closes the API and the store. */
   async stop(): Promise<void> {
     clearInterval(this.#summary);
-    await this.#authority.stop();
+    await this.#consensus.stop();
     await this.api.close();
+    await this.#network?.running.stop();
+    this.#network?.signedLog?.close();
     await this.#verifierPool?.close();
     await this.chain.close();
     this.#log.info('node stopped');
@@ -134,26 +205,15 @@ export class TillidNode {
           cvr: a.cvr,
           publicKey: a.publicKey,
         })),
-        peers: [],
+        peers: this.#network ? this.#network.running.host.getPeers().map(String) : [],
         mempool: { transactions: this.mempool.size, bytes: this.mempool.bytes },
         version: VERSION,
       }),
       submit: async (input) => {
-        try {
-          const hash = await admitTransaction(input, {
-            rules: chain.rules,
-            mempool: this.mempool,
-            receipt: (h) => chain.receipt(h),
-            now: Date.now,
-            verify: (tx, h) => this.#verify(tx, h),
-          });
-          this.metrics.admissions.inc({ outcome: 'ACCEPTED' });
-          this.#authority.transactionsArrived();
-          return hash;
-        } catch (e) {
-          if (isTillidError(e)) this.metrics.admissions.inc({ outcome: e.code });
-          throw e;
-        }
+        const hash = await this.#admit(input);
+        // Every authority's mempool must hold it, whoever proposes next.
+        void this.#network?.gossip.publish('tx', input);
+        return hash;
       },
       transaction: (hash) => this.#transactionView(hash),
       block: (height) => chain.block(height),
@@ -161,6 +221,25 @@ export class TillidNode {
       ready: () => this.#producing(),
       metrics: this.metrics.registry,
     };
+  }
+
+  /** Admission for a transaction from a client or a peer, counted by outcome. */
+  async #admit(input: unknown): Promise<Hex> {
+    try {
+      const hash = await admitTransaction(input, {
+        rules: this.chain.rules,
+        mempool: this.mempool,
+        receipt: (h) => this.chain.receipt(h),
+        now: Date.now,
+        verify: (tx, h) => this.#verify(tx, h),
+      });
+      this.metrics.admissions.inc({ outcome: 'ACCEPTED' });
+      this.#consensus.transactionsArrived();
+      return hash;
+    } catch (e) {
+      if (isTillidError(e)) this.metrics.admissions.inc({ outcome: e.code });
+      throw e;
+    }
   }
 
   /** The signature rule on a worker when there are workers; each verdict is remembered. */
@@ -231,6 +310,14 @@ export class TillidNode {
     this.metrics.blockTransactions.observe(transactions);
     this.#log.debug({ height, transactions }, 'block finalized');
   }
+}
+
+function timeoutsOf(t: NonNullable<NodeConfig['timeouts']>): Timeouts {
+  return {
+    propose: { baseMs: t.proposeMs, perRoundMs: t.perRoundMs },
+    prevote: { baseMs: t.prevoteMs, perRoundMs: t.perRoundMs },
+    precommit: { baseMs: t.precommitMs, perRoundMs: t.perRoundMs },
+  };
 }
 
 export function readGenesis(file: string): Genesis {

@@ -39,6 +39,18 @@ export class NodeMetrics {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  readonly gossip = new Counter({
+    name: 'tillid_gossip_messages_total',
+    help: 'Gossip messages received, by topic and validation outcome (accept, ignore, reject)',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly equivocations = new Counter({
+    name: 'tillid_equivocations_total',
+    help: 'Conflicting signed messages seen from one authority for one height, round and type',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   /** `mempoolSize` is read at scrape time, so the gauge is never stale. */
   constructor(mempoolSize: () => number) {
     new Gauge({

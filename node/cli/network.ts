@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
 import { writeKeyFile } from '../keyfile.ts';
+import { peerIdForPublicKey } from '../p2p/identity.ts';
 import {
   type Authority,
   DEFAULT_PARAMS,
@@ -28,8 +29,16 @@ export interface MunicipalityInput {
   publicKey?: string;
 }
 
-/** The default development network: municipalities from the 2018 pilot's public examples. */
-export const DEV_MUNICIPALITIES: MunicipalityInput[] = [{ name: 'Høje-Taastrup Kommune', cvr: '29189846' }];
+/**
+ * The default development network: four municipalities. Høje-Taastrup ran the 2018 pilot; 29189846
+ * and 11111111 are the test CVRs of public examples, the other two CVRs are placeholders.
+ */
+export const DEV_MUNICIPALITIES: MunicipalityInput[] = [
+  { name: 'Høje-Taastrup Kommune', cvr: '29189846' },
+  { name: 'Albertslund Kommune', cvr: '11111111' },
+  { name: 'Ballerup Kommune', cvr: '22222222' },
+  { name: 'Glostrup Kommune', cvr: '33333333' },
+];
 
 const slug = (name: string) =>
   name
@@ -45,17 +54,21 @@ export interface InitOptions {
   out: string;
   chainId: string;
   municipalities: MunicipalityInput[];
+  /** API ports are basePort, basePort + 1, …; p2p ports are basePort + 100, + 101, … */
   basePort: number;
+  /** Host name or IP where the nodes reach each other (p2p). */
+  host: string;
   blockIntervalMs: number;
   genesisTime: number;
 }
 
-/** Writes genesis.json and `<slug>/config.json` per municipality. Returns the genesis. */
-export function initNetwork(o: InitOptions): {
-  genesis: Genesis;
-  nodeDirs: string[];
-  generatedKeys: string[];
-} {
+/**
+ * Writes genesis.json and `<slug>/config.json` per municipality. With more than one municipality
+ * each config also gets the p2p addresses of all the others (a static peer list).
+ */
+export async function initNetwork(
+  o: InitOptions,
+): Promise<{ genesis: Genesis; nodeDirs: string[]; generatedKeys: string[] }> {
   if (existsSync(join(o.out, 'genesis.json'))) throw new UsageError(`${o.out} already holds a network`);
   mkdirSync(o.out, { recursive: true });
   const authorities: Authority[] = [];
@@ -73,18 +86,37 @@ export function initNetwork(o: InitOptions): {
     } else if (!isValidPublicKey(publicKey)) {
       throw new UsageError(`${m.name}: invalid public key`);
     }
-    authorities.push({ name: m.name, cvr: m.cvr, publicKey });
-    const config = {
+    authorities.push({
       name: m.name,
+      cvr: m.cvr,
+      publicKey,
+      address: `/ip4/${o.host}/tcp/${o.basePort + 100 + i}`,
+    });
+    nodeDirs.push(dir);
+  });
+  const addresses = await Promise.all(
+    authorities.map(async (a) => `${a.address}/p2p/${await peerIdForPublicKey(a.publicKey)}`),
+  );
+  authorities.forEach((a, i) => {
+    const config = {
+      name: a.name,
       genesisFile: '../genesis.json',
       keyFile: 'key.json',
       dataDir: 'data',
       api: { host: DEFAULTS.api.host, port: o.basePort + i },
       blockIntervalMs: o.blockIntervalMs,
       logLevel: 'info',
+      ...(authorities.length > 1
+        ? {
+            p2p: {
+              listen: [`/ip4/0.0.0.0/tcp/${o.basePort + 100 + i}`],
+              peers: addresses.filter((_, j) => j !== i),
+              observers: [],
+            },
+          }
+        : {}),
     };
-    writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    nodeDirs.push(dir);
+    writeFileSync(join(nodeDirs[i] as string, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   });
   const genesis = decodeGenesis({
     chainId: o.chainId,
@@ -110,7 +142,7 @@ function parseMunicipality(text: string): MunicipalityInput {
   return publicKey ? { name, cvr, publicKey } : { name, cvr };
 }
 
-export function networkInit(args: string[]): void {
+export async function networkInit(args: string[]): Promise<void> {
   const v = parse(args, {
     out: { type: 'string', default: '.tillid/network' },
     'chain-id': { type: 'string', default: 'tillid-local' },
@@ -118,17 +150,19 @@ export function networkInit(args: string[]): void {
     municipality: { type: 'string', multiple: true },
     'base-port': { type: 'string', default: String(DEFAULTS.api.port) },
     'block-interval-ms': { type: 'string', default: String(DEFAULTS.blockIntervalMs) },
+    host: { type: 'string', default: '127.0.0.1' },
   });
   const municipalities = v.municipalities
     ? readMunicipalities(v.municipalities)
     : v.municipality
       ? v.municipality.map(parseMunicipality)
       : DEV_MUNICIPALITIES;
-  const result = initNetwork({
+  const result = await initNetwork({
     out: v.out,
     chainId: v['chain-id'],
     municipalities,
     basePort: Number(v['base-port']),
+    host: v.host,
     blockIntervalMs: Number(v['block-interval-ms']),
     genesisTime: Date.now(),
   });
@@ -146,11 +180,12 @@ export async function networkUp(args: string[]): Promise<void> {
   const v = parse(args, { dir: { type: 'string', default: '.tillid/local' } });
   const dir = resolve(v.dir);
   if (!existsSync(join(dir, 'genesis.json'))) {
-    const { generatedKeys } = initNetwork({
+    const { generatedKeys } = await initNetwork({
       out: dir,
       chainId: 'tillid-local',
       municipalities: DEV_MUNICIPALITIES,
       basePort: DEFAULTS.api.port,
+      host: '127.0.0.1',
       blockIntervalMs: DEFAULTS.blockIntervalMs,
       genesisTime: Date.now(),
     });
@@ -169,6 +204,8 @@ export async function networkUp(args: string[]): Promise<void> {
     const { api, name } = JSON.parse(readFileSync(config, 'utf8'));
     console.error(`${name}: http://${api.host}:${api.port}/v1/status`);
   }
+  // Ctrl-C stops every node. A node that dies on its own is reported and the rest keep running,
+  // as they would in production: that is how a consortium network is meant to behave.
   let stopping = false;
   const stopAll = () => {
     stopping = true;
@@ -182,9 +219,11 @@ export async function networkUp(args: string[]): Promise<void> {
         new Promise<void>((done) =>
           child.on('exit', (code, signal) => {
             if (!stopping) {
-              console.error(`node ${configs[i]} exited (${signal ?? code}); stopping the network`);
+              console.error(
+                `node ${configs[i]} exited (${signal ?? code}); the others keep running. Restart it with:\n` +
+                  `  npm run tillid -- node start --config ${configs[i]}`,
+              );
               process.exitCode = 1;
-              stopAll();
             }
             done();
           }),

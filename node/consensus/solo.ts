@@ -11,6 +11,7 @@ import { type Block, blockHash, type CommitCertificate, commitDigest } from '../
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type Signer, signingMessage } from '../protocol/signature.ts';
+import type { Consensus } from './consensus.ts';
 
 export interface SoloOptions {
   readonly chain: Chain;
@@ -24,7 +25,7 @@ export interface SoloOptions {
   readonly onDropped: (hash: Hex, error: TillidError) => void;
 }
 
-export class SoloAuthority {
+export class SoloAuthority implements Consensus {
   readonly #o: SoloOptions;
   #timer: NodeJS.Timeout | undefined;
   #producing: Promise<void> | undefined;

@@ -12,13 +12,11 @@ import type { Logger } from '../log.ts';
 import type { RunningHost } from './host.ts';
 
 export type Verdict = 'accept' | 'ignore' | 'reject';
+export type Judgement<T> = { verdict: 'accept'; value: T } | { verdict: 'ignore' | 'reject'; reason: string };
 
 export interface TopicHandler<T> {
-  /** Checks a parsed message; must not throw and must be cheap enough to run per message. */
-  validate(
-    message: unknown,
-    from: PeerId,
-  ): { verdict: 'accept'; value: T } | { verdict: 'ignore' | 'reject'; reason: string };
+  /** Checks a parsed message before it is delivered or forwarded. A throw counts as a reject. */
+  validate(message: unknown, from: PeerId): Judgement<T> | Promise<Judgement<T>>;
   deliver(value: T, from: PeerId): void;
 }
 
@@ -66,11 +64,11 @@ export class Gossip {
   on<T>(name: string, handler: TopicHandler<T>): void {
     const topic = this.topic(name);
     const pubsub = this.#running.host.services.pubsub;
-    pubsub.topicValidators.set(topic, (from, message) => {
+    pubsub.topicValidators.set(topic, async (from, message) => {
       let verdict: Verdict;
       let reason = '';
       try {
-        const result = handler.validate(JSON.parse(new TextDecoder().decode(message.data)), from);
+        const result = await handler.validate(JSON.parse(new TextDecoder().decode(message.data)), from);
         verdict = result.verdict;
         if (result.verdict === 'accept') {
           this.#validated.set(message.data, result.value);

@@ -50,8 +50,10 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 export class Signer {
   readonly publicKey: Hex;
   readonly #key: KeyObject;
+  readonly #keyPair: KeyPair;
   constructor(keyPair: KeyPair) {
     this.publicKey = keyPair.publicKey;
+    this.#keyPair = keyPair;
     this.#key = createPrivateKey({
       key: Buffer.concat([PKCS8_PREFIX, Buffer.from(keyPair.privateKey, 'hex')]),
       format: 'der',
@@ -60,6 +62,10 @@ export class Signer {
   }
   sign(message: Uint8Array): Hex {
     return cryptoSign(null, message, this.#key).toString('hex');
+  }
+  /** The key for the node's libp2p identity, which is its authority key (p2p/identity.ts). */
+  keyPairForNetwork(): KeyPair {
+    return this.#keyPair;
   }
   /** Keeps the private key out of `JSON.stringify`, `util.inspect` and therefore out of logs. */
   toJSON() {

@@ -52,7 +52,16 @@ function verifyBaseline(): number {
 
 async function main() {
   const dir = tempDirPlain('tillid-bench-');
-  await tillid(['network', 'init', '--out', dir, '--chain-id', 'tillid-bench']);
+  await tillid([
+    'network',
+    'init',
+    '--out',
+    dir,
+    '--chain-id',
+    'tillid-bench',
+    '--municipality',
+    'Bench Kommune:29189846',
+  ]);
   const nodeDir = readdirSync(dir).find((f) => f !== 'genesis.json') as string;
   const config = join(dir, nodeDir, 'config.json');
   setPort(config, 0);

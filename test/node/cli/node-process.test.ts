@@ -13,7 +13,16 @@ import { setPort, startNodeProcess, stopNodeProcess, tillid } from '../../proces
 
 test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
   const dir = tempDir(t);
-  const init = await tillid(['network', 'init', '--out', dir, '--chain-id', 'tillid-e2e']);
+  const init = await tillid([
+    'network',
+    'init',
+    '--out',
+    dir,
+    '--chain-id',
+    'tillid-e2e',
+    '--municipality',
+    'Test Kommune:29189846',
+  ]);
   assert.equal(init.code, 0, init.stderr);
   assert.match(init.stderr, /THROWAWAY development key/);
   const [nodeDir] = readdirSync(dir).filter((f) => f !== 'genesis.json');
@@ -82,7 +91,10 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
 
 test('kill -9 under load never loses an acknowledged finalized transaction nor corrupts the store', async (t) => {
   const dir = tempDir(t);
-  assert.equal((await tillid(['network', 'init', '--out', dir])).code, 0);
+  assert.equal(
+    (await tillid(['network', 'init', '--out', dir, '--municipality', 'Test Kommune:29189846'])).code,
+    0,
+  );
   const [nodeDir] = readdirSync(dir).filter((f) => f !== 'genesis.json');
   const config = join(dir, nodeDir as string, 'config.json');
   setPort(config, 0);

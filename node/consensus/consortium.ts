@@ -1,0 +1,310 @@
+/**
+ * Consortium consensus: runs the Tendermint engine (tendermint/engine.ts) for one authority over
+ * the real network. It carries out what the engine returns — broadcasts as gossip, timeouts as
+ * timers, decisions as commits — and feeds it what arrives, after validating it. It also keeps the
+ * node caught up: peers announce their height, and a node that is behind fetches the missing
+ * blocks (block sync) and checks each one and its certificate before committing it. An observer
+ * runs the same loop without an engine: it follows the chain and votes on nothing.
+ */
+import type { PeerId } from '@libp2p/interface';
+import type { Counter } from 'prom-client';
+import type { Chain } from '../chain/chain.ts';
+import type { Logger } from '../log.ts';
+import type { Mempool } from '../mempool/mempool.ts';
+import type { Gossip } from '../p2p/gossip.ts';
+import type { RunningHost } from '../p2p/host.ts';
+import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
+import { type Block, certificateProblem, decodeBlock } from '../protocol/block.ts';
+import type { Hex } from '../protocol/hash.ts';
+import { type Signer, verifySignature } from '../protocol/signature.ts';
+import type { Consensus } from './consensus.ts';
+import { ChainApplication } from './tendermint/chain-application.ts';
+import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine, type Timeouts } from './tendermint/engine.ts';
+import {
+  type ConsensusMessage,
+  decodeConsensusMessage,
+  heightOf,
+  proposalSignatureValid,
+  senderOf,
+  voteSignatureValid,
+} from './tendermint/messages.ts';
+import type { SignedVoteLog } from './tendermint/signed-log.ts';
+
+export interface ConsortiumOptions {
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly running: RunningHost;
+  readonly gossip: Gossip;
+  /** Absent for an observer. */
+  readonly authority?: { readonly signer: Signer; readonly signedLog: SignedVoteLog };
+  readonly timeouts?: Timeouts;
+  /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless the mempool holds a full block. */
+  readonly blockIntervalMs: number;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly evidence: Counter<'kind'>;
+  /** Told about two conflicting messages one authority signed. */
+  readonly onEvidence?: (first: ConsensusMessage, second: ConsensusMessage) => void;
+}
+
+/** A height without progress for this long makes the engine send everything it holds again. */
+const STALL_MS = 1000;
+const STATUS_INTERVAL_MS = 1000;
+/** Consensus messages for heights further ahead than this are ignored (and trigger a sync). */
+const MAX_HEIGHTS_AHEAD = 2;
+
+/** What travels on the consensus topic: a message plus a relay counter, so a resend is new gossip. */
+interface Envelope {
+  readonly message: ConsensusMessage;
+  readonly relay: number;
+}
+
+export class ConsortiumConsensus implements Consensus {
+  readonly #o: ConsortiumOptions;
+  readonly #engine: TendermintEngine | undefined;
+  readonly #app: ChainApplication | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  /** Signatures already checked by the gossip validator, so the engine does not check them again. */
+  readonly #checked = new Map<string, boolean>();
+  readonly #peerHeights = new Map<string, { peer: PeerId; height: number }>();
+  #relay = 0;
+  #lastProgress = 0;
+  #committing = false;
+  #syncing = false;
+  #stopped = true;
+  #statusTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ConsortiumOptions) {
+    this.#o = options;
+    if (options.authority) {
+      this.#app = new ChainApplication({
+        chain: options.chain,
+        mempool: options.mempool,
+        proposer: options.authority.signer.publicKey,
+        now: options.now,
+      });
+      this.#engine = new TendermintEngine({
+        chainId: options.chain.rules.chainId,
+        signer: options.authority.signer,
+        app: this.#app,
+        signedLog: options.authority.signedLog,
+        timeouts: options.timeouts ?? DEFAULT_TIMEOUTS,
+        signatureCheck: (key, message, signature) =>
+          this.#checked.get(signature) ?? verifySignature(key, message, signature),
+      });
+    }
+  }
+
+  get isAuthority(): boolean {
+    return this.#engine !== undefined;
+  }
+
+  transactionsArrived(): void {
+    // The proposer takes what the mempool holds when its turn comes; nothing to hurry.
+  }
+
+  async start(): Promise<void> {
+    const { gossip, chain, running, log } = this.#o;
+    this.#stopped = false;
+    await serveBlocks(
+      running.host,
+      chain.rules.chainId,
+      { height: () => chain.head.height, block: (h) => chain.block(h) },
+      log,
+    );
+    gossip.on<Envelope>('consensus', {
+      validate: (input) => this.#validateConsensus(input),
+      deliver: (envelope) => this.#run(this.#engine?.onMessage(envelope.message) ?? []),
+    });
+    gossip.on<{ height: number }>('status', {
+      validate: (input) => {
+        const height = (input as { height?: unknown })?.height;
+        return Number.isSafeInteger(height) && (height as number) >= 0
+          ? { verdict: 'accept', value: { height: height as number } }
+          : { verdict: 'reject', reason: 'bad status' };
+      },
+      deliver: ({ height }, from) => {
+        this.#peerHeights.set(from.toString(), { peer: from, height });
+        if (height > chain.head.height) void this.#sync();
+      },
+    });
+    this.#lastProgress = this.#o.now();
+    this.#statusTimer = setInterval(() => this.#tick(), STATUS_INTERVAL_MS);
+    this.#run(this.#engine?.start(chain.head.height + 1) ?? []);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#statusTimer);
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    // Let a commit in flight finish: a half-made commit is impossible (one batch), but closing the
+    // store under it would log a needless error.
+    while (this.#committing || this.#syncing) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Gossip validation for consensus messages: shape, sender, height window, signature. */
+  #validateConsensus(
+    input: unknown,
+  ): { verdict: 'accept'; value: Envelope } | { verdict: 'ignore' | 'reject'; reason: string } {
+    const envelope = input as Partial<Envelope> | null;
+    if (!envelope || typeof envelope !== 'object' || !Number.isSafeInteger(envelope.relay)) {
+      return { verdict: 'reject', reason: 'not a consensus envelope' };
+    }
+    const decoded = decodeConsensusMessage(envelope.message);
+    if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };
+    const message = decoded.value;
+    const chain = this.#o.chain;
+    const height = heightOf(message);
+    if ((message.kind === 'vote' ? message.vote.chainId : message.proposal.chainId) !== chain.rules.chainId) {
+      return { verdict: 'reject', reason: 'another chain' };
+    }
+    if (height <= chain.head.height) return { verdict: 'ignore', reason: 'height already final' };
+    if (height > chain.head.height + MAX_HEIGHTS_AHEAD) {
+      void this.#sync();
+      return { verdict: 'ignore', reason: 'height far ahead' };
+    }
+    const sender = senderOf(message);
+    if (!chain.authoritiesAt(height).includes(sender))
+      return { verdict: 'reject', reason: 'sender is not an authority' };
+    if (!this.#signatureValid(message)) return { verdict: 'reject', reason: 'bad signature' };
+    return { verdict: 'accept', value: { message, relay: envelope.relay as number } };
+  }
+
+  #signatureValid(message: ConsensusMessage): boolean {
+    // The engine's own check, run here once so an invalid message is never forwarded; the verdict
+    // is remembered so the engine does not verify it a second time.
+    const valid =
+      message.kind === 'vote' ? voteSignatureValid(message.vote) : proposalSignatureValid(message.proposal);
+    const signature = message.kind === 'vote' ? message.vote.signature : message.proposal.signature;
+    if (this.#checked.size > 50_000) this.#checked.clear();
+    this.#checked.set(signature, valid);
+    return valid;
+  }
+
+  /** Carries out engine outputs. */
+  #run(outputs: EngineOutput[]): void {
+    if (this.#stopped) return;
+    for (const output of outputs) {
+      switch (output.type) {
+        case 'broadcast':
+          void this.#o.gossip.publish('consensus', {
+            message: output.message,
+            relay: this.#relay++,
+          } satisfies Envelope);
+          break;
+        case 'schedule-timeout': {
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer);
+            this.#run(this.#engine?.onTimeout(output) ?? []);
+          }, output.delayMs);
+          this.#timers.add(timer);
+          break;
+        }
+        case 'decide':
+          void this.#commit({ ...output.block, certificate: output.certificate });
+          break;
+        case 'evidence':
+          this.#o.evidence.inc({ kind: output.first.kind });
+          this.#o.log.warn(
+            { authority: senderOf(output.first), height: heightOf(output.first), kind: output.first.kind },
+            'equivocation',
+          );
+          this.#o.onEvidence?.(output.first, output.second);
+          break;
+      }
+    }
+  }
+
+  async #commit(block: Block): Promise<void> {
+    const { chain, mempool, log } = this.#o;
+    if (this.#committing || block.header.height !== chain.head.height + 1) return;
+    this.#committing = true;
+    try {
+      const execution = this.#app ? this.#app.executionOf(block) : chain.validate(block);
+      await chain.commit(block, execution);
+      mempool.remove(execution.included.map((t) => t.hash));
+      this.#app?.committed();
+      this.#lastProgress = this.#o.now();
+    } catch (e) {
+      log.error({ err: e, height: block.header.height }, 'commit of a decided block failed');
+    } finally {
+      this.#committing = false;
+    }
+    this.#startNextHeight();
+  }
+
+  /**
+   * Starts the engine on the height after the head, after the block interval unless a full block
+   * is waiting. Messages that arrive meanwhile are buffered by the engine.
+   */
+  #startNextHeight(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    if (!this.#engine) return;
+    const full = this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions;
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        this.#run(this.#engine?.start(this.#o.chain.head.height + 1) ?? []);
+      },
+      full ? 0 : this.#o.blockIntervalMs,
+    );
+    this.#timers.add(timer);
+  }
+
+  /** Fetches and commits blocks from the highest peer until caught up. Every block is checked. */
+  async #sync(): Promise<void> {
+    const { chain, running, log } = this.#o;
+    if (this.#syncing || this.#committing || this.#stopped) return;
+    const best = [...this.#peerHeights.values()].sort((a, b) => b.height - a.height)[0];
+    if (!best || best.height <= chain.head.height) return;
+    this.#syncing = true;
+    const from = chain.head.height + 1;
+    try {
+      while (!this.#stopped && chain.head.height < best.height) {
+        const raw = await fetchBlocks(
+          running.host,
+          chain.rules.chainId,
+          best.peer,
+          chain.head.height + 1,
+          MAX_SYNC_BLOCKS,
+        );
+        if (raw.length === 0) break;
+        for (const input of raw) {
+          const block = decodeBlock(input);
+          const execution = chain.validate(block);
+          const problem = certificateProblem(
+            block.certificate,
+            block.header,
+            chain.authoritiesAt(block.header.height),
+          );
+          if (problem) throw new Error(`block ${block.header.height}: ${problem}`);
+          await chain.commit(block, execution);
+          this.#o.mempool.remove(execution.included.map((t) => t.hash));
+        }
+      }
+      log.info({ from, to: chain.head.height, peer: best.peer.toString() }, 'caught up by block sync');
+    } catch (e) {
+      // A peer that serves a bad block is not trusted again soon; another peer will be asked.
+      log.warn({ err: (e as Error).message, peer: best.peer.toString() }, 'block sync failed');
+      this.#peerHeights.delete(best.peer.toString());
+    } finally {
+      this.#syncing = false;
+    }
+    if (chain.head.height >= from) {
+      this.#lastProgress = this.#o.now();
+      this.#app?.committed();
+      this.#startNextHeight();
+    }
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    void this.#o.gossip.publish('status', { height: this.#o.chain.head.height, at: this.#o.now() });
+    if (this.#engine && this.#o.now() - this.#lastProgress > STALL_MS) {
+      this.#run(this.#engine.rebroadcast());
+      this.#lastProgress = this.#o.now();
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The durable "last signed" log: one JSON line per signed message, fsync'ed before `record`
+ * returns, because the message is broadcast right after and a restarted authority must never sign
+ * a conflicting one. Pruning rewrites the file (write, fsync, rename) with the entries still needed.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { type SignedEntry, type SignedVoteLog, slotOf } from './signed-log.ts';
+
+export class FileSignedVoteLog implements SignedVoteLog {
+  readonly #path: string;
+  readonly #byHeight = new Map<number, SignedEntry[]>();
+  #fd: number;
+
+  constructor(path: string) {
+    this.#path = path;
+    if (existsSync(path)) {
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        let entry: SignedEntry;
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          // A torn last line from a crash mid-write: its message was never sent (record had not
+          // returned), so it is safe to forget.
+          continue;
+        }
+        const { height } = slotOf(entry);
+        this.#byHeight.set(height, [...(this.#byHeight.get(height) ?? []), entry]);
+      }
+    }
+    this.#fd = openSync(path, 'a');
+  }
+
+  signedAt(height: number): readonly SignedEntry[] {
+    return this.#byHeight.get(height) ?? [];
+  }
+
+  record(entry: SignedEntry): void {
+    const { height, round, type } = slotOf(entry);
+    const entries = this.#byHeight.get(height) ?? [];
+    if (entries.some((e) => slotOf(e).round === round && slotOf(e).type === type)) {
+      throw new Error(`already signed ${type} at height ${height} round ${round}`);
+    }
+    writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
+    fsyncSync(this.#fd);
+    entries.push(entry);
+    this.#byHeight.set(height, entries);
+  }
+
+  prune(height: number): void {
+    const stale = [...this.#byHeight.keys()].filter((h) => h < height);
+    if (stale.length === 0) return;
+    for (const h of stale) this.#byHeight.delete(h);
+    const keep = [...this.#byHeight.values()]
+      .flat()
+      .map((e) => `${JSON.stringify(e)}\n`)
+      .join('');
+    const tmp = `${this.#path}.tmp`;
+    writeFileSync(tmp, keep, { flush: true });
+    closeSync(this.#fd);
+    renameSync(tmp, this.#path);
+    this.#fd = openSync(this.#path, 'a');
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
