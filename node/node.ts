@@ -27,8 +27,9 @@ import type { Hex } from './protocol/hash.ts';
 import { Signer } from './protocol/signature.ts';
 import type { Transaction } from './protocol/transaction.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
-import { registry } from './state/module.ts';
-import { anchorKey, anchorModule } from './state/modules/anchor.ts';
+import { applicationModules } from './state/application.ts';
+import { anchorKey } from './state/modules/anchor.ts';
+import { authoritySchedule, proposalKey } from './state/modules/governance.ts';
 
 export const VERSION = '0.1.0';
 
@@ -77,17 +78,15 @@ export class TillidNode {
         this.metrics.gossip,
         log.child({ component: 'p2p' }),
       );
-      const isAuthority = chain.authoritiesAt(chain.head.height + 1).includes(signer.publicKey);
-      const signedLog = isAuthority
-        ? new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'))
-        : undefined;
-      this.#network = { running, gossip, ...(signedLog ? { signedLog } : {}) };
+      // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
+      const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
+      this.#network = { running, gossip, signedLog };
       this.#consensus = new ConsortiumConsensus({
         chain,
         mempool: this.mempool,
         running,
         gossip,
-        ...(signedLog ? { authority: { signer, signedLog } } : {}),
+        authority: { signer, signedLog },
         ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
         blockIntervalMs: config.blockIntervalMs,
         now: Date.now,
@@ -131,7 +130,7 @@ export class TillidNode {
     const genesis = readGenesis(config.genesisFile);
     const signer = new Signer(readKeyFile(config.keyFile));
     const verified = new VerifiedSignatures();
-    const chain = await Chain.open(config.dataDir, genesis, registry([anchorModule]), verified.valid);
+    const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
     log.info(
       {
         chainId: genesis.chainId,
@@ -200,7 +199,7 @@ export class TillidNode {
         finalizedHeight: chain.head.height,
         headHash: chain.head.hash,
         stateRoot: chain.head.stateRoot,
-        authorities: chain.genesis.authorities.map((a) => ({
+        authorities: chain.authorityRecordsAt(chain.head.height + 1).map((a) => ({
           name: a.name,
           cvr: a.cvr,
           publicKey: a.publicKey,
@@ -218,6 +217,8 @@ export class TillidNode {
       transaction: (hash) => this.#transactionView(hash),
       block: (height) => chain.block(height),
       anchor: (hash) => chain.readState(anchorKey(hash)) as Record<string, unknown> | undefined,
+      authoritySchedule: () => authoritySchedule({ get: (k) => chain.readState(k) }, chain.genesis),
+      membershipProposal: (id) => chain.readState(proposalKey(id)) as Record<string, unknown> | undefined,
       ready: () => this.#producing(),
       metrics: this.metrics.registry,
     };

@@ -65,3 +65,44 @@ export function setPort(config: string, port: number): void {
   parsed.blockIntervalMs = 100;
   writeFileSync(config, JSON.stringify(parsed));
 }
+
+/**
+ * `tillid network init` for `n` municipalities in `dir`, with fast blocks and short timeouts for
+ * tests, and a base port derived from the process id so concurrent test files do not collide.
+ */
+export async function initLocalNetwork(
+  dir: string,
+  n: number,
+  chainId: string,
+  portOffset = 0,
+): Promise<string[]> {
+  const { readdirSync } = await import('node:fs');
+  const basePort = 20_000 + (process.pid % 400) * 25 + portOffset;
+  const municipalities = Array.from({ length: n }, (_, i) => [
+    '--municipality',
+    `Kommune ${String.fromCharCode(65 + i)}:${29189846 + i}`,
+  ]).flat();
+  const init = await tillid([
+    'network',
+    'init',
+    '--out',
+    dir,
+    '--chain-id',
+    chainId,
+    '--base-port',
+    String(basePort),
+    ...municipalities,
+  ]);
+  if (init.code !== 0) throw new Error(init.stderr);
+  const configs = readdirSync(dir)
+    .filter((f) => f !== 'genesis.json')
+    .sort()
+    .map((d) => join(dir, d, 'config.json'));
+  for (const file of configs) {
+    const config = JSON.parse(readFileSync(file, 'utf8'));
+    config.blockIntervalMs = 100;
+    config.timeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, perRoundMs: 250 };
+    writeFileSync(file, JSON.stringify(config));
+  }
+  return configs;
+}

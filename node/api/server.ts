@@ -46,6 +46,9 @@ export interface NodeApi {
   transaction(hash: Hex): TransactionView | undefined;
   block(height: number): Promise<Block | undefined>;
   anchor(hash: Hex): Record<string, unknown> | undefined;
+  /** The authority set from each height on, genesis first. */
+  authoritySchedule(): unknown[];
+  membershipProposal(id: Hex): Record<string, unknown> | undefined;
   ready(): boolean;
   readonly metrics: Registry;
 }
@@ -187,6 +190,29 @@ function registerRoutes(app: FastifyInstance, node: NodeApi): void {
       if (!block) return reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
       return { hash: blockHash(block.header), ...block };
     },
+  );
+
+  app.get(
+    '/v1/authorities',
+    {
+      schema: {
+        description: 'The authority set in force from each height on (membership is decided by vote).',
+      },
+    },
+    async () => ({ schedule: node.authoritySchedule() }),
+  );
+
+  app.get<{ Params: { hash: Hex } }>(
+    '/v1/governance/proposals/:hash',
+    {
+      schema: {
+        params: hashParams,
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies },
+      },
+    },
+    async (request, reply) =>
+      node.membershipProposal(request.params.hash) ??
+      reply.code(404).send({ code: 'NOT_FOUND', message: 'no such proposal' }),
   );
 
   app.get<{ Params: { hash: Hex } }>(

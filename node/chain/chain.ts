@@ -4,7 +4,7 @@
  * (consensus/solo.ts for one authority), so consensus can change without touching this file.
  */
 import { type Block, certificateProblem } from '../protocol/block.ts';
-import type { Genesis } from '../protocol/genesis.ts';
+import type { Authority, Genesis } from '../protocol/genesis.ts';
 import { genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
@@ -18,6 +18,7 @@ import {
   receiptKey,
 } from '../state/machine.ts';
 import type { ModuleRegistry } from '../state/module.ts';
+import { authoritiesAt } from '../state/modules/governance.ts';
 import { type ChainStorage, ChainStore, type Head } from './store.ts';
 import { headOf, validateBlock } from './validation.ts';
 
@@ -79,9 +80,16 @@ export class Chain {
     return this.#head;
   }
 
-  /** The authorities whose signatures finalize the block at `height`. */
-  authoritiesAt(_height: number): Hex[] {
-    return this.genesis.authorities.map((a) => a.publicKey);
+  /**
+   * The authorities whose signatures finalize the block at `height`, from the membership schedule
+   * in state. Known for the head's next heights; earlier heights are asked of a replay (verify.ts).
+   */
+  authoritiesAt(height: number): Hex[] {
+    return this.authorityRecordsAt(height).map((a) => a.publicKey);
+  }
+
+  authorityRecordsAt(height: number): readonly Authority[] {
+    return authoritiesAt(this.#store, this.genesis, height);
   }
 
   /** Builds the next block from `candidates`; the result has no certificate yet. */

@@ -9,6 +9,7 @@ import { type Genesis, genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { Rules } from '../state/machine.ts';
 import type { ModuleRegistry } from '../state/module.ts';
+import { authoritiesAt } from '../state/modules/governance.ts';
 import { MemoryState } from '../state/overlay.ts';
 import { genesisHead } from './chain.ts';
 import type { Head } from './store.ts';
@@ -32,7 +33,6 @@ export async function verifyChain(
   onProgress?: (height: number) => void,
 ): Promise<Verdict> {
   const rules: Rules = { chainId: genesis.chainId, params: genesis.params, modules };
-  const authorities = genesis.authorities.map((a) => a.publicKey);
   const state = new MemoryState();
   let parent: Head = genesisHead(genesis);
   const claimed = await source.head();
@@ -47,6 +47,8 @@ export async function verifyChain(
     if (raw === undefined) return fail('the block is missing');
     try {
       const block = decodeBlock(typeof raw === 'string' ? JSON.parse(raw) : raw);
+      // The set in force at this height, from the membership schedule replayed so far.
+      const authorities = authoritiesAt(state, genesis, height).map((a) => a.publicKey);
       const execution = validateBlock(parent, block, state, rules, authorities);
       const problem = certificateProblem(block.certificate, block.header, authorities);
       if (problem) return fail(problem);

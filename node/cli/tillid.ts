@@ -6,6 +6,7 @@ import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { TillidNode } from '../node.ts';
 import { parse, required, UsageError } from './args.ts';
+import { authorityPropose, authorityVote } from './authority.ts';
 import { keysGenerate } from './keys.ts';
 import { networkInit, networkUp } from './network.ts';
 import { txSend } from './tx.ts';
@@ -22,7 +23,11 @@ const USAGE = `usage: tillid <command>
   tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
   chain verify --genesis <file> (--data-dir <dir> | --api <url>)
-                                         replay and check every block from the genesis`;
+                                         replay and check every block from the genesis
+  authority propose --key <file> --action add|remove --name <name> --cvr <cvr> --public-key <hex> [--address <multiaddr>] [--api <url>] [--wait]
+                                         propose adding or removing an authority (an authority's key)
+  authority vote --key <file> --proposal <id> [--api <url>] [--wait]
+                                         vote for a membership proposal`;
 
 async function nodeStart(args: string[]): Promise<void> {
   const { config: file } = parse(args, { config: { type: 'string' } });
@@ -51,6 +56,8 @@ const commands: Record<string, (args: string[]) => void | Promise<void>> = {
   'node start': nodeStart,
   'tx send': txSend,
   'chain verify': chainVerify,
+  'authority propose': authorityPropose,
+  'authority vote': authorityVote,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -7,7 +7,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readKeyFile } from '../keyfile.ts';
+import type { JsonObject } from '../protocol/canonical.ts';
 import { sha256Hex } from '../protocol/hash.ts';
+import type { KeyPair } from '../protocol/signature.ts';
 import { signTransaction } from '../protocol/transaction.ts';
 import { parse, required, UsageError } from './args.ts';
 
@@ -32,19 +34,44 @@ export async function txSend(args: string[]): Promise<void> {
     hash = sha256Hex(Buffer.concat([Buffer.from(salt, 'hex'), readFileSync(v.document)]));
   }
   if (!hash) throw new UsageError('give --hash or --document');
-  const status = await fetchJson(`${v.api}/v1/status`);
+  await signAndSubmit(
+    { api: v.api, keyPair, ttlSeconds: Number(v['ttl-seconds']), wait: v.wait },
+    'anchor.record',
+    { hash, docType: v['doc-type'], ref: v.ref ?? `urn:tillid:doc:${randomUUID()}` },
+    { anchoredHash: hash, ...(salt ? { salt } : {}) },
+  );
+}
+
+export interface Submission {
+  readonly api: string;
+  readonly keyPair: KeyPair;
+  readonly ttlSeconds: number;
+  readonly wait: boolean;
+}
+
+/**
+ * Signs a transaction for the node's chain, submits it, prints `{ hash, ...extra }` and, with
+ * `wait`, the final status. Sets a non-zero exit code when the node or the chain rejects it.
+ */
+export async function signAndSubmit(
+  s: Submission,
+  type: string,
+  payload: JsonObject,
+  extra: object = {},
+): Promise<void> {
+  const status = await fetchJson(`${s.api}/v1/status`);
   const tx = signTransaction(
     {
       chainId: status.chainId,
-      type: 'anchor.record',
-      payload: { hash, docType: v['doc-type'], ref: v.ref ?? `urn:tillid:doc:${randomUUID()}` },
-      signer: keyPair.publicKey,
+      type,
+      payload,
+      signer: s.keyPair.publicKey,
       nonce: randomUUID(),
-      expiresAt: Date.now() + Number(v['ttl-seconds']) * 1000,
+      expiresAt: Date.now() + s.ttlSeconds * 1000,
     },
-    keyPair.privateKey,
+    s.keyPair.privateKey,
   );
-  const response = await fetch(`${v.api}/v1/transactions`, {
+  const response = await fetch(`${s.api}/v1/transactions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(tx),
@@ -55,17 +82,16 @@ export async function txSend(args: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(JSON.stringify({ hash: body.hash, anchoredHash: hash, ...(salt ? { salt } : {}) }));
-  if (v.wait) {
-    for (;;) {
-      const view = await fetchJson(`${v.api}/v1/transactions/${body.hash}`, true);
-      if (view && view.status !== 'pending') {
-        console.log(JSON.stringify(view));
-        if (view.status !== 'finalized') process.exitCode = 1;
-        return;
-      }
-      await sleep(200);
+  console.log(JSON.stringify({ hash: body.hash, ...extra }));
+  if (!s.wait) return;
+  for (;;) {
+    const view = await fetchJson(`${s.api}/v1/transactions/${body.hash}`, true);
+    if (view && view.status !== 'pending') {
+      console.log(JSON.stringify(view));
+      if (view.status !== 'finalized') process.exitCode = 1;
+      return;
     }
+    await sleep(200);
   }
 }
 

@@ -4,8 +4,7 @@ import { genesisHead } from '../chain/chain.ts';
 import { ChainStore } from '../chain/store.ts';
 import { type BlockSource, verifyChain } from '../chain/verify.ts';
 import { readGenesis } from '../node.ts';
-import { registry } from '../state/module.ts';
-import { anchorModule } from '../state/modules/anchor.ts';
+import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';
 
 export async function chainVerify(args: string[]): Promise<void> {
@@ -41,7 +40,7 @@ export async function chainVerify(args: string[]): Promise<void> {
     };
   }
   try {
-    const verdict = await verifyChain(source, genesis, registry([anchorModule]));
+    const verdict = await verifyChain(source, genesis, applicationModules(genesis));
     if (verdict.ok) {
       console.log(`OK: ${verdict.height} blocks verified, head ${verdict.headHash}`);
     } else {

@@ -3,8 +3,9 @@
  * the real network. It carries out what the engine returns — broadcasts as gossip, timeouts as
  * timers, decisions as commits — and feeds it what arrives, after validating it. It also keeps the
  * node caught up: peers announce their height, and a node that is behind fetches the missing
- * blocks (block sync) and checks each one and its certificate before committing it. An observer
- * runs the same loop without an engine: it follows the chain and votes on nothing.
+ * blocks (block sync) and checks each one and its certificate before committing it. A node that is
+ * not an authority at a height (an observer, or a municipality not yet voted in) runs no engine
+ * for it: it follows the chain by sync and votes on nothing.
  */
 import type { PeerId } from '@libp2p/interface';
 import type { Counter } from 'prom-client';
@@ -130,7 +131,15 @@ export class ConsortiumConsensus implements Consensus {
     });
     this.#lastProgress = this.#o.now();
     this.#statusTimer = setInterval(() => this.#tick(), STATUS_INTERVAL_MS);
-    this.#run(this.#engine?.start(chain.head.height + 1) ?? []);
+    this.#startEngine();
+  }
+
+  /** Runs the engine on the next height if this node is one of its authorities; else it follows. */
+  #startEngine(): void {
+    const height = this.#o.chain.head.height + 1;
+    const me = this.#o.authority?.signer.publicKey;
+    if (!this.#engine || !me || !this.#o.chain.authoritiesAt(height).includes(me)) return;
+    this.#run(this.#engine.start(height));
   }
 
   async stop(): Promise<void> {
@@ -246,7 +255,7 @@ export class ConsortiumConsensus implements Consensus {
     const timer = setTimeout(
       () => {
         this.#timers.delete(timer);
-        this.#run(this.#engine?.start(this.#o.chain.head.height + 1) ?? []);
+        this.#startEngine();
       },
       full ? 0 : this.#o.blockIntervalMs,
     );

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'PII_REJECTED'
   | 'MEMPOOL_FULL'
   | 'ANCHOR_EXISTS'
+  | 'GOVERNANCE_REFUSED'
   | 'NOT_FOUND'
   | 'NOT_READY'
   | 'INTERNAL';
@@ -41,6 +42,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   PII_REJECTED: 422,
   MEMPOOL_FULL: 429,
   ANCHOR_EXISTS: 409,
+  GOVERNANCE_REFUSED: 403,
   NOT_FOUND: 404,
   NOT_READY: 503,
   INTERNAL: 500,

@@ -8,15 +8,15 @@
  *   npm run bench:node -- [--transactions 30000] [--concurrency 4] [--batch 500]   throughput
  *   npm run bench:node -- --transactions 10000 --rate 1000                        latency at a fixed load
  */
-import { createPrivateKey, createPublicKey, randomUUID, sign, verify } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readKeyFile } from '../../node/keyfile.ts';
-import { Signer, signingMessage } from '../../node/protocol/signature.ts';
+import { Signer } from '../../node/protocol/signature.ts';
 import { signTransactionWith, type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { setPort, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
-import { tempDirPlain } from './util.ts';
+import { tempDirPlain, verifyBaseline } from './util.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,24 +31,6 @@ const concurrency = Number(values.concurrency);
 const batch = Number(values.batch);
 /** Offered load in tx/s for an open-loop run (latency at a fixed load); 0 = as fast as possible. */
 const rate = Number(values.rate);
-
-function verifyBaseline(): number {
-  const key = createPrivateKey({
-    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const pub = createPublicKey(key);
-  const message = signingMessage('tx', '22'.repeat(32));
-  const signature = sign(null, message, key);
-  const start = performance.now();
-  let n = 0;
-  while (performance.now() - start < 1000) {
-    verify(null, message, pub, signature);
-    n++;
-  }
-  return n / ((performance.now() - start) / 1000);
-}
 
 async function main() {
   const dir = tempDirPlain('tillid-bench-');

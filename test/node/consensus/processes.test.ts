@@ -4,12 +4,17 @@
  * sync when it restarts. The restarted node's chain then verifies offline, certificates included.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKeyFile } from '../../../node/keyfile.ts';
 import { anchorTx, getJson, tempDir, waitFor } from '../../helpers.ts';
-import { type NodeProcess, startNodeProcess, stopNodeProcess, tillid } from '../../process.ts';
+import {
+  initLocalNetwork,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+  tillid,
+} from '../../process.ts';
 
 const height = async (node: NodeProcess): Promise<number> => (await getJson(`${node.url}/v1/status`)).height;
 const hashAt = async (node: NodeProcess, h: number): Promise<string> =>
@@ -17,29 +22,7 @@ const hashAt = async (node: NodeProcess, h: number): Promise<string> =>
 
 test('four authority processes finalize, survive kill -9 of one, and catch it up', async (t) => {
   const dir = tempDir(t);
-  const basePort = 20_000 + (process.pid % 500) * 20;
-  const init = await tillid([
-    'network',
-    'init',
-    '--out',
-    dir,
-    '--chain-id',
-    'tillid-four',
-    '--base-port',
-    String(basePort),
-  ]);
-  assert.equal(init.code, 0, init.stderr);
-  const configs = readdirSync(dir)
-    .filter((f) => f !== 'genesis.json')
-    .sort()
-    .map((d) => join(dir, d, 'config.json'));
-  assert.equal(configs.length, 4);
-  for (const file of configs) {
-    const config = JSON.parse(readFileSync(file, 'utf8'));
-    config.blockIntervalMs = 100;
-    config.timeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, perRoundMs: 250 };
-    writeFileSync(file, JSON.stringify(config));
-  }
+  const configs = await initLocalNetwork(dir, 4, 'tillid-four');
   const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
   t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
 

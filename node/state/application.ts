@@ -1,0 +1,11 @@
+/**
+ * The application a Tillid chain runs: its modules, in one place, so the node, the offline
+ * verifier and any tool replaying a chain run exactly the same state machine.
+ */
+import type { Genesis } from '../protocol/genesis.ts';
+import { type ModuleRegistry, registry } from './module.ts';
+import { anchorModule } from './modules/anchor.ts';
+import { governanceModule } from './modules/governance.ts';
+
+export const applicationModules = (genesis: Genesis): ModuleRegistry =>
+  registry([anchorModule, governanceModule(genesis)]);

@@ -1,0 +1,162 @@
+/**
+ * `governance`: the consortium admits and removes member authorities by vote, with no restart.
+ *
+ *   governance.propose { action: 'add' | 'remove', name, cvr, publicKey, address? }
+ *   governance.vote    { proposal: <id = the propose transaction's hash> }
+ *
+ * Only current authorities may propose or vote; a proposal counts the proposer's vote. Once more
+ * than two thirds of the authorities at that height have voted for it, the change is scheduled to
+ * take effect MEMBERSHIP_DELAY blocks later, so every node knows a height's authority set before it
+ * starts that height. The schedule is state, so the set at every height is derivable from the chain.
+ * Proposals left without a quorum expire after PROPOSAL_LIFETIME blocks.
+ */
+import type { Json, JsonObject } from '../../protocol/canonical.ts';
+import { TillidError } from '../../protocol/errors.ts';
+import type { Authority, Genesis } from '../../protocol/genesis.ts';
+import type { Hex } from '../../protocol/hash.ts';
+import { isValidPublicKey } from '../../protocol/signature.ts';
+import type { Module, StateReader } from '../module.ts';
+
+export const MEMBERSHIP_DELAY = 2;
+export const PROPOSAL_LIFETIME = 10_000;
+
+export interface ScheduledSet {
+  /** First height at which these authorities finalize blocks. */
+  readonly fromHeight: number;
+  readonly authorities: readonly Authority[];
+}
+
+export interface MembershipProposal {
+  readonly id: Hex;
+  readonly action: 'add' | 'remove';
+  readonly authority: Authority;
+  readonly proposer: Hex;
+  readonly proposedAt: number;
+  readonly expiresAt: number;
+  readonly votes: readonly Hex[];
+  readonly status: 'open' | 'approved';
+  readonly effectiveFrom?: number;
+}
+
+const SCHEDULE = 'governance/schedule';
+export const proposalKey = (id: Hex): string => `governance/proposal/${id}`;
+
+const invalid = (message: string) => new TillidError('TX_PAYLOAD_INVALID', message);
+const refused = (message: string) => new TillidError('GOVERNANCE_REFUSED', message);
+
+/** The authority-set schedule: the genesis set from height 1, then every approved change. */
+export function authoritySchedule(state: StateReader, genesis: Genesis): ScheduledSet[] {
+  const stored = state.get(SCHEDULE) as unknown as ScheduledSet[] | undefined;
+  return stored ?? [{ fromHeight: 1, authorities: genesis.authorities }];
+}
+
+/** The authorities whose signatures finalize the block at `height`. */
+export function authoritiesAt(state: StateReader, genesis: Genesis, height: number): readonly Authority[] {
+  let current = genesis.authorities;
+  for (const entry of authoritySchedule(state, genesis))
+    if (entry.fromHeight <= height) current = entry.authorities;
+  return current;
+}
+
+export function governanceModule(genesis: Genesis): Module {
+  const membersAt = (state: StateReader, height: number) =>
+    authoritiesAt(state, genesis, height).map((a) => a.publicKey);
+  return {
+    name: 'governance',
+    actions: ['propose', 'vote'],
+    checkPayload(action, payload: JsonObject) {
+      const allowed = action === 'propose' ? ['action', 'name', 'cvr', 'publicKey', 'address'] : ['proposal'];
+      for (const k of Object.keys(payload))
+        if (!allowed.includes(k)) throw invalid(`governance.${action}: unknown field ${k}`);
+      if (action === 'vote') {
+        if (typeof payload.proposal !== 'string' || !/^[0-9a-f]{64}$/.test(payload.proposal)) {
+          throw invalid('governance.vote: proposal must be a proposal id (64 hex)');
+        }
+        return;
+      }
+      if (payload.action !== 'add' && payload.action !== 'remove')
+        throw invalid("governance.propose: action is 'add' or 'remove'");
+      if (typeof payload.name !== 'string' || !/^[\p{L}\p{N} .'-]{2,80}$/u.test(payload.name)) {
+        throw invalid('governance.propose: name must be the municipality name (2-80 characters)');
+      }
+      if (typeof payload.cvr !== 'string' || !/^\d{8}$/.test(payload.cvr))
+        throw invalid('governance.propose: cvr must be 8 digits');
+      if (!isValidPublicKey(payload.publicKey))
+        throw invalid('governance.propose: publicKey must be a valid Ed25519 key');
+      if (
+        payload.address !== undefined &&
+        (typeof payload.address !== 'string' || payload.address.length > 200)
+      ) {
+        throw invalid('governance.propose: address must be a multiaddr');
+      }
+    },
+    apply(state, tx, action, ctx) {
+      const members = membersAt(state, ctx.height);
+      if (!members.includes(tx.signer)) throw refused('only an authority may propose or vote on membership');
+      let proposal: MembershipProposal;
+      if (action === 'propose') {
+        const p = tx.payload;
+        const authority: Authority = {
+          name: p.name as string,
+          cvr: p.cvr as string,
+          publicKey: p.publicKey as Hex,
+          ...(typeof p.address === 'string' ? { address: p.address } : {}),
+        };
+        const scheduled = authoritySchedule(state, genesis);
+        const latest = (scheduled[scheduled.length - 1] as ScheduledSet).authorities;
+        const isMember = latest.some((a) => a.publicKey === authority.publicKey);
+        if (p.action === 'add' && isMember) throw refused('that key is already an authority');
+        if (p.action === 'remove' && !isMember) throw refused('that key is not an authority');
+        proposal = {
+          id: ctx.txHash,
+          action: p.action as 'add' | 'remove',
+          authority,
+          proposer: tx.signer,
+          proposedAt: ctx.height,
+          expiresAt: ctx.height + PROPOSAL_LIFETIME,
+          votes: [tx.signer],
+          status: 'open',
+        };
+      } else {
+        const existing = state.get(proposalKey(tx.payload.proposal as Hex)) as unknown as
+          | MembershipProposal
+          | undefined;
+        if (!existing) throw refused('no such proposal');
+        if (existing.status !== 'open') throw refused(`the proposal is already ${existing.status}`);
+        if (ctx.height > existing.expiresAt) throw refused('the proposal has expired');
+        if (existing.votes.includes(tx.signer))
+          throw refused('this authority has already voted for the proposal');
+        proposal = { ...existing, votes: [...existing.votes, tx.signer] };
+      }
+      // Votes count only while their author is an authority.
+      const counted = proposal.votes.filter((v) => members.includes(v)).length;
+      if (counted * 3 > members.length * 2) proposal = approve(state, genesis, proposal, ctx.height);
+      state.set(proposalKey(proposal.id), proposal as unknown as Json);
+    },
+  };
+}
+
+/** Applies an approved proposal to the schedule and returns it marked approved. */
+function approve(
+  state: { get(k: string): Json | undefined; set(k: string, v: Json): void },
+  genesis: Genesis,
+  proposal: MembershipProposal,
+  height: number,
+): MembershipProposal {
+  const schedule = authoritySchedule(state, genesis);
+  const effectiveFrom = height + MEMBERSHIP_DELAY;
+  const latest = (schedule[schedule.length - 1] as ScheduledSet).authorities;
+  const key = proposal.authority.publicKey;
+  let next: Authority[];
+  if (proposal.action === 'add') {
+    if (latest.some((a) => a.publicKey === key)) throw refused('already an authority');
+    next = [...latest, proposal.authority];
+  } else {
+    if (!latest.some((a) => a.publicKey === key)) throw refused('not an authority');
+    if (latest.length === 1) throw refused('the last authority cannot be removed');
+    next = latest.filter((a) => a.publicKey !== key);
+  }
+  const kept = schedule.filter((e) => e.fromHeight !== effectiveFrom);
+  state.set(SCHEDULE, [...kept, { fromHeight: effectiveFrom, authorities: next }] as unknown as Json);
+  return { ...proposal, status: 'approved', effectiveFrom };
+}

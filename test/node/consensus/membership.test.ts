@@ -1,0 +1,126 @@
+/**
+ * Membership by vote, end to end over real processes: four authorities vote a fifth municipality
+ * in; its node — refused by the allow-list until then — connects, catches up, and proposes blocks.
+ * Then they vote one of the original four out, kill it, and the remaining four keep finalizing. The
+ * chain, with its changing authority sets, verifies offline from the genesis.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { writeKeyFile } from '../../../node/keyfile.ts';
+import { generateKeyPair, getJson, tempDir, waitFor } from '../../helpers.ts';
+import {
+  initLocalNetwork,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+  tillid,
+} from '../../process.ts';
+
+const status = (node: NodeProcess) => getJson(`${node.url}/v1/status`);
+
+async function governance(node: NodeProcess, keyFile: string, args: string[]): Promise<{ hash: string }> {
+  const result = await tillid(['authority', ...args, '--key', keyFile, '--api', node.url, '--wait']);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  return JSON.parse(result.stdout.split('\n')[0] as string);
+}
+
+test('a municipality is voted in, joins and proposes; another is voted out; the chain verifies', async (t) => {
+  const dir = tempDir(t);
+  const configs = await initLocalNetwork(dir, 4, 'tillid-members', 10);
+  const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
+  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const keyOf = (i: number) => join(configs[i] as string, '..', 'key.json');
+
+  // The newcomer's node: its own key and config, peers = the four.
+  const newcomer = generateKeyPair();
+  const newDir = join(dir, 'kommune-e');
+  mkdirSync(newDir);
+  writeKeyFile(join(newDir, 'key.json'), newcomer);
+  const template = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
+  const p2pPort = Number(template.p2p.listen[0].split('/').pop()) + 1;
+  // The fourth node lists the other three; the first node's list ends with the fourth.
+  const fourth = JSON.parse(readFileSync(configs[0] as string, 'utf8')).p2p.peers.at(-1) as string;
+  writeFileSync(
+    join(newDir, 'config.json'),
+    JSON.stringify({
+      ...template,
+      name: 'Kommune E',
+      api: { host: '127.0.0.1', port: 0 },
+      p2p: {
+        listen: [`/ip4/127.0.0.1/tcp/${p2pPort}`],
+        peers: [...template.p2p.peers, fourth],
+        observers: [],
+      },
+    }),
+  );
+
+  await waitFor(async () => ((await status(nodes[0] as NodeProcess)).height >= 2 ? true : undefined), 30_000);
+  const proposal = await governance(nodes[0] as NodeProcess, keyOf(0), [
+    'propose',
+    '--action',
+    'add',
+    '--name',
+    'Kommune E',
+    '--cvr',
+    '44444444',
+    '--public-key',
+    newcomer.publicKey,
+  ]);
+  await governance(nodes[1] as NodeProcess, keyOf(1), ['vote', '--proposal', proposal.hash]);
+  await governance(nodes[2] as NodeProcess, keyOf(2), ['vote', '--proposal', proposal.hash]);
+  const approved = await getJson(`${nodes[0]?.url}/v1/governance/proposals/${proposal.hash}`);
+  assert.equal(approved.status, 'approved');
+  await waitFor(
+    async () => ((await status(nodes[0] as NodeProcess)).authorities.length === 5 ? true : undefined),
+    10_000,
+  );
+
+  const joined = await startNodeProcess(join(newDir, 'config.json'));
+  nodes.push(joined);
+  // It catches up and takes its turn as proposer (round-robin over five).
+  await waitFor(async () => {
+    const head = (await status(joined)).height;
+    for (let h = Math.max(approved.effectiveFrom, head - 10); h <= head; h++) {
+      const block = await getJson(`${joined.url}/v1/blocks/${h}`);
+      if (block.header?.proposer === newcomer.publicKey) return true;
+    }
+    return undefined;
+  }, 40_000);
+  assert.ok((await status(joined)).peers.length >= 4);
+
+  // Vote the fourth authority out (4 of 5 votes needed), then kill it: the rest keep finalizing.
+  const { publicKey: fourthKey } = JSON.parse(readFileSync(keyOf(3), 'utf8'));
+  const removal = await governance(nodes[0] as NodeProcess, keyOf(0), [
+    'propose',
+    '--action',
+    'remove',
+    '--name',
+    'Kommune D',
+    '--cvr',
+    '29189849',
+    '--public-key',
+    fourthKey,
+  ]);
+  for (const i of [1, 2])
+    await governance(nodes[i] as NodeProcess, keyOf(i), ['vote', '--proposal', removal.hash]);
+  await governance(joined, join(newDir, 'key.json'), ['vote', '--proposal', removal.hash]);
+  await waitFor(
+    async () => ((await status(nodes[0] as NodeProcess)).authorities.length === 4 ? true : undefined),
+    10_000,
+  );
+  await stopNodeProcess(nodes[3] as NodeProcess, 'SIGKILL');
+  const before = (await status(nodes[0] as NodeProcess)).height;
+  await waitFor(async () => ((await status(joined)).height >= before + 5 ? true : undefined), 30_000);
+
+  const verified = await tillid([
+    'chain',
+    'verify',
+    '--genesis',
+    join(dir, 'genesis.json'),
+    '--api',
+    joined.url,
+  ]);
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+});

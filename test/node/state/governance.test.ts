@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KeyPair } from '../../../node/protocol/signature.ts';
+import { signTransaction, transactionHash } from '../../../node/protocol/transaction.ts';
+import { applicationModules } from '../../../node/state/application.ts';
+import { executeBlock, type Rules, receiptKey } from '../../../node/state/machine.ts';
+import {
+  authoritiesAt,
+  MEMBERSHIP_DELAY,
+  PROPOSAL_LIFETIME,
+  proposalKey,
+} from '../../../node/state/modules/governance.ts';
+import { MemoryState } from '../../../node/state/overlay.ts';
+import { devGenesis, generateKeyPair } from '../../helpers.ts';
+
+const members = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()] as KeyPair[];
+const newcomer = generateKeyPair();
+const genesis = devGenesis(members);
+const rules: Rules = {
+  chainId: genesis.chainId,
+  params: genesis.params,
+  modules: applicationModules(genesis),
+};
+
+/** A tiny chain in memory: each call executes one block and returns the receipts. */
+function chain() {
+  const state = new MemoryState();
+  let height = 0;
+  let root = '00'.repeat(32);
+  const run = (...txs: ReturnType<typeof signTransaction>[]) => {
+    height++;
+    const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
+    const result = executeBlock(
+      state,
+      root,
+      items,
+      { chainId: genesis.chainId, height, timestamp: Date.now(), proposer: members[0]?.publicKey as string },
+      rules,
+      'validate',
+    );
+    state.apply(result.writes);
+    root = result.stateRoot;
+    return items.map((i) => state.get(receiptKey(i.hash)) as { code: string; message?: string });
+  };
+  return { state, run, height: () => height };
+}
+
+const tx = (signer: KeyPair, type: string, payload: Record<string, string>) =>
+  signTransaction(
+    {
+      chainId: genesis.chainId,
+      type,
+      payload,
+      signer: signer.publicKey,
+      nonce: crypto.randomUUID(),
+      expiresAt: Date.now() + 60_000,
+    },
+    signer.privateKey,
+  );
+const propose = (by: KeyPair, action: 'add' | 'remove', key: KeyPair) =>
+  tx(by, 'governance.propose', { action, name: 'Egedal Kommune', cvr: '44444444', publicKey: key.publicKey });
+const vote = (by: KeyPair, proposal: string) => tx(by, 'governance.vote', { proposal });
+
+test('an authority is added once more than two thirds vote, effective two blocks later', () => {
+  const c = chain();
+  const proposal = propose(members[0] as KeyPair, 'add', newcomer);
+  const id = transactionHash(proposal);
+  assert.deepEqual(c.run(proposal), [{ height: 1, index: 0, code: 'OK' }]);
+  c.run(vote(members[1] as KeyPair, id));
+  assert.equal((c.state.get(proposalKey(id)) as { status: string }).status, 'open', '2 of 4 is not enough');
+  c.run(vote(members[2] as KeyPair, id));
+  const approved = c.state.get(proposalKey(id)) as { status: string; effectiveFrom: number };
+  assert.equal(approved.status, 'approved', '3 of 4 is more than two thirds');
+  assert.equal(approved.effectiveFrom, 3 + MEMBERSHIP_DELAY);
+  assert.equal(authoritiesAt(c.state, genesis, 4).length, 4);
+  assert.deepEqual(
+    authoritiesAt(c.state, genesis, 5).map((a) => a.publicKey),
+    [...members.map((m) => m.publicKey), newcomer.publicKey],
+  );
+  assert.equal(authoritiesAt(c.state, genesis, 1).length, 4, 'earlier heights keep their set');
+});
+
+test('membership transactions are refused from non-authorities, twice, late, or when they make no sense', () => {
+  const c = chain();
+  const proposal = propose(members[0] as KeyPair, 'add', newcomer);
+  const id = transactionHash(proposal);
+  c.run(proposal);
+  const [outsider, twice, unknown, alreadyMember, notMember] = c.run(
+    vote(newcomer, id),
+    vote(members[0] as KeyPair, id),
+    vote(members[1] as KeyPair, 'ab'.repeat(32)),
+    propose(members[1] as KeyPair, 'add', members[2] as KeyPair),
+    propose(members[1] as KeyPair, 'remove', generateKeyPair()),
+  );
+  for (const receipt of [outsider, twice, unknown, alreadyMember, notMember])
+    assert.equal(receipt?.code, 'GOVERNANCE_REFUSED', receipt?.message);
+  assert.deepEqual((c.state.get(proposalKey(id)) as { votes: string[] }).votes, [members[0]?.publicKey]);
+  assert.ok(PROPOSAL_LIFETIME > 100);
+});
+
+test('an authority can be removed, but never the last one', () => {
+  const solo = devGenesis([members[0] as KeyPair]);
+  const soloRules: Rules = { ...rules, modules: applicationModules(solo) };
+  const state = new MemoryState();
+  const removal = propose(members[0] as KeyPair, 'remove', members[0] as KeyPair);
+  const r = executeBlock(
+    state,
+    '00'.repeat(32),
+    [{ tx: removal, hash: transactionHash(removal) }],
+    { chainId: solo.chainId, height: 1, timestamp: Date.now(), proposer: members[0]?.publicKey as string },
+    soloRules,
+    'validate',
+  );
+  state.apply(r.writes);
+  assert.equal(
+    (state.get(receiptKey(transactionHash(removal))) as { code: string }).code,
+    'GOVERNANCE_REFUSED',
+  );
+  assert.equal(authoritiesAt(state, solo, 10).length, 1);
+
+  const c = chain();
+  const out = propose(members[0] as KeyPair, 'remove', members[3] as KeyPair);
+  const id = transactionHash(out);
+  c.run(out, vote(members[1] as KeyPair, id), vote(members[2] as KeyPair, id));
+  assert.deepEqual(
+    authoritiesAt(c.state, genesis, 1 + MEMBERSHIP_DELAY).map((a) => a.publicKey),
+    members.slice(0, 3).map((m) => m.publicKey),
+  );
+});
