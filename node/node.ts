@@ -2,6 +2,8 @@
  * One Tillid node, assembled: store and chain, mempool and admission, block production, API.
  * This is the file to read to see how the parts connect; each part lives in its own folder.
  */
+
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -21,14 +23,18 @@ import { Mempool } from './mempool/mempool.ts';
 import { VerifierPool } from './mempool/verifier-pool.ts';
 import { Gossip } from './p2p/gossip.ts';
 import { createHost, type RunningHost } from './p2p/host.ts';
+import { blockHash } from './protocol/block.ts';
+import type { JsonObject } from './protocol/canonical.ts';
 import { isTillidError, type TillidError } from './protocol/errors.ts';
 import { decodeGenesis, type Genesis } from './protocol/genesis.ts';
 import type { Hex } from './protocol/hash.ts';
 import { Signer } from './protocol/signature.ts';
-import type { Transaction } from './protocol/transaction.ts';
+import { signTransactionWith, type Transaction, transactionHash } from './protocol/transaction.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
+import { type ConsensusMessage, senderOf } from './protocol/votes.ts';
 import { applicationModules } from './state/application.ts';
 import { anchorKey } from './state/modules/anchor.ts';
+import { equivocations } from './state/modules/evidence.ts';
 import { authoritySchedule, proposalKey } from './state/modules/governance.ts';
 
 export const VERSION = '0.1.0';
@@ -92,6 +98,7 @@ export class TillidNode {
         now: Date.now,
         log: log.child({ component: 'consensus' }),
         evidence: this.metrics.equivocations,
+        onEvidence: (first, second) => void this.#reportEquivocation(first, second, signer),
       });
       gossip.on('tx', {
         validate: async (input) => {
@@ -218,10 +225,49 @@ export class TillidNode {
       block: (height) => chain.block(height),
       anchor: (hash) => chain.readState(anchorKey(hash)) as Record<string, unknown> | undefined,
       authoritySchedule: () => authoritySchedule({ get: (k) => chain.readState(k) }, chain.genesis),
+      equivocations: () => equivocations({ get: (k) => chain.readState(k) }),
       membershipProposal: (id) => chain.readState(proposalKey(id)) as Record<string, unknown> | undefined,
       ready: () => this.#producing(),
       metrics: this.metrics.registry,
     };
+  }
+
+  /**
+   * Puts an equivocation on the chain: a transaction, signed by this authority, carrying both
+   * conflicting statements (proposals without their blocks). Every node re-verifies it.
+   */
+  async #reportEquivocation(
+    first: ConsensusMessage,
+    second: ConsensusMessage,
+    signer: Signer,
+  ): Promise<void> {
+    if (!this.chain.authoritiesAt(this.chain.head.height + 1).includes(signer.publicKey)) return;
+    const statement = (m: ConsensusMessage) => {
+      if (m.kind === 'vote') return { kind: 'vote', vote: m.vote };
+      const { block, ...rest } = m.proposal;
+      return { kind: 'proposal', proposal: { ...rest, blockHash: blockHash(block.header) } };
+    };
+    const tx = signTransactionWith(
+      {
+        chainId: this.chain.rules.chainId,
+        type: 'evidence.equivocation',
+        payload: { first: statement(first), second: statement(second) } as unknown as JsonObject,
+        signer: signer.publicKey,
+        nonce: randomUUID(),
+        expiresAt: Date.now() + 10 * 60_000,
+      },
+      signer,
+    );
+    try {
+      await this.#admit(tx);
+      void this.#network?.gossip.publish('tx', tx);
+      this.#log.warn(
+        { authority: senderOf(first), txHash: transactionHash(tx) },
+        'reported equivocation evidence',
+      );
+    } catch (e) {
+      this.#log.warn({ err: (e as Error).message }, 'could not report equivocation evidence');
+    }
   }
 
   /** Admission for a transaction from a client or a peer, counted by outcome. */

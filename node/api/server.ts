@@ -49,6 +49,8 @@ export interface NodeApi {
   /** The authority set from each height on, genesis first. */
   authoritySchedule(): unknown[];
   membershipProposal(id: Hex): Record<string, unknown> | undefined;
+  /** Equivocations recorded on chain. */
+  equivocations(): unknown[];
   ready(): boolean;
   readonly metrics: Registry;
 }
@@ -190,6 +192,17 @@ function registerRoutes(app: FastifyInstance, node: NodeApi): void {
       if (!block) return reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
       return { hash: blockHash(block.header), ...block };
     },
+  );
+
+  app.get(
+    '/v1/evidence',
+    {
+      schema: {
+        description:
+          'Equivocations (conflicting signed proposals or votes by one authority) recorded on chain.',
+      },
+    },
+    async () => ({ equivocations: node.equivocations() }),
   );
 
   app.get(

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'MEMPOOL_FULL'
   | 'ANCHOR_EXISTS'
   | 'GOVERNANCE_REFUSED'
+  | 'EVIDENCE_EXISTS'
   | 'NOT_FOUND'
   | 'NOT_READY'
   | 'INTERNAL';
@@ -43,6 +44,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   MEMPOOL_FULL: 429,
   ANCHOR_EXISTS: 409,
   GOVERNANCE_REFUSED: 403,
+  EVIDENCE_EXISTS: 409,
   NOT_FOUND: 404,
   NOT_READY: 503,
   INTERNAL: 500,

@@ -1,15 +1,15 @@
 /**
  * The PII guard: personal data never goes on the chain. This first rule looks for Danish CPR
  * numbers — `ddmmyy-xxxx`, or ten digits that begin with a valid date — anywhere in a payload's
- * strings, keys and integers. A 64-character hex string is a digest, never text, and is exempt:
- * hashes routinely contain long digit runs.
+ * strings, keys and integers. Hex strings of exactly 64 or 128 characters — digests, public keys,
+ * signatures — are machine values, never text, and are exempt: they routinely contain digit runs.
  */
 import type { Json } from './canonical.ts';
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 // Ten digits (optionally split 6-4 by a hyphen or space) not touching other digits.
 const CPR_CANDIDATE = /(?<!\d)(\d{2})(\d{2})\d{2}[- ]?\d{4}(?!\d)/g;
-const DIGEST = /^[0-9a-f]{64}$/;
+const DIGEST = /^(?:[0-9a-f]{64}|[0-9a-f]{128})$/;
 
 function isValidDate(day: number, month: number): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= (DAYS_IN_MONTH[month - 1] as number);

@@ -5,7 +5,8 @@
 import type { Genesis } from '../protocol/genesis.ts';
 import { type ModuleRegistry, registry } from './module.ts';
 import { anchorModule } from './modules/anchor.ts';
+import { evidenceModule } from './modules/evidence.ts';
 import { governanceModule } from './modules/governance.ts';
 
 export const applicationModules = (genesis: Genesis): ModuleRegistry =>
-  registry([anchorModule, governanceModule(genesis)]);
+  registry([anchorModule, governanceModule(genesis), evidenceModule(genesis)]);

@@ -26,13 +26,14 @@
  *
  * Also printed: idle RSS per node (after a few seconds of idling), peak RSS (VmHWM), CPU seconds per
  * node per phase (utime + stime, all threads), and as a same-run baseline the single-core Ed25519
- * verify rate. `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR.
+ * verify rate. `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
+ * `--log-dir DIR` keeps each node's log there.
  *
  * The run never hangs: an overall timeout, and every node process is killed on exit, on a signal
  * or on an error, and the temporary network directory is removed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
       'idle-seconds': { type: 'string', default: '5' },
       timeout: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'log-dir': { type: 'string' },
     },
   });
   const int = (name: keyof typeof values, min: number): number => {
@@ -240,6 +242,16 @@ async function main(): Promise<void> {
   }
   nodes.push(...(await Promise.all(configs.map((c) => startNodeProcess(c)))));
   if (values['cpu-prof']) delete process.env.NODE_OPTIONS;
+  if (values['log-dir']) {
+    const logDir = resolve(values['log-dir']);
+    mkdirSync(logDir, { recursive: true });
+    nodes.forEach((n, i) => {
+      const file = join(logDir, `node-${i + 1}.log`);
+      writeFileSync(file, '');
+      n.child.stdout?.on('data', (d) => appendFileSync(file, d));
+      n.child.stderr?.on('data', (d) => appendFileSync(file, d));
+    });
+  }
   nodes.forEach((n, i) => {
     void n.exited.then((code) => {
       if (!stopping) {
@@ -380,6 +392,14 @@ async function main(): Promise<void> {
   await Promise.all(nodes.flatMap((_, node) => Array.from({ length: concurrency }, () => sender(node))));
   const submitEndA = performance.now();
   const cpuAfterA = pids.map(cpuSeconds);
+  const saveMetrics = async (phase: string) => {
+    if (!values['log-dir']) return;
+    for (const [i, n] of nodes.entries()) {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      writeFileSync(join(resolve(values['log-dir']), `node-${i + 1}.metrics-${phase}.txt`), text);
+    }
+  };
+  await saveMetrics('A');
   const selfAfterA = process.cpuUsage(selfAtStart);
   const inWindow = (from: number, to: number) => {
     let n = 0;
@@ -469,6 +489,7 @@ async function main(): Promise<void> {
     }
     latencies.sort((a, b) => a - b);
   }
+  await saveMetrics('B');
   const offeredSeconds = countB > 0 ? (performance.now() - startB) / 1000 : 0;
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN;

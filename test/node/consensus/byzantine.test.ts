@@ -1,0 +1,100 @@
+/**
+ * A Byzantine authority against three honest node processes, over real libp2p. It equivocates —
+ * two conflicting prevotes for one height and round — and the honest nodes put the evidence on
+ * chain; then it floods junk (not JSON, forged signatures, heights far ahead), which is rejected,
+ * counted, and gets it disconnected. The honest three keep finalizing throughout.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Counter, Registry } from 'prom-client';
+import { readKeyFile } from '../../../node/keyfile.ts';
+import { createLogger } from '../../../node/log.ts';
+import { Gossip } from '../../../node/p2p/gossip.ts';
+import { createHost } from '../../../node/p2p/host.ts';
+import { Signer } from '../../../node/protocol/signature.ts';
+import { signVote } from '../../../node/protocol/votes.ts';
+import { getJson, tempDir, waitFor } from '../../helpers.ts';
+import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
+
+test('equivocation is recorded on chain; junk is rejected and its sender cut off', async (t) => {
+  const dir = tempDir(t);
+  const configs = await initLocalNetwork(dir, 4, 'tillid-byzantine', 5);
+  const honest = await Promise.all(configs.slice(0, 3).map((c) => startNodeProcess(c)));
+  t.after(() => Promise.all(honest.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+
+  // The fourth authority's key, in the hands of an attacker that speaks the protocol directly.
+  const config = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
+  const key = readKeyFile(join(configs[3] as string, '..', 'key.json'));
+  const attacker = await createHost({
+    keyPair: key,
+    listen: config.p2p.listen,
+    peers: config.p2p.peers,
+    allowed: () => true,
+    log: createLogger('silent'),
+  });
+  t.after(() => attacker.stop());
+  const outcomes = new Counter({
+    name: 'x',
+    help: 'x',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [new Registry()],
+  });
+  const gossip = new Gossip(attacker, 'tillid-byzantine', outcomes, createLogger('silent'));
+  gossip.on('consensus', { validate: (m) => ({ verdict: 'accept', value: m }), deliver: () => {} });
+  const signer = new Signer(key);
+  const node = honest[0] as NodeProcess;
+  await waitFor(
+    async () => ((await getJson(`${node.url}/v1/status`)).height >= 3 ? true : undefined),
+    30_000,
+  );
+
+  let relay = 0;
+  const evidence = await waitFor(async () => {
+    const height = (await getJson(`${node.url}/v1/status`)).height + 1;
+    for (const blockHash of ['aa'.repeat(32), 'bb'.repeat(32)]) {
+      const vote = signVote(
+        { chainId: 'tillid-byzantine', type: 'prevote', height, round: 0, blockHash },
+        signer,
+      );
+      await gossip.publish('consensus', { message: { kind: 'vote', vote }, relay: relay++ });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const { equivocations } = await getJson(`${node.url}/v1/evidence`);
+    return equivocations.length > 0 ? equivocations : undefined;
+  }, 30_000);
+  assert.equal(evidence[0].authority, key.publicKey);
+  assert.equal(evidence[0].step, 'prevote');
+  const metrics = await (await fetch(`${node.url}/metrics`)).text();
+  assert.match(metrics, /tillid_equivocations_total\{kind="vote"\} [1-9]/);
+
+  // Junk: every message is rejected by every honest validator, never forwarded, and counted.
+  const before = (await getJson(`${node.url}/v1/status`)).height;
+  const forged = signVote(
+    {
+      chainId: 'tillid-byzantine',
+      type: 'prevote',
+      height: before + 1,
+      round: 0,
+      blockHash: 'cc'.repeat(32),
+    },
+    signer,
+  );
+  for (let i = 0; i < 40 && attacker.host.getConnections().length > 0; i++) {
+    const junk = [
+      { not: 'an envelope', i },
+      { message: { kind: 'vote', vote: { ...forged, blockHash: 'dd'.repeat(32) } }, relay: relay++ },
+      { message: { kind: 'vote', vote: { ...forged, round: -1 } }, relay: relay++ },
+    ][i % 3];
+    await gossip.publish('consensus', junk);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await waitFor(async () => (attacker.host.getConnections().length === 0 ? true : undefined), 10_000);
+  const after = await (await fetch(`${node.url}/metrics`)).text();
+  assert.match(after, /tillid_gossip_messages_total\{topic="consensus",outcome="reject"\} [1-9]/);
+  await waitFor(
+    async () => ((await getJson(`${node.url}/v1/status`)).height >= before + 5 ? true : undefined),
+    20_000,
+  );
+});
