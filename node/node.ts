@@ -26,7 +26,7 @@ import { createHost, type RunningHost } from './p2p/host.ts';
 import { blockHash } from './protocol/block.ts';
 import type { JsonObject } from './protocol/canonical.ts';
 import { isTillidError, type TillidError } from './protocol/errors.ts';
-import { decodeGenesis, type Genesis } from './protocol/genesis.ts';
+import { type Authority, decodeGenesis, type Genesis } from './protocol/genesis.ts';
 import type { Hex } from './protocol/hash.ts';
 import { Signer } from './protocol/signature.ts';
 import { signTransactionWith, type Transaction, transactionHash } from './protocol/transaction.ts';
@@ -55,6 +55,8 @@ export class TillidNode {
   readonly #log: Logger;
   readonly #rejected = new Map<Hex, { code: string; message: string }>();
   #lastBlockAt: number | undefined;
+  /** The authority set for the next height, refreshed on every commit, so status never reads the store. */
+  #authorities: readonly Authority[];
   #startedAt = performance.now();
   #summary: NodeJS.Timeout | undefined;
   #finalizedSinceSummary = 0;
@@ -127,7 +129,11 @@ export class TillidNode {
         onDropped: (hash, error) => this.#remember(hash, error),
       });
     }
-    chain.onCommit(({ block }) => this.#observeCommit(block.header.height, block.transactions.length));
+    this.#authorities = chain.authorityRecordsAt(chain.head.height + 1);
+    chain.onCommit(({ block }) => {
+      this.#authorities = chain.authorityRecordsAt(block.header.height + 1);
+      this.#observeCommit(block.header.height, block.transactions.length);
+    });
     this.metrics.height.set(chain.head.height);
     this.metrics.finalizedHeight.set(chain.head.height);
     this.api = buildApi(this.#nodeApi(), log.child({ component: 'api' }));
@@ -206,7 +212,7 @@ export class TillidNode {
         finalizedHeight: chain.head.height,
         headHash: chain.head.hash,
         stateRoot: chain.head.stateRoot,
-        authorities: chain.authorityRecordsAt(chain.head.height + 1).map((a) => ({
+        authorities: this.#authorities.map((a) => ({
           name: a.name,
           cvr: a.cvr,
           publicKey: a.publicKey,
