@@ -1,13 +1,15 @@
 /**
  * Four authority processes on 127.0.0.1 over real libp2p (TCP, noise, yamux, gossipsub): they
  * finalize, carry a transaction to every node, survive kill -9 of one, and catch it up by block
- * sync when it restarts. The restarted node's chain then verifies offline, certificates included.
+ * sync when it restarts. The restarted node's chain then verifies offline, certificates included,
+ * and an observer node follows the chain without voting.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readKeyFile } from '../../../node/keyfile.ts';
-import { anchorTx, getJson, tempDir, waitFor } from '../../helpers.ts';
+import { readKeyFile, writeKeyFile } from '../../../node/keyfile.ts';
+import { anchorTx, generateKeyPair, getJson, tempDir, waitFor } from '../../helpers.ts';
 import {
   initLocalNetwork,
   type NodeProcess,
@@ -23,6 +25,27 @@ const hashAt = async (node: NodeProcess, h: number): Promise<string> =>
 test('four authority processes finalize, survive kill -9 of one, and catch it up', async (t) => {
   const dir = tempDir(t);
   const configs = await initLocalNetwork(dir, 4, 'tillid-four');
+  // An observer: a municipality without an authority role that keeps a full, verified copy.
+  const observerKey = generateKeyPair();
+  const observerDir = join(dir, 'observer');
+  mkdirSync(observerDir);
+  writeKeyFile(join(observerDir, 'key.json'), observerKey);
+  for (const file of configs) {
+    const config = JSON.parse(readFileSync(file, 'utf8'));
+    config.p2p.observers = [observerKey.publicKey];
+    writeFileSync(file, JSON.stringify(config));
+  }
+  const template = JSON.parse(readFileSync(configs[0] as string, 'utf8'));
+  const firstAddress = JSON.parse(readFileSync(configs[1] as string, 'utf8')).p2p.peers[0] as string;
+  writeFileSync(
+    join(observerDir, 'config.json'),
+    JSON.stringify({
+      ...template,
+      name: 'Observer Kommune',
+      api: { host: '127.0.0.1', port: 0 },
+      p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], peers: [firstAddress, ...template.p2p.peers], observers: [] },
+    }),
+  );
   const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
   t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
 
