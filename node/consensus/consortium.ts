@@ -12,7 +12,7 @@ import type { Counter } from 'prom-client';
 import type { Chain } from '../chain/chain.ts';
 import type { Logger } from '../log.ts';
 import type { Mempool } from '../mempool/mempool.ts';
-import type { Gossip } from '../p2p/gossip.ts';
+import type { Gossip, Judgement } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import { type Block, certificateProblem, decodeBlock } from '../protocol/block.ts';
@@ -113,10 +113,14 @@ export class ConsortiumConsensus implements Consensus {
       { height: () => chain.head.height, block: (h) => chain.block(h) },
       log,
     );
-    gossip.on<Envelope>('consensus', {
-      validate: (input) => this.#validateConsensus(input),
-      deliver: (envelope) => this.#run(this.#engine?.onMessage(envelope.message) ?? []),
-    });
+    // Proposals and votes travel on separate topics: a proposal carries a block and may be large,
+    // a vote is small and frequent, so each topic can be judged and penalised on its own.
+    for (const topic of ['proposal', 'vote'] as const) {
+      gossip.on<Envelope>(topic, {
+        validate: (input) => this.#validateConsensus(input, topic),
+        deliver: (envelope) => this.#run(this.#engine?.onMessage(envelope.message) ?? []),
+      });
+    }
     gossip.on<{ height: number }>('status', {
       validate: (input) => {
         const height = (input as { height?: unknown })?.height;
@@ -153,9 +157,7 @@ export class ConsortiumConsensus implements Consensus {
   }
 
   /** Gossip validation for consensus messages: shape, sender, height window, signature. */
-  #validateConsensus(
-    input: unknown,
-  ): { verdict: 'accept'; value: Envelope } | { verdict: 'ignore' | 'reject'; reason: string } {
+  #validateConsensus(input: unknown, topic: 'proposal' | 'vote'): Judgement<Envelope> {
     const envelope = input as Partial<Envelope> | null;
     if (!envelope || typeof envelope !== 'object' || !Number.isSafeInteger(envelope.relay)) {
       return { verdict: 'reject', reason: 'not a consensus envelope' };
@@ -163,6 +165,8 @@ export class ConsortiumConsensus implements Consensus {
     const decoded = decodeConsensusMessage(envelope.message);
     if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };
     const message = decoded.value;
+    if (message.kind !== topic)
+      return { verdict: 'reject', reason: `a ${message.kind} on the ${topic} topic` };
     const chain = this.#o.chain;
     const height = heightOf(message);
     if ((message.kind === 'vote' ? message.vote.chainId : message.proposal.chainId) !== chain.rules.chainId) {
@@ -197,7 +201,7 @@ export class ConsortiumConsensus implements Consensus {
     for (const output of outputs) {
       switch (output.type) {
         case 'broadcast':
-          void this.#o.gossip.publish('consensus', {
+          void this.#o.gossip.publish(output.message.kind, {
             message: output.message,
             relay: this.#relay++,
           } satisfies Envelope);

@@ -19,6 +19,9 @@ export interface ChainApplicationOptions {
   readonly now: () => number;
 }
 
+/** How far ahead of a voter's clock a proposed block's timestamp may be. */
+export const MAX_CLOCK_DRIFT_MS = 10_000;
+
 export class ChainApplication implements ConsensusApplication {
   readonly #o: ChainApplicationOptions;
   /** Executions of blocks proposed or validated on top of the current head, by block hash. */
@@ -47,6 +50,10 @@ export class ChainApplication implements ConsensusApplication {
   }
 
   isValidBlock(block: Block): boolean {
+    // Block time drives the application's due dates, so a proposer may not run ahead of the
+    // clocks of the authorities voting on it. A vote decision, not a rule of the chain: a block
+    // already finalized is checked by sync without it.
+    if (block.header.timestamp > this.#o.now() + MAX_CLOCK_DRIFT_MS) return false;
     const hash = blockHash(block.header);
     const known = this.#executions.get(hash);
     if (known) return known.parent === this.#o.chain.head.hash;

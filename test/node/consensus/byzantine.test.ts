@@ -42,7 +42,7 @@ test('equivocation is recorded on chain; junk is rejected and its sender cut off
     registers: [new Registry()],
   });
   const gossip = new Gossip(attacker, 'tillid-byzantine', outcomes, createLogger('silent'));
-  gossip.on('consensus', { validate: (m) => ({ verdict: 'accept', value: m }), deliver: () => {} });
+  gossip.on('vote', { validate: (m) => ({ verdict: 'accept', value: m }), deliver: () => {} });
   const signer = new Signer(key);
   const node = honest[0] as NodeProcess;
   await waitFor(
@@ -58,7 +58,7 @@ test('equivocation is recorded on chain; junk is rejected and its sender cut off
         { chainId: 'tillid-byzantine', type: 'prevote', height, round: 0, blockHash },
         signer,
       );
-      await gossip.publish('consensus', { message: { kind: 'vote', vote }, relay: relay++ });
+      await gossip.publish('vote', { message: { kind: 'vote', vote }, relay: relay++ });
     }
     await new Promise((r) => setTimeout(r, 300));
     const { equivocations } = await getJson(`${node.url}/v1/evidence`);
@@ -87,12 +87,12 @@ test('equivocation is recorded on chain; junk is rejected and its sender cut off
       { message: { kind: 'vote', vote: { ...forged, blockHash: 'dd'.repeat(32) } }, relay: relay++ },
       { message: { kind: 'vote', vote: { ...forged, round: -1 } }, relay: relay++ },
     ][i % 3];
-    await gossip.publish('consensus', junk);
+    await gossip.publish('vote', junk);
     await new Promise((r) => setTimeout(r, 20));
   }
   await waitFor(async () => (attacker.host.getConnections().length === 0 ? true : undefined), 10_000);
   const after = await (await fetch(`${node.url}/metrics`)).text();
-  assert.match(after, /tillid_gossip_messages_total\{topic="consensus",outcome="reject"\} [1-9]/);
+  assert.match(after, /tillid_gossip_messages_total\{topic="vote",outcome="reject"\} [1-9]/);
   await waitFor(
     async () => ((await getJson(`${node.url}/v1/status`)).height >= before + 5 ? true : undefined),
     20_000,
