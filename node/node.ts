@@ -100,6 +100,7 @@ export class TillidNode {
         now: Date.now,
         log: log.child({ component: 'consensus' }),
         evidence: this.metrics.equivocations,
+        syncRejected: this.metrics.syncRejected,
         onEvidence: (first, second) => void this.#reportEquivocation(first, second, signer),
       });
       gossip.on('tx', {

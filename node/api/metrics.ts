@@ -51,6 +51,11 @@ export class NodeMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly syncRejected = new Counter({
+    name: 'tillid_sync_blocks_rejected_total',
+    help: 'Blocks served by a peer during block sync that failed validation (the peer is then disconnected)',
+    registers: [this.registry],
+  });
   /** `mempoolSize` is read at scrape time, so the gauge is never stale. */
   constructor(mempoolSize: () => number) {
     new Gauge({

@@ -44,6 +44,8 @@ export interface ConsortiumOptions {
   readonly now: () => number;
   readonly log: Logger;
   readonly evidence: Counter<'kind'>;
+  /** Blocks received by sync that failed validation. */
+  readonly syncRejected: Counter;
   /** Told about two conflicting messages one authority signed. */
   readonly onEvidence?: (first: ConsensusMessage, second: ConsensusMessage) => void;
 }
@@ -53,6 +55,8 @@ const STALL_MS = 1000;
 const STATUS_INTERVAL_MS = 1000;
 /** Consensus messages for heights further ahead than this are ignored (and trigger a sync). */
 const MAX_HEIGHTS_AHEAD = 2;
+
+class InvalidSyncBlock extends Error {}
 
 /** What travels on the consensus topic: a message plus a relay counter, so a resend is new gossip. */
 interface Envelope {
@@ -70,7 +74,11 @@ export class ConsortiumConsensus implements Consensus {
   readonly #peerHeights = new Map<string, { peer: PeerId; height: number }>();
   #relay = 0;
   #lastProgress = 0;
-  #committing = false;
+  /**
+   * Decisions and block sync both append to the chain; they take turns through this queue, and
+   * each re-checks the head once it is its turn, so neither sees the other's half-made state.
+   */
+  #appending: Promise<void> = Promise.resolve();
   #syncing = false;
   #stopped = true;
   #statusTimer: NodeJS.Timeout | undefined;
@@ -153,7 +161,8 @@ export class ConsortiumConsensus implements Consensus {
     this.#timers.clear();
     // Let a commit in flight finish: a half-made commit is impossible (one batch), but closing the
     // store under it would log a needless error.
-    while (this.#committing || this.#syncing) await new Promise((r) => setTimeout(r, 10));
+    while (this.#syncing) await new Promise((r) => setTimeout(r, 10));
+    await this.#appending;
   }
 
   /** Gossip validation for consensus messages: shape, sender, height window, signature. */
@@ -229,22 +238,34 @@ export class ConsortiumConsensus implements Consensus {
     }
   }
 
+  /** Runs `append` after every earlier append has finished. */
+  #append<T>(append: () => Promise<T>): Promise<T> {
+    const result = this.#appending.then(append);
+    this.#appending = result.then(
+      () => {},
+      () => {},
+    );
+    return result;
+  }
+
   async #commit(block: Block): Promise<void> {
     const { chain, mempool, log } = this.#o;
-    if (this.#committing || block.header.height !== chain.head.height + 1) return;
-    this.#committing = true;
-    try {
-      const execution = this.#app ? this.#app.executionOf(block) : chain.validate(block);
-      await chain.commit(block, execution);
-      mempool.remove(execution.included.map((t) => t.hash));
-      this.#app?.committed();
-      this.#lastProgress = this.#o.now();
-    } catch (e) {
-      log.error({ err: e, height: block.header.height }, 'commit of a decided block failed');
-    } finally {
-      this.#committing = false;
-    }
-    this.#startNextHeight();
+    const committed = await this.#append(async () => {
+      // Block sync may have got there first.
+      if (block.header.height !== chain.head.height + 1) return false;
+      try {
+        const execution = this.#app ? this.#app.executionOf(block) : chain.validate(block);
+        await chain.commit(block, execution);
+        mempool.remove(execution.included.map((t) => t.hash));
+        this.#app?.committed();
+        this.#lastProgress = this.#o.now();
+        return true;
+      } catch (e) {
+        log.error({ err: e, height: block.header.height }, 'commit of a decided block failed');
+        return false;
+      }
+    });
+    if (committed) this.#startNextHeight();
   }
 
   /**
@@ -269,7 +290,7 @@ export class ConsortiumConsensus implements Consensus {
   /** Fetches and commits blocks from the highest peer until caught up. Every block is checked. */
   async #sync(): Promise<void> {
     const { chain, running, log } = this.#o;
-    if (this.#syncing || this.#committing || this.#stopped) return;
+    if (this.#syncing || this.#stopped) return;
     const best = [...this.#peerHeights.values()].sort((a, b) => b.height - a.height)[0];
     if (!best || best.height <= chain.head.height) return;
     this.#syncing = true;
@@ -285,23 +306,47 @@ export class ConsortiumConsensus implements Consensus {
         );
         if (raw.length === 0) break;
         for (const input of raw) {
-          const block = decodeBlock(input);
-          const execution = chain.validate(block);
-          const problem = certificateProblem(
-            block.certificate,
-            block.header,
-            chain.authoritiesAt(block.header.height),
-          );
-          if (problem) throw new Error(`block ${block.header.height}: ${problem}`);
-          await chain.commit(block, execution);
-          this.#o.mempool.remove(execution.included.map((t) => t.hash));
+          await this.#append(async () => {
+            let block: Block;
+            let execution: ReturnType<Chain['validate']>;
+            try {
+              block = decodeBlock(input);
+            } catch (e) {
+              throw new InvalidSyncBlock((e as Error).message);
+            }
+            // Consensus may have committed this height while the blocks were on their way.
+            if (block.header.height <= chain.head.height) return;
+            try {
+              execution = chain.validate(block);
+              const problem = certificateProblem(
+                block.certificate,
+                block.header,
+                chain.authoritiesAt(block.header.height),
+              );
+              if (problem) throw new Error(problem);
+            } catch (e) {
+              throw new InvalidSyncBlock(`block ${block.header.height}: ${(e as Error).message}`);
+            }
+            await chain.commit(block, execution);
+            this.#o.mempool.remove(execution.included.map((t) => t.hash));
+          });
         }
       }
       log.info({ from, to: chain.head.height, peer: best.peer.toString() }, 'caught up by block sync');
     } catch (e) {
-      // A peer that serves a bad block is not trusted again soon; another peer will be asked.
-      log.warn({ err: (e as Error).message, peer: best.peer.toString() }, 'block sync failed');
+      // Another peer will be asked. One that served a block that fails validation — a wrong
+      // parent, state root or certificate — is provably faulty: cut off and refused for a while.
       this.#peerHeights.delete(best.peer.toString());
+      if (e instanceof InvalidSyncBlock) {
+        this.#o.syncRejected.inc();
+        log.warn(
+          { err: e.message, peer: best.peer.toString() },
+          'a peer served an invalid block; disconnecting it',
+        );
+        await running.ban(best.peer, 10 * 60_000);
+      } else {
+        log.warn({ err: (e as Error).message, peer: best.peer.toString() }, 'block sync failed');
+      }
     } finally {
       this.#syncing = false;
     }

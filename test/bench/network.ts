@@ -110,6 +110,7 @@ async function main(): Promise<void> {
       timeout: { type: 'string' },
       'cpu-prof': { type: 'string' },
       'log-dir': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
     },
   });
   const int = (name: keyof typeof values, min: number): number => {
@@ -323,6 +324,7 @@ async function main(): Promise<void> {
         }
       }
       blocks.push({ height: next, at: now, transactions: block.transactions.length });
+      if (values.verbose) log(`block ${next}: ${block.transactions.length} transactions`);
       next++;
     }
   })();
@@ -429,7 +431,7 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   let acceptedB = 0;
   let rejectedB = 0;
-  let cpuAfterB = cpuAfterA;
+  let cpuAfterB: number[] | undefined;
   let selfB = { user: 0, system: 0 };
   const requestsB = Math.ceil(countB / latencyBatch);
   const startB = performance.now();
@@ -516,7 +518,7 @@ async function main(): Promise<void> {
   const interval = (list: typeof blocks) =>
     list.length > 1 ? (((list.at(-1)?.at ?? 0) - (list[0]?.at ?? 0)) / (list.length - 1)).toFixed(0) : '-';
   const cpuA = pids.map((_, i) => (cpuAfterA[i] as number) - (cpuAtStart[i] as number));
-  const cpuB = pids.map((_, i) => (cpuAfterB[i] as number) - (cpuBeforeB[i] as number));
+  const cpuB = pids.map((_, i) => (cpuAfterB ? (cpuAfterB[i] as number) - (cpuBeforeB[i] as number) : 0));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const meets = (ok: boolean) => (ok ? 'meets target' : 'MISSES target');
   const p50 = pct(50);

@@ -13,10 +13,19 @@ import { readKeyFile } from '../../../node/keyfile.ts';
 import { createLogger } from '../../../node/log.ts';
 import { Gossip } from '../../../node/p2p/gossip.ts';
 import { createHost } from '../../../node/p2p/host.ts';
-import { Signer } from '../../../node/protocol/signature.ts';
+import { serveBlocks } from '../../../node/p2p/sync.ts';
+import { blockHash, commitDigest } from '../../../node/protocol/block.ts';
+import { merkleRoot } from '../../../node/protocol/merkle.ts';
+import { Signer, signingMessage } from '../../../node/protocol/signature.ts';
 import { signVote } from '../../../node/protocol/votes.ts';
 import { getJson, tempDir, waitFor } from '../../helpers.ts';
-import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
+import {
+  initLocalNetwork,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+  tillid,
+} from '../../process.ts';
 
 test('equivocation is recorded on chain; junk is rejected and its sender cut off', async (t) => {
   const dir = tempDir(t);
@@ -97,4 +106,98 @@ test('equivocation is recorded on chain; junk is rejected and its sender cut off
     async () => ((await getJson(`${node.url}/v1/status`)).height >= before + 5 ? true : undefined),
     20_000,
   );
+});
+
+test('a peer that serves invalid blocks in block sync is refused and cut off; nothing is stored', async (t) => {
+  const dir = tempDir(t);
+  const configs = await initLocalNetwork(dir, 4, 'tillid-badsync', 15);
+  const honest = await Promise.all(configs.slice(0, 3).map((c) => startNodeProcess(c)));
+  t.after(() => Promise.all(honest.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const config = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
+  const key = readKeyFile(join(configs[3] as string, '..', 'key.json'));
+  const attacker = await createHost({
+    keyPair: key,
+    listen: config.p2p.listen,
+    peers: config.p2p.peers,
+    allowed: () => true,
+    log: createLogger('silent'),
+  });
+  t.after(() => attacker.stop());
+  const node = honest[0] as NodeProcess;
+  await waitFor(
+    async () => ((await getJson(`${node.url}/v1/status`)).height >= 2 ? true : undefined),
+    30_000,
+  );
+
+  // Whatever height is asked for, serve a block that links correctly but lies about its state root
+  // and carries a certificate signed only by the attacker.
+  const signer = new Signer(key);
+  await serveBlocks(
+    attacker.host,
+    'tillid-badsync',
+    {
+      height: () => 1_000_000,
+      block: async (height) => {
+        const parent = await getJson(`${node.url}/v1/blocks/${height - 1}`);
+        if (!parent.header) return undefined;
+        const header = {
+          ...parent.header,
+          height,
+          parentHash: parent.hash,
+          stateRoot: 'ee'.repeat(32),
+          txRoot: merkleRoot([]),
+          proposer: key.publicKey,
+          timestamp: parent.header.timestamp + 1,
+        };
+        const hash = blockHash(header);
+        const signature = signer.sign(
+          signingMessage('commit', commitDigest('tillid-badsync', height, 0, hash)),
+        );
+        return {
+          header,
+          transactions: [],
+          certificate: {
+            height,
+            round: 0,
+            blockHash: hash,
+            signatures: [{ authority: key.publicKey, signature }],
+          },
+        };
+      },
+    },
+    createLogger('silent'),
+  );
+  const outcomes = new Counter({
+    name: 'y',
+    help: 'y',
+    labelNames: ['topic', 'outcome'] as const,
+    registers: [new Registry()],
+  });
+  const gossip = new Gossip(attacker, 'tillid-badsync', outcomes, createLogger('silent'));
+  gossip.on('status', { validate: (m) => ({ verdict: 'accept', value: m }), deliver: () => {} });
+  const refuser = await waitFor(async () => {
+    await gossip.publish('status', { height: 1_000_000, at: Date.now() });
+    const metrics = await Promise.all(honest.map(async (n) => (await fetch(`${n.url}/metrics`)).text()));
+    const i = metrics.findIndex((m) => /tillid_sync_blocks_rejected_total [1-9]/.test(m));
+    return i >= 0 ? (honest[i] as NodeProcess) : undefined;
+  }, 20_000);
+  const attackerId = attacker.host.peerId.toString();
+  await waitFor(
+    async () => (!(await getJson(`${refuser.url}/v1/status`)).peers.includes(attackerId) ? true : undefined),
+    10_000,
+  );
+  const before = (await getJson(`${node.url}/v1/status`)).height;
+  await waitFor(
+    async () => ((await getJson(`${node.url}/v1/status`)).height >= before + 3 ? true : undefined),
+    20_000,
+  );
+  const verified = await tillid([
+    'chain',
+    'verify',
+    '--genesis',
+    join(dir, 'genesis.json'),
+    '--api',
+    node.url,
+  ]);
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
 });
