@@ -49,6 +49,8 @@ async function main() {
   setPort(config, 0);
   const parsed = JSON.parse(readFileSync(config, 'utf8'));
   parsed.blockIntervalMs = 250;
+  // One node alone on the machine: two verifier threads use both cores (the default is one).
+  parsed.verifyWorkers = 2;
   parsed.mempool = { maxTransactions: 1_000_000, maxBytes: 1024 * 1024 * 1024 };
   writeFileSync(config, JSON.stringify(parsed));
   const key = readKeyFile(join(dir, nodeDir, 'key.json'));
