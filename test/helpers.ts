@@ -7,7 +7,7 @@ import { DEFAULT_PARAMS, type Genesis } from '../node/protocol/genesis.ts';
 import { generateKeyPair, type KeyPair } from '../node/protocol/signature.ts';
 import { signTransaction, type Transaction } from '../node/protocol/transaction.ts';
 
-export function tempDir(t: { after(fn: () => void): void }, prefix = 'tillid-test-'): string {
+export function tempDir(t: { after(fn: () => unknown): void }, prefix = 'tillid-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

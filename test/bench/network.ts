@@ -159,7 +159,10 @@ async function main(): Promise<void> {
   let stopping = false;
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const log = (line: string) => console.error(`[${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  const log = (line: string) =>
+    console.error(
+      `[${new Date().toISOString().slice(11, 23)} +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`,
+    );
   const t0 = performance.now();
 
   // ---- baseline first, while the machine is as quiet as this run will see it --------------------

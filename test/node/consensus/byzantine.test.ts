@@ -27,13 +27,19 @@ import {
   tillid,
 } from '../../process.ts';
 
-test('equivocation is recorded on chain; junk is rejected and its sender cut off', async (t) => {
+/**
+ * A four-authority network of which three run honest node processes; the fourth authority's key
+ * is in the hands of an attacker that speaks the protocol directly from this process.
+ */
+async function honestThreeAndAnAttacker(
+  t: { after(fn: () => unknown): void },
+  chainId: string,
+  portOffset: number,
+) {
   const dir = tempDir(t);
-  const configs = await initLocalNetwork(dir, 4, 'tillid-byzantine', 5);
+  const configs = await initLocalNetwork(dir, 4, chainId, portOffset);
   const honest = await Promise.all(configs.slice(0, 3).map((c) => startNodeProcess(c)));
   t.after(() => Promise.all(honest.map((n) => stopNodeProcess(n, 'SIGKILL'))));
-
-  // The fourth authority's key, in the hands of an attacker that speaks the protocol directly.
   const config = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
   const key = readKeyFile(join(configs[3] as string, '..', 'key.json'));
   const attacker = await createHost({
@@ -44,6 +50,11 @@ test('equivocation is recorded on chain; junk is rejected and its sender cut off
     log: createLogger('silent'),
   });
   t.after(() => attacker.stop());
+  return { dir, honest, attacker, key };
+}
+
+test('equivocation is recorded on chain; junk is rejected and its sender cut off', async (t) => {
+  const { honest, attacker, key } = await honestThreeAndAnAttacker(t, 'tillid-byzantine', 5);
   const outcomes = new Counter({
     name: 'x',
     help: 'x',
@@ -109,20 +120,7 @@ test('equivocation is recorded on chain; junk is rejected and its sender cut off
 });
 
 test('a peer that serves invalid blocks in block sync is refused and cut off; nothing is stored', async (t) => {
-  const dir = tempDir(t);
-  const configs = await initLocalNetwork(dir, 4, 'tillid-badsync', 15);
-  const honest = await Promise.all(configs.slice(0, 3).map((c) => startNodeProcess(c)));
-  t.after(() => Promise.all(honest.map((n) => stopNodeProcess(n, 'SIGKILL'))));
-  const config = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
-  const key = readKeyFile(join(configs[3] as string, '..', 'key.json'));
-  const attacker = await createHost({
-    keyPair: key,
-    listen: config.p2p.listen,
-    peers: config.p2p.peers,
-    allowed: () => true,
-    log: createLogger('silent'),
-  });
-  t.after(() => attacker.stop());
+  const { honest, attacker, key, dir } = await honestThreeAndAnAttacker(t, 'tillid-badsync', 15);
   const node = honest[0] as NodeProcess;
   await waitFor(
     async () => ((await getJson(`${node.url}/v1/status`)).height >= 2 ? true : undefined),
