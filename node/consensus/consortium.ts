@@ -26,6 +26,7 @@ import {
   decodeConsensusMessage,
   heightOf,
   proposalSignatureValid,
+  type SignatureCheck,
   senderOf,
   voteSignatureValid,
 } from './tendermint/messages.ts';
@@ -58,6 +59,9 @@ const MAX_HEIGHTS_AHEAD = 2;
 
 class InvalidSyncBlock extends Error {}
 
+const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
+  `${key}:${signature}:${Buffer.from(bytes).toString('base64')}`;
+
 /** What travels on the consensus topic: a message plus a relay counter, so a resend is new gossip. */
 interface Envelope {
   readonly message: ConsensusMessage;
@@ -69,8 +73,8 @@ export class ConsortiumConsensus implements Consensus {
   readonly #engine: TendermintEngine | undefined;
   readonly #app: ChainApplication | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
-  /** Signatures already checked by the gossip validator, so the engine does not check them again. */
-  readonly #checked = new Map<string, boolean>();
+  /** Signed messages the gossip validator found valid, so the engine does not verify them again. */
+  readonly #verified = new Set<string>();
   readonly #peerHeights = new Map<string, { peer: PeerId; height: number }>();
   #relay = 0;
   #lastProgress = 0;
@@ -98,8 +102,8 @@ export class ConsortiumConsensus implements Consensus {
         app: this.#app,
         signedLog: options.authority.signedLog,
         timeouts: options.timeouts ?? DEFAULT_TIMEOUTS,
-        signatureCheck: (key, message, signature) =>
-          this.#checked.get(signature) ?? verifySignature(key, message, signature),
+        signatureCheck: (key, bytes, signature) =>
+          this.#verified.has(verdictKey(key, bytes, signature)) || verifySignature(key, bytes, signature),
       });
     }
   }
@@ -194,14 +198,20 @@ export class ConsortiumConsensus implements Consensus {
   }
 
   #signatureValid(message: ConsensusMessage): boolean {
-    // The engine's own check, run here once so an invalid message is never forwarded; the verdict
-    // is remembered so the engine does not verify it a second time.
-    const valid =
-      message.kind === 'vote' ? voteSignatureValid(message.vote) : proposalSignatureValid(message.proposal);
-    const signature = message.kind === 'vote' ? message.vote.signature : message.proposal.signature;
-    if (this.#checked.size > 50_000) this.#checked.clear();
-    this.#checked.set(signature, valid);
-    return valid;
+    // The engine's own check, run here once so an invalid message is never forwarded. Only valid
+    // verdicts are remembered, keyed by everything the signature covers, so the engine skips
+    // re-verifying exactly this message — and a reused signature on other bytes proves nothing.
+    const remember: SignatureCheck = (key, bytes, signature) => {
+      const valid = verifySignature(key, bytes, signature);
+      if (valid) {
+        if (this.#verified.size > 50_000) this.#verified.clear();
+        this.#verified.add(verdictKey(key, bytes, signature));
+      }
+      return valid;
+    };
+    return message.kind === 'vote'
+      ? voteSignatureValid(message.vote, remember)
+      : proposalSignatureValid(message.proposal, undefined, remember);
   }
 
   /** Carries out engine outputs. */
