@@ -21,7 +21,7 @@ import type { Logger } from './log.ts';
 import { admitTransaction } from './mempool/admission.ts';
 import { Mempool } from './mempool/mempool.ts';
 import { VerifierPool } from './mempool/verifier-pool.ts';
-import { Gossip } from './p2p/gossip.ts';
+import { Gossip, TOPICS, topicName } from './p2p/gossip.ts';
 import { createHost, type RunningHost } from './p2p/host.ts';
 import { blockHash } from './protocol/block.ts';
 import type { JsonObject } from './protocol/canonical.ts';
@@ -162,6 +162,7 @@ export class TillidNode {
         keyPair: signer.keyPairForNetwork(),
         listen: p2p.listen,
         peers: p2p.peers,
+        topics: TOPICS.map((name) => topicName(genesis.chainId, name)),
         // Consulted per connection, so an authority added by vote is admitted without a restart.
         allowed: (key) => observers.has(key) || chain.authoritiesAt(chain.head.height + 1).includes(key),
         log: log.child({ component: 'p2p' }),

@@ -27,9 +27,15 @@ const RESULT = {
 } as const;
 
 /** Rejected messages a peer may send within STRIKE_WINDOW_MS before it is disconnected. */
-const STRIKES = 20;
+const STRIKES = 5;
 const STRIKE_WINDOW_MS = 60_000;
 const BAN_MS = 10 * 60_000;
+
+/** The gossipsub topic for `name` on chain `chainId`. */
+export const topicName = (chainId: string, name: string): string => `/tillid/${chainId}/${name}/1`;
+
+/** Every topic a node subscribes to. */
+export const TOPICS = ['tx', 'proposal', 'vote', 'status'] as const;
 
 export class Gossip {
   readonly #running: RunningHost;
@@ -58,7 +64,7 @@ export class Gossip {
   readonly #sources = new WeakMap<Uint8Array, PeerId>();
 
   topic(name: string): string {
-    return `${this.#prefix}/${name}/1`;
+    return topicName(this.#prefix.slice('/tillid/'.length), name);
   }
 
   on<T>(name: string, handler: TopicHandler<T>): void {

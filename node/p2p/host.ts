@@ -5,6 +5,7 @@
  * handshake proves who they are. Configured peers are redialled whenever they drop.
  */
 import { gossipsub } from '@libp2p/gossipsub';
+import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { PeerId } from '@libp2p/interface';
 import { noise } from '@libp2p/noise';
@@ -27,6 +28,8 @@ export interface HostOptions {
   readonly listen: readonly string[];
   /** Multiaddrs of peers to keep connected, each ending in /p2p/<peer id>. */
   readonly peers: readonly string[];
+  /** The gossip topics this node uses, scored so invalid messages cost their sender (see below). */
+  readonly topics: readonly string[];
   /** Whether a key may connect. Consulted on every connection, so membership changes apply live. */
   readonly allowed: (publicKey: Hex) => boolean;
   readonly log: Logger;
@@ -76,6 +79,29 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
         fallbackToFloodsub: false,
         emitSelf: false,
         maxInboundDataLength: MAX_GOSSIP_BYTES,
+        // Peer scoring counts what matters in a permissioned network: invalid messages. Each one
+        // rejected by a validator costs its sender 4·n² (n invalid so far, slowly forgiven): at
+        // the fifth the score passes the graylist threshold and gossipsub stops listening, by
+        // which time gossip.ts has disconnected it. Delivery-rate and IP-colocation scores are
+        // off: a quiet consortium sends few messages, and many nodes may share one host.
+        scoreParams: {
+          IPColocationFactorWeight: 0,
+          topics: Object.fromEntries(
+            options.topics.map((topic) => [
+              topic,
+              createTopicScoreParams({
+                topicWeight: 1,
+                timeInMeshWeight: 0,
+                firstMessageDeliveriesWeight: 0,
+                meshMessageDeliveriesWeight: 0,
+                meshFailurePenaltyWeight: 0,
+                invalidMessageDeliveriesWeight: -4,
+                invalidMessageDeliveriesDecay: 0.99,
+              }),
+            ]),
+          ),
+        },
+        scoreThresholds: { gossipThreshold: -20, publishThreshold: -40, graylistThreshold: -80 },
       }),
     },
   })) as unknown as Host;

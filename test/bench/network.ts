@@ -1,36 +1,38 @@
 /**
  * `npm run bench:network`: a consortium of N authority processes on this machine, each started by
  * the real CLI (`tillid network init`, then `tillid node start` per municipality), talking real
- * libp2p to each other. This process pre-signs anchors (timed separately, before the nodes start),
- * submits them over HTTP spread round-robin across every node, and follows finality on the first
- * node by walking its blocks (GET /v1/blocks/:height).
+ * libp2p to each other. This process pre-signs anchors (timed separately, before the nodes start,
+ * on worker threads), submits them over HTTP spread round-robin across every node, and follows
+ * finality on node 1 by walking its blocks (GET /v1/blocks/:height).
  *
  *   npm run bench:network -- --authorities 4 [--duration 60] [--rate 1000] [--batch 500]
  *
  * Phase A, sustained throughput: for --duration seconds, batches of --batch pre-signed anchors
- * (POST /v1/transactions/batch) go round-robin to the nodes, --concurrency requests outstanding
- * per node, and at most --max-pending accepted-but-not-final transactions overall, so the mempools
- * hold a few blocks' worth rather than the whole run. Items a node refuses with MEMPOOL_FULL are
- * queued again and that sender backs off. Reported: transactions finalized inside the window
- * divided by the window's length.
+ * (POST /v1/transactions/batch) go round-robin to the nodes, at most --concurrency requests
+ * outstanding per node, and never more than --max-pending transactions submitted but not yet
+ * final (in flight included), so the mempools hold a few blocks' worth rather than the whole run.
+ * Items a node refuses with MEMPOOL_FULL are queued again and that sender backs off. Reported:
+ * transactions finalized inside the window divided by the window's length.
  *
  * Phase B, latency at a fixed offered load: --rate tx/s for --latency-duration seconds, open loop
  * (requests leave on schedule whether or not earlier ones have returned). Chosen request shape:
  * small batches of --latency-batch (default 10, i.e. one request every 10 ms at 1000 tx/s) sent
  * round-robin to the nodes. That is how a municipality's gateway would forward bursts, and it keeps
  * the load generator's own HTTP cost (which shares the CPUs with the nodes) low; each transaction's
- * clock starts when its request is sent, so batching adds no unmeasured delay. `--latency-batch 1`
- * sends single-transaction POSTs to /v1/transactions instead. Latency is submission to the moment
- * this process sees the block holding it on node 1; a transaction never finalized counts as
+ * clock starts when its request is sent, so batching hides no delay. `--latency-batch 1` sends
+ * single-transaction POSTs to /v1/transactions instead. Latency is submission to the moment this
+ * process sees the block holding the transaction on node 1; one never finalized counts as
  * infinitely late.
  *
- * Also printed: idle RSS per node (after a few seconds of idling), peak RSS (VmHWM), CPU seconds per
- * node per phase (utime + stime, all threads), and as a same-run baseline the single-core Ed25519
- * verify rate. `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
- * `--log-dir DIR` keeps each node's log there.
+ * Also printed: idle RSS per node (after --idle-seconds of idling), peak RSS (VmHWM), CPU seconds
+ * per node (utime + stime, all threads) while idle and per phase, and as a same-run baseline the
+ * single-core Ed25519 verify rate. Diagnostics: `--verbose` logs every block and each node's CPU %
+ * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
+ * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
  *
- * The run never hangs: an overall timeout, and every node process is killed on exit, on a signal
- * or on an error, and the temporary network directory is removed.
+ * It never hangs: an overall --timeout, and every node process is killed on exit, on a signal or on
+ * an error, and the temporary network directory removed. (Only a SIGKILL of this process itself
+ * can orphan the nodes; `kill` them by the pids it logs.)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +48,19 @@ import { tempDirPlain, verifyBaseline } from './util.ts';
 
 const CHAIN_ID = 'tillid-bench-network';
 
+/**
+ * verifyWorkers for every node: 1. Measured here, 4 nodes and this load generator on 2 shared
+ * cores, two alternating runs each of 15 s saturating plus 200 tx/s offered: with 1 worker, finality
+ * p50 391/508 ms and p99 779/876 ms against 1353/975 ms and 2366/2196 ms with 0, throughput
+ * 233/243 against 200/200 tx/s, and slightly less node CPU per transaction. Verifying on the main
+ * thread blocks the event loop for a whole admission burst (a 500-transaction batch, or the same
+ * burst arriving by gossip, is ≈ 75 ms of Ed25519 at 150 µs each), which delays consensus votes and
+ * proposals; on a worker the kernel time-slices it and the main thread keeps answering. The price
+ * is a second V8 isolate: ≈ 25 MB more RSS per node (≈ 180 MB idle against ≈ 157 MB).
+ * `--verify-workers 0` measures the other choice.
+ */
+const VERIFY_WORKERS = 1;
+
 interface SignJob {
   readonly keys: KeyPair[];
   readonly run: string;
@@ -54,40 +69,34 @@ interface SignJob {
   readonly expiresAt: number;
 }
 
-/** Transaction `i` of this run as JSON text; its ref names the run and `i`, so blocks map back. */
+/** Transactions `from`..`to` of this run as JSON text; each ref names the run and its index. */
 function signRange(job: SignJob): string[] {
   const signers = job.keys.map((k) => new Signer(k));
   const out: string[] = [];
   for (let i = job.from; i < job.to; i++) {
     const k = i % job.keys.length;
-    out.push(
-      JSON.stringify(
-        signTransactionWith(
-          {
-            chainId: CHAIN_ID,
-            type: 'anchor.record',
-            payload: {
-              hash: createHash('sha256').update(`${job.run}:${i}`).digest('hex'),
-              docType: 'status-report',
-              ref: `urn:bench:${job.run}:${i}`,
-            },
-            signer: (job.keys[k] as KeyPair).publicKey,
-            nonce: `${job.run}-${i}`,
-            expiresAt: job.expiresAt,
-          },
-          signers[k] as Signer,
-        ),
-      ),
+    const tx = signTransactionWith(
+      {
+        chainId: CHAIN_ID,
+        type: 'anchor.record',
+        payload: {
+          hash: createHash('sha256').update(`${job.run}:${i}`).digest('hex'),
+          docType: 'status-report',
+          ref: `urn:bench:${job.run}:${i}`,
+        },
+        signer: (job.keys[k] as KeyPair).publicKey,
+        nonce: `${job.run}-${i}`,
+        expiresAt: job.expiresAt,
+      },
+      signers[k] as Signer,
     );
+    out.push(JSON.stringify(tx));
   }
   return out;
 }
 
-if (!isMainThread) {
-  parentPort?.postMessage(signRange(workerData as SignJob));
-} else {
-  await main();
-}
+if (isMainThread) await main();
+else parentPort?.postMessage(signRange(workerData as SignJob));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -96,21 +105,20 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '60' },
       rate: { type: 'string', default: '1000' },
       batch: { type: 'string', default: '500' },
+      concurrency: { type: 'string', default: '1' },
+      'max-pending': { type: 'string', default: '1000' },
       'latency-duration': { type: 'string', default: '20' },
       'latency-batch': { type: 'string', default: '10' },
-      concurrency: { type: 'string', default: '2' },
-      'max-pending': { type: 'string', default: '15000' },
-      // verifyWorkers: measured on 2 shared cores with 4 nodes (see VERIFY_WORKERS_NOTE below).
-      'verify-workers': { type: 'string', default: '0' },
+      'verify-workers': { type: 'string', default: String(VERIFY_WORKERS) },
       'block-interval-ms': { type: 'string', default: '200' },
-      /** Transactions pre-signed for phase A: this many per second of --duration. */
-      'presign-rate': { type: 'string', default: '5000' },
+      // Phase A's supply: this many pre-signed transactions per second of --duration.
+      'presign-rate': { type: 'string', default: '3000' },
       signers: { type: 'string', default: '4' },
       'idle-seconds': { type: 'string', default: '5' },
       timeout: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'log-dir': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
     },
   });
   const int = (name: keyof typeof values, min: number): number => {
@@ -122,22 +130,32 @@ async function main(): Promise<void> {
   const duration = int('duration', 1);
   const rate = int('rate', 0);
   const batch = int('batch', 1);
+  const concurrency = int('concurrency', 1);
+  const maxPending = Math.max(int('max-pending', 1), batch);
   const latencyDuration = int('latency-duration', 0);
   const latencyBatch = int('latency-batch', 1);
-  const concurrency = int('concurrency', 1);
-  const maxPending = int('max-pending', 1);
   const verifyWorkers = int('verify-workers', 0);
   const blockIntervalMs = int('block-interval-ms', 10);
   const presignRate = int('presign-rate', 1);
   const signerCount = int('signers', 1);
   const idleSeconds = int('idle-seconds', 0);
-  if (batch > 1000) throw new Error('--batch is at most 1000 (the API limit)');
-  const timeoutS = values.timeout ? int('timeout', 1) : duration + latencyDuration + 300;
+  if (batch > 1000 || latencyBatch > 1000) throw new Error('a batch holds at most 1000 (the API limit)');
+  const timeoutS = values.timeout ? int('timeout', 1) : duration + latencyDuration + 400;
+  const DRAIN_MS = 60_000;
+
+  const t0 = performance.now();
+  const log = (line: string) =>
+    console.error(
+      `[${new Date().toISOString().slice(11, 23)} +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`,
+    );
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   // ---- never hang, never leave processes behind ------------------------------------------------
   const nodes: NodeProcess[] = [];
   let dir: string | undefined;
+  let stopping = false;
   const killAll = () => {
+    stopping = true;
     for (const n of nodes)
       if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -156,14 +174,6 @@ async function main(): Promise<void> {
     killAll();
     process.exit(2);
   }, timeoutS * 1000).unref();
-  let stopping = false;
-
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const log = (line: string) =>
-    console.error(
-      `[${new Date().toISOString().slice(11, 23)} +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`,
-    );
-  const t0 = performance.now();
 
   // ---- baseline first, while the machine is as quiet as this run will see it --------------------
   const baseline = verifyBaseline();
@@ -172,10 +182,6 @@ async function main(): Promise<void> {
   // ---- network ---------------------------------------------------------------------------------
   dir = tempDirPlain('tillid-bench-network-');
   const basePort = 30_000 + (process.pid % 500) * 20;
-  const municipalities = Array.from({ length: authorities }, (_, i) => [
-    '--municipality',
-    `Bench Kommune ${i + 1}:${40_000_000 + i}`,
-  ]).flat();
   const init = await tillid([
     'network',
     'init',
@@ -185,7 +191,10 @@ async function main(): Promise<void> {
     CHAIN_ID,
     '--base-port',
     String(basePort),
-    ...municipalities,
+    ...Array.from({ length: authorities }, (_, i) => [
+      '--municipality',
+      `Bench Kommune ${i + 1}:${40_000_000 + i}`,
+    ]).flat(),
   ]);
   if (init.code !== 0) throw new Error(`network init failed: ${init.stderr}`);
   const configs = readdirSync(dir)
@@ -196,20 +205,18 @@ async function main(): Promise<void> {
     const config = JSON.parse(readFileSync(file, 'utf8'));
     config.blockIntervalMs = blockIntervalMs;
     config.verifyWorkers = verifyWorkers;
-    config.logLevel = 'info';
-    // Room for --max-pending plus what is in flight; the client-side cap is what bounds it.
-    config.mempool = { maxTransactions: 50_000, maxBytes: 64 * 1024 * 1024 };
+    config.logLevel = 'info'; // startNodeProcess waits for the info line "node started"
     writeFileSync(file, JSON.stringify(config, null, 2));
   }
 
-  // ---- pre-signing (before the nodes start, so it takes no CPU from them) ------------------------
+  // ---- pre-signing, before the nodes start so it takes no CPU from them ------------------------
   const run = randomBytes(6).toString('hex');
   const keys = Array.from({ length: signerCount }, () => generateKeyPair());
   const countA = duration * presignRate;
   const countB = Math.ceil(rate * latencyDuration);
   const total = countA + countB;
-  // expiresAt must be within maxTransactionTtlMs of the block time that includes it.
-  const expiresAt = Date.now() + Math.min(DEFAULT_PARAMS.maxTransactionTtlMs - 5 * 60_000, 50 * 60_000);
+  // A block refuses expiresAt more than maxTransactionTtlMs past its time; the run is far shorter.
+  const expiresAt = Date.now() + DEFAULT_PARAMS.maxTransactionTtlMs - 10 * 60_000;
   const signStarted = performance.now();
   const threads = Math.max(1, Math.min(cpus().length, 4));
   const chunk = Math.ceil(total / threads);
@@ -244,10 +251,14 @@ async function main(): Promise<void> {
     process.env.NODE_OPTIONS =
       `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
   }
-  nodes.push(...(await Promise.all(configs.map((c) => startNodeProcess(c)))));
+  const starting = configs.map((c) => startNodeProcess(c));
+  // Registered before awaiting, so an error starting one node still kills the others.
+  for (const s of starting) void s.then((n) => nodes.push(n)).catch(() => {});
+  const started = await Promise.all(starting);
+  nodes.splice(0, nodes.length, ...started);
   if (values['cpu-prof']) delete process.env.NODE_OPTIONS;
-  if (values['log-dir']) {
-    const logDir = resolve(values['log-dir']);
+  const logDir = values['log-dir'] ? resolve(values['log-dir']) : undefined;
+  if (logDir) {
     mkdirSync(logDir, { recursive: true });
     nodes.forEach((n, i) => {
       const file = join(logDir, `node-${i + 1}.log`);
@@ -258,24 +269,23 @@ async function main(): Promise<void> {
   }
   nodes.forEach((n, i) => {
     void n.exited.then((code) => {
-      if (!stopping) {
-        console.error(`node ${i + 1} exited (${code}) during the run; aborting`);
-        killAll();
-        process.exit(1);
-      }
+      if (stopping) return;
+      console.error(`node ${i + 1} exited (${code}) during the run; aborting`);
+      killAll();
+      process.exit(1);
     });
   });
   const pids = nodes.map((n) => n.child.pid as number);
   const url = (i: number) => (nodes[i] as NodeProcess).url;
-  const getJson = async (u: string) => (await fetch(u)).json() as Promise<Record<string, unknown>>;
-  const height = async (i: number) => (await getJson(`${url(i)}/v1/status`)).height as number;
+  const height = async (i: number) =>
+    ((await (await fetch(`${url(i)}/v1/status`)).json()) as { height: number }).height;
   for (;;) {
     const heights = await Promise.all(nodes.map((_, i) => height(i)));
     if (heights.every((h) => h >= 2)) break;
     if (performance.now() - t0 > timeoutS * 500) throw new Error(`the network does not finalize: ${heights}`);
     await sleep(100);
   }
-  log(`${authorities} authorities finalizing (API ports ${basePort}..${basePort + authorities - 1})`);
+  log(`${authorities} authorities finalizing: pids ${pids.join(' ')}, API ports from ${basePort}`);
 
   const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
   const mb = (text: string, field: string) =>
@@ -283,20 +293,33 @@ async function main(): Promise<void> {
   const cpuSeconds = (pid: number) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5) (utime, stime) in clock ticks; USER_HZ is 100 on Linux.
+    // Fields 14 and 15 of proc_pid_stat(5), utime and stime, in clock ticks (USER_HZ = 100).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
+  const cpuNow = () => pids.map(cpuSeconds);
+  const cpuSince = (before: number[]) => cpuNow().map((c, i) => c - (before[i] as number));
+  let lastCpu = cpuNow();
+  if (values.verbose) {
+    setInterval(() => {
+      if (stopping) return;
+      const now = cpuNow();
+      log(`CPU %: ${now.map((c, i) => (100 * (c - (lastCpu[i] as number))).toFixed(0)).join(' ')}`);
+      lastCpu = now;
+    }, 1000).unref();
+  }
+
+  // ---- idle --------------------------------------------------------------------------------------
+  const cpuIdleStart = cpuNow();
   await sleep(idleSeconds * 1000);
+  const cpuIdle = cpuSince(cpuIdleStart);
   const idleRss = pids.map((pid) => mb(status(pid), 'VmRSS'));
-  const cpuAtStart = pids.map(cpuSeconds);
-  const selfAtStart = process.cpuUsage();
   log(`idle RSS: ${idleRss.map((r) => `${r.toFixed(0)} MB`).join(', ')}`);
 
   // ---- finality follower on node 1 --------------------------------------------------------------
   const submittedAt = new Float64Array(total);
   const finalizedAt = new Float64Array(total);
   let finalizedCount = 0;
-  const blocks: { height: number; at: number; transactions: number }[] = [];
+  const blocks: { at: number; transactions: number }[] = [];
   const refPrefix = `urn:bench:${run}:`;
   let follow = true;
   const startHeight = await height(0);
@@ -315,25 +338,27 @@ async function main(): Promise<void> {
         await sleep(10);
         continue;
       }
-      const block = (await response.json()) as { transactions: { payload: { ref?: string } }[] };
+      const block = (await response.json()) as { transactions: { payload: { ref?: unknown } }[] };
       const now = performance.now();
       for (const tx of block.transactions) {
         const ref = tx.payload.ref;
-        if (!ref?.startsWith(refPrefix)) continue;
+        if (typeof ref !== 'string' || !ref.startsWith(refPrefix)) continue;
         const i = Number(ref.slice(refPrefix.length));
         if (finalizedAt[i] === 0) {
           finalizedAt[i] = now;
           finalizedCount++;
         }
       }
-      blocks.push({ height: next, at: now, transactions: block.transactions.length });
+      blocks.push({ at: now, transactions: block.transactions.length });
       if (values.verbose) log(`block ${next}: ${block.transactions.length} transactions`);
       next++;
     }
   })();
+
   const codes = new Map<string, number>();
   const countCode = (code: string, n = 1) => codes.set(code, (codes.get(code) ?? 0) + n);
-  const post = async (node: number, indices: number[], single: boolean) => {
+  /** POSTs transactions `indices` to a node; resolves to one error code (or undefined) per item. */
+  const post = async (node: number, indices: number[], single: boolean): Promise<(string | undefined)[]> => {
     const response = await fetch(`${url(node)}${single ? '/v1/transactions' : '/v1/transactions/batch'}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -341,24 +366,37 @@ async function main(): Promise<void> {
         ? (txs[indices[0] as number] as string)
         : `{"transactions":[${indices.map((i) => txs[i]).join(',')}]}`,
     });
-    const body = (await response.json()) as { code?: string; results?: { hash?: string; code?: string }[] };
+    const body = (await response.json()) as { code?: string; results?: { code?: string }[] };
     if (single) return [response.status === 202 ? undefined : (body.code ?? `HTTP_${response.status}`)];
     if (!body.results) return indices.map(() => body.code ?? `HTTP_${response.status}`);
     return body.results.map((r) => r.code);
+  };
+  const saveMetrics = async (phase: string) => {
+    if (!logDir) return;
+    for (const [i, n] of nodes.entries()) {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      writeFileSync(join(logDir, `node-${i + 1}.metrics-${phase}.txt`), text);
+    }
   };
 
   // ---- phase A: sustained throughput ------------------------------------------------------------
   let cursor = 0;
   const retry: number[] = [];
   let acceptedA = 0;
-  let finalizedAtAStart = finalizedCount;
+  let inFlightA = 0;
   let exhausted = false;
+  const finalizedBeforeA = finalizedCount;
+  const pendingA = () => inFlightA + acceptedA - (finalizedCount - finalizedBeforeA);
+  const cpuStartA = cpuNow();
+  const selfStartA = process.cpuUsage();
   const startA = performance.now();
   const endA = startA + duration * 1000;
-  log(`phase A: ${duration} s, batches of ${batch}, ${concurrency} requests outstanding per node`);
+  log(
+    `phase A: ${duration} s, batches of ${batch}, ≤ ${concurrency} requests per node, ≤ ${maxPending} pending`,
+  );
   const sender = async (node: number) => {
     while (performance.now() < endA) {
-      if (acceptedA - (finalizedCount - finalizedAtAStart) >= maxPending) {
+      if (pendingA() + batch > maxPending) {
         await sleep(5);
         continue;
       }
@@ -368,8 +406,7 @@ async function main(): Promise<void> {
         exhausted = true;
         return;
       }
-      const sentAt = performance.now();
-      for (const i of indices) submittedAt[i] = sentAt;
+      inFlightA += indices.length;
       let results: (string | undefined)[];
       try {
         results = await post(node, indices, false);
@@ -378,6 +415,8 @@ async function main(): Promise<void> {
         retry.push(...indices);
         await sleep(100);
         continue;
+      } finally {
+        inFlightA -= indices.length;
       }
       let full = false;
       results.forEach((code, k) => {
@@ -390,76 +429,64 @@ async function main(): Promise<void> {
           }
         }
       });
-      if (full) await sleep(50);
+      if (full) await sleep(100);
     }
   };
-  finalizedAtAStart = finalizedCount;
   await Promise.all(nodes.flatMap((_, node) => Array.from({ length: concurrency }, () => sender(node))));
   const submitEndA = performance.now();
-  const cpuAfterA = pids.map(cpuSeconds);
-  const saveMetrics = async (phase: string) => {
-    if (!values['log-dir']) return;
-    for (const [i, n] of nodes.entries()) {
-      const text = await (await fetch(`${n.url}/metrics`)).text();
-      writeFileSync(join(resolve(values['log-dir']), `node-${i + 1}.metrics-${phase}.txt`), text);
-    }
-  };
+  await sleep(Math.max(0, endA - performance.now()));
+  const cpuA = cpuSince(cpuStartA);
+  const selfA = process.cpuUsage(selfStartA);
   await saveMetrics('A');
-  const selfAfterA = process.cpuUsage(selfAtStart);
-  const inWindow = (from: number, to: number) => {
+  const finalizedIn = (from: number, to: number) => {
     let n = 0;
     for (let i = 0; i < countA; i++) {
       const at = finalizedAt[i] as number;
-      if (at >= from && at <= to) n++;
+      if (at >= from && at < to) n++;
     }
     return n;
   };
-  const finalizedInA = inWindow(startA, endA);
+  const finalizedInA = finalizedIn(startA, endA);
   const tps = finalizedInA / duration;
   const timeline: number[] = [];
   for (let s = 0; s < duration; s += 10) {
     const to = Math.min(duration, s + 10);
-    timeline.push(inWindow(startA + s * 1000, startA + to * 1000) / (to - s));
+    timeline.push(finalizedIn(startA + s * 1000, startA + to * 1000) / (to - s));
   }
-  const blocksA = blocks.filter((b) => b.at >= startA && b.at <= endA);
+  const blocksA = blocks.filter((b) => b.at >= startA && b.at < endA);
   log(`phase A: ${finalizedInA} finalized in the window, ${tps.toFixed(0)} tx/s; draining`);
-  // Drain, so phase B starts from empty mempools.
+  // Drain, so that phase B starts from empty mempools.
   const drainA = performance.now();
-  while (finalizedCount - finalizedAtAStart < acceptedA && performance.now() - drainA < 60_000)
+  while (finalizedCount - finalizedBeforeA < acceptedA && performance.now() - drainA < DRAIN_MS)
     await sleep(50);
-  const unfinalizedA = acceptedA - (finalizedCount - finalizedAtAStart);
+  const unfinalizedA = acceptedA - (finalizedCount - finalizedBeforeA);
   await sleep(1000);
 
   // ---- phase B: latency at a fixed offered load, open loop ---------------------------------------
   const latencies: number[] = [];
   let acceptedB = 0;
   let rejectedB = 0;
-  let cpuAfterB: number[] | undefined;
+  let cpuB = pids.map(() => 0);
   let selfB = { user: 0, system: 0 };
-  const requestsB = Math.ceil(countB / latencyBatch);
+  let offeredFor = 0;
   const startB = performance.now();
-  const cpuBeforeB = pids.map(cpuSeconds);
-  const selfBeforeB = process.cpuUsage();
   if (countB > 0) {
+    const cpuStartB = cpuNow();
+    const selfStartB = process.cpuUsage();
+    const requests = Math.ceil(countB / latencyBatch);
+    const perSecond = rate / latencyBatch;
     log(
       `phase B: ${rate} tx/s offered for ${latencyDuration} s, open loop, ${latencyBatch === 1 ? 'single-transaction POSTs' : `batches of ${latencyBatch}`} round-robin`,
     );
     const accepted: number[] = [];
     const inFlight: Promise<void>[] = [];
     let sent = 0;
-    while (sent < requestsB) {
-      const due = Math.min(
-        requestsB,
-        Math.floor(((performance.now() - startB) / 1000) * (rate / latencyBatch)) + 1,
-      );
+    while (sent < requests) {
+      const due = Math.min(requests, Math.floor(((performance.now() - startB) / 1000) * perSecond) + 1);
       for (; sent < due; sent++) {
         const indices: number[] = [];
-        for (
-          let i = countA + sent * latencyBatch;
-          i < Math.min(total, countA + (sent + 1) * latencyBatch);
-          i++
-        )
-          indices.push(i);
+        const first = countA + sent * latencyBatch;
+        for (let i = first; i < Math.min(total, first + latencyBatch); i++) indices.push(i);
         const sentAt = performance.now();
         for (const i of indices) submittedAt[i] = sentAt;
         inFlight.push(
@@ -483,19 +510,20 @@ async function main(): Promise<void> {
       }
       await sleep(1);
     }
+    offeredFor = (performance.now() - startB) / 1000;
     await Promise.all(inFlight);
     const drainB = performance.now();
-    while (accepted.some((i) => finalizedAt[i] === 0) && performance.now() - drainB < 30_000) await sleep(50);
-    cpuAfterB = pids.map(cpuSeconds);
-    selfB = process.cpuUsage(selfBeforeB);
+    while (accepted.some((i) => finalizedAt[i] === 0) && performance.now() - drainB < DRAIN_MS)
+      await sleep(50);
+    cpuB = cpuSince(cpuStartB);
+    selfB = process.cpuUsage(selfStartB);
+    await saveMetrics('B');
     for (const i of accepted) {
       const at = finalizedAt[i] as number;
       latencies.push(at > 0 ? at - (submittedAt[i] as number) : Number.POSITIVE_INFINITY);
     }
     latencies.sort((a, b) => a - b);
   }
-  await saveMetrics('B');
-  const offeredSeconds = countB > 0 ? (performance.now() - startB) / 1000 : 0;
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN;
   const blocksB = blocks.filter((b) => b.at >= startB);
@@ -504,86 +532,98 @@ async function main(): Promise<void> {
 
   // ---- peak RSS, stop ----------------------------------------------------------------------------
   const peakRss = pids.map((pid) => mb(status(pid), 'VmHWM'));
-  const cpuTotal = pids.map(cpuSeconds);
   stopping = true;
-  const exitCodes = await Promise.all(
+  const exits = await Promise.all(
     nodes.map(async (n) => {
       const timer = setTimeout(() => n.child.kill('SIGKILL'), 15_000);
       await stopNodeProcess(n);
       clearTimeout(timer);
-      return n.child.exitCode ?? n.child.signalCode;
+      return n.child.signalCode ?? n.child.exitCode;
     }),
   );
   killAll();
 
   // ---- report ----------------------------------------------------------------------------------
   const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'never');
-  const interval = (list: typeof blocks) =>
-    list.length > 1 ? (((list.at(-1)?.at ?? 0) - (list[0]?.at ?? 0)) / (list.length - 1)).toFixed(0) : '-';
-  const cpuA = pids.map((_, i) => (cpuAfterA[i] as number) - (cpuAtStart[i] as number));
-  const cpuB = pids.map((_, i) => (cpuAfterB ? (cpuAfterB[i] as number) - (cpuBeforeB[i] as number) : 0));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const meets = (ok: boolean) => (ok ? 'meets target' : 'MISSES target');
+  const interval = (list: typeof blocks) =>
+    list.length > 1
+      ? `${(((list.at(-1)?.at ?? 0) - (list[0]?.at ?? 0)) / (list.length - 1)).toFixed(0)} ms`
+      : '-';
+  const verdict = (ok: boolean, target: string) => (ok ? `meets ${target}` : `MISSES ${target}`);
+  const cpuPerTx =
+    finalizedInA > 0
+      ? (1000 * (sum(cpuA) - (sum(cpuIdle) / Math.max(1, idleSeconds)) * duration)) / finalizedInA
+      : Number.NaN;
   const p50 = pct(50);
   const p99 = pct(99);
-  console.log('');
-  console.log(
-    `bench:network: ${authorities} authorities, verifyWorkers ${verifyWorkers}, blockIntervalMs ${blockIntervalMs}, ${cpus().length} CPUs (shared with this load generator)`,
+  const out = console.log;
+  out('');
+  out(
+    `bench:network — ${authorities} authorities, verifyWorkers ${verifyWorkers}, blockIntervalMs ${blockIntervalMs}, ${cpus().length} CPUs shared by the nodes and this load generator`,
   );
-  console.log(`baseline: single-core Ed25519 verify ${baseline.toFixed(0)} ops/s (node:crypto, cached key)`);
-  console.log(
-    `pre-signing: ${total} anchors in ${signSeconds.toFixed(1)} s on ${threads} threads (not timed below)`,
+  out(`baseline: single-core Ed25519 verify ${baseline.toFixed(0)} ops/s (node:crypto, cached key)`);
+  out(
+    `pre-signing: ${total} anchors, ${signerCount} keys, ${threads} threads, ${signSeconds.toFixed(1)} s (untimed)`,
   );
-  console.log('');
-  console.log(
-    `phase A  sustained: ${tps.toFixed(0)} finalized tx/s over ${duration} s (${(tps / baseline).toFixed(2)}x single-core verify rate) — ${meets(tps >= 2500)} ≥ 2500`,
+  out('');
+  out(
+    `A  sustained finalized      ${tps.toFixed(0).padStart(6)} tx/s over ${duration} s (${(tps / baseline).toFixed(2)}x single-core verify) — ${verdict(tps >= 2500, '≥ 2500')}`,
   );
-  console.log(
-    `         per 10 s: ${timeline.map((t) => t.toFixed(0)).join(', ')} tx/s; ${blocksA.length} blocks, ${blocksA.length ? (finalizedInA / blocksA.length).toFixed(0) : 0} tx/block, interval ${interval(blocksA)} ms`,
+  out(`   per 10 s                 ${timeline.map((t) => t.toFixed(0)).join(', ')} tx/s`);
+  out(
+    `   blocks                   ${blocksA.length} in the window, ${blocksA.length ? (sum(blocksA.map((b) => b.transactions)) / blocksA.length).toFixed(0) : 0} tx/block, interval ${interval(blocksA)}`,
   );
-  console.log(
-    `         ${acceptedA} accepted, ${unfinalizedA} not finalized after a 60 s drain${exhausted ? ', RAN OUT of pre-signed transactions (raise --presign-rate)' : ''}; submission ended ${((submitEndA - endA) / 1000).toFixed(1)} s after the window`,
+  out(
+    `   submitted                ${acceptedA} accepted (batches of ${batch}, ≤ ${maxPending} pending), ${unfinalizedA} unfinalized after the drain${exhausted ? '; RAN OUT of pre-signed transactions (raise --presign-rate)' : ''}; last request returned ${((submitEndA - endA) / 1000).toFixed(1)} s after the window`,
+  );
+  out(
+    `   node CPU per final tx    ${Number.isFinite(cpuPerTx) ? `${cpuPerTx.toFixed(2)} ms summed over the nodes (${(cpuPerTx / authorities).toFixed(2)} ms each), idle cost subtracted` : '-'}`,
   );
   if (countB > 0) {
-    console.log(
-      `phase B  ${rate} tx/s offered for ${latencyDuration} s (${offeredSeconds.toFixed(1)} s with drain): finality p50 ${ms(p50)} (${meets(p50 <= 300)} ≤ 300), p99 ${ms(p99)} (${meets(p99 <= 1000)} ≤ 1000), max ${ms(latencies.at(-1) ?? Number.NaN)}`,
+    out(
+      `B  finality at ${rate} tx/s   p50 ${ms(p50)} (${verdict(p50 <= 300, '≤ 300 ms')}), p99 ${ms(p99)} (${verdict(p99 <= 1000, '≤ 1 s')}), max ${ms(latencies.at(-1) ?? Number.NaN)}`,
     );
-    console.log(
-      `         ${acceptedB} accepted, ${rejectedB} rejected, ${latencies.filter((l) => !Number.isFinite(l)).length} never finalized; ${blocksB.length} blocks, interval ${interval(blocksB)} ms`,
+    out(
+      `   offered                  ${rate} tx/s open loop for ${offeredFor.toFixed(1)} s, ${latencyBatch === 1 ? 'single POSTs' : `batches of ${latencyBatch}`} round-robin; ${acceptedB} accepted, ${rejectedB} rejected, ${latencies.filter((l) => !Number.isFinite(l)).length} never finalized`,
     );
+    out(`   blocks                   ${blocksB.length}, interval ${interval(blocksB)}`);
   }
-  if (codes.size > 0) console.log(`rejections: ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
-  console.log('');
-  const row = (cells: string[]) =>
-    `${cells.map((c, i) => (i === 0 ? c.padEnd(10) : c.padStart(11))).join(' ')}`;
-  console.log(row(['node', 'idle RSS', 'peak RSS', 'CPU s (A)', 'CPU s (B)', 'CPU s (all)', 'exit']));
+  if (codes.size > 0)
+    out(`   rejections               ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  out('');
+  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(10) : c.padStart(10))).join(' ');
+  out(row(['', 'idle RSS', 'peak RSS', 'CPU idle', 'CPU A', 'CPU B', 'exit']));
   pids.forEach((_, i) => {
-    console.log(
+    out(
       row([
         `node ${i + 1}`,
         `${(idleRss[i] as number).toFixed(0)} MB`,
         `${(peakRss[i] as number).toFixed(0)} MB`,
-        (cpuA[i] as number).toFixed(1),
-        (cpuB[i] as number).toFixed(1),
-        ((cpuTotal[i] as number) - (cpuAtStart[i] as number)).toFixed(1),
-        String(exitCodes[i]),
+        `${(cpuIdle[i] as number).toFixed(1)} s`,
+        `${(cpuA[i] as number).toFixed(1)} s`,
+        `${(cpuB[i] as number).toFixed(1)} s`,
+        String(exits[i]),
       ]),
     );
   });
-  const self = (u: { user: number; system: number }) => ((u.user + u.system) / 1e6).toFixed(1);
-  console.log(
+  const self = (u: { user: number; system: number }) => `${((u.user + u.system) / 1e6).toFixed(1)} s`;
+  out(
     row([
       'all nodes',
       `${sum(idleRss).toFixed(0)} MB`,
       `${sum(peakRss).toFixed(0)} MB`,
-      sum(cpuA).toFixed(1),
-      sum(cpuB).toFixed(1),
-      '',
+      `${sum(cpuIdle).toFixed(1)} s`,
+      `${sum(cpuA).toFixed(1)} s`,
+      `${sum(cpuB).toFixed(1)} s`,
       '',
     ]),
   );
-  console.log(row(['bench', '', '', self(selfAfterA), self(selfB), '', '']));
-  console.log(
-    `idle RSS ≤ 150 MB per node: ${meets(idleRss.every((r) => r <= 150))}; CPU available in phase A: ${(cpus().length * duration).toFixed(0)} s`,
+  out(row(['bench', '', '', '', self(selfA), self(selfB), '']));
+  out(
+    `   (CPU s = utime + stime over ${idleSeconds} s idle, ${duration} s of A, ${offeredFor.toFixed(0)} s of B plus its drain; idle RSS ${verdict(
+      idleRss.every((r) => r <= 150),
+      '≤ 150 MB per node',
+    )})`,
   );
 }

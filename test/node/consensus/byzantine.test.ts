@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
 import { readKeyFile } from '../../../node/keyfile.ts';
 import { createLogger } from '../../../node/log.ts';
-import { Gossip } from '../../../node/p2p/gossip.ts';
+import { Gossip, TOPICS, topicName } from '../../../node/p2p/gossip.ts';
 import { createHost } from '../../../node/p2p/host.ts';
 import { serveBlocks } from '../../../node/p2p/sync.ts';
 import { blockHash, commitDigest } from '../../../node/protocol/block.ts';
@@ -46,6 +46,7 @@ async function honestThreeAndAnAttacker(
     keyPair: key,
     listen: config.p2p.listen,
     peers: config.p2p.peers,
+    topics: TOPICS.map((n) => topicName(chainId, n)),
     allowed: () => true,
     log: createLogger('silent'),
   });
