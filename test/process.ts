@@ -67,20 +67,19 @@ export function setPort(config: string, port: number): void {
 }
 
 /**
- * `tillid network init` for `n` municipalities in `dir`, with fast blocks and short timeouts for
- * tests, and a base port derived from the process id so concurrent test files do not collide.
+ * `tillid network init` for `n` municipalities ("Kommune 01", …) in `dir`, API ports from
+ * `basePort` and p2p ports from `basePort + 100`. Returns the node config files in node order.
  */
-export async function initLocalNetwork(
+export async function initNetworkDir(
   dir: string,
   n: number,
   chainId: string,
-  portOffset = 0,
+  basePort: number,
 ): Promise<string[]> {
   const { readdirSync } = await import('node:fs');
-  const basePort = 20_000 + (process.pid % 400) * 25 + portOffset;
   const municipalities = Array.from({ length: n }, (_, i) => [
     '--municipality',
-    `Kommune ${String.fromCharCode(65 + i)}:${29189846 + i}`,
+    `Kommune ${String(i + 1).padStart(2, '0')}:${29189846 + i}`,
   ]).flat();
   const init = await tillid([
     'network',
@@ -93,16 +92,36 @@ export async function initLocalNetwork(
     String(basePort),
     ...municipalities,
   ]);
-  if (init.code !== 0) throw new Error(init.stderr);
-  const configs = readdirSync(dir)
+  if (init.code !== 0) throw new Error(`network init failed: ${init.stderr}`);
+  return readdirSync(dir)
     .filter((f) => f !== 'genesis.json')
     .sort()
     .map((d) => join(dir, d, 'config.json'));
+}
+
+/** Applies `change` to each JSON config file. */
+export function editConfigs(configs: readonly string[], change: (config: Record<string, any>) => void): void {
   for (const file of configs) {
     const config = JSON.parse(readFileSync(file, 'utf8'));
+    change(config);
+    writeFileSync(file, JSON.stringify(config, null, 2));
+  }
+}
+
+/**
+ * A network for tests: fast blocks, short timeouts, and a base port derived from the process id
+ * so concurrent test files do not collide.
+ */
+export async function initLocalNetwork(
+  dir: string,
+  n: number,
+  chainId: string,
+  portOffset = 0,
+): Promise<string[]> {
+  const configs = await initNetworkDir(dir, n, chainId, 20_000 + (process.pid % 400) * 25 + portOffset);
+  editConfigs(configs, (config) => {
     config.blockIntervalMs = 100;
     config.timeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, perRoundMs: 250 };
-    writeFileSync(file, JSON.stringify(config));
-  }
+  });
   return configs;
 }

@@ -46,7 +46,13 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
 import { generateKeyPair, type KeyPair, Signer } from '../../node/protocol/signature.ts';
 import { signTransactionWith } from '../../node/protocol/transaction.ts';
-import { type NodeProcess, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
+import {
+  editConfigs,
+  initNetworkDir,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+} from '../process.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 
 const CHAIN_ID = 'tillid-bench-network';
@@ -185,32 +191,12 @@ async function main(): Promise<void> {
   // ---- network ---------------------------------------------------------------------------------
   dir = tempDirPlain('tillid-bench-network-');
   const basePort = 30_000 + (process.pid % 500) * 20;
-  const init = await tillid([
-    'network',
-    'init',
-    '--out',
-    dir,
-    '--chain-id',
-    CHAIN_ID,
-    '--base-port',
-    String(basePort),
-    ...Array.from({ length: authorities }, (_, i) => [
-      '--municipality',
-      `Bench Kommune ${i + 1}:${40_000_000 + i}`,
-    ]).flat(),
-  ]);
-  if (init.code !== 0) throw new Error(`network init failed: ${init.stderr}`);
-  const configs = readdirSync(dir)
-    .filter((f) => f !== 'genesis.json')
-    .sort((a, b) => Number(a.split('-').pop()) - Number(b.split('-').pop()))
-    .map((d) => join(dir as string, d, 'config.json'));
-  for (const file of configs) {
-    const config = JSON.parse(readFileSync(file, 'utf8'));
+  const configs = await initNetworkDir(dir, authorities, CHAIN_ID, basePort);
+  editConfigs(configs, (config) => {
     config.blockIntervalMs = blockIntervalMs;
     config.verifyWorkers = verifyWorkers;
     config.logLevel = 'info'; // startNodeProcess waits for the info line "node started"
-    writeFileSync(file, JSON.stringify(config, null, 2));
-  }
+  });
 
   // ---- pre-signing, before the nodes start so it takes no CPU from them ------------------------
   const run = randomBytes(6).toString('hex');
