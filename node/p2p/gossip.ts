@@ -39,7 +39,7 @@ export const TOPICS = ['tx', 'proposal', 'vote', 'status'] as const;
 
 export class Gossip {
   readonly #running: RunningHost;
-  readonly #prefix: string;
+  readonly #chainId: string;
   readonly #outcomes: Counter<'topic' | 'outcome'>;
   readonly #log: Logger;
   readonly #strikes = new Map<string, number[]>();
@@ -48,23 +48,21 @@ export class Gossip {
 
   constructor(running: RunningHost, chainId: string, outcomes: Counter<'topic' | 'outcome'>, log: Logger) {
     this.#running = running;
-    this.#prefix = `/tillid/${chainId}`;
+    this.#chainId = chainId;
     this.#outcomes = outcomes;
     this.#log = log;
+    // Unsigned gossip names no author: the peer a message came from is the one its validator saw.
     running.host.services.pubsub.addEventListener('message', (event) => {
-      const message = event.detail;
-      this.#handlers.get(message.topic)?.(
-        message.data,
-        'from' in message ? (message.from as PeerId) : undefined,
-      );
+      this.#handlers.get(event.detail.topic)?.(event.detail.data);
     });
   }
 
-  readonly #handlers = new Map<string, (data: Uint8Array, from: PeerId | undefined) => void>();
+  readonly #handlers = new Map<string, (data: Uint8Array) => void>();
+  /** The peer each validated message arrived from, by message bytes. */
   readonly #sources = new WeakMap<Uint8Array, PeerId>();
 
   topic(name: string): string {
-    return topicName(this.#prefix.slice('/tillid/'.length), name);
+    return topicName(this.#chainId, name);
   }
 
   on<T>(name: string, handler: TopicHandler<T>): void {
