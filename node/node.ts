@@ -108,6 +108,7 @@ export class TillidNode {
         evidence: this.metrics.equivocations,
         syncRejected: this.metrics.syncRejected,
         onEvidence: (first, second) => void this.#reportEquivocation(first, second, signer),
+        onDropped: (hash, error) => this.#remember(hash, error),
       });
       gossip.on('tx', { validate: (input) => this.#judgeTransactionBatch(input), deliver: () => {} });
     } else {

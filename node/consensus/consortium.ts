@@ -16,6 +16,7 @@ import type { Gossip, Judgement } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import { type Block, certificateProblem, decodeBlock } from '../protocol/block.ts';
+import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type Signer, verifySignature } from '../protocol/signature.ts';
 import type { Consensus } from './consensus.ts';
@@ -47,6 +48,8 @@ export interface ConsortiumOptions {
   readonly evidence: Counter<'kind'>;
   /** Blocks received by sync that failed validation. */
   readonly syncRejected: Counter;
+  /** Told about transactions this node's proposals left out for good. */
+  readonly onDropped?: (hash: Hex, error: TillidError) => void;
   /** Told about two conflicting messages one authority signed. */
   readonly onEvidence?: (first: ConsensusMessage, second: ConsensusMessage) => void;
 }
@@ -95,6 +98,7 @@ export class ConsortiumConsensus implements Consensus {
         mempool: options.mempool,
         proposer: options.authority.signer.publicKey,
         now: options.now,
+        ...(options.onDropped ? { onDropped: options.onDropped } : {}),
       });
       this.#engine = new TendermintEngine({
         chainId: options.chain.rules.chainId,

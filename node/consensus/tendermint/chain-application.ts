@@ -6,6 +6,7 @@
 import type { Chain } from '../../chain/chain.ts';
 import type { Mempool } from '../../mempool/mempool.ts';
 import { type Block, blockHash } from '../../protocol/block.ts';
+import type { TillidError } from '../../protocol/errors.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import type { Execution } from '../../state/machine.ts';
 import type { ConsensusApplication } from './engine.ts';
@@ -17,6 +18,8 @@ export interface ChainApplicationOptions {
   readonly proposer: Hex;
   /** ms since the epoch; the simulator's virtual clock or Date.now. */
   readonly now: () => number;
+  /** Told about transactions a proposal left out for good (expired, already on chain, …). */
+  readonly onDropped?: (hash: Hex, error: TillidError) => void;
 }
 
 /** How far ahead of a voter's clock a proposed block's timestamp may be. */
@@ -45,6 +48,7 @@ export class ChainApplication implements ConsensusApplication {
     const { block, execution } = chain.propose(candidates, timestamp, this.#o.proposer);
     // What no block may hold (expired, already on chain) will never be includable: forget it.
     mempool.remove(execution.dropped.map((d) => d.item.hash));
+    for (const { item, error } of execution.dropped) this.#o.onDropped?.(item.hash, error);
     this.#executions.set(blockHash(block.header), { parent: head.hash, execution });
     return block;
   }
