@@ -103,6 +103,7 @@ export class TillidNode {
         authority: { signer, signedLog },
         ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
         blockIntervalMs: config.blockIntervalMs,
+        emptyBlockIntervalMs: config.emptyBlockIntervalMs,
         now: Date.now,
         log: log.child({ component: 'consensus' }),
         evidence: this.metrics.equivocations,
@@ -118,6 +119,7 @@ export class TillidNode {
         mempool: this.mempool,
         signer,
         blockIntervalMs: config.blockIntervalMs,
+        emptyBlockIntervalMs: config.emptyBlockIntervalMs,
         now: Date.now,
         log: log.child({ component: 'consensus' }),
         onDropped: (hash, error) => this.#remember(hash, error),
@@ -373,7 +375,8 @@ export class TillidNode {
    */
   #producing(): boolean {
     const last = this.#lastBlockAt ?? this.#startedAt;
-    return performance.now() - last < Math.max(5 * this.config.blockIntervalMs, 5000);
+    const { blockIntervalMs, emptyBlockIntervalMs } = this.config;
+    return performance.now() - last < Math.max(5 * blockIntervalMs, 2 * emptyBlockIntervalMs, 5000);
   }
 
   /** One line a minute that says the node is alive and what it did, for whoever reads logs at 3 a.m. */

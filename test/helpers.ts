@@ -57,7 +57,11 @@ export { generateKeyPair };
 /** Starts a real node in this process on a free port, with its own store in a temp dir. */
 export async function startTestNode(
   t: { after(fn: () => void | Promise<void>): void },
-  options: { blockIntervalMs?: number; mempool?: { maxTransactions: number; maxBytes: number } } = {},
+  options: {
+    blockIntervalMs?: number;
+    emptyBlockIntervalMs?: number;
+    mempool?: { maxTransactions: number; maxBytes: number };
+  } = {},
 ) {
   const { writeFileSync } = await import('node:fs');
   const { writeKeyFile } = await import('../node/keyfile.ts');
@@ -77,6 +81,7 @@ export async function startTestNode(
       dataDir: 'data',
       api: { host: '127.0.0.1', port: 0 },
       blockIntervalMs: options.blockIntervalMs ?? 50,
+      ...(options.emptyBlockIntervalMs ? { emptyBlockIntervalMs: options.emptyBlockIntervalMs } : {}),
       ...(options.mempool ? { mempool: options.mempool } : {}),
       logLevel: 'silent',
     },

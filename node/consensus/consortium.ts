@@ -43,6 +43,12 @@ export interface ConsortiumOptions {
   readonly timeouts?: Timeouts;
   /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless the mempool holds a full block. */
   readonly blockIntervalMs: number;
+  /**
+   * With an empty mempool, how long to wait before producing an empty block (CometBFT's
+   * create_empty_blocks_interval). Work arriving, or another authority starting the height, ends
+   * the wait. Defaults to blockIntervalMs: empty blocks at the normal pace.
+   */
+  readonly emptyBlockIntervalMs?: number;
   readonly now: () => number;
   readonly log: Logger;
   readonly evidence: Counter<'kind'>;
@@ -88,10 +94,16 @@ export class ConsortiumConsensus implements Consensus {
   #appending: Promise<void> = Promise.resolve();
   #syncing = false;
   #stopped = true;
+  /** Waiting, with an empty mempool, for work or the empty-block interval before the next height. */
+  #idle = false;
+  #committedAt = 0;
   #statusTimer: NodeJS.Timeout | undefined;
+
+  readonly #emptyBlockIntervalMs: number;
 
   constructor(options: ConsortiumOptions) {
     this.#o = options;
+    this.#emptyBlockIntervalMs = options.emptyBlockIntervalMs ?? options.blockIntervalMs;
     if (options.authority) {
       this.#app = new ChainApplication({
         chain: options.chain,
@@ -117,7 +129,7 @@ export class ConsortiumConsensus implements Consensus {
   }
 
   transactionsArrived(): void {
-    // The proposer takes what the mempool holds when its turn comes; nothing to hurry.
+    this.#wake();
   }
 
   async start(): Promise<void> {
@@ -134,7 +146,11 @@ export class ConsortiumConsensus implements Consensus {
     for (const topic of ['proposal', 'vote'] as const) {
       gossip.on<Envelope>(topic, {
         validate: (input) => this.#validateConsensus(input, topic),
-        deliver: (envelope) => this.#run(this.#engine?.onMessage(envelope.message) ?? []),
+        deliver: (envelope) => {
+          // Another authority has started the next height: so do we, rather than idle.
+          if (heightOf(envelope.message) === this.#o.chain.head.height + 1) this.#wake();
+          this.#run(this.#engine?.onMessage(envelope.message) ?? []);
+        },
       });
     }
     gossip.on<{ height: number }>('status', {
@@ -290,15 +306,30 @@ export class ConsortiumConsensus implements Consensus {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     if (!this.#engine) return;
-    const full = this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions;
-    const timer = setTimeout(
-      () => {
-        this.#timers.delete(timer);
-        this.#startEngine();
-      },
-      full ? 0 : this.#o.blockIntervalMs,
-    );
+    const { mempool, chain, blockIntervalMs } = this.#o;
+    this.#committedAt = this.#o.now();
+    const full = mempool.size >= chain.rules.params.maxBlockTransactions;
+    // With nothing to do, wait up to the empty-block interval — unless work arrives first.
+    this.#idle = mempool.size === 0 && this.#emptyBlockIntervalMs > blockIntervalMs;
+    this.#scheduleStart(full ? 0 : this.#idle ? this.#emptyBlockIntervalMs : blockIntervalMs);
+  }
+
+  #scheduleStart(delay: number): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#idle = false;
+      this.#startEngine();
+    }, delay);
     this.#timers.add(timer);
+  }
+
+  /** Ends an idle wait: the next height starts one block interval after the last commit. */
+  #wake(): void {
+    if (!this.#idle) return;
+    this.#idle = false;
+    this.#scheduleStart(Math.max(0, this.#committedAt + this.#o.blockIntervalMs - this.#o.now()));
   }
 
   /** Fetches and commits blocks from the highest peer until caught up. Every block is checked. */

@@ -18,6 +18,8 @@ export interface SoloOptions {
   readonly mempool: Mempool;
   readonly signer: Signer;
   readonly blockIntervalMs: number;
+  /** With an empty mempool, how long to wait before an empty block; defaults to blockIntervalMs. */
+  readonly emptyBlockIntervalMs?: number;
   /** Wall clock for block timestamps; only the proposer reads it. */
   readonly now: () => number;
   readonly log: Logger;
@@ -30,6 +32,9 @@ export class SoloAuthority implements Consensus {
   #timer: NodeJS.Timeout | undefined;
   #producing: Promise<void> | undefined;
   #stopped = true;
+  /** Waiting, with an empty mempool, for work or the empty-block interval. */
+  #idle = false;
+  #lastBlockAt = 0;
 
   constructor(options: SoloOptions) {
     const authorities = options.chain.authoritiesAt(options.chain.head.height + 1);
@@ -50,21 +55,30 @@ export class SoloAuthority implements Consensus {
     await this.#producing;
   }
 
-  /** Called when transactions arrive: a full block's worth is produced without waiting. */
+  /**
+   * Called when transactions arrive: a full block's worth is produced without waiting, and an
+   * idle wait for the empty-block interval ends one block interval after the last block.
+   */
   transactionsArrived(): void {
-    if (this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions && !this.#producing) {
-      this.#schedule(0);
-    }
+    if (this.#producing) return;
+    if (this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions) this.#schedule(0);
+    else if (this.#idle)
+      this.#schedule(Math.max(0, this.#lastBlockAt + this.#o.blockIntervalMs - this.#o.now()));
   }
 
   #schedule(delay: number): void {
     if (this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
+      this.#idle = false;
       this.#producing = this.#produce().finally(() => {
         this.#producing = undefined;
-        const full = this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions;
-        this.#schedule(full ? 0 : this.#o.blockIntervalMs);
+        this.#lastBlockAt = this.#o.now();
+        const { mempool, blockIntervalMs } = this.#o;
+        const full = mempool.size >= this.#o.chain.rules.params.maxBlockTransactions;
+        const emptyInterval = this.#o.emptyBlockIntervalMs ?? blockIntervalMs;
+        this.#idle = mempool.size === 0 && emptyInterval > blockIntervalMs;
+        this.#schedule(full ? 0 : this.#idle ? emptyInterval : blockIntervalMs);
       });
     }, delay);
   }

@@ -1,0 +1,53 @@
+/**
+ * A quiet consortium with an empty-block interval: four authority processes make few empty blocks
+ * while nothing happens, yet a transaction sent to one node is final on all within about a block
+ * interval — work, or another authority starting the height, ends every node's idle wait.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readKeyFile } from '../../../node/keyfile.ts';
+import { anchorTx, getJson, tempDir, waitFor } from '../../helpers.ts';
+import {
+  editConfigs,
+  initLocalNetwork,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+} from '../../process.ts';
+
+const height = async (node: NodeProcess): Promise<number> => (await getJson(`${node.url}/v1/status`)).height;
+
+test('empty blocks slow down when idle; work is still finalized promptly on every node', async (t) => {
+  const dir = tempDir(t);
+  const configs = await initLocalNetwork(dir, 4, 'tillid-quiet', 12);
+  editConfigs(configs, (config) => {
+    config.emptyBlockIntervalMs = 3000;
+  });
+  const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
+  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  await waitFor(
+    async () => ((await Promise.all(nodes.map(height))).every((h) => h >= 1) ? true : undefined),
+    30_000,
+  );
+
+  const quietFrom = await height(nodes[0] as NodeProcess);
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.ok((await height(nodes[0] as NodeProcess)) <= quietFrom + 1, 'at most one empty block in 2.5 s');
+
+  const key = readKeyFile(configs[0]?.replace('config.json', 'key.json') as string);
+  const sentAt = Date.now();
+  const response = await fetch(`${nodes[0]?.url}/v1/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(anchorTx(key, 'tillid-quiet')),
+  });
+  const { hash } = (await response.json()) as { hash: string };
+  await waitFor(async () => {
+    const views = await Promise.all(nodes.map((n) => getJson(`${n.url}/v1/transactions/${hash}`)));
+    return views.every((v) => v.status === 'finalized') ? true : undefined;
+  }, 10_000);
+  assert.ok(
+    Date.now() - sentAt < 2500,
+    `final everywhere after ${Date.now() - sentAt} ms, not after the 3 s idle wait`,
+  );
+});
