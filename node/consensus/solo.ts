@@ -39,7 +39,11 @@ export class SoloAuthority implements Consensus {
   constructor(options: SoloOptions) {
     const authorities = options.chain.authoritiesAt(options.chain.head.height + 1);
     if (authorities.length !== 1 || authorities[0] !== options.signer.publicKey) {
-      throw new Error('single-authority mode needs a genesis whose only authority is this node');
+      throw new Error(
+        authorities.length !== 1
+          ? `the chain has ${authorities.length} authorities: give this node a p2p section in its config (tillid network init writes one)`
+          : `this node's key ${options.signer.publicKey.slice(0, 16)}… is not the chain's authority; check keyFile in the config`,
+      );
     }
     this.#o = options;
   }
