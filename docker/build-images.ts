@@ -1,0 +1,303 @@
+/**
+ * `npm run images`: builds tillid/node:dev (and tillid/gateway:dev once gateway/main.ts exists).
+ *
+ *   npm run images [-- --online | --offline] [--node-image node:24-slim] [--rebuild-runtime] [--only node]
+ *
+ * Online: stages a small build context (package.json, lock file, sources) and builds the
+ * multi-stage Dockerfiles on the official Node base. Offline (air-gapped hosts, this project's CI):
+ * pulls nothing. A runtime base image, tillid/node-runtime:<node version>, is made with `docker
+ * import` from the Node binary running this script plus the shared libraries `ldd` lists for it;
+ * the images are then built FROM it with the sources and the production node_modules copied from
+ * this checkout. Without a flag the online path is taken when the base image is present or can be
+ * pulled, the offline one otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const ROOT = join(import.meta.dirname, '..');
+export const NODE_IMAGE_TAG = 'tillid/node:dev';
+export const GATEWAY_IMAGE_TAG = 'tillid/gateway:dev';
+const DEFAULT_BASE = 'node:24-slim';
+
+export const DOCKER_HELP = `Docker is not reachable (docker info failed). Start it, e.g. as root on Debian:
+  apt-get update && apt-get install -y docker.io docker-compose
+  dockerd >/var/log/dockerd.log 2>&1 &
+  until docker info >/dev/null 2>&1; do sleep 1; done
+(.ci/run does this on a fresh machine.)`;
+
+interface ImageSpec {
+  readonly name: 'node' | 'gateway';
+  readonly tag: string;
+  /** Paths copied from the checkout into the image's /app. */
+  readonly sources: readonly string[];
+}
+
+const IMAGES: readonly ImageSpec[] = [
+  { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'deploy/init.ts'] },
+  { name: 'gateway', tag: GATEWAY_IMAGE_TAG, sources: ['package.json', 'node', 'gateway'] },
+];
+
+/** The images this checkout can build: the gateway only once its entry point exists. */
+export function buildableImages(): ImageSpec[] {
+  return IMAGES.filter((i) => i.name !== 'gateway' || existsSync(join(ROOT, 'gateway', 'main.ts')));
+}
+
+function run(cmd: string, args: string[], options: { quiet?: boolean; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    ...(options.input === undefined ? {} : { input: options.input }),
+  });
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} … exited ${r.status}:\n${r.stderr || r.stdout}`);
+  if (!options.quiet && r.stderr.trim()) process.stderr.write(r.stderr);
+  return r.stdout;
+}
+
+const succeeds = (cmd: string, args: string[]): boolean =>
+  spawnSync(cmd, args, { stdio: 'ignore', timeout: 180_000 }).status === 0;
+
+export function dockerReachable(): boolean {
+  return succeeds('docker', ['info']);
+}
+
+export function imageExists(tag: string): boolean {
+  return succeeds('docker', ['image', 'inspect', tag]);
+}
+
+const log = (line: string) => console.error(`images: ${line}`);
+
+// ---- offline runtime base ----------------------------------------------------------------------
+
+/** Every shared library `ldd` lists for `file`, as [path as linked, real file]. */
+function sharedLibraries(file: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const line of run('ldd', [file]).split('\n')) {
+    const m = /=>\s+(\/\S+)\s+\(/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m?.[1]) out.push([m[1], realpathSync(m[1])]);
+  }
+  return out;
+}
+
+/**
+ * tillid/node-runtime:<version>: the Node binary, its libraries (and those of the native modules
+ * the node loads), /etc/passwd with uid 1000 `tillid`, /tmp, and /var/lib/tillid owned by 1000.
+ */
+function buildRuntimeImage(tag: string): void {
+  const node = realpathSync(process.execPath);
+  const stage = mkdtempSync(join(tmpdir(), 'tillid-runtime-'));
+  try {
+    const root = join(stage, 'rootfs');
+    mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
+    copyFileSync(node, join(root, 'usr/local/bin/node'));
+    // The npm build carries symbols and debug info (≈ 18 MB). The dynamic symbol table, which native
+    // addons such as classic-level link against, survives --strip-all.
+    if (succeeds('strip', ['--version'])) run('strip', ['--strip-all', join(root, 'usr/local/bin/node')]);
+    chmodSync(join(root, 'usr/local/bin/node'), 0o755);
+    const natives = [join(ROOT, 'node_modules/classic-level/prebuilds/linux-x64/classic-level.node')];
+    const libraries = new Map<string, string>();
+    for (const file of [node, ...natives.filter((f) => existsSync(f))])
+      for (const [linked, real] of sharedLibraries(file)) libraries.set(linked, real);
+    for (const [linked, real] of libraries) {
+      mkdirSync(join(root, dirname(linked)), { recursive: true });
+      copyFileSync(real, join(root, linked));
+    }
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(
+      join(root, 'etc/passwd'),
+      'root:x:0:0:root:/root:/sbin/nologin\ntillid:x:1000:1000:Tillid:/var/lib/tillid:/sbin/nologin\n',
+    );
+    writeFileSync(join(root, 'etc/group'), 'root:x:0:\ntillid:x:1000:\n');
+    writeFileSync(join(root, 'etc/nsswitch.conf'), 'hosts: files dns\n');
+    mkdirSync(join(root, 'tmp'));
+    chmodSync(join(root, 'tmp'), 0o1777);
+    mkdirSync(join(root, 'var/lib/tillid'), { recursive: true });
+    chmodSync(join(root, 'var/lib/tillid'), 0o700);
+    // Two passes so ownership does not depend on who runs this: root owns everything but the
+    // state directory, which belongs to the node's user.
+    const tarball = join(stage, 'rootfs.tar');
+    const tar = ['--numeric-owner', '-C', root];
+    run('tar', [...tar, '--owner=0', '--group=0', '--exclude=./var/lib/tillid', '-cf', tarball, '.']);
+    run('tar', [...tar, '--owner=1000', '--group=1000', '-rf', tarball, './var/lib/tillid']);
+    const changes = [
+      'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+      `ENV NODE_VERSION=${process.versions.node}`,
+      'WORKDIR /',
+      `LABEL org.opencontainers.image.description="Node ${process.versions.node} runtime for Tillid, built offline by docker/build-images.ts"`,
+    ].flatMap((c) => ['--change', c]);
+    run('docker', ['import', ...changes, tarball, tag], { quiet: true });
+    log(`${tag}: imported (Node ${process.versions.node} + ${libraries.size} libraries)`);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+// ---- production node_modules -------------------------------------------------------------------
+
+/**
+ * The package directories the production dependencies resolve to, found the way Node resolves
+ * them (nearest node_modules first, then the parents'), from package.json's `dependencies`.
+ */
+export function productionPackages(root = ROOT): string[] {
+  const found = new Set<string>();
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let dir = from; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (dir === root || dirname(dir) === dir) return undefined;
+    }
+  };
+  const visit = (name: string, from: string, optional: boolean) => {
+    const pkgDir = resolve(from, name);
+    if (pkgDir === undefined) {
+      if (!optional) throw new Error(`dependency ${name} (needed by ${from}) is not installed`);
+      return;
+    }
+    if (found.has(pkgDir)) return;
+    found.add(pkgDir);
+    walk(pkgDir);
+  };
+  const walk = (dir: string) => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const name of Object.keys(pkg.dependencies ?? {})) visit(name, dir, false);
+    for (const name of Object.keys(pkg.optionalDependencies ?? {})) visit(name, dir, true);
+    // npm installs peers too; those that are present are part of the production tree.
+    for (const name of Object.keys(pkg.peerDependencies ?? {})) visit(name, dir, true);
+  };
+  walk(root);
+  return [...found].sort();
+}
+
+/** Copies the production packages into `out/node_modules`, without other platforms' binaries. */
+function copyProductionModules(out: string): number {
+  const packages = productionPackages();
+  for (const dir of packages) {
+    const target = join(out, relative(ROOT, dir));
+    cpSync(dir, target, {
+      recursive: true,
+      filter: (source) => {
+        const rel = relative(dir, source);
+        // Nested node_modules are copied as packages of their own when they are needed.
+        if (rel === 'node_modules') return false;
+        if (rel.startsWith('prebuilds/') && rel.split('/').length === 2 && rel !== 'prebuilds/linux-x64')
+          return false;
+        return true;
+      },
+    });
+  }
+  return packages.length;
+}
+
+// ---- building ----------------------------------------------------------------------------------
+
+function stageSources(spec: ImageSpec, app: string): void {
+  for (const source of spec.sources) {
+    mkdirSync(join(app, dirname(source)), { recursive: true });
+    cpSync(join(ROOT, source), join(app, source), { recursive: true });
+  }
+}
+
+function buildOffline(spec: ImageSpec, runtime: string): void {
+  const context = mkdtempSync(join(tmpdir(), `tillid-image-${spec.name}-`));
+  try {
+    const app = join(context, 'app');
+    stageSources(spec, app);
+    const count = copyProductionModules(app);
+    copyFileSync(join(ROOT, 'docker', `${spec.name}.offline.Dockerfile`), join(context, 'Dockerfile'));
+    run('docker', ['build', '-q', '--build-arg', `RUNTIME_IMAGE=${runtime}`, '-t', spec.tag, context], {
+      quiet: true,
+    });
+    log(`${spec.tag}: built offline FROM ${runtime} (${count} production packages)`);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+function buildOnline(spec: ImageSpec, base: string): void {
+  const context = mkdtempSync(join(tmpdir(), `tillid-image-${spec.name}-`));
+  try {
+    stageSources(spec, context);
+    copyFileSync(join(ROOT, 'package-lock.json'), join(context, 'package-lock.json'));
+    copyFileSync(join(ROOT, 'docker', `${spec.name}.Dockerfile`), join(context, 'Dockerfile'));
+    run('docker', ['build', '-q', '--build-arg', `NODE_IMAGE=${base}`, '-t', spec.tag, context], {
+      quiet: true,
+    });
+    log(`${spec.tag}: built FROM ${base}`);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+export interface BuildOptions {
+  mode?: 'online' | 'offline';
+  nodeImage?: string;
+  rebuildRuntime?: boolean;
+  only?: readonly string[];
+}
+
+/** Builds the images; returns the tags built. */
+export function buildImages(options: BuildOptions = {}): string[] {
+  if (!dockerReachable()) throw new Error(DOCKER_HELP);
+  const base = options.nodeImage ?? DEFAULT_BASE;
+  let mode = options.mode;
+  if (mode === undefined) {
+    mode = imageExists(base) || succeeds('docker', ['pull', '-q', base]) ? 'online' : 'offline';
+    log(mode === 'online' ? `${base} is available: online build` : `${base} cannot be pulled: offline build`);
+  }
+  const specs = buildableImages().filter((s) => !options.only?.length || options.only.includes(s.name));
+  if (mode === 'offline') {
+    const runtime = `tillid/node-runtime:${process.versions.node}`;
+    if (options.rebuildRuntime || !imageExists(runtime)) buildRuntimeImage(runtime);
+    for (const spec of specs) buildOffline(spec, runtime);
+  } else {
+    for (const spec of specs) buildOnline(spec, base);
+  }
+  if (!specs.some((s) => s.name === 'gateway') && !options.only?.length)
+    log('gateway/main.ts does not exist yet: no gateway image');
+  return specs.map((s) => s.tag);
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      online: { type: 'boolean', default: false },
+      offline: { type: 'boolean', default: false },
+      'node-image': { type: 'string' },
+      'rebuild-runtime': { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+    },
+  });
+  try {
+    const started = performance.now();
+    const tags = buildImages({
+      ...(values.online ? { mode: 'online' as const } : values.offline ? { mode: 'offline' as const } : {}),
+      ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
+      rebuildRuntime: values['rebuild-runtime'],
+      ...(values.only ? { only: values.only } : {}),
+    });
+    for (const tag of tags) {
+      const size = Number(run('docker', ['image', 'inspect', '-f', '{{.Size}}', tag]).trim());
+      console.log(`${tag}\t${(size / 1e6).toFixed(0)} MB`);
+    }
+    log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  } catch (e) {
+    console.error(`images: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
