@@ -21,6 +21,14 @@ export interface ChainParams {
   readonly maxBlockTransactions: number;
   /** A transaction's `expiresAt` may lie at most this far after the block time that includes it. */
   readonly maxTransactionTtlMs: number;
+  /**
+   * The business clock contracts keep time by (node/state/contracts/calendar.ts). Absent: block
+   * time. `accelerated` (development networks only): `origin + height × msPerBlock`, so a year of
+   * monthly due dates passes in a few dozen blocks.
+   */
+  readonly clock?:
+    | { readonly kind: 'block-time' }
+    | { readonly kind: 'accelerated'; readonly origin: number; readonly msPerBlock: number };
 }
 
 export interface Genesis {
@@ -62,6 +70,20 @@ export function decodeGenesis(input: unknown): Genesis {
   }
   if (!Number.isSafeInteger(p.maxTransactionTtlMs) || (p.maxTransactionTtlMs as number) < 1000) {
     throw bad('params.maxTransactionTtlMs');
+  }
+  const clock = p.clock as Record<string, unknown> | undefined;
+  if (clock !== undefined) {
+    const accelerated =
+      clock?.kind === 'accelerated' &&
+      Number.isSafeInteger(clock.origin) &&
+      Number.isSafeInteger(clock.msPerBlock) &&
+      (clock.msPerBlock as number) >= 1 &&
+      (clock.msPerBlock as number) <= 31 * 86_400_000;
+    if (!(clock?.kind === 'block-time' || accelerated)) {
+      throw bad(
+        "params.clock: { kind: 'block-time' } or { kind: 'accelerated', origin, msPerBlock ≤ 31 days }",
+      );
+    }
   }
   return input as Genesis;
 }

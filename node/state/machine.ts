@@ -8,7 +8,7 @@ import type { Json } from '../protocol/canonical.ts';
 import { type ErrorCode, TillidError } from '../protocol/errors.ts';
 import type { ChainParams } from '../protocol/genesis.ts';
 import { canonicalHash, type Hex, sha256Hex } from '../protocol/hash.ts';
-import { findPersonalData } from '../protocol/pii.ts';
+import { findPersonalDataOf } from '../protocol/pii.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
 import type { BlockContext, ModuleRegistry, StateReader } from './module.ts';
 import { StateOverlay } from './overlay.ts';
@@ -64,11 +64,15 @@ export function statelessProblem(
   if (!module || !module.actions.includes(action)) {
     return new TillidError('TX_UNKNOWN_TYPE', `unknown transaction type ${tx.type}`);
   }
-  const pii = findPersonalData(tx.payload);
+  const pii = findPersonalDataOf(tx.payload);
   if (pii)
-    return new TillidError('PII_REJECTED', `payload field ${pii} looks like personal data (a CPR number)`, {
-      path: pii,
-    });
+    return new TillidError(
+      'PII_REJECTED',
+      `payload field ${pii.path} looks like personal data (${pii.kind})`,
+      {
+        path: pii.path,
+      },
+    );
   try {
     module.checkPayload(action, tx.payload);
   } catch (e) {
@@ -113,6 +117,17 @@ export function executeBlock(
   mode: 'propose' | 'validate',
 ): Execution {
   const block = new StateOverlay(base);
+  for (const module of rules.modules.values()) {
+    if (!module.beginBlock) continue;
+    const hookState = new StateOverlay(block);
+    try {
+      module.beginBlock(hookState, ctx);
+      hookState.mergeInto(block);
+    } catch {
+      // Deterministic on every node; the block goes on without this module's timed work, which is
+      // retried at the next block (its cursor did not advance).
+    }
+  }
   const included: HashedTransaction[] = [];
   const dropped: Execution['dropped'] = [];
   const seen = new Set<Hex>();

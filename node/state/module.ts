@@ -44,6 +44,12 @@ export interface Module {
    * the rejection is recorded in the transaction's receipt.
    */
   apply(state: StateWriter, tx: Transaction, action: string, ctx: TxContext): void;
+  /**
+   * Runs at the start of every block, before its transactions: work that falls due with time
+   * (payment decisions, expiries). Must be cheap when nothing is due, since it runs for empty
+   * blocks too. A throw discards the hook's writes for this block (on every node alike).
+   */
+  beginBlock?(state: StateWriter, ctx: BlockContext): void;
 }
 
 /** Read-only query helpers the API uses; modules keep their key layout private. */
