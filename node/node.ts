@@ -33,6 +33,7 @@ import { signTransactionWith, type Transaction, transactionHash } from './protoc
 import { VerifiedSignatures } from './protocol/verdicts.ts';
 import { type ConsensusMessage, senderOf } from './protocol/votes.ts';
 import { applicationModules } from './state/application.ts';
+import { businessDay, clockOf, formatDate } from './state/contracts/calendar.ts';
 import { anchorKey } from './state/modules/anchor.ts';
 import { equivocations } from './state/modules/evidence.ts';
 import { authoritySchedule, proposalKey } from './state/modules/governance.ts';
@@ -202,6 +203,7 @@ export class TillidNode {
 
   #nodeApi(): NodeApi {
     const chain = this.chain;
+    const clock = clockOf(chain.genesis);
     return {
       status: () => ({
         chainId: chain.genesis.chainId,
@@ -217,6 +219,7 @@ export class TillidNode {
         })),
         peers: this.#network ? this.#network.running.host.getPeers().map(String) : [],
         mempool: { transactions: this.mempool.size, bytes: this.mempool.bytes },
+        clock: { ...clock, businessDate: formatDate(businessDay(clock, chain.head)) },
         version: VERSION,
       }),
       submit: async (input) => {
@@ -233,6 +236,11 @@ export class TillidNode {
       membershipProposal: (id) => chain.readState(proposalKey(id)) as Record<string, unknown> | undefined,
       ready: () => this.#producing(),
       metrics: this.metrics.registry,
+      contracts: {
+        state: { get: (k) => chain.readState(k) },
+        head: () => chain.head.height,
+        businessDay: () => businessDay(clock, chain.head),
+      },
     };
   }
 

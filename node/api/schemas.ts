@@ -99,6 +99,17 @@ export const statusSchema = {
       type: 'object',
       properties: { transactions: { type: 'integer' }, bytes: { type: 'integer' } },
     },
+    clock: {
+      type: 'object',
+      description:
+        "The business clock contracts keep time by: 'block-time', or 'accelerated' (origin + height × msPerBlock) on development networks.",
+      properties: {
+        kind: { type: 'string', enum: ['block-time', 'accelerated'] },
+        origin: { type: 'integer' },
+        msPerBlock: { type: 'integer' },
+        businessDate: { type: 'string' },
+      },
+    },
     version: { type: 'string' },
   },
 } as const;

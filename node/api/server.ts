@@ -17,6 +17,7 @@ import type { Block } from '../protocol/block.ts';
 import { blockHash } from '../protocol/block.ts';
 import { type ErrorCode, httpStatusOf, isTillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
+import { type ContractsReadApi, registerContractRoutes } from './contracts.ts';
 import {
   batchResultSchema,
   batchSchema,
@@ -53,6 +54,8 @@ export interface NodeApi {
   equivocations(): unknown[];
   ready(): boolean;
   readonly metrics: Registry;
+  /** Read access for the contracts application's routes. */
+  readonly contracts: ContractsReadApi;
 }
 
 /** Largest request body accepted; a transaction itself is capped lower (MAX_TX_BYTES). */
@@ -116,7 +119,10 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
   );
 
   // Routes go in a plugin registered after swagger, so its onRoute hook sees them for /docs.
-  app.register(async (routes) => registerRoutes(routes, node));
+  app.register(async (routes) => {
+    registerRoutes(routes, node);
+    registerContractRoutes(routes, node.contracts);
+  });
   return app;
 }
 

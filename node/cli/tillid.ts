@@ -16,7 +16,7 @@ const USAGE = `usage: tillid <command>
 
   keys generate --out <file>             a new Ed25519 key (file mode 600)
   network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
-               [--base-port 7101] [--block-interval-ms 500]
+               [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
                                          a genesis plus one node config per municipality
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node

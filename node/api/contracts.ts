@@ -1,0 +1,134 @@
+/**
+ * Read routes for the contracts application and the event feed. They read finalized state through
+ * the read models in `state/contracts/read-models.ts`; writes go through POST /v1/transactions.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Hex } from '../protocol/hash.ts';
+import {
+  contractSummaries,
+  contractView,
+  eventsAfter,
+  partyView,
+  paymentsOf,
+  reportsOf,
+} from '../state/contracts/read-models.ts';
+import type { StateReader } from '../state/module.ts';
+
+export interface ContractsReadApi {
+  /** Finalized state. */
+  readonly state: StateReader;
+  /** Height of the finalized head. */
+  head(): number;
+  /** The business day (days since the epoch) of the finalized head. */
+  businessDay(): number;
+}
+
+const object = { type: 'object', additionalProperties: true } as const;
+const cvrParam = { type: 'string', pattern: '^\\d{8}$' } as const;
+const notFound = { 404: { $ref: 'Error#' }, 400: { $ref: 'Error#' } };
+
+export function registerContractRoutes(app: FastifyInstance, api: ContractsReadApi): void {
+  app.get<{ Params: { cvr: string } }>(
+    '/v1/parties/:cvr',
+    {
+      schema: {
+        description: 'A registered party (municipality or provider) and its keys.',
+        params: { type: 'object', properties: { cvr: cvrParam }, required: ['cvr'] },
+        response: { 200: object, ...notFound },
+      },
+    },
+    async (request, reply) =>
+      partyView(api.state, request.params.cvr) ??
+      reply.code(404).send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` }),
+  );
+
+  app.get<{ Params: { id: Hex } }>(
+    '/v1/contracts/:id',
+    {
+      schema: {
+        description:
+          'A contract with its terms, full timeline (every event, who approved in which role, at which height), open motions with what they still need, payment decisions and report duties.',
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+          required: ['id'],
+        },
+        response: { 200: object, ...notFound },
+      },
+    },
+    async (request, reply) =>
+      contractView(api.state, request.params.id, api.businessDay()) ??
+      reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` }),
+  );
+
+  app.get<{ Querystring: { party: string } }>(
+    '/v1/contracts',
+    {
+      schema: {
+        description: 'The contracts a municipality or provider is party to.',
+        querystring: { type: 'object', properties: { party: cvrParam }, required: ['party'] },
+        response: { 200: object, 400: { $ref: 'Error#' } },
+      },
+    },
+    async (request) => ({ contracts: contractSummaries(api.state, request.query.party) }),
+  );
+
+  app.get<{ Querystring: { party: string } }>(
+    '/v1/reports',
+    {
+      schema: {
+        description: "Overdue and upcoming status reports on a party's contracts.",
+        querystring: { type: 'object', properties: { party: cvrParam }, required: ['party'] },
+        response: { 200: object, 400: { $ref: 'Error#' } },
+      },
+    },
+    async (request) => ({ reports: reportsOf(api.state, request.query.party) }),
+  );
+
+  app.get<{ Querystring: { municipality: string; month: string } }>(
+    '/v1/payments',
+    {
+      schema: {
+        description:
+          "A municipality's payment decisions (release / withhold, amount in øre, period, reason) made in a calendar month of business time.",
+        querystring: {
+          type: 'object',
+          properties: {
+            municipality: cvrParam,
+            month: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
+          },
+          required: ['municipality', 'month'],
+        },
+        response: { 200: object, 400: { $ref: 'Error#' } },
+      },
+    },
+    async (request) => ({
+      decisions: paymentsOf(api.state, request.query.municipality, request.query.month),
+    }),
+  );
+
+  // Query strings stay strings: the API does not coerce types (see server.ts), so parse here.
+  app.get<{ Querystring: { after?: string; limit?: string } }>(
+    '/v1/events',
+    {
+      schema: {
+        description:
+          'Finalized events after a height, oldest first. Continue from `next`. Event ids (`<height>-<n>`) are stable: use them to recognise duplicates.',
+        querystring: {
+          type: 'object',
+          properties: {
+            after: { type: 'string', pattern: '^\\d{1,15}$', description: 'a height; default 0' },
+            limit: { type: 'string', pattern: '^([1-9]\\d{0,2}|1000)$', description: '1-1000; default 100' },
+          },
+        },
+        response: { 200: object, 400: { $ref: 'Error#' } },
+      },
+    },
+    async (request) => {
+      const head = api.head();
+      const after = Number(request.query.after ?? 0);
+      const limit = Number(request.query.limit ?? 100);
+      return { ...eventsAfter(api.state, after, head, limit), head };
+    },
+  );
+}

@@ -1,0 +1,140 @@
+/**
+ * Read models over the contracts state, for the node API: a contract with its timeline and open
+ * motions, contracts per party, due and overdue status reports, payment decisions per month, and
+ * the event feed. Pure functions of a state reader and the current business day.
+ */
+import type { Hex } from '../../protocol/hash.ts';
+import type { ChainEvent } from '../events.ts';
+import { eventsAt } from '../events.ts';
+import type { StateReader } from '../module.ts';
+import {
+  byPartyKey,
+  type ContractRecord,
+  contractKey,
+  currentTerms,
+  type Motion,
+  motionKey,
+  paymentsKey,
+  readTemplate,
+  timelineKey,
+} from '../modules/contract.ts';
+import { readParty } from '../modules/party.ts';
+import { dueDay, formatDate, parseDate } from './calendar.ts';
+import { describe, evaluate } from './policy.ts';
+
+const read = <T>(state: StateReader, key: string): T | undefined =>
+  state.get(key) as unknown as T | undefined;
+
+export interface ReportDuty {
+  readonly contract: Hex;
+  readonly provider: string;
+  readonly period: number;
+  readonly due: string;
+  readonly status: 'received' | 'overdue' | 'upcoming';
+}
+
+/**
+ * Reporting periods of a contract: received, overdue (its month was decided without the report)
+ * and, while the contract runs, the next one due.
+ */
+export function reportDuties(c: ContractRecord): ReportDuty[] {
+  const terms = currentTerms(c);
+  if (terms.reportEveryMonths === 0) return [];
+  const start = parseDate(c.start) as number;
+  const duties: ReportDuty[] = [];
+  const running = c.status === 'active' || c.status === 'suspended';
+  for (let period = terms.reportEveryMonths; ; period += terms.reportEveryMonths) {
+    if (terms.months !== null && period > terms.months) break;
+    const due = dueDay(start, period);
+    const received = c.reports[String(period)] !== undefined;
+    const base = { contract: c.id, provider: c.provider, period, due: formatDate(due) };
+    if (received) duties.push({ ...base, status: 'received' });
+    else if (period <= c.decided) duties.push({ ...base, status: 'overdue' });
+    else {
+      if (running) duties.push({ ...base, status: 'upcoming' });
+      break;
+    }
+  }
+  return duties;
+}
+
+export function contractView(state: StateReader, id: Hex, today: number) {
+  const c = read<ContractRecord>(state, contractKey(id));
+  if (!c) return undefined;
+  const timeline: ChainEvent[] = [];
+  for (let n = 0; n < c.timeline; n++)
+    timeline.push(read<ChainEvent>(state, timelineKey(id, n)) as ChainEvent);
+  const template = readTemplate(state, c.template);
+  const motions = timeline
+    .filter((e) => e.type === 'contract.proposed')
+    .map((e) => read<Motion>(state, motionKey(e.motion as Hex)) as Motion)
+    .map((m) => {
+      const policy = template?.policies[m.action];
+      const evaluation = policy ? evaluate(policy, m.approvals) : undefined;
+      const expired = m.status === 'open' && today > (parseDate(m.expiresOn) as number);
+      return {
+        ...m,
+        status: expired ? 'expired' : m.status,
+        ...(policy ? { policy: describe(policy) } : {}),
+        ...(evaluation && m.status === 'open'
+          ? { missing: evaluation.missing, remaining: evaluation.remaining }
+          : {}),
+      };
+    });
+  const payments = timeline.filter((e) => e.type === 'payment.released' || e.type === 'payment.withheld');
+  return {
+    ...c,
+    terms: currentTerms(c),
+    timeline,
+    motions,
+    payments,
+    reportDuties: reportDuties(c),
+  };
+}
+
+export function contractSummaries(state: StateReader, cvr: string) {
+  const ids = read<Hex[]>(state, byPartyKey(cvr)) ?? [];
+  return ids.map((id) => {
+    const c = read<ContractRecord>(state, contractKey(id)) as ContractRecord;
+    const { versions: _v, reports: _r, documents: _d, releasable: _rel, lapsed: _l, ...summary } = c;
+    return { ...summary, terms: currentTerms(c) };
+  });
+}
+
+export function reportsOf(state: StateReader, cvr: string): ReportDuty[] {
+  const ids = read<Hex[]>(state, byPartyKey(cvr)) ?? [];
+  return ids.flatMap((id) =>
+    reportDuties(read<ContractRecord>(state, contractKey(id)) as ContractRecord).filter(
+      (d) => d.status !== 'received',
+    ),
+  );
+}
+
+export const paymentsOf = (state: StateReader, municipality: string, month: string): unknown[] =>
+  read<unknown[]>(state, paymentsKey(municipality, month)) ?? [];
+
+export const partyView = (state: StateReader, cvr: string) => readParty(state, cvr);
+
+/**
+ * Events after height `after`, oldest first, up to `limit` events; scans at most `maxHeights`
+ * heights so one request stays cheap. `next` is the height to pass as `after` to continue.
+ */
+export function eventsAfter(
+  state: StateReader,
+  after: number,
+  head: number,
+  limit: number,
+  maxHeights = 10_000,
+): { events: ChainEvent[]; next: number } {
+  const events: ChainEvent[] = [];
+  let height = after;
+  while (height < head && height - after < maxHeights) {
+    const atHeight = eventsAt(state, height + 1);
+    // Never split a height: the cursor is a height, so a height's events travel together.
+    if (events.length > 0 && events.length + atHeight.length > limit) break;
+    events.push(...atHeight);
+    height++;
+    if (events.length >= limit) break;
+  }
+  return { events, next: height };
+}
