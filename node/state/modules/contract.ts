@@ -432,7 +432,8 @@ function decidePeriod(
     parentActive: parent === undefined || parent.status === 'active',
     reported,
   });
-  c = recordDecision(state, ctx, c, decision, today);
+  // Once every line item has lapsed there is nothing to decide; the economy system hears nothing.
+  if (decision.amount > 0) c = recordDecision(state, ctx, c, decision, today);
   const template = read<Template>(state, templateKey(c.template)) as Template;
   if (decision.reason === 'report-missing' && template.releaseWithheldOnReport) {
     c = { ...c, releasable: [...c.releasable, { period, amount: decision.amount }] };
