@@ -33,7 +33,8 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
   const templateId = setUpCase(chain, b, cast, template);
   const ok = (...txs: Parameters<typeof chain.block>) => {
     const receipts = chain.block(...txs);
-    receipts.forEach((r, i) => assert.equal(r.code, 'OK', `transaction ${i}: ${r.code} ${r.message ?? ''}`));
+    for (const [i, r] of receipts.entries())
+      assert.equal(r.code, 'OK', `transaction ${i}: ${r.code} ${r.message ?? ''}`);
   };
   /** Drafts a contract and activates it with both parties' signatures; returns its id. */
   const activeContract = (
