@@ -1,11 +1,12 @@
 /**
  * Events: what happened in a block that systems outside the chain act on — a contract activated, a
  * payment released or withheld, a report overdue, a member admitted. Modules emit them as part of
- * state (key `event/<height>`), so they are covered by the state root, finalized with the block and
+ * state (the list `event/<height>`, see lists.ts), so they are covered by the state root, finalized with the block and
  * the same on every node; the gateway reads them from a cursor and delivers them at least once.
  * An event's id, `<height>-<n>`, is stable, so receivers recognise a duplicate delivery.
  */
 import type { Json, JsonObject } from '../protocol/canonical.ts';
+import { append, listLength, readList } from './lists.ts';
 import type { BlockContext, StateReader, StateWriter } from './module.ts';
 
 export interface ChainEvent {
@@ -21,11 +22,15 @@ export const eventsKey = (height: number): string => `event/${height}`;
  * transaction's events are discarded with the rest of its writes. */
 export function emit(state: StateWriter, ctx: BlockContext, type: string, fields: JsonObject): ChainEvent {
   const key = eventsKey(ctx.height);
-  const list = (state.get(key) as ChainEvent[] | undefined) ?? [];
-  const event: ChainEvent = { ...fields, id: `${ctx.height}-${list.length}`, height: ctx.height, type };
-  state.set(key, [...list, event] as unknown as Json);
+  const event: ChainEvent = {
+    ...fields,
+    id: `${ctx.height}-${listLength(state, key)}`,
+    height: ctx.height,
+    type,
+  };
+  append(state, key, event as unknown as Json);
   return event;
 }
 
-export const eventsAt = (state: StateReader, height: number): readonly ChainEvent[] =>
-  (state.get(eventsKey(height)) as ChainEvent[] | undefined) ?? [];
+export const eventsAt = (state: StateReader, height: number): ChainEvent[] =>
+  readList<ChainEvent>(state, eventsKey(height));

@@ -6,6 +6,7 @@
 import type { Hex } from '../../protocol/hash.ts';
 import type { ChainEvent } from '../events.ts';
 import { eventsAt } from '../events.ts';
+import { readList } from '../lists.ts';
 import type { StateReader } from '../module.ts';
 import {
   byPartyKey,
@@ -93,8 +94,7 @@ export function contractView(state: StateReader, id: Hex, today: number) {
 }
 
 export function contractSummaries(state: StateReader, cvr: string) {
-  const ids = read<Hex[]>(state, byPartyKey(cvr)) ?? [];
-  return ids.map((id) => {
+  return readList<Hex>(state, byPartyKey(cvr)).map((id) => {
     const c = read<ContractRecord>(state, contractKey(id)) as ContractRecord;
     const { versions: _v, reports: _r, documents: _d, releasable: _rel, lapsed: _l, ...summary } = c;
     return { ...summary, terms: currentTerms(c) };
@@ -102,8 +102,7 @@ export function contractSummaries(state: StateReader, cvr: string) {
 }
 
 export function reportsOf(state: StateReader, cvr: string): ReportDuty[] {
-  const ids = read<Hex[]>(state, byPartyKey(cvr)) ?? [];
-  return ids.flatMap((id) =>
+  return readList<Hex>(state, byPartyKey(cvr)).flatMap((id) =>
     reportDuties(read<ContractRecord>(state, contractKey(id)) as ContractRecord).filter(
       (d) => d.status !== 'received',
     ),
@@ -111,7 +110,7 @@ export function reportsOf(state: StateReader, cvr: string): ReportDuty[] {
 }
 
 export const paymentsOf = (state: StateReader, municipality: string, month: string): unknown[] =>
-  read<unknown[]>(state, paymentsKey(municipality, month)) ?? [];
+  readList(state, paymentsKey(municipality, month));
 
 export const partyView = (state: StateReader, cvr: string) => readParty(state, cvr);
 

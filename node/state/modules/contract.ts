@@ -10,10 +10,10 @@
  *   contract/<id>                    ContractRecord (id = hash of the contract.create transaction)
  *   contract/<id>/t/<n>              the contract's timeline: every event about it, in order
  *   contract/motion/<id>             Motion (id = hash of the contract.propose transaction)
- *   contract/by/<cvr>                ids of the contracts a party is on
- *   contract/agenda/<day>            ids with a monthly due date that day (null once processed)
+ *   contract/by/<cvr>                list (lists.ts) of the contracts a party is on
+ *   contract/agenda/<day>            list of contracts with a monthly due date that day
  *   contract/clock                   the last business day whose agenda was processed
- *   payment/<municipality>/<YYYY-MM> payment decisions made in that month
+ *   payment/<municipality>/<YYYY-MM> list of the payment decisions made in that month
  */
 import type { Json, JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
@@ -50,6 +50,7 @@ import {
   type Terms,
 } from '../contracts/terms.ts';
 import { emit } from '../events.ts';
+import { append, readList } from '../lists.ts';
 import type { BlockContext, Module, StateReader, StateWriter, TxContext } from '../module.ts';
 import { type Acting, checkActing, readParty, resolveActing } from './party.ts';
 
@@ -103,6 +104,8 @@ export interface ContractRecord {
   /** Months withheld for a missing report that a late report can still release. */
   readonly releasable: readonly { readonly period: number; readonly amount: number }[];
   readonly lapsed: readonly string[];
+  /** The business day on whose agenda the contract's next due date sits. */
+  readonly scheduledFor?: number;
   readonly createdAt: number;
   readonly endedOn?: string;
   /** Number of timeline entries. */
@@ -301,13 +304,11 @@ function requireContract(state: StateReader, id: Hex): ContractRecord {
   return c;
 }
 
-function appendTo(state: StateWriter, key: string, id: string): void {
-  write(state, key, [...(read<string[]>(state, key) ?? []), id]);
-}
-
-function schedule(state: StateWriter, day: number, id: Hex): void {
-  const list = read<Hex[] | null>(state, agendaKey(day)) ?? [];
-  if (!list.includes(id)) write(state, agendaKey(day), [...list, id].sort());
+/** Puts the contract on `day`'s agenda, once. */
+function schedule(state: StateWriter, day: number, c: ContractRecord): ContractRecord {
+  if (c.scheduledFor === day) return c;
+  append(state, agendaKey(day), c.id);
+  return { ...c, scheduledFor: day };
 }
 
 /** Emits a contract event and appends it to the contract's timeline. Returns the updated record. */
@@ -360,8 +361,7 @@ function recordDecision(
     reason: d.reason,
     event,
   };
-  const key = paymentsKey(c.municipality, month);
-  write(state, key, [...(read<unknown[]>(state, key) ?? []), entry]);
+  append(state, paymentsKey(c.municipality, month), entry);
   return d.kind === 'release' ? { ...next, released: next.released + d.amount } : next;
 }
 
@@ -384,7 +384,7 @@ function catchUp(state: StateWriter, ctx: BlockContext, id: Hex, today: number):
     }
     const due = dueDay(start, period);
     if (due > today) {
-      schedule(state, due, id);
+      c = schedule(state, due, c);
       break;
     }
     c = decidePeriod(state, ctx, c, period, today);
@@ -734,8 +734,8 @@ export function contractModule(genesis: Genesis): Module {
         );
         write(state, contractKey(c.id), c);
         if (parent) write(state, contractKey(parent.id), { ...parent, children: [...parent.children, c.id] });
-        appendTo(state, byPartyKey(c.municipality), c.id);
-        appendTo(state, byPartyKey(c.provider), c.id);
+        append(state, byPartyKey(c.municipality), c.id);
+        append(state, byPartyKey(c.provider), c.id);
         return;
       }
       case 'propose': {
@@ -854,12 +854,9 @@ export function contractModule(genesis: Genesis): Module {
       }
       if (today <= last) return;
       const until = Math.min(today, last + MAX_DAYS_PER_BLOCK);
-      for (let day = last + 1; day <= until; day++) {
-        const due = read<Hex[] | null>(state, agendaKey(day));
-        if (!due) continue;
-        for (const id of due) catchUp(state, ctx, id, day);
-        write(state, agendaKey(day), null);
-      }
+      // In agenda order, which is the order contracts were scheduled in: the same on every node.
+      for (let day = last + 1; day <= until; day++)
+        for (const id of readList<Hex>(state, agendaKey(day))) catchUp(state, ctx, id, day);
       write(state, CLOCK, until);
     },
   };
