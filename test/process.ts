@@ -75,6 +75,7 @@ export async function initNetworkDir(
   n: number,
   chainId: string,
   basePort: number,
+  extraArgs: readonly string[] = [],
 ): Promise<string[]> {
   const { readdirSync } = await import('node:fs');
   const municipalities = Array.from({ length: n }, (_, i) => [
@@ -91,6 +92,7 @@ export async function initNetworkDir(
     '--base-port',
     String(basePort),
     ...municipalities,
+    ...extraArgs,
   ]);
   if (init.code !== 0) throw new Error(`network init failed: ${init.stderr}`);
   return readdirSync(dir)
@@ -117,8 +119,15 @@ export async function initLocalNetwork(
   n: number,
   chainId: string,
   portOffset = 0,
+  extraArgs: readonly string[] = [],
 ): Promise<string[]> {
-  const configs = await initNetworkDir(dir, n, chainId, 20_000 + (process.pid % 400) * 25 + portOffset);
+  const configs = await initNetworkDir(
+    dir,
+    n,
+    chainId,
+    20_000 + (process.pid % 400) * 25 + portOffset,
+    extraArgs,
+  );
   editConfigs(configs, (config) => {
     config.blockIntervalMs = 100;
     config.timeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, perRoundMs: 250 };
