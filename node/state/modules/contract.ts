@@ -513,6 +513,13 @@ function checkMotionAllowed(
     (changes.months as number) < c.decided
   )
     throw wrongState(`months cannot end before period ${c.decided}, which is decided already`);
+  // Checked at proposal too: a motion that could never execute must not be left open.
+  if (action === 'amend' && Array.isArray(changes?.items)) {
+    const start = parseDate(c.start) as number;
+    for (const item of changes.items as unknown as LineItem[])
+      if (item.until !== undefined && (parseDate(item.until) as number) <= start)
+        throw invalid(`changes.items: ${item.code}.until must be after the start date`);
+  }
 }
 
 function execute(state: StateWriter, ctx: TxContext, motion: Motion, today: number): void {
@@ -555,10 +562,6 @@ function execute(state: StateWriter, ctx: TxContext, motion: Motion, today: numb
         months: changes.months === undefined ? old.months : (changes.months as number | null),
         reportEveryMonths: (changes.reportEveryMonths as number | undefined) ?? old.reportEveryMonths,
       };
-      const start = parseDate(c.start) as number;
-      for (const item of terms.items)
-        if (item.until !== undefined && (parseDate(item.until) as number) <= start)
-          throw invalid(`changes.items: ${item.code}.until must be after the start date`);
       const version: TermsVersion = {
         terms,
         fromPeriod: c.decided + 1,
