@@ -1,0 +1,246 @@
+/**
+ * Finality as the gateway reports it: a transaction is final when a block holding it carries a
+ * valid commit certificate — more than two thirds of the authorities in force at that height,
+ * checked here with the node's own `certificateProblem`, not taken from a node's word. The
+ * watcher follows finalized blocks from whichever node answers, verifies each block's
+ * certificate, and settles the waiters whose transactions it finds; the chain's verdict on each
+ * (finalized, or rejected by its module with a code) is then read from the node.
+ *
+ * The authority set comes from `GET /v1/authorities`. When the gateway has the genesis
+ * (`genesisFile`), the schedule must start with the genesis authorities; later membership changes
+ * are taken from the node's schedule (see the report: a signed schedule would close that gap).
+ */
+import { type Block, blockHash, certificateProblem, decodeBlock } from '../node/protocol/block.ts';
+import type { Genesis } from '../node/protocol/genesis.ts';
+import type { Hex } from '../node/protocol/hash.ts';
+import { transactionHash } from '../node/protocol/transaction.ts';
+import { GatewayError } from './errors.ts';
+import type { NodeRouter } from './routing.ts';
+
+export interface TransactionOutcome {
+  readonly hash: Hex;
+  readonly status: 'pending' | 'finalized' | 'rejected';
+  readonly height?: number;
+  readonly code?: string;
+  readonly message?: string;
+  /** The verified block that holds the transaction, when the gateway checked its certificate. */
+  readonly block?: { readonly height: number; readonly hash: Hex; readonly signatures: number };
+}
+
+interface ScheduledSet {
+  readonly fromHeight: number;
+  readonly authorities: readonly { readonly publicKey: Hex }[];
+}
+
+export class CertificateVerifier {
+  readonly #router: NodeRouter;
+  readonly #genesis: Genesis | undefined;
+  #schedule: readonly ScheduledSet[] | undefined;
+  #fetchedAt = 0;
+
+  constructor(router: NodeRouter, genesis?: Genesis) {
+    this.#router = router;
+    this.#genesis = genesis;
+  }
+
+  async #authoritiesAt(cvr: string, height: number, refresh: boolean): Promise<Hex[]> {
+    if (!this.#schedule || refresh || Date.now() - this.#fetchedAt > 60_000) {
+      const body = await this.#router.get<{ schedule: ScheduledSet[] }>(cvr, '/v1/authorities');
+      const schedule = body?.schedule;
+      if (!Array.isArray(schedule) || schedule.length === 0)
+        throw new GatewayError('CHAIN_UNVERIFIED', 'the node serves no authority schedule');
+      if (this.#genesis) {
+        const first = (schedule[0] as ScheduledSet).authorities.map((a) => a.publicKey).join();
+        if (first !== this.#genesis.authorities.map((a) => a.publicKey).join())
+          throw new GatewayError(
+            'CHAIN_UNVERIFIED',
+            "the node's authority set does not start at the trusted genesis",
+          );
+      }
+      this.#schedule = schedule;
+      this.#fetchedAt = Date.now();
+    }
+    let current: readonly { publicKey: Hex }[] = [];
+    for (const entry of this.#schedule) if (entry.fromHeight <= height) current = entry.authorities;
+    return current.map((a) => a.publicKey);
+  }
+
+  /** Throws CHAIN_UNVERIFIED unless `block` carries a valid commit certificate for its height. */
+  async verify(cvr: string, block: Block): Promise<void> {
+    let problem = certificateProblem(
+      block.certificate,
+      block.header,
+      await this.#authoritiesAt(cvr, block.header.height, false),
+    );
+    // A membership change may be newer than the schedule held: fetch it once more before refusing.
+    if (problem)
+      problem = certificateProblem(
+        block.certificate,
+        block.header,
+        await this.#authoritiesAt(cvr, block.header.height, true),
+      );
+    if (problem) throw new GatewayError('CHAIN_UNVERIFIED', `block ${block.header.height}: ${problem}`);
+  }
+
+  /** Fetches the block at `height` (or the latest) and verifies its certificate. */
+  async certifiedBlock(cvr: string, height: number | 'latest'): Promise<Block & { hash: Hex }> {
+    const raw = await this.#router.get<unknown>(cvr, `/v1/blocks/${height}`);
+    if (raw === undefined) throw new GatewayError('NOT_FOUND', `no block ${height}`);
+    let block: Block;
+    try {
+      block = decodeBlock(raw);
+    } catch (e) {
+      throw new GatewayError(
+        'CHAIN_UNVERIFIED',
+        `the node served a malformed block: ${(e as Error).message}`,
+      );
+    }
+    await this.verify(cvr, block);
+    return { ...block, hash: blockHash(block.header) };
+  }
+}
+
+interface Waiter {
+  readonly cvr: string;
+  readonly since: number;
+  lastPolled: number;
+  readonly resolve: (o: TransactionOutcome) => void;
+  readonly reject: (e: unknown) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const POLL_MS = 40;
+/** A waiter not seen in a block this long is polled directly (it may have been dropped). */
+const DIRECT_POLL_AFTER_MS = 2000;
+
+export class FinalityWatcher {
+  readonly #router: NodeRouter;
+  readonly #verifier: CertificateVerifier;
+  readonly #waiters = new Map<Hex, Waiter>();
+  #cursor: number | undefined;
+  #running = false;
+
+  constructor(router: NodeRouter, verifier: CertificateVerifier) {
+    this.#router = router;
+    this.#verifier = verifier;
+  }
+
+  /** The chain's verdict as the node reports it now (no waiting). */
+  async outcome(cvr: string, hash: Hex): Promise<TransactionOutcome | undefined> {
+    return this.#router.get<TransactionOutcome>(cvr, `/v1/transactions/${hash}`);
+  }
+
+  /** Resolves once `hash` is finalized or rejected; FINALITY_TIMEOUT after `timeoutMs`. */
+  wait(cvr: string, hash: Hex, timeoutMs: number): Promise<TransactionOutcome> {
+    const existing = this.#waiters.get(hash);
+    if (existing) return new Promise((resolve, reject) => this.#chain(existing, resolve, reject));
+    const promise = new Promise<TransactionOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(hash);
+        reject(
+          new GatewayError('FINALITY_TIMEOUT', `not final within ${timeoutMs} ms; ask again later`, { hash }),
+        );
+      }, timeoutMs);
+      this.#waiters.set(hash, { cvr, since: Date.now(), lastPolled: Date.now(), resolve, reject, timer });
+    });
+    if (!this.#running) void this.#run();
+    return promise;
+  }
+
+  #chain(w: Waiter, resolve: (o: TransactionOutcome) => void, reject: (e: unknown) => void): void {
+    const original = { resolve: w.resolve, reject: w.reject };
+    Object.assign(w, {
+      resolve: (o: TransactionOutcome) => {
+        original.resolve(o);
+        resolve(o);
+      },
+      reject: (e: unknown) => {
+        original.reject(e);
+        reject(e);
+      },
+    });
+  }
+
+  #settle(hash: Hex, outcome: TransactionOutcome): void {
+    const w = this.#waiters.get(hash);
+    if (!w) return;
+    this.#waiters.delete(hash);
+    clearTimeout(w.timer);
+    w.resolve(outcome);
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#waiters.size > 0) {
+        try {
+          await this.#tick();
+        } catch {
+          // A node failing mid-tick is retried on the next tick, through the router's failover.
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    } finally {
+      this.#running = false;
+      // After an idle spell start again near the head rather than walking every block since.
+      this.#cursor = undefined;
+    }
+  }
+
+  async #tick(): Promise<void> {
+    const first = this.#waiters.values().next().value as Waiter | undefined;
+    if (!first) return;
+    const status = await this.#router.get<{ height: number; finalizedHeight?: number }>(
+      first.cvr,
+      '/v1/status',
+    );
+    if (!status) return;
+    const finalized = status.finalizedHeight ?? status.height;
+    // Start one block back from where we joined: a transaction may be in the block just committed.
+    if (this.#cursor === undefined) this.#cursor = Math.max(0, finalized - 3);
+    for (let height = this.#cursor + 1; height <= finalized && this.#waiters.size > 0; height++) {
+      const block = await this.#verifier.certifiedBlock(first.cvr, height);
+      const found = block.transactions.map((tx) => transactionHash(tx)).filter((h) => this.#waiters.has(h));
+      await Promise.all(
+        found.map(async (hash) => {
+          const verdict = await this.outcome(first.cvr, hash);
+          if (!verdict || verdict.status === 'pending') return;
+          this.#settle(hash, {
+            ...verdict,
+            block: { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 },
+          });
+        }),
+      );
+      this.#cursor = height;
+    }
+    if (this.#cursor > finalized) this.#cursor = finalized;
+    // Transactions refused before any block (expired, dropped) never appear in one: poll those.
+    const now = Date.now();
+    const stale = [...this.#waiters.entries()].filter(
+      ([, w]) => now - w.since > DIRECT_POLL_AFTER_MS && now - w.lastPolled > 1000,
+    );
+    await Promise.all(
+      stale.slice(0, 100).map(async ([hash, w]) => {
+        w.lastPolled = now;
+        const verdict = await this.outcome(w.cvr, hash).catch(() => undefined);
+        if (verdict?.status === 'rejected' && verdict.height === undefined) this.#settle(hash, verdict);
+        if (
+          verdict?.status === 'finalized' &&
+          verdict.height !== undefined &&
+          verdict.height <= (this.#cursor ?? 0)
+        ) {
+          // Finalized in a block the watcher passed before this waiter joined: verify that block now.
+          const block = await this.#verifier.certifiedBlock(w.cvr, verdict.height);
+          this.#settle(hash, {
+            ...verdict,
+            block: {
+              height: verdict.height,
+              hash: block.hash,
+              signatures: block.certificate?.signatures.length ?? 0,
+            },
+          });
+        }
+      }),
+    );
+  }
+}

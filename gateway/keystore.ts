@@ -1,0 +1,160 @@
+/**
+ * The municipalities' submitter keys and pseudonym secrets, for the gateway's second signing mode
+ * (it signs on the caller's behalf). Behind `KeyStore`, so an HSM can take the file store's place:
+ * an HSM signs Ed25519 and computes HMAC-SHA256 without the keys ever leaving it.
+ *
+ * The file store keeps one file per CVR, encrypted at rest: scrypt derives a key from the
+ * passphrase and a per-file salt, AES-256-GCM encrypts the private key and the pseudonym secret,
+ * and the CVR and public key are the authenticated data, so a file cannot be moved to another CVR.
+ * The gateway never holds an authority key: a submitter key is registered on chain by the
+ * municipality (`party.register` / `party.addKey`) and can be revoked there.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Hex } from '../node/protocol/hash.ts';
+import { generateKeyPair, keyPairFromSeed, Signer } from '../node/protocol/signature.ts';
+
+/** Signs transactions for one party (CVR). node/protocol/signature.ts's `Signer` is one. */
+export interface SubmitterSigner {
+  readonly publicKey: Hex;
+  sign(message: Uint8Array): Hex;
+}
+
+export interface KeyStore {
+  /** The CVRs the store holds a submitter key for. */
+  cvrs(): readonly string[];
+  signer(cvr: string): SubmitterSigner | undefined;
+  /**
+   * The pseudonymous actor id for `identity` (a user or system id) acting for `cvr`:
+   * HMAC-SHA256 under the CVR's secret, 64 hex. Without the secret the id links to nobody; deleting
+   * the secret makes every actor id of that CVR unlinkable.
+   */
+  pseudonym(cvr: string, identity: string): Hex | undefined;
+}
+
+const SCRYPT = { N: 1 << 15, r: 8, p: 1 } as const;
+const MAXMEM = 128 * SCRYPT.N * SCRYPT.r * 2;
+
+interface KeyFile {
+  readonly version: 1;
+  readonly cvr: string;
+  readonly publicKey: Hex;
+  readonly kdf: { name: 'scrypt'; salt: string; N: number; r: number; p: number };
+  readonly cipher: { name: 'aes-256-gcm'; iv: string; tag: string; ciphertext: string };
+}
+
+const fileOf = (dir: string, cvr: string) => join(dir, `${cvr}.key.json`);
+const aad = (cvr: string, publicKey: Hex) => Buffer.from(`tillid-gateway-key/v1\n${cvr}\n${publicKey}`);
+
+export class KeyStoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyStoreError';
+  }
+}
+
+export class FileKeyStore implements KeyStore {
+  readonly #signers = new Map<string, Signer>();
+  readonly #secrets = new Map<string, Buffer>();
+
+  private constructor() {}
+
+  /** Generates a submitter key and pseudonym secret for `cvr`, encrypted; returns the public key. */
+  static create(dir: string, passphrase: string, cvr: string): Hex {
+    if (!/^\d{8}$/.test(cvr)) throw new KeyStoreError('a CVR is 8 digits');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (existsSync(fileOf(dir, cvr))) throw new KeyStoreError(`the key store already holds a key for ${cvr}`);
+    const keyPair = generateKeyPair();
+    const plaintext = Buffer.from(
+      JSON.stringify({ privateKey: keyPair.privateKey, pseudonymSecret: randomBytes(32).toString('hex') }),
+    );
+    const salt = randomBytes(16);
+    const iv = randomBytes(12);
+    const key = scryptSync(passphrase, salt, 32, { ...SCRYPT, maxmem: MAXMEM });
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(aad(cvr, keyPair.publicKey));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    plaintext.fill(0);
+    const file: KeyFile = {
+      version: 1,
+      cvr,
+      publicKey: keyPair.publicKey,
+      kdf: { name: 'scrypt', salt: salt.toString('hex'), ...SCRYPT },
+      cipher: {
+        name: 'aes-256-gcm',
+        iv: iv.toString('hex'),
+        tag: cipher.getAuthTag().toString('hex'),
+        ciphertext: ciphertext.toString('hex'),
+      },
+    };
+    writeFileSync(fileOf(dir, cvr), `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(fileOf(dir, cvr), 0o600);
+    return keyPair.publicKey;
+  }
+
+  /** The public key stored for `cvr` (readable without the passphrase: it is public). */
+  static publicKeyOf(dir: string, cvr: string): Hex | undefined {
+    if (!existsSync(fileOf(dir, cvr))) return undefined;
+    return (JSON.parse(readFileSync(fileOf(dir, cvr), 'utf8')) as KeyFile).publicKey;
+  }
+
+  /** Opens every key file in `dir`; a wrong passphrase or a tampered file fails loudly. */
+  static open(dir: string, passphrase: string): FileKeyStore {
+    const store = new FileKeyStore();
+    if (!existsSync(dir)) return store;
+    for (const name of readdirSync(dir)
+      .filter((f) => f.endsWith('.key.json'))
+      .sort()) {
+      const file = JSON.parse(readFileSync(join(dir, name), 'utf8')) as KeyFile;
+      if (file.version !== 1 || file.kdf?.name !== 'scrypt' || file.cipher?.name !== 'aes-256-gcm')
+        throw new KeyStoreError(`${name}: unknown key file format`);
+      const { N, r, p } = file.kdf;
+      const key = scryptSync(passphrase, Buffer.from(file.kdf.salt, 'hex'), 32, {
+        N,
+        r,
+        p,
+        maxmem: 128 * N * r * 2,
+      });
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.cipher.iv, 'hex'));
+      decipher.setAAD(aad(file.cvr, file.publicKey));
+      decipher.setAuthTag(Buffer.from(file.cipher.tag, 'hex'));
+      let plaintext: Buffer;
+      try {
+        plaintext = Buffer.concat([
+          decipher.update(Buffer.from(file.cipher.ciphertext, 'hex')),
+          decipher.final(),
+        ]);
+      } catch {
+        throw new KeyStoreError(`${name}: wrong passphrase or the file was altered`);
+      }
+      const { privateKey, pseudonymSecret } = JSON.parse(plaintext.toString('utf8'));
+      plaintext.fill(0);
+      const keyPair = keyPairFromSeed(Buffer.from(privateKey, 'hex'));
+      if (keyPair.publicKey !== file.publicKey)
+        throw new KeyStoreError(`${name}: key does not match its public key`);
+      store.#signers.set(file.cvr, new Signer(keyPair));
+      store.#secrets.set(file.cvr, Buffer.from(pseudonymSecret, 'hex'));
+    }
+    return store;
+  }
+
+  cvrs(): readonly string[] {
+    return [...this.#signers.keys()];
+  }
+
+  signer(cvr: string): SubmitterSigner | undefined {
+    return this.#signers.get(cvr);
+  }
+
+  pseudonym(cvr: string, identity: string): Hex | undefined {
+    const secret = this.#secrets.get(cvr);
+    if (!secret) return undefined;
+    return createHmac('sha256', secret).update(`tillid/actor/v1\n${identity}`).digest('hex');
+  }
+
+  /** Keeps keys out of JSON and therefore out of logs. */
+  toJSON() {
+    return { cvrs: this.cvrs() };
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `node gateway/main.ts --config <file>`: run the gateway. Also
+ * `node gateway/main.ts keys create --dir <key store> --cvr <CVR>`: generate a submitter key and
+ * pseudonym secret for a municipality or provider in the encrypted key store, printing only the
+ * public key (to register on chain with `party.register` / `party.addKey`).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger, type Logger } from '../node/log.ts';
+import { decodeGenesis } from '../node/protocol/genesis.ts';
+import { type AuditSink, FileAuditSink, MemoryAuditSink } from './audit.ts';
+import { TokenVerifier } from './auth/token.ts';
+import {
+  ConfigError,
+  type GatewayConfig,
+  type GatewaySecrets,
+  loadGatewayConfig,
+  printable,
+  readSecrets,
+} from './config.ts';
+import { CertificateVerifier, FinalityWatcher } from './finality.ts';
+import { FileKeyStore } from './keystore.ts';
+import { NodeRouter } from './routing.ts';
+import { buildGateway } from './server.ts';
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly router: NodeRouter;
+  readonly audit: AuditSink;
+  stop(): Promise<void>;
+}
+
+/** Starts a gateway from a validated config; used by main, the dev launcher, tests and the bench. */
+export async function startGateway(
+  config: GatewayConfig,
+  secrets: GatewaySecrets,
+  o: { log?: Logger; audit?: AuditSink } = {},
+): Promise<RunningGateway> {
+  const log = o.log ?? createLogger(config.logLevel, { component: 'gateway' });
+  const keyStore = FileKeyStore.open(config.keyStoreDir, secrets.keyStorePassphrase);
+  const genesis = config.genesisFile
+    ? decodeGenesis(JSON.parse(readFileSync(config.genesisFile, 'utf8')))
+    : undefined;
+  const router = new NodeRouter(config);
+  await router.start();
+  const verifier = new CertificateVerifier(router, genesis);
+  const finality = new FinalityWatcher(router, verifier);
+  const tokens = config.token
+    ? new TokenVerifier({
+        ...config.token,
+        roleUris: config.roleUris,
+        ...(config.token.jwksCaFile ? { jwksCa: readFileSync(config.token.jwksCaFile, 'utf8') } : {}),
+      })
+    : undefined;
+  const audit =
+    o.audit ??
+    (config.auditFile
+      ? new FileAuditSink(config.auditFile)
+      : new MemoryAuditSink(1000, (entry) => log.info({ audit: entry }, 'audit')));
+  const https = config.tls
+    ? {
+        key: readFileSync(config.tls.keyFile, 'utf8'),
+        cert: readFileSync(config.tls.certFile, 'utf8'),
+        ca: config.tls.clientCaFiles.map((f) => readFileSync(f, 'utf8')),
+      }
+    : undefined;
+  const app = await buildGateway({
+    config,
+    log,
+    keyStore,
+    router,
+    verifier,
+    finality,
+    audit,
+    ...(tokens ? { tokens } : {}),
+    ...(https ? { https } : {}),
+  });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const url = `${config.tls ? 'https' : 'http'}://${config.listen.host}:${port}`;
+  log.info(
+    { url, municipalities: config.municipalities.length, keys: keyStore.cvrs().length },
+    'gateway started',
+  );
+  return {
+    url,
+    router,
+    audit,
+    async stop() {
+      router.stop();
+      await app.close();
+      await audit.close();
+    },
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'keys' && argv[1] === 'create') {
+    const { values } = parseArgs({
+      args: argv.slice(2),
+      options: { dir: { type: 'string' }, cvr: { type: 'string', multiple: true } },
+    });
+    if (!values.dir || !values.cvr)
+      throw new ConfigError('usage: keys create --dir <key store> --cvr <CVR> [--cvr …]');
+    const { keyStorePassphrase } = readSecrets(process.env);
+    for (const cvr of values.cvr)
+      console.log(
+        JSON.stringify({ cvr, publicKey: FileKeyStore.create(values.dir, keyStorePassphrase, cvr) }),
+      );
+    return;
+  }
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
+  if (!values.config) throw new ConfigError('usage: node gateway/main.ts --config <gateway.json>');
+  const { config, secrets } = loadGatewayConfig(values.config);
+  const log = createLogger(config.logLevel, { component: 'gateway' });
+  log.info({ config: printable(config) }, 'gateway config');
+  const gateway = await startGateway(config, secrets, { log });
+  const stop = () => {
+    void gateway.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(e instanceof ConfigError ? e.message : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * Which node a call goes to. Each municipality (CVR) maps to nodes: its own (one node per
+ * municipality, `federated`), the shared nodes of a centrally run network (`central`), a mix
+ * (`hybrid`: a few authorities, everyone else through shared nodes), or one node (`local`). The
+ * router health-checks every node it knows and fails over, in order: the CVR's own nodes, the
+ * shared nodes, then every other node of the network — any node of the chain accepts any
+ * transaction and gossips it to the rest.
+ *
+ * Submissions are batched per node (POST /v1/transactions/batch) over a few milliseconds: one
+ * request for many callers is what lets a gateway submit for a whole municipality at speed.
+ */
+import { type ErrorCode, httpStatusOf } from '../node/protocol/errors.ts';
+import type { Hex } from '../node/protocol/hash.ts';
+import { type Transaction, transactionHash } from '../node/protocol/transaction.ts';
+import type { GatewayConfig } from './config.ts';
+import { CHAIN_REJECTION_STATUS, GatewayError } from './errors.ts';
+
+export interface NodeHealth {
+  readonly url: string;
+  readonly healthy: boolean;
+  readonly checkedAt?: number;
+  readonly height?: number;
+  readonly reason?: string;
+}
+
+export interface NodeStatus {
+  readonly chainId: string;
+  readonly genesisHash: Hex;
+  readonly height: number;
+  readonly finalizedHeight?: number;
+  readonly [key: string]: unknown;
+}
+
+const BATCH_MAX = 500;
+const BATCH_DELAY_MS = 2;
+const REQUEST_TIMEOUT_MS = 5000;
+
+/** Thrown when a node could not be reached at all (as opposed to answering with an error). */
+class Unreachable extends Error {}
+
+export const nodeErrorStatus = (code: string): number =>
+  httpStatusOf[code as ErrorCode] ?? CHAIN_REJECTION_STATUS[code] ?? 400;
+
+interface Pending {
+  readonly tx: Transaction;
+  readonly resolve: (hash: Hex) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export class NodeRouter {
+  readonly topology: GatewayConfig['topology'];
+  readonly #routes: Map<string, readonly string[]>;
+  readonly #shared: readonly string[];
+  readonly #all: readonly string[];
+  readonly #health = new Map<string, NodeHealth>();
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #status: NodeStatus | undefined;
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #flushTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    config: Pick<GatewayConfig, 'topology' | 'municipalities' | 'sharedNodes' | 'healthCheckIntervalMs'>,
+  ) {
+    this.topology = config.topology;
+    this.#routes = new Map(config.municipalities.map((m) => [m.cvr, m.nodes.map(trimSlash)]));
+    this.#shared = config.sharedNodes.map(trimSlash);
+    this.#all = [
+      ...new Set([...config.municipalities.flatMap((m) => m.nodes.map(trimSlash)), ...this.#shared]),
+    ];
+    this.#intervalMs = config.healthCheckIntervalMs;
+    for (const url of this.#all) this.#health.set(url, { url, healthy: true });
+  }
+
+  /** Checks every node once, then keeps checking in the background. */
+  async start(): Promise<void> {
+    await this.checkAll();
+    this.#timer = setInterval(() => void this.checkAll(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const t of this.#flushTimers.values()) clearTimeout(t);
+  }
+
+  async checkAll(): Promise<void> {
+    await Promise.all(this.#all.map((url) => this.#check(url)));
+  }
+
+  async #check(url: string): Promise<void> {
+    try {
+      const response = await fetch(`${url}/v1/status`, {
+        signal: AbortSignal.timeout(Math.max(500, this.#intervalMs)),
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const status = (await response.json()) as NodeStatus;
+      if (this.#status && status.genesisHash !== this.#status.genesisHash)
+        throw new Error('the node runs another chain (genesis hash differs)');
+      this.#status ??= status;
+      if (status.height >= (this.#status?.height ?? 0)) this.#status = status;
+      this.#health.set(url, { url, healthy: true, checkedAt: Date.now(), height: status.height });
+    } catch (e) {
+      this.#health.set(url, { url, healthy: false, checkedAt: Date.now(), reason: (e as Error).message });
+    }
+  }
+
+  /** The chain's id and the most recent status seen from any node. */
+  get status(): NodeStatus {
+    if (!this.#status) throw new GatewayError('NODE_UNAVAILABLE', 'no node of the network has answered yet');
+    return this.#status;
+  }
+
+  health(): NodeHealth[] {
+    return this.#all.map((url) => this.#health.get(url) as NodeHealth);
+  }
+
+  /** The nodes for `cvr` in the order they are tried. */
+  candidates(cvr: string): string[] {
+    const own = this.#routes.get(cvr) ?? [];
+    const order = this.topology === 'local' ? own : [...own, ...this.#shared, ...this.#all];
+    return [...new Set(order)];
+  }
+
+  #healthy(cvr: string): string[] {
+    const list = this.candidates(cvr);
+    const up = list.filter((url) => this.#health.get(url)?.healthy !== false);
+    return up.length > 0 ? up : list;
+  }
+
+  #markDown(url: string, reason: string): void {
+    this.#health.set(url, { url, healthy: false, checkedAt: Date.now(), reason });
+  }
+
+  /** GET a JSON document from the first node for `cvr` that answers; 404 is `undefined`. */
+  async get<T>(cvr: string, path: string): Promise<T | undefined> {
+    for (const url of this.#healthy(cvr)) {
+      let response: Response;
+      try {
+        response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      } catch (e) {
+        this.#markDown(url, (e as Error).message);
+        continue;
+      }
+      if (response.status === 404) return undefined;
+      const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+      if (response.status >= 500) {
+        this.#markDown(url, `HTTP ${response.status}`);
+        continue;
+      }
+      if (!response.ok)
+        throw GatewayError.fromNode(
+          response.status,
+          body.code ?? 'BAD_REQUEST',
+          body.message ?? 'node refused',
+        );
+      return body as T;
+    }
+    throw new GatewayError('NODE_UNAVAILABLE', `no node serving CVR ${cvr} is reachable`);
+  }
+
+  /** Submits a signed transaction through the nodes for `cvr`; resolves with its hash once admitted. */
+  submit(cvr: string, tx: Transaction): Promise<Hex> {
+    return this.#submitVia(this.#healthy(cvr), tx, false);
+  }
+
+  async #submitVia(urls: readonly string[], tx: Transaction, retried: boolean): Promise<Hex> {
+    const [url, ...rest] = urls;
+    if (url === undefined) throw new GatewayError('NODE_UNAVAILABLE', 'no node accepted the transaction');
+    try {
+      return await new Promise<Hex>((resolve, reject) => this.#enqueue(url, { tx, resolve, reject }));
+    } catch (e) {
+      if (e instanceof Unreachable) {
+        this.#markDown(url, e.message);
+        return this.#submitVia(rest, tx, true);
+      }
+      // A retry can find the transaction already there, gossiped from the node that went down.
+      if (retried && e instanceof GatewayError && e.code === 'TX_DUPLICATE') {
+        return transactionHash(tx);
+      }
+      throw e;
+    }
+  }
+
+  #enqueue(url: string, pending: Pending): void {
+    let queue = this.#queues.get(url);
+    if (!queue) {
+      queue = [];
+      this.#queues.set(url, queue);
+    }
+    queue.push(pending);
+    if (queue.length >= BATCH_MAX) {
+      clearTimeout(this.#flushTimers.get(url));
+      this.#flushTimers.delete(url);
+      void this.#flush(url);
+    } else if (!this.#flushTimers.has(url)) {
+      this.#flushTimers.set(
+        url,
+        setTimeout(() => {
+          this.#flushTimers.delete(url);
+          void this.#flush(url);
+        }, BATCH_DELAY_MS),
+      );
+    }
+  }
+
+  async #flush(url: string): Promise<void> {
+    const batch = this.#queues.get(url) ?? [];
+    this.#queues.delete(url);
+    if (batch.length === 0) return;
+    let response: Response;
+    try {
+      response = await fetch(`${url}/v1/transactions/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ transactions: batch.map((p) => p.tx) }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (e) {
+      for (const p of batch) p.reject(new Unreachable((e as Error).message));
+      return;
+    }
+    const body = (await response.json().catch(() => undefined)) as
+      | { results?: { hash?: Hex; code?: string; message?: string }[]; code?: string; message?: string }
+      | undefined;
+    if (response.status >= 500 || !body) {
+      for (const p of batch) p.reject(new Unreachable(`HTTP ${response.status}`));
+      return;
+    }
+    if (!response.ok || !Array.isArray(body.results)) {
+      const code = body.code ?? 'BAD_REQUEST';
+      for (const p of batch)
+        p.reject(GatewayError.fromNode(response.status, code, body.message ?? 'node refused'));
+      return;
+    }
+    batch.forEach((p, i) => {
+      const result = body.results?.[i];
+      if (result?.hash) p.resolve(result.hash);
+      else {
+        const code = result?.code ?? 'INTERNAL';
+        p.reject(GatewayError.fromNode(nodeErrorStatus(code), code, result?.message ?? 'refused'));
+      }
+    });
+  }
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
