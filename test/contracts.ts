@@ -8,8 +8,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { JsonObject } from '../node/protocol/canonical.ts';
 import { DEFAULT_PARAMS, type Genesis } from '../node/protocol/genesis.ts';
 import type { Hex } from '../node/protocol/hash.ts';
-import { generateKeyPair, type KeyPair } from '../node/protocol/signature.ts';
-import { signTransaction, type Transaction, transactionHash } from '../node/protocol/transaction.ts';
+import { generateKeyPair, type KeyPair, Signer } from '../node/protocol/signature.ts';
+import { signTransactionWith, type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import { applicationModules } from '../node/state/application.ts';
 import { DAY_MS, parseDate } from '../node/state/contracts/calendar.ts';
 import {
@@ -101,10 +101,17 @@ export function contractsGenesis(
 
 /** Builds signed transactions for one chain. */
 export function txBuilder(chainId: string, now: () => number = Date.now) {
+  // node:crypto signers, cached per key: signing thousands of transactions for a benchmark is quick.
+  const signers = new Map<string, Signer>();
+  const signerOf = (key: KeyPair) => {
+    let signer = signers.get(key.publicKey);
+    if (!signer) signers.set(key.publicKey, (signer = new Signer(key)));
+    return signer;
+  };
   const sign = (key: KeyPair, type: string, payload: JsonObject): Transaction =>
-    signTransaction(
+    signTransactionWith(
       { chainId, type, payload, signer: key.publicKey, nonce: randomUUID(), expiresAt: now() + 30 * 60_000 },
-      key.privateKey,
+      signerOf(key),
     );
   const as = (a: Actor) => ({ party: a.cvr, role: a.role, actor: a.actor });
   return {

@@ -1,0 +1,230 @@
+/**
+ * `npm run bench:contracts`: complete K1-style contract lifecycles on a local network of four
+ * authority processes, and the same network's plain anchor throughput as the same-run baseline.
+ *
+ *   npm run bench:contracts -- [--lifecycles 2000] [--days-per-block 10] [--block-interval-ms 250]
+ *
+ * A lifecycle is the pilot's K1: create, two-party activation (the caseworker proposes, the care
+ * home co-signs), 12 monthly payment decisions made by the chain at block time, and the 4
+ * quarterly status reports — 7 transactions and 12 decisions. All lifecycles run at once, each
+ * step sent as soon as it may be (a report once its quarter's last month has begun in business
+ * time), so the figure is the network's capacity for whole lifecycles, not one lifecycle's latency.
+ * Every transaction is signed before the nodes start, so signing takes no CPU from them.
+ *
+ * Printed: lifecycles/s and tx/s from the first create to the last contract's expiry; the floor
+ * the business clock sets (12 months of blocks); and anchors/s on the same network, same
+ * batching, as the baseline: contract tx/s ÷ anchor tx/s says what the contract logic costs.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readKeyFile } from '../../node/keyfile.ts';
+import type { Hex } from '../../node/protocol/hash.ts';
+import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
+import { addMonths, DAY_MS, parseDate } from '../../node/state/contracts/calendar.ts';
+import { CARE_HOME_CVR, castOfCase, commitment, MUNICIPALITY_CVR, txBuilder } from '../contracts.ts';
+import {
+  editConfigs,
+  initNetworkDir,
+  type NodeProcess,
+  startNodeProcess,
+  stopNodeProcess,
+} from '../process.ts';
+import { tempDirPlain, verifyBaseline } from './util.ts';
+
+const CHAIN_ID = 'tillid-bench-contracts';
+const BATCH = 500;
+
+const { values } = parseArgs({
+  options: {
+    lifecycles: { type: 'string', default: '2000' },
+    'days-per-block': { type: 'string', default: '10' },
+    'block-interval-ms': { type: 'string', default: '250' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.lifecycles);
+const daysPerBlock = Number(values['days-per-block']);
+const log = (line: string) => console.log(`[bench:contracts] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const dir = tempDirPlain('tillid-bench-contracts-');
+const nodes: NodeProcess[] = [];
+try {
+  const baseline = verifyBaseline();
+  log(`baseline: Ed25519 verify ${baseline.toFixed(0)} ops/s on one core`);
+  const configs = await initNetworkDir(dir, 4, CHAIN_ID, 31_000 + (process.pid % 400) * 20, [
+    '--business-days-per-block',
+    String(daysPerBlock),
+  ]);
+  editConfigs(configs, (config) => {
+    config.blockIntervalMs = Number(values['block-interval-ms']);
+    config.logLevel = 'info';
+  });
+
+  // ---- everything signed up front ---------------------------------------------------------------
+  const cast = castOfCase();
+  const b = txBuilder(CHAIN_ID, () => Date.now() + 25 * 60_000);
+  const authority = readKeyFile(join(configs[0] as string, '..', 'key.json'));
+  const setup = [
+    [
+      b.registerMunicipality(authority, MUNICIPALITY_CVR, [
+        { publicKey: cast.municipalAdmin.publicKey, roles: [], admin: true },
+        { publicKey: cast.submitter.publicKey, roles: ['caseworker', 'centre-chief', 'director'] },
+      ]),
+    ],
+    [
+      b.registerProvider(cast.municipalAdmin, CARE_HOME_CVR, cast.careHome.key),
+      b.defineTemplate(cast.director, 'k1', { approvalLifetimeDays: 365 }),
+    ],
+  ];
+  const genesis = JSON.parse((await import('node:fs')).readFileSync(join(dir, 'genesis.json'), 'utf8'));
+  const origin = genesis.params.clock.origin / DAY_MS;
+  // Start on the 1st of the month after the genesis day plus a few blocks of setup.
+  const o = new Date((origin + 4 * daysPerBlock) * DAY_MS);
+  const startDay = Date.UTC(o.getUTCFullYear(), o.getUTCMonth() + 1, 1) / DAY_MS;
+  const start = new Date(startDay * DAY_MS).toISOString().slice(0, 10);
+  const signStart = performance.now();
+  const creates: Transaction[] = [];
+  const proposals: Transaction[] = [];
+  const approvals: Transaction[] = [];
+  const reports: Transaction[][] = [[], [], [], []];
+  for (let i = 0; i < N; i++) {
+    const create = b.create(cast.caseworker, {
+      template: `${MUNICIPALITY_CVR}/k1`,
+      provider: CARE_HOME_CVR,
+      start,
+      months: 12,
+      reportEveryMonths: 3,
+      items: [
+        { code: 'residential', monthly: 4_500_000 },
+        { code: 'school', monthly: 1_000_000 },
+      ],
+    });
+    const id = transactionHash(create);
+    const proposal = b.propose(cast.caseworker, id, 'activate');
+    creates.push(create);
+    proposals.push(proposal);
+    approvals.push(b.approve(cast.careHomeRep, transactionHash(proposal)));
+    for (let q = 0; q < 4; q++)
+      reports[q]?.push(b.report(cast.careHomeRep, id, 3 * (q + 1), commitment(`${id}:${q}`)));
+  }
+  const anchors = Array.from({ length: 7 * N }, (_, i) =>
+    b.sign(authority, 'anchor.record', {
+      hash: commitment(`anchor:${i}:${Math.random()}`),
+      docType: 'bench',
+      ref: `urn:bench:${i}`,
+    }),
+  );
+  log(
+    `signed ${N} lifecycles (${7 * N} transactions) and ${7 * N} baseline anchors in ${((performance.now() - signStart) / 1000).toFixed(1)} s`,
+  );
+
+  nodes.push(...(await Promise.all(configs.map((c) => startNodeProcess(c)))));
+  const status = async (i = 0) => (await fetch(`${nodes[i]?.url}/v1/status`)).json() as Promise<any>;
+
+  /** Sends `txs` in batches round-robin over the nodes, then waits until every one is final (OK). */
+  let rr = 0;
+  const send = async (txs: Transaction[]) => {
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < txs.length; i += BATCH) {
+      const node = nodes[rr++ % nodes.length] as NodeProcess;
+      sends.push(
+        fetch(`${node.url}/v1/transactions/batch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ transactions: txs.slice(i, i + BATCH) }),
+        }).then(async (r) => {
+          const body = (await r.json()) as { results?: { status?: string; code?: string }[] };
+          const refused =
+            body.results?.filter((x) => x.code !== undefined && x.code !== 'TX_DUPLICATE') ?? [];
+          if (r.status !== 200 || refused.length > 0)
+            throw new Error(`batch refused: ${r.status} ${JSON.stringify(refused[0] ?? body)}`);
+        }),
+      );
+    }
+    await Promise.all(sends);
+  };
+  const final = async (txs: Transaction[]) => {
+    // The last transaction of each batch is a good probe; then every receipt is checked once.
+    for (const tx of txs) {
+      for (;;) {
+        const v = (await (
+          await fetch(`${nodes[3]?.url}/v1/transactions/${transactionHash(tx)}`)
+        ).json()) as any;
+        if (v.status === 'finalized') break;
+        if (v.status === 'rejected') throw new Error(`${tx.type} rejected: ${v.code} ${v.message}`);
+        await sleep(50);
+      }
+    }
+  };
+  for (const group of setup) {
+    await send(group);
+    await final(group);
+  }
+
+  // ---- the lifecycles ------------------------------------------------------------------------------
+  const t0 = performance.now();
+  const h0 = (await status()).height;
+  await send(creates);
+  await final(creates);
+  await send(proposals);
+  await final(proposals);
+  await send(approvals);
+  await final(approvals);
+  const activated = performance.now();
+  log(`${N} contracts created and activated in ${((activated - t0) / 1000).toFixed(1)} s`);
+  let sentReports = 0;
+  for (;;) {
+    const today = parseDate((await status()).clock.businessDate) as number;
+    while (sentReports < 4 && addMonths(startDay, 3 * (sentReports + 1) - 1) <= today) {
+      await send(reports[sentReports] as Transaction[]);
+      sentReports++;
+    }
+    const feed = (await (await fetch(`${nodes[3]?.url}/v1/contracts?party=${CARE_HOME_CVR}`)).json()) as any;
+    const expired = feed.contracts.filter((c: { status: string }) => c.status === 'expired').length;
+    if (expired === N) break;
+    await sleep(250);
+  }
+  const t1 = performance.now();
+  const h1 = (await status()).height;
+  const seconds = (t1 - t0) / 1000;
+  const check = (await (await fetch(`${nodes[3]?.url}/v1/contracts?party=${CARE_HOME_CVR}`)).json()) as any;
+  const released = check.contracts.reduce((s: number, c: { released: number }) => s + c.released, 0);
+  const blockSeconds = seconds / Math.max(1, h1 - h0);
+  const floor = ((365 + (startDay - origin)) / daysPerBlock) * blockSeconds;
+
+  // ---- baseline: plain anchors, same network, same batching --------------------------------------
+  const a0 = performance.now();
+  await send(anchors);
+  await final(anchors.slice(-BATCH));
+  const anchorSeconds = (performance.now() - a0) / 1000;
+  const anchorRate = anchors.length / anchorSeconds;
+
+  const contractTxRate = (7 * N) / seconds;
+  console.log('');
+  console.log(
+    `bench:contracts — ${N} K1 lifecycles on 4 authorities (${daysPerBlock} business days per block)`,
+  );
+  console.log(`  lifecycles/s             ${(N / seconds).toFixed(1)}   (target ≥ 100)`);
+  console.log(
+    `  contract tx/s            ${contractTxRate.toFixed(0)}   (7 per lifecycle; 12 decisions each made by the chain)`,
+  );
+  console.log(
+    `  wall time                ${seconds.toFixed(1)} s, ${h1 - h0} blocks (${(blockSeconds * 1000).toFixed(0)} ms each)`,
+  );
+  console.log(
+    `  business-clock floor     ${floor.toFixed(1)} s (blocks until the last month is due, at this block time)`,
+  );
+  console.log(
+    `  released in total        ${released} øre (${N} × 12 × 55,000 kr expected: ${N * 12 * 5_500_000})`,
+  );
+  console.log(
+    `  baseline anchors/s       ${anchorRate.toFixed(0)} (${anchors.length} anchors, same network and batching)`,
+  );
+  console.log(`  contract tx/s ÷ anchors  ${(contractTxRate / anchorRate).toFixed(2)}`);
+  console.log(`  verify baseline          ${baseline.toFixed(0)} ops/s on one core`);
+} finally {
+  await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+}
