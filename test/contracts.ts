@@ -104,8 +104,10 @@ export function txBuilder(chainId: string, now: () => number = Date.now) {
   // node:crypto signers, cached per key: signing thousands of transactions for a benchmark is quick.
   const signers = new Map<string, Signer>();
   const signerOf = (key: KeyPair) => {
-    let signer = signers.get(key.publicKey);
-    if (!signer) signers.set(key.publicKey, (signer = new Signer(key)));
+    const known = signers.get(key.publicKey);
+    if (known) return known;
+    const signer = new Signer(key);
+    signers.set(key.publicKey, signer);
     return signer;
   };
   const sign = (key: KeyPair, type: string, payload: JsonObject): Transaction =>
