@@ -15,6 +15,7 @@ import { TillidError } from '../../protocol/errors.ts';
 import type { Authority, Genesis } from '../../protocol/genesis.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey } from '../../protocol/signature.ts';
+import { emit } from '../events.ts';
 import type { Module, StateReader } from '../module.ts';
 
 export const MEMBERSHIP_DELAY = 2;
@@ -130,7 +131,16 @@ export function governanceModule(genesis: Genesis): Module {
       }
       // Votes count only while their author is an authority.
       const counted = proposal.votes.filter((v) => members.includes(v)).length;
-      if (counted * 3 > members.length * 2) proposal = approve(state, genesis, proposal, ctx.height);
+      if (counted * 3 > members.length * 2) {
+        proposal = approve(state, genesis, proposal, ctx.height);
+        emit(state, ctx, 'governance.membership-changed', {
+          proposal: proposal.id,
+          action: proposal.action,
+          cvr: proposal.authority.cvr,
+          publicKey: proposal.authority.publicKey,
+          effectiveFrom: proposal.effectiveFrom as number,
+        });
+      }
       state.set(proposalKey(proposal.id), proposal as unknown as Json);
     },
   };

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { KeyPair } from '../../../node/protocol/signature.ts';
 import { signTransaction, transactionHash } from '../../../node/protocol/transaction.ts';
 import { applicationModules } from '../../../node/state/application.ts';
+import { eventsAt } from '../../../node/state/events.ts';
 import { executeBlock, type Rules, receiptKey } from '../../../node/state/machine.ts';
 import {
   authoritiesAt,
@@ -78,6 +79,11 @@ test('an authority is added once more than two thirds vote, effective two blocks
     [...members.map((m) => m.publicKey), newcomer.publicKey],
   );
   assert.equal(authoritiesAt(c.state, genesis, 1).length, 4, 'earlier heights keep their set');
+  // Systems outside the chain hear of it once, in the block that decided it.
+  assert.deepEqual(
+    [1, 2, 3].flatMap((h) => eventsAt(c.state, h)).map((e) => [e.type, e.height, e.cvr, e.effectiveFrom]),
+    [['governance.membership-changed', 3, '44444444', 3 + MEMBERSHIP_DELAY]],
+  );
 });
 
 test('membership transactions are refused from non-authorities, twice, late, or when they make no sense', () => {
