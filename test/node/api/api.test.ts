@@ -124,11 +124,51 @@ test('unknown routes, bad hashes and heights are 4xx with a code', async (t) => 
     ['/v1/blocks/-1', 400, 'BAD_REQUEST'],
     ['/v1/blocks/99999999', 404, 'NOT_FOUND'],
     ['/v1/nothing', 404, 'NOT_FOUND'],
+    [`/v1/contracts/${'ab'.repeat(32)}`, 404, 'CONTRACT_NOT_FOUND'],
+    ['/v1/contracts/not-an-id', 400, 'BAD_REQUEST'],
+    ['/v1/contracts', 400, 'BAD_REQUEST'],
+    ['/v1/contracts?party=1234', 400, 'BAD_REQUEST'],
+    ['/v1/parties/11111111', 404, 'PARTY_NOT_FOUND'],
+    ['/v1/payments?municipality=29189846&month=2026-13', 400, 'BAD_REQUEST'],
+    ['/v1/reports?party=abc', 400, 'BAD_REQUEST'],
+    ['/v1/events?after=-1', 400, 'BAD_REQUEST'],
+    ['/v1/events?limit=5000', 400, 'BAD_REQUEST'],
   ] as const) {
     const response = await fetch(`${url}${path}`);
     assert.equal(response.status, status, path);
     assert.equal(((await response.json()) as { code: string }).code, code, path);
   }
+});
+
+test('the event feed pages by height and names the business clock', async (t) => {
+  const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 50 });
+  const status = await getJson(`${url}/v1/status`);
+  assert.equal(status.clock.kind, 'block-time');
+  assert.match(status.clock.businessDate, /^\d{4}-\d{2}-\d{2}$/);
+  // A membership change is an event; propose adding a second authority (1 of 1 votes: approved).
+  const newcomer = generateKeyPair();
+  const { signTransaction } = await import('../../../node/protocol/transaction.ts');
+  const proposal = signTransaction(
+    {
+      chainId: genesis.chainId,
+      type: 'governance.propose',
+      payload: { action: 'add', name: 'Egedal Kommune', cvr: '44444444', publicKey: newcomer.publicKey },
+      signer: key.publicKey,
+      nonce: 'event-feed',
+      expiresAt: Date.now() + 60_000,
+    },
+    key.privateKey,
+  );
+  assert.equal((await post(url, proposal)).status, 202);
+  const feed = await waitFor(async () => {
+    const page = await getJson(`${url}/v1/events?after=0&limit=10`);
+    return page.events.length > 0 ? page : undefined;
+  });
+  assert.equal(feed.events[0].type, 'governance.membership-changed');
+  assert.equal(feed.events[0].cvr, '44444444');
+  const after = await getJson(`${url}/v1/events?after=${feed.events[0].height}`);
+  assert.equal(after.events.length, 0, 'the cursor moves past what was read');
+  assert.ok(after.next >= feed.events[0].height);
 });
 
 test('health, readiness, metrics and the OpenAPI document are served', async (t) => {
