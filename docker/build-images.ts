@@ -12,6 +12,7 @@
  * pulled, the offline one otherwise.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -19,9 +20,11 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -206,6 +209,52 @@ function copyProductionModules(out: string): number {
 
 // ---- building ----------------------------------------------------------------------------------
 
+const SOURCE_LABEL = 'org.tillid.source-hash';
+
+/**
+ * A hash of what goes into an image (its sources, the lock file, its Dockerfiles, the Node
+ * version), stored as a label so tests can tell a stale image from a current one.
+ */
+export function sourceHash(spec: ImageSpec): string {
+  const hash = createHash('sha256').update(process.versions.node);
+  const add = (path: string) => {
+    const full = join(ROOT, path);
+    if (!existsSync(full)) return;
+    const files = statSync(full).isDirectory()
+      ? readdirSync(full, { withFileTypes: true, recursive: true })
+          .filter((e) => e.isFile())
+          .map((e) => relative(ROOT, join(e.parentPath, e.name)))
+          .sort()
+      : [path];
+    for (const file of files)
+      hash.update(`${file}\0`).update(readFileSync(join(ROOT, file))).update('\0');
+  };
+  for (const source of spec.sources) add(source);
+  for (const file of ['package-lock.json', `docker/${spec.name}.Dockerfile`, `docker/${spec.name}.offline.Dockerfile`])
+    add(file);
+  return hash.digest('hex');
+}
+
+/** Whether `spec`'s image exists and was built from the sources as they are now. */
+export function imageCurrent(spec: ImageSpec): boolean {
+  const r = spawnSync('docker', ['image', 'inspect', '-f', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, spec.tag], {
+    encoding: 'utf8',
+  });
+  return r.status === 0 && r.stdout.trim() === sourceHash(spec);
+}
+
+/**
+ * For test suites: fails with instructions when Docker is not reachable, and builds the images
+ * `names` when they are missing or older than the sources.
+ */
+export function ensureImages(names: readonly ImageSpec['name'][] = ['node']): void {
+  if (!dockerReachable()) throw new Error(DOCKER_HELP);
+  const stale = buildableImages().filter((s) => names.includes(s.name) && !imageCurrent(s));
+  if (stale.length === 0) return;
+  log(`building ${stale.map((s) => s.tag).join(', ')} (missing or older than the sources)`);
+  buildImages({ only: stale.map((s) => s.name) });
+}
+
 function stageSources(spec: ImageSpec, app: string): void {
   for (const source of spec.sources) {
     mkdirSync(join(app, dirname(source)), { recursive: true });
@@ -220,9 +269,12 @@ function buildOffline(spec: ImageSpec, runtime: string): void {
     stageSources(spec, app);
     const count = copyProductionModules(app);
     copyFileSync(join(ROOT, 'docker', `${spec.name}.offline.Dockerfile`), join(context, 'Dockerfile'));
-    run('docker', ['build', '-q', '--build-arg', `RUNTIME_IMAGE=${runtime}`, '-t', spec.tag, context], {
-      quiet: true,
-    });
+    const label = `${SOURCE_LABEL}=${sourceHash(spec)}`;
+    run(
+      'docker',
+      ['build', '-q', '--label', label, '--build-arg', `RUNTIME_IMAGE=${runtime}`, '-t', spec.tag, context],
+      { quiet: true },
+    );
     log(`${spec.tag}: built offline FROM ${runtime} (${count} production packages)`);
   } finally {
     rmSync(context, { recursive: true, force: true });
@@ -235,7 +287,8 @@ function buildOnline(spec: ImageSpec, base: string): void {
     stageSources(spec, context);
     copyFileSync(join(ROOT, 'package-lock.json'), join(context, 'package-lock.json'));
     copyFileSync(join(ROOT, 'docker', `${spec.name}.Dockerfile`), join(context, 'Dockerfile'));
-    run('docker', ['build', '-q', '--build-arg', `NODE_IMAGE=${base}`, '-t', spec.tag, context], {
+    const label = `${SOURCE_LABEL}=${sourceHash(spec)}`;
+    run('docker', ['build', '-q', '--label', label, '--build-arg', `NODE_IMAGE=${base}`, '-t', spec.tag, context], {
       quiet: true,
     });
     log(`${spec.tag}: built FROM ${base}`);
