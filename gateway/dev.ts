@@ -1,0 +1,231 @@
+/**
+ * `npm start`: the local four-municipality network (`tillid network up`, as child processes), the
+ * token-service EMULATOR and the gateway, with everything a first call needs generated under
+ * `.tillid/local/gateway/` — all of it THROWAWAY development material, never committed:
+ *   pki/        a test CA, server certificates, and system certificates for a demo case system
+ *               (Høje-Taastrup's ESDH) and a demo provider (a care home, CVR 12345678)
+ *   keys/       the gateway's encrypted key store (a submitter key per municipality and provider)
+ *   passphrase  its passphrase (mode 600; a real deployment injects it from a secret store)
+ *   gateway.json
+ * Each municipality is registered on chain with its gateway submitter key, signed by its own
+ * authority key in its node directory; the provider is registered by Høje-Taastrup.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { readKeyFile } from '../node/keyfile.ts';
+import { createLogger } from '../node/log.ts';
+import type { KeyPair } from '../node/protocol/signature.ts';
+import { loadGatewayConfig } from './config.ts';
+import { registerDevParties } from './dev-setup.ts';
+import { TestCa } from './emulators/test-ca.ts';
+import { TokenServiceEmulator } from './emulators/token-service.ts';
+import { FileKeyStore } from './keystore.ts';
+import { startGateway } from './main.ts';
+
+const NETWORK_DIR = resolve(process.env.TILLID_DEV_DIR ?? '.tillid/local');
+const DIR = join(NETWORK_DIR, 'gateway');
+const GATEWAY_PORT = Number(process.env.TILLID_GATEWAY_PORT ?? 8080);
+const TOKEN_SERVICE_PORT = 8443;
+const ENTITY_ID = 'urn:tillid:gateway';
+const DEMO_PROVIDER = { cvr: '12345678', name: 'Plejehjemmet Solsiden (demo provider)' };
+const CLI = join(import.meta.dirname, '..', 'node', 'cli', 'tillid.ts');
+
+/** A path relative to the working directory when it is inside it, else absolute. */
+const shortPath = (path: string) =>
+  relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface NodeDir {
+  readonly name: string;
+  readonly cvr: string;
+  readonly url: string;
+  readonly authority: KeyPair;
+}
+
+function nodeDirs(): NodeDir[] {
+  const genesis = JSON.parse(readFileSync(join(NETWORK_DIR, 'genesis.json'), 'utf8'));
+  return readdirSync(NETWORK_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(NETWORK_DIR, e.name, 'config.json')))
+    .map((e) => {
+      const config = JSON.parse(readFileSync(join(NETWORK_DIR, e.name, 'config.json'), 'utf8'));
+      const authority = readKeyFile(join(NETWORK_DIR, e.name, config.keyFile));
+      const record = genesis.authorities.find(
+        (a: { publicKey: string }) => a.publicKey === authority.publicKey,
+      );
+      return {
+        name: config.name,
+        cvr: record.cvr,
+        url: `http://${config.api.host}:${config.api.port}`,
+        authority,
+      };
+    })
+    .sort((a, b) => a.url.localeCompare(b.url));
+}
+
+async function waitForNodes(nodes: readonly NodeDir[]): Promise<void> {
+  for (const node of nodes) {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${node.url}/readyz`)).ok) break;
+      } catch {}
+      if (i > 600) throw new Error(`${node.name} did not become ready`);
+      await sleep(100);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const network = spawn(process.execPath, [CLI, 'network', 'up', '--dir', NETWORK_DIR], {
+    stdio: ['ignore', process.env.TILLID_DEV_NODE_LOGS ? 'inherit' : 'ignore', 'inherit'],
+  });
+  const stopNetwork = () => network.kill('SIGTERM');
+  process.on('exit', stopNetwork);
+  while (!existsSync(join(NETWORK_DIR, 'genesis.json'))) await sleep(100);
+  await sleep(300);
+  const nodes = nodeDirs();
+  await waitForNodes(nodes);
+
+  // Throwaway development material: a passphrase and key store kept across runs (the keys are
+  // registered on chain), a fresh test CA and certificates each run.
+  mkdirSync(DIR, { recursive: true, mode: 0o700 });
+  const passphraseFile = join(DIR, 'passphrase');
+  if (!existsSync(passphraseFile))
+    writeFileSync(passphraseFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  const passphrase = readFileSync(passphraseFile, 'utf8').trim();
+  const keysDir = join(DIR, 'keys');
+  for (const cvr of [...nodes.map((n) => n.cvr), DEMO_PROVIDER.cvr])
+    if (!FileKeyStore.publicKeyOf(keysDir, cvr)) FileKeyStore.create(keysDir, passphrase, cvr);
+
+  const ca = await TestCa.create('Tillid DEV CA - THROWAWAY');
+  const first = nodes[0] as NodeDir;
+  const esdh = await ca.issueSystem({
+    cvr: first.cvr,
+    organisation: first.name,
+    system: 'ESDH (demo case system)',
+    uid: 'esdh-demo',
+  });
+  const provider = await ca.issueSystem({
+    cvr: DEMO_PROVIDER.cvr,
+    organisation: DEMO_PROVIDER.name,
+    uid: 'provider-demo',
+  });
+  TestCa.writeFiles(join(DIR, 'pki'), {
+    ca: ca.certPem,
+    gateway: await ca.issueServer(['localhost', '127.0.0.1']),
+    'token-service': await ca.issueServer(['localhost', '127.0.0.1']),
+    esdh,
+    provider,
+  });
+
+  const tokenService = await TokenServiceEmulator.start({
+    cert: readFileSync(join(DIR, 'pki', 'token-service.pem'), 'utf8'),
+    key: readFileSync(join(DIR, 'pki', 'token-service.key'), 'utf8'),
+    clientCa: [ca.certPem],
+    port: TOKEN_SERVICE_PORT,
+    tokenTtlSeconds: 3600,
+  });
+  // The municipality's administrator grants the case system its roles (here: all three).
+  tokenService.grant(esdh.systemId, first.cvr, [
+    { privilege: 'urn:dk:tillid:roles:caseworker' },
+    { privilege: 'urn:dk:tillid:roles:centre-chief' },
+    { privilege: 'urn:dk:tillid:roles:director' },
+  ]);
+
+  const config = {
+    listen: { host: '127.0.0.1', port: GATEWAY_PORT },
+    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
+    token: {
+      issuer: tokenService.issuer,
+      audience: ENTITY_ID,
+      jwksUrl: tokenService.jwksUrl,
+      jwksCaFile: 'pki/ca.pem',
+    },
+    certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
+    topology: 'federated',
+    municipalities: nodes.map((n) => ({ cvr: n.cvr, name: n.name, nodes: [n.url] })),
+    providers: [DEMO_PROVIDER.cvr],
+    agreements: [
+      ...['contracts', 'reports', 'network', 'transactions', 'documents', 'events'].map((service) => ({
+        system: esdh.systemId,
+        service,
+        cvr: first.cvr,
+      })),
+      ...['contracts', 'reports', 'network', 'documents', 'events'].map((service) => ({
+        system: provider.systemId,
+        service,
+        cvr: DEMO_PROVIDER.cvr,
+      })),
+    ],
+    keyStoreDir: 'keys',
+    genesisFile: '../genesis.json',
+    auditFile: 'audit.jsonl',
+    logLevel: 'warn',
+  };
+  writeFileSync(join(DIR, 'gateway.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const loaded = loadGatewayConfig(join(DIR, 'gateway.json'), {
+    ...process.env,
+    TILLID_GATEWAY_KEYSTORE_PASSPHRASE_FILE: passphraseFile,
+  });
+  const gateway = await startGateway(loaded.config, loaded.secrets, {
+    log: createLogger('warn', { component: 'gateway' }),
+  });
+
+  const keyStore = FileKeyStore.open(keysDir, passphrase);
+  const { registered } = await registerDevParties({
+    nodeUrl: first.url,
+    keyStore,
+    municipalities: new Map(nodes.map((n) => [n.cvr, n.authority])),
+    providers: [DEMO_PROVIDER.cvr],
+  });
+
+  const pki = shortPath(join(DIR, 'pki'));
+  const gw = `https://localhost:${GATEWAY_PORT}`;
+  console.error(`
+Tillid is running: ${nodes.length} nodes (${nodes.map((n) => n.url).join(', ')}),
+the gateway at ${gw} (OpenAPI: ${gw}/docs) and the token-service EMULATOR at ${tokenService.url}.
+${registered.length > 0 ? `Registered on chain: ${registered.join(', ')}.\n` : ''}
+A first call, as ${first.name}'s case system (certificate ${pki}/esdh.pem):
+
+  TOKEN=$(curl -s --cacert ${pki}/ca.pem --cert ${pki}/esdh.pem --key ${pki}/esdh.key \\
+    -d grant_type=client_credentials \\
+    -d scope=entityid:${ENTITY_ID},anvenderkontekst:${first.cvr} \\
+    ${tokenService.tokenUrl} | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+  curl -s --cacert ${pki}/ca.pem -H "Authorization: Bearer $TOKEN" ${gw}/v1/network
+
+Then define a template and draft a contract with the demo provider (${DEMO_PROVIDER.cvr}):
+
+  curl -s --cacert ${pki}/ca.pem -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+    '${gw}/v1/templates?wait=true' -d '{"code":"placement","releaseWithheldOnReport":true,"approvalLifetimeDays":30,
+    "policies":{"activate":{"all":[{"signers":1,"party":"municipality","role":"caseworker"},{"signers":1,"party":"provider","role":"provider-representative"}]},
+    "amend":{"signers":1,"party":"municipality","role":"director"},"suspend":{"signers":1,"party":"municipality","role":"director"},
+    "resume":{"signers":1,"party":"municipality","role":"director"},"terminate":{"signers":1,"party":"municipality","role":"director"}}}'
+  curl -s --cacert ${pki}/ca.pem -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+    '${gw}/v1/contracts?wait=true' -d '{"template":"${first.cvr}/placement","provider":"${DEMO_PROVIDER.cvr}","start":"2027-01-01",
+    "months":12,"items":[{"code":"residence","monthly":4500000}],"reportEveryMonths":3,"role":"caseworker"}'
+
+The provider calls with its certificate instead of a token: curl --cert ${pki}/provider.pem --key ${pki}/provider.key …
+Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
+`);
+  let stopping = false;
+  const stopAll = async () => {
+    if (stopping) return;
+    stopping = true;
+    await gateway.stop();
+    await tokenService.stop();
+    stopNetwork();
+  };
+  process.on('SIGINT', () => void stopAll());
+  process.on('SIGTERM', () => void stopAll());
+  network.on('exit', (code) => {
+    if (!stopping) console.error(`the node network exited (${code}); stopping the gateway`);
+    void stopAll().then(() => process.exit(code ?? 0));
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
