@@ -109,7 +109,7 @@ interface Waiter {
   readonly timer: NodeJS.Timeout;
 }
 
-const POLL_MS = 40;
+const POLL_MS = 20;
 /** A waiter not seen in a block this long is polled directly (it may have been dropped). */
 const DIRECT_POLL_AFTER_MS = 2000;
 

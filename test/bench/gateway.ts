@@ -1,0 +1,416 @@
+/**
+ * `npm run bench:gateway`: authenticated domain calls through the gateway to a local network of
+ * authority processes, against the same workload sent straight to the node API in the same run.
+ *
+ *   npm run bench:gateway -- [--authorities 4] [--submissions 6000] [--concurrency 128]
+ *                            [--rate 100] [--seconds 10]
+ *
+ * Setup: `tillid network init` + one `tillid node start` per authority (block interval 100 ms),
+ * the token-service emulator in this process, the gateway as its own process
+ * (`node gateway/main.ts --config …`, HTTPS), the municipality registered on chain with the
+ * gateway's submitter key, and a template. Every call carries a bearer token the emulator issued
+ * over mutual TLS, which the gateway verifies (JWKS), then checks the service agreement and the
+ * caller's privileges, derives the actor pseudonym, signs `contract.create` and submits it.
+ *
+ * Phase A0, the baseline: the same contract.create transactions, signed here with the same key,
+ * POSTed straight to node 1 (--concurrency in flight): submissions accepted per second.
+ * Phase A, submissions: --submissions calls of POST /v1/contracts (no wait), --concurrency in
+ * flight: authenticated submissions accepted per second (202: admitted by a node), then how long
+ * the network takes to finalize them all.
+ * Phase B, latency to finality at a fixed offered load, open loop, --rate calls/s for --seconds:
+ *   direct:  this process signs the same `contract.create` with the same key, POSTs it to the node
+ *            and follows finalized blocks (GET /v1/status every 20 ms, then the new blocks) until
+ *            the block holding it is final;
+ *   gateway: POST /v1/contracts?wait=true; the answer comes when the gateway has verified the
+ *            commit certificate of the block holding it and read the transaction's verdict.
+ * Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { registerDevParties } from '../../gateway/dev-setup.ts';
+import { TestCa } from '../../gateway/emulators/test-ca.ts';
+import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
+import { FileKeyStore } from '../../gateway/keystore.ts';
+import { readKeyFile } from '../../node/keyfile.ts';
+import type { Hex } from '../../node/protocol/hash.ts';
+import { signingMessage } from '../../node/protocol/signature.ts';
+import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
+import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../process.ts';
+import { tempDirPlain, verifyBaseline } from './util.ts';
+
+const { values: v } = parseArgs({
+  options: {
+    authorities: { type: 'string', default: '4' },
+    submissions: { type: 'string', default: '6000' },
+    concurrency: { type: 'string', default: '128' },
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '10' },
+  },
+});
+const AUTHORITIES = Number(v.authorities);
+const SUBMISSIONS = Number(v.submissions);
+const CONCURRENCY = Number(v.concurrency);
+const RATE = Number(v.rate);
+const SECONDS = Number(v.seconds);
+const PASSPHRASE = 'throwaway-bench-passphrase';
+const ENTITY_ID = 'urn:tillid:gateway:bench';
+const PROVIDER = '12345678';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
+const round = (n: number) => Math.round(n * 10) / 10;
+
+const dir = tempDirPlain('tillid-bench-gateway-');
+const nodes: NodeProcess[] = [];
+let gatewayProcess: ChildProcess | undefined;
+let emulator: TokenServiceEmulator | undefined;
+const cleanup = async () => {
+  gatewayProcess?.kill('SIGKILL');
+  await emulator?.stop();
+  await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+async function main() {
+  const baseline = verifyBaseline();
+  const configs = await initLocalNetwork(join(dir, 'network'), AUTHORITIES, 'tillid-bench-gateway', 11);
+  for (const config of configs) nodes.push(await startNodeProcess(config));
+  const first = nodes[0] as NodeProcess;
+  const genesis = JSON.parse(readFileSync(join(dir, 'network', 'genesis.json'), 'utf8'));
+  const municipality = genesis.authorities[0].cvr as string;
+  const authority = readKeyFile(join(configs[0] as string, '..', 'key.json'));
+
+  // PKI, token service, key store: all throwaway.
+  const ca = await TestCa.create();
+  const server = await ca.issueServer(['localhost', '127.0.0.1']);
+  const system = await ca.issueSystem({
+    cvr: municipality,
+    organisation: 'Bench Kommune',
+    uid: 'bench-esdh',
+  });
+  TestCa.writeFiles(join(dir, 'pki'), { ca: ca.certPem, gateway: server });
+  emulator = await TokenServiceEmulator.start({
+    cert: server.certPem,
+    key: server.keyPem,
+    clientCa: [ca.certPem],
+  });
+  emulator.grant(system.systemId, municipality, [
+    { privilege: 'urn:dk:tillid:roles:caseworker' },
+    { privilege: 'urn:dk:tillid:roles:director' },
+  ]);
+  FileKeyStore.create(join(dir, 'keys'), PASSPHRASE, municipality);
+  FileKeyStore.create(join(dir, 'keys'), PASSPHRASE, PROVIDER);
+  const keyStore = FileKeyStore.open(join(dir, 'keys'), PASSPHRASE);
+  await registerDevParties({
+    nodeUrl: first.url,
+    keyStore,
+    municipalities: new Map([[municipality, authority]]),
+    providers: [PROVIDER],
+  });
+
+  const gatewayConfig = {
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
+    token: {
+      issuer: emulator.issuer,
+      audience: ENTITY_ID,
+      jwksUrl: emulator.jwksUrl,
+      jwksCaFile: 'pki/ca.pem',
+    },
+    topology: 'federated',
+    municipalities: genesis.authorities.map((a: { cvr: string }, i: number) => ({
+      cvr: a.cvr,
+      nodes: [nodes[i]?.url],
+    })),
+    providers: [PROVIDER],
+    agreements: ['contracts', 'network'].map((service) => ({
+      system: system.systemId,
+      service,
+      cvr: municipality,
+    })),
+    keyStoreDir: 'keys',
+    genesisFile: 'network/genesis.json',
+    auditFile: 'audit.jsonl',
+    rateLimit: { max: 1_000_000, timeWindowMs: 1000 },
+    logLevel: 'info',
+  };
+  writeFileSync(join(dir, 'gateway.json'), JSON.stringify(gatewayConfig));
+  const gatewayUrl = await new Promise<string>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', '..', 'gateway', 'main.ts'), '--config', join(dir, 'gateway.json')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, TILLID_GATEWAY_KEYSTORE_PASSPHRASE: PASSPHRASE },
+      },
+    );
+    gatewayProcess = child;
+    let buffer = '';
+    child.stdout?.on('data', (chunk) => {
+      buffer += chunk;
+      const line = buffer.split('\n').find((l) => l.includes('"gateway started"'));
+      if (line) resolve(JSON.parse(line).url.replace('127.0.0.1', 'localhost'));
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+    });
+    child.on('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+  });
+
+  const tokenAnswer = await requestToken({
+    tokenUrl: emulator.tokenUrl,
+    cert: system.certPem,
+    key: system.keyPem,
+    ca: ca.certPem,
+    service: ENTITY_ID,
+    cvr: municipality,
+  });
+  const token = tokenAnswer.body.access_token as string;
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: CONCURRENCY, ca: ca.certPem });
+  const call = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; body: { id?: string; hash?: string; code?: string } }>(
+      (resolve, reject) => {
+        const text = body === undefined ? undefined : JSON.stringify(body);
+        const req = httpsRequest(
+          `${gatewayUrl}${path}`,
+          {
+            method,
+            agent,
+            headers: {
+              authorization: `Bearer ${token}`,
+              'x-transaktionsid': randomUUID(),
+              ...(text ? { 'content-type': 'application/json' } : {}),
+            },
+          },
+          (res) => {
+            let data = '';
+            res.on('data', (d) => {
+              data += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data || '{}') }));
+          },
+        );
+        req.on('error', reject);
+        req.end(text);
+      },
+    );
+
+  const template = await call('POST', '/v1/templates?wait=true', {
+    code: 'bench',
+    releaseWithheldOnReport: true,
+    approvalLifetimeDays: 30,
+    policies: Object.fromEntries(
+      ['activate', 'amend', 'suspend', 'resume', 'terminate'].map((a) => [
+        a,
+        { signers: 1, party: 'municipality', role: 'director' },
+      ]),
+    ),
+  });
+  if (template.status !== 200) throw new Error(`template: ${JSON.stringify(template.body)}`);
+  const contract = (n: number) => ({
+    template: `${municipality}/bench`,
+    provider: PROVIDER,
+    start: '2027-01-01',
+    months: 12,
+    items: [{ code: 'residence', monthly: 100_000 + (n % 1000) }],
+    reportEveryMonths: 3,
+    role: 'caseworker',
+  });
+
+  const signer = keyStore.signer(municipality);
+  const actor = keyStore.pseudonym(municipality, 'bench-direct') as Hex;
+  const status = (await (await fetch(`${first.url}/v1/status`)).json()) as { chainId: string };
+  const signedCreate = (n: number): Transaction => {
+    const { role: _role, ...payload } = contract(n);
+    const body = {
+      chainId: status.chainId,
+      type: 'contract.create',
+      payload: { ...payload, as: { party: municipality, role: 'caseworker', actor } },
+      signer: signer?.publicKey as Hex,
+      nonce: randomUUID(),
+      expiresAt: Date.now() + 600_000,
+    };
+    return { ...body, signature: signer?.sign(signingMessage('tx', transactionHash(body))) as string };
+  };
+  const waitUntilFinal = async (hash: Hex) => {
+    for (;;) {
+      const view = (await (await fetch(`${first.url}/v1/transactions/${hash}`)).json()) as { status: string };
+      if (view.status !== 'pending') return;
+      await sleep(100);
+    }
+  };
+
+  // Phase A0, the baseline: the same submissions signed here and sent straight to node 1.
+  let nextDirect = 0;
+  let acceptedDirect = 0;
+  let lastDirect: Hex | undefined;
+  const startA0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (nextDirect < SUBMISSIONS) {
+        const tx = signedCreate(nextDirect++);
+        const r = await fetch(`${first.url}/v1/transactions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(tx),
+        });
+        const body = (await r.json()) as { hash?: Hex };
+        if (r.status === 202) {
+          acceptedDirect++;
+          lastDirect = body.hash;
+        }
+      }
+    }),
+  );
+  const secondsA0 = (performance.now() - startA0) / 1000;
+  if (lastDirect) await waitUntilFinal(lastDirect);
+  const secondsA0Final = (performance.now() - startA0) / 1000;
+
+  // Phase A: authenticated submissions per second through the gateway.
+  let next = 0;
+  let accepted = 0;
+  const refused = new Map<string, number>();
+  const hashes: Hex[] = [];
+  const startA = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < SUBMISSIONS) {
+        const n = next++;
+        const r = await call('POST', '/v1/contracts', contract(n));
+        if (r.status === 202) {
+          accepted++;
+          hashes.push(r.body.hash as Hex);
+        } else refused.set(String(r.body.code), (refused.get(String(r.body.code)) ?? 0) + 1);
+      }
+    }),
+  );
+  const secondsA = (performance.now() - startA) / 1000;
+  const lastHash = hashes[hashes.length - 1] as Hex;
+  for (;;) {
+    const view = (await (await fetch(`${first.url}/v1/transactions/${lastHash}`)).json()) as {
+      status: string;
+    };
+    if (view.status !== 'pending') break;
+    await sleep(100);
+  }
+  const secondsToFinal = (performance.now() - startA) / 1000;
+
+  // Phase B, direct: sign with the same key, submit to the node, follow finalized blocks.
+  const direct = async (): Promise<number[]> => {
+    const sentAt = new Map<Hex, number>();
+    const latencies: number[] = [];
+    let height = ((await (await fetch(`${first.url}/v1/status`)).json()) as { finalizedHeight: number })
+      .finalizedHeight;
+    let done = false;
+    const follower = (async () => {
+      while (!done || sentAt.size > 0) {
+        const s = (await (await fetch(`${first.url}/v1/status`)).json()) as { finalizedHeight: number };
+        for (; height < s.finalizedHeight; height++) {
+          const block = (await (await fetch(`${first.url}/v1/blocks/${height + 1}`)).json()) as {
+            transactions: Transaction[];
+          };
+          const now = performance.now();
+          for (const tx of block.transactions) {
+            const h = transactionHash(tx);
+            const at = sentAt.get(h);
+            if (at !== undefined) {
+              latencies.push(now - at);
+              sentAt.delete(h);
+            }
+          }
+        }
+        await sleep(20);
+      }
+    })();
+    const interval = 1000 / RATE;
+    const start = performance.now();
+    const sends: Promise<unknown>[] = [];
+    for (let n = 0; n < RATE * SECONDS; n++) {
+      const due = start + n * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const tx = signedCreate(n);
+      sentAt.set(transactionHash(tx), performance.now());
+      sends.push(
+        fetch(`${first.url}/v1/transactions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(tx),
+        }),
+      );
+    }
+    await Promise.all(sends);
+    done = true;
+    const deadline = performance.now() + 30_000;
+    while (sentAt.size > 0 && performance.now() < deadline) await sleep(50);
+    for (let i = 0; i < sentAt.size; i++) latencies.push(Number.POSITIVE_INFINITY);
+    sentAt.clear();
+    await follower;
+    return latencies.sort((a, b) => a - b);
+  };
+  const viaGateway = async (): Promise<number[]> => {
+    const interval = 1000 / RATE;
+    const start = performance.now();
+    const calls: Promise<number>[] = [];
+    for (let n = 0; n < RATE * SECONDS; n++) {
+      const due = start + n * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const t0 = performance.now();
+      calls.push(
+        call('POST', '/v1/contracts?wait=true', contract(n)).then((r) =>
+          r.status === 200 ? performance.now() - t0 : Number.POSITIVE_INFINITY,
+        ),
+      );
+    }
+    return (await Promise.all(calls)).sort((a, b) => a - b);
+  };
+  const directLatencies = await direct();
+  await sleep(1000);
+  const gatewayLatencies = await viaGateway();
+
+  const p = (l: number[], q: number) => round(percentile(l, q));
+  const result = {
+    machine: { ed25519VerifyPerSecondOneCore: Math.round(baseline) },
+    network: { authorities: AUTHORITIES, blockIntervalMs: 100 },
+    submissions: {
+      calls: SUBMISSIONS,
+      concurrency: CONCURRENCY,
+      direct: {
+        accepted: acceptedDirect,
+        submissionsPerSecond: Math.round(acceptedDirect / secondsA0),
+        finalizedPerSecondOverall: Math.round(acceptedDirect / secondsA0Final),
+      },
+      accepted,
+      refused: Object.fromEntries(refused),
+      authenticatedSubmissionsPerSecond: Math.round(accepted / secondsA),
+      secondsUntilAllFinal: round(secondsToFinal),
+      finalizedPerSecondOverall: Math.round(accepted / secondsToFinal),
+    },
+    latencyToFinality: {
+      offeredPerSecond: RATE,
+      seconds: SECONDS,
+      directMs: { p50: p(directLatencies, 0.5), p99: p(directLatencies, 0.99) },
+      gatewayMs: { p50: p(gatewayLatencies, 0.5), p99: p(gatewayLatencies, 0.99) },
+      gatewayOverDirect: {
+        p50: round((percentile(gatewayLatencies, 0.5) / percentile(directLatencies, 0.5)) * 100) / 100,
+        p99: round((percentile(gatewayLatencies, 0.99) / percentile(directLatencies, 0.99)) * 100) / 100,
+      },
+    },
+  };
+  console.log(JSON.stringify(result, null, 2));
+  agent.destroy();
+}
+
+main()
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
