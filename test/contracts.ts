@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { JsonObject } from '../node/protocol/canonical.ts';
 import { DEFAULT_PARAMS, type Genesis } from '../node/protocol/genesis.ts';
 import type { Hex } from '../node/protocol/hash.ts';
-import { generateKeyPair, type KeyPair, Signer } from '../node/protocol/signature.ts';
+import { generateKeyPair, type KeyPair, Signer, signingMessage } from '../node/protocol/signature.ts';
 import { signTransactionWith, type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import { applicationModules } from '../node/state/application.ts';
 import { DAY_MS, parseDate } from '../node/state/contracts/calendar.ts';
@@ -20,7 +20,13 @@ import {
 import type { ChainEvent } from '../node/state/events.ts';
 import { eventsAt } from '../node/state/events.ts';
 import { executeBlock, type Receipt, type Rules, receiptKey } from '../node/state/machine.ts';
-import { type ContractRecord, contractKey, type Motion, motionKey } from '../node/state/modules/contract.ts';
+import {
+  type ContractRecord,
+  contractKey,
+  cosignDigest,
+  type Motion,
+  motionKey,
+} from '../node/state/modules/contract.ts';
 import { MemoryState } from '../node/state/overlay.ts';
 
 export const ORIGIN = '2026-01-01';
@@ -110,11 +116,14 @@ export function txBuilder(chainId: string, now: () => number = Date.now) {
     signers.set(key.publicKey, signer);
     return signer;
   };
-  const sign = (key: KeyPair, type: string, payload: JsonObject): Transaction =>
-    signTransactionWith(
-      { chainId, type, payload, signer: key.publicKey, nonce: randomUUID(), expiresAt: now() + 30 * 60_000 },
-      signerOf(key),
-    );
+  const sign = (
+    key: KeyPair,
+    type: string,
+    payload: JsonObject,
+    nonce = randomUUID(),
+    expiresAt = now() + 30 * 60_000,
+  ): Transaction =>
+    signTransactionWith({ chainId, type, payload, signer: key.publicKey, nonce, expiresAt }, signerOf(key));
   const as = (a: Actor) => ({ party: a.cvr, role: a.role, actor: a.actor });
   return {
     sign,
@@ -153,6 +162,28 @@ export function txBuilder(chainId: string, now: () => number = Date.now) {
       sign(caseworker.key, 'contract.create', { as: as(caseworker), ...fields }),
     propose: (a: Actor, contract: Hex, action: string, extra: JsonObject = {}) =>
       sign(a.key, 'contract.propose', { as: as(a), contract, action, ...extra }),
+    /**
+     * The pilot's offline multisignature: the co-signers sign the motion first, then `a` proposes
+     * it with their co-signatures, so one transaction carries every party's approval.
+     */
+    proposeCosigned: (
+      a: Actor,
+      contract: Hex,
+      action: string,
+      cosigners: Actor[],
+      extra: JsonObject = {},
+    ) => {
+      const payload: JsonObject = { as: as(a), contract, action, ...extra };
+      const nonce = randomUUID();
+      const expiresAt = now() + 30 * 60_000;
+      const digest = cosignDigest(chainId, payload, nonce, expiresAt);
+      const cosignatures = cosigners.map((c) => ({
+        as: as(c),
+        publicKey: c.key.publicKey,
+        signature: signerOf(c.key).sign(signingMessage('cosign', digest)),
+      }));
+      return sign(a.key, 'contract.propose', { ...payload, cosignatures }, nonce, expiresAt);
+    },
     approve: (a: Actor, motion: Hex) => sign(a.key, 'contract.approve', { as: as(a), motion }),
     report: (a: Actor, contract: Hex, period: number, document: Hex) =>
       sign(a.key, 'contract.report', { as: as(a), contract, period, document }),

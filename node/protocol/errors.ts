@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'APPROVAL_EXISTS'
   | 'REPORT_PERIOD_INVALID'
   | 'REPORT_EXISTS'
+  | 'COSIGNATURE_INVALID'
   | 'NOT_FOUND'
   | 'NOT_READY'
   | 'INTERNAL';
@@ -79,6 +80,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   APPROVAL_EXISTS: 409,
   REPORT_PERIOD_INVALID: 422,
   REPORT_EXISTS: 409,
+  COSIGNATURE_INVALID: 403,
   NOT_FOUND: 404,
   NOT_READY: 503,
   INTERNAL: 500,

@@ -144,7 +144,10 @@ const textEncoder = new TextEncoder();
  * The bytes actually signed: a domain tag per kind of object, a zero byte, then the object's
  * 32-byte canonical hash. The tag keeps a transaction signature from ever being replayed as a vote.
  */
-export function signingMessage(kind: 'tx' | 'commit' | 'proposal' | 'vote', digest: Hex): Uint8Array {
+export function signingMessage(
+  kind: 'tx' | 'commit' | 'proposal' | 'vote' | 'cosign',
+  digest: Hex,
+): Uint8Array {
   const tag = textEncoder.encode(`tillid/${kind}/v1`);
   const out = new Uint8Array(tag.length + 1 + 32);
   out.set(tag, 0);

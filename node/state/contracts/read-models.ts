@@ -17,11 +17,13 @@ import {
   motionKey,
   paymentsKey,
   readTemplate,
+  termsFor,
   timelineKey,
 } from '../modules/contract.ts';
 import { readParty } from '../modules/party.ts';
 import { dueDay, formatDate, parseDate } from './calendar.ts';
 import { describe, evaluate } from './policy.ts';
+import { isReportingPeriod } from './terms.ts';
 
 const read = <T>(state: StateReader, key: string): T | undefined =>
   state.get(key) as unknown as T | undefined;
@@ -39,17 +41,16 @@ export interface ReportDuty {
  * and, while the contract runs, the next one due.
  */
 export function reportDuties(c: ContractRecord): ReportDuty[] {
-  const terms = currentTerms(c);
-  if (terms.reportEveryMonths === 0) return [];
+  const { months } = currentTerms(c);
   const start = parseDate(c.start) as number;
   const duties: ReportDuty[] = [];
   const running = c.status === 'active' || c.status === 'suspended';
-  for (let period = terms.reportEveryMonths; ; period += terms.reportEveryMonths) {
-    if (terms.months !== null && period > terms.months) break;
-    const due = dueDay(start, period);
-    const received = c.reports[String(period)] !== undefined;
-    const base = { contract: c.id, provider: c.provider, period, due: formatDate(due) };
-    if (received) duties.push({ ...base, status: 'received' });
+  // Decided months carry the duty of the terms in force for them; undecided ones the current terms.
+  const last = months ?? c.decided + 12;
+  for (let period = 1; period <= last; period++) {
+    if (!isReportingPeriod(termsFor(c, period), period)) continue;
+    const base = { contract: c.id, provider: c.provider, period, due: formatDate(dueDay(start, period)) };
+    if (c.reports[String(period)] !== undefined) duties.push({ ...base, status: 'received' });
     else if (period <= c.decided) duties.push({ ...base, status: 'overdue' });
     else {
       if (running) duties.push({ ...base, status: 'upcoming' });

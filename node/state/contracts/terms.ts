@@ -47,17 +47,24 @@ export const monthlyAmount = (terms: Terms, start: number, period: number): numb
 export const isReportingPeriod = (terms: Terms, period: number): boolean =>
   terms.reportEveryMonths > 0 && period % terms.reportEveryMonths === 0;
 
-/** Reporting periods up to and including `upTo` without a report, in order. */
-export function missingReports(terms: Terms, upTo: number, reported: (period: number) => boolean): number[] {
+/**
+ * Reporting periods up to and including `upTo` without a report, in order. Whether a month needs a
+ * report is decided by the terms in force for that month: an amendment changes the duty only for
+ * months not yet decided, never retroactively.
+ */
+export function missingReports(
+  termsFor: (period: number) => Terms,
+  upTo: number,
+  reported: (period: number) => boolean,
+): number[] {
   const missing: number[] = [];
-  if (terms.reportEveryMonths === 0) return missing;
-  for (let p = terms.reportEveryMonths; p <= upTo; p += terms.reportEveryMonths)
-    if (!reported(p)) missing.push(p);
+  for (let p = 1; p <= upTo; p++) if (isReportingPeriod(termsFor(p), p) && !reported(p)) missing.push(p);
   return missing;
 }
 
 export interface DecisionInput {
-  readonly terms: Terms;
+  /** The terms in force for each period (each version applies from its first undecided period). */
+  readonly termsFor: (period: number) => Terms;
   readonly start: number;
   readonly period: number;
   readonly suspended: boolean;
@@ -71,11 +78,11 @@ export interface DecisionInput {
  * report (this period's or an earlier one's) withholds the month; otherwise the month is released.
  */
 export function decide(input: DecisionInput): Decision {
-  const amount = monthlyAmount(input.terms, input.start, input.period);
+  const amount = monthlyAmount(input.termsFor(input.period), input.start, input.period);
   const { period } = input;
   if (input.suspended) return { period, kind: 'withhold', amount, reason: 'suspended' };
   if (!input.parentActive) return { period, kind: 'withhold', amount, reason: 'parent-not-active' };
-  if (missingReports(input.terms, period, input.reported).length > 0)
+  if (missingReports(input.termsFor, period, input.reported).length > 0)
     return { period, kind: 'withhold', amount, reason: 'report-missing' };
   return { period, kind: 'release', amount, reason: 'scheduled' };
 }

@@ -18,7 +18,8 @@
 import type { Json, JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
 import type { Genesis } from '../../protocol/genesis.ts';
-import type { Hex } from '../../protocol/hash.ts';
+import { canonicalHash, type Hex } from '../../protocol/hash.ts';
+import { isValidPublicKey, signingMessage, verifySignature } from '../../protocol/signature.ts';
 import type { Transaction } from '../../protocol/transaction.ts';
 import {
   addMonths,
@@ -42,6 +43,7 @@ import {
 import {
   type Decision,
   decide,
+  isReportingPeriod,
   type LineItem,
   MAX_ITEMS,
   MAX_MONTHLY,
@@ -146,6 +148,7 @@ const CODE = /^[a-z][a-z0-9-]{0,31}$/;
 const KLE = /^\d{2}(\.\d{2}){0,2}$/;
 const HASH = /^[0-9a-f]{64}$/;
 const MAX_CHILDREN = 32;
+const MAX_COSIGNATURES = 8;
 /** A chain that was down for long catches up at most this many business days per block. */
 const MAX_DAYS_PER_BLOCK = 400;
 
@@ -211,6 +214,23 @@ function checkTermsChange(value: unknown): void {
     int(changes.reportEveryMonths, 0, 12, 'changes.reportEveryMonths');
 }
 
+function checkCosignatures(value: unknown): void {
+  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_COSIGNATURES)
+    throw invalid(`cosignatures must list 1-${MAX_COSIGNATURES} co-signatures`, 'cosignatures');
+  value.forEach((cs, i) => {
+    const at = `cosignatures[${i}]`;
+    if (typeof cs !== 'object' || cs === null || Array.isArray(cs))
+      throw invalid(`${at} must be an object`, at);
+    fields(cs as JsonObject, ['as', 'publicKey', 'signature'], at);
+    checkActing((cs as JsonObject).as, `${at}.as`);
+    if (!isValidPublicKey((cs as JsonObject).publicKey))
+      throw invalid(`${at}.publicKey must be an Ed25519 key`, at);
+    const signature = (cs as JsonObject).signature;
+    if (typeof signature !== 'string' || !/^[0-9a-f]{128}$/.test(signature))
+      throw invalid(`${at}.signature must be 64 bytes of hex`, at);
+  });
+}
+
 function checkPayload(action: string, p: JsonObject): void {
   const where = `contract.${action}`;
   checkActing(p.as);
@@ -266,7 +286,8 @@ function checkPayload(action: string, p: JsonObject): void {
       return;
     }
     case 'propose': {
-      fields(p, ['as', 'contract', 'action', 'changes', 'reason', 'document'], where);
+      fields(p, ['as', 'contract', 'action', 'changes', 'reason', 'document', 'cosignatures'], where);
+      if (p.cosignatures !== undefined) checkCosignatures(p.cosignatures);
       hash(p.contract, 'contract');
       if (!MOTION_ACTIONS.includes(p.action as MotionAction))
         throw invalid(`action must be one of ${MOTION_ACTIONS.join(', ')}`, 'action');
@@ -297,6 +318,13 @@ const write = (state: StateWriter, key: string, value: unknown): void => state.s
 
 export const currentTerms = (c: ContractRecord): Terms =>
   (c.versions[c.versions.length - 1] as TermsVersion).terms;
+
+/** The terms in force for `period`: the last version that applies from that period or earlier. */
+export function termsFor(c: ContractRecord, period: number): Terms {
+  let terms = (c.versions[0] as TermsVersion).terms;
+  for (const v of c.versions) if (v.fromPeriod <= period) terms = v.terms;
+  return terms;
+}
 
 function requireContract(state: StateReader, id: Hex): ContractRecord {
   const c = read<ContractRecord>(state, contractKey(id));
@@ -420,12 +448,13 @@ function decidePeriod(
     }
   }
   const reported = (p: number) => c.reports[String(p)] !== undefined;
-  if (missingReports(terms, period, reported).includes(period)) {
+  const inForce = (p: number) => termsFor(c, p);
+  if (missingReports(inForce, period, reported).includes(period)) {
     c = record(state, ctx, c, 'report.overdue', { period, due: formatDate(dueDay(start, period)) }, today);
   }
   const parent = c.parent ? requireContract(state, c.parent) : undefined;
   const decision = decide({
-    terms,
+    termsFor: inForce,
     start,
     period,
     suspended: c.status === 'suspended',
@@ -591,34 +620,37 @@ function execute(state: StateWriter, ctx: TxContext, motion: Motion, today: numb
   }
 }
 
-function addApproval(
+/**
+ * Records approvals of a motion — the proposer's, co-signers', or one approver's — and executes the
+ * motion in this transaction if they satisfy its policy. The proposer may be outside the policy
+ * (a caseworker proposing what a director decides); anyone else must fit it.
+ */
+function addApprovals(
   state: StateWriter,
   ctx: TxContext,
   motion: Motion,
-  acting: Acting,
+  actings: readonly { readonly acting: Acting; readonly proposer: boolean }[],
   today: number,
-  isProposal: boolean,
 ): void {
-  const c = requireContract(state, motion.contract);
+  let c = requireContract(state, motion.contract);
   const template = read<Template>(state, templateKey(c.template)) as Template;
   const policy = template.policies[motion.action];
-  const counts = policyUses(policy, acting.party, acting.role);
-  if (!counts && !isProposal)
-    throw new TillidError(
-      'APPROVAL_NOT_ALLOWED',
-      `${acting.party} ${acting.role} is not part of the ${motion.action} policy`,
-    );
-  if (motion.approvals.some((a) => a.actor === acting.actor))
-    throw new TillidError('APPROVAL_EXISTS', 'this actor has approved the motion already');
-  const approvals = counts
-    ? [
-        ...motion.approvals,
-        { actor: acting.actor, party: acting.party, role: acting.role, cvr: acting.cvr, height: ctx.height },
-      ]
-    : motion.approvals;
-  let updated: Motion = { ...motion, approvals };
-  if (counts) {
-    const c2 = record(
+  let approvals = motion.approvals;
+  for (const { acting, proposer } of actings) {
+    const counts = policyUses(policy, acting.party, acting.role);
+    if (!counts && !proposer)
+      throw new TillidError(
+        'APPROVAL_NOT_ALLOWED',
+        `${acting.party} ${acting.role} is not part of the ${motion.action} policy`,
+      );
+    if (approvals.some((a) => a.actor === acting.actor))
+      throw new TillidError('APPROVAL_EXISTS', 'this actor has approved the motion already');
+    if (!counts) continue;
+    approvals = [
+      ...approvals,
+      { actor: acting.actor, party: acting.party, role: acting.role, cvr: acting.cvr, height: ctx.height },
+    ];
+    c = record(
       state,
       ctx,
       c,
@@ -626,15 +658,25 @@ function addApproval(
       { motion: motion.id, action: motion.action, cvr: acting.cvr, role: acting.role, actor: acting.actor },
       today,
     );
-    write(state, contractKey(c.id), c2);
   }
+  write(state, contractKey(c.id), c);
   if (evaluate(policy, approvals).satisfied) {
-    updated = { ...updated, status: 'executed', executedAt: ctx.height };
-    write(state, motionKey(motion.id), updated);
-    execute(state, ctx, updated, today);
+    const executed: Motion = { ...motion, approvals, status: 'executed', executedAt: ctx.height };
+    write(state, motionKey(motion.id), executed);
+    execute(state, ctx, executed, today);
     return;
   }
-  write(state, motionKey(motion.id), updated);
+  write(state, motionKey(motion.id), { ...motion, approvals });
+}
+
+/**
+ * What a co-signer of a motion signs: the motion's content bound to the proposing transaction's
+ * nonce and expiry, so a co-signature is good for that one transaction (the pilot's offline
+ * multisignature: each party signs, one broadcasts). Signed under the `cosign` domain tag.
+ */
+export function cosignDigest(chainId: string, payload: JsonObject, nonce: string, expiresAt: number): Hex {
+  const { as: _as, cosignatures: _c, ...motion } = payload;
+  return canonicalHash({ chainId, ...motion, nonce, expiresAt });
 }
 
 // ---- the module ------------------------------------------------------------------------------
@@ -776,7 +818,19 @@ export function contractModule(genesis: Genesis): Module {
         );
         write(state, contractKey(c.id), c2);
         write(state, motionKey(motion.id), motion);
-        addApproval(state, ctx, motion, acting, today, true);
+        const digest = cosignDigest(ctx.chainId, p, tx.nonce, tx.expiresAt);
+        const cosigners = ((p.cosignatures as JsonObject[] | undefined) ?? []).map((cs, i) => {
+          const cosigner = resolveActing(state, cs.publicKey as Hex, cs.as as JsonObject);
+          onContract(c, cosigner);
+          // The one signature rule, as for transactions; deterministic on every node.
+          if (!verifySignature(cs.publicKey as Hex, signingMessage('cosign', digest), cs.signature as string))
+            throw new TillidError(
+              'COSIGNATURE_INVALID',
+              `cosignatures[${i}] does not verify for this motion`,
+            );
+          return { acting: cosigner, proposer: false };
+        });
+        addApprovals(state, ctx, motion, [{ acting, proposer: true }, ...cosigners], today);
         return;
       }
       case 'approve': {
@@ -789,7 +843,7 @@ export function contractModule(genesis: Genesis): Module {
             `the motion expired on ${motion.expiresOn}; propose it again`,
           );
         onContract(requireContract(state, motion.contract), acting);
-        addApproval(state, ctx, motion, acting, today, false);
+        addApprovals(state, ctx, motion, [{ acting, proposer: false }], today);
         return;
       }
       case 'report': {
@@ -807,7 +861,7 @@ export function contractModule(genesis: Genesis): Module {
         if (c.status === 'draft' || (ended && period > c.decided))
           throw wrongState(`contract ${c.id} is ${c.status}`);
         const start = parseDate(c.start) as number;
-        if (terms.reportEveryMonths === 0 || period % terms.reportEveryMonths !== 0)
+        if (!isReportingPeriod(termsFor(c, period), period))
           throw new TillidError('REPORT_PERIOD_INVALID', `no status report is required for period ${period}`);
         if ((terms.months !== null && period > terms.months) || addMonths(start, period - 1) > today)
           throw new TillidError('REPORT_PERIOD_INVALID', `period ${period} has not begun`);
@@ -825,7 +879,11 @@ export function contractModule(genesis: Genesis): Module {
           { period, document: p.document as Hex, actor: acting.actor },
           today,
         );
-        const stillMissing = missingReports(terms, c.decided, (k) => c.reports[String(k)] !== undefined);
+        const stillMissing = missingReports(
+          (k) => termsFor(c, k),
+          c.decided,
+          (k) => c.reports[String(k)] !== undefined,
+        );
         if (stillMissing.length === 0 && c.releasable.length > 0) {
           for (const { period: withheld, amount } of c.releasable)
             c = recordDecision(

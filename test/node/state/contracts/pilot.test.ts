@@ -415,3 +415,49 @@ test('the case story: placement, consultant, taxi, school support added and revi
   assert.equal(w.chain.contract(support).versions.length, 2);
   assert.equal(w.chain.contract(placementId).documents.at(-1)?.docType, 'terminate');
 });
+
+test("the pilot's offline multisignature: both parties sign, one broadcasts, the contract activates in one transaction", () => {
+  const w = world();
+  const create = w.b.create(w.cast.caseworker, {
+    template: w.templateId,
+    provider: CARE_HOME_CVR,
+    ...placement,
+  });
+  w.ok(create);
+  const id = transactionHash(create);
+  w.ok(w.b.proposeCosigned(w.cast.caseworker, id, 'activate', [w.cast.careHomeRep]));
+  assert.equal(w.chain.contract(id).status, 'active');
+  // A co-signature is bound to its transaction: the same signature on other content does not verify.
+  const end = w.b.proposeCosigned(w.cast.caseworker, id, 'terminate', [w.cast.careHomeRep], {
+    reason: 'returned-home',
+  });
+  const forged = w.b.sign(w.cast.submitter, 'contract.propose', {
+    ...end.payload,
+    reason: 'provider-closing',
+  });
+  assert.equal(w.chain.block(forged)[0]?.code, 'COSIGNATURE_INVALID');
+  assert.equal(w.chain.contract(id).status, 'active');
+  // A co-signer must fit the policy and be a party to the contract, like any approver.
+  const stranger = w.b.proposeCosigned(w.cast.caseworker, id, 'terminate', [w.cast.taxiRep]);
+  assert.equal(w.chain.block(stranger)[0]?.code, 'PARTY_NOT_ON_CONTRACT');
+  w.ok(end);
+  assert.equal(w.chain.contract(id).status, 'terminated');
+});
+
+test('an amendment changes the reporting duty only for months not yet decided', () => {
+  const w = world();
+  const k1 = w.activeContract(placement);
+  w.until('2026-05-10'); // month 3 withheld: its report is missing
+  assert.deepEqual(w.payments(k1).slice(-1), ['3:withhold:report-missing']);
+  // The director changes the duty to every 4th month from month 4 on; month 3 still needs its report.
+  w.passMotion(k1, 'amend', [w.cast.director], { changes: { reportEveryMonths: 4 } });
+  w.ok(w.b.report(w.cast.careHomeRep, k1, 4, commitment('k1-4')));
+  w.until('2026-06-10');
+  assert.deepEqual(w.payments(k1).slice(-1), ['4:withhold:report-missing'], 'month 3 is still missing');
+  w.ok(w.b.report(w.cast.careHomeRep, k1, 3, commitment('k1-3-late')));
+  assert.deepEqual(w.payments(k1).slice(-2), ['3:release:report-received', '4:release:report-received']);
+  // Month 6 was a reporting month under the old terms only: no report is asked for it any more.
+  const refused = w.chain.block(w.b.report(w.cast.careHomeRep, k1, 6, commitment('k1-6')));
+  assert.equal(refused[0]?.code, 'REPORT_PERIOD_INVALID');
+  assert.match(refused[0]?.message ?? '', /no status report is required for period 6/);
+});
