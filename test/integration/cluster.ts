@@ -60,7 +60,10 @@ export interface ClusterOptions {
   readonly intruder?: boolean;
   readonly chainId?: string;
   readonly blockIntervalMs?: number;
-  readonly timeouts?: { proposeMs: number; prevoteMs: number; precommitMs: number; perRoundMs: number };
+  /** Consensus timeouts; FAST_TIMEOUTS unless given, 'node-defaults' for the node's own. */
+  readonly timeouts?:
+    | { proposeMs: number; prevoteMs: number; precommitMs: number; perRoundMs: number }
+    | 'node-defaults';
   readonly verifyWorkers?: number;
   /** Container resource limits, e.g. for the benchmark. */
   readonly memoryMb?: number;
@@ -136,7 +139,7 @@ export class Cluster {
       chainId: this.chainId,
       nodes: spec,
       blockIntervalMs: o.blockIntervalMs ?? 200,
-      timeouts: o.timeouts ?? FAST_TIMEOUTS,
+      ...(o.timeouts === 'node-defaults' ? {} : { timeouts: o.timeouts ?? FAST_TIMEOUTS }),
       logLevel: 'info',
       owner: { uid: 1000, gid: 1000 },
     });
