@@ -34,3 +34,9 @@ export function emit(state: StateWriter, ctx: BlockContext, type: string, fields
 
 export const eventsAt = (state: StateReader, height: number): ChainEvent[] =>
   readList<ChainEvent>(state, eventsKey(height));
+
+/** The event with id `<height>-<n>`, or `undefined`. */
+export function eventById(state: StateReader, id: string): ChainEvent | undefined {
+  const [height, n] = id.split('-');
+  return state.get(`${eventsKey(Number(height))}/${Number(n)}`) as ChainEvent | undefined;
+}

@@ -5,7 +5,7 @@
  */
 import type { Hex } from '../../protocol/hash.ts';
 import type { ChainEvent } from '../events.ts';
-import { eventsAt } from '../events.ts';
+import { eventById, eventsAt } from '../events.ts';
 import { readList } from '../lists.ts';
 import type { StateReader } from '../module.ts';
 import {
@@ -65,7 +65,7 @@ export function contractView(state: StateReader, id: Hex, today: number) {
   if (!c) return undefined;
   const timeline: ChainEvent[] = [];
   for (let n = 0; n < c.timeline; n++)
-    timeline.push(read<ChainEvent>(state, timelineKey(id, n)) as ChainEvent);
+    timeline.push(eventById(state, read<string>(state, timelineKey(id, n)) as string) as ChainEvent);
   const template = readTemplate(state, c.template);
   const motions = timeline
     .filter((e) => e.type === 'contract.proposed')

@@ -8,7 +8,7 @@
  * State layout (private to this module; the API reads it through `contracts/read-models.ts`):
  *   contract/template/<cvr>/<code>   Template
  *   contract/<id>                    ContractRecord (id = hash of the contract.create transaction)
- *   contract/<id>/t/<n>              the contract's timeline: every event about it, in order
+ *   contract/<id>/t/<n>              the contract's timeline: ids of every event about it, in order
  *   contract/motion/<id>             Motion (id = hash of the contract.propose transaction)
  *   contract/by/<cvr>                list (lists.ts) of the contracts a party is on
  *   contract/agenda/<day>            list of contracts with a monthly due date that day
@@ -356,7 +356,8 @@ function record(
     ...(today !== undefined ? { on: formatDate(today) } : {}),
     ...extra,
   });
-  write(state, timelineKey(c.id, c.timeline), event);
+  // The id only: the event itself is in the block's list, and state roots hash each value once.
+  write(state, timelineKey(c.id, c.timeline), event.id);
   return { ...c, timeline: c.timeline + 1 };
 }
 
@@ -377,7 +378,7 @@ function recordDecision(
     { period: d.period, due, amount: d.amount, reason: d.reason },
     today,
   );
-  const event = (read<{ id: string }>(state, timelineKey(c.id, c.timeline)) as { id: string }).id;
+  const event = read<string>(state, timelineKey(c.id, c.timeline)) as string;
   const month = monthOf(today);
   const entry = {
     contract: c.id,
