@@ -119,6 +119,8 @@ export class FinalityWatcher {
   readonly #waiters = new Map<Hex, Waiter>();
   #cursor: number | undefined;
   #running = false;
+  /** Waiters whose transaction is in a verified block, their verdict being read. */
+  readonly #settling = new Set<Hex>();
 
   constructor(router: NodeRouter, verifier: CertificateVerifier) {
     this.#router = router;
@@ -169,6 +171,20 @@ export class FinalityWatcher {
     w.resolve(outcome);
   }
 
+  /** Reads the chain's verdict on a transaction found in a verified block (the node may lag a moment). */
+  async #verdict(cvr: string, hash: Hex, block: NonNullable<TransactionOutcome['block']>): Promise<void> {
+    this.#settling.add(hash);
+    try {
+      for (let attempt = 0; attempt < 50 && this.#waiters.has(hash); attempt++) {
+        const verdict = await this.outcome(cvr, hash).catch(() => undefined);
+        if (verdict && verdict.status !== 'pending') return this.#settle(hash, { ...verdict, block });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      this.#settling.delete(hash);
+    }
+  }
+
   async #run(): Promise<void> {
     this.#running = true;
     try {
@@ -190,34 +206,39 @@ export class FinalityWatcher {
   async #tick(): Promise<void> {
     const first = this.#waiters.values().next().value as Waiter | undefined;
     if (!first) return;
-    const status = await this.#router.get<{ height: number; finalizedHeight?: number }>(
-      first.cvr,
-      '/v1/status',
-    );
-    if (!status) return;
-    const finalized = status.finalizedHeight ?? status.height;
-    // Start one block back from where we joined: a transaction may be in the block just committed.
-    if (this.#cursor === undefined) this.#cursor = Math.max(0, finalized - 3);
-    for (let height = this.#cursor + 1; height <= finalized && this.#waiters.size > 0; height++) {
-      const block = await this.#verifier.certifiedBlock(first.cvr, height);
-      const found = block.transactions.map((tx) => transactionHash(tx)).filter((h) => this.#waiters.has(h));
-      await Promise.all(
-        found.map(async (hash) => {
-          const verdict = await this.outcome(first.cvr, hash);
-          if (!verdict || verdict.status === 'pending') return;
-          this.#settle(hash, {
-            ...verdict,
-            block: { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 },
-          });
-        }),
+    if (this.#cursor === undefined) {
+      const status = await this.#router.get<{ height: number; finalizedHeight?: number }>(
+        first.cvr,
+        '/v1/status',
       );
+      if (!status) return;
+      // Start a few blocks back from where we joined: a transaction may be in a block just committed.
+      this.#cursor = Math.max(0, (status.finalizedHeight ?? status.height) - 3);
+    }
+    // A node stores only committed blocks, each with its certificate: walk forward until the next
+    // height does not exist yet. One request per block; verdicts are read without holding the walk.
+    while (this.#waiters.size > this.#settling.size) {
+      const height: number = (this.#cursor as number) + 1;
+      let block: Block & { hash: Hex };
+      try {
+        block = await this.#verifier.certifiedBlock(first.cvr, height);
+      } catch (e) {
+        if (e instanceof GatewayError && e.code === 'NOT_FOUND') break;
+        throw e;
+      }
+      const summary = { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 };
+      for (const tx of block.transactions) {
+        const hash = transactionHash(tx);
+        if (this.#waiters.has(hash) && !this.#settling.has(hash))
+          void this.#verdict(first.cvr, hash, summary);
+      }
       this.#cursor = height;
     }
-    if (this.#cursor > finalized) this.#cursor = finalized;
     // Transactions refused before any block (expired, dropped) never appear in one: poll those.
     const now = Date.now();
     const stale = [...this.#waiters.entries()].filter(
-      ([, w]) => now - w.since > DIRECT_POLL_AFTER_MS && now - w.lastPolled > 1000,
+      ([hash, w]) =>
+        !this.#settling.has(hash) && now - w.since > DIRECT_POLL_AFTER_MS && now - w.lastPolled > 1000,
     );
     await Promise.all(
       stale.slice(0, 100).map(async ([hash, w]) => {
