@@ -241,6 +241,7 @@ function svgChart(results: Result[], baseline: number): string {
     })
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
+<title>Tillid topologies: finalized tx/s and finality per topology</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="10" y="22" font-size="15" font-weight="bold">Tillid topologies in containers: finalized tx/s and finality</text>
 <text x="10" y="40" font-size="11" fill="#555">${cpus().length} cores shared by every container; baseline Ed25519 verify ${baseline.toFixed(0)}/s on one core (npm run bench:topologies)</text>
