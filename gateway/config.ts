@@ -169,6 +169,12 @@ function privilegesOf(value: unknown, where: string, need: (ok: boolean, what: s
   });
 }
 
+/** Plugin options with their path fields resolved against the config file's directory. */
+const withPaths = (options: Raw, fields: readonly string[], path: (p: string) => string): Raw =>
+  Object.fromEntries(
+    Object.entries(options).map(([k, v]) => [k, fields.includes(k) && typeof v === 'string' ? path(v) : v]),
+  );
+
 export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig {
   const need = (ok: boolean, what: string) => {
     if (!ok) throw new ConfigError(`gateway config: ${what}`);
@@ -295,8 +301,10 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
     healthCheckIntervalMs,
     finalityTimeoutMs,
     logLevel,
-    ...(raw.documents ? { documents: raw.documents } : {}),
-    ...(raw.events ? { events: raw.events } : {}),
+    ...(raw.documents
+      ? { documents: withPaths(raw.documents, ['dir', 'keyDir', 'masterKeyFile'], path) }
+      : {}),
+    ...(raw.events ? { events: withPaths(raw.events, ['stateDir'], path) } : {}),
   };
 }
 

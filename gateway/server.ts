@@ -300,4 +300,7 @@ async function registerPlugins(
 ): Promise<void> {
   const { registerDocuments } = await import('./plugins.ts');
   await registerDocuments(app, c, submitter);
+  const { registerEvents } = await import('./event-wiring.ts');
+  const delivery = await registerEvents(app, c);
+  app.addHook('onClose', () => delivery.stop());
 }

@@ -55,7 +55,12 @@ export interface GatewayFixture<K extends string = string> {
   call(
     method: string,
     path: string,
-    o?: { as?: Identity; body?: unknown; headers?: Record<string, string> },
+    o?: {
+      as?: Identity;
+      body?: unknown;
+      raw?: { bytes: Buffer; contentType: string };
+      headers?: Record<string, string>;
+    },
   ): Promise<{ status: number; body: Body; headers: Record<string, string | string[] | undefined> }>;
 }
 
@@ -202,7 +207,8 @@ export async function startGatewayFixture<K extends string = never>(
       return answer.body.access_token;
     },
     call(method, path, c = {}) {
-      const body = c.body === undefined ? undefined : JSON.stringify(c.body);
+      const body = c.raw ? c.raw.bytes : c.body === undefined ? undefined : JSON.stringify(c.body);
+      const contentType = c.raw ? c.raw.contentType : 'application/json';
       return new Promise((resolve, reject) => {
         const req = httpsRequest(
           `${url}${path}`,
@@ -210,7 +216,7 @@ export async function startGatewayFixture<K extends string = never>(
             method,
             agent: agentFor(c.as?.cert),
             headers: {
-              ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+              ...(body !== undefined ? { 'content-type': contentType } : {}),
               ...(c.as?.token ? { authorization: `Bearer ${c.as.token}` } : {}),
               ...(c.headers ?? {}),
             },
