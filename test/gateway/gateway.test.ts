@@ -7,7 +7,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
-import { getJson, startTestNode } from '../helpers.ts';
+import { submitAndWait } from '../../gateway/dev-setup.ts';
+import { FileKeyStore, type SubmitterSigner } from '../../gateway/keystore.ts';
+import { signingMessage } from '../../node/protocol/signature.ts';
+import { signTransaction, transactionHash } from '../../node/protocol/transaction.ts';
+import { generateKeyPair, getJson, startTestNode } from '../helpers.ts';
 import {
   CARE_HOME,
   type GatewayFixture,
@@ -15,6 +19,7 @@ import {
   OTHER_PROVIDER,
   privilege,
   startGatewayFixture,
+  TEST_PASSPHRASE,
 } from './harness.ts';
 
 const policies = {
@@ -320,4 +325,128 @@ test('health, readiness and the OpenAPI document need no identity', async (t) =>
   for (const path of ['/v1/contracts', '/v1/contracts/{id}/motions', '/v1/templates', '/v1/network'])
     assert.ok(docs.body.paths[path], path);
   void randomBytes;
+});
+
+test('a caller-signed transaction is checked and relayed; one acting for another CVR or badly signed is not', async (t) => {
+  const { g, nodeUrl } = await setup(t);
+  const director = await g.token(g.systems.director);
+  const template = await defineTemplate(g, director);
+  // The case system's own key, registered for the municipality by the municipality's admin key.
+  const own = generateKeyPair();
+  const keyStore = FileKeyStore.open(g.keyStoreDir, TEST_PASSPHRASE);
+  const admin = keyStore.signer(MUNICIPALITY) as SubmitterSigner;
+  const { chainId } = await getJson(`${nodeUrl}/v1/status`);
+  const addKey = {
+    chainId,
+    type: 'party.addKey',
+    payload: { cvr: MUNICIPALITY, key: { publicKey: own.publicKey, roles: ['caseworker'] } },
+    signer: admin.publicKey,
+    nonce: randomUUID(),
+    expiresAt: Date.now() + 60_000,
+  };
+  await submitAndWait(nodeUrl, [
+    { ...addKey, signature: admin.sign(signingMessage('tx', transactionHash(addKey))) },
+  ]);
+
+  const draft = (as: Record<string, string>, extra: Record<string, unknown> = {}) =>
+    signTransaction(
+      {
+        chainId,
+        type: 'contract.create',
+        payload: {
+          template,
+          provider: CARE_HOME,
+          start: nextMonthStart(),
+          items: [{ code: 'residence', monthly: 100_000 }],
+          reportEveryMonths: 0,
+          as,
+          ...extra,
+        },
+        signer: own.publicKey,
+        nonce: randomUUID(),
+        expiresAt: Date.now() + 60_000,
+      },
+      own.privateKey,
+    );
+  const actor = 'ab'.repeat(32);
+  const esdh = { token: await g.token(g.systems.esdh) };
+  const relayed = await g.call('POST', '/v1/transactions?wait=true', {
+    as: esdh,
+    body: draft({ party: MUNICIPALITY, role: 'caseworker', actor }),
+  });
+  assert.equal(relayed.status, 200, JSON.stringify(relayed.body));
+  assert.equal(relayed.body.status, 'finalized');
+
+  const refusals: [string, unknown, number, string][] = [
+    [
+      'another CVR',
+      draft({ party: CARE_HOME, role: 'provider-representative', actor }),
+      403,
+      'SIGNER_NOT_CALLER',
+    ],
+    [
+      'a role the token lacks',
+      draft({ party: MUNICIPALITY, role: 'director', actor }),
+      403,
+      'ROLE_NOT_PERMITTED',
+    ],
+    [
+      'a bad signature',
+      { ...draft({ party: MUNICIPALITY, role: 'caseworker', actor }), signature: '00'.repeat(64) },
+      400,
+      'TX_BAD_SIGNATURE',
+    ],
+    [
+      'a CPR number',
+      draft({ party: MUNICIPALITY, role: 'caseworker', actor }, { reason: '010190-1234' }),
+      422,
+      'PII_REJECTED',
+    ],
+  ];
+  for (const [name, body, status, code] of refusals) {
+    const r = await g.call('POST', '/v1/transactions', { as: esdh, body });
+    assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, code, name);
+  }
+  // Through the domain route as well: PII never reaches the signer.
+  const pii = await g.call('POST', '/v1/contracts', {
+    as: esdh,
+    body: {
+      template,
+      provider: CARE_HOME,
+      start: nextMonthStart(),
+      items: [{ code: 'x010190-1234', monthly: 100_000 }],
+      reportEveryMonths: 0,
+    },
+  });
+  assert.equal(pii.status, 422, JSON.stringify(pii.body));
+  assert.equal(pii.body.code, 'PII_REJECTED');
+});
+
+test('rate limits apply per calling system; oversized bodies are refused', async (t) => {
+  const { url: nodeUrl, key } = await startTestNode(t, { blockIntervalMs: 50 });
+  const g = await startGatewayFixture<'busy' | 'quiet'>(t, {
+    municipalities: [{ cvr: MUNICIPALITY, nodes: [nodeUrl], authority: key }],
+    systems: {
+      busy: { cvr: MUNICIPALITY, privileges: [privilege('auditor')] },
+      quiet: { cvr: MUNICIPALITY, privileges: [privilege('auditor')] },
+    },
+    config: { rateLimit: { max: 3, timeWindowMs: 60_000 } },
+  });
+  const busy = { token: await g.token(g.systems.busy) };
+  const quiet = { token: await g.token(g.systems.quiet) };
+  const statuses = [];
+  for (let i = 0; i < 4; i++) statuses.push((await g.call('GET', '/v1/contracts', { as: busy })).status);
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+  const limited = await g.call('GET', '/v1/contracts', { as: busy });
+  assert.equal(limited.body.code, 'RATE_LIMITED');
+  assert.equal(
+    (await g.call('GET', '/v1/contracts', { as: quiet })).status,
+    200,
+    'another system is not limited',
+  );
+  assert.ok(g.audit.entries.some((e) => e.code === 'RATE_LIMITED' && e.system === g.systems.busy.systemId));
+  const big = await g.call('POST', '/v1/contracts', { as: quiet, body: { pad: 'x'.repeat(70_000) } });
+  assert.equal(big.status, 413);
+  assert.equal(big.body.code, 'BODY_TOO_LARGE');
 });
