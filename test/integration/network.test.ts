@@ -13,11 +13,17 @@ import { anchorTx } from '../helpers.ts';
 import { Cluster, waitUntil } from './cluster.ts';
 
 const signer = generateKeyPair();
+let sequence = 0;
 
 /** Submits `count` anchors to node `id`; returns their hashes (all must be accepted). */
 async function submit(c: Cluster, id: string, count: number): Promise<string[]> {
+  // A ref with few digits: a random UUID now and then contains a run that the PII guard reads as
+  // a CPR number (PII_REJECTED).
   const transactions = Array.from({ length: count }, () =>
-    anchorTx(signer, c.chainId, { expiresAt: Date.now() + 30 * 60_000 }),
+    anchorTx(signer, c.chainId, {
+      expiresAt: Date.now() + 30 * 60_000,
+      ref: `urn:tillid-it:tx-${++sequence}`,
+    }),
   );
   const body = await c.post(id, '/v1/transactions/batch', { transactions });
   const hashes = (body.results as { hash?: string; code?: string }[]).map((r) => {
@@ -90,8 +96,9 @@ describe('four authorities in containers', { timeout: 600_000 }, () => {
     const hashes = [...(await submit(c, 'node-1', 40)), ...(await submit(c, 'node-3', 40))];
     await waitFinalized(c, hashes, ids);
     finalized.push(...hashes);
-    const [h] = await c.waitForHeight(max(await c.heights(ids)), ids);
-    await assertSameBlock(c, h as number, ids);
+    const h = max(await c.heights(ids));
+    await c.waitForHeight(h, ids);
+    await assertSameBlock(c, h, ids);
   });
 
   test('a node whose key is outside the genesis and allow-list gets no blocks and no peers', async () => {
@@ -193,10 +200,15 @@ const OBSERVER_BUG = 'observer nodes crash with "no authorities" (see the commen
 
 describe('hybrid: four authorities and two observers in containers', { timeout: 300_000 }, () => {
   let c: Cluster;
+  // A failure to start (observers crashing) belongs to the todo tests below, not to the suite.
+  let startFailure: unknown;
 
   before(
     async () => {
-      c = await Cluster.start({ authorities: 4, observers: 2 });
+      c = await Cluster.start({ authorities: 4, observers: 2 }).catch((e) => {
+        startFailure = e;
+        return undefined as unknown as Cluster;
+      });
     },
     { timeout: 300_000 },
   );
@@ -205,6 +217,7 @@ describe('hybrid: four authorities and two observers in containers', { timeout: 
   test('observers follow the chain, relay submitted transactions, and are not authorities', {
     todo: OBSERVER_BUG,
   }, async () => {
+    if (startFailure) throw startFailure;
     const all = c.nodes.map((n) => n.id);
     await c.waitForHeight(2, all);
     const hashes = await submit(c, 'observer-1', 30);
@@ -215,13 +228,15 @@ describe('hybrid: four authorities and two observers in containers', { timeout: 
     );
     assert.equal(authorities.length, 4);
     for (const o of ['observer-1', 'observer-2']) assert.ok(!authorities.includes(c.node(o).publicKey));
-    const [h] = await c.waitForHeight(max(await c.heights(all)), all);
-    await assertSameBlock(c, h as number, all);
+    const h = max(await c.heights(all));
+    await c.waitForHeight(h, all);
+    await assertSameBlock(c, h, all);
   });
 
   test('an observer killed and restarted catches up; one authority down does not stop the observers', {
     todo: OBSERVER_BUG,
   }, async () => {
+    if (startFailure) throw startFailure;
     const all = c.nodes.map((n) => n.id);
     await c.kill('observer-2');
     await c.kill('node-2');
