@@ -23,7 +23,7 @@
  *            the block holding it is final;
  *   gateway: POST /v1/contracts?wait=true; the answer comes when the gateway has verified the
  *            commit certificate of the block holding it and read the transaction's verdict.
- * Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%). Also the
+ * `--cpu-prof DIR` profiles the gateway process. Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%). Also the
  * gateway process's CPU time per submission (from /proc): on a machine where four nodes share the
  * cores with it, the nodes' admission — not the gateway — bounds submissions/s, so the gateway's
  * own capacity is best read as submissions per CPU second.
@@ -52,6 +52,7 @@ const { values: v } = parseArgs({
     concurrency: { type: 'string', default: '128' },
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const AUTHORITIES = Number(v.authorities);
@@ -86,6 +87,9 @@ const nodes: NodeProcess[] = [];
 let gatewayProcess: ChildProcess | undefined;
 let emulator: TokenServiceEmulator | undefined;
 const cleanup = async () => {
+  // SIGTERM: the gateway stops cleanly (and writes its CPU profile with --cpu-prof).
+  gatewayProcess?.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1000));
   gatewayProcess?.kill('SIGKILL');
   await emulator?.stop();
   await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
@@ -160,7 +164,12 @@ async function main() {
   const gatewayUrl = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [join(import.meta.dirname, '..', '..', 'gateway', 'main.ts'), '--config', join(dir, 'gateway.json')],
+      [
+        ...(v['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', v['cpu-prof']] : []),
+        join(import.meta.dirname, '..', '..', 'gateway', 'main.ts'),
+        '--config',
+        join(dir, 'gateway.json'),
+      ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, TILLID_GATEWAY_KEYSTORE_PASSPHRASE: PASSPHRASE },
