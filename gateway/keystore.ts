@@ -57,6 +57,8 @@ export class KeyStoreError extends Error {
 export class FileKeyStore implements KeyStore {
   readonly #signers = new Map<string, Signer>();
   readonly #secrets = new Map<string, Buffer>();
+  /** Pseudonyms already derived: a busy system asks for the same few over and over. */
+  readonly #pseudonyms = new Map<string, Hex>();
 
   private constructor() {}
 
@@ -148,9 +150,15 @@ export class FileKeyStore implements KeyStore {
   }
 
   pseudonym(cvr: string, identity: string): Hex | undefined {
+    const key = `${cvr}\n${identity}`;
+    const known = this.#pseudonyms.get(key);
+    if (known) return known;
     const secret = this.#secrets.get(cvr);
     if (!secret) return undefined;
-    return createHmac('sha256', secret).update(`tillid/actor/v1\n${identity}`).digest('hex');
+    const pseudonym = createHmac('sha256', secret).update(`tillid/actor/v1\n${identity}`).digest('hex');
+    if (this.#pseudonyms.size >= 100_000) this.#pseudonyms.clear();
+    this.#pseudonyms.set(key, pseudonym);
+    return pseudonym;
   }
 
   /** Keeps keys out of JSON and therefore out of logs. */
