@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, relative, resolve } from 'node:path';
 import { readKeyFile } from '../node/keyfile.ts';
 import { createLogger } from '../node/log.ts';
+import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
 import { loadGatewayConfig } from './config.ts';
 import { registerDevParties } from './dev-setup.ts';
@@ -65,7 +66,11 @@ function nodeDirs(): NodeDir[] {
     .sort((a, b) => a.url.localeCompare(b.url));
 }
 
+/** Waits until every node answers, and checks it runs this network (not something else on its port). */
 async function waitForNodes(nodes: readonly NodeDir[]): Promise<void> {
+  const expected = genesisHash(
+    decodeGenesis(JSON.parse(readFileSync(join(NETWORK_DIR, 'genesis.json'), 'utf8'))),
+  );
   for (const node of nodes) {
     for (let i = 0; ; i++) {
       try {
@@ -74,6 +79,11 @@ async function waitForNodes(nodes: readonly NodeDir[]): Promise<void> {
       if (i > 600) throw new Error(`${node.name} did not become ready`);
       await sleep(100);
     }
+    const status = (await (await fetch(`${node.url}/v1/status`)).json()) as { genesisHash?: string };
+    if (status.genesisHash !== expected)
+      throw new Error(
+        `${node.url} answers for another network (its genesis is not ${NETWORK_DIR}/genesis.json): is something else (docker compose?) using the ports?`,
+      );
   }
 }
 
@@ -83,10 +93,14 @@ async function main(): Promise<void> {
   });
   const stopNetwork = () => network.kill('SIGTERM');
   process.on('exit', stopNetwork);
+  const networkExited = new Promise<never>((_, reject) =>
+    network.on('exit', (code) => reject(new Error(`the node network exited (${code}) while starting`))),
+  );
   while (!existsSync(join(NETWORK_DIR, 'genesis.json'))) await sleep(100);
   await sleep(300);
   const nodes = nodeDirs();
-  await waitForNodes(nodes);
+  await Promise.race([waitForNodes(nodes), networkExited]);
+  networkExited.catch(() => {});
 
   // Throwaway development material: a passphrase and key store kept across runs (the keys are
   // registered on chain), a fresh test CA and certificates each run.
