@@ -43,6 +43,13 @@ export async function startGateway(
     : undefined;
   const router = new NodeRouter(config);
   await router.start();
+  // The chain id comes from the nodes: wait for one rather than fail when the network is still starting.
+  for (let waited = 0; !router.reached; waited++) {
+    if (waited % 10 === 0)
+      log.warn({ nodes: router.health().map((n) => n.url) }, 'waiting for a node of the network');
+    await new Promise((r) => setTimeout(r, 500));
+    await router.checkAll();
+  }
   const verifier = new CertificateVerifier(router, genesis);
   const finality = new FinalityWatcher(router, verifier);
   const tokens = config.token

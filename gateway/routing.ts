@@ -105,6 +105,11 @@ export class NodeRouter {
     }
   }
 
+  /** Whether any node has answered yet (the chain id is known). */
+  get reached(): boolean {
+    return this.#status !== undefined;
+  }
+
   /** The chain's id and the most recent status seen from any node. */
   get status(): NodeStatus {
     if (!this.#status) throw new GatewayError('NODE_UNAVAILABLE', 'no node of the network has answered yet');

@@ -280,6 +280,7 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       verifier: c.verifier,
       finality: c.finality,
       submitter,
+      finalityTimeoutMs: c.config.finalityTimeoutMs,
     });
     registerContractRoutes(routes, {
       router: c.router,

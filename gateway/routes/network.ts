@@ -20,6 +20,7 @@ export interface NetworkRouteDeps {
   readonly verifier: CertificateVerifier;
   readonly finality: FinalityWatcher;
   readonly submitter: Submitter;
+  readonly finalityTimeoutMs: number;
 }
 
 const hash = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
@@ -146,7 +147,7 @@ export function registerNetworkRoutes(app: FastifyInstance, deps: NetworkRouteDe
           };
         }
         if (now?.status === 'rejected') return now;
-        return finality.wait(cvr, request.params.hash, 30_000);
+        return finality.wait(cvr, request.params.hash, deps.finalityTimeoutMs);
       }
       const outcome = await finality.outcome(cvr, request.params.hash);
       if (!outcome) throw new GatewayError('NOT_FOUND', 'no such transaction');
