@@ -241,6 +241,9 @@ export class TendermintEngine {
   }
 
   onMessage(message: ConsensusMessage): EngineOutput[] {
+    // Not started: this node is not (yet) an authority, e.g. an observer. Without a height there
+    // is no quorum to count towards, and running the rules would schedule timeouts for height 0.
+    if (this.#height === 0) return [];
     this.#receive(message, false);
     this.#progress();
     return this.#flush();

@@ -106,6 +106,22 @@ function timeOutRound(engine: TendermintEngine, round: number): EngineOutput[] {
   ];
 }
 
+test('an engine that was never started (an observer) ignores consensus messages: no votes, no timeouts', () => {
+  const { engine } = setup();
+  const b = block('seen-by-an-observer');
+  const outputs = feed(
+    engine,
+    proposal(0, b),
+    vote(1, 'prevote', 0, b),
+    vote(2, 'prevote', 0, b),
+    vote(3, 'prevote', 0, b),
+    vote(1, 'precommit', 0, b),
+    vote(2, 'precommit', 0, b),
+    vote(3, 'precommit', 0, b),
+  );
+  assert.deepEqual(outputs, []);
+});
+
 test('a valid proposal is prevoted; a polka makes p lock and precommit; 2f+1 precommits decide', () => {
   const { engine } = setup();
   assert.deepEqual(
