@@ -3,8 +3,9 @@
  * creates and co-signs a placement contract with a provider that authenticates by certificate,
  * the provider uploads a status report, and the municipality receives the month's payment decision
  * as an AMQP message (real RabbitMQ on loopback) and as a signed webhook — against four authority
- * processes on an accelerated business clock (one business day per block). Then the
- * municipality's own node is killed and the gateway carries on through the others.
+ * processes on an accelerated business clock (one business day per block). The municipality then
+ * erases the report (the chain still verifies), and its own node is killed: the gateway carries on
+ * through the others.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -15,7 +16,7 @@ import amqp from 'amqplib';
 import { verifyWebhookSignature } from '../../gateway/events/webhooks.ts';
 import { readKeyFile } from '../../node/keyfile.ts';
 import { tempDir, waitFor } from '../helpers.ts';
-import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../process.ts';
+import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
 import { CARE_HOME, privilege, startGatewayFixture } from './harness.ts';
 
 const AMQP_URL = process.env.TILLID_TEST_AMQP_URL ?? 'amqp://127.0.0.1:5672';
@@ -209,7 +210,24 @@ test('placement contract end to end through the gateway, payment decision by AMQ
   const webhookIds = received.map((r) => forContract(r.body)?.envelope.eventId).filter(Boolean);
   assert.deepEqual([...new Set(viaAmqp)].sort(), [...new Set(webhookIds)].sort());
 
-  // 6. Failover: the municipality's own node dies; the gateway routes to the others.
+  // 6. The municipality erases the report: gone off chain, while the chain still verifies.
+  const erased = await g.call('DELETE', `/v1/documents/${upload.body.id}`, { as: esdh });
+  assert.equal(erased.status, 200, JSON.stringify(erased.body));
+  const gone = await g.call('GET', `/v1/documents/${upload.body.id}`, { as: careHome });
+  assert.equal(gone.status, 410);
+  assert.equal(gone.body.code, 'DOCUMENT_ERASED');
+  const verified = await tillid([
+    'chain',
+    'verify',
+    '--genesis',
+    join(dir, 'network', 'genesis.json'),
+    '--api',
+    (nodes[1] as NodeProcess).url,
+  ]);
+  assert.equal(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /OK/);
+
+  // 7. Failover: the municipality's own node dies; the gateway routes to the others.
   await stopNodeProcess(nodes[0] as NodeProcess, 'SIGKILL');
   await sleep(500);
   const afterKill = await g.call('GET', `/v1/contracts/${contract}`, { as: esdh });
