@@ -51,7 +51,11 @@ interface ImageSpec {
 
 const IMAGES: readonly ImageSpec[] = [
   { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'deploy/init.ts'] },
-  { name: 'gateway', tag: GATEWAY_IMAGE_TAG, sources: ['package.json', 'node', 'gateway'] },
+  {
+    name: 'gateway',
+    tag: GATEWAY_IMAGE_TAG,
+    sources: ['package.json', 'node', 'gateway', 'deploy/gateway-init.ts', 'deploy/token-service.ts'],
+  },
 ];
 
 /** The images this checkout can build: the gateway only once its entry point exists. */

@@ -25,12 +25,14 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY node ./node
 COPY gateway ./gateway
+COPY deploy/gateway-init.ts deploy/token-service.ts ./deploy/
 # The gateway's state (config, encrypted key store, audit log) lives in one volume owned by uid 1000.
 RUN mkdir -p /var/lib/tillid && chown 1000:1000 /var/lib/tillid && chmod 700 /var/lib/tillid
 USER 1000:1000
 WORKDIR /var/lib/tillid
 EXPOSE 8080
+# /healthz over HTTPS when the config has tls (own test CA: not verified here), else HTTP.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TILLID_GATEWAY_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const p=process.env.TILLID_GATEWAY_PORT||8080;require('https').get({host:'127.0.0.1',port:p,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>fetch('http://127.0.0.1:'+p+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1)))"]
 ENTRYPOINT ["node", "/app/gateway/main.ts"]
 CMD ["--config", "/var/lib/tillid/gateway.json"]
