@@ -95,7 +95,8 @@ const cleanup = async () => {
   await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
   rmSync(dir, { recursive: true, force: true });
 };
-process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => void cleanup().then(() => process.exit(130)));
 
 async function main() {
   const baseline = verifyBaseline();
