@@ -3,8 +3,9 @@
  * valid commit certificate — more than two thirds of the authorities in force at that height,
  * checked here with the node's own `certificateProblem`, not taken from a node's word. The
  * watcher follows finalized blocks from whichever node answers, verifies each block's
- * certificate, and settles the waiters whose transactions it finds; the chain's verdict on each
- * (finalized, or rejected by its module with a code) is then read from the node.
+ * certificate, and settles the waiters whose transactions it finds with the chain's verdict on
+ * each (finalized, or rejected by its module with a code), read from the node's receipts of that
+ * block.
  *
  * The authority set comes from `GET /v1/authorities`. When the gateway has the genesis
  * (`genesisFile`), the schedule must start with the genesis authorities; later membership changes
@@ -23,6 +24,7 @@ export interface TransactionOutcome {
   readonly height?: number;
   readonly code?: string;
   readonly message?: string;
+  readonly index?: number;
   /** The verified block that holds the transaction, when the gateway checked its certificate. */
   readonly block?: { readonly height: number; readonly hash: Hex; readonly signatures: number };
 }
@@ -100,6 +102,13 @@ export class CertificateVerifier {
   }
 }
 
+/** `GET /v1/blocks/:height/receipts`: the chain's verdict on each transaction of a final block. */
+interface BlockReceipts {
+  readonly height: number;
+  readonly hash: Hex;
+  readonly receipts: readonly { hash: Hex; index: number; code: string; message?: string }[];
+}
+
 interface Waiter {
   readonly cvr: string;
   readonly since: number;
@@ -119,8 +128,6 @@ export class FinalityWatcher {
   readonly #waiters = new Map<Hex, Waiter>();
   #cursor: number | undefined;
   #running = false;
-  /** Waiters whose transaction is in a verified block, their verdict being read. */
-  readonly #settling = new Set<Hex>();
 
   constructor(router: NodeRouter, verifier: CertificateVerifier) {
     this.#router = router;
@@ -171,20 +178,6 @@ export class FinalityWatcher {
     w.resolve(outcome);
   }
 
-  /** Reads the chain's verdict on a transaction found in a verified block (the node may lag a moment). */
-  async #verdict(cvr: string, hash: Hex, block: NonNullable<TransactionOutcome['block']>): Promise<void> {
-    this.#settling.add(hash);
-    try {
-      for (let attempt = 0; attempt < 50 && this.#waiters.has(hash); attempt++) {
-        const verdict = await this.outcome(cvr, hash).catch(() => undefined);
-        if (verdict && verdict.status !== 'pending') return this.#settle(hash, { ...verdict, block });
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    } finally {
-      this.#settling.delete(hash);
-    }
-  }
-
   async #run(): Promise<void> {
     this.#running = true;
     try {
@@ -215,30 +208,52 @@ export class FinalityWatcher {
       // Start a few blocks back from where we joined: a transaction may be in a block just committed.
       this.#cursor = Math.max(0, (status.finalizedHeight ?? status.height) - 3);
     }
-    // A node stores only committed blocks, each with its certificate: walk forward until the next
-    // height does not exist yet. One request per block; verdicts are read without holding the walk.
-    while (this.#waiters.size > this.#settling.size) {
+    // A node serves only committed blocks: walk forward until the next height does not exist yet.
+    // One request per block, for its receipts (the verdict on each of its transactions); a block
+    // that holds a waited-for transaction is then fetched and its certificate verified, and the
+    // receipts must name exactly that block's transactions, before any waiter is settled.
+    while (this.#waiters.size > 0) {
       const height: number = (this.#cursor as number) + 1;
-      let block: Block & { hash: Hex };
-      try {
-        block = await this.#verifier.certifiedBlock(first.cvr, height);
-      } catch (e) {
-        if (e instanceof GatewayError && e.code === 'NOT_FOUND') break;
-        throw e;
-      }
-      const summary = { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 };
-      for (const tx of block.transactions) {
-        const hash = transactionHash(tx);
-        if (this.#waiters.has(hash) && !this.#settling.has(hash))
-          void this.#verdict(first.cvr, hash, summary);
+      const receipts = await this.#router.get<BlockReceipts>(first.cvr, `/v1/blocks/${height}/receipts`);
+      if (receipts === undefined) break;
+      if (receipts.receipts.some((r) => this.#waiters.has(r.hash))) {
+        const block = await this.#verifier.certifiedBlock(first.cvr, height);
+        const held = block.transactions.map(transactionHash);
+        if (
+          receipts.height !== height ||
+          receipts.hash !== block.hash ||
+          receipts.receipts.length !== held.length ||
+          receipts.receipts.some((r, i) => r.hash !== held[i] || r.index !== i)
+        )
+          throw new GatewayError(
+            'CHAIN_UNVERIFIED',
+            `the receipts served for block ${height} do not match its verified transactions`,
+          );
+        const summary = { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 };
+        for (const r of receipts.receipts) {
+          if (!this.#waiters.has(r.hash)) continue;
+          this.#settle(
+            r.hash,
+            r.code === 'OK'
+              ? { hash: r.hash, status: 'finalized', height, index: r.index, block: summary }
+              : {
+                  hash: r.hash,
+                  status: 'rejected',
+                  height,
+                  index: r.index,
+                  code: r.code,
+                  ...(r.message !== undefined ? { message: r.message } : {}),
+                  block: summary,
+                },
+          );
+        }
       }
       this.#cursor = height;
     }
     // Transactions refused before any block (expired, dropped) never appear in one: poll those.
     const now = Date.now();
     const stale = [...this.#waiters.entries()].filter(
-      ([hash, w]) =>
-        !this.#settling.has(hash) && now - w.since > DIRECT_POLL_AFTER_MS && now - w.lastPolled > 1000,
+      ([, w]) => now - w.since > DIRECT_POLL_AFTER_MS && now - w.lastPolled > 1000,
     );
     await Promise.all(
       stale.slice(0, 100).map(async ([hash, w]) => {

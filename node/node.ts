@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { NodeMetrics } from './api/metrics.ts';
-import { buildApi, type NodeApi, type TransactionView } from './api/server.ts';
+import { type BlockReceipts, buildApi, type NodeApi, type TransactionView } from './api/server.ts';
 import { Chain } from './chain/chain.ts';
 import type { NodeConfig } from './config.ts';
 import type { Consensus } from './consensus/consensus.ts';
@@ -48,6 +48,8 @@ const BLAMELESS = new Set(['TX_DUPLICATE', 'MEMPOOL_FULL', 'TX_EXPIRED', 'TX_EXP
 
 /** Rejections of transactions that never made it into a block, kept for status queries. */
 const REJECTION_MEMORY = 100_000;
+/** Recent blocks whose transaction hashes are kept from their commit, for receipt queries. */
+const RECENT_TX_HASHES = 256;
 
 export class TillidNode {
   readonly config: NodeConfig;
@@ -59,6 +61,8 @@ export class TillidNode {
   readonly #network: { running: RunningHost; gossip: Gossip; signedLog?: FileSignedVoteLog } | undefined;
   readonly #log: Logger;
   readonly #rejected = new Map<Hex, { code: string; message: string }>();
+  /** Transaction hashes of the last RECENT_TX_HASHES committed blocks by height (rehashed if older). */
+  readonly #recentTxHashes = new Map<number, readonly Hex[]>();
   #lastBlockAt: number | undefined;
   /** The authority set for the next height, refreshed on every commit, so status never reads the store. */
   #authorities: readonly Authority[];
@@ -127,8 +131,13 @@ export class TillidNode {
       });
     }
     this.#authorities = chain.authorityRecordsAt(chain.head.height + 1);
-    chain.onCommit(({ block }) => {
+    chain.onCommit(({ block, execution }) => {
       this.#authorities = chain.authorityRecordsAt(block.header.height + 1);
+      this.#recentTxHashes.set(
+        block.header.height,
+        execution.included.map((t) => t.hash),
+      );
+      this.#recentTxHashes.delete(block.header.height - RECENT_TX_HASHES);
       this.#observeCommit(block.header.height, block.transactions.length);
     });
     this.metrics.height.set(chain.head.height);
@@ -230,6 +239,7 @@ export class TillidNode {
       },
       transaction: (hash) => this.#transactionView(hash),
       block: (height) => chain.block(height),
+      blockReceipts: (height) => this.#blockReceipts(height),
       anchor: (hash) => chain.readState(anchorKey(hash)) as Record<string, unknown> | undefined,
       authoritySchedule: () => authoritySchedule({ get: (k) => chain.readState(k) }, chain.genesis),
       equivocations: () => equivocations({ get: (k) => chain.readState(k) }),
@@ -357,8 +367,25 @@ export class TillidNode {
     return valid;
   }
 
+  /** Each transaction's receipt in the finalized block at `height`, read from state, in block order. */
+  async #blockReceipts(height: number): Promise<BlockReceipts | undefined> {
+    const block = await this.chain.block(height);
+    if (!block) return undefined;
+    const hashes = this.#recentTxHashes.get(height) ?? block.transactions.map(transactionHash);
+    const receipts = hashes.map((hash, index) => {
+      const receipt = this.chain.receipt(hash);
+      // The block and its state writes are committed in one batch: a missing receipt is a bug.
+      if (receipt?.height !== height || receipt.index !== index)
+        throw new Error(`no receipt at ${height}/${index} for transaction ${hash}`);
+      return receipt.message === undefined
+        ? { hash, index, code: receipt.code }
+        : { hash, index, code: receipt.code, message: receipt.message };
+    });
+    return { height, hash: blockHash(block.header), receipts };
+  }
+
   #transactionView(hash: Hex): TransactionView | undefined {
-    if (this.mempool.has(hash)) return { hash, status: 'pending' };
+    // The receipt first: a committed transaction may still sit in the mempool for a moment.
     const receipt = this.chain.receipt(hash);
     if (receipt) {
       return receipt.code === 'OK'
@@ -372,6 +399,7 @@ export class TillidNode {
             message: receipt.message,
           };
     }
+    if (this.mempool.has(hash)) return { hash, status: 'pending' };
     const rejected = this.#rejected.get(hash);
     if (rejected) return { hash, status: 'rejected', ...rejected };
     return undefined;

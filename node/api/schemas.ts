@@ -78,6 +78,30 @@ export const transactionViewSchema = {
   required: ['hash', 'status'],
 } as const;
 
+export const blockReceiptsSchema = {
+  type: 'object',
+  description:
+    "The receipt of each transaction in a finalized block, in block order: code 'OK', or the code (and message) its module refused it with.",
+  properties: {
+    height: { type: 'integer' },
+    hash: { ...hex(32), description: 'the block hash' },
+    receipts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          hash: { ...hex(32), description: 'the transaction hash' },
+          index: { type: 'integer' },
+          code: { type: 'string', examples: ['OK', 'ANCHOR_EXISTS'] },
+          message: { type: 'string' },
+        },
+        required: ['hash', 'index', 'code'],
+      },
+    },
+  },
+  required: ['height', 'hash', 'receipts'],
+} as const;
+
 export const statusSchema = {
   type: 'object',
   properties: {

@@ -21,6 +21,7 @@ import { type ContractsReadApi, registerContractRoutes } from './contracts.ts';
 import {
   batchResultSchema,
   batchSchema,
+  blockReceiptsSchema,
   blockSchema,
   errorSchema,
   hashParams,
@@ -40,12 +41,22 @@ export interface TransactionView {
   message?: string | undefined;
 }
 
+/** What the chain decided for each transaction of a finalized block, in block order. */
+export interface BlockReceipts {
+  height: number;
+  /** The block hash. */
+  hash: Hex;
+  receipts: { hash: Hex; index: number; code: string; message?: string | undefined }[];
+}
+
 export interface NodeApi {
   status(): Record<string, unknown>;
   /** Admits a transaction; rejects with a TillidError. */
   submit(input: unknown): Promise<Hex>;
   transaction(hash: Hex): TransactionView | undefined;
   block(height: number): Promise<Block | undefined>;
+  /** The receipts of a finalized block's transactions; undefined for a height not final yet. */
+  blockReceipts(height: number): Promise<BlockReceipts | undefined>;
   anchor(hash: Hex): Record<string, unknown> | undefined;
   /** The authority set from each height on, genesis first. */
   authoritySchedule(): unknown[];
@@ -197,6 +208,26 @@ function registerRoutes(app: FastifyInstance, node: NodeApi): void {
       const block = await node.block(height === 'latest' ? (node.status().height as number) : Number(height));
       if (!block) return reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
       return { hash: blockHash(block.header), ...block };
+    },
+  );
+
+  // Verdicts for a whole block in one request (a gateway waiting on many transactions).
+  app.get<{ Params: { height: string } }>(
+    '/v1/blocks/:height/receipts',
+    {
+      schema: {
+        description:
+          "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet.",
+        params: heightParams,
+        response: { 200: blockReceiptsSchema, ...errorReplies },
+      },
+    },
+    async (request, reply) => {
+      const { height } = request.params;
+      const receipts = await node.blockReceipts(
+        height === 'latest' ? (node.status().height as number) : Number(height),
+      );
+      return receipts ?? reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
     },
   );
 

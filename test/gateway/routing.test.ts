@@ -1,16 +1,17 @@
 /**
  * Routing and trust in what nodes say: the order nodes are tried per topology, failover past a
  * dead node, and reads refused when a node serves a block whose commit certificate does not verify
- * or an authority set that does not start at the trusted genesis.
+ * or an authority set that does not start at the trusted genesis; finality read per block from its
+ * receipts, and only once they match a block whose certificate verified.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { GatewayError } from '../../gateway/errors.ts';
-import { CertificateVerifier } from '../../gateway/finality.ts';
+import { CertificateVerifier, FinalityWatcher } from '../../gateway/finality.ts';
 import { NodeRouter } from '../../gateway/routing.ts';
-import { generateKeyPair, getJson, startTestNode, waitFor } from '../helpers.ts';
+import { anchorTx, generateKeyPair, getJson, startTestNode, waitFor } from '../helpers.ts';
 
 const DEAD = 'http://127.0.0.1:9'; // discard port: nothing listens
 
@@ -156,5 +157,73 @@ test('reads are checked against commit certificates and the trusted genesis', as
     () => wrongGenesis.certifiedBlock('29189846', 'latest'),
     (e: unknown) =>
       e instanceof GatewayError && e.code === 'CHAIN_UNVERIFIED' && /trusted genesis/.test(e.message),
+  );
+});
+
+test('waiting for finality reads each block once, its receipts, and trusts them only for a verified block', async (t) => {
+  const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 100 });
+  const watcherVia = async (tamper: (path: string, body: unknown) => unknown) => {
+    const router = new NodeRouter({
+      topology: 'local',
+      municipalities: [{ cvr: '29189846', nodes: [await lyingProxy(t, url, tamper)] }],
+      sharedNodes: [],
+      healthCheckIntervalMs: 60_000,
+    });
+    t.after(() => router.stop());
+    await router.start();
+    return new FinalityWatcher(router, new CertificateVerifier(router, genesis));
+  };
+  const submit = async (transactions: unknown[]) => {
+    const response = await fetch(`${url}/v1/transactions/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ transactions }),
+    });
+    return ((await response.json()) as { results: { hash: string }[] }).results.map((r) => r.hash);
+  };
+  const paths: string[] = [];
+  const watcher = await watcherVia((path, body) => {
+    paths.push(path);
+    return body;
+  });
+  const document = 'ef'.repeat(32);
+  const [first] = await submit([anchorTx(key, genesis.chainId, { hash: document })]);
+  const accepted = await watcher.wait('29189846', first as string, 10_000);
+  assert.equal(accepted.status, 'finalized');
+  const more = await submit([
+    ...Array.from({ length: 8 }, () => anchorTx(key, genesis.chainId)),
+    anchorTx(key, genesis.chainId, { hash: document }), // the same document again: ANCHOR_EXISTS
+  ]);
+  const outcomes = await Promise.all(more.map((hash) => watcher.wait('29189846', hash, 10_000)));
+  const refused = outcomes.at(-1);
+  assert.equal(refused?.status, 'rejected');
+  assert.equal(refused?.code, 'ANCHOR_EXISTS');
+  assert.ok(outcomes.slice(0, -1).every((o) => o.status === 'finalized'));
+  for (const o of [accepted, ...outcomes]) {
+    assert.equal(o.block?.height, o.height);
+    assert.equal(o.block?.signatures, 1);
+    const view = await getJson(`${url}/v1/transactions/${o.hash}`);
+    assert.equal(view.index, o.index);
+  }
+  // No request per transaction; a block is fetched only when it holds one being waited for.
+  assert.deepEqual(
+    paths.filter((p) => p.startsWith('/v1/transactions/')),
+    [],
+  );
+  const blocksFetched = paths.filter((p) => /^\/v1\/blocks\/\d+$/.test(p));
+  const holding = new Set([accepted, ...outcomes].map((o) => `/v1/blocks/${o.height}`));
+  assert.deepEqual(new Set(blocksFetched), holding);
+  assert.equal(blocksFetched.length, holding.size);
+
+  // Receipts that do not match the verified block settle nothing.
+  const lying = await watcherVia((path, body) =>
+    path.endsWith('/receipts') && typeof body === 'object' && body && 'hash' in body
+      ? { ...body, hash: '00'.repeat(32) }
+      : body,
+  );
+  const [late] = await submit([anchorTx(key, genesis.chainId)]);
+  await assert.rejects(
+    () => lying.wait('29189846', late as string, 1500),
+    (e: unknown) => e instanceof GatewayError && e.code === 'FINALITY_TIMEOUT',
   );
 });

@@ -34,6 +34,67 @@ test('an anchor goes from submitted to pending to finalized, and is readable', a
   assert.ok(latest.header.height >= finalized.height);
 });
 
+test("a block's receipts: accepted and module-rejected transactions in block order, 404 beyond the head", async (t) => {
+  const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 50 });
+  const finalOf = (hash: string) =>
+    waitFor(async () => {
+      const view = await getJson(`${url}/v1/transactions/${hash}`);
+      return view.status === 'pending' ? undefined : view;
+    });
+  const document = 'cd'.repeat(32);
+  const first = anchorTx(key, genesis.chainId, { hash: document });
+  const again = anchorTx(key, genesis.chainId, { hash: document }); // same document, another ref
+  const firstHash = ((await (await post(url, first)).json()) as { hash: string }).hash;
+  const accepted = await finalOf(firstHash);
+  const againHash = ((await (await post(url, again)).json()) as { hash: string }).hash;
+  const refused = await finalOf(againHash);
+  assert.equal(accepted.status, 'finalized');
+  assert.equal(refused.status, 'rejected');
+  assert.equal(refused.code, 'ANCHOR_EXISTS');
+
+  const ofAccepted = await getJson(`${url}/v1/blocks/${accepted.height}/receipts`);
+  const block = await getJson(`${url}/v1/blocks/${accepted.height}`);
+  assert.equal(ofAccepted.height, accepted.height);
+  assert.equal(ofAccepted.hash, block.hash);
+  assert.deepEqual(ofAccepted.receipts, [{ hash: firstHash, index: 0, code: 'OK' }]);
+  const ofRefused = await getJson(`${url}/v1/blocks/${refused.height}/receipts`);
+  assert.equal(ofRefused.receipts.length, 1);
+  assert.equal(ofRefused.receipts[0].hash, againHash);
+  assert.equal(ofRefused.receipts[0].index, refused.index);
+  assert.equal(ofRefused.receipts[0].code, 'ANCHOR_EXISTS');
+  assert.equal(ofRefused.receipts[0].message, refused.message);
+
+  const empty = await waitFor(async () => {
+    const body = await getJson(`${url}/v1/blocks/${refused.height + 1}/receipts`);
+    return body.receipts ? body : undefined;
+  });
+  assert.deepEqual(empty.receipts, [], 'an empty block has none');
+  const status = await getJson(`${url}/v1/status`);
+  const beyond = await fetch(`${url}/v1/blocks/${status.height + 1000}/receipts`);
+  assert.equal(beyond.status, 404);
+  assert.equal(((await beyond.json()) as { code: string }).code, 'NOT_FOUND');
+  const bad = await fetch(`${url}/v1/blocks/x1/receipts`);
+  assert.equal(bad.status, 400);
+  assert.equal(((await bad.json()) as { code: string }).code, 'BAD_REQUEST');
+  const openapi = await getJson(`${url}/docs/json`);
+  assert.ok(openapi.paths['/v1/blocks/{height}/receipts'].get.responses['200']);
+});
+
+test('a committed transaction reads as finalized even while the mempool still holds it', async (t) => {
+  // No empty blocks: nothing is proposed unless a transaction arrives through admission.
+  const { url, key, genesis, node } = await startTestNode(t, {
+    blockIntervalMs: 50,
+    emptyBlockIntervalMs: 60_000,
+  });
+  const tx = anchorTx(key, genesis.chainId);
+  const { hash } = (await (await post(url, tx)).json()) as { hash: string };
+  await waitFor(async () => node.chain.receipt(hash));
+  node.mempool.add({ tx, hash }, JSON.stringify(tx).length); // the moment before the mempool drops it
+  const view = await getJson(`${url}/v1/transactions/${hash}`);
+  node.mempool.remove([hash]);
+  assert.equal(view.status, 'finalized');
+});
+
 test('each kind of bad input gets its own 4xx code and changes nothing', async (t) => {
   const { url, key, genesis, node } = await startTestNode(t, { blockIntervalMs: 100 });
   const good = anchorTx(key, genesis.chainId);
