@@ -231,19 +231,30 @@ export function sourceHash(spec: ImageSpec): string {
           .sort()
       : [path];
     for (const file of files)
-      hash.update(`${file}\0`).update(readFileSync(join(ROOT, file))).update('\0');
+      hash
+        .update(`${file}\0`)
+        .update(readFileSync(join(ROOT, file)))
+        .update('\0');
   };
   for (const source of spec.sources) add(source);
-  for (const file of ['package-lock.json', `docker/${spec.name}.Dockerfile`, `docker/${spec.name}.offline.Dockerfile`])
+  for (const file of [
+    'package-lock.json',
+    `docker/${spec.name}.Dockerfile`,
+    `docker/${spec.name}.offline.Dockerfile`,
+  ])
     add(file);
   return hash.digest('hex');
 }
 
 /** Whether `spec`'s image exists and was built from the sources as they are now. */
 export function imageCurrent(spec: ImageSpec): boolean {
-  const r = spawnSync('docker', ['image', 'inspect', '-f', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, spec.tag], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'docker',
+    ['image', 'inspect', '-f', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, spec.tag],
+    {
+      encoding: 'utf8',
+    },
+  );
   return r.status === 0 && r.stdout.trim() === sourceHash(spec);
 }
 
@@ -292,9 +303,13 @@ function buildOnline(spec: ImageSpec, base: string): void {
     copyFileSync(join(ROOT, 'package-lock.json'), join(context, 'package-lock.json'));
     copyFileSync(join(ROOT, 'docker', `${spec.name}.Dockerfile`), join(context, 'Dockerfile'));
     const label = `${SOURCE_LABEL}=${sourceHash(spec)}`;
-    run('docker', ['build', '-q', '--label', label, '--build-arg', `NODE_IMAGE=${base}`, '-t', spec.tag, context], {
-      quiet: true,
-    });
+    run(
+      'docker',
+      ['build', '-q', '--label', label, '--build-arg', `NODE_IMAGE=${base}`, '-t', spec.tag, context],
+      {
+        quiet: true,
+      },
+    );
     log(`${spec.tag}: built FROM ${base}`);
   } finally {
     rmSync(context, { recursive: true, force: true });
