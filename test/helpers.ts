@@ -42,7 +42,8 @@ export function anchorTx(
       payload: {
         hash: overrides.hash ?? randomBytes(32).toString('hex'),
         docType: overrides.docType ?? 'status-report',
-        ref: overrides.ref ?? `urn:test:${randomUUID()}`,
+        // Hex digits can line up as ten digits that read as a CPR number; letters never do.
+        ref: overrides.ref ?? `urn:test:${randomBytes(12).toString('base64url').replace(/[^A-Za-z]/g, 'x')}`,
       },
       signer: signer.publicKey,
       nonce: overrides.nonce ?? randomUUID(),

@@ -56,14 +56,22 @@ export class NodeMetrics {
     help: 'Blocks served by a peer during block sync that failed validation (the peer is then disconnected)',
     registers: [this.registry],
   });
-  /** `mempoolSize` is read at scrape time, so the gauge is never stale. */
-  constructor(mempoolSize: () => number) {
+  /** `mempoolSize` and `peerCount` are read at scrape time, so the gauges are never stale. */
+  constructor(mempoolSize: () => number, peerCount: () => number = () => 0) {
     new Gauge({
       name: 'tillid_mempool_transactions',
       help: 'Transactions waiting for a block',
       registers: [this.registry],
       collect() {
         this.set(mempoolSize());
+      },
+    });
+    new Gauge({
+      name: 'tillid_peers',
+      help: 'Connected, allow-listed libp2p peers (authorities and observers)',
+      registers: [this.registry],
+      collect() {
+        this.set(peerCount());
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'tillid_' });
