@@ -48,8 +48,8 @@ const BLAMELESS = new Set(['TX_DUPLICATE', 'MEMPOOL_FULL', 'TX_EXPIRED', 'TX_EXP
 
 /** Rejections of transactions that never made it into a block, kept for status queries. */
 const REJECTION_MEMORY = 100_000;
-/** Recent blocks whose transaction hashes are kept from their commit, for receipt queries. */
-const RECENT_TX_HASHES = 256;
+/** Recent blocks whose hashes are kept from their commit, so receipt queries need not read them. */
+const RECENT_BLOCKS = 256;
 
 export class TillidNode {
   readonly config: NodeConfig;
@@ -61,8 +61,8 @@ export class TillidNode {
   readonly #network: { running: RunningHost; gossip: Gossip; signedLog?: FileSignedVoteLog } | undefined;
   readonly #log: Logger;
   readonly #rejected = new Map<Hex, { code: string; message: string }>();
-  /** Transaction hashes of the last RECENT_TX_HASHES committed blocks by height (rehashed if older). */
-  readonly #recentTxHashes = new Map<number, readonly Hex[]>();
+  /** Hash and transaction hashes of the last RECENT_BLOCKS committed blocks, for receipt queries. */
+  readonly #recentBlocks = new Map<number, { readonly hash: Hex; readonly transactions: readonly Hex[] }>();
   #lastBlockAt: number | undefined;
   /** The authority set for the next height, refreshed on every commit, so status never reads the store. */
   #authorities: readonly Authority[];
@@ -89,7 +89,10 @@ export class TillidNode {
     this.#verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
     this.#log = log;
     this.mempool = new Mempool(config.mempool);
-    this.metrics = new NodeMetrics(() => this.mempool.size);
+    this.metrics = new NodeMetrics(
+      () => this.mempool.size,
+      () => this.#network?.running.host.getPeers().length ?? 0,
+    );
     if (running) {
       const gossip = new Gossip(
         running,
@@ -133,11 +136,11 @@ export class TillidNode {
     this.#authorities = chain.authorityRecordsAt(chain.head.height + 1);
     chain.onCommit(({ block, execution }) => {
       this.#authorities = chain.authorityRecordsAt(block.header.height + 1);
-      this.#recentTxHashes.set(
-        block.header.height,
-        execution.included.map((t) => t.hash),
-      );
-      this.#recentTxHashes.delete(block.header.height - RECENT_TX_HASHES);
+      this.#recentBlocks.set(block.header.height, {
+        hash: blockHash(block.header),
+        transactions: execution.included.map((t) => t.hash),
+      });
+      this.#recentBlocks.delete(block.header.height - RECENT_BLOCKS);
       this.#observeCommit(block.header.height, block.transactions.length);
     });
     this.metrics.height.set(chain.head.height);
@@ -369,10 +372,13 @@ export class TillidNode {
 
   /** Each transaction's receipt in the finalized block at `height`, read from state, in block order. */
   async #blockReceipts(height: number): Promise<BlockReceipts | undefined> {
-    const block = await this.chain.block(height);
-    if (!block) return undefined;
-    const hashes = this.#recentTxHashes.get(height) ?? block.transactions.map(transactionHash);
-    const receipts = hashes.map((hash, index) => {
+    let recent = this.#recentBlocks.get(height);
+    if (!recent) {
+      const block = await this.chain.block(height);
+      if (!block) return undefined;
+      recent = { hash: blockHash(block.header), transactions: block.transactions.map(transactionHash) };
+    }
+    const receipts = recent.transactions.map((hash, index) => {
       const receipt = this.chain.receipt(hash);
       // The block and its state writes are committed in one batch: a missing receipt is a bug.
       if (receipt?.height !== height || receipt.index !== index)
@@ -381,7 +387,7 @@ export class TillidNode {
         ? { hash, index, code: receipt.code }
         : { hash, index, code: receipt.code, message: receipt.message };
     });
-    return { height, hash: blockHash(block.header), receipts };
+    return { height, hash: recent.hash, receipts };
   }
 
   #transactionView(hash: Hex): TransactionView | undefined {
