@@ -24,7 +24,7 @@ import { VerifierPool } from './mempool/verifier-pool.ts';
 import { Gossip, type Judgement, TOPICS, topicName } from './p2p/gossip.ts';
 import { createHost, type RunningHost } from './p2p/host.ts';
 import { blockHash } from './protocol/block.ts';
-import type { JsonObject } from './protocol/canonical.ts';
+import type { Json, JsonObject } from './protocol/canonical.ts';
 import { isTillidError, type TillidError } from './protocol/errors.ts';
 import { type Authority, decodeGenesis, type Genesis } from './protocol/genesis.ts';
 import type { Hex } from './protocol/hash.ts';
@@ -34,6 +34,7 @@ import { VerifiedSignatures } from './protocol/verdicts.ts';
 import { type ConsensusMessage, senderOf } from './protocol/votes.ts';
 import { applicationModules } from './state/application.ts';
 import { businessDay, clockOf, formatDate } from './state/contracts/calendar.ts';
+import { type ChainEvent, eventsKey } from './state/events.ts';
 import { anchorKey } from './state/modules/anchor.ts';
 import { equivocations } from './state/modules/evidence.ts';
 import { authoritySchedule, proposalKey } from './state/modules/governance.ts';
@@ -142,6 +143,7 @@ export class TillidNode {
       });
       this.#recentBlocks.delete(block.header.height - RECENT_BLOCKS);
       this.#observeCommit(block.header.height, block.transactions.length);
+      this.#countPaymentDecisions(block.header.height, execution.writes);
     });
     this.metrics.height.set(chain.head.height);
     this.metrics.finalizedHeight.set(chain.head.height);
@@ -439,6 +441,18 @@ export class TillidNode {
     if (this.#rejected.size >= REJECTION_MEMORY)
       this.#rejected.delete(this.#rejected.keys().next().value as Hex);
     this.#rejected.set(hash, { code: error.code, message: error.message });
+  }
+
+  /** Payment decisions by kind and reason, for the dashboards (withheld payments above all). */
+  #countPaymentDecisions(height: number, writes: ReadonlyMap<string, Json>): void {
+    const count = (writes.get(eventsKey(height)) as number | undefined) ?? 0;
+    for (let i = 0; i < count; i++) {
+      const event = writes.get(`${eventsKey(height)}/${i}`) as ChainEvent | undefined;
+      if (event?.type === 'payment.released' || event?.type === 'payment.withheld') {
+        const kind = event.type === 'payment.released' ? 'release' : 'withhold';
+        this.metrics.paymentDecisions.inc({ kind, reason: String(event.reason) });
+      }
+    }
   }
 
   #observeCommit(height: number, transactions: number): void {

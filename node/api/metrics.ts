@@ -56,6 +56,12 @@ export class NodeMetrics {
     help: 'Blocks served by a peer during block sync that failed validation (the peer is then disconnected)',
     registers: [this.registry],
   });
+  readonly paymentDecisions = new Counter({
+    name: 'tillid_payment_decisions_total',
+    help: 'Payment decisions the chain made (kind: release or withhold; reason: scheduled, report-missing, …)',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [this.registry],
+  });
   /** `mempoolSize` and `peerCount` are read at scrape time, so the gauges are never stale. */
   constructor(mempoolSize: () => number, peerCount: () => number = () => 0) {
     new Gauge({

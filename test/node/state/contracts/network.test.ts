@@ -205,6 +205,11 @@ test('the placement case on four authority processes: paid monthly, reports befo
   const feed = await getJson(`${last.url}/v1/events?after=0&limit=1000`);
   assert.ok(feed.events.some((e: { type: string }) => e.type === 'party.registered'));
 
+  // Operators see the decisions too: the dashboards' counter of released and withheld months.
+  const metrics = await (await fetch(`${last.url}/metrics`)).text();
+  const scheduled = /tillid_payment_decisions_total\{kind="release",reason="scheduled"\} (\d+)/.exec(metrics);
+  assert.ok(scheduled && Number(scheduled[1]) >= 12, 'released months are counted');
+
   // One state on every node: the same state root at the same height, and the same contract.
   const height = (await getJson(`${last.url}/v1/status`)).height;
   const roots = await Promise.all(
