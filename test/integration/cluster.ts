@@ -90,6 +90,8 @@ export class Cluster {
   readonly #ips = new Map<string, string>();
   /** Nodes the test stopped on purpose. */
   readonly #down = new Set<string>();
+  /** Other containers on this cluster's networks (gateway, token service), removed by `stop()`. */
+  readonly #adopted: string[] = [];
   #stopped = false;
 
   readonly options: ClusterOptions;
@@ -206,6 +208,21 @@ export class Cluster {
     if (this.options.memoryMb)
       container = container.withResourcesQuota({ memory: this.options.memoryMb / 1024 });
     return container.start();
+  }
+
+  /** The p2p network, on which every node is reachable by its id. */
+  get p2pNetwork(): string {
+    return (this.#p2p as StartedNetwork).getName();
+  }
+
+  /** The control network, on which the test reaches containers at their address. */
+  get ctlNetwork(): string {
+    return this.#ctl;
+  }
+
+  /** Removes the container `name` with the cluster (before its networks). */
+  adopt(name: string): void {
+    this.#adopted.push(name);
   }
 
   node(id: string): ClusterNode {
@@ -421,7 +438,7 @@ export class Cluster {
   }
 
   #removeSync(): void {
-    const names = this.nodes.map((n) => n.container);
+    const names = [...this.#adopted, ...this.nodes.map((n) => n.container)];
     if (names.length) spawnSync('docker', ['rm', '-f', '-v', ...names], { stdio: 'ignore' });
     const networks = [this.#ctl, this.#side, ...(this.#p2p ? [this.#p2p.getName()] : [])];
     spawnSync('docker', ['network', 'rm', ...networks], { stdio: 'ignore' });
