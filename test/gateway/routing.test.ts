@@ -95,8 +95,17 @@ async function lyingProxy(
   tamper: (path: string, body: any) => unknown,
 ): Promise<string> {
   const server: Server = createServer(async (req, res) => {
-    const upstream = await fetch(`${target}${req.url}`);
-    const text = await upstream.text();
+    let upstream: Response;
+    let text: string;
+    try {
+      upstream = await fetch(`${target}${req.url}`);
+      text = await upstream.text();
+    } catch {
+      // The node is gone (a watcher's last poll racing the test's teardown): answer as a proxy would.
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'BAD_GATEWAY', message: 'upstream unreachable' }));
+      return;
+    }
     let body: unknown = text;
     try {
       body = tamper(req.url ?? '', JSON.parse(text));
