@@ -43,7 +43,11 @@ export function anchorTx(
         hash: overrides.hash ?? randomBytes(32).toString('hex'),
         docType: overrides.docType ?? 'status-report',
         // Hex digits can line up as ten digits that read as a CPR number; letters never do.
-        ref: overrides.ref ?? `urn:test:${randomBytes(12).toString('base64url').replace(/[^A-Za-z]/g, 'x')}`,
+        ref:
+          overrides.ref ??
+          `urn:test:${randomBytes(12)
+            .toString('base64url')
+            .replace(/[^A-Za-z]/g, 'x')}`,
       },
       signer: signer.publicKey,
       nonce: overrides.nonce ?? randomUUID(),
