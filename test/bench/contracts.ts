@@ -36,6 +36,8 @@ import { tempDirPlain, verifyBaseline } from './util.ts';
 
 const CHAIN_ID = 'tillid-bench-contracts';
 const BATCH = 500;
+/** A phase (or the wait for the last expiry) that takes longer than this is reported as stuck. */
+const PHASE_TIMEOUT_MS = 180_000;
 
 const { values } = parseArgs({
   options: {
@@ -165,12 +167,19 @@ try {
       probes.push(txs[Math.min(txs.length, i + BATCH) - 1] as Transaction);
     await Promise.all(
       probes.map(async (tx) => {
+        const deadline = performance.now() + PHASE_TIMEOUT_MS;
         for (;;) {
           const v = (await (
             await fetch(`${nodes[3]?.url}/v1/transactions/${transactionHash(tx)}`)
           ).json()) as any;
           if (v.status === 'finalized') return;
           if (v.status === 'rejected') throw new Error(`${tx.type} rejected: ${v.code} ${v.message}`);
+          // A transaction the network dropped (e.g. a full mempool evicting it) never turns final:
+          // say so rather than wait forever.
+          if (performance.now() > deadline)
+            throw new Error(
+              `${tx.type} ${transactionHash(tx)} not final after ${PHASE_TIMEOUT_MS / 1000} s (last: ${v.status ?? v.code})`,
+            );
           await sleep(50);
         }
       }),
@@ -207,6 +216,8 @@ try {
       await fetch(`${nodes[3]?.url}/v1/contracts/${transactionHash(creates.at(-1) as Transaction)}`)
     ).json()) as any;
     if (lastOne.status === 'expired') break;
+    if (performance.now() - activated > 5 * PHASE_TIMEOUT_MS)
+      throw new Error(`the last contract is still ${lastOne.status} (decided ${lastOne.decided} of 12)`);
     await sleep(100);
   }
   const t1 = performance.now();
