@@ -9,7 +9,14 @@
  * long-running gateway container never sees an authority key. Idempotent: a second start only
  * re-checks the registrations.
  *
+ * `--topology central` routes every CVR through `sharedNodes` (all of `--nodes`) instead of its own
+ * node, and each `--municipality=<name>:<cvr>` adds a municipality that runs no node: it gets its
+ * own submitter key in the key store, is registered on chain signed by the first node's authority
+ * key, and the demo case system is granted the same roles and agreements for it as for the first.
+ *
  *   node deploy/gateway-init.ts --nodes node-1,node-2,node-3,node-4 [--out /var/lib/tillid] [--node-dirs /nodes]
+ *   node deploy/gateway-init.ts --nodes central-1,central-2 --topology central \
+ *     --municipality="Kommune 01:29189846" --municipality="Kommune 02:29189847"
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -40,8 +47,23 @@ async function main(): Promise<void> {
       out: { type: 'string', default: '/var/lib/tillid' },
       'node-dirs': { type: 'string', default: '/nodes' },
       owner: { type: 'string', default: '1000:1000' },
+      topology: { type: 'string', default: 'federated' },
+      municipality: { type: 'string', multiple: true, default: [] },
     },
   });
+  const topology = values.topology;
+  if (topology !== 'federated' && topology !== 'central')
+    throw new Error('--topology must be federated or central');
+  const extra = values.municipality.map((spec) => {
+    const at = spec.lastIndexOf(':');
+    const name = spec.slice(0, at);
+    const cvr = spec.slice(at + 1);
+    if (at < 1 || !/^\d{8}$/.test(cvr))
+      throw new Error(`--municipality=${spec}: expected <name>:<8-digit CVR>`);
+    return { name, cvr };
+  });
+  if (extra.length > 0 && topology !== 'central')
+    throw new Error('--municipality (a municipality without a node) needs --topology central');
   const out = values.out;
   const ids = values.nodes.split(',').filter(Boolean);
   const genesisFile = join(values['node-dirs'], ids[0] as string, 'genesis.json');
@@ -62,6 +84,14 @@ async function main(): Promise<void> {
     };
   });
   const first = nodes[0] as (typeof nodes)[number];
+  const central = topology === 'central';
+  const routes = [
+    ...nodes.map((n) => ({ cvr: n.cvr, name: n.name, nodes: central ? [] : [n.url] })),
+    ...extra.map((m) => ({ cvr: m.cvr, name: m.name, nodes: [] as string[] })),
+  ];
+  if (new Set(routes.map((r) => r.cvr)).size !== routes.length) throw new Error('a CVR is given twice');
+  // The CVRs the demo case system acts for: the first node's, and each municipality without a node.
+  const esdhCvrs = [first.cvr, ...extra.map((m) => m.cvr)];
 
   mkdirSync(out, { recursive: true });
   const passphraseFile = join(out, 'passphrase');
@@ -69,7 +99,7 @@ async function main(): Promise<void> {
     writeFileSync(passphraseFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const passphrase = readFileSync(passphraseFile, 'utf8').trim();
   const keysDir = join(out, 'keys');
-  for (const cvr of [...nodes.map((n) => n.cvr), DEMO_PROVIDER.cvr])
+  for (const cvr of [...routes.map((r) => r.cvr), DEMO_PROVIDER.cvr])
     if (!FileKeyStore.publicKeyOf(keysDir, cvr)) FileKeyStore.create(keysDir, passphrase, cvr);
 
   const pki = join(out, 'pki');
@@ -94,15 +124,13 @@ async function main(): Promise<void> {
       provider,
     });
     // The municipality's administrator grants the case system its roles (here: all three).
-    const grants = [
-      {
-        system: esdh.systemId,
-        cvr: first.cvr,
-        privileges: ['caseworker', 'centre-chief', 'director'].map((r) => ({
-          privilege: `urn:dk:tillid:roles:${r}`,
-        })),
-      },
-    ];
+    const grants = esdhCvrs.map((cvr) => ({
+      system: esdh.systemId,
+      cvr,
+      privileges: ['caseworker', 'centre-chief', 'director'].map((r) => ({
+        privilege: `urn:dk:tillid:roles:${r}`,
+      })),
+    }));
     writeFileSync(join(out, 'token-grants.json'), `${JSON.stringify(grants, null, 2)}\n`);
     const config = {
       listen: { host: '0.0.0.0', port: 8080 },
@@ -114,15 +142,18 @@ async function main(): Promise<void> {
         jwksCaFile: 'pki/ca.pem',
       },
       certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
-      topology: 'federated',
-      municipalities: nodes.map((n) => ({ cvr: n.cvr, name: n.name, nodes: [n.url] })),
+      topology,
+      ...(central ? { sharedNodes: nodes.map((n) => n.url) } : {}),
+      municipalities: routes,
       providers: [DEMO_PROVIDER.cvr],
       agreements: [
-        ...['contracts', 'reports', 'network', 'transactions', 'documents', 'events'].map((service) => ({
-          system: esdh.systemId,
-          service,
-          cvr: first.cvr,
-        })),
+        ...esdhCvrs.flatMap((cvr) =>
+          ['contracts', 'reports', 'network', 'transactions', 'documents', 'events'].map((service) => ({
+            system: esdh.systemId,
+            service,
+            cvr,
+          })),
+        ),
         ...['contracts', 'reports', 'network', 'documents', 'events'].map((service) => ({
           system: provider.systemId,
           service,
@@ -150,7 +181,11 @@ async function main(): Promise<void> {
   const { registered } = await registerDevParties({
     nodeUrl: first.url,
     keyStore: FileKeyStore.open(keysDir, passphrase),
-    municipalities: new Map(nodes.map((n) => [n.cvr, n.authority])),
+    // A municipality without a node is registered by the first node's authority (any may).
+    municipalities: new Map([
+      ...nodes.map((n) => [n.cvr, n.authority] as const),
+      ...extra.map((m) => [m.cvr, first.authority] as const),
+    ]),
     providers: [DEMO_PROVIDER.cvr],
   });
 

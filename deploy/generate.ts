@@ -16,7 +16,13 @@
  *   hybrid     --authorities of the municipalities run authority nodes; the others run observers
  *              (a full verified copy and their own API, no vote).
  *   central    --authorities nodes run centrally (e.g. by a shared operator); municipalities run no
- *              node and reach the chain through the gateway (its service is a TODO: docker/README.md).
+ *              node and reach the chain through the gateway.
+ * central and federated also get the gateway as the repository's docker-compose.yml wires it:
+ * gateway-init (one-shot; mounts the node volumes read-only to register the municipalities),
+ * the token-service emulator and the gateway (HTTPS 127.0.0.1:8080, 8443), which mount only the
+ * `gateway` volume. In central, gateway-init routes every CVR through the shared nodes and makes a
+ * submitter key for each of the --municipalities (registered by the first node's authority key).
+ * hybrid has no gateway service yet.
  *
  * Bundles: members.json lists `{ name, cvr, publicKey, host, role? }` per municipality, each public
  * key generated on that municipality's own host. Writes genesis.json, its hash, and one directory
@@ -41,13 +47,21 @@ export interface ComposeOptions {
   basePort: number;
   blockIntervalMs: number;
   chainId: string;
+  /** The gateway image (central and federated); default tillid/gateway:dev. */
+  gatewayImage?: string;
 }
 
 const pad = (i: number) => String(i).padStart(2, '0');
 
+const municipality = (i: number) => ({ name: `Kommune ${pad(i)}`, cvr: String(29189846 + i - 1) });
+
+/** The municipalities of a `central` network: they run no node and reach it through the gateway. */
+export function centralMunicipalities(o: ComposeOptions): { name: string; cvr: string }[] {
+  return Array.from({ length: o.municipalities }, (_, i) => municipality(i + 1));
+}
+
 /** The nodes of a single-host network: [service id, display name, CVR, role]. */
 export function topologyNodes(o: ComposeOptions): { id: string; name: string; cvr: string; role: string }[] {
-  const municipality = (i: number) => ({ name: `Kommune ${pad(i)}`, cvr: String(29189846 + i - 1) });
   switch (o.topology) {
     case 'local':
       return [{ id: 'node-1', ...municipality(1), role: 'authority' }];
@@ -122,15 +136,86 @@ export function composeFile(o: ComposeOptions): string {
       `    ports: [${q(`127.0.0.1:${o.basePort + i}:7101`)}]`,
     );
   });
-  if (o.topology === 'central') {
-    lines.push(
-      '  # TODO(gateway): the gateway and the token-service emulator, routing the',
-      `  # ${o.municipalities} municipalities' CVRs to the shared nodes above (gateway config`,
-      '  # `topology: central`, `sharedNodes: [http://central-1:7101, …]`). See docker/README.md.',
-    );
-  }
-  lines.push('', 'networks:', '  tillid: {}', '', 'volumes:', ...nodes.map((n) => `  ${n.id}: {}`), '');
+  const gateway = o.topology === 'central' || o.topology === 'federated';
+  if (gateway) lines.push(...gatewayServices(o, nodes));
+  lines.push(
+    '',
+    'networks:',
+    '  tillid: {}',
+    '',
+    'volumes:',
+    ...nodes.map((n) => `  ${n.id}: {}`),
+    ...(gateway ? ['  gateway: {}'] : []),
+    '',
+  );
   return lines.join('\n');
+}
+
+/** gateway-init, token-service and gateway, as in the repository's docker-compose.yml. */
+function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
+  const q = (s: string) => JSON.stringify(s);
+  const image = o.gatewayImage ?? 'tillid/gateway:dev';
+  const ids = nodes.map((n) => n.id);
+  const initArgs = [
+    `--nodes=${ids.join(',')}`,
+    ...(o.topology === 'central'
+      ? ['--topology=central', ...centralMunicipalities(o).map((m) => `--municipality=${m.name}:${m.cvr}`)]
+      : []),
+  ];
+  const jwksCheck =
+    "require('https').get({host:'127.0.0.1',port:8443,path:'/jwks',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))";
+  return [
+    '',
+    '  # The gateway (HTTPS on 127.0.0.1:8080) and the token-service EMULATOR (127.0.0.1:8443), with',
+    '  # throwaway development PKI and key store made by gateway-init in the `gateway` volume, which also',
+    '  # registers each municipality on chain (it mounts the node volumes read-only for that one step;',
+    '  # the gateway container itself never sees an authority key).',
+    ...(o.topology === 'central'
+      ? [
+          `  # Topology central: the ${o.municipalities} municipalities run no node; the gateway routes`,
+          '  # every CVR to the shared nodes above, with a submitter key per municipality.',
+        ]
+      : []),
+    '  gateway-init:',
+    `    image: ${image}`,
+    '    entrypoint: ["node", "/app/deploy/gateway-init.ts"]',
+    '    command:',
+    ...initArgs.map((a) => `      - ${q(a)}`),
+    '    user: "0:0"',
+    '    restart: on-failure',
+    '    healthcheck: { disable: true }',
+    '    networks: [tillid]',
+    `    depends_on: [${ids.join(', ')}]`,
+    '    volumes:',
+    '      - gateway:/var/lib/tillid',
+    ...ids.map((id) => `      - ${id}:/nodes/${id}:ro`),
+    '  token-service:',
+    `    image: ${image}`,
+    '    entrypoint: ["node", "/app/deploy/token-service.ts"]',
+    '    command: []',
+    '    restart: unless-stopped',
+    '    healthcheck:',
+    `      test: ["CMD", "node", "-e", ${q(jwksCheck)}]`,
+    '      interval: 10s',
+    '      timeout: 3s',
+    '      retries: 3',
+    '    networks: [tillid]',
+    '    depends_on:',
+    '      gateway-init: { condition: service_completed_successfully }',
+    '    volumes: [gateway:/var/lib/tillid:ro]',
+    '    ports: ["127.0.0.1:8443:8443"]',
+    '  gateway:',
+    `    image: ${image}`,
+    '    restart: unless-stopped',
+    '    environment:',
+    '      TILLID_GATEWAY_KEYSTORE_PASSPHRASE_FILE: /var/lib/tillid/passphrase',
+    '    networks: [tillid]',
+    '    depends_on:',
+    '      gateway-init: { condition: service_completed_successfully }',
+    '      token-service: { condition: service_started }',
+    '    volumes: [gateway:/var/lib/tillid]',
+    '    ports: ["127.0.0.1:8080:8080"]',
+  ];
 }
 
 function describe(o: ComposeOptions): string {
@@ -253,6 +338,7 @@ if (import.meta.main) {
       authorities: { type: 'string', default: '4' },
       out: { type: 'string' },
       image: { type: 'string', default: 'tillid/node:dev' },
+      'gateway-image': { type: 'string', default: 'tillid/gateway:dev' },
       'base-port': { type: 'string', default: '7101' },
       'block-interval-ms': { type: 'string', default: '500' },
       'chain-id': { type: 'string' },
@@ -284,6 +370,7 @@ if (import.meta.main) {
         municipalities: Number(values.municipalities),
         authorities: Number(values.authorities),
         image: values.image,
+        gatewayImage: values['gateway-image'],
         basePort: Number(values['base-port']),
         blockIntervalMs,
         chainId: values['chain-id'] ?? `tillid-${topology}`,
