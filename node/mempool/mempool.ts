@@ -45,12 +45,17 @@ export class Mempool {
     this.#bytes += bytes;
   }
 
-  /** The oldest `max` transactions, left in the pool until `remove`. */
-  peek(max: number): HashedTransaction[] {
+  /**
+   * The oldest transactions, at most `max` of them and at most `maxBytes` together (but always the
+   * oldest one), left in the pool until `remove`.
+   */
+  peek(max: number, maxBytes = Number.POSITIVE_INFINITY): HashedTransaction[] {
     const out: HashedTransaction[] = [];
+    let bytes = 0;
     for (const entry of this.#entries.values()) {
-      if (out.length >= max) break;
+      if (out.length >= max || (out.length > 0 && bytes + entry.bytes > maxBytes)) break;
       out.push(entry);
+      bytes += entry.bytes;
     }
     return out;
   }

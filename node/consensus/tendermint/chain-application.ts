@@ -25,6 +25,16 @@ export interface ChainApplicationOptions {
 /** How far ahead of a voter's clock a proposed block's timestamp may be. */
 export const MAX_CLOCK_DRIFT_MS = 10_000;
 
+/**
+ * How much a proposal carries, in transaction bytes. A proposal must reach every authority and be
+ * executed by each within the propose timeout; under a backlog, blocks of several MB (5,000
+ * contract transactions) did not, every round timed out and the next proposer tried the same —
+ * the network stalled with transactions pending for minutes. 1 MiB is about 1,000 contract or
+ * 2,500 anchor transactions. A proposer's choice, not a rule of the chain: validators accept any
+ * block within `maxBlockTransactions`.
+ */
+export const MAX_PROPOSAL_BYTES = 1024 * 1024;
+
 export class ChainApplication implements ConsensusApplication {
   readonly #o: ChainApplicationOptions;
   /** Executions of blocks proposed or validated on top of the current head, by block hash. */
@@ -44,7 +54,7 @@ export class ChainApplication implements ConsensusApplication {
     if (height !== head.height + 1) throw new Error(`cannot propose height ${height} on head ${head.height}`);
     // Block time must increase strictly even if our clock lags the previous proposer's.
     const timestamp = Math.max(this.#o.now(), head.timestamp + 1);
-    const candidates = mempool.peek(chain.rules.params.maxBlockTransactions);
+    const candidates = mempool.peek(chain.rules.params.maxBlockTransactions, MAX_PROPOSAL_BYTES);
     const { block, execution } = chain.propose(candidates, timestamp, this.#o.proposer);
     // What no block may hold (expired, already on chain) will never be includable: forget it.
     mempool.remove(execution.dropped.map((d) => d.item.hash));
