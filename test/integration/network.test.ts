@@ -106,7 +106,9 @@ describe('four authorities in containers', { timeout: 600_000 }, () => {
     await sleep(3000);
     const status = await c.status('intruder');
     assert.equal(status.finalizedHeight, 0, 'the intruder received blocks');
-    assert.deepEqual(status.peers, []);
+    // Not asserted: the intruder's own peer list. It keeps redialing, and a connection shows there
+    // for the moment between the noise handshake and the authority's gater closing it. What counts
+    // is below: no authority keeps it as a peer, and it gets no blocks.
     for (const id of ids) {
       const peers: string[] = (await c.status(id)).peers;
       assert.ok(!peers.includes(intruder.peerId), `${id} lists the intruder as a peer`);

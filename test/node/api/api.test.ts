@@ -15,8 +15,10 @@ test('an anchor goes from submitted to pending to finalized, and is readable', a
   const response = await post(url, tx);
   assert.equal(response.status, 202);
   const { hash } = (await response.json()) as { hash: string };
+  // Usually still pending; a fast block may already have finalized it (the view reads the
+  // receipt first), which is just as right.
   const pending = await getJson(`${url}/v1/transactions/${hash}`);
-  assert.equal(pending.status, 'pending');
+  assert.ok(['pending', 'finalized'].includes(pending.status), pending.status);
   const finalized = await waitFor(async () => {
     const view = await getJson(`${url}/v1/transactions/${hash}`);
     return view.status === 'finalized' ? view : undefined;
