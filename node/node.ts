@@ -93,6 +93,11 @@ export class TillidNode {
     this.metrics = new NodeMetrics(
       () => this.mempool.size,
       () => this.#network?.running.host.getPeers().length ?? 0,
+      {
+        authorities: () => this.#authorities.length,
+        mempoolCapacity: config.mempool.maxTransactions,
+        dataDir: config.dataDir,
+      },
     );
     if (running) {
       const gossip = new Gossip(
