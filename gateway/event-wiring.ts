@@ -1,7 +1,7 @@
 /** Wiring of events out (gateway/events) into the gateway. */
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { startEventDelivery } from './events/delivery.ts';
+import { type EventDelivery, startEventDelivery } from './events/delivery.ts';
 import { eventRoutes } from './events/routes.ts';
 import type { GatewayComponents, RouteAccess } from './server.ts';
 
@@ -11,10 +11,7 @@ import type { GatewayComponents, RouteAccess } from './server.ts';
  * and the routes (SSE stream, webhook subscriptions) belong to the `events` service. Returns the
  * running delivery, which the server stops on close.
  */
-export async function registerEvents(
-  app: FastifyInstance,
-  c: GatewayComponents,
-): Promise<{ stop(): Promise<void> }> {
+export async function registerEvents(app: FastifyInstance, c: GatewayComponents): Promise<EventDelivery> {
   const options = (c.config.events ?? {}) as {
     stateDir?: string;
     amqp?: { url: string; exchange?: string; queuePrefix?: string; receivers?: string[] };

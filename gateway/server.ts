@@ -304,4 +304,6 @@ async function registerPlugins(
   const { registerEvents } = await import('./event-wiring.ts');
   const delivery = await registerEvents(app, c);
   app.addHook('onClose', () => delivery.stop());
+  const { registerMetrics } = await import('./metrics.ts');
+  registerMetrics(app, c, delivery);
 }
