@@ -7,6 +7,8 @@ import { createLogger } from '../log.ts';
 import { TillidNode } from '../node.ts';
 import { parse, required, UsageError } from './args.ts';
 import { authorityPropose, authorityVote } from './authority.ts';
+import { nodeBackup, nodeRestore } from './backup.ts';
+import { genesisHashCommand } from './genesis.ts';
 import { keysGenerate } from './keys.ts';
 import { networkInit, networkUp } from './network.ts';
 import { txSend } from './tx.ts';
@@ -20,6 +22,11 @@ const USAGE = `usage: tillid <command>
                                          a genesis plus one node config per municipality
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
+  node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
+                                         the node's finalized blocks to a file (a running node: --api)
+  node restore --genesis <file> --from <backup> --data-dir <empty dir>
+                                         replay and verify a backup into a new store; then start the node
+  genesis hash --genesis <file>          the genesis hash to compare in the key ceremony
   tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
   chain verify --genesis <file> (--data-dir <dir> | --api <url>)
@@ -54,6 +61,9 @@ const commands: Record<string, (args: string[]) => void | Promise<void>> = {
   'network init': networkInit,
   'network up': networkUp,
   'node start': nodeStart,
+  'node backup': nodeBackup,
+  'node restore': nodeRestore,
+  'genesis hash': genesisHashCommand,
   'tx send': txSend,
   'chain verify': chainVerify,
   'authority propose': authorityPropose,

@@ -6,6 +6,7 @@ import { type BlockSource, verifyChain } from '../chain/verify.ts';
 import { readGenesis } from '../node.ts';
 import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';
+import { progress } from './progress.ts';
 
 export async function chainVerify(args: string[]): Promise<void> {
   const v = parse(args, {
@@ -40,7 +41,13 @@ export async function chainVerify(args: string[]): Promise<void> {
     };
   }
   try {
-    const verdict = await verifyChain(source, genesis, applicationModules(genesis));
+    const total = (await source.head()).height;
+    const verdict = await verifyChain(
+      source,
+      genesis,
+      applicationModules(genesis),
+      progress('verified', total),
+    );
     if (verdict.ok) {
       console.log(`OK: ${verdict.height} blocks verified, head ${verdict.headHash}`);
     } else {
