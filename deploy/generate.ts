@@ -392,6 +392,11 @@ One Docker host:
 Separate hosts (deploy/CEREMONY.md):
   --bundles --members members.json --out DIR [--chain-id ID] [--image TAG]
 
+Kubernetes (deploy/KUBERNETES.md), from the same members.json:
+  --kubernetes network --members members.json --out DIR        every member's node + the gateway
+  --kubernetes municipality --members members.json --genesis genesis.json --municipality NAME|CVR --out DIR
+  [--namespace tillid] [--storage 20Gi] [--chain-id ID] [--image TAG] [--gateway-image TAG]
+
 Every compose file has log rotation and the monitoring profile; start with
   npm run up -- --file DIR/docker-compose.yml [--monitoring]`;
 
@@ -422,6 +427,11 @@ if (import.meta.main) {
         'chain-id': { type: 'string' },
         bundles: { type: 'boolean', default: false },
         members: { type: 'string' },
+        kubernetes: { type: 'string' },
+        municipality: { type: 'string' },
+        namespace: { type: 'string', default: 'tillid' },
+        storage: { type: 'string', default: '20Gi' },
+        genesis: { type: 'string' },
       },
     });
     if (values.help) {
@@ -430,10 +440,39 @@ if (import.meta.main) {
     }
     const out = values.out;
     if (!out) throw new Error('--out <dir> is required');
-    if (existsSync(join(out, 'docker-compose.yml')) || existsSync(join(out, 'genesis.json')))
+    if (['docker-compose.yml', 'genesis.json', 'kubernetes.yaml'].some((f) => existsSync(join(out, f))))
       throw new Error(`${out} already holds a generated deployment`);
     const blockIntervalMs = Number(values['block-interval-ms']);
-    if (values.bundles) {
+    if (values.kubernetes) {
+      if (!values.members) throw new Error('--kubernetes needs --members members.json');
+      const members = JSON.parse(readFileSync(values.members, 'utf8')) as Member[];
+      for (const m of members)
+        if (!isValidPublicKey(m.publicKey)) throw new Error(`${m.name}: invalid public key`);
+      const k = {
+        namespace: values.namespace,
+        chainId: values['chain-id'] ?? 'tillid',
+        image: values.image,
+        gatewayImage: values['gateway-image'],
+        blockIntervalMs,
+        storage: values.storage,
+        ...(values.genesis
+          ? { genesis: decodeGenesis(JSON.parse(readFileSync(values.genesis, 'utf8'))) }
+          : {}),
+      };
+      const { kubernetesMunicipality, kubernetesNetwork, toYaml } = await import('./kubernetes.ts');
+      let result: Awaited<ReturnType<typeof kubernetesNetwork>>;
+      if (values.kubernetes === 'network') result = await kubernetesNetwork(members, k);
+      else if (values.kubernetes === 'municipality') {
+        if (!values.municipality) throw new Error('--kubernetes municipality needs --municipality NAME|CVR');
+        result = await kubernetesMunicipality(members, values.municipality, k);
+      } else throw new Error('--kubernetes must be network or municipality');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'kubernetes.yaml'), toYaml(result.manifests));
+      writeFileSync(join(out, 'GENESIS-HASH'), `${result.genesisHash}\n`);
+      console.log(
+        `${join(out, 'kubernetes.yaml')}: ${result.manifests.length} objects, genesis ${result.genesisHash}`,
+      );
+    } else if (values.bundles) {
       if (!values.members) throw new Error('--bundles needs --members members.json');
       const members = JSON.parse(readFileSync(values.members, 'utf8')) as Member[];
       const { genesisHash: hash } = await writeBundles(members, out, {

@@ -22,7 +22,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPrometheusImage, PROMETHEUS_HELP, PROMETHEUS_IMAGE_TAG } from '../docker/prometheus-image.ts';
 
-export const UP_USAGE = `Usage: npm run up -- [--file docker-compose.yml] [--project-name NAME] [--monitoring] [--timeout SECONDS]`;
+export const UP_USAGE =
+  'Usage: npm run up -- [--file docker-compose.yml] [--project-name NAME] [--monitoring] [--timeout SECONDS] [--no-wait]';
 
 interface Service {
   readonly name: string;
@@ -156,6 +157,8 @@ export interface UpOptions {
   readonly project?: string;
   readonly monitoring?: boolean;
   readonly timeoutMs?: number;
+  /** Wait for readiness (default true); tests that poll for what they need pass false. */
+  readonly wait?: boolean;
 }
 
 /** Returns the project name and what was started or left out, for callers and tests. */
@@ -233,7 +236,7 @@ export async function up(o: UpOptions): Promise<{ project: string; started: stri
       }
     }
   }
-  await waitReady(project, o.timeoutMs ?? 300_000);
+  if (o.wait !== false) await waitReady(project, o.timeoutMs ?? 300_000);
   return { project, started, skipped };
 }
 
@@ -246,6 +249,7 @@ if (import.meta.main) {
         'project-name': { type: 'string', short: 'p' },
         monitoring: { type: 'boolean', default: false },
         timeout: { type: 'string', default: '300' },
+        'no-wait': { type: 'boolean', default: false },
       },
     });
     if (values.help) {
@@ -259,6 +263,7 @@ if (import.meta.main) {
       ...(values['project-name'] ? { project: values['project-name'] } : {}),
       monitoring: values.monitoring,
       timeoutMs: timeout * 1000,
+      wait: !values['no-wait'],
     });
     console.log(JSON.stringify(result));
   } catch (e) {
