@@ -31,6 +31,7 @@ import type { Hex } from './protocol/hash.ts';
 import { Signer } from './protocol/signature.ts';
 import { signTransactionWith, type Transaction, transactionHash } from './protocol/transaction.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './protocol/version.ts';
 import { type ConsensusMessage, senderOf } from './protocol/votes.ts';
 import { applicationModules } from './state/application.ts';
 import { businessDay, clockOf, formatDate } from './state/contracts/calendar.ts';
@@ -39,7 +40,8 @@ import { anchorKey } from './state/modules/anchor.ts';
 import { equivocations } from './state/modules/evidence.ts';
 import { authoritySchedule, proposalKey } from './state/modules/governance.ts';
 
-export const VERSION = '0.1.0';
+/** The software release (protocol/version.ts has the protocol version). */
+export const VERSION = SOFTWARE_VERSION;
 
 const SUMMARY_INTERVAL_MS = 60_000;
 const TX_GOSSIP_BATCH = 500;
@@ -240,6 +242,9 @@ export class TillidNode {
         mempool: { transactions: this.mempool.size, bytes: this.mempool.bytes },
         clock: { ...clock, businessDate: formatDate(businessDay(clock, chain.head)) },
         version: VERSION,
+        softwareVersion: VERSION,
+        protocolVersion: PROTOCOL_VERSION,
+        peerAgents: this.#network ? this.#network.running.peerAgents() : {},
       }),
       submit: async (input) => {
         const hash = await this.#admit(input);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { statfsSync } from 'node:fs';
 import { test } from 'node:test';
-import { startTestNode } from '../../helpers.ts';
+import { getJson, startTestNode } from '../../helpers.ts';
 
 const value = (metrics: string, name: string): number => {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics);
@@ -23,4 +23,13 @@ test('/metrics reports authorities, mempool capacity and the data volume', async
   assert.equal(value(metrics, 'tillid_disk_size_bytes'), disk.blocks * disk.bsize);
   const free = value(metrics, 'tillid_disk_free_bytes');
   assert.ok(free > 0 && free <= disk.blocks * disk.bsize);
+});
+
+test('/v1/status names the software release and the protocol version', async (t) => {
+  const { url } = await startTestNode(t);
+  const status = await getJson(`${url}/v1/status`);
+  assert.equal(status.protocolVersion, 1);
+  assert.match(status.softwareVersion, /^\d+\.\d+\.\d+$/);
+  assert.equal(status.version, status.softwareVersion);
+  assert.deepEqual(status.peerAgents, {}, 'a single node has no peers');
 });
