@@ -8,6 +8,9 @@ import type { ChainEvent } from '../events.ts';
 import { eventById, eventsAt } from '../events.ts';
 import { readList } from '../lists.ts';
 import type { StateReader } from '../module.ts';
+import { readParty } from '../party/acting.ts';
+import { dueDay, formatDate, parseDate } from './calendar.ts';
+import { describe, evaluate } from './policy.ts';
 import {
   byPartyKey,
   type ContractRecord,
@@ -16,17 +19,12 @@ import {
   type Motion,
   motionKey,
   paymentsKey,
+  read,
   readTemplate,
   termsFor,
   timelineKey,
-} from '../modules/contract.ts';
-import { readParty } from '../modules/party.ts';
-import { dueDay, formatDate, parseDate } from './calendar.ts';
-import { describe, evaluate } from './policy.ts';
+} from './records.ts';
 import { isReportingPeriod } from './terms.ts';
-
-const read = <T>(state: StateReader, key: string): T | undefined =>
-  state.get(key) as unknown as T | undefined;
 
 export interface ReportDuty {
   readonly contract: Hex;
@@ -138,3 +136,12 @@ export function eventsAfter(
   }
   return { events, next: height };
 }
+
+/** The contract module's read queries (`Module.queries`): callers need not know the key layout. */
+export const contractQueries = {
+  contract: contractView,
+  contracts: contractSummaries,
+  reports: reportsOf,
+  payments: paymentsOf,
+  template: readTemplate,
+};

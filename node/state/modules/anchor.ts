@@ -6,7 +6,7 @@
 import type { JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
 import type { Hex } from '../../protocol/hash.ts';
-import type { Module } from '../module.ts';
+import type { Action, Module, StateReader } from '../module.ts';
 
 export interface AnchorRecord {
   readonly hash: Hex;
@@ -26,10 +26,8 @@ export const anchorKey = (hash: Hex): string => `anchor/${hash}`;
 
 const invalid = (message: string) => new TillidError('TX_PAYLOAD_INVALID', message);
 
-export const anchorModule: Module = {
-  name: 'anchor',
-  actions: ['record'],
-  checkPayload(_action, payload: JsonObject) {
+const recordAction: Action = {
+  check(payload: JsonObject) {
     const keys = Object.keys(payload);
     for (const k of keys)
       if (!['hash', 'docType', 'ref'].includes(k)) throw invalid(`anchor.record: unknown field ${k}`);
@@ -43,7 +41,7 @@ export const anchorModule: Module = {
       throw invalid('anchor.record: ref must be an opaque reference of 1-128 characters [A-Za-z0-9._:/#-]');
     }
   },
-  apply(state, tx, _action, ctx) {
+  apply(state, tx, ctx) {
     const hash = tx.payload.hash as Hex;
     if (state.get(anchorKey(hash)) !== undefined) {
       throw new TillidError('ANCHOR_EXISTS', `a document with hash ${hash} is already anchored`);
@@ -59,4 +57,16 @@ export const anchorModule: Module = {
     };
     state.set(anchorKey(hash), { ...record });
   },
+};
+
+/** Read queries: an anchored document by its hash. */
+export const anchorQueries = {
+  anchor: (state: StateReader, hash: Hex): AnchorRecord | undefined =>
+    state.get(anchorKey(hash)) as unknown as AnchorRecord | undefined,
+};
+
+export const anchorModule: Module = {
+  name: 'anchor',
+  actions: { record: recordAction },
+  queries: anchorQueries,
 };

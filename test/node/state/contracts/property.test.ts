@@ -31,7 +31,7 @@ import { applicationModules } from '../../../../node/state/application.ts';
 import { addMonths, DAY_MS, formatDate, parseDate } from '../../../../node/state/contracts/calendar.ts';
 import { isReportingPeriod, monthlyAmount, type Terms } from '../../../../node/state/contracts/terms.ts';
 import { type Rules, statelessProblem } from '../../../../node/state/machine.ts';
-import type { ContractRecord } from '../../../../node/state/modules/contract.ts';
+import type { ContractRecord } from '../../../../node/state/contracts/records.ts';
 import {
   type Actor,
   actorId,
