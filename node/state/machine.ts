@@ -43,6 +43,11 @@ export interface Rules {
    * version that remembers verdicts it has already reached, so each signature is verified once.
    */
   readonly signatureValid?: (tx: Transaction, hash: Hex) => boolean;
+  /**
+   * The latest committed state, for admission's per-action checks (`Action.admit`). Never read by
+   * block execution, which gets its base state explicitly.
+   */
+  readonly committedState?: StateReader;
 }
 
 /**

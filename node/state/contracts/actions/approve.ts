@@ -6,7 +6,15 @@ import type { Hex } from '../../../protocol/hash.ts';
 import { parseDate } from '../calendar.ts';
 import { addApprovals, onContract } from '../motions.ts';
 import { fields, hash } from '../payload.ts';
-import { type Motion, motionKey, read, requireContract, wrongState } from '../records.ts';
+import {
+  type ContractRecord,
+  contractKey,
+  type Motion,
+  motionKey,
+  read,
+  requireContract,
+  wrongState,
+} from '../records.ts';
 import type { ContractAction } from './action.ts';
 
 const WHERE = 'contract.approve';
@@ -15,6 +23,18 @@ export const approve: ContractAction = {
   check(p) {
     fields(p, ['as', 'motion'], WHERE);
     hash(p.motion, 'motion');
+  },
+  /**
+   * On admission (the module has already resolved `as` against the signer: an unknown key, or a
+   * key that may not act in the claimed role, is refused with the block's code): a known motion's
+   * contract must have the acting party on it. A motion not yet committed may still be pending, so
+   * its absence is left to the block.
+   */
+  admit(state, tx, acting) {
+    const motion = read<Motion>(state, motionKey(tx.payload.motion as Hex));
+    if (!motion) return;
+    const contract = read<ContractRecord>(state, contractKey(motion.contract));
+    if (contract) onContract(contract, acting);
   },
   apply(state, tx, ctx, { acting, today }) {
     const p = tx.payload;
