@@ -15,6 +15,7 @@ import {
   type ContractRecord,
   contractKey,
   currentTerms,
+  hasEnded,
   read,
   requireContract,
   type Template,
@@ -98,7 +99,8 @@ function decidePeriod(
     start,
     period,
     suspended: c.status === 'suspended',
-    parentActive: parent === undefined || parent.status === 'active',
+    // Only a resumed child outlives its parent (suspended until then): it runs on its own.
+    parentActive: parent === undefined || parent.status === 'active' || hasEnded(parent),
     reported,
   });
   // Once every line item has lapsed there is nothing to decide; the economy system hears nothing.

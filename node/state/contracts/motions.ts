@@ -16,6 +16,7 @@ import {
   type ContractStatus,
   contractKey,
   currentTerms,
+  hasEnded,
   invalid,
   type Motion,
   type MotionAction,
@@ -63,7 +64,10 @@ export function checkMotionAllowed(
     throw wrongState(`cannot ${action} a contract that is ${c.status}`);
   if ((action === 'activate' || action === 'resume') && c.parent) {
     const parent = requireContract(state, c.parent);
-    if (parent.status !== 'active') throw wrongState(`the parent contract is ${parent.status}`);
+    // A paused parent holds its dependants; an ended one no longer does: a child suspended when its
+    // parent ended may be resumed and then runs on its own (README, "Dependants of an ended parent").
+    if (parent.status !== 'active' && !(action === 'resume' && hasEnded(parent)))
+      throw wrongState(`the parent contract is ${parent.status}`);
   }
   if (
     action === 'amend' &&

@@ -108,6 +108,8 @@ export const paymentsKey = (municipality: string, month: string) => `payment/${m
 
 export const MAX_CHILDREN = 32;
 
+export const hasEnded = (c: ContractRecord): boolean => c.status === 'terminated' || c.status === 'expired';
+
 export const invalid = (message: string, path?: string) =>
   new TillidError('TX_PAYLOAD_INVALID', message, path ? { path } : undefined);
 export const wrongState = (message: string) => new TillidError('CONTRACT_STATE', message);

@@ -461,3 +461,31 @@ test('an amendment changes the reporting duty only for months not yet decided', 
   assert.equal(refused[0]?.code, 'REPORT_PERIOD_INVALID');
   assert.match(refused[0]?.message ?? '', /no status report is required for period 6/);
 });
+
+test('a child suspended when its parent ended is not withheld forever: the municipality can resume it, and it then runs on its own', () => {
+  const w = world();
+  const parent = w.activeContract({
+    start: '2026-02-01',
+    reportEveryMonths: 0,
+    items: [{ code: 'residential', monthly: RESIDENTIAL }],
+  });
+  const child = w.activeContract({
+    start: '2026-02-01',
+    reportEveryMonths: 0,
+    items: [{ code: 'school-support', monthly: 800_000 }],
+    parent,
+    onParentEnd: 'suspend',
+  });
+  w.until('2026-03-10');
+  const end = w.b.propose(w.cast.caseworker, parent, 'terminate', { reason: 'returned-home' });
+  w.ok(end);
+  w.ok(w.b.approve(w.cast.careHomeRep, transactionHash(end)));
+  assert.equal(w.chain.contract(child).status, 'suspended');
+  w.until('2026-04-10');
+  assert.deepEqual(w.payments(child), ['1:release:scheduled', '2:withhold:suspended']);
+  // The template's resume policy (here one director) decides; the ended parent no longer does.
+  w.passMotion(child, 'resume', [w.cast.director]);
+  assert.equal(w.chain.contract(child).status, 'active');
+  w.until('2026-05-10');
+  assert.deepEqual(w.payments(child), ['1:release:scheduled', '2:withhold:suspended', '3:release:scheduled']);
+});
