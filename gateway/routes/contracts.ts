@@ -436,7 +436,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       config: { access: { service: 'contracts', action: 'contract.read' } },
       schema: {
         description:
-          'The payment decisions (release / withhold, amount in øre, reason) of the caller’s municipality in a month of business time.',
+          'The payment decisions (release / withhold, amount in øre, reason) in a month of business time: a municipality sees its own, a provider those on its contracts.',
         querystring: {
           type: 'object',
           required: ['month'],
@@ -450,7 +450,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       authorize(caller, 'contract.read');
       const decisions = await router.get<{ decisions: { provider?: string }[] }>(
         caller.cvr,
-        `/v1/payments?municipality=${caller.cvr}&month=${request.query.month}`,
+        `/v1/payments?party=${caller.cvr}&month=${request.query.month}`,
       );
       return decisions ?? { decisions: [] };
     },

@@ -111,6 +111,25 @@ export function reportsOf(state: StateReader, cvr: string): ReportDuty[] {
 export const paymentsOf = (state: StateReader, municipality: string, month: string): unknown[] =>
   readList(state, paymentsKey(municipality, month));
 
+/**
+ * The payment decisions a party sees for a month: a municipality its own list; a provider the
+ * decisions on its contracts, from the lists of the municipalities it has contracts with (in the
+ * order it first contracted with them, each list in decision order). Anyone else: none.
+ */
+export function paymentsFor(state: StateReader, cvr: string, month: string): unknown[] {
+  const party = readParty(state, cvr);
+  if (party?.kind === 'municipality') return paymentsOf(state, cvr, month);
+  if (party?.kind !== 'provider') return [];
+  const municipalities = new Set(
+    readList<Hex>(state, byPartyKey(cvr)).map(
+      (id) => (read<ContractRecord>(state, contractKey(id)) as ContractRecord).municipality,
+    ),
+  );
+  return [...municipalities].flatMap((m) =>
+    readList<{ provider: string }>(state, paymentsKey(m, month)).filter((d) => d.provider === cvr),
+  );
+}
+
 export const partyView = (state: StateReader, cvr: string) => readParty(state, cvr);
 
 /**
@@ -143,5 +162,6 @@ export const contractQueries = {
   contracts: contractSummaries,
   reports: reportsOf,
   payments: paymentsOf,
+  paymentsFor,
   template: readTemplate,
 };
