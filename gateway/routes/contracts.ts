@@ -34,7 +34,8 @@ const code = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' } as const;
 const role = {
   type: 'string',
   enum: ['caseworker', 'centre-chief', 'director', 'provider-representative'],
-  description: 'the role to act in, when the caller holds several that allow the action',
+  description:
+    'the role to act in, when the caller holds several that allow the action; required on an approval by a caller who could approve in several roles (400 ROLE_REQUIRED)',
 } as const;
 const waitQuery = {
   type: 'object',
