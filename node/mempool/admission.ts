@@ -7,8 +7,8 @@
 import { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { decodeTransaction, type Transaction } from '../protocol/transaction.ts';
-import type { StateReader } from '../state/module.ts';
 import { actionFor, type Receipt, type Rules, statelessProblem } from '../state/machine.ts';
+import type { StateReader } from '../state/module.ts';
 import type { Mempool } from './mempool.ts';
 
 export interface AdmissionDeps {

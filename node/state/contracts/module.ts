@@ -9,8 +9,11 @@
  */
 import type { JsonObject } from '../../protocol/canonical.ts';
 import type { Genesis } from '../../protocol/genesis.ts';
+import { contractSchemas } from '../../schemas/contract.ts';
+import { LIMITS, type PayloadLimits } from '../../schemas/limits.ts';
+import { payloadValidator } from '../../schemas/validate.ts';
 import type { Action, Module } from '../module.ts';
-import { checkActing, resolveActing } from '../party/acting.ts';
+import { resolveActing } from '../party/acting.ts';
 import type { ContractAction } from './actions/action.ts';
 import { approve } from './actions/approve.ts';
 import { create } from './actions/create.ts';
@@ -21,35 +24,39 @@ import { processAgenda } from './agenda.ts';
 import { type BusinessClock, businessDay, clockOf } from './calendar.ts';
 import { contractQueries } from './read-models.ts';
 
-const ACTIONS: Readonly<Record<string, ContractAction>> = {
-  defineTemplate,
-  create,
-  propose,
-  approve,
-  report,
-};
+const ACTIONS = { defineTemplate, create, propose, approve, report } as const;
+type ActionName = keyof typeof ACTIONS;
 
-export function contractModule(genesis: Genesis): Module {
+/**
+ * The contract module. `limits` are the protocol's payload limits; tests pass others to see one
+ * change reach every consumer of the schemas.
+ */
+export function contractModule(genesis: Genesis, limits: PayloadLimits = LIMITS): Module {
   const clock: BusinessClock = clockOf(genesis);
-  const wrap = (a: ContractAction): Action => ({
-    check(payload) {
-      checkActing(payload.as);
-      a.check(payload);
-    },
-    ...(a.admit
-      ? {
-          admit: (state, tx) =>
-            a.admit?.(state, tx, resolveActing(state, tx.signer, tx.payload.as as JsonObject)),
-        }
-      : {}),
-    apply(state, tx, ctx) {
-      const acting = resolveActing(state, tx.signer, tx.payload.as as JsonObject);
-      a.apply(state, tx, ctx, { acting, today: businessDay(clock, ctx) });
-    },
-  });
+  const schemas = contractSchemas(limits);
+  const wrap = (name: ActionName, a: ContractAction): Action => {
+    const valid = payloadValidator(schemas[name], `contract.${name}`);
+    return {
+      check(payload) {
+        valid(payload);
+        a.check(payload);
+      },
+      ...(a.admit
+        ? {
+            admit: (state, tx) =>
+              a.admit?.(state, tx, resolveActing(state, tx.signer, tx.payload.as as JsonObject)),
+          }
+        : {}),
+      apply(state, tx, ctx) {
+        const acting = resolveActing(state, tx.signer, tx.payload.as as JsonObject);
+        a.apply(state, tx, ctx, { acting, today: businessDay(clock, ctx) });
+      },
+    };
+  };
+  const names = Object.keys(ACTIONS) as ActionName[];
   return {
     name: 'contract',
-    actions: Object.fromEntries(Object.entries(ACTIONS).map(([name, a]) => [name, wrap(a)])),
+    actions: Object.fromEntries(names.map((name) => [name, wrap(name, ACTIONS[name])])),
     beginBlock: (state, ctx) => processAgenda(state, ctx, businessDay(clock, ctx)),
     queries: contractQueries,
   };

@@ -14,11 +14,12 @@
 import type { Json, JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
 import type { Hex } from '../../protocol/hash.ts';
+import { MOTION_ACTIONS } from '../../schemas/contract.ts';
 import type { StateReader, StateWriter } from '../module.ts';
 import type { Approval, ApprovalPolicy, Role } from './policy.ts';
 import type { Terms } from './terms.ts';
 
-export const MOTION_ACTIONS = ['activate', 'amend', 'suspend', 'resume', 'terminate'] as const;
+export { MOTION_ACTIONS };
 export type MotionAction = (typeof MOTION_ACTIONS)[number];
 
 export interface Template {

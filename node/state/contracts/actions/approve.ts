@@ -5,7 +5,6 @@ import { TillidError } from '../../../protocol/errors.ts';
 import type { Hex } from '../../../protocol/hash.ts';
 import { parseDate } from '../calendar.ts';
 import { addApprovals, onContract } from '../motions.ts';
-import { fields, hash } from '../payload.ts';
 import {
   type ContractRecord,
   contractKey,
@@ -17,13 +16,8 @@ import {
 } from '../records.ts';
 import type { ContractAction } from './action.ts';
 
-const WHERE = 'contract.approve';
-
 export const approve: ContractAction = {
-  check(p) {
-    fields(p, ['as', 'motion'], WHERE);
-    hash(p.motion, 'motion');
-  },
+  check() {},
   /**
    * On admission (the module has already resolved `as` against the signer: an unknown key, or a
    * key that may not act in the claimed role, is refused with the block's code): a known motion's

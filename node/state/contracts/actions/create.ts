@@ -1,12 +1,13 @@
 /**
  * `contract.create`: the municipality drafts a contract with a registered provider from one of its templates, optionally as a dependant of another of its contracts. The contract id is the transaction hash; it starts as a draft.
  */
+import type { JsonObject } from '../../../protocol/canonical.ts';
 import { TillidError } from '../../../protocol/errors.ts';
 import type { Hex } from '../../../protocol/hash.ts';
 import { append } from '../../lists.ts';
 import { readParty } from '../../party/acting.ts';
 import { dayOfMonth } from '../calendar.ts';
-import { checkItems, date, fields, hash, int, KLE } from '../payload.ts';
+import { checkItemRules, date } from '../payload.ts';
 import {
   byPartyKey,
   type ContractRecord,
@@ -20,49 +21,18 @@ import {
   write,
   wrongState,
 } from '../records.ts';
-import { type LineItem, MAX_MONTHS, type Terms } from '../terms.ts';
+import type { LineItem, Terms } from '../terms.ts';
 import { record } from '../timeline.ts';
 import type { ContractAction } from './action.ts';
 
-const WHERE = 'contract.create';
-
 export const create: ContractAction = {
   check(p) {
-    fields(
-      p,
-      [
-        'as',
-        'template',
-        'provider',
-        'start',
-        'months',
-        'items',
-        'reportEveryMonths',
-        'parent',
-        'onParentEnd',
-        'kle',
-        'document',
-      ],
-      WHERE,
-    );
-    if (typeof p.template !== 'string' || !/^\d{8}\/[a-z][a-z0-9-]{0,31}$/.test(p.template))
-      throw invalid('template must be <municipality CVR>/<code>', 'template');
-    if (typeof p.provider !== 'string' || !/^\d{8}$/.test(p.provider))
-      throw invalid('provider must be a CVR number', 'provider');
     const start = date(p.start, 'start');
     if (dayOfMonth(start) > 28)
       throw invalid('start must fall on day 1-28, so every monthly due date exists', 'start');
-    if (p.months !== undefined) int(p.months, 1, MAX_MONTHS, 'months');
-    checkItems(p.items, start, 'items');
-    int(p.reportEveryMonths, 0, 12, 'reportEveryMonths');
-    if (p.parent !== undefined) hash(p.parent, 'parent');
+    checkItemRules(p.items as JsonObject[], start, 'items');
     if ((p.parent === undefined) !== (p.onParentEnd === undefined))
       throw invalid('parent and onParentEnd go together', 'onParentEnd');
-    if (p.onParentEnd !== undefined && p.onParentEnd !== 'terminate' && p.onParentEnd !== 'suspend')
-      throw invalid("onParentEnd is 'terminate' or 'suspend'", 'onParentEnd');
-    if (p.kle !== undefined && (typeof p.kle !== 'string' || !KLE.test(p.kle)))
-      throw invalid('kle must be a KLE code such as 27.35.04', 'kle');
-    if (p.document !== undefined) hash(p.document, 'document');
   },
   apply(state, tx, ctx, { acting, today }) {
     const p = tx.payload;

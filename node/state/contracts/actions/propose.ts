@@ -5,15 +5,14 @@
 import type { JsonObject } from '../../../protocol/canonical.ts';
 import { TillidError } from '../../../protocol/errors.ts';
 import type { Hex } from '../../../protocol/hash.ts';
-import { signingMessage, verifySignature } from '../../../protocol/signature.ts';
+import { isValidPublicKey, signingMessage, verifySignature } from '../../../protocol/signature.ts';
 import { resolveActing } from '../../party/acting.ts';
 import { formatDate } from '../calendar.ts';
 import { addApprovals, checkMotionAllowed, cosignDigest, onContract } from '../motions.ts';
-import { checkCosignatures, checkTermsChange, code, fields, hash } from '../payload.ts';
+import { checkItemRules } from '../payload.ts';
 import {
   contractKey,
   invalid,
-  MOTION_ACTIONS,
   type Motion,
   type MotionAction,
   motionKey,
@@ -26,19 +25,17 @@ import {
 import { record } from '../timeline.ts';
 import type { ContractAction } from './action.ts';
 
-const WHERE = 'contract.propose';
-
 export const propose: ContractAction = {
   check(p) {
-    fields(p, ['as', 'contract', 'action', 'changes', 'reason', 'document', 'cosignatures'], WHERE);
-    if (p.cosignatures !== undefined) checkCosignatures(p.cosignatures);
-    hash(p.contract, 'contract');
-    if (!MOTION_ACTIONS.includes(p.action as MotionAction))
-      throw invalid(`action must be one of ${MOTION_ACTIONS.join(', ')}`, 'action');
-    if (p.action === 'amend') checkTermsChange(p.changes);
-    else if (p.changes !== undefined) throw invalid('changes belong to an amend motion only', 'changes');
-    if (p.reason !== undefined) code(p.reason, 'reason');
-    if (p.document !== undefined) hash(p.document, 'document');
+    // Shape and limits are the schema's; a well-formed key must also be a point on the curve.
+    for (const [i, cs] of ((p.cosignatures as JsonObject[] | undefined) ?? []).entries())
+      if (!isValidPublicKey(cs.publicKey))
+        throw invalid(`cosignatures[${i}].publicKey must be an Ed25519 key`, `cosignatures[${i}]`);
+    if (p.action === 'amend') {
+      if (p.changes === undefined) throw invalid('changes must be an object', 'changes');
+      const items = (p.changes as JsonObject).items as JsonObject[] | undefined;
+      if (items !== undefined) checkItemRules(items, undefined, 'changes.items');
+    } else if (p.changes !== undefined) throw invalid('changes belong to an amend motion only', 'changes');
   },
   apply(state, tx, ctx, { acting, today }) {
     const p = tx.payload;
