@@ -221,8 +221,8 @@ test('K3 and K5: 3-month contracts pay 3 months and expire', () => {
   assert.equal(w.released(taxi), 3 * 600_000);
 });
 
-test('K4: a dependent contract pays only while its parent is active', () => {
-  const w = world();
+/** An active placement and an active school support that is suspended when the placement ends. */
+function parentWithSuspendingChild(w: ReturnType<typeof world>) {
   const parent = w.activeContract({
     start: '2026-02-01',
     reportEveryMonths: 0,
@@ -235,6 +235,12 @@ test('K4: a dependent contract pays only while its parent is active', () => {
     parent,
     onParentEnd: 'suspend',
   });
+  return { parent, child };
+}
+
+test('K4: a dependent contract pays only while its parent is active', () => {
+  const w = world();
+  const { parent, child } = parentWithSuspendingChild(w);
   w.until('2026-03-10'); // period 1 decided for both
   w.passMotion(parent, 'suspend', [w.cast.director]);
   w.until('2026-04-10');
@@ -464,18 +470,7 @@ test('an amendment changes the reporting duty only for months not yet decided', 
 
 test('a child suspended when its parent ended is not withheld forever: the municipality can resume it, and it then runs on its own', () => {
   const w = world();
-  const parent = w.activeContract({
-    start: '2026-02-01',
-    reportEveryMonths: 0,
-    items: [{ code: 'residential', monthly: RESIDENTIAL }],
-  });
-  const child = w.activeContract({
-    start: '2026-02-01',
-    reportEveryMonths: 0,
-    items: [{ code: 'school-support', monthly: 800_000 }],
-    parent,
-    onParentEnd: 'suspend',
-  });
+  const { parent, child } = parentWithSuspendingChild(w);
   w.until('2026-03-10');
   const end = w.b.propose(w.cast.caseworker, parent, 'terminate', { reason: 'returned-home' });
   w.ok(end);
