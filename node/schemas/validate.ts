@@ -12,12 +12,21 @@ import { TillidError } from '../protocol/errors.ts';
 const pathOf = (segments: readonly string[]): string =>
   segments.reduce((p, s) => (/^\d+$/.test(s) ? `${p}[${s}]` : p ? `${p}.${s}` : s), '');
 
-function describe(error: ValueError): { path: string; message: string } {
+/** Where a problem is reported: inside a claim or a key, at the claim or the key as a whole. */
+export type Collapse = (segments: readonly string[]) => readonly string[];
+
+/** Anything inside an `as` claim is reported as the claim. */
+export const collapseActing: Collapse = (segments) => {
+  const at = segments.indexOf('as');
+  return at >= 0 ? segments.slice(0, at + 1) : segments;
+};
+
+function describe(error: ValueError, collapse: Collapse): { path: string; message: string } {
   const segments = error.path.split('/').slice(1);
-  const asAt = segments.indexOf('as');
-  if (asAt >= 0) {
-    const path = pathOf(segments.slice(0, asAt + 1));
-    return { path, message: `${path} must be { party, role, actor }: ${describeSchema(error)}` };
+  const collapsed = collapse(segments);
+  if (collapsed.length < segments.length) {
+    const path = pathOf(collapsed);
+    return { path, message: `${path}: ${describeSchema(error)}` };
   }
   if (error.type === ValueErrorType.ObjectAdditionalProperties) {
     const field = segments[segments.length - 1] as string;
@@ -31,7 +40,11 @@ const describeSchema = (error: ValueError): string =>
   (error.schema as { description?: string }).description ?? error.message;
 
 /** A compiled check for `schema`: throws on the first problem. */
-export function payloadValidator(schema: TObject, where: string): (payload: unknown) => void {
+export function payloadValidator(
+  schema: TObject,
+  where: string,
+  collapse: Collapse = collapseActing,
+): (payload: unknown) => void {
   const compiled = TypeCompiler.Compile(schema);
   const order = Object.keys(schema.properties);
   const rank = (e: ValueError): number => {
@@ -47,7 +60,7 @@ export function payloadValidator(schema: TObject, where: string): (payload: unkn
     // Stable: within a rank, the order the schema walk found them.
     const first = errors.map((e, i) => ({ e, i })).sort((a, b) => rank(a.e) - rank(b.e) || a.i - b.i)[0]?.e;
     if (!first) throw new TillidError('TX_PAYLOAD_INVALID', `${where}: invalid payload`);
-    const { path, message } = describe(first);
+    const { path, message } = describe(first, collapse);
     throw new TillidError('TX_PAYLOAD_INVALID', `${where}: ${message}`, path ? { path } : undefined);
   };
 }

@@ -15,6 +15,8 @@ import { TillidError } from '../../protocol/errors.ts';
 import type { Authority, Genesis } from '../../protocol/genesis.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey } from '../../protocol/signature.ts';
+import { governanceSchemas } from '../../schemas/governance.ts';
+import { payloadValidator } from '../../schemas/validate.ts';
 import { emit } from '../events.ts';
 import type { Action, Module, StateReader } from '../module.ts';
 
@@ -62,31 +64,14 @@ export function authoritiesAt(state: StateReader, genesis: Genesis, height: numb
 export function governanceModule(genesis: Genesis): Module {
   const membersAt = (state: StateReader, height: number) =>
     authoritiesAt(state, genesis, height).map((a) => a.publicKey);
-  const check = (action: 'propose' | 'vote') => (payload: JsonObject) => {
-    const allowed = action === 'propose' ? ['action', 'name', 'cvr', 'publicKey', 'address'] : ['proposal'];
-    for (const k of Object.keys(payload))
-      if (!allowed.includes(k)) throw invalid(`governance.${action}: unknown field ${k}`);
-    if (action === 'vote') {
-      if (typeof payload.proposal !== 'string' || !/^[0-9a-f]{64}$/.test(payload.proposal)) {
-        throw invalid('governance.vote: proposal must be a proposal id (64 hex)');
-      }
-      return;
-    }
-    if (payload.action !== 'add' && payload.action !== 'remove')
-      throw invalid("governance.propose: action is 'add' or 'remove'");
-    if (typeof payload.name !== 'string' || !/^[\p{L}\p{N} .'-]{2,80}$/u.test(payload.name)) {
+  const validPropose = payloadValidator(governanceSchemas.propose, 'governance.propose');
+  const checkPropose = (payload: JsonObject) => {
+    validPropose(payload);
+    // Letters of any script (see node/schemas/governance.ts).
+    if (!/^[\p{L}\p{N} .'-]{2,80}$/u.test(payload.name as string))
       throw invalid('governance.propose: name must be the municipality name (2-80 characters)');
-    }
-    if (typeof payload.cvr !== 'string' || !/^\d{8}$/.test(payload.cvr))
-      throw invalid('governance.propose: cvr must be 8 digits');
     if (!isValidPublicKey(payload.publicKey))
       throw invalid('governance.propose: publicKey must be a valid Ed25519 key');
-    if (
-      payload.address !== undefined &&
-      (typeof payload.address !== 'string' || payload.address.length > 200)
-    ) {
-      throw invalid('governance.propose: address must be a multiaddr');
-    }
   };
   const apply =
     (action: 'propose' | 'vote'): Action['apply'] =>
@@ -145,8 +130,8 @@ export function governanceModule(genesis: Genesis): Module {
   return {
     name: 'governance',
     actions: {
-      propose: { check: check('propose'), apply: apply('propose') },
-      vote: { check: check('vote'), apply: apply('vote') },
+      propose: { check: checkPropose, apply: apply('propose') },
+      vote: { check: payloadValidator(governanceSchemas.vote, 'governance.vote'), apply: apply('vote') },
     },
     queries: governanceQueries(genesis),
   };

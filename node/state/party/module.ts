@@ -19,22 +19,32 @@ import type { Genesis } from '../../protocol/genesis.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey } from '../../protocol/signature.ts';
 import type { Transaction } from '../../protocol/transaction.ts';
+import { MAX_KEYS, partySchemas } from '../../schemas/party.ts';
+import { type Collapse, payloadValidator } from '../../schemas/validate.ts';
 import { emit } from '../events.ts';
 import type { Action, Module, StateReader, StateWriter, TxContext } from '../module.ts';
 import { authoritiesAt } from '../modules/governance.ts';
 import {
-  checkCvr,
-  checkFields,
   checkKey,
   invalid,
   keyOwnerKey,
-  MAX_KEYS,
   type PartyKey,
   type PartyRecord,
   partyKey,
   readParty,
 } from './acting.ts';
 import { type Party, ROLES_OF_PARTY, type Role } from './roles.ts';
+
+/** A problem inside a key is reported at the key, as `keys[0]` or `key`. */
+const atKey: Collapse = (segments) =>
+  segments[0] === 'keys' && segments.length > 2
+    ? segments.slice(0, 2)
+    : segments[0] === 'key' && segments.length > 1
+      ? ['key']
+      : segments;
+const validRegister = payloadValidator(partySchemas.register, 'party.register', atKey);
+const validAddKey = payloadValidator(partySchemas.addKey, 'party.addKey', atKey);
+const validRevokeKey = payloadValidator(partySchemas.revokeKey, 'party.revokeKey', atKey);
 
 export function partyModule(genesis: Genesis): Module {
   const isAuthority = (state: StateReader, signer: Hex, height: number) =>
@@ -81,14 +91,9 @@ export function partyModule(genesis: Genesis): Module {
 
   const register: Action = {
     check(payload) {
-      checkFields(payload, ['cvr', 'kind', 'keys'], 'party.register');
-      checkCvr(payload.cvr, 'cvr');
-      if (payload.kind !== 'municipality' && payload.kind !== 'provider')
-        throw invalid("kind is 'municipality' or 'provider'", 'kind');
-      if (!Array.isArray(payload.keys) || payload.keys.length < 1 || payload.keys.length > MAX_KEYS)
-        throw invalid(`keys must list 1-${MAX_KEYS} keys`, 'keys');
+      validRegister(payload);
       const seen = new Set<unknown>();
-      payload.keys.forEach((k, i) => {
+      (payload.keys as JsonObject[]).forEach((k, i) => {
         checkKey(k, payload.kind as Party, `keys[${i}]`);
         const pk = (k as JsonObject).publicKey;
         if (seen.has(pk)) throw invalid(`keys[${i}]: the same key twice`, `keys[${i}]`);
@@ -131,8 +136,7 @@ export function partyModule(genesis: Genesis): Module {
 
   const addKey: Action = {
     check(payload) {
-      checkFields(payload, ['cvr', 'key'], 'party.addKey');
-      checkCvr(payload.cvr, 'cvr');
+      validAddKey(payload);
       checkKey(payload.key, undefined, 'key');
     },
     apply(state, tx, ctx) {
@@ -147,8 +151,7 @@ export function partyModule(genesis: Genesis): Module {
 
   const revokeKey: Action = {
     check(payload) {
-      checkFields(payload, ['cvr', 'publicKey'], 'party.revokeKey');
-      checkCvr(payload.cvr, 'cvr');
+      validRevokeKey(payload);
       if (!isValidPublicKey(payload.publicKey))
         throw invalid('publicKey must be an Ed25519 public key', 'publicKey');
     },
