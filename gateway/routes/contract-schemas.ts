@@ -6,6 +6,7 @@
  */
 import { type TObject, type TProperties, Type } from '@sinclair/typebox';
 import { type ContractSchemas, contractSchemas } from '../../node/schemas/contract.ts';
+import { PartyKeyInput, partySchemas } from '../../node/schemas/party.ts';
 import { ROLES } from '../../node/state/party/roles.ts';
 import { errorReplies } from '../schemas.ts';
 
@@ -35,6 +36,14 @@ export function contractBodies(schemas: ContractSchemas = contractSchemas()) {
     contract: body(schemas.create, ['as']),
     motion: body(schemas.propose, ['as', 'contract', 'cosignatures']),
     approval: body(schemas.approve, ['as', 'motion']),
+    // party.register's CVR and key, the rest filled in by the gateway (kind, roles).
+    provider: Type.Object(
+      {
+        cvr: partySchemas.register.properties.cvr,
+        publicKey: Type.Optional(PartyKeyInput.properties.publicKey),
+      },
+      { additionalProperties: false },
+    ),
     report: (() => {
       // A report is the provider's; it has no role to choose.
       const { role: _role, ...properties } = body(schemas.report, ['as', 'contract']).properties;

@@ -77,12 +77,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
         description:
           'Register a service provider (by CVR) as a party, with its signing key: `publicKey` if the provider signs itself, otherwise the key the gateway holds for it. The caller’s municipality is its registrar.',
         querystring: waitQuery,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['cvr'],
-          properties: { cvr: { type: 'string', pattern: '^\\d{8}$' }, publicKey: hash },
-        },
+        body: bodies.provider,
         response: writeReplies,
       },
     },
