@@ -30,6 +30,28 @@ const dir = new URL('../../fixtures/chains/contracts-v1/', import.meta.url);
 const genesis = JSON.parse(readFileSync(new URL('genesis.json', dir), 'utf8')) as Genesis;
 const blocks = JSON.parse(readFileSync(new URL('blocks.json', dir), 'utf8')) as RecordedBlock[];
 
+/** Replays the whole fixture; returns the final state and the modules. */
+function replay() {
+  const modules = applicationModules(genesis);
+  const rules = { chainId: genesis.chainId, params: genesis.params, modules };
+  const state = new MemoryState();
+  let root: Hex = '00'.repeat(32);
+  for (const { chainId, height, timestamp, proposer, transactions } of blocks) {
+    const items = transactions.map((tx) => ({ tx, hash: transactionHash(tx) }));
+    const result = executeBlock(
+      state,
+      root,
+      items,
+      { chainId, height, timestamp, proposer },
+      rules,
+      'validate',
+    );
+    state.apply(result.writes);
+    root = result.stateRoot;
+  }
+  return { state, modules };
+}
+
 test('the recorded fixture chain replays to the same writes and state root at every block', () => {
   const rules = { chainId: genesis.chainId, params: genesis.params, modules: applicationModules(genesis) };
   const state = new MemoryState();
@@ -55,4 +77,40 @@ test('the recorded fixture chain replays to the same writes and state root at ev
     assert.equal(canonicalHash(writes), recorded.writesHash, `writes of block ${height}`);
     assert.equal(result.stateRoot, recorded.stateRoot, `state root of block ${height}`);
   }
+});
+
+test('modules answer reads through their queries, so callers need not know their key layouts', () => {
+  const { state, modules } = replay();
+  // biome-ignore lint/suspicious/noExplicitAny: query results are read by assertions
+  const query = (module: string, name: string, ...args: unknown[]): any => {
+    const q = modules.get(module)?.queries?.[name];
+    assert.ok(q, `${module}.${name}`);
+    return q(state, ...args);
+  };
+  const anchored = blocks[0]?.transactions[2]?.payload.hash as Hex;
+  assert.equal(query('anchor', 'anchor', anchored).docType, 'status-report');
+  assert.equal(query('anchor', 'anchor', 'ff'.repeat(32)), undefined);
+  // Authority 3 was voted in at block 2, effective two blocks later.
+  const schedule = query('governance', 'schedule');
+  assert.deepEqual(
+    schedule.map((s: { fromHeight: number; authorities: unknown[] }) => [s.fromHeight, s.authorities.length]),
+    [
+      [1, 2],
+      [4, 3],
+    ],
+  );
+  assert.equal(query('evidence', 'equivocations').length, 1);
+  assert.equal(query('party', 'party', '11111111').kind, 'provider');
+  const contracts = query('contract', 'contracts', '11111111');
+  assert.deepEqual(
+    contracts.map((c: { status: string }) => c.status),
+    ['terminated', 'expired'],
+  );
+  const placement = query('contract', 'contract', contracts[0].id, 0);
+  assert.equal(placement.timeline.length > 10, true);
+  assert.equal(query('contract', 'template', '29189846/placement').code, 'placement');
+  // The care home sees its own decisions; the municipality's list holds every provider's.
+  const own = query('contract', 'paymentsFor', '11111111', '2026-03');
+  assert.ok(own.length > 0 && own.every((d: { provider: string }) => d.provider === '11111111'));
+  assert.ok(query('contract', 'payments', '29189846', '2026-03').length > own.length);
 });
