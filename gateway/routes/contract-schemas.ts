@@ -7,7 +7,7 @@
 import { type TObject, type TProperties, Type } from '@sinclair/typebox';
 import { type ContractSchemas, contractSchemas } from '../../node/schemas/contract.ts';
 import { PartyKeyInput, partySchemas } from '../../node/schemas/party.ts';
-import { ROLES } from '../../node/state/party/roles.ts';
+import { ROLES } from '../../node/schemas/roles.ts';
 import { errorReplies } from '../schemas.ts';
 
 /** An opaque reference to the person acting in the calling system; only its HMAC leaves the gateway. */

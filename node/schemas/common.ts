@@ -1,6 +1,6 @@
 /** Schemas of the values payloads are made of: digests, CVR numbers, dates, codes, who acts. */
 import { type Static, Type } from '@sinclair/typebox';
-import { ROLES } from '../state/party/roles.ts';
+import { ROLES } from './roles.ts';
 
 export const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'a 32-byte hex digest' });
 export const Cvr = Type.String({ pattern: '^\\d{8}$', description: 'a CVR number (8 digits)' });

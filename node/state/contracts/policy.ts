@@ -33,9 +33,9 @@
 import type { Json } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
 
-export { PARTIES, type Party, ROLES, ROLES_OF_PARTY, type Role } from '../party/roles.ts';
+export { PARTIES, type Party, ROLES, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 
-import { PARTIES, type Party, ROLES_OF_PARTY, type Role } from '../party/roles.ts';
+import { PARTIES, type Party, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 
 /** n distinct actors of `party`, each approving in `role`. */
 export interface SignersPolicy {

@@ -7,8 +7,8 @@ import type { JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey } from '../../protocol/signature.ts';
+import { type Party, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 import type { StateReader } from '../module.ts';
-import { type Party, ROLES_OF_PARTY, type Role } from './roles.ts';
 
 export interface PartyKey {
   readonly roles: readonly Role[];

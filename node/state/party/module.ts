@@ -20,6 +20,7 @@ import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey } from '../../protocol/signature.ts';
 import type { Transaction } from '../../protocol/transaction.ts';
 import { MAX_KEYS, partySchemas } from '../../schemas/party.ts';
+import { type Party, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 import { type Collapse, payloadValidator } from '../../schemas/validate.ts';
 import { emit } from '../events.ts';
 import type { Action, Module, StateReader, StateWriter, TxContext } from '../module.ts';
@@ -33,7 +34,6 @@ import {
   partyKey,
   readParty,
 } from './acting.ts';
-import { type Party, ROLES_OF_PARTY, type Role } from './roles.ts';
 
 /** A problem inside a key is reported at the key, as `keys[0]` or `key`. */
 const atKey: Collapse = (segments) =>

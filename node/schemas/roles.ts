@@ -1,6 +1,6 @@
 /**
- * The parties that act on contracts and the roles they act in. Party facts, kept here so the
- * party module needs nothing from the contract rules; `contracts/policy.ts` builds on them.
+ * The parties that act on contracts and the roles they act in: protocol facts that the payload
+ * schemas, the party module and the approval policies (`state/contracts/policy.ts`) all build on.
  */
 
 export const PARTIES = ['municipality', 'provider'] as const;
