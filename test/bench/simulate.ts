@@ -11,8 +11,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_TIMEOUTS } from '../../node/consensus/tendermint/engine.ts';
-import { checkSeed } from '../../node/consensus/tendermint/scenario.ts';
-import { type SimulationResult, simulate } from '../../node/consensus/tendermint/simulator.ts';
+import { checkSeed } from '../sim/scenario.ts';
+import { type SimulationResult, simulate } from '../sim/simulator.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +41,7 @@ const failedRuns = new Set(failures.map((f) => f.split(':')[0])).size;
 console.log(`property check: ${runs - failedRuns}/${runs} runs passed over ${seeds} seeds (${seconds} s)`);
 if (failures.length > 0) {
   for (const f of failures) console.error(`  FAIL ${f}`);
-  console.error('replay one with: checkSeed(seed, options) from node/consensus/tendermint/scenario.ts');
+  console.error('replay one with: checkSeed(seed, options) from test/sim/scenario.ts');
   process.exitCode = 1;
 }
 

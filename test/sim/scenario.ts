@@ -2,9 +2,14 @@
  * Random fault scenarios for the simulator and the properties every run must satisfy. Shared by
  * the property tests and `npm run bench:consensus`, so both check exactly the same thing.
  */
-import type { Hex } from '../../protocol/hash.ts';
-import type { Timeouts } from './engine.ts';
-import { type ConsensusMessage, proposalSignatureValid, senderOf, voteSignatureValid } from './messages.ts';
+import type { Timeouts } from '../../node/consensus/tendermint/engine.ts';
+import {
+  type ConsensusMessage,
+  proposalSignatureValid,
+  senderOf,
+  voteSignatureValid,
+} from '../../node/consensus/tendermint/messages.ts';
+import type { Hex } from '../../node/protocol/hash.ts';
 import { Random } from './prng.ts';
 import { type SimulationConfig, type SimulationResult, type SimulationView, simulate } from './simulator.ts';
 
