@@ -194,7 +194,7 @@ export class ConsortiumConsensus implements Consensus {
           ? { verdict: 'accept', value: { height: height as number } }
           : { verdict: 'reject', reason: 'bad status' };
       },
-      deliver: ({ height }, from) => this.#host.onStatus(this.#peer(from), height),
+      deliver: ({ height }, from) => void this.#host.onStatus(this.#peer(from), height),
     });
     await this.#host.start();
   }

@@ -104,6 +104,14 @@ export class ConsensusHost {
   #lastStatusReply = Number.NEGATIVE_INFINITY;
   /** Round the engine was in at the last check, for round metrics. */
   #round = 0;
+  /**
+   * An authority that starts with an empty chain does not know whether it signed anything before
+   * (a data directory lost with its signed-vote log looks exactly like a new one). It waits for a
+   * peer's head H: at 0 the network is new and it votes from height 1; otherwise it may have
+   * signed at most up to H + 1, so it follows by sync and votes from H + 2 — never signing twice.
+   */
+  #awaitingPeers = false;
+  #voteFrom = 1;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
@@ -151,8 +159,12 @@ export class ConsensusHost {
   async start(): Promise<void> {
     this.#stopped = false;
     this.#lastProgress = this.#o.timers.now();
+    const { chain } = this.#o;
+    this.#awaitingPeers =
+      this.#engine !== undefined && chain.head.height === 0 && chain.authoritiesAt(1).length > 1;
     this.#scheduleTick();
-    await this.#startEngine();
+    if (this.#awaitingPeers) this.#o.network.status(0);
+    else await this.#startEngine();
   }
 
   /** Stops timers, then lets a commit in flight finish (closing the store under it would fail it). */
@@ -195,12 +207,17 @@ export class ConsensusHost {
   }
 
   /** A peer's head height. A peer behind us gets ours back (at most once a tick), so it can sync. */
-  onStatus(from: string, height: number): void {
+  async onStatus(from: string, height: number): Promise<void> {
     if (this.#stopped) return;
     const head = this.#o.chain.head.height;
     if (height < head && this.#o.timers.now() - this.#lastStatusReply >= this.#tickMs) {
       this.#lastStatusReply = this.#o.timers.now();
       this.#o.network.status(head);
+    }
+    if (this.#awaitingPeers) {
+      this.#awaitingPeers = false;
+      this.#voteFrom = height === 0 ? 1 : height + 2;
+      if (height === 0) await this.#startEngine();
     }
     this.#noteHead(from, height);
   }
@@ -266,6 +283,10 @@ export class ConsensusHost {
   // -------------------------------------------------------------------------------------------
 
   #noteHead(peer: string, height: number): void {
+    if (this.#awaitingPeers && height > 0) {
+      this.#awaitingPeers = false;
+      this.#voteFrom = height + 2;
+    }
     if (height <= (this.#peerHeads.get(peer) ?? -1)) return;
     this.#peerHeads.set(peer, height);
     // One block behind is normal while a decision is on its way; two means consensus has moved on.
@@ -301,7 +322,7 @@ export class ConsensusHost {
     const height = this.#o.chain.head.height + 1;
     const me = this.#o.authority?.signer.publicKey;
     if (this.#stopped || !this.#engine || !me || !this.#o.chain.authoritiesAt(height).includes(me)) return;
-    if (this.#engine.height >= height) return;
+    if (this.#awaitingPeers || height < this.#voteFrom || this.#engine.height >= height) return;
     this.#round = 0;
     this.#o.events?.heightStarted?.(height);
     await this.#run(this.#engine.start(height));

@@ -127,6 +127,10 @@ export interface NodeReport {
   /** Proposer turns missed before a later-round decision, by authority key. */
   readonly missedProposals: ReadonlyMap<Hex, number>;
   readonly roundChanges: number;
+  /** Slots in which this (honest) authority signed two different messages: must stay 0. */
+  readonly doubleSigned: number;
+  /** When this node committed each height (virtual ms), by decision or sync. */
+  readonly committedAt: ReadonlyMap<number, number>;
 }
 
 export interface SimulationView {
@@ -200,6 +204,10 @@ class SimNode {
   readonly decidedRounds: number[] = [];
   readonly missedProposals = new Map<Hex, number>();
   roundChanges = 0;
+  /** What this authority signed per slot, across restarts (even a wiped one): to catch signing twice. */
+  readonly signedSlots = new Map<string, string>();
+  doubleSigned = 0;
+  readonly committedAt = new Map<number, number>();
   constructor(index: number, signer: Signer, byzantine: boolean) {
     this.index = index;
     this.signer = signer;
@@ -389,6 +397,7 @@ export class Simulation {
       },
       network: {
         broadcast: (message) => {
+          this.#noteSigned(node, message);
           if (node.byzantine && senderOf(message) === node.signer.publicKey) this.#equivocate(node, message);
           else this.#broadcast(node, { kind: 'consensus', message });
         },
@@ -424,6 +433,24 @@ export class Simulation {
     await node.host.start();
   }
 
+  /** An honest authority's own messages: two different ones for one slot is signing twice. */
+  #noteSigned(node: SimNode, message: ConsensusMessage): void {
+    if (node.byzantine || senderOf(message) !== node.signer.publicKey) return;
+    const [slot, value] =
+      message.kind === 'vote'
+        ? [
+            `${message.vote.height}/${message.vote.round}/${message.vote.type}`,
+            String(message.vote.blockHash),
+          ]
+        : [
+            `${message.proposal.height}/${message.proposal.round}/proposal`,
+            blockHash(message.proposal.block.header),
+          ];
+    const before = node.signedSlots.get(slot);
+    if (before === undefined) node.signedSlots.set(slot, value);
+    else if (before !== value) node.doubleSigned++;
+  }
+
   #live(index: number, incarnation: number): SimNode | undefined {
     const node = this.#nodes[index] as SimNode;
     return node.up && node.incarnation === incarnation ? node : undefined;
@@ -437,6 +464,7 @@ export class Simulation {
   #committed(node: SimNode, block: Block, how: 'consensus' | 'sync'): void {
     const height = block.header.height;
     node.decisions.set(height, blockHash(block.header));
+    node.committedAt.set(height, this.#queue.now);
     if (how === 'consensus') {
       node.consensusDecisions++;
       node.consensusDecisionsSinceRestart++;
@@ -657,6 +685,8 @@ export class Simulation {
       decidedRounds: node.decidedRounds,
       missedProposals: node.missedProposals,
       roundChanges: node.roundChanges,
+      doubleSigned: node.doubleSigned,
+      committedAt: node.committedAt,
     };
   }
 
