@@ -4,6 +4,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { RoundMetrics } from '../consensus/metrics.ts';
 
 /** What the alert rules (deploy/monitoring/alerts.yml) compare the live gauges against. */
 export interface NodeMetricsContext {
@@ -73,6 +74,8 @@ export class NodeMetrics {
     labelNames: ['kind', 'reason'] as const,
     registers: [this.registry],
   });
+  /** Rounds per height, round changes, missed proposals, seconds since the last finalized block. */
+  readonly rounds = new RoundMetrics(this.registry);
   /** `mempoolSize` and `peerCount` are read at scrape time, so the gauges are never stale. */
   constructor(
     mempoolSize: () => number,

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeDeployment } from '../../deploy/generate.ts';
 import { composeCommand, up } from '../../deploy/up.ts';
-import { ensureImages, NODE_IMAGE_TAG } from '../../docker/build-images.ts';
+import { ensureImages, GATEWAY_IMAGE_TAG, NODE_IMAGE_TAG } from '../../docker/build-images.ts';
 import { ensurePrometheusImage } from '../../docker/prometheus-image.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { tillid } from '../process.ts';
@@ -41,6 +41,7 @@ test('monitoring sees a killed node; it is restored from backup and rejoins', {
       municipalities: 4,
       authorities: 4,
       image: NODE_IMAGE_TAG,
+      gatewayImage: GATEWAY_IMAGE_TAG,
       basePort: 0,
       gatewayPort: 0,
       tokenServicePort: 0,
