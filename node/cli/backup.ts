@@ -11,7 +11,7 @@
  * authority set of each height — so a damaged or forged backup stops at the first bad height and
  * is never trusted. The node then starts and syncs the blocks finalized since the backup from its
  * peers. signed-votes.jsonl (the node's record of its own votes, which keeps it from ever signing
- * two different votes) is left alone: keep it when the disk survived.
+ * two different votes; it lives in the data directory) may stay in the directory and is kept.
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { parse, required, UsageError } from './args.ts';
 import { progress } from './progress.ts';
 
 const FORMAT = 'tillid-backup/1';
+const SIGNED_VOTES = 'signed-votes.jsonl';
 
 interface BackupHeader {
   readonly format: typeof FORMAT;
@@ -135,8 +136,11 @@ export async function restoreBackup(
   genesis: Genesis,
   dataDir: string,
 ): Promise<{ height: number; headHash: string }> {
-  if (existsSync(dataDir) && readdirSync(dataDir).length > 0)
-    throw new UsageError(`${dataDir} is not empty: move it aside first (restore never overwrites a store)`);
+  // The node's signed-vote log lives in the data directory too; it is kept, never overwritten.
+  if (existsSync(dataDir) && readdirSync(dataDir).some((f) => f !== SIGNED_VOTES))
+    throw new UsageError(
+      `${dataDir} holds a store: move it aside first (restore never overwrites one; only ${SIGNED_VOTES} may stay)`,
+    );
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   let header: BackupHeader | undefined;
   let chain: Chain | undefined;
