@@ -6,7 +6,7 @@
  * backup consistent without pausing the node; the file is written aside and renamed when complete.
  * It holds no key: key.json is backed up once, at the key ceremony, and kept apart.
  *
- * Restore replays every block of the file into an EMPTY data directory through the node's own
+ * Restore replays every block of the file into a data directory without a store, through the node's own
  * validation — links, transaction signatures, state roots, commit certificates against the
  * authority set of each height — so a damaged or forged backup stops at the first bad height and
  * is never trusted. The node then starts and syncs the blocks finalized since the backup from its
