@@ -19,12 +19,32 @@ import { writeDeployment } from '../../deploy/generate.ts';
 import { composeCommand, up } from '../../deploy/up.ts';
 import { ensureImages, GATEWAY_IMAGE_TAG, NODE_IMAGE_TAG } from '../../docker/build-images.ts';
 import { ensurePrometheusImage } from '../../docker/prometheus-image.ts';
-import { tempDir, waitFor } from '../helpers.ts';
+import { tempDir } from '../helpers.ts';
 import { tillid } from '../process.ts';
 import { docker } from './cluster.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Prometheus API bodies are checked by the assertions
 type Json = any;
+
+/**
+ * Polls every 2 s until `probe` returns a value. A container that is still starting (or was just
+ * restarted) refuses connections: that counts as "not yet", not as a failure.
+ */
+async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
 
 test('monitoring sees a killed node; it is restored from backup and rejoins', {
   timeout: 900_000,
@@ -101,13 +121,17 @@ test('monitoring sees a killed node; it is restored from backup and rejoins', {
     >;
 
   // Every node and the gateway scraped, the network finalizing.
-  await waitFor(async () => {
-    const upNow = byInstance(await query('up'));
-    const ok = ['node-1:7101', 'node-2:7101', 'node-3:7101', 'node-4:7101', 'gateway:8080'].every(
-      (i) => upNow[i] === 1,
-    );
-    return ok ? true : undefined;
-  }, 420_000);
+  await poll(
+    async () => {
+      const upNow = byInstance(await query('up'));
+      const ok = ['node-1:7101', 'node-2:7101', 'node-3:7101', 'node-4:7101', 'gateway:8080'].every(
+        (i) => upNow[i] === 1,
+      );
+      return ok ? true : undefined;
+    },
+    420_000,
+    'every node and the gateway to be scraped',
+  );
   const rules = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as Json;
   const loaded = rules.data.groups.flatMap((g: Json) => g.rules.map((r: Json) => r.name));
   assert.ok(loaded.includes('TillidNodeDown') && loaded.includes('TillidGatewayAuthFailures'), loaded.join());
@@ -122,23 +146,28 @@ test('monitoring sees a killed node; it is restored from backup and rejoins', {
   const node4 = await container('node-4');
   const heightBefore = Math.max(...Object.values(byInstance(await query('tillid_finalized_height'))));
   await docker('kill', node4);
-  const firing = await waitFor(async () => {
-    const alerts = (await (await fetch(`${prometheus}/api/v1/alerts`)).json()) as Json;
-    return alerts.data.alerts.find(
-      (a: Json) => a.labels.alertname === 'TillidNodeDown' && a.state === 'firing',
-    ) as Json;
-  }, 240_000);
+  const firing = await poll(
+    async () => {
+      const alerts = (await (await fetch(`${prometheus}/api/v1/alerts`)).json()) as Json;
+      return alerts.data.alerts.find(
+        (a: Json) => a.labels.alertname === 'TillidNodeDown' && a.state === 'firing',
+      ) as Json;
+    },
+    240_000,
+    'TillidNodeDown to fire',
+  );
   assert.equal(firing.labels.instance, 'node-4:7101');
   assert.deepEqual(
     (await query('up{job="tillid-node"} == 0')).map((r: Json) => r.metric.instance),
     ['node-4:7101'],
   );
-  await waitFor(
+  await poll(
     async () =>
       (byInstance(await query('tillid_finalized_height'))['node-1:7101'] ?? 0) > heightBefore + 5
         ? true
         : undefined,
     120_000,
+    'three of four to finalize on',
   );
 
   // A backup of running node-1, then node-4's store wiped and restored from it.
@@ -190,16 +219,26 @@ test('monitoring sees a killed node; it is restored from backup and rejoins', {
 
   // It rejoins: scraped again, the alert resolves, it catches up with the others.
   await docker('start', node4);
-  await waitFor(async () => {
-    const heights = byInstance(await query('tillid_finalized_height'));
-    const upNow = byInstance(await query('up{job="tillid-node"}'));
-    const h4 = heights['node-4:7101'] ?? 0;
-    return upNow['node-4:7101'] === 1 && h4 > 0 && h4 >= (heights['node-1:7101'] ?? 0) - 2 ? true : undefined;
-  }, 240_000);
-  await waitFor(async () => {
-    const alerts = (await (await fetch(`${prometheus}/api/v1/alerts`)).json()) as Json;
-    return alerts.data.alerts.some((a: Json) => a.labels.alertname === 'TillidNodeDown') ? undefined : true;
-  }, 120_000);
+  await poll(
+    async () => {
+      const heights = byInstance(await query('tillid_finalized_height'));
+      const upNow = byInstance(await query('up{job="tillid-node"}'));
+      const h4 = heights['node-4:7101'] ?? 0;
+      return upNow['node-4:7101'] === 1 && h4 > 0 && h4 >= (heights['node-1:7101'] ?? 0) - 2
+        ? true
+        : undefined;
+    },
+    240_000,
+    'the restored node-4 to catch up',
+  );
+  await poll(
+    async () => {
+      const alerts = (await (await fetch(`${prometheus}/api/v1/alerts`)).json()) as Json;
+      return alerts.data.alerts.some((a: Json) => a.labels.alertname === 'TillidNodeDown') ? undefined : true;
+    },
+    120_000,
+    'TillidNodeDown to resolve',
+  );
   const verify = await tillid([
     'chain',
     'verify',
