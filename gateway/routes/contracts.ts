@@ -15,7 +15,7 @@ import {
   answer,
   type ContractRouteDeps,
   callerOf,
-  contractFacts,
+  contractOfRoute,
   userOf,
   wantsWait,
 } from './contract-calls.ts';
@@ -143,9 +143,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const contract = await contractFacts(router, caller, request.params.id);
-      request.auditNotes.contract = request.params.id;
+      const contract = await contractOfRoute(router, request);
       const { role: asRole, ...rest } = request.body;
       const result = await act(
         request,
@@ -173,9 +171,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const contract = await contractFacts(router, caller, request.params.id);
-      request.auditNotes.contract = request.params.id;
+      const contract = await contractOfRoute(router, request);
       const motions = (contract as { motions?: { id: string }[] }).motions ?? [];
       if (!motions.some((m) => m.id === request.params.motion))
         throw GatewayError.fromNode(404, 'MOTION_NOT_FOUND', 'no such motion on this contract');
@@ -206,9 +202,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const contract = await contractFacts(router, caller, request.params.id);
-      request.auditNotes.contract = request.params.id;
+      const contract = await contractOfRoute(router, request);
       const result = await act(
         request,
         'contract.report',
