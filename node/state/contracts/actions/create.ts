@@ -1,5 +1,7 @@
 /**
- * `contract.create`: the municipality drafts a contract with a registered provider from one of its templates, optionally as a dependant of another of its contracts. The contract id is the transaction hash; it starts as a draft.
+ * `contract.create`: the municipality drafts a contract with a registered provider from one of its
+ * templates, optionally as a dependant of another of its contracts. The contract id is the
+ * transaction hash; it starts as a draft.
  */
 import type { JsonObject } from '../../../protocol/canonical.ts';
 import { TillidError } from '../../../protocol/errors.ts';
