@@ -47,7 +47,7 @@ export const create: ContractAction = {
         `municipality ${acting.cvr} has no template ${p.template as string}`,
       );
     const provider = readParty(state, p.provider as string);
-    if (!provider || provider.kind !== 'provider')
+    if (provider?.kind !== 'provider')
       throw new TillidError('PARTY_NOT_FOUND', `no provider with CVR ${p.provider as string} is registered`);
     let parent: ContractRecord | undefined;
     if (p.parent !== undefined) {
