@@ -20,7 +20,15 @@ import {
   wantsWait,
 } from './contract-calls.ts';
 import { registerContractReadRoutes } from './contract-reads.ts';
-import { contractBodies, hash, idParams, userHeaders, waitQuery, writeReplies } from './contract-schemas.ts';
+import {
+  contractBodies,
+  hash,
+  idParams,
+  USER_HEADER,
+  userHeaders,
+  waitQuery,
+  writeReplies,
+} from './contract-schemas.ts';
 
 export type { ContractRouteDeps } from './contract-calls.ts';
 export { contractFacts } from './contract-calls.ts';
@@ -183,6 +191,19 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
         { motion: request.params.motion },
         { contract, ...(asRole ? { role: asRole } : {}) },
       );
+      // Without x-tillid-user every call of one system is one actor: say so, since the chain's
+      // "this actor has approved already" does not tell a second person of that system why.
+      const outcome = result.outcome;
+      if (
+        outcome?.status === 'rejected' &&
+        outcome.code === 'APPROVAL_EXISTS' &&
+        userOf(request) === undefined
+      )
+        throw GatewayError.fromNode(
+          409,
+          'APPROVAL_EXISTS',
+          `${outcome.message ?? 'approved already'}; without ${USER_HEADER} every call of this system is one actor — name the person approving in ${USER_HEADER}`,
+        );
       return answer(request, reply, result);
     },
   );
