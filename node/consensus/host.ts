@@ -289,8 +289,16 @@ export class ConsensusHost {
     }
     if (height <= (this.#peerHeads.get(peer) ?? -1)) return;
     this.#peerHeads.set(peer, height);
-    // One block behind is normal while a decision is on its way; two means consensus has moved on.
-    if (height >= this.#o.chain.head.height + 2) this.#requestSync();
+    // One block behind is normal while our engine is deciding that block; two means consensus has
+    // moved on. A node not running the engine (following, or waiting to vote) syncs at once.
+    const head = this.#o.chain.head.height;
+    if (height >= head + 2 || (height > head && !this.#running())) this.#requestSync();
+  }
+
+  /** Whether the engine is working on the height after the head. */
+  #running(): boolean {
+    const engine = this.#engine;
+    return engine !== undefined && engine.height === this.#o.chain.head.height + 1 && !engine.decided;
   }
 
   #behind(): boolean {
@@ -452,8 +460,7 @@ export class ConsensusHost {
     const now = this.#o.timers.now();
     const head = this.#o.chain.head.height;
     const engine = this.#engine;
-    const running = engine !== undefined && engine.height === head + 1 && !engine.decided;
-    if (!running) {
+    if (!engine || !this.#running()) {
       if (!this.#idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (now - this.#lastProgress >= this.#stallMs) {
       this.#lastProgress = now;
