@@ -79,6 +79,9 @@ export interface ConsensusHostOptions {
 /** Consensus messages for heights further ahead than this are not admitted (a sync is due). */
 export const MAX_HEIGHTS_AHEAD = 2;
 
+/** Heights without a message from an authority after which its proposer turns are cut short. */
+const SILENT_HEIGHTS = 2;
+
 export type Admission = { verdict: 'accept' } | { verdict: 'ignore' | 'reject'; reason: string };
 
 export class ConsensusHost {
@@ -112,6 +115,10 @@ export class ConsensusHost {
    */
   #awaitingPeers = false;
   #voteFrom = 1;
+  /** The highest height each authority has sent us a message for, to tell a dead proposer. */
+  readonly #heardAt = new Map<Hex, number>();
+  /** The height this host started at: no authority is judged silent before SILENT_HEIGHTS more. */
+  #startedAt = 0;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
@@ -134,6 +141,7 @@ export class ConsensusHost {
         signedLog: options.authority.signedLog,
         timeouts: options.timeouts ?? DEFAULT_TIMEOUTS,
         ...(options.signatureCheck ? { signatureCheck: options.signatureCheck } : {}),
+        isSilent: (authority) => this.#silent(authority),
       });
     }
   }
@@ -160,6 +168,7 @@ export class ConsensusHost {
     this.#stopped = false;
     this.#lastProgress = this.#o.timers.now();
     const { chain } = this.#o;
+    this.#startedAt = chain.head.height;
     this.#awaitingPeers =
       this.#engine !== undefined && chain.head.height === 0 && chain.authoritiesAt(1).length > 1;
     this.#scheduleTick();
@@ -201,6 +210,8 @@ export class ConsensusHost {
   /** An admitted message. */
   async onMessage(message: ConsensusMessage): Promise<void> {
     if (this.#stopped) return;
+    const sender = senderOf(message);
+    this.#heardAt.set(sender, Math.max(this.#heardAt.get(sender) ?? 0, heightOf(message)));
     // Another authority has started the next height: so do we, rather than idle.
     if (heightOf(message) === this.#o.chain.head.height + 1) this.#wake();
     await this.#run(this.#engine?.onMessage(message) ?? []);
@@ -299,6 +310,17 @@ export class ConsensusHost {
   #running(): boolean {
     const engine = this.#engine;
     return engine !== undefined && engine.height === this.#o.chain.head.height + 1 && !engine.decided;
+  }
+
+  /**
+   * An authority that has sent nothing for the last SILENT_HEIGHTS heights (every live authority
+   * votes at every height) is taken to be down, so its proposer turns do not wait a full timeout.
+   */
+  #silent(authority: Hex): boolean {
+    const head = this.#o.chain.head.height;
+    if (authority === this.#o.authority?.signer.publicKey || head < this.#startedAt + SILENT_HEIGHTS)
+      return false;
+    return (this.#heardAt.get(authority) ?? 0) <= head - SILENT_HEIGHTS;
   }
 
   #behind(): boolean {
