@@ -8,6 +8,7 @@ import type { Authority, Genesis } from '../protocol/genesis.ts';
 import { genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
+import { EMPTY_ROOT } from '../state/commitment/tree.ts';
 import {
   BlockInvalidError,
   type Execution,
@@ -127,7 +128,7 @@ export class Chain {
     this.#committing = true;
     try {
       const head = headOf(block);
-      await this.#store.commit(block, execution.writes, head);
+      await this.#store.commit(block, execution.writes, head, execution.treeNodes);
       this.#head = head;
     } finally {
       this.#committing = false;
@@ -157,8 +158,8 @@ export class Chain {
   }
 }
 
-/** The head before block 1: the genesis hash stands for both the parent hash and the state root. */
+/** The head before block 1: the genesis hash is the parent hash, the state is empty. */
 export function genesisHead(genesis: Genesis): Head {
   const hash = genesisHash(genesis);
-  return { height: 0, hash, stateRoot: hash, timestamp: genesis.genesisTime };
+  return { height: 0, hash, stateRoot: EMPTY_ROOT, timestamp: genesis.genesisTime };
 }

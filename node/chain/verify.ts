@@ -52,7 +52,7 @@ export async function verifyChain(
       const execution = validateBlock(parent, block, state, rules, authorities);
       const problem = certificateProblem(block.certificate, block.header, authorities);
       if (problem) return fail(problem);
-      state.apply(execution.writes);
+      state.apply(execution.writes, { root: execution.stateRoot, nodes: execution.treeNodes });
       parent = headOf(block);
     } catch (e) {
       return fail((e as Error).message);
