@@ -8,7 +8,7 @@ import type { Authority, Genesis } from '../protocol/genesis.ts';
 import { genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
-import { EMPTY_ROOT } from '../state/commitment/tree.ts';
+import { EMPTY_ROOT, type EncodedNode } from '../state/commitment/tree.ts';
 import {
   BlockInvalidError,
   type Execution,
@@ -146,6 +146,11 @@ export class Chain {
 
   readState(key: string) {
     return this.#store.get(key);
+  }
+
+  /** A node of the state tree (state/commitment/tree.ts), for proofs. */
+  treeNode(hash: Hex): EncodedNode | undefined {
+    return this.#store.treeNode(hash);
   }
 
   async block(height: number): Promise<Block | undefined> {
