@@ -75,8 +75,13 @@ export class ChainStore implements ChainStorage {
     this.#db = db;
   }
 
-  static async open(directory: string): Promise<ChainStore> {
-    const db = new ClassicLevel<string, string>(directory, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  /** `createIfMissing: false` for a verifier: an empty directory is no chain. */
+  static async open(directory: string, options: { createIfMissing?: boolean } = {}): Promise<ChainStore> {
+    const db = new ClassicLevel<string, string>(directory, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      createIfMissing: options.createIfMissing ?? true,
+    });
     try {
       await db.open();
     } catch (e) {

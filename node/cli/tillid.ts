@@ -23,7 +23,7 @@ const USAGE = `usage: tillid <command>
   node start --config <file>             run one node
   tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
-  chain verify --genesis <file> (--data-dir <dir> | --api <url>)
+  chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
                                          replay and check every block from the genesis
   proof verify --genesis <file> --file <read.json>
                                          check a read saved with ?proof=true, offline, against the genesis
