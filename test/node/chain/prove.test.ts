@@ -17,7 +17,12 @@ import { signTransaction, type Transaction, transactionHash } from '../../../nod
 import { applicationModules } from '../../../node/state/application.ts';
 import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
 import type { Receipt } from '../../../node/state/machine.ts';
+
 import { castOfCase, contractsGenesis, MUNICIPALITY_CVR, setUpCase, txBuilder } from '../../contracts.ts';
+
+/** A proven read as a tampering test edits it: loosely typed on purpose. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests forge arbitrary fields
+type Loose = any;
 
 async function world() {
   const cast = castOfCase();
@@ -58,11 +63,11 @@ test('a contract and its month of payment decisions, proven across an authority 
   const b = txBuilder(genesis.chainId);
   // setUpCase drives a synchronous chain; run its blocks here by collecting them first.
   const pending: Transaction[][] = [];
-  const templateId = setUpCase(
-    { block: (...txs: Transaction[]) => (pending.push(txs), txs.map(() => ({ code: 'OK' }))) } as never,
-    b,
-    cast,
-  );
+  const collect = (...txs: Transaction[]) => {
+    pending.push(txs);
+    return txs.map(() => ({ code: 'OK' }));
+  };
+  const templateId = setUpCase({ block: collect } as never, b, cast);
   for (const txs of pending) await ok(...txs);
 
   // A second authority joins: from two blocks later both must sign.
@@ -126,19 +131,19 @@ test('a contract and its month of payment decisions, proven across an authority 
     assert.match((v as { reason: string }).reason, why);
   };
   // Forged contract state: another amount in the answer, or in the proven entry as well.
-  const forged = structuredClone(contract) as any;
+  const forged = structuredClone(contract) as Loose;
   forged.value.status = 'terminated';
   fails(forged, /the value is not what the proven state says/);
-  const deep = structuredClone(contract) as any;
+  const deep = structuredClone(contract) as Loose;
   const entry = deep.entries.find((e: { key: string }) => e.key === `contract/${id}`);
   entry.value.status = 'terminated';
   deep.value.status = 'terminated';
   fails(deep, /does not lead to the state root/);
   // A payment decision that was never made, and one left out.
-  const invented = structuredClone(payments) as any;
+  const invented = structuredClone(payments) as Loose;
   invented.value.decisions.push({ ...invented.value.decisions[0], period: 2 });
   fails(invented, /the value is not what the proven state says/);
-  const omitted = structuredClone(payments) as any;
+  const omitted = structuredClone(payments) as Loose;
   omitted.value.decisions = [];
   fails(omitted, /the value is not what the proven state says/);
   // The same proofs presented under another height's certified header.
