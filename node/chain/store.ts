@@ -70,7 +70,7 @@ class NodeCache {
 
 export class ChainStore implements ChainStorage {
   readonly #db: ClassicLevel<string, string>;
-  readonly #nodes = new NodeCache(100_000);
+  readonly #nodes = new NodeCache(250_000);
   private constructor(db: ClassicLevel<string, string>) {
     this.#db = db;
   }
