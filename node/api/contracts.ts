@@ -9,6 +9,7 @@ import {
   contractView,
   eventsAfter,
   partyView,
+  paymentsFor,
   paymentsOf,
   reportsOf,
 } from '../state/contracts/read-models.ts';
@@ -22,8 +23,8 @@ export interface ContractsReadApi {
   head(): number;
   /** The business day (days since the epoch) of the finalized head. */
   businessDay(): number;
-  /** `?proof=true`: the read proven against a certified header (api/proofs.ts). */
-  readonly prove: ProveRead;
+  /** `?proof=true`: the read proven against a certified header (api/proofs.ts); a node always has it. */
+  readonly prove?: ProveRead;
 }
 
 const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
@@ -98,29 +99,42 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
     async (request) => ({ reports: reportsOf(api.state, request.query.party) }),
   );
 
-  app.get<{ Querystring: { municipality: string; month: string; proof?: string } }>(
+  app.get<{ Querystring: { municipality?: string; party?: string; month: string; proof?: string } }>(
     '/v1/payments',
     {
       schema: {
         description:
-          "A municipality's payment decisions (release / withhold, amount in øre, period, reason) made in a calendar month of business time.",
+          "Payment decisions (release / withhold, amount in øre, period, reason) made in a calendar month of business time: a municipality's (`municipality`), or those a party sees (`party`: a municipality its own, a provider those on its contracts).",
         querystring: {
           type: 'object',
           properties: {
             municipality: cvrParam,
+            party: cvrParam,
             month: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
             ...proofQuery,
           },
-          required: ['municipality', 'month'],
+          required: ['month'],
+          anyOf: [{ required: ['municipality'] }, { required: ['party'] }],
         },
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
     async (request, reply) => {
-      const { municipality, month } = request.query;
-      if (wantsProof(request.query))
+      const { municipality, party, month } = request.query;
+      if (wantsProof(request.query)) {
+        // A municipality's decisions are one list in state; a party's view is assembled from many.
+        if (municipality === undefined)
+          return reply
+            .code(400)
+            .send({ code: 'BAD_REQUEST', message: 'proof=true is available for ?municipality= reads' });
         return sendProven(reply, api.prove, { kind: 'payments', municipality, month });
-      return { decisions: paymentsOf(api.state, municipality, month) };
+      }
+      return {
+        decisions:
+          party !== undefined
+            ? paymentsFor(api.state, party, month)
+            : paymentsOf(api.state, municipality as string, month),
+      };
     },
   );
 

@@ -28,9 +28,10 @@ export const wantsProof = (query: { proof?: string }): boolean => query.proof ==
  */
 export async function sendProven(
   reply: FastifyReply,
-  prove: ProveRead,
+  prove: ProveRead | undefined,
   spec: ReadSpec,
 ): Promise<FastifyReply> {
+  if (!prove) return reply.code(400).send({ code: 'BAD_REQUEST', message: 'this API serves no proofs' });
   const proven = await prove(spec);
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(proven));
 }
