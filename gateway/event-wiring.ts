@@ -22,6 +22,7 @@ export async function registerEvents(app: FastifyInstance, c: GatewayComponents)
     nodeUrls,
     stateDir: resolve(options.stateDir ?? join(c.config.keyStoreDir, '..', 'events')),
     chainId: c.router.status.chainId,
+    ...(c.router.proofs ? { proofs: c.router.proofs } : {}),
     ...(options.amqp?.url
       ? {
           amqp: {
