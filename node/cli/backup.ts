@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { Chain, genesisHead } from '../chain/chain.ts';
 import { ChainStore } from '../chain/store.ts';
 import { readGenesis } from '../node.ts';
-import { decodeBlock } from '../protocol/block.ts';
+import { type Block, decodeBlock } from '../protocol/block.ts';
 import { type Genesis, genesisHash } from '../protocol/genesis.ts';
 import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';
@@ -66,7 +66,12 @@ export async function writeBackup(
     for (let height = 1; height <= head.height; height++) {
       const raw = await source.block(height);
       if (raw === undefined) throw new Error(`block ${height} is missing at the source`);
-      await write(typeof raw === 'string' ? raw : JSON.stringify(raw));
+      const {
+        header: h,
+        transactions,
+        certificate,
+      } = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Block;
+      await write(JSON.stringify({ header: h, transactions, certificate }));
       report(height);
     }
   } finally {
@@ -159,7 +164,9 @@ export async function restoreBackup(
       const c = chain as Chain;
       const height = c.head.height + 1;
       try {
-        const block = decodeBlock(JSON.parse(line));
+        // Only the block itself: the API serves extras (its hash, …) that are not part of it.
+        const { header, transactions, certificate } = decodeBlock(JSON.parse(line));
+        const block = { header, transactions, certificate };
         await c.commit(block, c.validate(block));
       } catch (e) {
         throw new Error(`block ${height} of the backup is invalid: ${(e as Error).message}`);
