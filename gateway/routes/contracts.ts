@@ -14,7 +14,7 @@ import { GatewayError } from '../errors.ts';
 import type { CertificateVerifier } from '../finality.ts';
 import type { KeyStore } from '../keystore.ts';
 import type { NodeRouter } from '../routing.ts';
-import { errorReplies } from '../schemas.ts';
+import { actorHeaders, errorReplies } from '../schemas.ts';
 import { rejection, type SubmitResult, type Submitter } from '../submission.ts';
 
 export interface ContractRouteDeps {
@@ -95,7 +95,7 @@ export async function contractFacts(
   id: Hex,
 ): Promise<ContractFacts & JsonObject> {
   const contract = await router.get<ContractFacts & JsonObject>(caller.cvr, `/v1/contracts/${id}`);
-  if (!contract) throw GatewayError.fromNode(404, 'CONTRACT_NOT_FOUND', `no contract ${id}`);
+  if (!contract) throw new GatewayError('CONTRACT_NOT_FOUND', `no contract ${id}`);
   return contract;
 }
 
@@ -142,6 +142,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
         description:
           'Define a contract template of the caller’s municipality: approval policies per action (see the policy language in node/state/contracts/README.md). Directors only.',
         querystring: waitQuery,
+        headers: actorHeaders,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -225,6 +226,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
         description:
           'Draft a contract with a provider from one of the municipality’s templates. The contract id is the chain transaction hash. No personal data: refer to documents by their commitment.',
         querystring: waitQuery,
+        headers: actorHeaders,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -310,6 +312,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
           'Propose an action on a contract (activate, amend, suspend, resume, terminate). The proposer’s approval counts; the template’s policy says who else must approve. The motion id is the chain transaction hash.',
         params: { type: 'object', properties: { id: hash }, required: ['id'] },
         querystring: waitQuery,
+        headers: actorHeaders,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -358,6 +361,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
           'Approve (co-sign) a motion on a contract. It executes in the transaction that satisfies the template’s policy.',
         params: { type: 'object', properties: { id: hash, motion: hash }, required: ['id', 'motion'] },
         querystring: waitQuery,
+        headers: actorHeaders,
         body: { type: 'object', additionalProperties: false, properties: { role } },
         response: writeReplies,
       },
@@ -368,7 +372,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       request.auditNotes.contract = request.params.id;
       const motions = (contract as { motions?: { id: string }[] }).motions ?? [];
       if (!motions.some((m) => m.id === request.params.motion))
-        throw GatewayError.fromNode(404, 'MOTION_NOT_FOUND', 'no such motion on this contract');
+        throw new GatewayError('MOTION_NOT_FOUND', 'no such motion on this contract');
       const asRole = request.body?.role;
       const result = await act(
         request,
@@ -390,6 +394,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
           'Record the provider’s status report for a reporting period: `document` is the commitment of the report stored off chain (POST /v1/documents returns it).',
         params: { type: 'object', properties: { id: hash }, required: ['id'] },
         querystring: waitQuery,
+        headers: actorHeaders,
         body: {
           type: 'object',
           additionalProperties: false,
