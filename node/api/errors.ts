@@ -90,6 +90,13 @@ export function errorHandler(o: ErrorAnswerOptions) {
       }
       return answer(o, request, reply, error.code, error.message, error.details);
     }
+    // A plugin's callback may throw a plain error carrying a documented code (documents/routes.ts).
+    if (
+      typeof error.code === 'string' &&
+      !error.code.startsWith('FST_') &&
+      o.statusOf[error.code] !== undefined
+    )
+      return answer(o, request, reply, error.code, error.message);
     if (error.validation)
       return answer(o, request, reply, o.validationCode?.(request) ?? 'BAD_REQUEST', error.message);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && o.tooLarge)
