@@ -28,7 +28,7 @@ function documented(file: string, heading: string): Map<string, number> {
   const end = rest.search(/\n#{1,3} /);
   const section = end < 0 ? rest : rest.slice(0, end);
   const codes = new Map<string, number>();
-  for (const [, code, status] of section.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm))
+  for (const [, code, status] of section.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm))
     codes.set(code as string, Number(status));
   return codes;
 }
