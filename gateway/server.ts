@@ -18,7 +18,7 @@ import {
 } from '../node/api/errors.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { gatewayStatusOf } from './errors.ts';
-import { audit } from './plugins/audit.ts';
+import { audit, auditRefusedBeforeRouting } from './plugins/audit.ts';
 import { authentication } from './plugins/authentication.ts';
 import { documents } from './plugins/documents.ts';
 import { events } from './plugins/events.ts';
@@ -31,13 +31,17 @@ import { Submitter } from './submission.ts';
 export const BODY_LIMIT = 64 * 1024;
 
 const answers: ErrorAnswerOptions = { statusOf: gatewayStatusOf, server: 'the gateway' };
+const answerFrameworkError = frameworkErrors(answers);
 
 export async function buildGateway(c: GatewayComponents): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: c.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    frameworkErrors: frameworkErrors(answers),
+    frameworkErrors: (error, request, reply) => {
+      auditRefusedBeforeRouting(c.audit, request, reply);
+      return answerFrameworkError(error, request, reply);
+    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     ...(c.https
       ? {

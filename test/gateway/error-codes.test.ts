@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { APPROVAL_EXISTS_HINT, GatewayError, gatewayStatusOf } from '../../gateway/errors.ts';
 import { httpStatusOf } from '../../node/protocol/errors.ts';
-import { startTestNode } from '../helpers.ts';
+import { startTestNode, waitFor } from '../helpers.ts';
 import { MUNICIPALITY, privilege, startGatewayFixture } from './harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -210,7 +210,14 @@ test('malformed requests at the node and at the gateway get documented codes onl
     const cases = malformed('/v1/contracts', (v) => `/v1/contracts/${v}`)
       .filter((c) => c.body !== huge)
       .map((c) => (c.body !== undefined && c.code !== 'NOT_FOUND' ? { ...c, code: 'AUTH_REQUIRED' } : c));
+    const audited = g.audit.entries.length;
     await fire(t, g.url, cases, GATEWAY_DOCS, { ca });
+    // Every refusal is audited, those the framework answers before routing (bad URLs) included.
+    const entries = await waitFor(async () => {
+      const added = g.audit.entries.slice(audited);
+      return added.length >= cases.length ? added : undefined;
+    }, 5000);
+    assert.deepEqual(entries.map((e) => e.code).sort(), cases.map((c) => c.code).sort());
   });
 
   await t.test('the gateway, authenticated', async (t) => {
