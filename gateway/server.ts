@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
+  clientErrors,
   type ErrorAnswerOptions,
   frameworkErrors,
   installErrorAnswers,
@@ -42,6 +43,7 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       auditRefusedBeforeRouting(c.audit, request, reply);
       return answerFrameworkError(error, request, reply);
     },
+    clientErrorHandler: clientErrors(answers),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     ...(c.https
       ? {

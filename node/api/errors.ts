@@ -7,6 +7,8 @@
  * documented list ever leaves. A code missing from the table is a bug of the server: it is logged
  * and answered as INTERNAL rather than leaked.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isCodedError } from '../protocol/errors.ts';
 
@@ -77,6 +79,30 @@ export function installErrorAnswers(app: FastifyInstance, o: ErrorAnswerOptions)
 export const frameworkErrors =
   (o: ErrorAnswerOptions) => (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
     errorHandler(o)(error, request, reply);
+
+/**
+ * Answers what Node's HTTP parser refuses before fastify sees a request (malformed HTTP, headers
+ * over the size limit, a request that never finished): for `Fastify({ clientErrorHandler })`.
+ * The framework's default would send a body outside the documented list.
+ */
+export const clientErrors =
+  (o: ErrorAnswerOptions) =>
+  (error: Error & { code?: string }, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? ['HEADERS_TOO_LARGE', 'the request headers are over the size limit']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['REQUEST_TIMEOUT', 'the request did not arrive in time']
+          : ['BAD_REQUEST', 'the request is not well-formed HTTP'];
+    const status = o.statusOf[code] ?? 400;
+    const body = JSON.stringify({ code, message });
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      );
+    socket.destroy(error);
+  };
 
 export function errorHandler(o: ErrorAnswerOptions) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -14,6 +14,7 @@ import { httpStatusOf, isTillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type ContractsReadApi, registerContractRoutes } from './contracts.ts';
 import {
+  clientErrors,
   type ErrorAnswerOptions,
   frameworkErrors,
   installErrorAnswers,
@@ -91,6 +92,7 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     frameworkErrors: frameworkErrors(answers),
+    clientErrorHandler: clientErrors(answers),
     // Coercion or stripping would change signed content behind the signer's back: reject instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });

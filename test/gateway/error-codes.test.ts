@@ -10,8 +10,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { APPROVAL_EXISTS_HINT, GatewayError, gatewayStatusOf } from '../../gateway/errors.ts';
 import { httpStatusOf } from '../../node/protocol/errors.ts';
 import { startTestNode, waitFor } from '../helpers.ts';
@@ -88,6 +90,51 @@ function send(
     req.on('error', reject);
     req.end(o.body);
   });
+}
+
+/** Bytes written straight to the server's socket; the raw answer, split into status and body. */
+function rawExchange(base: string, bytes: string, ca?: string): Promise<Answer> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket =
+      url.protocol === 'https:'
+        ? tlsConnect({
+            host: url.hostname,
+            port: Number(url.port),
+            ...(ca ? { ca } : {}),
+            servername: 'localhost',
+          })
+        : tcpConnect({ host: url.hostname, port: Number(url.port) });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+    socket.write(bytes);
+  });
+}
+
+/** Requests Node's HTTP parser refuses before the framework sees them. */
+async function fireUnparsable(base: string, docs: Map<string, number>, ca?: string) {
+  const answers = {
+    'not HTTP': [await rawExchange(base, 'GARBAGE\r\n\r\n', ca), 'BAD_REQUEST'],
+    'headers over the limit': [
+      await send(base, 'GET', '/v1/status', {
+        headers: { 'x-big': 'a'.repeat(20_000) },
+        ...(ca ? { ca } : {}),
+      }),
+      'HEADERS_TOO_LARGE',
+    ],
+  } as const;
+  for (const [name, [answer, code]] of Object.entries(answers)) {
+    const body = JSON.parse(answer.body);
+    assert.deepEqual(Object.keys(body).sort(), ['code', 'message'], `${name}: ${answer.body}`);
+    assert.equal(body.code, code, `${name}: ${answer.body}`);
+    assert.equal(answer.status, docs.get(code), `${name}: the documented status`);
+  }
 }
 
 interface Case {
@@ -196,6 +243,7 @@ test('malformed requests at the node and at the gateway get documented codes onl
       { name: 'a bad hash', method: 'GET', path: '/v1/transactions/xyz', code: 'BAD_REQUEST' },
     ];
     await fire(t, nodeUrl, cases, NODE_DOCS);
+    await fireUnparsable(nodeUrl, NODE_DOCS);
   });
 
   const g = await startGatewayFixture<'esdh'>(t, {
@@ -210,6 +258,7 @@ test('malformed requests at the node and at the gateway get documented codes onl
     const cases = malformed('/v1/contracts', (v) => `/v1/contracts/${v}`)
       .filter((c) => c.body !== huge)
       .map((c) => (c.body !== undefined && c.code !== 'NOT_FOUND' ? { ...c, code: 'AUTH_REQUIRED' } : c));
+    await fireUnparsable(g.url, GATEWAY_DOCS, ca);
     const audited = g.audit.entries.length;
     await fire(t, g.url, cases, GATEWAY_DOCS, { ca });
     // Every refusal is audited, those the framework answers before routing (bad URLs) included.
