@@ -157,6 +157,8 @@ const malformed = (write: string, param: (value: string) => string): Case[] => [
   { name: 'a truncated UTF-8 escape', method: 'GET', path: param('%E0%A4%A'), code: 'BAD_REQUEST' },
   { name: 'an over-long path parameter', method: 'GET', path: param(long), code: 'BAD_REQUEST' },
   { name: 'an unknown route', method: 'GET', path: '/v1/nothing-here', code: 'NOT_FOUND' },
+  { name: 'a missing OpenAPI page asset', method: 'GET', path: '/docs/static/nothing.js', code: 'NOT_FOUND' },
+  { name: 'a bad escape in an OpenAPI asset', method: 'GET', path: '/docs/static/%zz', code: 'BAD_REQUEST' },
   { name: 'an unknown route with a bad escape', method: 'GET', path: '/v1/%zz/x', code: 'BAD_REQUEST' },
   { name: 'an unknown method', method: 'PATCH', path: write, headers: json, body: '{}', code: 'NOT_FOUND' },
   {
