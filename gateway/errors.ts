@@ -20,6 +20,8 @@ const GATEWAY_ONLY = {
   CVR_NOT_SERVED: 403,
   NO_SERVICE_AGREEMENT: 403,
   ROLE_NOT_PERMITTED: 403,
+  /** The caller could act in several roles and must name one (an approval never defaults to the most senior). */
+  ROLE_REQUIRED: 400,
   KLE_NOT_PERMITTED: 403,
   NOT_PARTY_TO_CONTRACT: 403,
   TRANSACTION_ID_INVALID: 400,

@@ -47,7 +47,7 @@ test('x-tillid-user is documented in OpenAPI, and APPROVAL_EXISTS says to send i
     }[];
     const user = parameters.find((p) => p.in === 'header' && p.name === 'x-tillid-user');
     assert.ok(user, `POST ${path} documents x-tillid-user`);
-    assert.match(user.description ?? '', /two approvers/);
+    assert.match(user.description ?? '', /APPROVAL_EXISTS/);
   }
   for (const [path, method] of [
     ['/v1/providers', 'post'],
