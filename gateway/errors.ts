@@ -54,13 +54,6 @@ export const gatewayStatusOf: Readonly<Record<GatewayErrorCode, number>> = {
   ...GATEWAY_ONLY,
 };
 
-/**
- * Why a second approval from one calling system is refused when the people differ: the chain counts
- * approvers by actor, and without `x-tillid-user` every person of a system is the same actor.
- */
-export const APPROVAL_EXISTS_HINT =
-  'if another person approves through the same system, send their own opaque id in the x-tillid-user header: each user id counts as a separate approver';
-
 const isKnown = (code: string): code is GatewayErrorCode => Object.hasOwn(gatewayStatusOf, code);
 
 /** An error that leaves the gateway as `{ code, message }` with its code's status. */
@@ -75,7 +68,6 @@ export class GatewayError extends CodedError {
    * table gives it. A code the gateway does not know leaves as NODE_REFUSED, naming it.
    */
   static fromNode(code: string, message: string): GatewayError {
-    if (code === 'APPROVAL_EXISTS') return new GatewayError(code, `${message}; ${APPROVAL_EXISTS_HINT}`);
     if (isKnown(code)) return new GatewayError(code, message);
     return new GatewayError('NODE_REFUSED', `the node refused with ${code}: ${message}`, { nodeCode: code });
   }

@@ -16,6 +16,7 @@ export async function events(app: FastifyInstance, c: PluginComponents): Promise
     nodeUrls: [...new Set(c.router.health().map((n) => n.url))],
     stateDir: options.stateDir ?? resolve(join(c.config.keyStoreDir, '..', 'events')),
     chainId: c.router.status.chainId,
+    ...(c.router.proofs ? { proofs: c.router.proofs } : {}),
     ...(options.amqp
       ? {
           amqp: {
