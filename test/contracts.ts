@@ -4,12 +4,22 @@
  * executes blocks with the real state machine on an accelerated business clock. Shared by the
  * scenario, property and network tests and by `npm run bench:contracts`.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type {
+  Acting,
+  CreateContractPayload,
+  DefineTemplatePayload,
+  KeyGrant,
+  ProposePayload,
+  Role,
+  TransactionType,
+} from '../client/payloads.ts';
+import { transactions } from '../client/transactions.ts';
 import type { JsonObject } from '../node/protocol/canonical.ts';
 import { DEFAULT_PARAMS, type Genesis } from '../node/protocol/genesis.ts';
 import type { Hex } from '../node/protocol/hash.ts';
-import { generateKeyPair, type KeyPair, Signer, signingMessage } from '../node/protocol/signature.ts';
-import { signTransactionWith, type Transaction, transactionHash } from '../node/protocol/transaction.ts';
+import { generateKeyPair, type KeyPair } from '../node/protocol/signature.ts';
+import { type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import { applicationModules } from '../node/state/application.ts';
 import { DAY_MS, parseDate } from '../node/state/contracts/calendar.ts';
 import {
@@ -20,13 +30,7 @@ import {
 import type { ChainEvent } from '../node/state/events.ts';
 import { eventsAt } from '../node/state/events.ts';
 import { executeBlock, type Receipt, type Rules, receiptKey } from '../node/state/machine.ts';
-import {
-  type ContractRecord,
-  contractKey,
-  cosignDigest,
-  type Motion,
-  motionKey,
-} from '../node/state/modules/contract.ts';
+import { type ContractRecord, contractKey, type Motion, motionKey } from '../node/state/modules/contract.ts';
 import { MemoryState } from '../node/state/overlay.ts';
 
 export const ORIGIN = '2026-01-01';
@@ -105,32 +109,26 @@ export function contractsGenesis(
   };
 }
 
-/** Builds signed transactions for one chain. */
+/**
+ * Builds signed transactions for one chain, on the client library (`client/`): the tests sign
+ * exactly as a support system would. `sign` takes any payload, for the bad-input tests.
+ */
 export function txBuilder(chainId: string, now: () => number = Date.now) {
-  // node:crypto signers, cached per key: signing thousands of transactions for a benchmark is quick.
-  const signers = new Map<string, Signer>();
-  const signerOf = (key: KeyPair) => {
-    const known = signers.get(key.publicKey);
-    if (known) return known;
-    const signer = new Signer(key);
-    signers.set(key.publicKey, signer);
-    return signer;
-  };
-  const sign = (
-    key: KeyPair,
-    type: string,
-    payload: JsonObject,
-    nonce = randomUUID(),
-    expiresAt = now() + 30 * 60_000,
-  ): Transaction =>
-    signTransactionWith({ chainId, type, payload, signer: key.publicKey, nonce, expiresAt }, signerOf(key));
-  const as = (a: Actor) => ({ party: a.cvr, role: a.role, actor: a.actor });
+  const lib = transactions(chainId, { now, ttlMs: 30 * 60_000 });
+  const sign = (key: KeyPair, type: string, payload: JsonObject, nonce?: string, expiresAt?: number) =>
+    lib.sign(key, type as TransactionType, payload as never, {
+      ...(nonce ? { nonce } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    });
+  const as = (a: Actor): Acting => ({ party: a.cvr, role: a.role as Role, actor: a.actor });
+  const motion = (a: Actor, contract: Hex, action: string, extra: JsonObject) =>
+    ({ as: as(a), contract, action, ...extra }) as unknown as ProposePayload;
   return {
     sign,
     registerMunicipality: (authority: KeyPair, cvr: string, keys: JsonObject[]) =>
-      sign(authority, 'party.register', { cvr, kind: 'municipality', keys }),
+      lib.party.register(authority, { cvr, kind: 'municipality', keys: keys as unknown as KeyGrant[] }),
     registerProvider: (admin: KeyPair, cvr: string, key: KeyPair) =>
-      sign(admin, 'party.register', {
+      lib.party.register(admin, {
         cvr,
         kind: 'provider',
         keys: [{ publicKey: key.publicKey, roles: ['provider-representative'], admin: true }],
@@ -144,51 +142,44 @@ export function txBuilder(chainId: string, now: () => number = Date.now) {
         policies?: Partial<Record<string, ApprovalPolicy>>;
       } = {},
     ) =>
-      sign(director.key, 'contract.defineTemplate', {
+      lib.contract.defineTemplate(director.key, {
         as: as(director),
         code,
-        policies: {
-          activate: bothParties('caseworker'),
-          amend: oneDirectorOrTwoCentreChiefs(),
-          suspend: oneDirectorOrTwoCentreChiefs(),
-          resume: oneDirectorOrTwoCentreChiefs(),
-          terminate: bothParties('caseworker'),
-          ...options.policies,
-        } as unknown as JsonObject,
+        policies: { ...pilotPolicies(), ...options.policies } as DefineTemplatePayload['policies'],
         releaseWithheldOnReport: options.releaseWithheldOnReport ?? true,
         approvalLifetimeDays: options.approvalLifetimeDays ?? 30,
       }),
     create: (caseworker: Actor, fields: JsonObject) =>
-      sign(caseworker.key, 'contract.create', { as: as(caseworker), ...fields }),
+      lib.contract.create(caseworker.key, {
+        as: as(caseworker),
+        ...fields,
+      } as unknown as CreateContractPayload),
     propose: (a: Actor, contract: Hex, action: string, extra: JsonObject = {}) =>
-      sign(a.key, 'contract.propose', { as: as(a), contract, action, ...extra }),
+      lib.contract.propose(a.key, motion(a, contract, action, extra)),
     /**
      * The pilot's offline multisignature: the co-signers sign the motion first, then `a` proposes
      * it with their co-signatures, so one transaction carries every party's approval.
      */
-    proposeCosigned: (
-      a: Actor,
-      contract: Hex,
-      action: string,
-      cosigners: Actor[],
-      extra: JsonObject = {},
-    ) => {
-      const payload: JsonObject = { as: as(a), contract, action, ...extra };
-      const nonce = randomUUID();
-      const expiresAt = now() + 30 * 60_000;
-      const digest = cosignDigest(chainId, payload, nonce, expiresAt);
-      const cosignatures = cosigners.map((c) => ({
-        as: as(c),
-        publicKey: c.key.publicKey,
-        signature: signerOf(c.key).sign(signingMessage('cosign', digest)),
-      }));
-      return sign(a.key, 'contract.propose', { ...payload, cosignatures }, nonce, expiresAt);
-    },
-    approve: (a: Actor, motion: Hex) => sign(a.key, 'contract.approve', { as: as(a), motion }),
+    proposeCosigned: (a: Actor, contract: Hex, action: string, cosigners: Actor[], extra: JsonObject = {}) =>
+      lib.contract.proposeCosigned(
+        a.key,
+        motion(a, contract, action, extra),
+        cosigners.map((c) => ({ key: c.key, as: as(c) })),
+      ),
+    approve: (a: Actor, motion: Hex) => lib.contract.approve(a.key, { as: as(a), motion }),
     report: (a: Actor, contract: Hex, period: number, document: Hex) =>
-      sign(a.key, 'contract.report', { as: as(a), contract, period, document }),
+      lib.contract.report(a.key, { as: as(a), contract, period, document }),
   };
 }
+
+/** The pilot's approval policies: both parties' caseworkers to activate or terminate; one director or two centre chiefs otherwise. */
+export const pilotPolicies = () => ({
+  activate: bothParties('caseworker'),
+  amend: oneDirectorOrTwoCentreChiefs(),
+  suspend: oneDirectorOrTwoCentreChiefs(),
+  resume: oneDirectorOrTwoCentreChiefs(),
+  terminate: bothParties('caseworker'),
+});
 
 /** A salted document commitment, as the gateway computes it; here from a throwaway label. */
 export const commitment = (label: string): Hex =>

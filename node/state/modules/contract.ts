@@ -16,9 +16,10 @@
  *   payment/<municipality>/<YYYY-MM> list of the payment decisions made in that month
  */
 import type { Json, JsonObject } from '../../protocol/canonical.ts';
+import { cosignDigest } from '../../protocol/cosign.ts';
 import { TillidError } from '../../protocol/errors.ts';
 import type { Genesis } from '../../protocol/genesis.ts';
-import { canonicalHash, type Hex } from '../../protocol/hash.ts';
+import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey, signingMessage, verifySignature } from '../../protocol/signature.ts';
 import type { Transaction } from '../../protocol/transaction.ts';
 import {
@@ -670,15 +671,8 @@ function addApprovals(
   write(state, motionKey(motion.id), { ...motion, approvals });
 }
 
-/**
- * What a co-signer of a motion signs: the motion's content bound to the proposing transaction's
- * nonce and expiry, so a co-signature is good for that one transaction (the pilot's offline
- * multisignature: each party signs, one broadcasts). Signed under the `cosign` domain tag.
- */
-export function cosignDigest(chainId: string, payload: JsonObject, nonce: string, expiresAt: number): Hex {
-  const { as: _as, cosignatures: _c, ...motion } = payload;
-  return canonicalHash({ chainId, ...motion, nonce, expiresAt });
-}
+// The digest co-signers sign is the protocol's (clients compute it too); re-exported for old imports.
+export { cosignDigest };
 
 // ---- the module ------------------------------------------------------------------------------
 
