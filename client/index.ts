@@ -19,6 +19,15 @@ export {
   type WaitOptions,
 } from './http.ts';
 export type * from './payloads.ts';
+export {
+  allOf,
+  anyOf,
+  atLeastOf,
+  bothParties,
+  kOf,
+  oneDirectorOrTwoCentreChiefs,
+  pilotPolicies,
+} from './policies.ts';
 export { type ConnectOptions, connect, type SendOptions, Session } from './session.ts';
 export {
   type BuilderOptions,

@@ -57,15 +57,17 @@ export class Session {
     return this.#key?.publicKey;
   }
 
-  #signer(): SignerLike {
+  /** The session's key; throws when the session was opened without one. */
+  signer(): SignerLike {
     if (!this.#key) throw new TypeError('this session has no key: connect(url, { key }) to sign');
     return this.#key;
   }
 
-  #acting() {
+  /** The contract actions of the session's key and `as`, built and signed but not sent. */
+  acting() {
     if (!this.#as)
       throw new TypeError('contract actions need connect(url, { key, as: { party, role, actor } })');
-    return this.build.actingAs(this.#signer(), this.#as);
+    return this.build.actingAs(this.signer(), this.#as);
   }
 
   /** Submits a signed transaction; with `wait`, resolves once final. */
@@ -74,55 +76,55 @@ export class Session {
   }
 
   anchor(p: Payloads['anchor.record'], o: SendOptions = {}) {
-    return this.send(this.build.anchor(this.#signer(), p, o), o);
+    return this.send(this.build.anchor(this.signer(), p, o), o);
   }
   registerParty(p: Payloads['party.register'], o: SendOptions = {}) {
-    return this.send(this.build.party.register(this.#signer(), p, o), o);
+    return this.send(this.build.party.register(this.signer(), p, o), o);
   }
   addKey(p: Payloads['party.addKey'], o: SendOptions = {}) {
-    return this.send(this.build.party.addKey(this.#signer(), p, o), o);
+    return this.send(this.build.party.addKey(this.signer(), p, o), o);
   }
   revokeKey(p: Payloads['party.revokeKey'], o: SendOptions = {}) {
-    return this.send(this.build.party.revokeKey(this.#signer(), p, o), o);
+    return this.send(this.build.party.revokeKey(this.signer(), p, o), o);
   }
   proposeMembership(p: Payloads['governance.propose'], o: SendOptions = {}) {
-    return this.send(this.build.governance.propose(this.#signer(), p, o), o);
+    return this.send(this.build.governance.propose(this.signer(), p, o), o);
   }
   vote(proposal: Hex, o: SendOptions = {}) {
-    return this.send(this.build.governance.vote(this.#signer(), { proposal }, o), o);
+    return this.send(this.build.governance.vote(this.signer(), { proposal }, o), o);
   }
 
   defineTemplate(p: Omit<DefineTemplatePayload, 'as'>, o: SendOptions = {}) {
-    return this.send(this.#acting().defineTemplate(p, o), o);
+    return this.send(this.acting().defineTemplate(p, o), o);
   }
   /** Drafts a contract; the finalized transaction's hash is the contract id. */
   createContract(p: Omit<CreateContractPayload, 'as'>, o: SendOptions = {}) {
-    return this.send(this.#acting().create(p, o), o);
+    return this.send(this.acting().create(p, o), o);
   }
   /** Proposes a motion; the finalized transaction's hash is the motion id. */
   propose(p: Omit<ProposePayload, 'as'>, o: SendOptions = {}) {
-    return this.send(this.#acting().propose(p, o), o);
+    return this.send(this.acting().propose(p, o), o);
   }
   approve(motion: Hex, o: SendOptions = {}) {
-    return this.send(this.#acting().approve(motion, o), o);
+    return this.send(this.acting().approve(motion, o), o);
   }
   report(p: Omit<ReportPayload, 'as'>, o: SendOptions = {}) {
-    return this.send(this.#acting().report(p, o), o);
+    return this.send(this.acting().report(p, o), o);
   }
   /** A motion to hand to co-signers (no secret in it); propose it later with `proposeDraft`. */
   draftMotion(p: Omit<ProposePayload, 'as' | 'cosignatures'>, o: SignOptions = {}): MotionDraft {
-    return this.#acting().draftMotion(p, o);
+    return this.acting().draftMotion(p, o);
   }
   /** This session's co-signature on someone else's drafted motion (offline: nothing is sent). */
   cosign(draft: MotionDraft): Cosignature {
-    return this.#acting().cosign(draft);
+    return this.acting().cosign(draft);
   }
   proposeDraft(
     draft: MotionDraft,
     cosignatures: readonly Cosignature[],
     o: WaitOptions & { wait?: boolean } = {},
   ) {
-    return this.send(this.#acting().proposeDraft(draft, cosignatures), o);
+    return this.send(this.acting().proposeDraft(draft, cosignatures), o);
   }
 }
 

@@ -14,6 +14,7 @@ import type {
   Role,
   TransactionType,
 } from '../client/payloads.ts';
+import { pilotPolicies } from '../client/policies.ts';
 import { transactions } from '../client/transactions.ts';
 import type { JsonObject } from '../node/protocol/canonical.ts';
 import { DEFAULT_PARAMS, type Genesis } from '../node/protocol/genesis.ts';
@@ -22,11 +23,7 @@ import { generateKeyPair, type KeyPair } from '../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import { applicationModules } from '../node/state/application.ts';
 import { DAY_MS, parseDate } from '../node/state/contracts/calendar.ts';
-import {
-  type ApprovalPolicy,
-  bothParties,
-  oneDirectorOrTwoCentreChiefs,
-} from '../node/state/contracts/policy.ts';
+import type { ApprovalPolicy } from '../node/state/contracts/policy.ts';
 import type { ChainEvent } from '../node/state/events.ts';
 import { eventsAt } from '../node/state/events.ts';
 import { executeBlock, type Receipt, type Rules, receiptKey } from '../node/state/machine.ts';
@@ -172,14 +169,7 @@ export function txBuilder(chainId: string, now: () => number = Date.now) {
   };
 }
 
-/** The pilot's approval policies: both parties' caseworkers to activate or terminate; one director or two centre chiefs otherwise. */
-export const pilotPolicies = () => ({
-  activate: bothParties('caseworker'),
-  amend: oneDirectorOrTwoCentreChiefs(),
-  suspend: oneDirectorOrTwoCentreChiefs(),
-  resume: oneDirectorOrTwoCentreChiefs(),
-  terminate: bothParties('caseworker'),
-});
+export { pilotPolicies };
 
 /** A salted document commitment, as the gateway computes it; here from a throwaway label. */
 export const commitment = (label: string): Hex =>
