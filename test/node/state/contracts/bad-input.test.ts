@@ -23,14 +23,12 @@ import type { JsonObject } from '../../../../node/protocol/canonical.ts';
 import type { Hex } from '../../../../node/protocol/hash.ts';
 import { generateKeyPair, type KeyPair } from '../../../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../../../node/protocol/transaction.ts';
-import { applicationModules } from '../../../../node/state/application.ts';
 import { DAY_MS, parseDate } from '../../../../node/state/contracts/calendar.ts';
 import { kOf } from '../../../../node/state/contracts/policy.ts';
 import {
   BlockInvalidError,
   executeBlock,
   type Receipt,
-  type Rules,
   receiptKey,
   statelessProblem,
 } from '../../../../node/state/machine.ts';
@@ -47,7 +45,8 @@ import {
   setUpCase,
   TAXI_CVR,
   txBuilder,
-} from '../../../contracts.ts';
+} from '../../../fixtures/contracts.ts';
+import { rulesOf } from '../../../fixtures/memory-chain.ts';
 
 const OTHER_MUNICIPALITY_CVR = '44444444';
 
@@ -56,11 +55,7 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
   const genesis = contractsGenesis([cast.authority]);
   const chain = memoryChain(genesis);
   const b = txBuilder(genesis.chainId);
-  const rules: Rules = {
-    chainId: genesis.chainId,
-    params: genesis.params,
-    modules: applicationModules(genesis),
-  };
+  const rules = rulesOf(genesis);
   const templateId = setUpCase(chain, b, cast, template);
 
   const ok = (...txs: Transaction[]) => {
