@@ -8,15 +8,7 @@
 import type { Hex } from '../node/protocol/hash.ts';
 import type { Transaction } from '../node/protocol/transaction.ts';
 import { type ClientOptions, TillidClient, type TransactionView, type WaitOptions } from './http.ts';
-import type {
-  Acting,
-  Cosignature,
-  CreateContractPayload,
-  DefineTemplatePayload,
-  Payloads,
-  ProposePayload,
-  ReportPayload,
-} from './payloads.ts';
+import type * as P from './payloads.ts';
 import {
   type BuilderOptions,
   type MotionDraft,
@@ -30,7 +22,7 @@ export interface ConnectOptions extends ClientOptions, BuilderOptions {
   /** The key this session signs with. Without one the session only reads. */
   readonly key?: SignerLike;
   /** Who the key acts as in contract actions. */
-  readonly as?: Acting;
+  readonly as?: P.Acting;
 }
 
 /** Per action: sign options, and whether to wait for finality (throws on a chain refusal). */
@@ -43,9 +35,9 @@ export class Session {
   readonly build: TransactionBuilder;
   readonly chainId: string;
   readonly #key: SignerLike | undefined;
-  readonly #as: Acting | undefined;
+  readonly #as: P.Acting | undefined;
 
-  constructor(api: TillidClient, build: TransactionBuilder, key?: SignerLike, as?: Acting) {
+  constructor(api: TillidClient, build: TransactionBuilder, key?: SignerLike, as?: P.Acting) {
     this.api = api;
     this.build = build;
     this.chainId = build.chainId;
@@ -75,53 +67,53 @@ export class Session {
     return this.api.send(tx, options);
   }
 
-  anchor(p: Payloads['anchor.record'], o: SendOptions = {}) {
+  anchor(p: P.Payloads['anchor.record'], o: SendOptions = {}) {
     return this.send(this.build.anchor(this.signer(), p, o), o);
   }
-  registerParty(p: Payloads['party.register'], o: SendOptions = {}) {
+  registerParty(p: P.Payloads['party.register'], o: SendOptions = {}) {
     return this.send(this.build.party.register(this.signer(), p, o), o);
   }
-  addKey(p: Payloads['party.addKey'], o: SendOptions = {}) {
+  addKey(p: P.Payloads['party.addKey'], o: SendOptions = {}) {
     return this.send(this.build.party.addKey(this.signer(), p, o), o);
   }
-  revokeKey(p: Payloads['party.revokeKey'], o: SendOptions = {}) {
+  revokeKey(p: P.Payloads['party.revokeKey'], o: SendOptions = {}) {
     return this.send(this.build.party.revokeKey(this.signer(), p, o), o);
   }
-  proposeMembership(p: Payloads['governance.propose'], o: SendOptions = {}) {
+  proposeMembership(p: P.Payloads['governance.propose'], o: SendOptions = {}) {
     return this.send(this.build.governance.propose(this.signer(), p, o), o);
   }
   vote(proposal: Hex, o: SendOptions = {}) {
     return this.send(this.build.governance.vote(this.signer(), { proposal }, o), o);
   }
 
-  defineTemplate(p: Omit<DefineTemplatePayload, 'as'>, o: SendOptions = {}) {
+  defineTemplate(p: Omit<P.DefineTemplatePayload, 'as'>, o: SendOptions = {}) {
     return this.send(this.acting().defineTemplate(p, o), o);
   }
   /** Drafts a contract; the finalized transaction's hash is the contract id. */
-  createContract(p: Omit<CreateContractPayload, 'as'>, o: SendOptions = {}) {
+  createContract(p: Omit<P.CreateContractPayload, 'as'>, o: SendOptions = {}) {
     return this.send(this.acting().create(p, o), o);
   }
   /** Proposes a motion; the finalized transaction's hash is the motion id. */
-  propose(p: Omit<ProposePayload, 'as'>, o: SendOptions = {}) {
+  propose(p: Omit<P.ProposePayload, 'as'>, o: SendOptions = {}) {
     return this.send(this.acting().propose(p, o), o);
   }
   approve(motion: Hex, o: SendOptions = {}) {
     return this.send(this.acting().approve(motion, o), o);
   }
-  report(p: Omit<ReportPayload, 'as'>, o: SendOptions = {}) {
+  report(p: Omit<P.ReportPayload, 'as'>, o: SendOptions = {}) {
     return this.send(this.acting().report(p, o), o);
   }
   /** A motion to hand to co-signers (no secret in it); propose it later with `proposeDraft`. */
-  draftMotion(p: Omit<ProposePayload, 'as' | 'cosignatures'>, o: SignOptions = {}): MotionDraft {
+  draftMotion(p: Omit<P.ProposePayload, 'as' | 'cosignatures'>, o: SignOptions = {}): MotionDraft {
     return this.acting().draftMotion(p, o);
   }
   /** This session's co-signature on someone else's drafted motion (offline: nothing is sent). */
-  cosign(draft: MotionDraft): Cosignature {
+  cosign(draft: MotionDraft): P.Cosignature {
     return this.acting().cosign(draft);
   }
   proposeDraft(
     draft: MotionDraft,
-    cosignatures: readonly Cosignature[],
+    cosignatures: readonly P.Cosignature[],
     o: WaitOptions & { wait?: boolean } = {},
   ) {
     return this.send(this.acting().proposeDraft(draft, cosignatures), o);
