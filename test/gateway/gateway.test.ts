@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
+import { bothParties } from '../../client/policies.ts';
 import { submitAndWait } from '../../gateway/dev-setup.ts';
 import { FileKeyStore, type SubmitterSigner } from '../../gateway/keystore.ts';
 import { signingMessage } from '../../node/protocol/signature.ts';
 import { signTransaction, transactionHash } from '../../node/protocol/transaction.ts';
+import { directorPolicies } from '../fixtures/contracts.ts';
 import { generateKeyPair, getJson, startTestNode } from '../helpers.ts';
 import {
   CARE_HOME,
@@ -22,23 +24,8 @@ import {
   TEST_PASSPHRASE,
 } from './harness.ts';
 
-const policies = {
-  activate: {
-    all: [
-      { signers: 1, party: 'municipality', role: 'caseworker' },
-      { signers: 1, party: 'provider', role: 'provider-representative' },
-    ],
-  },
-  amend: { signers: 1, party: 'municipality', role: 'director' },
-  suspend: { signers: 1, party: 'municipality', role: 'director' },
-  resume: { signers: 1, party: 'municipality', role: 'director' },
-  terminate: {
-    all: [
-      { signers: 1, party: 'municipality', role: 'caseworker' },
-      { signers: 1, party: 'provider', role: 'provider-representative' },
-    ],
-  },
-};
+/** Terminating takes both parties here, as activating does. */
+const policies = { ...directorPolicies(), terminate: bothParties('caseworker') };
 
 const nextMonthStart = () => {
   const d = new Date();
