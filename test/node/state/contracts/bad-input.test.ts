@@ -119,6 +119,16 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
   /** A contract.* transaction with a hand-made payload (`as` from `a` unless the payload has one). */
   const raw = (a: Actor, type: string, payload: Record<string, unknown>) =>
     b.sign(a.key, `contract.${type}`, { as: as(a), ...payload } as JsonObject);
+  /** A caseworker's `contract.create` of a valid one-item contract, with `fields` changed: the bad-input tables' row builder. */
+  const rawCreate = (fields: Record<string, unknown>) =>
+    raw(cast.caseworker, 'create', {
+      template: templateId,
+      provider: CARE_HOME_CVR,
+      start: '2026-02-01',
+      reportEveryMonths: 0,
+      items: [{ code: 'residential', monthly: 4_500_000 }],
+      ...fields,
+    });
 
   const draft = (fields: Record<string, unknown> = {}, provider = CARE_HOME_CVR): Hex => {
     const tx = b.create(cast.caseworker, {
@@ -161,6 +171,7 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
     rejected,
     refused,
     raw,
+    rawCreate,
     as,
     draft,
     active,
@@ -529,15 +540,7 @@ test('transitions that do not fit the state are refused: CONTRACT_STATE', () => 
 test('dates out of order or impossible are refused at admission: TX_PAYLOAD_INVALID', () => {
   const w = world();
   const { cast } = w;
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', {
-      template: w.templateId,
-      provider: CARE_HOME_CVR,
-      start: '2026-02-01',
-      reportEveryMonths: 0,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-      ...fields,
-    });
+  const create = w.rawCreate;
   const item = (until: unknown) => ({ items: [{ code: 'school', monthly: 1, until }] });
   // An item ending before, or on, the day the contract starts.
   w.refused(create(item('2026-01-15')), 'TX_PAYLOAD_INVALID', 'items[0]');
@@ -597,15 +600,7 @@ test('an amendment whose item ends before the contract starts is refused when pr
 test('negative, zero, absurd and fractional amounts and counts are refused at admission: TX_PAYLOAD_INVALID', () => {
   const w = world();
   const { cast } = w;
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', {
-      template: w.templateId,
-      provider: CARE_HOME_CVR,
-      start: '2026-02-01',
-      reportEveryMonths: 0,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-      ...fields,
-    });
+  const create = w.rawCreate;
   for (const monthly of [
     -1,
     -4_500_000,
@@ -696,15 +691,7 @@ test('personal data in any field is refused at admission: PII_REJECTED (the guar
   const w = world();
   const { cast } = w;
   const id = w.active();
-  const base = {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    start: '2026-02-01',
-    reportEveryMonths: 0,
-    items: [{ code: 'residential', monthly: 4_500_000 }],
-  };
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', { ...base, ...fields });
+  const create = w.rawCreate;
   const cases: [Transaction, string][] = [
     // A CPR number in an item code: `child-0101901234` is a well-formed code, so only the guard catches it.
     [create({ items: [{ code: 'child-0101901234', monthly: 1 }] }), '$.items[0].code'],
@@ -773,15 +760,7 @@ test('what the guard cannot see, the formats refuse: free text and near-misses a
   const w = world();
   const { cast } = w;
   const id = w.active();
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', {
-      template: w.templateId,
-      provider: CARE_HOME_CVR,
-      start: '2026-02-01',
-      reportEveryMonths: 0,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-      ...fields,
-    });
+  const create = w.rawCreate;
   const terminate = (fields: Record<string, unknown>) =>
     w.raw(cast.director, 'propose', { contract: id, action: 'terminate', ...fields });
   // A name is not personal data to a pattern, but a code field takes no spaces or capitals.
@@ -820,15 +799,7 @@ test('unknown fields, wrong types and oversized lists are refused at admission: 
   const w = world();
   const { cast } = w;
   const id = w.active();
-  const base = {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    start: '2026-02-01',
-    reportEveryMonths: 0,
-    items: [{ code: 'residential', monthly: 4_500_000 }],
-  };
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', { ...base, ...fields });
+  const create = w.rawCreate;
   const items = (n: number) => Array.from({ length: n }, (_, i) => ({ code: `item-${i}`, monthly: 1 }));
   const invalid: [Transaction, string][] = [
     // Unknown fields, at every level.
