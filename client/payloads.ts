@@ -1,140 +1,47 @@
 /**
- * The payload of every transaction type a client signs, typed from the node's own definitions.
- *
- * This is the one file that knows payload shapes. When the node's payloads become JSON schemas
- * (issue 10, item 2), the interfaces below become `Static<typeof schema>` of those schemas and
- * nothing else in the client changes. The node checks every payload at admission and again in the
- * block; these types only let a caller's compiler catch what the node would refuse.
+ * The payload of every transaction type a client signs, as the node defines it: each type is the
+ * static type of the node's own payload schema (`node/schemas/`), the same definition the node
+ * validates with at admission and the gateway derives its request bodies from. This is the one
+ * file that knows where payload shapes come from; nothing else in the client names a field list.
  */
-import type { Hex } from '../node/protocol/hash.ts';
-import type { ApprovalPolicy, Party, Role } from '../node/state/contracts/policy.ts';
-import type { LineItem } from '../node/state/contracts/terms.ts';
-import type { MotionAction } from '../node/state/modules/contract.ts';
+import type { Static } from '@sinclair/typebox';
+import type { anchorSchemas } from '../node/schemas/anchor.ts';
+import type { ContractSchemas, MOTION_ACTIONS } from '../node/schemas/contract.ts';
+import type { governanceSchemas } from '../node/schemas/governance.ts';
+import type { PartyKeyInput, partySchemas } from '../node/schemas/party.ts';
+import type { Party, Role } from '../node/schemas/roles.ts';
+import type { ApprovalPolicy } from '../node/state/contracts/policy.ts';
 
-export type { ApprovalPolicy, LineItem, MotionAction, Party, Role };
+export type { ApprovalPolicy, Party, Role };
+
+export type MotionAction = (typeof MOTION_ACTIONS)[number];
+
+type Contract<A extends keyof ContractSchemas> = Static<ContractSchemas[A]>;
 
 /** Who acts: a party (CVR), the role claimed, and a pseudonymous actor id (64 hex — never a name). */
-export interface Acting {
-  readonly party: string;
-  readonly role: Role;
-  readonly actor: Hex;
-}
+export type Acting = Contract<'approve'>['as'];
 
-// ---- anchor -----------------------------------------------------------------------------------
+export type AnchorRecordPayload = Static<typeof anchorSchemas.record>;
 
-export interface AnchorRecordPayload {
-  /** SHA-256 of the (salted) document, hex. */
-  readonly hash: Hex;
-  /** A short code such as `status-report`. */
-  readonly docType: string;
-  /** An opaque reference of 1-128 characters [A-Za-z0-9._:/#-]. */
-  readonly ref: string;
-}
+export type KeyGrant = Static<typeof PartyKeyInput>;
+export type PartyRegisterPayload = Static<typeof partySchemas.register>;
+export type PartyAddKeyPayload = Static<typeof partySchemas.addKey>;
+export type PartyRevokeKeyPayload = Static<typeof partySchemas.revokeKey>;
 
-// ---- party ------------------------------------------------------------------------------------
-
-export interface KeyGrant {
-  readonly publicKey: Hex;
-  readonly roles: readonly Role[];
-  /** May this key manage the party's keys? */
-  readonly admin?: boolean;
-}
-
-export interface PartyRegisterPayload {
-  readonly cvr: string;
-  readonly kind: Party;
-  readonly keys: readonly KeyGrant[];
-}
-
-export interface PartyAddKeyPayload {
-  readonly cvr: string;
-  readonly key: KeyGrant;
-}
-
-export interface PartyRevokeKeyPayload {
-  readonly cvr: string;
-  readonly publicKey: Hex;
-}
-
-// ---- contract ---------------------------------------------------------------------------------
-
-export interface DefineTemplatePayload {
-  readonly as: Acting;
-  /** Short code; the template's id is `<municipality CVR>/<code>`. */
-  readonly code: string;
+/** The schema checks that a policy is an object; its meaning is the node's `ApprovalPolicy`. */
+export type DefineTemplatePayload = Omit<Contract<'defineTemplate'>, 'policies'> & {
   readonly policies: Readonly<Record<MotionAction, ApprovalPolicy>>;
-  readonly releaseWithheldOnReport: boolean;
-  readonly approvalLifetimeDays: number;
-}
+};
+export type CreateContractPayload = Contract<'create'>;
+export type LineItem = CreateContractPayload['items'][number];
+export type ProposePayload = Contract<'propose'>;
+export type TermsChange = NonNullable<ProposePayload['changes']>;
+export type Cosignature = NonNullable<ProposePayload['cosignatures']>[number];
+export type ApprovePayload = Contract<'approve'>;
+export type ReportPayload = Contract<'report'>;
 
-export interface CreateContractPayload {
-  readonly as: Acting;
-  /** `<municipality CVR>/<code>` */
-  readonly template: string;
-  /** The provider's CVR. */
-  readonly provider: string;
-  /** YYYY-MM-DD, day 1-28. */
-  readonly start: string;
-  /** Number of months; omitted runs until terminated. */
-  readonly months?: number;
-  readonly items: readonly LineItem[];
-  /** A status report every n-th month; 0 for none. */
-  readonly reportEveryMonths: number;
-  readonly parent?: Hex;
-  readonly onParentEnd?: 'terminate' | 'suspend';
-  readonly kle?: string;
-  readonly document?: Hex;
-}
-
-export interface TermsChange {
-  readonly items?: readonly LineItem[];
-  readonly months?: number | null;
-  readonly reportEveryMonths?: number;
-}
-
-export interface Cosignature {
-  readonly as: Acting;
-  readonly publicKey: Hex;
-  readonly signature: Hex;
-}
-
-export interface ProposePayload {
-  readonly as: Acting;
-  readonly contract: Hex;
-  readonly action: MotionAction;
-  /** Only for `amend`. */
-  readonly changes?: TermsChange;
-  /** A short code, not free text. */
-  readonly reason?: string;
-  readonly document?: Hex;
-  readonly cosignatures?: readonly Cosignature[];
-}
-
-export interface ApprovePayload {
-  readonly as: Acting;
-  readonly motion: Hex;
-}
-
-export interface ReportPayload {
-  readonly as: Acting;
-  readonly contract: Hex;
-  readonly period: number;
-  readonly document: Hex;
-}
-
-// ---- governance -------------------------------------------------------------------------------
-
-export interface GovernanceProposePayload {
-  readonly action: 'add' | 'remove';
-  readonly name: string;
-  readonly cvr: string;
-  readonly publicKey: Hex;
-  readonly address?: string;
-}
-
-export interface GovernanceVotePayload {
-  readonly proposal: Hex;
-}
+export type GovernanceProposePayload = Static<typeof governanceSchemas.propose>;
+export type GovernanceVotePayload = Static<typeof governanceSchemas.vote>;
 
 /** Every transaction type a client signs, with its payload. */
 export interface Payloads {

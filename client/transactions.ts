@@ -124,7 +124,7 @@ export function transactions(chainId: string, options: BuilderOptions = {}) {
     sign(
       key,
       'contract.propose',
-      { ...draft.payload, cosignatures },
+      { ...draft.payload, cosignatures: [...cosignatures] },
       { nonce: draft.nonce, expiresAt: draft.expiresAt },
     );
 

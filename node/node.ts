@@ -117,6 +117,7 @@ export class TillidNode {
         log: log.child({ component: 'consensus' }),
         evidence: this.metrics.equivocations,
         syncRejected: this.metrics.syncRejected,
+        rounds: this.metrics.rounds,
         onEvidence: (first, second) => void this.#reportEquivocation(first, second, signer),
         onDropped: (hash, error) => this.#remember(hash, error),
       });
