@@ -17,21 +17,14 @@ import { transactionHash } from '../../node/protocol/transaction.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
-  castOfCase,
-  contractsGenesis,
+  caseOnMemoryChain,
   MUNICIPALITY_CVR,
-  memoryChain,
-  setUpCase,
-  txBuilder,
-} from '../contracts.ts';
+  type memoryChain,
+} from '../fixtures/contracts.ts';
 
 /** A chain with two providers' contracts and their first two monthly decisions. */
 function chainWithDecisions() {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const template = setUpCase(chain, b, cast);
+  const { cast, chain, b, template } = caseOnMemoryChain();
   for (const rep of [cast.careHomeRep, cast.consultantRep]) {
     const create = b.create(cast.caseworker, {
       template,

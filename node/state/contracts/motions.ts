@@ -5,7 +5,6 @@
  */
 import type { JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
-import { canonicalHash, type Hex } from '../../protocol/hash.ts';
 import type { StateReader, StateWriter, TxContext } from '../module.ts';
 import type { Acting } from '../party/acting.ts';
 import { catchUp, endContract } from './agenda.ts';

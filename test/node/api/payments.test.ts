@@ -12,21 +12,13 @@ import { transactionHash } from '../../../node/protocol/transaction.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
-  castOfCase,
-  contractsGenesis,
+  caseOnMemoryChain,
   MUNICIPALITY_CVR,
-  memoryChain,
-  setUpCase,
   TAXI_CVR,
-  txBuilder,
-} from '../../contracts.ts';
+} from '../../fixtures/contracts.ts';
 
 test('a provider’s payments are the decisions on its own contracts; the municipality still sees all', async (t) => {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const template = setUpCase(chain, b, cast);
+  const { cast, chain, b, template } = caseOnMemoryChain();
   for (const [rep, monthly] of [
     [cast.careHomeRep, 4_500_000],
     [cast.consultantRep, 1_000_000],

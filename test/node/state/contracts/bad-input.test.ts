@@ -36,27 +36,20 @@ import {
   type Actor,
   actorId,
   CARE_HOME_CVR,
-  castOfCase,
+  caseOnMemoryChain,
   commitment,
-  contractsGenesis,
   MUNICIPALITY_CVR,
-  memoryChain,
   ORIGIN,
-  setUpCase,
+  type setUpCase,
   TAXI_CVR,
-  txBuilder,
 } from '../../../fixtures/contracts.ts';
 import { rulesOf } from '../../../fixtures/memory-chain.ts';
 
 const OTHER_MUNICIPALITY_CVR = '44444444';
 
 function world(template: Parameters<typeof setUpCase>[3] = {}) {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
+  const { cast, genesis, chain, b, template: templateId } = caseOnMemoryChain({ template });
   const rules = rulesOf(genesis);
-  const templateId = setUpCase(chain, b, cast, template);
 
   const ok = (...txs: Transaction[]) => {
     const receipts = chain.block(...txs);

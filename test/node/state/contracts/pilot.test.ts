@@ -12,25 +12,16 @@ import type { ChainEvent } from '../../../../node/state/events.ts';
 import {
   CARE_HOME_CVR,
   type Cast,
-  CONSULTANT_CVR,
-  castOfCase,
+  caseOnMemoryChain,
   commitment,
-  contractsGenesis,
-  memoryChain,
-  setUpCase,
-  TAXI_CVR,
-  txBuilder,
-} from '../../../contracts.ts';
+  type setUpCase,
+} from '../../../fixtures/contracts.ts';
 
 const RESIDENTIAL = 4_500_000; // øre a month
 const SCHOOL = 1_000_000;
 
 function world(template: Parameters<typeof setUpCase>[3] = {}) {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const templateId = setUpCase(chain, b, cast, template);
+  const { cast, chain, b, template: templateId } = caseOnMemoryChain({ template });
   const ok = (...txs: Parameters<typeof chain.block>) => {
     const receipts = chain.block(...txs);
     for (const [i, r] of receipts.entries())
