@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { NodeMetrics } from './api/metrics.ts';
 import { type BlockReceipts, buildApi, type NodeApi, type TransactionView } from './api/server.ts';
 import { Chain } from './chain/chain.ts';
+import { proveRead } from './chain/prove.ts';
 import type { NodeConfig } from './config.ts';
 import type { Consensus } from './consensus/consensus.ts';
 import { ConsortiumConsensus } from './consensus/consortium.ts';
@@ -256,7 +257,9 @@ export class TillidNode {
         state: { get: (k) => chain.readState(k) },
         head: () => chain.head.height,
         businessDay: () => businessDay(clock, chain.head),
+        prove: (spec) => proveRead(chain, spec),
       },
+      proveRead: (spec) => proveRead(chain, spec),
     };
   }
 

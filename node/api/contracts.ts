@@ -14,6 +14,7 @@ import {
   reportsOf,
 } from '../state/contracts/read-models.ts';
 import type { StateReader } from '../state/module.ts';
+import { type ProveRead, proofQuery, sendProven, wantsProof } from './proofs.ts';
 
 export interface ContractsReadApi {
   /** Finalized state. */
@@ -22,28 +23,37 @@ export interface ContractsReadApi {
   head(): number;
   /** The business day (days since the epoch) of the finalized head. */
   businessDay(): number;
+  /** `?proof=true`: the read proven against a certified header (api/proofs.ts); a node always has it. */
+  readonly prove?: ProveRead;
 }
+
+const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
 
 const object = { type: 'object', additionalProperties: true } as const;
 const cvrParam = { type: 'string', pattern: '^\\d{8}$' } as const;
 const notFound = { 404: { $ref: 'Error#' }, 400: { $ref: 'Error#' } };
 
 export function registerContractRoutes(app: FastifyInstance, api: ContractsReadApi): void {
-  app.get<{ Params: { cvr: string } }>(
+  app.get<{ Params: { cvr: string }; Querystring: { proof?: string } }>(
     '/v1/parties/:cvr',
     {
       schema: {
         description: 'A registered party (municipality or provider) and its keys.',
         params: { type: 'object', properties: { cvr: cvrParam }, required: ['cvr'] },
+        querystring: proofOnly,
         response: { 200: object, ...notFound },
       },
     },
     async (request, reply) =>
-      partyView(api.state, request.params.cvr) ??
-      reply.code(404).send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` }),
+      wantsProof(request.query)
+        ? sendProven(reply, api.prove, { kind: 'party', cvr: request.params.cvr })
+        : (partyView(api.state, request.params.cvr) ??
+          reply
+            .code(404)
+            .send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` })),
   );
 
-  app.get<{ Params: { id: Hex } }>(
+  app.get<{ Params: { id: Hex }; Querystring: { proof?: string } }>(
     '/v1/contracts/:id',
     {
       schema: {
@@ -54,12 +64,15 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
           properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
           required: ['id'],
         },
+        querystring: proofOnly,
         response: { 200: object, ...notFound },
       },
     },
     async (request, reply) =>
-      contractView(api.state, request.params.id, api.businessDay()) ??
-      reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` }),
+      wantsProof(request.query)
+        ? sendProven(reply, api.prove, { kind: 'contract', id: request.params.id })
+        : (contractView(api.state, request.params.id, api.businessDay()) ??
+          reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` })),
   );
 
   app.get<{ Querystring: { party: string } }>(
@@ -86,7 +99,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
     async (request) => ({ reports: reportsOf(api.state, request.query.party) }),
   );
 
-  app.get<{ Querystring: { municipality?: string; party?: string; month: string } }>(
+  app.get<{ Querystring: { municipality?: string; party?: string; month: string; proof?: string } }>(
     '/v1/payments',
     {
       schema: {
@@ -98,6 +111,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
             municipality: cvrParam,
             party: cvrParam,
             month: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
+            ...proofQuery,
           },
           required: ['month'],
           anyOf: [{ required: ['municipality'] }, { required: ['party'] }],
@@ -105,8 +119,16 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { municipality, party, month } = request.query;
+      if (wantsProof(request.query)) {
+        // A municipality's decisions are one list in state; a party's view is assembled from many.
+        if (municipality === undefined)
+          return reply
+            .code(400)
+            .send({ code: 'BAD_REQUEST', message: 'proof=true is available for ?municipality= reads' });
+        return sendProven(reply, api.prove, { kind: 'payments', municipality, month });
+      }
       return {
         decisions:
           party !== undefined
@@ -117,7 +139,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
   );
 
   // Query strings stay strings: the API does not coerce types (see server.ts), so parse here.
-  app.get<{ Querystring: { after?: string; limit?: string } }>(
+  app.get<{ Querystring: { after?: string; limit?: string; proof?: string } }>(
     '/v1/events',
     {
       schema: {
@@ -128,15 +150,18 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
           properties: {
             after: { type: 'string', pattern: '^\\d{1,15}$', description: 'a height; default 0' },
             limit: { type: 'string', pattern: '^([1-9]\\d{0,2}|1000)$', description: '1-1000; default 100' },
+            ...proofQuery,
           },
         },
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const head = api.head();
       const after = Number(request.query.after ?? 0);
       const limit = Number(request.query.limit ?? 100);
+      // Proven pages scan at most PROVEN_EVENT_HEIGHTS heights (state/commitment/reads.ts).
+      if (wantsProof(request.query)) return sendProven(reply, api.prove, { kind: 'events', after, limit });
       return { ...eventsAfter(api.state, after, head, limit), head };
     },
   );

@@ -18,6 +18,7 @@ import { blockHash } from '../protocol/block.ts';
 import { type ErrorCode, httpStatusOf, isTillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type ContractsReadApi, registerContractRoutes } from './contracts.ts';
+import { type ProveRead, proofQuery, sendProven, wantsProof } from './proofs.ts';
 import {
   batchResultSchema,
   batchSchema,
@@ -67,7 +68,11 @@ export interface NodeApi {
   readonly metrics: Registry;
   /** Read access for the contracts application's routes. */
   readonly contracts: ContractsReadApi;
+  /** `?proof=true` reads (api/proofs.ts). */
+  readonly proveRead: ProveRead;
 }
+
+const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
 
 /** Largest request body accepted; a transaction itself is capped lower (MAX_TX_BYTES). */
 export const BODY_LIMIT = 64 * 1024;
@@ -212,21 +217,25 @@ function registerRoutes(app: FastifyInstance, node: NodeApi): void {
   );
 
   // Verdicts for a whole block in one request (a gateway waiting on many transactions).
-  app.get<{ Params: { height: string } }>(
+  app.get<{ Params: { height: string }; Querystring: { proof?: string } }>(
     '/v1/blocks/:height/receipts',
     {
       schema: {
         description:
           "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet.",
         params: heightParams,
+        querystring: proofOnly,
         response: { 200: blockReceiptsSchema, ...errorReplies },
       },
     },
     async (request, reply) => {
       const { height } = request.params;
-      const receipts = await node.blockReceipts(
-        height === 'latest' ? (node.status().height as number) : Number(height),
-      );
+      const at = height === 'latest' ? (node.status().height as number) : Number(height);
+      if (wantsProof(request.query)) {
+        if (at < 1) return reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
+        return sendProven(reply, node.proveRead, { kind: 'receipts', height: at });
+      }
+      const receipts = await node.blockReceipts(at);
       return receipts ?? reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
     },
   );
@@ -265,16 +274,19 @@ function registerRoutes(app: FastifyInstance, node: NodeApi): void {
       reply.code(404).send({ code: 'NOT_FOUND', message: 'no such proposal' }),
   );
 
-  app.get<{ Params: { hash: Hex } }>(
+  app.get<{ Params: { hash: Hex }; Querystring: { proof?: string } }>(
     '/v1/anchors/:hash',
     {
       schema: {
         params: hashParams,
+        querystring: proofOnly,
         response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies },
       },
     },
     async (request, reply) =>
-      node.anchor(request.params.hash) ??
-      reply.code(404).send({ code: 'NOT_FOUND', message: 'no such anchor' }),
+      wantsProof(request.query)
+        ? sendProven(reply, node.proveRead, { kind: 'anchor', hash: request.params.hash })
+        : (node.anchor(request.params.hash) ??
+          reply.code(404).send({ code: 'NOT_FOUND', message: 'no such anchor' })),
   );
 }

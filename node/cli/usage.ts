@@ -12,8 +12,10 @@ export const USAGE = `usage: tillid <command>
   node start --config <file>             run one node
   tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
-  chain verify --genesis <file> (--data-dir <dir> | --api <url>)
+  chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
                                          replay and check every block from the genesis
+  proof verify --genesis <file> --file <read.json>
+                                         check a read saved with ?proof=true, offline, against the genesis
   authority propose --key <file> --action add|remove --name <name> --cvr <cvr> --public-key <hex> [--address <multiaddr>] [--api <url>] [--wait]
                                          propose adding or removing an authority (an authority's key)
   authority vote --key <file> --proposal <id> [--api <url>] [--wait]

@@ -13,32 +13,13 @@ import type { NodeRouter } from '../../gateway/routing.ts';
 import { errorSchema as gatewayErrorSchema } from '../../gateway/schemas.ts';
 import { registerContractRoutes as registerNodeReadRoutes } from '../../node/api/contracts.ts';
 import { errorSchema } from '../../node/api/schemas.ts';
-import { transactionHash } from '../../node/protocol/transaction.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
-  caseOnMemoryChain,
+  chainWithDecisions,
   MUNICIPALITY_CVR,
   type memoryChain,
 } from '../fixtures/contracts.ts';
-
-/** A chain with two providers' contracts and their first two monthly decisions. */
-function chainWithDecisions() {
-  const { cast, chain, b, template } = caseOnMemoryChain();
-  for (const rep of [cast.careHomeRep, cast.consultantRep]) {
-    const create = b.create(cast.caseworker, {
-      template,
-      provider: rep.cvr,
-      start: '2026-02-01',
-      items: [{ code: 'service', monthly: 1_000_000 }],
-      reportEveryMonths: 0,
-    });
-    chain.block(create);
-    chain.block(b.proposeCosigned(cast.caseworker, transactionHash(create), 'activate', [rep]));
-  }
-  while (chain.height() < 70) chain.block();
-  return chain;
-}
 
 async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyInstance> {
   const app = Fastify();

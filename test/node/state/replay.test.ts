@@ -8,26 +8,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Hex } from '../../../node/protocol/hash.ts';
-import { loadRecorded, replayRecorded } from '../../fixtures/chains/recorded.ts';
-
-const { genesis, blocks } = loadRecorded('contracts-v1');
-
-/** Replays the whole fixture; returns the final state and the modules. */
-const replay = () => replayRecorded(genesis, blocks);
+import { blocks, replayFixture } from '../../fixtures/chains/replay.ts';
 
 test('the recorded fixture chain replays to the same writes and state root at every block', () => {
   assert.ok(blocks.length > 30, 'the fixture holds the whole scenario');
-  for (const { recorded, codes, writesHash, stateRoot } of replay().replayed) {
-    const { height } = recorded;
-    assert.deepEqual(codes, recorded.receipts, `receipts of block ${height}`);
+  for (const r of replayFixture().replayed) {
+    const at = `block ${r.recorded.height}`;
+    assert.deepEqual(r.receipts, r.recorded.receipts, `receipts of ${at}`);
     // The writes first: they are what the state transition produced, whatever the root function.
-    assert.equal(writesHash, recorded.writesHash, `writes of block ${height}`);
-    assert.equal(stateRoot, recorded.stateRoot, `state root of block ${height}`);
+    assert.equal(r.writesHash, r.recorded.writesHash, `writes of ${at}`);
+    assert.equal(r.stateRoot, r.recorded.stateRoot, `state root of ${at}`);
   }
 });
 
 test('modules answer reads through their queries, so callers need not know their key layouts', () => {
-  const { state, modules } = replay();
+  const { state, modules } = replayFixture();
   // biome-ignore lint/suspicious/noExplicitAny: query results are read by assertions
   const query = (module: string, name: string, ...args: unknown[]): any => {
     const q = modules.get(module)?.queries?.[name];
