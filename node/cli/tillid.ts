@@ -62,6 +62,10 @@ const commands: Record<string, Command> = {
     () => import('./verify.ts'),
     (m) => m.chainVerify,
   ),
+  'proof verify': lazy(
+    () => import('./proof.ts'),
+    (m) => m.proofVerify,
+  ),
   'authority propose': lazy(
     () => import('./authority.ts'),
     (m) => m.authorityPropose,
