@@ -18,7 +18,7 @@ import {
   chainWithDecisions,
   MUNICIPALITY_CVR,
   type memoryChain,
-} from '../contracts.ts';
+} from '../fixtures/contracts.ts';
 
 async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyInstance> {
   const app = Fastify();

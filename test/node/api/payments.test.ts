@@ -14,7 +14,7 @@ import {
   chainWithDecisions,
   MUNICIPALITY_CVR,
   TAXI_CVR,
-} from '../../contracts.ts';
+} from '../../fixtures/contracts.ts';
 
 test('a provider’s payments are the decisions on its own contracts; the municipality still sees all', async (t) => {
   const chain = chainWithDecisions();

@@ -15,22 +15,10 @@ import {
 } from '../../../node/protocol/transaction.ts';
 import { applicationModules } from '../../../node/state/application.ts';
 import type { Rules } from '../../../node/state/machine.ts';
-import {
-  CARE_HOME_CVR,
-  castOfCase,
-  contractsGenesis,
-  MUNICIPALITY_CVR,
-  memoryChain,
-  setUpCase,
-  txBuilder,
-} from '../../contracts.ts';
+import { CARE_HOME_CVR, caseOnMemoryChain, MUNICIPALITY_CVR } from '../../fixtures/contracts.ts';
 
 function world() {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const template = setUpCase(chain, b, cast);
+  const { cast, genesis, chain, b, template } = caseOnMemoryChain();
   const create = b.create(cast.caseworker, {
     template,
     provider: CARE_HOME_CVR,
