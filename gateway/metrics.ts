@@ -21,9 +21,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { answeredCode } from '../node/api/errors.ts';
+import type { GatewayComponents } from './components.ts';
 import type { EventDelivery } from './events/delivery.ts';
 import type { TransactionOutcome } from './finality.ts';
-import type { GatewayComponents } from './server.ts';
 
 const SAMPLE_MS = 1000;
 
@@ -117,15 +118,15 @@ export class GatewayMetrics {
 const outcomeOf = (e: unknown): string => (e as { code?: string }).code ?? 'ERROR';
 
 /**
- * Registers `/metrics` and the request hooks; `delivery` (the running event channels), when given,
- * is sampled for positions and lag. Returns the metrics (for tests).
+ * Registers `/metrics` and the request hooks. `watchEvents` hands it the running event channels,
+ * which are then sampled for positions and lag. Returns the metrics (for tests).
  */
 export function registerMetrics(
   app: FastifyInstance,
   c: GatewayComponents,
-  delivery?: Pick<EventDelivery, 'status'>,
-): GatewayMetrics {
+): GatewayMetrics & { watchEvents(delivery: Pick<EventDelivery, 'status'>): void } {
   const m = new GatewayMetrics();
+  let delivery: Pick<EventDelivery, 'status'> | undefined;
 
   app.addHook('onResponse', async (request, reply) => {
     // Route templates (never raw URLs, which carry ids) keep the label set small.
@@ -137,7 +138,7 @@ export function registerMetrics(
     if (status === 401 || status === 403)
       m.authFailures.inc({
         kind: status === 401 ? 'authentication' : 'authorisation',
-        code: request.auditNotes?.code ?? 'UNKNOWN',
+        code: answeredCode(request) ?? 'UNKNOWN',
       });
   });
 
@@ -226,5 +227,9 @@ export function registerMetrics(
       return reply.type(m.registry.contentType).send(await m.registry.metrics());
     },
   );
-  return m;
+  return Object.assign(m, {
+    watchEvents: (d: Pick<EventDelivery, 'status'>) => {
+      delivery = d;
+    },
+  });
 }

@@ -116,7 +116,7 @@ test('event channels: position, lag in blocks and seconds, failures and AMQP con
   const app = Fastify();
   t.after(() => app.close());
   // biome-ignore lint/suspicious/noExplicitAny: only the parts the plugin reads are faked
-  registerMetrics(app, components as any, { status: () => ({ amqp, webhooks: [webhook] }) });
+  registerMetrics(app, components as any).watchEvents({ status: () => ({ amqp, webhooks: [webhook] }) });
   const scrape = async () => (await app.inject({ method: 'GET', url: '/metrics' })).body;
 
   let text = await scrape();
