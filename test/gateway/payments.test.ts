@@ -10,9 +10,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Caller } from '../../gateway/caller.ts';
 import { type ContractRouteDeps, registerContractRoutes } from '../../gateway/routes/contracts.ts';
 import type { NodeRouter } from '../../gateway/routing.ts';
-import { errorSchema as gatewayErrorSchema } from '../../gateway/schemas.ts';
 import { registerContractRoutes as registerNodeReadRoutes } from '../../node/api/contracts.ts';
-import { errorSchema } from '../../node/api/schemas.ts';
+import { errorSchema } from '../../node/api/errors.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
@@ -31,7 +30,7 @@ async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyIn
 
 async function gatewayFor(node: FastifyInstance, cvr: string, role: string) {
   const app = Fastify();
-  app.addSchema(gatewayErrorSchema);
+  app.addSchema(errorSchema);
   const caller: Caller = {
     system: 'test-system',
     cvr,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
 import { registerContractRoutes } from '../../../node/api/contracts.ts';
-import { errorSchema } from '../../../node/api/schemas.ts';
+import { errorSchema } from '../../../node/api/errors.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,

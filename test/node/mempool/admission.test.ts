@@ -81,6 +81,14 @@ test('an approval by a party that is not on the motion’s contract is refused o
   assert.equal(w.blockCode(stranger), 'PARTY_NOT_ON_CONTRACT');
 });
 
+test('an approval of a motion that has executed is refused on admission', async () => {
+  const w = world();
+  w.chain.block(w.b.approve(w.cast.careHomeRep, w.motion)); // activates the contract
+  const late = w.b.approve(w.cast.careHomeRep, w.motion);
+  assert.equal(await refusal(w.admit(late)), 'CONTRACT_STATE');
+  assert.equal(w.blockCode(late), 'CONTRACT_STATE');
+});
+
 test('a proper approval is admitted, and one for a motion still pending is left to the block', async () => {
   const w = world();
   assert.equal(await refusal(w.admit(w.b.approve(w.cast.careHomeRep, w.motion))), 'ADMITTED');
