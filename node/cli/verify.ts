@@ -9,11 +9,11 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { apiBlockSource } from '../chain/api-source.ts';
 import { genesisHead } from '../chain/chain.ts';
 import { ChainStore } from '../chain/store.ts';
 import { type BlockSource, type ExpectedHead, verifyChain } from '../chain/verify.ts';
 import { readGenesis } from '../node.ts';
-import { blockHash } from '../protocol/block.ts';
 import { isHex } from '../protocol/hash.ts';
 import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';
@@ -63,21 +63,7 @@ export async function chainVerify(args: string[]): Promise<void> {
       rmSync(snapshot, { recursive: true, force: true });
     };
   } else {
-    const api = v.api as string;
-    source = {
-      head: async () => {
-        const status = await getJson(`${api}/v1/status`);
-        return { height: status.height, hash: status.headHash };
-      },
-      // The API adds the block hash for convenience; it must be the header's, and is not stored.
-      block: async (height) => {
-        const served = await getJson(`${api}/v1/blocks/${height}`);
-        if (served === undefined) return undefined;
-        const { hash, ...block } = served;
-        if (hash !== blockHash(block.header)) throw new Error('the served hash is not the header hash');
-        return block;
-      },
-    };
+    source = apiBlockSource(v.api as string);
   }
   try {
     const trouble = engineTrouble();
@@ -114,11 +100,4 @@ function expectedHead(height: string | undefined, hash: string | undefined): Exp
   if (hash !== undefined && !isHex(hash, 32))
     throw new UsageError('--expect-hash is a 64-digit hex block hash');
   return hash === undefined ? { height: Number(height) } : { height: Number(height), hash };
-}
-
-async function getJson(url: string): Promise<any> {
-  const response = await fetch(url);
-  if (response.status === 404) return undefined;
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
 }

@@ -19,7 +19,7 @@ import {
   type SubmitToChain,
 } from '../../gateway/documents/service.ts';
 import type { DocumentStore } from '../../gateway/documents/store.ts';
-import { genesisHead } from '../../node/chain/chain.ts';
+import { apiBlockSource } from '../../node/chain/api-source.ts';
 import { verifyChain } from '../../node/chain/verify.ts';
 import { signTransaction } from '../../node/protocol/transaction.ts';
 import { applicationModules } from '../../node/state/application.ts';
@@ -283,17 +283,8 @@ test('erasure leaves the document unrecoverable while the chain, with its anchor
 
   // The chain still holds the original commitment and still verifies from genesis.
   assert.equal((await getJson(`${nodeUrl}/v1/anchors/${meta.commitment}`)).txHash, meta.anchorTx);
-  const verdict = await verifyChain(
-    {
-      head: async () => {
-        const status = await getJson(`${nodeUrl}/v1/status`);
-        return status.height === 0 ? genesisHead(genesis) : { height: status.height, hash: status.headHash };
-      },
-      block: (height) => getJson(`${nodeUrl}/v1/blocks/${height}`),
-    },
-    genesis,
-    applicationModules(genesis),
-  );
+  // The API serves each block with its hash; the shared source checks and strips it, as the CLI does.
+  const verdict = await verifyChain(apiBlockSource(nodeUrl), genesis, applicationModules(genesis));
   assert.equal(verdict.ok, true, JSON.stringify(verdict));
 });
 
