@@ -10,7 +10,7 @@ async function getJson(url: string): Promise<Record<string, unknown> | undefined
   const response = await fetch(url);
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
+  return (await response.json()) as Record<string, unknown>;
 }
 
 export function apiBlockSource(api: string): BlockSource {
