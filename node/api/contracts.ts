@@ -1,33 +1,16 @@
 /**
- * Read routes for the contracts application and the event feed. They read finalized state through
- * the read models in `state/contracts/read-models.ts`; writes go through POST /v1/transactions.
+ * Read routes for the contracts application and the event feed, as a fastify plugin. They read
+ * finalized state through `StateQueries` (state/queries.ts); writes go through POST /v1/transactions.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Hex } from '../protocol/hash.ts';
-import {
-  contractSummaries,
-  contractView,
-  eventsAfter,
-  partyView,
-  paymentsOf,
-  reportsOf,
-} from '../state/contracts/read-models.ts';
-import type { StateReader } from '../state/module.ts';
-
-export interface ContractsReadApi {
-  /** Finalized state. */
-  readonly state: StateReader;
-  /** Height of the finalized head. */
-  head(): number;
-  /** The business day (days since the epoch) of the finalized head. */
-  businessDay(): number;
-}
+import type { StateQueries } from '../state/queries.ts';
 
 const object = { type: 'object', additionalProperties: true } as const;
 const cvrParam = { type: 'string', pattern: '^\\d{8}$' } as const;
 const notFound = { 404: { $ref: 'Error#' }, 400: { $ref: 'Error#' } };
 
-export function registerContractRoutes(app: FastifyInstance, api: ContractsReadApi): void {
+export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = async (app, { queries }) => {
   app.get<{ Params: { cvr: string } }>(
     '/v1/parties/:cvr',
     {
@@ -38,7 +21,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
       },
     },
     async (request, reply) =>
-      partyView(api.state, request.params.cvr) ??
+      queries.party(request.params.cvr) ??
       reply.code(404).send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` }),
   );
 
@@ -57,7 +40,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
       },
     },
     async (request, reply) =>
-      contractView(api.state, request.params.id, api.businessDay()) ??
+      queries.contract(request.params.id) ??
       reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` }),
   );
 
@@ -70,7 +53,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({ contracts: contractSummaries(api.state, request.query.party) }),
+    async (request) => ({ contracts: queries.contracts(request.query.party) }),
   );
 
   app.get<{ Querystring: { party: string } }>(
@@ -82,7 +65,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({ reports: reportsOf(api.state, request.query.party) }),
+    async (request) => ({ reports: queries.reports(request.query.party) }),
   );
 
   app.get<{ Querystring: { municipality: string; month: string } }>(
@@ -103,7 +86,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
       },
     },
     async (request) => ({
-      decisions: paymentsOf(api.state, request.query.municipality, request.query.month),
+      decisions: queries.payments(request.query.municipality, request.query.month),
     }),
   );
 
@@ -125,10 +108,10 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
       },
     },
     async (request) => {
-      const head = api.head();
+      const head = queries.head();
       const after = Number(request.query.after ?? 0);
       const limit = Number(request.query.limit ?? 100);
-      return { ...eventsAfter(api.state, after, head, limit), head };
+      return { ...queries.eventsAfter(after, limit), head };
     },
   );
-}
+};

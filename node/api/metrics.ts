@@ -3,6 +3,7 @@
  * several nodes can run in one process, as the simulator and tests do.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ChainEvent } from '../state/events.ts';
 
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -81,5 +82,15 @@ export class NodeMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'tillid_' });
+  }
+
+  /** Payment decisions by kind and reason, from a finalized block's events (withheld ones above all). */
+  countPaymentDecisions(events: readonly ChainEvent[]): void {
+    for (const event of events) {
+      if (event.type === 'payment.released' || event.type === 'payment.withheld') {
+        const kind = event.type === 'payment.released' ? 'release' : 'withhold';
+        this.paymentDecisions.inc({ kind, reason: String(event.reason) });
+      }
+    }
   }
 }

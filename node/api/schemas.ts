@@ -176,3 +176,6 @@ export const batchResultSchema = {
     },
   },
 } as const;
+
+/** The error replies a route declares: every 4xx body is an `Error`. */
+export const errorReplies = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };

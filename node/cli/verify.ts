@@ -3,7 +3,7 @@
 import { genesisHead } from '../chain/chain.ts';
 import { ChainStore } from '../chain/store.ts';
 import { type BlockSource, verifyChain } from '../chain/verify.ts';
-import { readGenesis } from '../node.ts';
+import { readGenesis } from '../genesis-file.ts';
 import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';
 

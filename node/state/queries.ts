@@ -1,0 +1,77 @@
+/**
+ * The reads the node API needs from finalized state, as one small interface. Callers (the API
+ * routes, the node's status) ask questions; only this file knows which module answers each and
+ * under which keys, so a module's key layout stays its own business.
+ */
+import type { Genesis } from '../protocol/genesis.ts';
+import type { Hex } from '../protocol/hash.ts';
+import { businessDay, clockOf } from './contracts/calendar.ts';
+import {
+  contractSummaries,
+  contractView,
+  eventsAfter,
+  partyView,
+  paymentsOf,
+  reportsOf,
+} from './contracts/read-models.ts';
+import { type ChainEvent, eventsAt } from './events.ts';
+import type { StateReader } from './module.ts';
+import { anchorKey } from './modules/anchor.ts';
+import { equivocations } from './modules/evidence.ts';
+import { authoritySchedule, proposalKey } from './modules/governance.ts';
+
+type Record_ = Record<string, unknown>;
+
+export interface StateQueries {
+  /** Height of the finalized head these answers are read at. */
+  head(): number;
+  /** Business day (days since the epoch) of the finalized head. */
+  businessDay(): number;
+  anchor(hash: Hex): Record_ | undefined;
+  /** The authority set from each height on, genesis first. */
+  authoritySchedule(): unknown[];
+  membershipProposal(id: Hex): Record_ | undefined;
+  /** Equivocations recorded on chain. */
+  equivocations(): unknown[];
+  party(cvr: string): unknown;
+  /** A contract with its timeline, motions, payments and report duties, as of today's business day. */
+  contract(id: Hex): unknown;
+  contracts(party: string): unknown[];
+  /** Overdue and upcoming status reports on a party's contracts. */
+  reports(party: string): unknown[];
+  payments(municipality: string, month: string): unknown[];
+  /** Events after height `after`, up to `limit` (never splitting a height); continue from `next`. */
+  eventsAfter(after: number, limit: number): { events: ChainEvent[]; next: number };
+}
+
+/** A finalized head: its height and block time, which is all the business clock needs. */
+export interface HeadRef {
+  readonly height: number;
+  readonly timestamp: number;
+}
+
+/** Answers `StateQueries` from `state` (finalized state) and the head it belongs to. */
+export function stateQueries(state: StateReader, genesis: Genesis, head: () => HeadRef): StateQueries {
+  const clock = clockOf(genesis);
+  const today = () => businessDay(clock, head());
+  return {
+    head: () => head().height,
+    businessDay: today,
+    anchor: (hash) => state.get(anchorKey(hash)) as Record_ | undefined,
+    authoritySchedule: () => authoritySchedule(state, genesis),
+    membershipProposal: (id) => state.get(proposalKey(id)) as Record_ | undefined,
+    equivocations: () => equivocations(state),
+    party: (cvr) => partyView(state, cvr),
+    contract: (id) => contractView(state, id, today()),
+    contracts: (party) => contractSummaries(state, party),
+    reports: (party) => reportsOf(state, party),
+    payments: (municipality, month) => paymentsOf(state, municipality, month),
+    eventsAfter: (after, limit) => eventsAfter(state, after, head().height, limit),
+  };
+}
+
+/** The events one block emitted, read from that block's state writes (before or after commit). */
+export const blockEvents = (writes: ReadonlyMap<string, unknown>, height: number): ChainEvent[] =>
+  eventsAt({ get: (key) => writes.get(key) as ReturnType<StateReader['get']> }, height).filter(
+    (e) => e !== undefined,
+  );
