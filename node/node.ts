@@ -109,7 +109,7 @@ export class TillidNode {
       const { host } = running;
       log.info({ peerId: host.peerId.toString(), listen: host.getMultiaddrs().map(String) }, 'p2p listening');
     }
-    const node = new TillidNode(assemble(config, log, chain, signer, verified, running));
+    const node = new TillidNode(assemble({ config, log, chain, signer, verified, running }));
     await node.#lifecycle.start();
     log.info({ url: node.url }, 'node started');
     return node;
@@ -137,34 +137,40 @@ export class TillidNode {
   }
 }
 
-/** Builds every part from the opened chain and (for a consortium node) the running p2p host. */
-function assemble(
-  config: NodeConfig,
-  log: Logger,
-  chain: Chain,
-  signer: Signer,
-  verified: VerifiedSignatures,
-  running: RunningHost | undefined,
-): NodeComponents {
+/** What exists before assembly: the configuration, the opened chain and (consortium) the p2p host. */
+interface Opened {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly chain: Chain;
+  readonly signer: Signer;
+  readonly verified: VerifiedSignatures;
+  readonly running: RunningHost | undefined;
+}
+
+/** Builds every part; each constructor picks from the components object what it declares. */
+function assemble(opened: Opened): NodeComponents {
+  const { config, log, chain, running } = opened;
   const mempool = new Mempool(config.mempool);
+  const peers = () => (running ? running.host.getPeers().map(String) : []);
   const metrics = new NodeMetrics(
     () => mempool.size,
-    () => running?.host.getPeers().length ?? 0,
+    () => peers().length,
   );
   const verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
   const rejections = new RejectionMemory();
-  const { admissions } = metrics;
-  // Consensus is built below; admission only calls it once the node runs.
+  // Consensus is built below; admission calls it only once the node runs.
   const transactionsArrived = () => consensus.transactionsArrived();
-  const intake = new TransactionIntake({
-    chain,
+  const base = {
+    ...opened,
     mempool,
-    verified,
+    metrics,
     verifierPool,
-    admissions,
-    transactionsArrived,
+    rejections,
+    peers,
     now: Date.now,
-  });
+    version: VERSION,
+  };
+  const intake = new TransactionIntake({ ...base, transactionsArrived });
   const gossip =
     running && new Gossip(running, chain.rules.chainId, metrics.gossip, log.child({ component: 'p2p' }));
   const txGossip = gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx) });
@@ -173,12 +179,11 @@ function assemble(
     txGossip?.relay(input);
     return hash;
   };
-  const common = {
-    chain,
-    mempool,
+  const c = { ...base, intake, submit };
+  const forConsensus = {
+    ...c,
     blockIntervalMs: config.blockIntervalMs,
     emptyBlockIntervalMs: config.emptyBlockIntervalMs,
-    now: Date.now,
     log: log.child({ component: 'consensus' }),
     onDropped: rejections.remember.bind(rejections),
   };
@@ -188,48 +193,23 @@ function assemble(
     // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
     const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
     network = { running, txGossip, signedLog };
-    const report = evidenceReporter({ chain, signer, submit, log, now: Date.now });
+    const report = evidenceReporter(c);
     consensus = new ConsortiumConsensus({
-      ...common,
+      ...forConsensus,
       running,
       gossip,
-      authority: { signer, signedLog },
+      authority: { signer: c.signer, signedLog },
       ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
       evidence: metrics.equivocations,
       syncRejected: metrics.syncRejected,
       onEvidence: (first, second) => void report(first, second),
     });
-  } else consensus = new SoloAuthority({ ...common, signer });
-  const activity = new ChainActivity({ chain, mempool, metrics, log, pace: config });
-  const receipts = new BlockReceiptIndex({ chain });
+  } else consensus = new SoloAuthority(forConsensus);
+  const activity = new ChainActivity(c);
   const queries = stateQueries({ get: (k) => chain.readState(k) }, chain.genesis, () => chain.head);
-  const peers = () => (running ? running.host.getPeers().map(String) : []);
-  const ready = () => activity.producing();
-  const api = nodeApi({
-    chain,
-    mempool,
-    rejections,
-    receipts,
-    queries,
-    metrics: metrics.registry,
-    peers,
-    ready,
-    submit,
-    version: VERSION,
-  });
-  return {
-    config,
-    log,
-    chain,
-    mempool,
-    metrics,
-    verifierPool,
-    intake,
-    activity,
-    network,
-    consensus,
-    api: buildApi(api, log.child({ component: 'api' })),
-  };
+  const receipts = new BlockReceiptIndex(c);
+  const api = buildApi(nodeApi({ ...c, activity, queries, receipts }), log.child({ component: 'api' }));
+  return { ...c, network, consensus, activity, api };
 }
 
 function timeoutsOf(t: NonNullable<NodeConfig['timeouts']>) {

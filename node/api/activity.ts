@@ -17,7 +17,7 @@ export interface ActivityComponents {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   /** The configured pace, from which "too long without a block" follows. */
-  readonly pace: { readonly blockIntervalMs: number; readonly emptyBlockIntervalMs: number };
+  readonly config: { readonly blockIntervalMs: number; readonly emptyBlockIntervalMs: number };
 }
 
 export class ChainActivity {
@@ -52,7 +52,7 @@ export class ChainActivity {
    */
   producing(): boolean {
     const last = this.#lastBlockAt ?? this.#startedAt;
-    const { blockIntervalMs, emptyBlockIntervalMs } = this.#c.pace;
+    const { blockIntervalMs, emptyBlockIntervalMs } = this.#c.config;
     return performance.now() - last < Math.max(5 * blockIntervalMs, 2 * emptyBlockIntervalMs, 5000);
   }
 

@@ -24,10 +24,11 @@ export interface NodeApiComponents {
   readonly rejections: Pick<RejectionMemory, 'get'>;
   readonly receipts: Pick<BlockReceiptIndex, 'of'>;
   readonly queries: StateQueries;
-  readonly metrics: Registry;
+  readonly metrics: { readonly registry: Registry };
   /** Connected peers (none for a solo node). */
   readonly peers: () => string[];
-  readonly ready: () => boolean;
+  /** Readiness: are blocks being finalized? */
+  readonly activity: { producing(): boolean };
   /** Admits a transaction here and relays it to peers. */
   readonly submit: (input: unknown) => Promise<Hex>;
   readonly version: string;
@@ -59,8 +60,8 @@ export function nodeApi(c: NodeApiComponents): NodeApi {
     transaction: (hash) => transactionView(c, hash),
     block: (height) => chain.block(height),
     blockReceipts: (height) => c.receipts.of(height),
-    ready: c.ready,
-    metrics: c.metrics,
+    ready: () => c.activity.producing(),
+    metrics: c.metrics.registry,
     queries: c.queries,
   };
 }

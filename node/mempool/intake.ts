@@ -21,7 +21,7 @@ export interface IntakeComponents {
   /** Worker threads for signature checks; absent means verify on the main thread. */
   readonly verifierPool?: VerifierPool | undefined;
   /** Admission outcomes by `outcome` (ACCEPTED or the error code). */
-  readonly admissions: Counter<'outcome'>;
+  readonly metrics: { readonly admissions: Counter<'outcome'> };
   /** Called after each admission, so a waiting proposer can start a block. */
   readonly transactionsArrived: () => void;
   /** The node's clock; only admission reads it (expiry), blocks use their own timestamp. */
@@ -37,7 +37,8 @@ export class TransactionIntake {
 
   /** Admits `input` into the mempool or throws a TillidError; resolves to its hash. */
   async admit(input: unknown): Promise<Hex> {
-    const { chain, mempool, admissions, now } = this.#c;
+    const { chain, mempool, now } = this.#c;
+    const { admissions } = this.#c.metrics;
     try {
       const hash = await admitTransaction(input, {
         rules: chain.rules,
