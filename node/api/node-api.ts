@@ -10,7 +10,6 @@ import type { Mempool } from '../mempool/mempool.ts';
 import type { RejectionMemory } from '../mempool/rejections.ts';
 import type { Authority } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
-import { clockOf, formatDate } from '../state/contracts/calendar.ts';
 import type { StateQueries } from '../state/queries.ts';
 import type { NodeApi } from './server.ts';
 import type { TransactionView } from './transactions.ts';
@@ -36,7 +35,6 @@ export interface NodeApiComponents {
 
 export function nodeApi(c: NodeApiComponents): NodeApi {
   const { chain, mempool } = c;
-  const clock = clockOf(chain.genesis);
   // The authority set for the next height, refreshed on every commit, so status never reads the store.
   let authorities: readonly Authority[] = chain.authorityRecordsAt(chain.head.height + 1);
   chain.onCommit(({ block }) => {
@@ -53,7 +51,7 @@ export function nodeApi(c: NodeApiComponents): NodeApi {
       authorities: authorities.map((a) => ({ name: a.name, cvr: a.cvr, publicKey: a.publicKey })),
       peers: c.peers(),
       mempool: { transactions: mempool.size, bytes: mempool.bytes },
-      clock: { ...clock, businessDate: formatDate(c.queries.businessDay()) },
+      clock: c.queries.clock(),
       version: c.version,
     }),
     submit: c.submit,

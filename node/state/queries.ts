@@ -5,7 +5,7 @@
  */
 import type { Genesis } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
-import { businessDay, clockOf } from './contracts/calendar.ts';
+import { type BusinessClock, businessDay, clockOf, formatDate } from './contracts/calendar.ts';
 import {
   contractSummaries,
   contractView,
@@ -25,8 +25,8 @@ type Record_ = Record<string, unknown>;
 export interface StateQueries {
   /** Height of the finalized head these answers are read at. */
   head(): number;
-  /** Business day (days since the epoch) of the finalized head. */
-  businessDay(): number;
+  /** The chain's business clock and the business date of the finalized head (for status). */
+  clock(): BusinessClock & { businessDate: string };
   anchor(hash: Hex): Record_ | undefined;
   /** The authority set from each height on, genesis first. */
   authoritySchedule(): unknown[];
@@ -56,7 +56,7 @@ export function stateQueries(state: StateReader, genesis: Genesis, head: () => H
   const today = () => businessDay(clock, head());
   return {
     head: () => head().height,
-    businessDay: today,
+    clock: () => ({ ...clock, businessDate: formatDate(today()) }),
     anchor: (hash) => state.get(anchorKey(hash)) as Record_ | undefined,
     authoritySchedule: () => authoritySchedule(state, genesis),
     membershipProposal: (id) => state.get(proposalKey(id)) as Record_ | undefined,
