@@ -181,9 +181,11 @@ function assemble(opened: Opened): NodeComponents {
   };
   const c = { ...base, intake, submit };
   const forConsensus = {
-    ...c,
+    chain,
+    mempool,
     blockIntervalMs: config.blockIntervalMs,
     emptyBlockIntervalMs: config.emptyBlockIntervalMs,
+    now: Date.now,
     log: log.child({ component: 'consensus' }),
     onDropped: rejections.remember.bind(rejections),
   };
@@ -204,7 +206,7 @@ function assemble(opened: Opened): NodeComponents {
       syncRejected: metrics.syncRejected,
       onEvidence: (first, second) => void report(first, second),
     });
-  } else consensus = new SoloAuthority(forConsensus);
+  } else consensus = new SoloAuthority({ ...forConsensus, signer: c.signer });
   const activity = new ChainActivity(c);
   const queries = stateQueries({ get: (k) => chain.readState(k) }, chain.genesis, () => chain.head);
   const receipts = new BlockReceiptIndex(c);
