@@ -32,8 +32,9 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const ROOT = join(import.meta.dirname, '..');
-export const NODE_IMAGE_TAG = 'tillid/node:dev';
-export const GATEWAY_IMAGE_TAG = 'tillid/gateway:dev';
+/** TILLID_NODE_IMAGE / TILLID_GATEWAY_IMAGE: other tags, so branches sharing one Docker engine do not overwrite each other's images. */
+export const NODE_IMAGE_TAG = process.env.TILLID_NODE_IMAGE ?? 'tillid/node:dev';
+export const GATEWAY_IMAGE_TAG = process.env.TILLID_GATEWAY_IMAGE ?? 'tillid/gateway:dev';
 const DEFAULT_BASE = 'node:24-slim';
 
 export const DOCKER_HELP = `Docker is not reachable (docker info failed). Start it, e.g. as root on Debian:

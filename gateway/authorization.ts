@@ -5,7 +5,8 @@
  *  2. privileges → chain actions: the caseworker drafts and proposes; centre chiefs and directors
  *     approve (the contract's approval policy on chain decides whether enough have); the provider
  *     co-signs and reports on its own contracts only; the auditor reads → ROLE_NOT_PERMITTED,
- *     NOT_PARTY_TO_CONTRACT;
+ *     NOT_PARTY_TO_CONTRACT; an approval by a caller who could approve in several roles must name
+ *     one → ROLE_REQUIRED;
  *  3. the KLE constraint of the privilege, where the contract carries a KLE subject
  *     → KLE_NOT_PERMITTED.
  * The chain checks again (a key's roles, the party on the contract, the policy); the gateway's
@@ -142,6 +143,15 @@ export function authorize(
       });
   }
   const roles = new Set(candidates.map((p) => p.role));
+  // An approval counts in the role it names on chain, and the roles weigh differently in a policy
+  // (a director's approval can satisfy what needs two centre chiefs). So the gateway never picks
+  // among several for the caller: the call must say which.
+  if (action === 'contract.approve' && o.role === undefined && roles.size > 1)
+    throw new GatewayError(
+      'ROLE_REQUIRED',
+      `the caller may approve as ${[...roles].sort().join(' or ')}: name the role to approve in`,
+      { action, roles: [...roles].sort() },
+    );
   const role = PREFERENCE[action].find((r) => roles.has(r)) as Role;
   return { role, side: sideOf(role) as 'municipality' | 'provider' };
 }

@@ -204,6 +204,7 @@ function assemble(opened: Opened): NodeComponents {
       ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
       evidence: metrics.equivocations,
       syncRejected: metrics.syncRejected,
+      rounds: metrics.rounds,
       onEvidence: (first, second) => void report(first, second),
     });
   } else consensus = new SoloAuthority({ ...forConsensus, signer: c.signer });

@@ -12,21 +12,16 @@ import { generateKeyPair, type KeyPair, Signer, signingMessage } from '../node/p
 import { signTransactionWith, type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import { applicationModules } from '../node/state/application.ts';
 import { DAY_MS, parseDate } from '../node/state/contracts/calendar.ts';
+import { cosignDigest } from '../node/state/contracts/motions.ts';
 import {
   type ApprovalPolicy,
   bothParties,
   oneDirectorOrTwoCentreChiefs,
 } from '../node/state/contracts/policy.ts';
+import { type ContractRecord, contractKey, type Motion, motionKey } from '../node/state/contracts/records.ts';
 import type { ChainEvent } from '../node/state/events.ts';
 import { eventsAt } from '../node/state/events.ts';
 import { executeBlock, type Receipt, type Rules, receiptKey } from '../node/state/machine.ts';
-import {
-  type ContractRecord,
-  contractKey,
-  cosignDigest,
-  type Motion,
-  motionKey,
-} from '../node/state/modules/contract.ts';
 import { MemoryState } from '../node/state/overlay.ts';
 
 export const ORIGIN = '2026-01-01';
@@ -230,6 +225,7 @@ export function memoryChain(genesis: Genesis) {
     return items.map((i) => state.get(receiptKey(i.hash)) as unknown as Receipt);
   };
   return {
+    genesis,
     state,
     events,
     block,

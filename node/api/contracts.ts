@@ -68,26 +68,34 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
     async (request) => ({ reports: queries.reports(request.query.party) }),
   );
 
-  app.get<{ Querystring: { municipality: string; month: string } }>(
+  app.get<{ Querystring: { municipality?: string; party?: string; month: string } }>(
     '/v1/payments',
     {
       schema: {
         description:
-          "A municipality's payment decisions (release / withhold, amount in øre, period, reason) made in a calendar month of business time.",
+          "Payment decisions (release / withhold, amount in øre, period, reason) made in a calendar month of business time: a municipality's (`municipality`), or those a party sees (`party`: a municipality its own, a provider those on its contracts).",
         querystring: {
           type: 'object',
           properties: {
             municipality: cvrParam,
+            party: cvrParam,
             month: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
           },
-          required: ['municipality', 'month'],
+          required: ['month'],
+          anyOf: [{ required: ['municipality'] }, { required: ['party'] }],
         },
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({
-      decisions: queries.payments(request.query.municipality, request.query.month),
-    }),
+    async (request) => {
+      const { municipality, party, month } = request.query;
+      return {
+        decisions:
+          party !== undefined
+            ? queries.paymentsFor(party, month)
+            : queries.payments(municipality as string, month),
+      };
+    },
   );
 
   // Query strings stay strings: the API does not coerce types (see server.ts), so parse here.

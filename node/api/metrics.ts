@@ -3,6 +3,7 @@
  * several nodes can run in one process, as the simulator and tests do.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { RoundMetrics } from '../consensus/metrics.ts';
 import type { ChainEvent } from '../state/events.ts';
 
 export class NodeMetrics {
@@ -63,6 +64,8 @@ export class NodeMetrics {
     labelNames: ['kind', 'reason'] as const,
     registers: [this.registry],
   });
+  /** Rounds per height, round changes, missed proposals, seconds since the last finalized block. */
+  readonly rounds = new RoundMetrics(this.registry);
   /** `mempoolSize` and `peerCount` are read at scrape time, so the gauges are never stale. */
   constructor(mempoolSize: () => number, peerCount: () => number = () => 0) {
     new Gauge({

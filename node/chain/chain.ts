@@ -71,7 +71,13 @@ export class Chain {
       await store.close();
       throw new Error(`the store belongs to genesis ${stored}, not ${expected}`);
     }
-    const rules: Rules = { chainId: genesis.chainId, params: genesis.params, modules, signatureValid };
+    const rules: Rules = {
+      chainId: genesis.chainId,
+      params: genesis.params,
+      modules,
+      signatureValid,
+      committedState: store,
+    };
     const head = store.head() ?? genesisHead(genesis);
     return new Chain(store, genesis, rules, head);
   }

@@ -1,13 +1,14 @@
 /**
  * Admission: the checks a submitted transaction passes before it enters the mempool. The same
  * stateless rules a block must satisfy (state/machine.ts), judged against the node's clock, plus
- * "not already on the chain" and "not already pending". Whatever fails changes nothing.
+ * "not already on the chain" and "not already pending", and the action's own admission check against
+ * the committed state where it has one (`Action.admit`). Whatever fails changes nothing.
  */
 import { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { decodeTransaction, type Transaction } from '../protocol/transaction.ts';
-import type { Receipt } from '../state/machine.ts';
-import { type Rules, statelessProblem } from '../state/machine.ts';
+import { actionFor, type Receipt, type Rules, statelessProblem } from '../state/machine.ts';
+import type { StateReader } from '../state/module.ts';
 import type { Mempool } from './mempool.ts';
 
 export interface AdmissionDeps {
@@ -18,6 +19,8 @@ export interface AdmissionDeps {
   readonly receipt: (hash: Hex) => Receipt | undefined;
   /** The node's clock. Only admission reads it; blocks use their own timestamp. */
   readonly now: () => number;
+  /** The committed state for per-action admission checks; defaults to `rules.committedState`. */
+  readonly state?: StateReader;
 }
 
 /** Admits `input` or throws a TillidError. Resolves to the transaction hash. */
@@ -33,6 +36,11 @@ export async function admitTransaction(input: unknown, deps: AdmissionDeps): Pro
   if (!(await deps.verify(tx, hash))) {
     throw new TillidError('TX_BAD_SIGNATURE', 'the signature does not verify under the signer key');
   }
+  // The action's own admission check against committed state, with the code the block would give
+  // (e.g. an approval whose key may not act in the claimed role). After the signature: only a
+  // signed transaction learns what state says about it.
+  const state = deps.state ?? deps.rules.committedState;
+  if (state) actionFor(tx, deps.rules)?.admit?.(state, tx);
   // Checked again: the same transaction may have been admitted while this one was being verified.
   if (deps.receipt(hash) !== undefined)
     throw new TillidError('TX_DUPLICATE', 'the transaction is already on the chain', { hash });

@@ -4,12 +4,12 @@
  * the protocol: block-start hooks run in it.
  */
 import type { Genesis } from '../protocol/genesis.ts';
+import { contractModule } from './contracts/module.ts';
 import { type ModuleRegistry, registry } from './module.ts';
 import { anchorModule } from './modules/anchor.ts';
-import { contractModule } from './modules/contract.ts';
 import { evidenceModule } from './modules/evidence.ts';
 import { governanceModule } from './modules/governance.ts';
-import { partyModule } from './modules/party.ts';
+import { partyModule } from './party/module.ts';
 
 export const applicationModules = (genesis: Genesis): ModuleRegistry =>
   registry([

@@ -10,7 +10,7 @@ import type { ChainParams } from '../protocol/genesis.ts';
 import { canonicalHash, type Hex, sha256Hex } from '../protocol/hash.ts';
 import { findPersonalDataOf } from '../protocol/pii.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
-import type { BlockContext, ModuleRegistry, StateReader } from './module.ts';
+import { type Action, actionOf, type BlockContext, type ModuleRegistry, type StateReader } from './module.ts';
 import { StateOverlay } from './overlay.ts';
 
 /** What happened to an included transaction. Part of state, so covered by the state root. */
@@ -28,6 +28,12 @@ export interface HashedTransaction {
   readonly hash: Hex;
 }
 
+/** The action a transaction's type names (`<module>.<action>`), or `undefined`. */
+export function actionFor(tx: Transaction, rules: Pick<Rules, 'modules'>): Action | undefined {
+  const [moduleName, action] = tx.type.split('.') as [string, string | undefined];
+  return action === undefined ? undefined : actionOf(rules.modules.get(moduleName), action);
+}
+
 export interface Rules {
   readonly chainId: string;
   readonly params: ChainParams;
@@ -37,6 +43,11 @@ export interface Rules {
    * version that remembers verdicts it has already reached, so each signature is verified once.
    */
   readonly signatureValid?: (tx: Transaction, hash: Hex) => boolean;
+  /**
+   * The latest committed state, for admission's per-action checks (`Action.admit`). Never read by
+   * block execution, which gets its base state explicitly.
+   */
+  readonly committedState?: StateReader;
 }
 
 /**
@@ -59,11 +70,8 @@ export function statelessProblem(
       `expiresAt may be at most ${rules.params.maxTransactionTtlMs} ms ahead`,
     );
   }
-  const [moduleName, action] = tx.type.split('.') as [string, string];
-  const module = rules.modules.get(moduleName);
-  if (!module || !module.actions.includes(action)) {
-    return new TillidError('TX_UNKNOWN_TYPE', `unknown transaction type ${tx.type}`);
-  }
+  const action = actionFor(tx, rules);
+  if (!action) return new TillidError('TX_UNKNOWN_TYPE', `unknown transaction type ${tx.type}`);
   const pii = findPersonalDataOf(tx.payload);
   if (pii)
     return new TillidError(
@@ -74,7 +82,7 @@ export function statelessProblem(
       },
     );
   try {
-    module.checkPayload(action, tx.payload);
+    action.check(tx.payload);
   } catch (e) {
     if (e instanceof TillidError) return e;
     return new TillidError('TX_PAYLOAD_INVALID', 'payload rejected');
@@ -145,12 +153,11 @@ export function executeBlock(
     seen.add(item.hash);
     const index = included.length;
     included.push(item);
-    const [moduleName, action] = item.tx.type.split('.') as [string, string];
-    const module = rules.modules.get(moduleName);
+    const action = actionFor(item.tx, rules);
     const txState = new StateOverlay(block);
     let receipt: Receipt = { height: ctx.height, index, code: 'OK' };
     try {
-      module?.apply(txState, item.tx, action, { ...ctx, txHash: item.hash, index });
+      action?.apply(txState, item.tx, { ...ctx, txHash: item.hash, index });
       txState.mergeInto(block);
     } catch (e) {
       // A module bug must not make nodes diverge: a non-typed failure is a rejection too, with a

@@ -1,24 +1,18 @@
 /**
  * The reads the node API needs from finalized state, as one small interface. Callers (the API
- * routes, the node's status) ask questions; only this file knows which module answers each and
- * under which keys, so a module's key layout stays its own business.
+ * routes, the node's status) ask questions; this file only knows which module's queries
+ * (`Module.queries`) answer each, so a module's key layout stays its own business.
  */
 import type { Genesis } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type BusinessClock, businessDay, clockOf, formatDate } from './contracts/calendar.ts';
-import {
-  contractSummaries,
-  contractView,
-  eventsAfter,
-  partyView,
-  paymentsOf,
-  reportsOf,
-} from './contracts/read-models.ts';
+import { contractQueries, eventsAfter } from './contracts/read-models.ts';
 import { type ChainEvent, eventsAt } from './events.ts';
 import type { StateReader } from './module.ts';
-import { anchorKey } from './modules/anchor.ts';
+import { anchorQueries } from './modules/anchor.ts';
 import { equivocations } from './modules/evidence.ts';
-import { authoritySchedule, proposalKey } from './modules/governance.ts';
+import { governanceQueries } from './modules/governance.ts';
+import { partyQueries } from './party/module.ts';
 
 type Record_ = Record<string, unknown>;
 
@@ -40,6 +34,8 @@ export interface StateQueries {
   /** Overdue and upcoming status reports on a party's contracts. */
   reports(party: string): unknown[];
   payments(municipality: string, month: string): unknown[];
+  /** The decisions a party sees: a municipality its own, a provider those on its contracts. */
+  paymentsFor(party: string, month: string): unknown[];
   /** Events after height `after`, up to `limit` (never splitting a height); continue from `next`. */
   eventsAfter(after: number, limit: number): { events: ChainEvent[]; next: number };
 }
@@ -54,18 +50,20 @@ export interface HeadRef {
 export function stateQueries(state: StateReader, genesis: Genesis, head: () => HeadRef): StateQueries {
   const clock = clockOf(genesis);
   const today = () => businessDay(clock, head());
+  const governance = governanceQueries(genesis);
   return {
     head: () => head().height,
     clock: () => ({ ...clock, businessDate: formatDate(today()) }),
-    anchor: (hash) => state.get(anchorKey(hash)) as Record_ | undefined,
-    authoritySchedule: () => authoritySchedule(state, genesis),
-    membershipProposal: (id) => state.get(proposalKey(id)) as Record_ | undefined,
+    anchor: (hash) => anchorQueries.anchor(state, hash) as Record_ | undefined,
+    authoritySchedule: () => governance.schedule(state),
+    membershipProposal: (id) => governance.proposal(state, id) as Record_ | undefined,
     equivocations: () => equivocations(state),
-    party: (cvr) => partyView(state, cvr),
-    contract: (id) => contractView(state, id, today()),
-    contracts: (party) => contractSummaries(state, party),
-    reports: (party) => reportsOf(state, party),
-    payments: (municipality, month) => paymentsOf(state, municipality, month),
+    party: (cvr) => partyQueries.party(state, cvr),
+    contract: (id) => contractQueries.contract(state, id, today()),
+    contracts: (party) => contractQueries.contracts(state, party),
+    reports: (party) => contractQueries.reports(state, party),
+    payments: (municipality, month) => contractQueries.payments(state, municipality, month),
+    paymentsFor: (party, month) => contractQueries.paymentsFor(state, party, month),
     eventsAfter: (after, limit) => eventsAfter(state, after, head().height, limit),
   };
 }

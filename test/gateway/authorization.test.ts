@@ -183,7 +183,22 @@ test('a named role must be one the caller holds; without one, the preferred role
     ...caller(MUNICIPALITY, 'centre-chief'),
     privileges: [{ role: 'centre-chief' }, { role: 'director' }],
   };
-  assert.equal(authorize(chiefAndDirector, 'contract.approve', { contract }).role, 'director');
+  // Issue 10: an approval without a role no longer counts as director (the most senior role).
+  assert.equal(
+    codeOf(() => authorize(chiefAndDirector, 'contract.approve', { contract })),
+    'ROLE_REQUIRED',
+  );
+  assert.equal(
+    authorize(chiefAndDirector, 'contract.approve', { contract, role: 'director' }).role,
+    'director',
+  );
+  // With one role that may approve there is nothing to choose.
+  assert.equal(
+    authorize(caller(MUNICIPALITY, 'centre-chief'), 'contract.approve', { contract }).role,
+    'centre-chief',
+  );
+  // A proposal (whose proposer's approval counts too) defaults to the least senior role.
+  assert.equal(authorize(chiefAndDirector, 'contract.propose', { contract }).role, 'centre-chief');
   assert.equal(
     authorize(chiefAndDirector, 'contract.approve', { contract, role: 'centre-chief' }).role,
     'centre-chief',

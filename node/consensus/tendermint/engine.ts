@@ -49,6 +49,21 @@ export interface TimeoutSchedule {
   readonly baseMs: number;
   /** Added per round, so that after GST the timeouts eventually exceed the real message delay. */
   readonly perRoundMs: number;
+  /**
+   * The growth stops here (default: base + 10 rounds). Without a cap a long outage leaves every
+   * node at a high round whose timeouts are minutes long, and a healed network then waits that
+   * long for the next round — the "network halts" that QBFT operators report. A cap keeps
+   * liveness: once the real message delay is below it, rounds succeed again.
+   */
+  readonly maxMs?: number;
+}
+
+/** Rounds of growth allowed when a schedule names no cap. */
+export const DEFAULT_CAP_ROUNDS = 10;
+
+/** The timeout of `step` in `round` under `timeouts`: base + round × perRound, capped. */
+export function timeoutFor(t: TimeoutSchedule, round: number): number {
+  return Math.min(t.baseMs + round * t.perRoundMs, t.maxMs ?? t.baseMs + DEFAULT_CAP_ROUNDS * t.perRoundMs);
 }
 
 export interface Timeouts {
@@ -293,6 +308,20 @@ export class TendermintEngine {
       }
     }
     return out;
+  }
+
+  /**
+   * The proposers of rounds before `round` at this height whose proposal never reached us: the
+   * missed proposer turns behind a decision in a later round (a metric, and the cost of a dead
+   * authority in the proposer rotation).
+   */
+  missedProposers(round: number): Hex[] {
+    const missed: Hex[] = [];
+    for (let r = 0; r < round; r++) {
+      if ((this.#rounds.get(r)?.proposals.size ?? 0) === 0)
+        missed.push(proposerIn(this.#order, this.#height, r));
+    }
+    return missed;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -716,7 +745,7 @@ export class TendermintEngine {
       height: this.#height,
       round,
       step,
-      delayMs: t.baseMs + round * t.perRoundMs,
+      delayMs: timeoutFor(t, round),
     });
   }
 

@@ -33,22 +33,9 @@
 import type { Json } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
 
-export const PARTIES = ['municipality', 'provider'] as const;
-export type Party = (typeof PARTIES)[number];
+export { PARTIES, type Party, ROLES, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 
-/** The closed list of roles a policy can name. Adding one is a protocol change (state holds policies). */
-export const ROLES = ['caseworker', 'centre-chief', 'director', 'provider-representative'] as const;
-export type Role = (typeof ROLES)[number];
-
-/**
- * Which roles exist on which side. A provider (care home, consultant firm, taxi company) acts
- * through its representative; the municipal hierarchy is caseworker → centre chief → director.
- * A leaf naming any other combination could never be satisfied, so it is refused when decoded.
- */
-export const ROLES_OF_PARTY: Readonly<Record<Party, readonly Role[]>> = {
-  municipality: ['caseworker', 'centre-chief', 'director'],
-  provider: ['provider-representative'],
-};
+import { PARTIES, type Party, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 
 /** n distinct actors of `party`, each approving in `role`. */
 export interface SignersPolicy {

@@ -8,6 +8,9 @@ import type { ChainEvent } from '../events.ts';
 import { eventById, eventsAt } from '../events.ts';
 import { readList } from '../lists.ts';
 import type { StateReader } from '../module.ts';
+import { readParty } from '../party/acting.ts';
+import { dueDay, formatDate, parseDate } from './calendar.ts';
+import { describe, evaluate } from './policy.ts';
 import {
   byPartyKey,
   type ContractRecord,
@@ -16,17 +19,12 @@ import {
   type Motion,
   motionKey,
   paymentsKey,
+  read,
   readTemplate,
   termsFor,
   timelineKey,
-} from '../modules/contract.ts';
-import { readParty } from '../modules/party.ts';
-import { dueDay, formatDate, parseDate } from './calendar.ts';
-import { describe, evaluate } from './policy.ts';
+} from './records.ts';
 import { isReportingPeriod } from './terms.ts';
-
-const read = <T>(state: StateReader, key: string): T | undefined =>
-  state.get(key) as unknown as T | undefined;
 
 export interface ReportDuty {
   readonly contract: Hex;
@@ -113,6 +111,25 @@ export function reportsOf(state: StateReader, cvr: string): ReportDuty[] {
 export const paymentsOf = (state: StateReader, municipality: string, month: string): unknown[] =>
   readList(state, paymentsKey(municipality, month));
 
+/**
+ * The payment decisions a party sees for a month: a municipality its own list; a provider the
+ * decisions on its contracts, from the lists of the municipalities it has contracts with (in the
+ * order it first contracted with them, each list in decision order). Anyone else: none.
+ */
+export function paymentsFor(state: StateReader, cvr: string, month: string): unknown[] {
+  const party = readParty(state, cvr);
+  if (party?.kind === 'municipality') return paymentsOf(state, cvr, month);
+  if (party?.kind !== 'provider') return [];
+  const municipalities = new Set(
+    readList<Hex>(state, byPartyKey(cvr)).map(
+      (id) => (read<ContractRecord>(state, contractKey(id)) as ContractRecord).municipality,
+    ),
+  );
+  return [...municipalities].flatMap((m) =>
+    readList<{ provider: string }>(state, paymentsKey(m, month)).filter((d) => d.provider === cvr),
+  );
+}
+
 export const partyView = (state: StateReader, cvr: string) => readParty(state, cvr);
 
 /**
@@ -138,3 +155,13 @@ export function eventsAfter(
   }
   return { events, next: height };
 }
+
+/** The contract module's read queries (`Module.queries`): callers need not know the key layout. */
+export const contractQueries = {
+  contract: contractView,
+  contracts: contractSummaries,
+  reports: reportsOf,
+  payments: paymentsOf,
+  paymentsFor,
+  template: readTemplate,
+};

@@ -3,6 +3,7 @@
  * due, and the payment decision for a month. No state access here, so the rules are easy to test
  * and to read next to the README's description of them.
  */
+import { LIMITS } from '../../schemas/limits.ts';
 import { parseDate, periodStart } from './calendar.ts';
 
 export interface LineItem {
@@ -31,9 +32,10 @@ export interface Decision {
   readonly reason: Reason;
 }
 
-export const MAX_MONTHLY = 100_000_000; // 1,000,000 kr a month per line item
-export const MAX_ITEMS = 16;
-export const MAX_MONTHS = 120;
+/** The protocol's limits (defined once, with the payload schemas, in node/schemas/limits.ts). */
+export const MAX_MONTHLY = LIMITS.maxMonthly; // 1,000,000 kr a month per line item
+export const MAX_ITEMS = LIMITS.maxItems;
+export const MAX_MONTHS = LIMITS.maxMonths;
 
 /** Items in force in `period`: those without `until`, or whose `until` is after the period's start. */
 export function itemsInForce(terms: Terms, start: number, period: number): LineItem[] {

@@ -12,7 +12,7 @@ import type { Genesis } from '../../protocol/genesis.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { verifySignature } from '../../protocol/signature.ts';
 import { proposalSigningMessage, type Vote, voteSignatureValid } from '../../protocol/votes.ts';
-import type { Module } from '../module.ts';
+import type { Action, Module } from '../module.ts';
 import { authoritiesAt } from './governance.ts';
 
 /** A signed proposal without its block. */
@@ -122,13 +122,11 @@ export function evidenceModule(genesis: Genesis): Module {
     if (a.value === b.value) throw invalid('the statements agree: that is not equivocation');
     return a;
   };
-  return {
-    name: 'evidence',
-    actions: ['equivocation'],
-    checkPayload(_action, payload) {
+  const equivocation: Action = {
+    check(payload) {
       conflict(payload);
     },
-    apply(state, tx, _action, ctx) {
+    apply(state, tx, ctx) {
       const e = conflict(tx.payload);
       if (!authoritiesAt(state, genesis, ctx.height).some((a) => a.publicKey === tx.signer)) {
         throw new TillidError('GOVERNANCE_REFUSED', 'only an authority may report evidence');
@@ -152,6 +150,7 @@ export function evidenceModule(genesis: Genesis): Module {
       state.set(EVIDENCE_INDEX, [...((state.get(EVIDENCE_INDEX) as string[] | undefined) ?? []), key]);
     },
   };
+  return { name: 'evidence', actions: { equivocation }, queries: { equivocations } };
 }
 
 /** All recorded equivocations, oldest first. */

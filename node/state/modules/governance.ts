@@ -15,8 +15,10 @@ import { TillidError } from '../../protocol/errors.ts';
 import type { Authority, Genesis } from '../../protocol/genesis.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { isValidPublicKey } from '../../protocol/signature.ts';
+import { governanceSchemas } from '../../schemas/governance.ts';
+import { payloadValidator } from '../../schemas/validate.ts';
 import { emit } from '../events.ts';
-import type { Module, StateReader } from '../module.ts';
+import type { Action, Module, StateReader } from '../module.ts';
 
 export const MEMBERSHIP_DELAY = 2;
 export const PROPOSAL_LIFETIME = 10_000;
@@ -62,36 +64,18 @@ export function authoritiesAt(state: StateReader, genesis: Genesis, height: numb
 export function governanceModule(genesis: Genesis): Module {
   const membersAt = (state: StateReader, height: number) =>
     authoritiesAt(state, genesis, height).map((a) => a.publicKey);
-  return {
-    name: 'governance',
-    actions: ['propose', 'vote'],
-    checkPayload(action, payload: JsonObject) {
-      const allowed = action === 'propose' ? ['action', 'name', 'cvr', 'publicKey', 'address'] : ['proposal'];
-      for (const k of Object.keys(payload))
-        if (!allowed.includes(k)) throw invalid(`governance.${action}: unknown field ${k}`);
-      if (action === 'vote') {
-        if (typeof payload.proposal !== 'string' || !/^[0-9a-f]{64}$/.test(payload.proposal)) {
-          throw invalid('governance.vote: proposal must be a proposal id (64 hex)');
-        }
-        return;
-      }
-      if (payload.action !== 'add' && payload.action !== 'remove')
-        throw invalid("governance.propose: action is 'add' or 'remove'");
-      if (typeof payload.name !== 'string' || !/^[\p{L}\p{N} .'-]{2,80}$/u.test(payload.name)) {
-        throw invalid('governance.propose: name must be the municipality name (2-80 characters)');
-      }
-      if (typeof payload.cvr !== 'string' || !/^\d{8}$/.test(payload.cvr))
-        throw invalid('governance.propose: cvr must be 8 digits');
-      if (!isValidPublicKey(payload.publicKey))
-        throw invalid('governance.propose: publicKey must be a valid Ed25519 key');
-      if (
-        payload.address !== undefined &&
-        (typeof payload.address !== 'string' || payload.address.length > 200)
-      ) {
-        throw invalid('governance.propose: address must be a multiaddr');
-      }
-    },
-    apply(state, tx, action, ctx) {
+  const validPropose = payloadValidator(governanceSchemas.propose, 'governance.propose');
+  const checkPropose = (payload: JsonObject) => {
+    validPropose(payload);
+    // Letters of any script (see node/schemas/governance.ts).
+    if (!/^[\p{L}\p{N} .'-]{2,80}$/u.test(payload.name as string))
+      throw invalid('governance.propose: name must be the municipality name (2-80 characters)');
+    if (!isValidPublicKey(payload.publicKey))
+      throw invalid('governance.propose: publicKey must be a valid Ed25519 key');
+  };
+  const apply =
+    (action: 'propose' | 'vote'): Action['apply'] =>
+    (state, tx, ctx) => {
       const members = membersAt(state, ctx.height);
       if (!members.includes(tx.signer)) throw refused('only an authority may propose or vote on membership');
       let proposal: MembershipProposal;
@@ -142,9 +126,23 @@ export function governanceModule(genesis: Genesis): Module {
         });
       }
       state.set(proposalKey(proposal.id), proposal as unknown as Json);
+    };
+  return {
+    name: 'governance',
+    actions: {
+      propose: { check: checkPropose, apply: apply('propose') },
+      vote: { check: payloadValidator(governanceSchemas.vote, 'governance.vote'), apply: apply('vote') },
     },
+    queries: governanceQueries(genesis),
   };
 }
+
+/** Read queries: the authority-set schedule and a membership proposal. */
+export const governanceQueries = (genesis: Genesis) => ({
+  schedule: (state: StateReader): ScheduledSet[] => authoritySchedule(state, genesis),
+  proposal: (state: StateReader, id: Hex): MembershipProposal | undefined =>
+    state.get(proposalKey(id)) as unknown as MembershipProposal | undefined,
+});
 
 /** Applies an approved proposal to the schedule and returns it marked approved. */
 function approve(

@@ -7,14 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { verifyChain } from '../../../node/chain/verify.ts';
-import {
-  checkSeed,
-  propertyViolations,
-  randomScenario,
-} from '../../../node/consensus/tendermint/scenario.ts';
-import { Simulation, simulate } from '../../../node/consensus/tendermint/simulator.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
+import { checkSeed, propertyViolations, randomScenario } from '../../sim/scenario.ts';
+import { Simulation, simulate } from '../../sim/simulator.ts';
 
 /** Seeds per property; SIM_SEEDS raises it for a longer soak. */
 const SEEDS = Number(process.env.SIM_SEEDS ?? 60);

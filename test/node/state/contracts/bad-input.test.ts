@@ -12,7 +12,7 @@
  *   clock, the agenda, payment decisions due that day), which a before/after diff would have to
  *   filter out by hand. Comparing state roots of two chains does not work here: the root commits
  *   to the receipt, so it always differs.
- * - **Stateless** (`statelessProblem`: the PII guard, then the module's `checkPayload`): no block
+ * - **Stateless** (`statelessProblem`: the PII guard, then the action's `check`): no block
  *   may hold the transaction. A proposer drops it — its block's writes and state root are those of
  *   an empty block, and no receipt is written — and a validator refuses a block that holds it
  *   (`BlockInvalidError`). The mempool refuses it on admission with the same code.

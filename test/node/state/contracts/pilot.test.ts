@@ -221,8 +221,8 @@ test('K3 and K5: 3-month contracts pay 3 months and expire', () => {
   assert.equal(w.released(taxi), 3 * 600_000);
 });
 
-test('K4: a dependent contract pays only while its parent is active', () => {
-  const w = world();
+/** An active placement and an active school support that is suspended when the placement ends. */
+function parentWithSuspendingChild(w: ReturnType<typeof world>) {
   const parent = w.activeContract({
     start: '2026-02-01',
     reportEveryMonths: 0,
@@ -235,6 +235,12 @@ test('K4: a dependent contract pays only while its parent is active', () => {
     parent,
     onParentEnd: 'suspend',
   });
+  return { parent, child };
+}
+
+test('K4: a dependent contract pays only while its parent is active', () => {
+  const w = world();
+  const { parent, child } = parentWithSuspendingChild(w);
   w.until('2026-03-10'); // period 1 decided for both
   w.passMotion(parent, 'suspend', [w.cast.director]);
   w.until('2026-04-10');
@@ -460,4 +466,21 @@ test('an amendment changes the reporting duty only for months not yet decided', 
   const refused = w.chain.block(w.b.report(w.cast.careHomeRep, k1, 6, commitment('k1-6')));
   assert.equal(refused[0]?.code, 'REPORT_PERIOD_INVALID');
   assert.match(refused[0]?.message ?? '', /no status report is required for period 6/);
+});
+
+test('a child suspended when its parent ended is not withheld forever: the municipality can resume it, and it then runs on its own', () => {
+  const w = world();
+  const { parent, child } = parentWithSuspendingChild(w);
+  w.until('2026-03-10');
+  const end = w.b.propose(w.cast.caseworker, parent, 'terminate', { reason: 'returned-home' });
+  w.ok(end);
+  w.ok(w.b.approve(w.cast.careHomeRep, transactionHash(end)));
+  assert.equal(w.chain.contract(child).status, 'suspended');
+  w.until('2026-04-10');
+  assert.deepEqual(w.payments(child), ['1:release:scheduled', '2:withhold:suspended']);
+  // The template's resume policy (here one director) decides; the ended parent no longer does.
+  w.passMotion(child, 'resume', [w.cast.director]);
+  assert.equal(w.chain.contract(child).status, 'active');
+  w.until('2026-05-10');
+  assert.deepEqual(w.payments(child), ['1:release:scheduled', '2:withhold:suspended', '3:release:scheduled']);
 });

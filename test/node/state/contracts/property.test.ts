@@ -29,9 +29,9 @@ import { generateKeyPair } from '../../../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../../../node/protocol/transaction.ts';
 import { applicationModules } from '../../../../node/state/application.ts';
 import { addMonths, DAY_MS, formatDate, parseDate } from '../../../../node/state/contracts/calendar.ts';
+import type { ContractRecord } from '../../../../node/state/contracts/records.ts';
 import { isReportingPeriod, monthlyAmount, type Terms } from '../../../../node/state/contracts/terms.ts';
 import { type Rules, statelessProblem } from '../../../../node/state/machine.ts';
-import type { ContractRecord } from '../../../../node/state/modules/contract.ts';
 import {
   type Actor,
   actorId,

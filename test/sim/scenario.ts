@@ -2,9 +2,14 @@
  * Random fault scenarios for the simulator and the properties every run must satisfy. Shared by
  * the property tests and `npm run bench:consensus`, so both check exactly the same thing.
  */
-import type { Hex } from '../../protocol/hash.ts';
-import type { Timeouts } from './engine.ts';
-import { type ConsensusMessage, proposalSignatureValid, senderOf, voteSignatureValid } from './messages.ts';
+import type { Timeouts } from '../../node/consensus/tendermint/engine.ts';
+import {
+  type ConsensusMessage,
+  proposalSignatureValid,
+  senderOf,
+  voteSignatureValid,
+} from '../../node/consensus/tendermint/messages.ts';
+import type { Hex } from '../../node/protocol/hash.ts';
 import { Random } from './prng.ts';
 import { type SimulationConfig, type SimulationResult, type SimulationView, simulate } from './simulator.ts';
 
@@ -41,6 +46,13 @@ export function settled(view: SimulationView, byzantine: ReadonlySet<number>): b
       n.consensusDecisionsSinceRestart > 0 &&
       n.height >= top - 1,
   );
+}
+
+/** Authorities that are down at the end of the run for good: left out of liveness and recovery. */
+export function absentAtEnd(config: SimulationConfig): Set<number> {
+  const absent = new Set(config.downFromStart ?? []);
+  for (const c of config.crashes ?? []) if (!Number.isFinite(c.restartAtMs)) absent.add(c.node);
+  return absent;
 }
 
 export function randomScenario(seed: number, options: ScenarioOptions = {}): SimulationConfig {
@@ -119,6 +131,8 @@ export function propertyViolations(result: SimulationResult): string[] {
   const problems: string[] = [];
   const byzantine = new Set(result.config.byzantine ?? []);
   const honest = result.nodes.filter((n) => !byzantine.has(n.index));
+  const absent = absentAtEnd(result.config);
+  const present = honest.filter((n) => !absent.has(n.index));
   const byzantineKeys = new Set(result.nodes.filter((n) => byzantine.has(n.index)).map((n) => n.publicKey));
 
   // (a) Safety: no two honest nodes finalize different blocks at a height, neither in what they
@@ -144,16 +158,22 @@ export function propertyViolations(result: SimulationResult): string[] {
 
   // (b) Liveness: once the network heals every transaction becomes final everywhere.
   if (!result.stoppedEarly) {
-    const final = honest.map((n) => `${n.index}:${n.finalTransactions}@h${n.height}`).join(' ');
+    const final = present.map((n) => `${n.index}:${n.finalTransactions}@h${n.height}`).join(' ');
     problems.push(
       `liveness: not settled by ${result.config.maxTimeMs} ms (GST ${result.config.gstMs} ms); ` +
         `final txs per node of ${result.transactionsTotal}: ${final}`,
     );
   }
 
+  // (a') No honest authority signs two different messages for one slot, not even after losing its
+  // data directory (then nobody may ever see both, so the evidence check below cannot tell).
+  for (const node of honest)
+    if (node.doubleSigned > 0)
+      problems.push(`safety: node ${node.index} signed twice in ${node.doubleSigned} slot(s)`);
+
   // (c) A crashed and restarted node rejoins: it catches up and decides by consensus again.
-  const top = Math.max(...honest.map((n) => n.height));
-  for (const node of honest) {
+  const top = Math.max(...present.map((n) => n.height));
+  for (const node of present) {
     if (node.restarts === 0) continue;
     if (node.height < top - 1)
       problems.push(`recovery: node ${node.index} is at ${node.height}, others at ${top}`);

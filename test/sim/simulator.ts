@@ -12,35 +12,34 @@
  * certified blocks above its head and checks each (chain.validate and certificateProblem) before
  * committing it.
  */
-import { Chain } from '../../chain/chain.ts';
-import { MemoryChainStore } from '../../chain/store.ts';
-import { Mempool } from '../../mempool/mempool.ts';
-import { type Block, blockHash, certificateProblem, decodeBlock } from '../../protocol/block.ts';
-import { DEFAULT_PARAMS, type Genesis } from '../../protocol/genesis.ts';
-import { type Hex, sha256, sha256Hex } from '../../protocol/hash.ts';
-import { keyPairFromSeed, Signer, verifySignature } from '../../protocol/signature.ts';
+import { Chain } from '../../node/chain/chain.ts';
+import { MemoryChainStore } from '../../node/chain/store.ts';
+import { ConsensusHost } from '../../node/consensus/host.ts';
+import type { EngineOutput, Timeouts } from '../../node/consensus/tendermint/engine.ts';
+import {
+  type ConsensusMessage,
+  decodeConsensusMessage,
+  type SignatureCheck,
+  senderOf,
+  signProposal,
+  signVote,
+} from '../../node/consensus/tendermint/messages.ts';
+import { MemorySignedVoteLog } from '../../node/consensus/tendermint/signed-log.ts';
+import { Mempool } from '../../node/mempool/mempool.ts';
+import { type Block, blockHash } from '../../node/protocol/block.ts';
+import { DEFAULT_PARAMS, type Genesis } from '../../node/protocol/genesis.ts';
+import { type Hex, sha256, sha256Hex } from '../../node/protocol/hash.ts';
+import { keyPairFromSeed, Signer, verifySignature } from '../../node/protocol/signature.ts';
 import {
   signTransactionWith,
   type Transaction,
   transactionHash,
   transactionSignatureValid,
-} from '../../protocol/transaction.ts';
-import { registry } from '../../state/module.ts';
-import { anchorModule } from '../../state/modules/anchor.ts';
-import { ChainApplication } from './chain-application.ts';
-import { type EngineOutput, TendermintEngine, type TimeoutEvent, type Timeouts } from './engine.ts';
+} from '../../node/protocol/transaction.ts';
+import { registry } from '../../node/state/module.ts';
+import { anchorModule } from '../../node/state/modules/anchor.ts';
 import { EventQueue } from './event-queue.ts';
-import {
-  type ConsensusMessage,
-  decodeConsensusMessage,
-  heightOf,
-  type SignatureCheck,
-  senderOf,
-  signProposal,
-  signVote,
-} from './messages.ts';
 import { Random } from './prng.ts';
-import { MemorySignedVoteLog } from './signed-log.ts';
 
 export interface NetworkConditions {
   readonly latencyMs: number;
@@ -62,7 +61,10 @@ export interface Partition {
 export interface Crash {
   readonly node: number;
   readonly atMs: number;
+  /** Infinity: down for good. */
   readonly restartAtMs: number;
+  /** Restart with an empty data directory: no chain and no signed-vote log. */
+  readonly emptyDataDir?: boolean;
 }
 
 export interface SimulationConfig {
@@ -88,6 +90,12 @@ export interface SimulationConfig {
   readonly tickIntervalMs?: number;
   /** How often clients resubmit transactions that are not final yet. */
   readonly clientRetryMs?: number;
+  /** With an empty mempool, wait this long before an empty block (default: blockIntervalMs). */
+  readonly emptyBlockIntervalMs?: number;
+  /** Per node, how far its wall clock (block timestamps) is ahead (+) or behind (−), in ms. */
+  readonly clockSkewMs?: readonly number[];
+  /** Nodes that never start (an authority that is down for good from the beginning). */
+  readonly downFromStart?: readonly number[];
 }
 
 export interface TrafficCounter {
@@ -114,6 +122,15 @@ export interface NodeReport {
   /** ms from starting a height to deciding it, per height decided by consensus. */
   readonly finalityMs: readonly number[];
   readonly finalTransactions: number;
+  /** Rounds each consensus decision took (1 = round 0). */
+  readonly decidedRounds: readonly number[];
+  /** Proposer turns missed before a later-round decision, by authority key. */
+  readonly missedProposals: ReadonlyMap<Hex, number>;
+  readonly roundChanges: number;
+  /** Slots in which this (honest) authority signed two different messages: must stay 0. */
+  readonly doubleSigned: number;
+  /** When this node committed each height (virtual ms), by decision or sync. */
+  readonly committedAt: ReadonlyMap<number, number>;
 }
 
 export interface SimulationView {
@@ -137,28 +154,17 @@ export interface SimulationResult extends SimulationView {
 type Payload =
   | { readonly kind: 'consensus'; readonly message: ConsensusMessage }
   | { readonly kind: 'tx'; readonly tx: Transaction }
+  | { readonly kind: 'status'; readonly height: number }
   | { readonly kind: 'sync-request'; readonly fromHeight: number }
   | { readonly kind: 'sync-response'; readonly blocks: readonly Block[] };
 
 type SimEvent =
   | { readonly kind: 'deliver'; readonly from: number; readonly to: number; readonly payload: Payload }
-  | {
-      readonly kind: 'timeout';
-      readonly node: number;
-      readonly incarnation: number;
-      readonly t: TimeoutEvent;
-    }
-  | {
-      readonly kind: 'start-height';
-      readonly node: number;
-      readonly incarnation: number;
-      readonly height: number;
-    }
-  | { readonly kind: 'tick'; readonly node: number; readonly incarnation: number }
+  | { readonly kind: 'timer'; readonly node: number; readonly incarnation: number; readonly id: number }
   | { readonly kind: 'submit'; readonly tx: number }
   | { readonly kind: 'client-tick' }
   | { readonly kind: 'crash'; readonly node: number }
-  | { readonly kind: 'restart'; readonly node: number };
+  | { readonly kind: 'restart'; readonly node: number; readonly wipe: boolean };
 
 const SYNC_BATCH = 20;
 export const SIM_GENESIS_TIME = 1_750_000_000_000;
@@ -169,20 +175,17 @@ class SimNode {
   readonly index: number;
   readonly signer: Signer;
   readonly byzantine: boolean;
-  readonly store = new MemoryChainStore();
-  readonly signedLog = new MemorySignedVoteLog();
+  store = new MemoryChainStore();
+  signedLog = new MemorySignedVoteLog();
   // Volatile: replaced on restart.
   chain!: Chain;
-  app!: ChainApplication;
-  engine!: TendermintEngine;
+  host!: ConsensusHost;
   mempool!: Mempool;
   up = false;
   incarnation = 0;
-  highestSeen = 0;
-  highestSeenFrom = -1;
-  syncBusyUntil = 0;
-  /** Height at the previous tick: unchanged means stalled. */
-  lastTickState = '';
+  /** The host's pending timers, by id; a timer of an earlier incarnation never fires. */
+  timers = new Map<number, () => Promise<void>>();
+  nextTimer = 0;
   /** When this node started each height, for time to finality. */
   startedAt = new Map<number, number>();
   // Reporting.
@@ -197,6 +200,14 @@ class SimNode {
   readonly evidence: Extract<EngineOutput, { type: 'evidence' }>[] = [];
   readonly finalityMs: number[] = [];
   readonly finalTxs = new Set<Hex>();
+  /** (height, round) → rounds it took, for the round metrics the bench reports. */
+  readonly decidedRounds: number[] = [];
+  readonly missedProposals = new Map<Hex, number>();
+  roundChanges = 0;
+  /** What this authority signed per slot, across restarts (even a wiped one): to catch signing twice. */
+  readonly signedSlots = new Map<string, string>();
+  doubleSigned = 0;
+  readonly committedAt = new Map<number, number>();
   constructor(index: number, signer: Signer, byzantine: boolean) {
     this.index = index;
     this.signer = signer;
@@ -279,17 +290,26 @@ export class Simulation {
     return node.store;
   }
 
-  /** Virtual wall clock: what a node's Date.now would say (whole ms; virtual time has fractions). */
-  get #wallClock(): number {
-    return SIM_GENESIS_TIME + Math.floor(this.#queue.now);
+  /** Virtual wall clock of node `index`: what its Date.now would say (whole ms), skew included. */
+  #wallClock(index?: number): number {
+    const skew = index === undefined ? 0 : (this.config.clockSkewMs?.[index] ?? 0);
+    return SIM_GENESIS_TIME + Math.floor(this.#queue.now) + skew;
   }
 
   async run(): Promise<SimulationResult> {
     const { config } = this;
-    for (const node of this.#nodes) await this.#boot(node);
+    for (const node of this.#nodes) {
+      if ((config.downFromStart ?? []).includes(node.index)) continue;
+      await this.#boot(node);
+    }
     for (const crash of config.crashes ?? []) {
       this.#queue.schedule(crash.atMs, { kind: 'crash', node: crash.node });
-      this.#queue.schedule(crash.restartAtMs, { kind: 'restart', node: crash.node });
+      if (Number.isFinite(crash.restartAtMs))
+        this.#queue.schedule(crash.restartAtMs, {
+          kind: 'restart',
+          node: crash.node,
+          wipe: crash.emptyDataDir ?? false,
+        });
     }
     const txs = config.transactions;
     if (txs) {
@@ -319,21 +339,13 @@ export class Simulation {
     switch (event.kind) {
       case 'deliver':
         return this.#deliver(event.from, event.to, event.payload);
-      case 'timeout': {
+      case 'timer': {
         const node = this.#live(event.node, event.incarnation);
-        if (node) await this.#apply(node, node.engine.onTimeout(event.t));
-        return;
+        const run = node?.timers.get(event.id);
+        if (!node || !run) return;
+        node.timers.delete(event.id);
+        return run();
       }
-      case 'start-height': {
-        const node = this.#live(event.node, event.incarnation);
-        // Block sync may already have moved the head past this height.
-        if (node && node.chain.head.height + 1 === event.height && node.engine.height < event.height) {
-          await this.#startHeight(node);
-        }
-        return;
-      }
-      case 'tick':
-        return this.#tick(event.node, event.incarnation);
       case 'submit':
         return this.#submit(event.tx);
       case 'client-tick':
@@ -341,53 +353,102 @@ export class Simulation {
       case 'crash': {
         const node = this.#nodes[event.node] as SimNode;
         node.up = false;
-        node.incarnation++; // pending timeouts of the dead engine are void
+        node.incarnation++; // pending timers of the dead host are void
+        node.timers = new Map();
         return;
       }
       case 'restart': {
         const node = this.#nodes[event.node] as SimNode;
+        if (node.up) return;
         node.restarts++;
         node.consensusDecisionsSinceRestart = 0;
+        if (event.wipe) {
+          // An empty data directory: no chain, and no record of what this authority signed.
+          node.store = new MemoryChainStore();
+          node.signedLog = new MemorySignedVoteLog();
+        }
         return this.#boot(node);
       }
     }
   }
 
-  /** Opens the node's chain on its store (resuming from it) and starts a fresh engine. */
+  /** Opens the node's chain on its store (resuming from it) and starts a fresh host and engine. */
   async #boot(node: SimNode): Promise<void> {
     node.chain = await Chain.openStorage(node.store, this.genesis, MODULES, this.#memo.tx);
     node.mempool = new Mempool({ maxTransactions: 100_000, maxBytes: 256 * 1024 * 1024 });
-    node.app = new ChainApplication({
-      chain: node.chain,
-      mempool: node.mempool,
-      proposer: node.signer.publicKey,
-      now: () => this.#wallClock,
-    });
-    node.engine = new TendermintEngine({
-      chainId: this.genesis.chainId,
-      signer: node.signer,
-      app: node.app,
-      signedLog: node.signedLog,
-      timeouts: this.config.timeouts,
-      signatureCheck: this.#memo.check,
-    });
     node.up = true;
     node.incarnation++;
-    node.syncBusyUntil = 0;
-    node.highestSeen = 0;
-    node.lastTickState = '';
-    await this.#startHeight(node);
-    this.#queue.schedule(this.#tickInterval, {
-      kind: 'tick',
-      node: node.index,
-      incarnation: node.incarnation,
+    node.timers = new Map();
+    const incarnation = node.incarnation;
+    const queue = this.#queue;
+    node.host = new ConsensusHost({
+      chain: node.chain,
+      mempool: node.mempool,
+      clock: () => this.#wallClock(node.index),
+      timers: {
+        now: () => queue.now,
+        set: (delayMs, run) => {
+          const id = node.nextTimer++;
+          node.timers.set(id, run);
+          queue.schedule(delayMs, { kind: 'timer', node: node.index, incarnation, id });
+          return id;
+        },
+        clear: (id) => void node.timers.delete(id),
+      },
+      network: {
+        broadcast: (message) => {
+          this.#noteSigned(node, message);
+          if (node.byzantine && senderOf(message) === node.signer.publicKey) this.#equivocate(node, message);
+          else this.#broadcast(node, { kind: 'consensus', message });
+        },
+        status: (height) => this.#broadcast(node, { kind: 'status', height }),
+        requestBlocks: (peer, fromHeight) =>
+          this.#send(node, Number(peer), { kind: 'sync-request', fromHeight }),
+        punish: () => {},
+      },
+      authority: { signer: node.signer, signedLog: node.signedLog },
+      timeouts: this.config.timeouts,
+      signatureCheck: this.#memo.check,
+      blockIntervalMs: this.config.blockIntervalMs,
+      ...(this.config.emptyBlockIntervalMs !== undefined
+        ? { emptyBlockIntervalMs: this.config.emptyBlockIntervalMs }
+        : {}),
+      tickIntervalMs: this.#tickInterval,
+      syncTimeoutMs: 4 * (this.config.network.latencyMs + this.config.network.jitterMs) + 50,
+      events: {
+        heightStarted: (height) => {
+          if (!node.startedAt.has(height)) node.startedAt.set(height, queue.now);
+        },
+        committed: (block, how) => this.#committed(node, block, how),
+        evidence: (output) => node.evidence.push(output),
+        decided: (_height, round, missed) => {
+          node.decidedRounds.push(round + 1);
+          for (const key of missed) node.missedProposals.set(key, (node.missedProposals.get(key) ?? 0) + 1);
+        },
+        roundChanged: () => {
+          node.roundChanges++;
+        },
+      },
     });
+    await node.host.start();
   }
 
-  async #startHeight(node: SimNode): Promise<void> {
-    const height = node.chain.head.height + 1;
-    if (!node.startedAt.has(height)) node.startedAt.set(height, this.#queue.now);
-    await this.#apply(node, node.engine.start(height));
+  /** An honest authority's own messages: two different ones for one slot is signing twice. */
+  #noteSigned(node: SimNode, message: ConsensusMessage): void {
+    if (node.byzantine || senderOf(message) !== node.signer.publicKey) return;
+    const [slot, value] =
+      message.kind === 'vote'
+        ? [
+            `${message.vote.height}/${message.vote.round}/${message.vote.type}`,
+            String(message.vote.blockHash),
+          ]
+        : [
+            `${message.proposal.height}/${message.proposal.round}/proposal`,
+            blockHash(message.proposal.block.header),
+          ];
+    const before = node.signedSlots.get(slot);
+    if (before === undefined) node.signedSlots.set(slot, value);
+    else if (before !== value) node.doubleSigned++;
   }
 
   #live(index: number, incarnation: number): SimNode | undefined {
@@ -399,63 +460,19 @@ export class Simulation {
     return this.config.tickIntervalMs ?? 500;
   }
 
-  /** Carries out what an engine asked for. */
-  async #apply(node: SimNode, outputs: readonly EngineOutput[]): Promise<void> {
-    for (const output of outputs) {
-      switch (output.type) {
-        case 'broadcast':
-          if (node.byzantine && senderOf(output.message) === node.signer.publicKey)
-            this.#equivocate(node, output.message);
-          else this.#broadcast(node, { kind: 'consensus', message: output.message });
-          break;
-        case 'schedule-timeout': {
-          const { height, round, step } = output;
-          this.#queue.schedule(output.delayMs, {
-            kind: 'timeout',
-            node: node.index,
-            incarnation: node.incarnation,
-            t: { height, round, step },
-          });
-          break;
-        }
-        case 'decide':
-          await this.#commitDecision(node, output.block);
-          break;
-        case 'evidence':
-          node.evidence.push(output);
-          break;
-      }
-    }
-  }
-
-  async #commitDecision(node: SimNode, block: Block): Promise<void> {
-    const { chain } = node;
-    const height = block.header.height;
-    if (height !== chain.head.height + 1) return;
-    await chain.commit(block, node.app.executionOf(block));
-    this.#committed(node, block, 'consensus');
-    const started = node.startedAt.get(height);
-    if (started !== undefined) node.finalityMs.push(this.#queue.now - started);
-    this.#queue.schedule(this.config.blockIntervalMs, {
-      kind: 'start-height',
-      node: node.index,
-      incarnation: node.incarnation,
-      height: height + 1,
-    });
-  }
-
   /** Bookkeeping common to a decision and a synced block. */
   #committed(node: SimNode, block: Block, how: 'consensus' | 'sync'): void {
-    node.app.committed();
     const height = block.header.height;
     node.decisions.set(height, blockHash(block.header));
+    node.committedAt.set(height, this.#queue.now);
     if (how === 'consensus') {
       node.consensusDecisions++;
       node.consensusDecisionsSinceRestart++;
+      const started = node.startedAt.get(height);
+      if (started !== undefined) node.finalityMs.push(this.#queue.now - started);
     } else node.syncedBlocks++;
-    const hashes = block.transactions.map((tx) => transactionHash(tx));
-    node.mempool.remove(hashes);
-    for (const hash of hashes) {
+    for (const tx of block.transactions) {
+      const hash = transactionHash(tx);
       const i = this.#txIndex.get(hash);
       if (i === undefined) continue;
       node.finalTxs.add(hash);
@@ -463,8 +480,11 @@ export class Simulation {
       if (record && !node.byzantine && record.firstFinalAt === undefined)
         record.firstFinalAt = this.#queue.now;
     }
+    this.#lastDecisionAt = Math.max(this.#lastDecisionAt, this.#queue.now);
     if (this.config.until?.(this.#view())) this.#stop = true;
   }
+
+  #lastDecisionAt = 0;
 
   // -------------------------------------------------------------------------------------------
   // The network
@@ -514,26 +534,21 @@ export class Simulation {
     if (!node.up) return;
     switch (payload.kind) {
       case 'consensus': {
-        // What arrives from a peer is untrusted: decode it as the network layer will.
+        // What arrives from a peer is untrusted: decode and admit it as the gossip validator does.
         const decoded = decodeConsensusMessage(payload.message);
         if (!decoded.ok) return;
-        const height = heightOf(decoded.value);
-        if (height > node.highestSeen) {
-          node.highestSeen = height;
-          node.highestSeenFrom = from;
-        }
-        await this.#apply(node, node.engine.onMessage(decoded.value));
-        // Two or more heights behind: consensus for our height is over, only sync can help.
-        if (height >= node.engine.height + 2) this.#requestSync(node, from);
-        return;
+        if (node.host.admit(decoded.value, String(from)).verdict !== 'accept') return;
+        return node.host.onMessage(decoded.value);
       }
       case 'tx':
         this.#admit(node, payload.tx, false);
         return;
+      case 'status':
+        return node.host.onStatus(String(from), payload.height);
       case 'sync-request':
         return this.#serveSync(node, from, payload.fromHeight);
       case 'sync-response':
-        return this.#applySync(node, from, payload.blocks);
+        return node.host.onBlocks(String(from), payload.blocks);
     }
   }
 
@@ -583,33 +598,7 @@ export class Simulation {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Block sync
-
-  #requestSync(node: SimNode, peer: number): void {
-    if (peer < 0 || this.#queue.now < node.syncBusyUntil) return;
-    // Wait for the answer (or give up) before asking again.
-    node.syncBusyUntil =
-      this.#queue.now + 4 * (this.config.network.latencyMs + this.config.network.jitterMs) + 50;
-    this.#send(node, peer, { kind: 'sync-request', fromHeight: node.chain.head.height + 1 });
-  }
-
-  /**
-   * Every interval: if the height did not advance since the last tick, resend the messages we hold
-   * for it (gossip: some may have been lost, or shown only to some peers) and, if a peer spoke from
-   * a later height, fetch blocks from it.
-   */
-  async #tick(index: number, incarnation: number): Promise<void> {
-    const node = this.#live(index, incarnation);
-    if (!node) return;
-    const { engine } = node;
-    const state = `${engine.height}/${engine.decided}`;
-    if (state === node.lastTickState) {
-      await this.#apply(node, engine.rebroadcast());
-      if (node.highestSeen > engine.height) this.#requestSync(node, node.highestSeenFrom);
-    }
-    node.lastTickState = state;
-    this.#queue.schedule(this.#tickInterval, { kind: 'tick', node: index, incarnation });
-  }
+  // Block sync (serving side; the asking side is the host's)
 
   async #serveSync(node: SimNode, to: number, fromHeight: number): Promise<void> {
     const blocks: Block[] = [];
@@ -619,39 +608,6 @@ export class Simulation {
       if (block) blocks.push(block);
     }
     this.#send(node, to, { kind: 'sync-response', blocks });
-  }
-
-  /** Commits synced blocks in order, each only after checking it and its certificate. */
-  async #applySync(node: SimNode, from: number, blocks: readonly Block[]): Promise<void> {
-    node.syncBusyUntil = 0;
-    let progressed = false;
-    for (const raw of blocks) {
-      const { chain } = node;
-      let block: Block;
-      try {
-        block = decodeBlock(raw);
-      } catch {
-        break;
-      }
-      if (block.header.height <= chain.head.height) continue;
-      if (block.header.height !== chain.head.height + 1) break;
-      if (certificateProblem(block.certificate, block.header, chain.authoritiesAt(block.header.height)))
-        break;
-      let execution: ReturnType<Chain['validate']>;
-      try {
-        execution = chain.validate(block);
-      } catch {
-        break;
-      }
-      await chain.commit(block, execution);
-      this.#committed(node, block, 'sync');
-      progressed = true;
-      if (this.#stop) return;
-    }
-    if (!progressed) return;
-    await this.#startHeight(node);
-    // A full batch means the peer probably has more.
-    if (blocks.length >= SYNC_BATCH) this.#requestSync(node, from);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -665,6 +621,7 @@ export class Simulation {
     } catch {
       return;
     }
+    node.host.transactionsArrived();
     if (gossip) this.#broadcast(node, { kind: 'tx', tx });
   }
 
@@ -678,7 +635,7 @@ export class Simulation {
         signer: this.#client.publicKey,
         nonce: `sim-${this.config.seed}-${i}`.padEnd(8, '0'),
         // Well inside maxTransactionTtlMs of any block time from now on.
-        expiresAt: this.#wallClock + Math.floor(DEFAULT_PARAMS.maxTransactionTtlMs / 2),
+        expiresAt: this.#wallClock() + Math.floor(DEFAULT_PARAMS.maxTransactionTtlMs / 2),
       },
       this.#client,
     );
@@ -713,7 +670,7 @@ export class Simulation {
       index: node.index,
       publicKey: node.signer.publicKey,
       byzantine: node.byzantine,
-      height: node.chain.head.height,
+      height: node.chain?.head.height ?? 0,
       decisions: node.decisions,
       consensusDecisions: node.consensusDecisions,
       syncedBlocks: node.syncedBlocks,
@@ -725,6 +682,11 @@ export class Simulation {
       evidence: node.evidence,
       finalityMs: node.finalityMs,
       finalTransactions: node.finalTxs.size,
+      decidedRounds: node.decidedRounds,
+      missedProposals: node.missedProposals,
+      roundChanges: node.roundChanges,
+      doubleSigned: node.doubleSigned,
+      committedAt: node.committedAt,
     };
   }
 

@@ -1,0 +1,64 @@
+/**
+ * `npm run bench:partition [-- --runs N --cut-s S]`
+ *
+ * Four authority containers (test/integration/cluster.ts) split 2|2 the way the container test
+ * splits them — `docker network disconnect`, one container at a time, so the split is not clean
+ * and the two moved containers come back with new addresses — N times in a row. Reports, per run,
+ * the seconds from healing until every node has finalized a new block, then min / median / max.
+ * A run that has not recovered after 150 s is reported as such (with the nodes' last log lines)
+ * and the benchmark exits non-zero.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Cluster } from '../integration/cluster.ts';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '10' }, 'cut-s': { type: 'string', default: '9' } },
+});
+const runs = Number(values.runs);
+const cutMs = Number(values['cut-s']) * 1000;
+const GIVE_UP_MS = 150_000;
+
+const c = await Cluster.start({ authorities: 4 });
+const ids = c.authorities.map((n) => n.id);
+const top = async () => Math.max(...((await c.heights(ids)) as number[]).map((h) => h ?? 0));
+const low = async () => Math.min(...((await c.heights(ids)) as number[]).map((h) => h ?? 0));
+const recoveries: number[] = [];
+let failed = 0;
+try {
+  while ((await low()) < 2) await sleep(500);
+  for (let run = 1; run <= runs; run++) {
+    const side = ['node-3', 'node-4'];
+    await c.partition(side);
+    await sleep(cutMs);
+    const stalled = await top();
+    await c.heal(side);
+    const healed = performance.now();
+    let recovered: number | undefined;
+    while (performance.now() - healed < GIVE_UP_MS) {
+      if ((await low()) > stalled) {
+        recovered = (performance.now() - healed) / 1000;
+        break;
+      }
+      await sleep(250);
+    }
+    if (recovered === undefined) {
+      failed++;
+      console.log(`run ${run}: NOT recovered after ${GIVE_UP_MS / 1000} s (heights ${await c.heights(ids)})`);
+      for (const id of ids) console.log(`--- ${id}\n${(await c.logs(id)).split('\n').slice(-25).join('\n')}`);
+      break;
+    }
+    recoveries.push(recovered);
+    console.log(`run ${run}: recovered in ${recovered.toFixed(1)} s (stalled at ${stalled})`);
+    await sleep(3000);
+  }
+} finally {
+  await c.stop();
+}
+const sorted = [...recoveries].sort((a, b) => a - b);
+const median = sorted[Math.floor(sorted.length / 2)];
+console.log(
+  `recovery after healing a 2|2 split, ${sorted.length} runs: min ${sorted[0]?.toFixed(1)} s, ` +
+    `median ${median?.toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s${failed ? `; ${failed} did not recover` : ''}`,
+);
+if (failed) process.exitCode = 1;
