@@ -26,8 +26,9 @@ import { TransactionIntake } from './mempool/intake.ts';
 import { Mempool } from './mempool/mempool.ts';
 import { RejectionMemory } from './mempool/rejections.ts';
 import { VerifierPool } from './mempool/verifier-pool.ts';
-import { Gossip, TOPICS, topicName } from './p2p/gossip.ts';
-import { createHost, type RunningHost } from './p2p/host.ts';
+import { Gossip } from './p2p/gossip.ts';
+import type { RunningHost } from './p2p/host.ts';
+import { openNodeHost } from './p2p/node-host.ts';
 import { TxGossip } from './p2p/tx-gossip.ts';
 import { Signer } from './protocol/signature.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
@@ -84,30 +85,21 @@ export class TillidNode {
     const signer = new Signer(readKeyFile(config.keyFile));
     const verified = new VerifiedSignatures();
     const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
-    const { chainId } = genesis;
     log.info(
-      { chainId, genesisHash: chain.genesisHash, height: chain.head.height, publicKey: signer.publicKey },
+      {
+        chainId: genesis.chainId,
+        genesisHash: chain.genesisHash,
+        height: chain.head.height,
+        publicKey: signer.publicKey,
+      },
       'chain opened',
     );
     let running: RunningHost | undefined;
-    if (config.p2p) {
-      const observers = new Set(config.p2p.observers);
-      try {
-        running = await createHost({
-          keyPair: signer.keyPairForNetwork(),
-          listen: config.p2p.listen,
-          peers: config.p2p.peers,
-          topics: TOPICS.map((name) => topicName(chainId, name)),
-          // Consulted per connection, so an authority added by vote is admitted without a restart.
-          allowed: (key) => observers.has(key) || chain.authoritiesAt(chain.head.height + 1).includes(key),
-          log: log.child({ component: 'p2p' }),
-        });
-      } catch (e) {
-        await chain.close();
-        throw e;
-      }
-      const { host } = running;
-      log.info({ peerId: host.peerId.toString(), listen: host.getMultiaddrs().map(String) }, 'p2p listening');
+    try {
+      if (config.p2p) running = await openNodeHost({ p2p: config.p2p, signer, chain, log });
+    } catch (e) {
+      await chain.close();
+      throw e;
     }
     const node = new TillidNode(assemble({ config, log, chain, signer, verified, running }));
     await node.#lifecycle.start();
