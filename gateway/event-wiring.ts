@@ -25,6 +25,7 @@ export async function registerEvents(
     nodeUrls,
     stateDir: resolve(options.stateDir ?? join(c.config.keyStoreDir, '..', 'events')),
     chainId: c.router.status.chainId,
+    ...(c.router.proofs ? { proofs: c.router.proofs } : {}),
     ...(options.amqp?.url
       ? {
           amqp: {

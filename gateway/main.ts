@@ -20,6 +20,7 @@ import {
 } from './config.ts';
 import { CertificateVerifier, FinalityWatcher } from './finality.ts';
 import { FileKeyStore } from './keystore.ts';
+import { ProofChecker } from './proofs/checker.ts';
 import { NodeRouter } from './routing.ts';
 import { buildGateway } from './server.ts';
 
@@ -50,6 +51,8 @@ export async function startGateway(
     await new Promise((r) => setTimeout(r, 500));
     await router.checkAll();
   }
+  // With a trusted genesis, every read the nodes can prove and every event page is verified.
+  if (genesis) router.requireProofs(new ProofChecker(genesis, { log: log.child({ component: 'proofs' }) }));
   const verifier = new CertificateVerifier(router, genesis);
   const finality = new FinalityWatcher(router, verifier);
   const tokens = config.token

@@ -14,6 +14,8 @@ import type { Hex } from '../node/protocol/hash.ts';
 import { type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import type { GatewayConfig } from './config.ts';
 import { CHAIN_REJECTION_STATUS, GatewayError } from './errors.ts';
+import type { ProofChecker, Proven } from './proofs/checker.ts';
+import { provableRead, withProof } from './proofs/paths.ts';
 
 export interface NodeHealth {
   readonly url: string;
@@ -58,6 +60,7 @@ export class NodeRouter {
   #status: NodeStatus | undefined;
   readonly #queues = new Map<string, Pending[]>();
   readonly #flushTimers = new Map<string, NodeJS.Timeout>();
+  #proofs: ProofChecker | undefined;
 
   constructor(
     config: Pick<GatewayConfig, 'topology' | 'municipalities' | 'sharedNodes' | 'healthCheckIntervalMs'>,
@@ -137,15 +140,43 @@ export class NodeRouter {
     this.#health.set(url, { url, healthy: false, checkedAt: Date.now(), reason });
   }
 
+  /**
+   * From now on, reads the nodes can prove (proofs/paths.ts) are taken only with a proof that
+   * verifies against the trusted genesis (proofs/checker.ts).
+   */
+  requireProofs(checker: ProofChecker): void {
+    this.#proofs = checker;
+  }
+
+  get proofs(): ProofChecker | undefined {
+    return this.#proofs;
+  }
+
   /** GET a JSON document from the first node for `cvr` that answers; 404 is `undefined`. */
   async get<T>(cvr: string, path: string): Promise<T | undefined> {
+    const spec = this.#proofs && provableRead(path);
+    let refused = 0;
     for (const url of this.#healthy(cvr)) {
       let response: Response;
       try {
-        response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        response = await fetch(`${url}${spec ? withProof(path) : path}`, {
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
       } catch (e) {
         this.#markDown(url, (e as Error).message);
         continue;
+      }
+      // An honest node proves absence (200, value null); a 404 hiding a value does not verify. Only
+      // a block's receipts may be missing from a node that has not reached that block yet.
+      if (spec && this.#proofs && (response.ok || (response.status === 404 && spec.kind !== 'receipts'))) {
+        const proven = this.#proofs.check(url, spec, await response.json().catch(() => undefined));
+        if (typeof proven === 'string') {
+          // Never passed on: the next node is asked, and this one waits for the next health check.
+          this.#markDown(url, `answered with state that does not verify: ${proven}`);
+          refused++;
+          continue;
+        }
+        return provenValue(spec.kind, proven) as T | undefined;
       }
       if (response.status === 404) return undefined;
       const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
@@ -161,6 +192,11 @@ export class NodeRouter {
         );
       return body as T;
     }
+    if (refused > 0)
+      throw new GatewayError(
+        'CHAIN_UNVERIFIED',
+        `no node serving CVR ${cvr} answered with state that verifies`,
+      );
     throw new GatewayError('NODE_UNAVAILABLE', `no node serving CVR ${cvr} is reachable`);
   }
 
@@ -250,3 +286,14 @@ export class NodeRouter {
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/**
+ * A proven value in the shape the plain read has: `null` (proven absent) is a 404, a block's
+ * receipts carry the block hash, and an object says where it was proven (`provenAt`).
+ */
+function provenValue(kind: string, proven: Proven): unknown {
+  const { value, provenAt } = proven;
+  if (value === null) return undefined;
+  if (kind === 'receipts') return { ...(value as object), hash: provenAt.blockHash };
+  return typeof value === 'object' && !Array.isArray(value) ? { ...value, provenAt } : value;
+}

@@ -11,6 +11,7 @@ import { NodeMetrics } from './api/metrics.ts';
 import { nodeApi } from './api/node-api.ts';
 import { buildApi } from './api/server.ts';
 import { Chain } from './chain/chain.ts';
+import { proveRead } from './chain/prove.ts';
 import { BlockReceiptIndex } from './chain/receipts.ts';
 import type { NodeConfig } from './config.ts';
 import type { Consensus } from './consensus/consensus.ts';
@@ -203,7 +204,10 @@ function assemble(opened: Opened): NodeComponents {
   const activity = new ChainActivity(c);
   const queries = stateQueries({ get: (k) => chain.readState(k) }, chain.genesis, () => chain.head);
   const receipts = new BlockReceiptIndex(c);
-  const api = buildApi(nodeApi({ ...c, activity, queries, receipts }), log.child({ component: 'api' }));
+  const api = buildApi(
+    nodeApi({ ...c, activity, queries, receipts, proveRead: (spec) => proveRead(chain, spec) }),
+    log.child({ component: 'api' }),
+  );
   return { ...c, network, consensus, activity, api };
 }
 

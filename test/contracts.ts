@@ -267,3 +267,28 @@ export function setUpCase(
   for (const r of receipts) if (r.code !== 'OK') throw new Error(`setup failed: ${r.code} ${r.message}`);
   return `${MUNICIPALITY_CVR}/placement`;
 }
+
+/**
+ * A care home's and a consultant's contracts (1 000 000 øre a month each, from 2026-02-01) with
+ * their first monthly decisions made (March and April 2026): what a payments read sees.
+ */
+export function chainWithDecisions() {
+  const cast = castOfCase();
+  const genesis = contractsGenesis([cast.authority]);
+  const chain = memoryChain(genesis);
+  const b = txBuilder(genesis.chainId);
+  const template = setUpCase(chain, b, cast);
+  for (const rep of [cast.careHomeRep, cast.consultantRep]) {
+    const create = b.create(cast.caseworker, {
+      template,
+      provider: rep.cvr,
+      start: '2026-02-01',
+      items: [{ code: 'service', monthly: 1_000_000 }],
+      reportEveryMonths: 0,
+    });
+    chain.block(create);
+    chain.block(b.proposeCosigned(cast.caseworker, transactionHash(create), 'activate', [rep]));
+  }
+  while (chain.height() < 70) chain.block(); // past the due dates of 1 March and 1 April
+  return chain;
+}

@@ -11,6 +11,7 @@
  * holds up another, and each resumes where it was confirmed after a gateway restart.
  */
 import { join } from 'node:path';
+import type { ProofChecker } from '../proofs/checker.ts';
 import { type AmqpDeliveryOptions, AmqpEventPublisher } from './amqp.ts';
 import { type Backoff, type ChannelStatus, type EventLog, runChannel, silentLog } from './channel.ts';
 import { DurableCursor } from './cursor.ts';
@@ -28,6 +29,8 @@ export interface EventDeliveryOptions {
   /** Node API URLs to read events from, tried in order (or pass a `feed`). */
   readonly nodeUrls?: readonly string[];
   readonly feed?: NodeEventFeed;
+  /** Take only event pages proven against the trusted genesis (gateway/proofs). */
+  readonly proofs?: ProofChecker;
   /** Cursors and the webhook subscriptions file live here (a private, persistent volume). */
   readonly stateDir: string;
   /** Named in every envelope. */
@@ -67,7 +70,12 @@ export interface EventDelivery {
 }
 
 export async function startEventDelivery(options: EventDeliveryOptions): Promise<EventDelivery> {
-  const feed = options.feed ?? new NodeEventFeed({ nodeUrls: options.nodeUrls ?? [] });
+  const feed =
+    options.feed ??
+    new NodeEventFeed({
+      nodeUrls: options.nodeUrls ?? [],
+      ...(options.proofs ? { proofs: options.proofs } : {}),
+    });
   const log = options.log ?? silentLog;
   const stopping = new AbortController();
   const running = new Set<Promise<void>>();

@@ -5,7 +5,8 @@
  * chain event unchanged. The same event always produces the same bytes, so a redelivery is
  * byte-identical to the first delivery.
  */
-import type { ChainEvent } from './feed.ts';
+import type { ProvenAt } from '../proofs/checker.ts';
+import { type ChainEvent, provenAt } from './feed.ts';
 
 export interface EventEnvelope {
   readonly envelope: {
@@ -23,6 +24,11 @@ export interface EventEnvelope {
     readonly kle?: string;
     /** The object the event is about. */
     readonly relatedObject?: { readonly type: 'contract' | 'party'; readonly id: string };
+    /**
+     * The certified block the gateway verified the event against (a proof of the event page under
+     * its state root): a receiver can fetch that block and check the event again itself.
+     */
+    readonly provenAt?: ProvenAt;
   };
   readonly event: ChainEvent;
 }
@@ -61,6 +67,7 @@ export function envelopeOf(
   route: (event: ChainEvent) => EventRouting = defaultRouting,
 ): EventEnvelope {
   const routing = route(event);
+  const proven = provenAt(event);
   const related =
     typeof event.contract === 'string'
       ? { type: 'contract' as const, id: event.contract }
@@ -77,6 +84,7 @@ export function envelopeOf(
       ...(routing.responsibleAuthority ? { responsibleAuthority: routing.responsibleAuthority } : {}),
       ...(typeof event.kle === 'string' ? { kle: event.kle } : {}),
       ...(related ? { relatedObject: related } : {}),
+      ...(proven ? { provenAt: proven } : {}),
     },
     event,
   };

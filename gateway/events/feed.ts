@@ -5,6 +5,8 @@
  * stable, which is how every delivery channel recognises a duplicate.
  */
 
+import type { ProofChecker, ProvenAt } from '../proofs/checker.ts';
+
 /** A finalized chain event as the node serves it (node/state/events.ts). */
 export interface ChainEvent {
   readonly id: string;
@@ -32,7 +34,16 @@ export interface NodeEventFeedOptions {
   /** Events per page (the node allows 1–1000); default 500. */
   readonly limit?: number;
   readonly timeoutMs?: number;
+  /**
+   * When given, every page is a proven read checked against the trusted genesis; a page that does
+   * not verify is refused like an unreachable node's, and the next node is asked.
+   */
+  readonly proofs?: ProofChecker;
 }
+
+/** Where each event of a proven page was proven; the envelope carries it (envelope.ts). */
+const provenAtOf = new WeakMap<ChainEvent, ProvenAt>();
+export const provenAt = (event: ChainEvent): ProvenAt | undefined => provenAtOf.get(event);
 
 const EVENT_ID = /^(\d{1,15})-(\d{1,9})$/;
 
@@ -53,17 +64,29 @@ export class NodeEventFeed {
   readonly nodeUrls: readonly string[];
   readonly #limit: number;
   readonly #timeoutMs: number;
+  readonly #proofs: ProofChecker | undefined;
 
   constructor(options: NodeEventFeedOptions) {
     if (options.nodeUrls.length === 0) throw new Error('the event feed needs at least one node URL');
     this.nodeUrls = options.nodeUrls.map((u) => u.replace(/\/+$/, ''));
     this.#limit = options.limit ?? 500;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#proofs = options.proofs;
   }
 
   /** One page of finalized events after `after`. Throws when no node answers with a valid page. */
   async page(after: number, limit = this.#limit): Promise<EventPage> {
-    return this.#fromAnyNode(`/v1/events?after=${after}&limit=${limit}`, (body) => checkPage(body, after));
+    const proofs = this.#proofs;
+    if (!proofs)
+      return this.#fromAnyNode(`/v1/events?after=${after}&limit=${limit}`, (body) => checkPage(body, after));
+    const spec = { kind: 'events', after, limit } as const;
+    return this.#fromAnyNode(`/v1/events?after=${after}&limit=${limit}&proof=true`, (body, base) => {
+      const proven = proofs.check(base, spec, body);
+      if (typeof proven === 'string') throw new Error(`the page does not verify: ${proven}`);
+      const page = checkPage(proven.value, after);
+      for (const event of page.events) provenAtOf.set(event, proven.provenAt);
+      return page;
+    });
   }
 
   /** The node's finalized height: where a subscriber that wants only new events starts. */
@@ -77,13 +100,13 @@ export class NodeEventFeed {
     });
   }
 
-  async #fromAnyNode<T>(path: string, check: (body: unknown) => T): Promise<T> {
+  async #fromAnyNode<T>(path: string, check: (body: unknown, base: string) => T): Promise<T> {
     const problems: string[] = [];
     for (const base of this.nodeUrls) {
       try {
         const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(this.#timeoutMs) });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        return check(await response.json());
+        return check(await response.json(), base);
       } catch (e) {
         problems.push(`${base}: ${(e as Error).message}`);
       }

@@ -48,6 +48,16 @@ export async function contractFacts(
   return contract;
 }
 
+/** The contract a route's `:id` names, for a write on it (noted in the audit entry). */
+export async function contractOfRoute(
+  router: NodeRouter,
+  request: FastifyRequest<{ Params: { id: Hex } }>,
+): Promise<ContractFacts & JsonObject> {
+  const contract = await contractFacts(router, callerOf(request), request.params.id);
+  request.auditNotes.contract = request.params.id;
+  return contract;
+}
+
 /** Sends a submission's result: 202 while pending, 200 once final, the chain's error if rejected. */
 export function answer(request: FastifyRequest, reply: FastifyReply, result: SubmitResult, id?: string) {
   request.auditNotes.chainTransaction = result.hash;

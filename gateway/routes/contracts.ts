@@ -15,12 +15,20 @@ import {
   answer,
   type ContractRouteDeps,
   callerOf,
-  contractFacts,
+  contractOfRoute,
   userOf,
   wantsWait,
 } from './contract-calls.ts';
 import { registerContractReadRoutes } from './contract-reads.ts';
-import { contractBodies, hash, idParams, userHeaders, waitQuery, writeReplies } from './contract-schemas.ts';
+import {
+  contractBodies,
+  hash,
+  idParams,
+  USER_HEADER,
+  userHeaders,
+  waitQuery,
+  writeReplies,
+} from './contract-schemas.ts';
 
 export type { ContractRouteDeps } from './contract-calls.ts';
 export { contractFacts } from './contract-calls.ts';
@@ -143,9 +151,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const contract = await contractFacts(router, caller, request.params.id);
-      request.auditNotes.contract = request.params.id;
+      const contract = await contractOfRoute(router, request);
       const { role: asRole, ...rest } = request.body;
       const result = await act(
         request,
@@ -173,9 +179,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const contract = await contractFacts(router, caller, request.params.id);
-      request.auditNotes.contract = request.params.id;
+      const contract = await contractOfRoute(router, request);
       const motions = (contract as { motions?: { id: string }[] }).motions ?? [];
       if (!motions.some((m) => m.id === request.params.motion))
         throw GatewayError.fromNode(404, 'MOTION_NOT_FOUND', 'no such motion on this contract');
@@ -187,6 +191,19 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
         { motion: request.params.motion },
         { contract, ...(asRole ? { role: asRole } : {}) },
       );
+      // Without x-tillid-user every call of one system is one actor: say so, since the chain's
+      // "this actor has approved already" does not tell a second person of that system why.
+      const outcome = result.outcome;
+      if (
+        outcome?.status === 'rejected' &&
+        outcome.code === 'APPROVAL_EXISTS' &&
+        userOf(request) === undefined
+      )
+        throw GatewayError.fromNode(
+          409,
+          'APPROVAL_EXISTS',
+          `${outcome.message ?? 'approved already'}; without ${USER_HEADER} every call of this system is one actor — name the person approving in ${USER_HEADER}`,
+        );
       return answer(request, reply, result);
     },
   );
@@ -206,9 +223,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
-      const contract = await contractFacts(router, caller, request.params.id);
-      request.auditNotes.contract = request.params.id;
+      const contract = await contractOfRoute(router, request);
       const result = await act(
         request,
         'contract.report',

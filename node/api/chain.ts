@@ -10,6 +10,7 @@ import type { Block } from '../protocol/block.ts';
 import { blockHash } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { StateQueries } from '../state/queries.ts';
+import { type ProveRead, proofQuery, sendProven, wantsProof } from './proofs.ts';
 import { blockReceiptsSchema, errorReplies, hashParams, heightParams, statusSchema } from './schemas.ts';
 
 /** What the chain routes need from the node. */
@@ -21,7 +22,11 @@ export interface ChainApi {
   ready(): boolean;
   readonly metrics: Registry;
   readonly queries: StateQueries;
+  /** `?proof=true` reads (api/proofs.ts). */
+  readonly proveRead: ProveRead;
 }
+
+const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
 
 export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, { node }) => {
   const heightOf = (param: string) => (param === 'latest' ? node.status().height : Number(param));
@@ -50,19 +55,25 @@ export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, {
   );
 
   // Verdicts for a whole block in one request (a gateway waiting on many transactions).
-  app.get<{ Params: { height: string } }>(
+  app.get<{ Params: { height: string }; Querystring: { proof?: string } }>(
     '/v1/blocks/:height/receipts',
     {
       schema: {
         description:
           "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet.",
         params: heightParams,
+        querystring: proofOnly,
         response: { 200: blockReceiptsSchema, ...errorReplies },
       },
     },
     async (request, reply) => {
       const { height } = request.params;
-      const receipts = await node.blockReceipts(heightOf(height));
+      const at = heightOf(height);
+      if (wantsProof(request.query)) {
+        if (at < 1) return reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
+        return sendProven(reply, node.proveRead, { kind: 'receipts', height: at });
+      }
+      const receipts = await node.blockReceipts(at);
       return receipts ?? reply.code(404).send({ code: 'NOT_FOUND', message: `no block at ${height}` });
     },
   );
@@ -101,16 +112,19 @@ export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, {
       reply.code(404).send({ code: 'NOT_FOUND', message: 'no such proposal' }),
   );
 
-  app.get<{ Params: { hash: Hex } }>(
+  app.get<{ Params: { hash: Hex }; Querystring: { proof?: string } }>(
     '/v1/anchors/:hash',
     {
       schema: {
         params: hashParams,
+        querystring: proofOnly,
         response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies },
       },
     },
     async (request, reply) =>
-      node.queries.anchor(request.params.hash) ??
-      reply.code(404).send({ code: 'NOT_FOUND', message: 'no such anchor' }),
+      wantsProof(request.query)
+        ? sendProven(reply, node.proveRead, { kind: 'anchor', hash: request.params.hash })
+        : (node.queries.anchor(request.params.hash) ??
+          reply.code(404).send({ code: 'NOT_FOUND', message: 'no such anchor' })),
   );
 };

@@ -5,27 +5,38 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Hex } from '../protocol/hash.ts';
 import type { StateQueries } from '../state/queries.ts';
+import { type ProveRead, proofQuery, sendProven, wantsProof } from './proofs.ts';
+
+const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
 
 const object = { type: 'object', additionalProperties: true } as const;
 const cvrParam = { type: 'string', pattern: '^\\d{8}$' } as const;
 const notFound = { 404: { $ref: 'Error#' }, 400: { $ref: 'Error#' } };
 
-export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = async (app, { queries }) => {
-  app.get<{ Params: { cvr: string } }>(
+export const contractRoutes: FastifyPluginAsync<{
+  queries: StateQueries;
+  prove?: ProveRead | undefined;
+}> = async (app, { queries, prove }) => {
+  app.get<{ Params: { cvr: string }; Querystring: { proof?: string } }>(
     '/v1/parties/:cvr',
     {
       schema: {
         description: 'A registered party (municipality or provider) and its keys.',
         params: { type: 'object', properties: { cvr: cvrParam }, required: ['cvr'] },
+        querystring: proofOnly,
         response: { 200: object, ...notFound },
       },
     },
     async (request, reply) =>
-      queries.party(request.params.cvr) ??
-      reply.code(404).send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` }),
+      wantsProof(request.query)
+        ? sendProven(reply, prove, { kind: 'party', cvr: request.params.cvr })
+        : (queries.party(request.params.cvr) ??
+          reply
+            .code(404)
+            .send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` })),
   );
 
-  app.get<{ Params: { id: Hex } }>(
+  app.get<{ Params: { id: Hex }; Querystring: { proof?: string } }>(
     '/v1/contracts/:id',
     {
       schema: {
@@ -36,12 +47,15 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
           properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
           required: ['id'],
         },
+        querystring: proofOnly,
         response: { 200: object, ...notFound },
       },
     },
     async (request, reply) =>
-      queries.contract(request.params.id) ??
-      reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` }),
+      wantsProof(request.query)
+        ? sendProven(reply, prove, { kind: 'contract', id: request.params.id })
+        : (queries.contract(request.params.id) ??
+          reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` })),
   );
 
   app.get<{ Querystring: { party: string } }>(
@@ -68,7 +82,7 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
     async (request) => ({ reports: queries.reports(request.query.party) }),
   );
 
-  app.get<{ Querystring: { municipality?: string; party?: string; month: string } }>(
+  app.get<{ Querystring: { municipality?: string; party?: string; month: string; proof?: string } }>(
     '/v1/payments',
     {
       schema: {
@@ -80,6 +94,7 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
             municipality: cvrParam,
             party: cvrParam,
             month: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' },
+            ...proofQuery,
           },
           required: ['month'],
           anyOf: [{ required: ['municipality'] }, { required: ['party'] }],
@@ -87,8 +102,16 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { municipality, party, month } = request.query;
+      if (wantsProof(request.query)) {
+        // A municipality's decisions are one list in state; a party's view is assembled from many.
+        if (municipality === undefined)
+          return reply
+            .code(400)
+            .send({ code: 'BAD_REQUEST', message: 'proof=true is available for ?municipality= reads' });
+        return sendProven(reply, prove, { kind: 'payments', municipality, month });
+      }
       return {
         decisions:
           party !== undefined
@@ -99,7 +122,7 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
   );
 
   // Query strings stay strings: the API does not coerce types (see server.ts), so parse here.
-  app.get<{ Querystring: { after?: string; limit?: string } }>(
+  app.get<{ Querystring: { after?: string; limit?: string; proof?: string } }>(
     '/v1/events',
     {
       schema: {
@@ -110,15 +133,18 @@ export const contractRoutes: FastifyPluginAsync<{ queries: StateQueries }> = asy
           properties: {
             after: { type: 'string', pattern: '^\\d{1,15}$', description: 'a height; default 0' },
             limit: { type: 'string', pattern: '^([1-9]\\d{0,2}|1000)$', description: '1-1000; default 100' },
+            ...proofQuery,
           },
         },
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const head = queries.head();
       const after = Number(request.query.after ?? 0);
       const limit = Number(request.query.limit ?? 100);
+      // Proven pages scan at most PROVEN_EVENT_HEIGHTS heights (state/commitment/reads.ts).
+      if (wantsProof(request.query)) return sendProven(reply, prove, { kind: 'events', after, limit });
       return { ...queries.eventsAfter(after, limit), head };
     },
   );

@@ -11,6 +11,7 @@ import type { RejectionMemory } from '../mempool/rejections.ts';
 import type { Authority } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { StateQueries } from '../state/queries.ts';
+import type { ProveRead } from './proofs.ts';
 import type { NodeApi } from './server.ts';
 import type { TransactionView } from './transactions.ts';
 
@@ -31,6 +32,8 @@ export interface NodeApiComponents {
   /** Admits a transaction here and relays it to peers. */
   readonly submit: (input: unknown) => Promise<Hex>;
   readonly version: string;
+  /** `?proof=true` reads: a read proven against a certified header (chain/prove.ts). */
+  readonly proveRead: ProveRead;
 }
 
 export function nodeApi(c: NodeApiComponents): NodeApi {
@@ -61,6 +64,7 @@ export function nodeApi(c: NodeApiComponents): NodeApi {
     ready: () => c.activity.producing(),
     metrics: c.metrics.registry,
     queries: c.queries,
+    proveRead: c.proveRead,
   };
 }
 

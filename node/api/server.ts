@@ -80,6 +80,6 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
   // Routes are plugins registered after swagger, so its onRoute hook sees them for /docs.
   app.register(chainRoutes, { node });
   app.register(transactionRoutes, { node });
-  app.register(contractRoutes, { queries: node.queries });
+  app.register(contractRoutes, { queries: node.queries, prove: node.proveRead });
   return app;
 }

@@ -8,6 +8,7 @@ import type { Authority, Genesis } from '../protocol/genesis.ts';
 import { genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
+import { EMPTY_ROOT, type EncodedNode } from '../state/commitment/tree.ts';
 import {
   BlockInvalidError,
   type Execution,
@@ -133,7 +134,7 @@ export class Chain {
     this.#committing = true;
     try {
       const head = headOf(block);
-      await this.#store.commit(block, execution.writes, head);
+      await this.#store.commit(block, execution.writes, head, execution.treeNodes);
       this.#head = head;
     } finally {
       this.#committing = false;
@@ -153,6 +154,11 @@ export class Chain {
     return this.#store.get(key);
   }
 
+  /** A node of the state tree (state/commitment/tree.ts), for proofs. */
+  treeNode(hash: Hex): EncodedNode | undefined {
+    return this.#store.treeNode(hash);
+  }
+
   async block(height: number): Promise<Block | undefined> {
     if (height < 1 || height > this.#head.height) return undefined;
     return this.#store.getBlock(height);
@@ -163,8 +169,8 @@ export class Chain {
   }
 }
 
-/** The head before block 1: the genesis hash stands for both the parent hash and the state root. */
+/** The head before block 1: the genesis hash is the parent hash, the state is empty. */
 export function genesisHead(genesis: Genesis): Head {
   const hash = genesisHash(genesis);
-  return { height: 0, hash, stateRoot: hash, timestamp: genesis.genesisTime };
+  return { height: 0, hash, stateRoot: EMPTY_ROOT, timestamp: genesis.genesisTime };
 }

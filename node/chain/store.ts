@@ -1,8 +1,9 @@
 /**
- * The durable store: LevelDB via classic-level. One database, three key spaces:
+ * The durable store: LevelDB via classic-level. One database, four key spaces:
  *   `b:<height>`  a finalized block (JSON)         `s:<key>`  application state (JSON)
  *   `m:head`      the head: height, hash, roots    `m:genesis` the genesis hash this store belongs to
- * A block, its state writes and the new head go in one batch written with fsync, so after a crash
+ *   `t:<hash>`    a state tree node (state/commitment/tree.ts), content-addressed
+ * A block, its state writes, its new tree nodes and the new head go in one batch written with fsync, so after a crash
  * (even `kill -9` or power loss) the store holds either all of a block or none of it, and the head
  * always names a block whose state is present. Nothing is replayed on restart.
  */
@@ -10,6 +11,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Block } from '../protocol/block.ts';
 import type { Json } from '../protocol/canonical.ts';
 import type { Hex } from '../protocol/hash.ts';
+import type { EncodedNode, TreeNodeReader } from '../state/commitment/tree.ts';
 import type { StateReader } from '../state/module.ts';
 
 export interface Head {
@@ -25,24 +27,61 @@ const blockKey = (height: number): string => `b:${String(height).padStart(12, '0
  * What the chain needs from storage. `ChainStore` is the durable one; `MemoryChainStore` serves the
  * consensus simulator, which crashes and restarts thousands of nodes and cannot afford disks.
  */
-export interface ChainStorage extends StateReader {
+export interface ChainStorage extends StateReader, TreeNodeReader {
   head(): Head | undefined;
   genesisHash(): Hex | undefined;
   setGenesisHash(hash: Hex): Promise<void>;
   getBlockJson(height: number): Promise<string | undefined>;
   getBlock(height: number): Promise<Block | undefined>;
-  commit(block: Block, writes: ReadonlyMap<string, Json>, head: Head): Promise<void>;
+  commit(
+    block: Block,
+    writes: ReadonlyMap<string, Json>,
+    head: Head,
+    treeNodes: ReadonlyMap<Hex, EncodedNode>,
+  ): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Tree nodes recently read or written. Nodes never change (they are stored under their hash), so
+ * the cache needs no invalidation; the upper levels, touched by every block and every proof, stay
+ * in it. About 300 bytes a node.
+ */
+class NodeCache {
+  readonly #map = new Map<Hex, EncodedNode>();
+  readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  get(hash: Hex): EncodedNode | undefined {
+    const node = this.#map.get(hash);
+    if (node !== undefined) {
+      this.#map.delete(hash);
+      this.#map.set(hash, node);
+    }
+    return node;
+  }
+  set(hash: Hex, node: EncodedNode): void {
+    this.#map.delete(hash);
+    this.#map.set(hash, node);
+    if (this.#map.size > this.limit) this.#map.delete(this.#map.keys().next().value as Hex);
+  }
 }
 
 export class ChainStore implements ChainStorage {
   readonly #db: ClassicLevel<string, string>;
+  readonly #nodes = new NodeCache(250_000);
   private constructor(db: ClassicLevel<string, string>) {
     this.#db = db;
   }
 
-  static async open(directory: string): Promise<ChainStore> {
-    const db = new ClassicLevel<string, string>(directory, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  /** `createIfMissing: false` for a verifier: an empty directory is no chain. */
+  static async open(directory: string, options: { createIfMissing?: boolean } = {}): Promise<ChainStore> {
+    const db = new ClassicLevel<string, string>(directory, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+      createIfMissing: options.createIfMissing ?? true,
+    });
     try {
       await db.open();
     } catch (e) {
@@ -57,6 +96,14 @@ export class ChainStore implements ChainStorage {
   get(key: string): Json | undefined {
     const raw = this.#db.getSync(`s:${key}`);
     return raw === undefined ? undefined : (JSON.parse(raw) as Json);
+  }
+
+  treeNode(hash: Hex): EncodedNode | undefined {
+    const cached = this.#nodes.get(hash);
+    if (cached !== undefined) return cached;
+    const stored = this.#db.getSync(`t:${hash}`);
+    if (stored !== undefined) this.#nodes.set(hash, stored);
+    return stored;
   }
 
   head(): Head | undefined {
@@ -82,13 +129,21 @@ export class ChainStore implements ChainStorage {
     return raw === undefined ? undefined : (JSON.parse(raw) as Block);
   }
 
-  /** Writes a finalized block, its state writes and the new head atomically, with fsync. */
-  async commit(block: Block, writes: ReadonlyMap<string, Json>, head: Head): Promise<void> {
+  /** Writes a finalized block, its state writes, tree nodes and the new head atomically, with fsync. */
+  async commit(
+    block: Block,
+    writes: ReadonlyMap<string, Json>,
+    head: Head,
+    treeNodes: ReadonlyMap<Hex, EncodedNode>,
+  ): Promise<void> {
     const batch = this.#db.batch();
     batch.put(blockKey(block.header.height), JSON.stringify(block));
     for (const [key, value] of writes) batch.put(`s:${key}`, JSON.stringify(value));
+    for (const [hash, node] of treeNodes) batch.put(`t:${hash}`, node);
     batch.put('m:head', JSON.stringify(head));
     await batch.write({ sync: true });
+    // Only after the write: a cached node must be one the store holds.
+    for (const [hash, node] of treeNodes) this.#nodes.set(hash, node);
   }
 
   async close(): Promise<void> {
@@ -123,9 +178,18 @@ export class MemoryChainStore implements ChainStorage {
     const raw = this.#values.get(blockKey(height));
     return raw === undefined ? undefined : (JSON.parse(raw) as Block);
   }
-  async commit(block: Block, writes: ReadonlyMap<string, Json>, head: Head): Promise<void> {
+  treeNode(hash: Hex): EncodedNode | undefined {
+    return this.#values.get(`t:${hash}`);
+  }
+  async commit(
+    block: Block,
+    writes: ReadonlyMap<string, Json>,
+    head: Head,
+    treeNodes: ReadonlyMap<Hex, EncodedNode>,
+  ): Promise<void> {
     this.#values.set(blockKey(block.header.height), JSON.stringify(block));
     for (const [key, value] of writes) this.#values.set(`s:${key}`, JSON.stringify(value));
+    for (const [hash, node] of treeNodes) this.#values.set(`t:${hash}`, node);
     this.#values.set('m:head', JSON.stringify(head));
   }
   async close(): Promise<void> {}

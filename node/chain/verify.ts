@@ -4,7 +4,7 @@
  * the node uses. Reports OK or the first bad height and why. This is the auditor's tool: it trusts
  * only the genesis it is given, not the node or store it reads from.
  */
-import { certificateProblem, decodeBlock } from '../protocol/block.ts';
+import { certificateProblem, decodeBlock, extraFieldsProblem } from '../protocol/block.ts';
 import { type Genesis, genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { Rules } from '../state/machine.ts';
@@ -26,11 +26,18 @@ export type Verdict =
   | { ok: true; height: number; headHash: Hex }
   | { ok: false; height: number; reason: string };
 
+/** A head the auditor already trusts (from a certificate or a proven read): the chain must reach it. */
+export interface ExpectedHead {
+  readonly height: number;
+  readonly hash?: Hex;
+}
+
 export async function verifyChain(
   source: BlockSource,
   genesis: Genesis,
   modules: ModuleRegistry,
   onProgress?: (height: number) => void,
+  expect?: ExpectedHead,
 ): Promise<Verdict> {
   const rules: Rules = { chainId: genesis.chainId, params: genesis.params, modules };
   const state = new MemoryState();
@@ -46,14 +53,19 @@ export async function verifyChain(
     }
     if (raw === undefined) return fail('the block is missing');
     try {
-      const block = decodeBlock(typeof raw === 'string' ? JSON.parse(raw) : raw);
+      const parsed = typeof raw === 'string' ? JSON.parse(raw) : raw;
+      const extra = extraFieldsProblem(parsed);
+      if (extra) return fail(extra);
+      const block = decodeBlock(parsed);
       // The set in force at this height, from the membership schedule replayed so far.
       const authorities = authoritiesAt(state, genesis, height).map((a) => a.publicKey);
       const execution = validateBlock(parent, block, state, rules, authorities);
       const problem = certificateProblem(block.certificate, block.header, authorities);
       if (problem) return fail(problem);
-      state.apply(execution.writes);
+      state.apply(execution.writes, { root: execution.stateRoot, nodes: execution.treeNodes });
       parent = headOf(block);
+      if (expect?.hash !== undefined && height === expect.height && parent.hash !== expect.hash)
+        return fail(`the block at the expected head is ${parent.hash}, not ${expect.hash}`);
     } catch (e) {
       return fail((e as Error).message);
     }
@@ -64,6 +76,13 @@ export async function verifyChain(
       ok: false,
       height: claimed.height,
       reason: 'the head the source claims is not the block it holds',
+    };
+  }
+  if (expect && parent.height < expect.height) {
+    return {
+      ok: false,
+      height: parent.height,
+      reason: `the chain ends at height ${parent.height}, short of the expected head ${expect.height}`,
     };
   }
   return {

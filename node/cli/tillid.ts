@@ -9,6 +9,7 @@ import { parse, required, UsageError } from './args.ts';
 import { authorityPropose, authorityVote } from './authority.ts';
 import { keysGenerate } from './keys.ts';
 import { networkInit, networkUp } from './network.ts';
+import { proofVerify } from './proof.ts';
 import { txSend } from './tx.ts';
 import { chainVerify } from './verify.ts';
 
@@ -22,8 +23,10 @@ const USAGE = `usage: tillid <command>
   node start --config <file>             run one node
   tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
-  chain verify --genesis <file> (--data-dir <dir> | --api <url>)
+  chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
                                          replay and check every block from the genesis
+  proof verify --genesis <file> --file <read.json>
+                                         check a read saved with ?proof=true, offline, against the genesis
   authority propose --key <file> --action add|remove --name <name> --cvr <cvr> --public-key <hex> [--address <multiaddr>] [--api <url>] [--wait]
                                          propose adding or removing an authority (an authority's key)
   authority vote --key <file> --proposal <id> [--api <url>] [--wait]
@@ -56,6 +59,7 @@ const commands: Record<string, (args: string[]) => void | Promise<void>> = {
   'node start': nodeStart,
   'tx send': txSend,
   'chain verify': chainVerify,
+  'proof verify': proofVerify,
   'authority propose': authorityPropose,
   'authority vote': authorityVote,
 };

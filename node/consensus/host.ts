@@ -79,6 +79,9 @@ export interface ConsensusHostOptions {
 /** Consensus messages for heights further ahead than this are not admitted (a sync is due). */
 export const MAX_HEIGHTS_AHEAD = 2;
 
+/** Heights without a message from an authority after which its proposer turns are cut short. */
+const SILENT_HEIGHTS = 2;
+
 export type Admission = { verdict: 'accept' } | { verdict: 'ignore' | 'reject'; reason: string };
 
 export class ConsensusHost {
@@ -112,6 +115,10 @@ export class ConsensusHost {
    */
   #awaitingPeers = false;
   #voteFrom = 1;
+  /** The highest height each authority has sent us a message for, to tell a dead proposer. */
+  readonly #heardAt = new Map<Hex, number>();
+  /** The height this host started at: no authority is judged silent before SILENT_HEIGHTS more. */
+  #startedAt = 0;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
@@ -134,6 +141,7 @@ export class ConsensusHost {
         signedLog: options.authority.signedLog,
         timeouts: options.timeouts ?? DEFAULT_TIMEOUTS,
         ...(options.signatureCheck ? { signatureCheck: options.signatureCheck } : {}),
+        isSilent: (authority) => this.#silent(authority),
       });
     }
   }
@@ -160,6 +168,7 @@ export class ConsensusHost {
     this.#stopped = false;
     this.#lastProgress = this.#o.timers.now();
     const { chain } = this.#o;
+    this.#startedAt = chain.head.height;
     this.#awaitingPeers =
       this.#engine !== undefined && chain.head.height === 0 && chain.authoritiesAt(1).length > 1;
     this.#scheduleTick();
@@ -201,6 +210,8 @@ export class ConsensusHost {
   /** An admitted message. */
   async onMessage(message: ConsensusMessage): Promise<void> {
     if (this.#stopped) return;
+    const sender = senderOf(message);
+    this.#heardAt.set(sender, Math.max(this.#heardAt.get(sender) ?? 0, heightOf(message)));
     // Another authority has started the next height: so do we, rather than idle.
     if (heightOf(message) === this.#o.chain.head.height + 1) this.#wake();
     await this.#run(this.#engine?.onMessage(message) ?? []);
@@ -289,8 +300,27 @@ export class ConsensusHost {
     }
     if (height <= (this.#peerHeads.get(peer) ?? -1)) return;
     this.#peerHeads.set(peer, height);
-    // One block behind is normal while a decision is on its way; two means consensus has moved on.
-    if (height >= this.#o.chain.head.height + 2) this.#requestSync();
+    // One block behind is normal while our engine is deciding that block; two means consensus has
+    // moved on. A node not running the engine (following, or waiting to vote) syncs at once.
+    const head = this.#o.chain.head.height;
+    if (height >= head + 2 || (height > head && !this.#running())) this.#requestSync();
+  }
+
+  /** Whether the engine is working on the height after the head. */
+  #running(): boolean {
+    const engine = this.#engine;
+    return engine !== undefined && engine.height === this.#o.chain.head.height + 1 && !engine.decided;
+  }
+
+  /**
+   * An authority that has sent nothing for the last SILENT_HEIGHTS heights (every live authority
+   * votes at every height) is taken to be down, so its proposer turns do not wait a full timeout.
+   */
+  #silent(authority: Hex): boolean {
+    const head = this.#o.chain.head.height;
+    if (authority === this.#o.authority?.signer.publicKey || head < this.#startedAt + SILENT_HEIGHTS)
+      return false;
+    return (this.#heardAt.get(authority) ?? 0) <= head - SILENT_HEIGHTS;
   }
 
   #behind(): boolean {
@@ -452,8 +482,7 @@ export class ConsensusHost {
     const now = this.#o.timers.now();
     const head = this.#o.chain.head.height;
     const engine = this.#engine;
-    const running = engine !== undefined && engine.height === head + 1 && !engine.decided;
-    if (!running) {
+    if (!engine || !this.#running()) {
       if (!this.#idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (now - this.#lastProgress >= this.#stallMs) {
       this.#lastProgress = now;

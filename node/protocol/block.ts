@@ -121,3 +121,25 @@ export function decodeBlock(input: unknown): Block {
   }
   return input as Block;
 }
+
+const exactly = (value: unknown, fields: readonly string[]): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  Object.keys(value).length === fields.length &&
+  fields.every((f) => f in value);
+
+/**
+ * Why a stored block is not exactly a block — a field beyond the header, transactions and
+ * certificate, or beyond a certificate's — or `undefined`. `decodeBlock` tolerates extra fields
+ * from peers and APIs; an auditor's replay does not, since nothing the chain signs covers them.
+ */
+export function extraFieldsProblem(input: unknown): string | undefined {
+  if (!exactly(input, ['header', 'transactions', 'certificate'])) return 'the block has unknown fields';
+  const { certificate } = input as Block;
+  if (certificate === null) return undefined;
+  if (!exactly(certificate, ['height', 'round', 'blockHash', 'signatures']))
+    return 'the certificate has unknown fields';
+  for (const s of certificate.signatures)
+    if (!exactly(s, ['authority', 'signature'])) return 'a certificate signature has unknown fields';
+  return undefined;
+}

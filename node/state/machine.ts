@@ -7,9 +7,10 @@
 import type { Json } from '../protocol/canonical.ts';
 import { type ErrorCode, TillidError } from '../protocol/errors.ts';
 import type { ChainParams } from '../protocol/genesis.ts';
-import { canonicalHash, type Hex, sha256Hex } from '../protocol/hash.ts';
+import type { Hex } from '../protocol/hash.ts';
 import { findPersonalDataOf } from '../protocol/pii.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
+import { type EncodedNode, type TreeNodeReader, updateTree } from './commitment/tree.ts';
 import { type Action, actionOf, type BlockContext, type ModuleRegistry, type StateReader } from './module.ts';
 import { StateOverlay } from './overlay.ts';
 
@@ -106,7 +107,10 @@ export interface Execution {
   /** Candidates a proposer left out, with the reason. Always empty when validating. */
   readonly dropped: { item: HashedTransaction; error: TillidError }[];
   readonly writes: ReadonlyMap<string, Json>;
+  /** The state tree's root after the block (state/commitment/tree.ts). */
   readonly stateRoot: Hex;
+  /** The tree nodes the block created, stored with it (content-addressed, never overwritten). */
+  readonly treeNodes: ReadonlyMap<Hex, EncodedNode>;
 }
 
 /**
@@ -117,7 +121,7 @@ export interface Execution {
  * honest proposer would have dropped it.
  */
 export function executeBlock(
-  base: StateReader,
+  base: StateReader & TreeNodeReader,
   previousStateRoot: Hex,
   candidates: readonly HashedTransaction[],
   ctx: BlockContext,
@@ -174,21 +178,7 @@ export function executeBlock(
     }
     block.set(receiptKey(item.hash), receipt as unknown as Json);
   }
-  return {
-    included,
-    dropped,
-    writes: block.writes,
-    stateRoot: nextStateRoot(previousStateRoot, block.writes),
-  };
-}
-
-/**
- * The state root chains the previous root with the hash of this block's writes, sorted by key.
- * Given the genesis it commits to the whole state, costs O(writes) per block rather than a tree
- * update per key, and is easy to recompute in any language. It does not give per-key proofs;
- * a Merkle tree can replace it when light clients need them.
- */
-export function nextStateRoot(previous: Hex, writes: ReadonlyMap<string, Json>): Hex {
-  const sorted = [...writes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return sha256Hex(`${previous}${canonicalHash(sorted)}`);
+  // One batched tree update per block: nodes shared by many writes are re-hashed once.
+  const tree = updateTree(base, previousStateRoot, block.writes);
+  return { included, dropped, writes: block.writes, stateRoot: tree.root, treeNodes: tree.nodes };
 }

@@ -4,6 +4,8 @@
  * rejected transaction leaves nothing behind.
  */
 import type { Json } from '../protocol/canonical.ts';
+import type { Hex } from '../protocol/hash.ts';
+import { EMPTY_ROOT, type EncodedNode, type TreeNodeReader, updateTree } from './commitment/tree.ts';
 import type { StateReader, StateWriter } from './module.ts';
 
 export class StateOverlay implements StateWriter {
@@ -25,13 +27,32 @@ export class StateOverlay implements StateWriter {
   }
 }
 
-/** An in-memory state, for replaying a chain without a store (`tillid chain verify --api`). */
-export class MemoryState implements StateReader {
+/**
+ * An in-memory state with its state tree, for replaying a chain without a store (`tillid chain
+ * verify`) and for tests.
+ */
+export class MemoryState implements StateReader, TreeNodeReader {
   readonly #values = new Map<string, Json>();
+  readonly #nodes = new Map<Hex, EncodedNode>();
+  #root: Hex = EMPTY_ROOT;
   get(key: string): Json | undefined {
     return this.#values.get(key);
   }
-  apply(writes: ReadonlyMap<string, Json>): void {
+  treeNode(hash: Hex): EncodedNode | undefined {
+    return this.#nodes.get(hash);
+  }
+  /** The root of the tree over everything applied so far. */
+  get root(): Hex {
+    return this.#root;
+  }
+  /**
+   * Applies a block's writes. `tree` is the block's execution result (its root and new nodes);
+   * without it the tree is updated here.
+   */
+  apply(writes: ReadonlyMap<string, Json>, tree?: { root: Hex; nodes: ReadonlyMap<Hex, EncodedNode> }): void {
     for (const [k, v] of writes) this.#values.set(k, v);
+    const { root, nodes } = tree ?? updateTree(this, this.#root, writes);
+    for (const [h, n] of nodes) this.#nodes.set(h, n);
+    this.#root = root;
   }
 }

@@ -118,6 +118,7 @@ faultRows.push([
     'p99 ms',
     'max ms',
     'missed proposals %',
+    'ms/height (mean)',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...faultRows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ');

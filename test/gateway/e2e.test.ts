@@ -8,6 +8,7 @@
  * through the others.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { test } from 'node:test';
 import amqp from 'amqplib';
 import { verifyWebhookSignature } from '../../gateway/events/webhooks.ts';
 import { readKeyFile } from '../../node/keyfile.ts';
+import { verifyProvenRead } from '../../node/state/commitment/proven-read.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
 import { CARE_HOME, privilege, startGatewayFixture } from './harness.ts';
@@ -198,14 +200,31 @@ test('placement contract end to end through the gateway, payment decision by AMQ
   assert.equal(decision.event.amount, 5_500_000);
   assert.deepEqual(decision.envelope.allowedReceivers, [CARE_HOME, municipality].sort());
   const viaAmqp: string[] = [];
+  let amqpDecision: typeof decision;
   await waitFor(async () => {
     for (;;) {
       const message = await channel.get(`${queuePrefix}${municipality}`, { noAck: true });
       if (message === false) return viaAmqp.includes(decision.envelope.eventId) ? true : undefined;
       const e = forContract(message.content.toString());
       if (e?.event.type.startsWith('payment.')) viaAmqp.push(e.envelope.eventId);
+      if (e?.envelope.eventId === decision.envelope.eventId) amqpDecision = e;
     }
   }, 30_000);
+  // The gateway verified the decision against a certified block and says which: the economy
+  // system can check it again itself with a proven read from any node, against the genesis alone.
+  const { provenAt } = amqpDecision.envelope;
+  assert.ok(provenAt.height >= decision.event.height);
+  const genesis = JSON.parse(readFileSync(join(dir, 'network', 'genesis.json'), 'utf8'));
+  const proven = (await (
+    await fetch(
+      `${(nodes[2] as NodeProcess).url}/v1/events?after=${decision.event.height - 1}&limit=1000&proof=true`,
+    )
+  ).json()) as { value: { events: { id: string }[] } };
+  assert.ok(verifyProvenRead(genesis, proven).ok);
+  assert.deepEqual(
+    proven.value.events.find((e) => e.id === decision.envelope.eventId),
+    amqpDecision.event,
+  );
   // Every payment decision for the month reached both channels: the same events, by id.
   const webhookIds = received.map((r) => forContract(r.body)?.envelope.eventId).filter(Boolean);
   assert.deepEqual([...new Set(viaAmqp)].sort(), [...new Set(webhookIds)].sort());

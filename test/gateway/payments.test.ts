@@ -13,40 +13,14 @@ import type { NodeRouter } from '../../gateway/routing.ts';
 import { errorSchema as gatewayErrorSchema } from '../../gateway/schemas.ts';
 import { contractRoutes as nodeReadRoutes } from '../../node/api/contracts.ts';
 import { errorSchema } from '../../node/api/schemas.ts';
-import { transactionHash } from '../../node/protocol/transaction.ts';
 import { stateQueries } from '../../node/state/queries.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
-  castOfCase,
-  contractsGenesis,
+  chainWithDecisions,
   MUNICIPALITY_CVR,
-  memoryChain,
-  setUpCase,
-  txBuilder,
+  type memoryChain,
 } from '../contracts.ts';
-
-/** A chain with two providers' contracts and their first two monthly decisions. */
-function chainWithDecisions() {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const template = setUpCase(chain, b, cast);
-  for (const rep of [cast.careHomeRep, cast.consultantRep]) {
-    const create = b.create(cast.caseworker, {
-      template,
-      provider: rep.cvr,
-      start: '2026-02-01',
-      items: [{ code: 'service', monthly: 1_000_000 }],
-      reportEveryMonths: 0,
-    });
-    chain.block(create);
-    chain.block(b.proposeCosigned(cast.caseworker, transactionHash(create), 'activate', [rep]));
-  }
-  while (chain.height() < 70) chain.block();
-  return chain;
-}
 
 async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyInstance> {
   const app = Fastify();

@@ -107,6 +107,13 @@ export interface EngineOptions {
    * rounds"). Without a bound a faulty authority could make us allocate a round per message.
    */
   readonly maxFutureRoundsPerAuthority?: number;
+  /**
+   * Whether an authority is known to be down (the host's judgement: nothing heard from it for a
+   * while). Its proposer turns then wait only `silentProposeMs` for its proposal instead of the
+   * full propose timeout. Timeouts never affect safety; a wrong guess costs one round.
+   */
+  readonly isSilent?: (authority: Hex) => boolean;
+  readonly silentProposeMs?: number;
 }
 
 /**
@@ -740,13 +747,10 @@ export class TendermintEngine {
 
   #schedule(step: Step, round: number): void {
     const t = this.#timeouts[step];
-    this.#out.push({
-      type: 'schedule-timeout',
-      height: this.#height,
-      round,
-      step,
-      delayMs: timeoutFor(t, round),
-    });
+    let delayMs = timeoutFor(t, round);
+    if (step === 'propose' && this.#o.isSilent?.(proposerIn(this.#order, this.#height, round)))
+      delayMs = Math.min(delayMs, this.#o.silentProposeMs ?? t.baseMs / 6);
+    this.#out.push({ type: 'schedule-timeout', height: this.#height, round, step, delayMs });
   }
 
   #broadcast(message: ConsensusMessage): void {

@@ -41,7 +41,8 @@ export interface MembershipProposal {
   readonly effectiveFrom?: number;
 }
 
-const SCHEDULE = 'governance/schedule';
+export const SCHEDULE_KEY = 'governance/schedule';
+const SCHEDULE = SCHEDULE_KEY;
 export const proposalKey = (id: Hex): string => `governance/proposal/${id}`;
 
 const invalid = (message: string) => new TillidError('TX_PAYLOAD_INVALID', message);

@@ -8,47 +8,22 @@ import { test } from 'node:test';
 import Fastify from 'fastify';
 import { contractRoutes } from '../../../node/api/contracts.ts';
 import { errorSchema } from '../../../node/api/schemas.ts';
-import { transactionHash } from '../../../node/protocol/transaction.ts';
 import { stateQueries } from '../../../node/state/queries.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
-  castOfCase,
-  contractsGenesis,
+  chainWithDecisions,
   MUNICIPALITY_CVR,
-  memoryChain,
-  setUpCase,
   TAXI_CVR,
-  txBuilder,
 } from '../../contracts.ts';
 
 test('a provider’s payments are the decisions on its own contracts; the municipality still sees all', async (t) => {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const template = setUpCase(chain, b, cast);
-  for (const [rep, monthly] of [
-    [cast.careHomeRep, 4_500_000],
-    [cast.consultantRep, 1_000_000],
-  ] as const) {
-    const create = b.create(cast.caseworker, {
-      template,
-      provider: rep.cvr,
-      start: '2026-02-01',
-      items: [{ code: 'service', monthly }],
-      reportEveryMonths: 0,
-    });
-    chain.block(create);
-    chain.block(b.proposeCosigned(cast.caseworker, transactionHash(create), 'activate', [rep]));
-  }
-  while (chain.height() < 70) chain.block(); // past the first two due dates (1 March, 1 April)
-
+  const chain = chainWithDecisions();
   const app = Fastify();
   app.addSchema(errorSchema);
   // Business day 0 (1970-01-01) as before: payments by month do not depend on it.
   const head = () => ({ height: chain.height(), timestamp: 0 });
-  app.register(contractRoutes, { queries: stateQueries(chain.state, genesis, head) });
+  app.register(contractRoutes, { queries: stateQueries(chain.state, chain.genesis, head) });
   t.after(() => app.close());
   const get = async (query: string) => {
     const r = await app.inject({ method: 'GET', url: `/v1/payments?${query}` });
@@ -71,7 +46,7 @@ test('a provider’s payments are the decisions on its own contracts; the munici
       d.kind,
       d.amount,
     ]),
-    [[CARE_HOME_CVR, 'release', 4_500_000]],
+    [[CARE_HOME_CVR, 'release', 1_000_000]],
   );
   // A provider without contracts, and an unknown CVR, see nothing; no parameter is a 400.
   assert.deepEqual((await get(`party=${TAXI_CVR}&month=2026-03`)).body, { decisions: [] });

@@ -43,7 +43,7 @@ test('a wiped authority rejoins by sync and votes again, without signing twice',
   }
 });
 
-test('one authority down for good costs a capped timeout on its turns only, never more', async () => {
+test('one authority down for good: only its turns cost a round, and a short one once it is known dead', async () => {
   const scenario = FAULT_SCENARIOS.map((b) => b(1)).find((s) => s.name === 'one down for good');
   assert.ok(scenario);
   const result = await simulate(scenario.config);
@@ -54,6 +54,11 @@ test('one authority down for good costs a capped timeout on its turns only, neve
     assert.ok(Math.max(...node.decidedRounds) <= 2, `rounds ${node.decidedRounds}`);
     const dead = result.nodes.find((n) => n.height === 0)?.publicKey as string;
     assert.equal([...node.missedProposals.keys()].join(), dead);
+    // Known dead after two silent heights, its turns wait 500 ms, not the 3 s propose timeout:
+    // about 1.6 s per height on average otherwise (block interval 0.5 s).
+    const top = node.height;
+    const perHeight = ((node.committedAt.get(top) ?? 0) - (node.committedAt.get(1) ?? 0)) / (top - 1);
+    assert.ok(perHeight < 1_100, `${perHeight.toFixed(0)} ms per height`);
   }
 });
 
@@ -63,4 +68,40 @@ test('round timeouts grow per round but stop at the cap', () => {
   assert.equal(timeoutFor(t, 1), t.baseMs + t.perRoundMs);
   assert.equal(timeoutFor(t, 1_000), timeoutFor(t, 10));
   assert.equal(timeoutFor({ baseMs: 100, perRoundMs: 50, maxMs: 120 }, 5), 120);
+});
+
+test('a quiet network is silent between empty blocks, and work still starts a block at once', async () => {
+  const base = {
+    seed: 11,
+    authorities: 4,
+    network: { latencyMs: 10, jitterMs: 5, dropRate: 0, duplicateRate: 0 },
+    gstMs: 0,
+    blockIntervalMs: 500,
+    emptyBlockIntervalMs: 60_000,
+    timeouts: DEFAULT_TIMEOUTS,
+  };
+  // Nothing to do for 50 s: block 1 (the network's first), then no message at all.
+  const quiet = await simulate({ ...base, maxTimeMs: 50_000 });
+  const early = await simulate({ ...base, maxTimeMs: 5_000 });
+  for (const node of quiet.nodes) {
+    assert.equal(node.height, 1, `node ${node.index} made empty blocks`);
+    const before = early.nodes[node.index];
+    assert.ok(before);
+    const sent = node.consensus.messages + node.sync.messages;
+    const sentEarly = before.consensus.messages + before.sync.messages;
+    assert.equal(
+      sent,
+      sentEarly,
+      `node ${node.index} sent ${sent - sentEarly} messages between 5 s and 50 s`,
+    );
+  }
+  // One transaction at 20 s ends the wait: final everywhere within about a block interval.
+  const busy = await simulate({
+    ...base,
+    transactions: { count: 1, fromMs: 20_000, toMs: 20_000 },
+    maxTimeMs: 50_000,
+    until: (view) => view.nodes.every((n) => n.finalTransactions === 1),
+  });
+  assert.ok(busy.stoppedEarly);
+  assert.ok(busy.now - 20_000 < 2_000, `final ${busy.now - 20_000} ms after submission`);
 });

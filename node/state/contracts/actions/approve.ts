@@ -1,5 +1,6 @@
 /**
- * `contract.approve`: a party on the contract approves an open motion in a (party, role) its policy uses; the motion executes in the transaction whose approval satisfies the policy.
+ * `contract.approve`: a party on the contract approves an open motion in a (party, role) its policy
+ * uses; the motion executes in the transaction whose approval satisfies the policy.
  */
 import { TillidError } from '../../../protocol/errors.ts';
 import type { Hex } from '../../../protocol/hash.ts';

@@ -1,5 +1,7 @@
 /**
- * `contract.create`: the municipality drafts a contract with a registered provider from one of its templates, optionally as a dependant of another of its contracts. The contract id is the transaction hash; it starts as a draft.
+ * `contract.create`: the municipality drafts a contract with a registered provider from one of its
+ * templates, optionally as a dependant of another of its contracts. The contract id is the
+ * transaction hash; it starts as a draft.
  */
 import type { JsonObject } from '../../../protocol/canonical.ts';
 import { TillidError } from '../../../protocol/errors.ts';
@@ -45,7 +47,7 @@ export const create: ContractAction = {
         `municipality ${acting.cvr} has no template ${p.template as string}`,
       );
     const provider = readParty(state, p.provider as string);
-    if (!provider || provider.kind !== 'provider')
+    if (provider?.kind !== 'provider')
       throw new TillidError('PARTY_NOT_FOUND', `no provider with CVR ${p.provider as string} is registered`);
     let parent: ContractRecord | undefined;
     if (p.parent !== undefined) {

@@ -1,5 +1,7 @@
 /**
- * `contract.defineTemplate`: a municipal director defines an immutable contract template: the approval policy of each motion action, whether a late report releases what was withheld, and how long a motion stays open.
+ * `contract.defineTemplate`: a municipal director defines an immutable contract template: the
+ * approval policy of each motion action, whether a late report releases what was withheld, and how
+ * long a motion stays open.
  */
 
 import type { JsonObject } from '../../../protocol/canonical.ts';

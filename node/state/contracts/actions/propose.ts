@@ -1,5 +1,7 @@
 /**
- * `contract.propose`: a party on the contract proposes a motion (activate, amend, suspend, resume, terminate); the proposer's approval counts, and co-signatures made offline count as approvals in the same transaction. The motion id is the transaction hash.
+ * `contract.propose`: a party on the contract proposes a motion (activate, amend, suspend, resume,
+ * terminate); the proposer's approval counts, and co-signatures made offline count as approvals in
+ * the same transaction. The motion id is the transaction hash.
  */
 
 import type { JsonObject } from '../../../protocol/canonical.ts';

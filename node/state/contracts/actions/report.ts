@@ -1,5 +1,7 @@
 /**
- * `contract.report`: the contract's provider records the status report for a reporting period (a document commitment); when it completes the missing reports, what was withheld for them is released if the template says so.
+ * `contract.report`: the contract's provider records the status report for a reporting period (a
+ * document commitment); when it completes the missing reports, what was withheld for them is
+ * released if the template says so.
  */
 import { TillidError } from '../../../protocol/errors.ts';
 import type { Hex } from '../../../protocol/hash.ts';
