@@ -7,6 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Privilege } from './caller.ts';
+import { ConfigError, isUrl, need, type Raw, section } from './config-check.ts';
+import { type DocumentsConfig, documentsConfig } from './documents/config.ts';
+import { type EventsConfig, eventsConfig } from './events/config.ts';
+
+export { ConfigError } from './config-check.ts';
 
 export const TOPOLOGIES = ['local', 'federated', 'central', 'hybrid'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -71,21 +76,15 @@ export interface GatewayConfig {
   readonly healthCheckIntervalMs: number;
   readonly finalityTimeoutMs: number;
   readonly logLevel: string;
-  /** Options handed to the document and event plugins (gateway/documents, gateway/events). */
-  readonly documents?: Readonly<Record<string, unknown>>;
-  readonly events?: Readonly<Record<string, unknown>>;
+  /** The document plugin's section (gateway/documents/config.ts). */
+  readonly documents?: DocumentsConfig;
+  /** The event plugin's section (gateway/events/config.ts). */
+  readonly events?: EventsConfig;
 }
 
 /** Secrets are kept apart from the printable config. */
 export interface GatewaySecrets {
   readonly keyStorePassphrase: string;
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
 }
 
 export const GATEWAY_DEFAULTS = {
@@ -100,8 +99,28 @@ export const GATEWAY_DEFAULTS = {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const CVR = /^\d{8}$/;
 
-// biome-ignore lint/suspicious/noExplicitAny: raw config is untrusted JSON, checked field by field below
-type Raw = Record<string, any>;
+/** Every key the file may hold; anything else is a start-up error naming it. */
+const KEYS = [
+  'listen',
+  'tls',
+  'token',
+  'certificatePrivileges',
+  'roleUris',
+  'topology',
+  'municipalities',
+  'sharedNodes',
+  'providers',
+  'agreements',
+  'keyStoreDir',
+  'genesisFile',
+  'auditFile',
+  'rateLimit',
+  'healthCheckIntervalMs',
+  'finalityTimeoutMs',
+  'logLevel',
+  'documents',
+  'events',
+] as const;
 
 /** Environment overrides, for operators who template containers rather than files. */
 const ENV: Record<string, (c: Raw, v: string) => void> = {
@@ -146,20 +165,11 @@ export function readSecrets(env: NodeJS.ProcessEnv): GatewaySecrets {
   return { keyStorePassphrase: passphrase };
 }
 
-const isUrl = (v: unknown) => {
-  if (typeof v !== 'string') return false;
-  try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-};
-
-function privilegesOf(value: unknown, where: string, need: (ok: boolean, what: string) => void) {
+function privilegesOf(value: unknown, where: string) {
   need(Array.isArray(value), `${where} must be a list of { role, kle? }`);
-  return (value as Raw[]).map((p, i) => {
-    need(typeof p?.role === 'string' && p.role !== '', `${where}[${i}].role`);
+  return (value as Raw[]).map((raw, i) => {
+    const p = section(raw, `${where}[${i}]`, ['role', 'kle']);
+    need(typeof p.role === 'string' && p.role !== '', `${where}[${i}].role`);
     if (p.kle !== undefined)
       need(
         Array.isArray(p.kle) && p.kle.every((k: unknown) => typeof k === 'string'),
@@ -169,18 +179,14 @@ function privilegesOf(value: unknown, where: string, need: (ok: boolean, what: s
   });
 }
 
-/** Plugin options with their path fields resolved against the config file's directory. */
-const withPaths = (options: Raw, fields: readonly string[], path: (p: string) => string): Raw =>
-  Object.fromEntries(
-    Object.entries(options).map(([k, v]) => [k, fields.includes(k) && typeof v === 'string' ? path(v) : v]),
-  );
-
-export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig {
-  const need = (ok: boolean, what: string) => {
-    if (!ok) throw new ConfigError(`gateway config: ${what}`);
-  };
+export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfig {
+  // A key set to undefined (a test's override, an env templating gap) counts as absent.
+  const raw = section(JSON.parse(JSON.stringify(input)), '', KEYS);
   const path = (p: string) => resolve(baseDir, p);
-  const listen = { ...GATEWAY_DEFAULTS.listen, ...(raw.listen ?? {}) };
+  const listen = {
+    ...GATEWAY_DEFAULTS.listen,
+    ...section(raw.listen ?? {}, 'listen', ['host', 'port']),
+  };
   need(typeof listen.host === 'string', 'listen.host must be a string');
   need(
     Number.isInteger(listen.port) && listen.port >= 0 && listen.port < 65536,
@@ -189,6 +195,7 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
 
   let tls: GatewayConfig['tls'];
   if (raw.tls !== undefined) {
+    section(raw.tls, 'tls', ['certFile', 'keyFile', 'clientCaFiles']);
     need(
       typeof raw.tls.certFile === 'string' && typeof raw.tls.keyFile === 'string',
       'tls.certFile and tls.keyFile',
@@ -200,7 +207,13 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
 
   let token: GatewayConfig['token'];
   if (raw.token !== undefined) {
-    const t = raw.token;
+    const t = section(raw.token, 'token', [
+      'issuer',
+      'audience',
+      'jwksUrl',
+      'jwksCaFile',
+      'clockToleranceSeconds',
+    ]);
     need(typeof t.issuer === 'string' && t.issuer !== '', 'token.issuer');
     need(typeof t.audience === 'string' && t.audience !== '', 'token.audience (the gateway entity id)');
     need(isUrl(t.jwksUrl), 'token.jwksUrl must be an http(s) URL');
@@ -222,13 +235,13 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
     'configure token and/or tls.clientCaFiles: no way to authenticate',
   );
 
-  const certificatePrivileges = ((raw.certificatePrivileges ?? []) as Raw[]).map((entry, i) => {
-    need(typeof entry === 'object' && entry !== null, `certificatePrivileges[${i}]`);
+  const certificatePrivileges = ((raw.certificatePrivileges ?? []) as Raw[]).map((item, i) => {
+    const entry = section(item, `certificatePrivileges[${i}]`, ['system', 'cvr', 'privileges']);
     if (entry.cvr !== undefined) need(CVR.test(entry.cvr), `certificatePrivileges[${i}].cvr`);
     return {
       ...(entry.system ? { system: String(entry.system) } : {}),
       ...(entry.cvr ? { cvr: String(entry.cvr) } : {}),
-      privileges: privilegesOf(entry.privileges, `certificatePrivileges[${i}].privileges`, need),
+      privileges: privilegesOf(entry.privileges, `certificatePrivileges[${i}].privileges`),
     };
   });
 
@@ -243,8 +256,9 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
   const sharedNodes = raw.sharedNodes ?? [];
   need(Array.isArray(sharedNodes) && sharedNodes.every(isUrl), 'sharedNodes must be node API URLs');
   need(Array.isArray(raw.municipalities) && raw.municipalities.length > 0, 'municipalities: at least one');
-  const municipalities = (raw.municipalities as Raw[]).map((m, i) => {
-    need(CVR.test(m?.cvr), `municipalities[${i}].cvr must be 8 digits`);
+  const municipalities = (raw.municipalities as Raw[]).map((item, i) => {
+    const m = section(item, `municipalities[${i}]`, ['cvr', 'name', 'nodes']);
+    need(CVR.test(m.cvr), `municipalities[${i}].cvr must be 8 digits`);
     const nodes = m.nodes ?? [];
     need(Array.isArray(nodes) && nodes.every(isUrl), `municipalities[${i}].nodes must be node API URLs`);
     need(
@@ -263,15 +277,19 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
   const providers = raw.providers ?? [];
   need(Array.isArray(providers) && providers.every((c: unknown) => CVR.test(String(c))), 'providers: CVRs');
 
-  const agreements = ((raw.agreements ?? []) as Raw[]).map((a, i) => {
-    need(typeof a?.system === 'string' && a.system !== '', `agreements[${i}].system`);
+  const agreements = ((raw.agreements ?? []) as Raw[]).map((item, i) => {
+    const a = section(item, `agreements[${i}]`, ['system', 'service', 'cvr']);
+    need(typeof a.system === 'string' && a.system !== '', `agreements[${i}].system`);
     need(SERVICES.includes(a.service), `agreements[${i}].service must be one of ${SERVICES.join(', ')}`);
     need(CVR.test(a.cvr), `agreements[${i}].cvr must be 8 digits`);
     return { system: a.system as string, service: a.service as Service, cvr: a.cvr as string };
   });
 
   need(typeof raw.keyStoreDir === 'string' && raw.keyStoreDir !== '', 'keyStoreDir is required');
-  const rateLimit = { ...GATEWAY_DEFAULTS.rateLimit, ...(raw.rateLimit ?? {}) };
+  const rateLimit = {
+    ...GATEWAY_DEFAULTS.rateLimit,
+    ...section(raw.rateLimit ?? {}, 'rateLimit', ['max', 'timeWindowMs']),
+  };
   need(Number.isInteger(rateLimit.max) && rateLimit.max > 0, 'rateLimit.max');
   need(Number.isInteger(rateLimit.timeWindowMs) && rateLimit.timeWindowMs >= 100, 'rateLimit.timeWindowMs');
   const healthCheckIntervalMs = raw.healthCheckIntervalMs ?? GATEWAY_DEFAULTS.healthCheckIntervalMs;
@@ -280,8 +298,6 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
   need(Number.isInteger(finalityTimeoutMs) && finalityTimeoutMs >= 100, 'finalityTimeoutMs ≥ 100');
   const logLevel = raw.logLevel ?? GATEWAY_DEFAULTS.logLevel;
   need(LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}`);
-  for (const plugin of ['documents', 'events'])
-    if (raw[plugin] !== undefined) need(typeof raw[plugin] === 'object', `${plugin} must be an object`);
 
   return {
     listen,
@@ -301,10 +317,8 @@ export function validateGatewayConfig(raw: Raw, baseDir: string): GatewayConfig 
     healthCheckIntervalMs,
     finalityTimeoutMs,
     logLevel,
-    ...(raw.documents
-      ? { documents: withPaths(raw.documents, ['dir', 'keyDir', 'masterKeyFile'], path) }
-      : {}),
-    ...(raw.events ? { events: withPaths(raw.events, ['stateDir'], path) } : {}),
+    ...(raw.documents !== undefined ? { documents: documentsConfig(raw.documents, path) } : {}),
+    ...(raw.events !== undefined ? { events: eventsConfig(raw.events, path) } : {}),
   };
 }
 

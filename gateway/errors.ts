@@ -1,44 +1,14 @@
 /**
- * The gateway's stable error codes. Every 4xx body is `{ code, message }`; a support system
- * branches on the code. Codes the node returns (TX_*, PII_REJECTED, CONTRACT_STATE, …) pass
- * through unchanged with the node's status, so one list of codes covers both hops.
+ * The gateway's stable error codes. Every 4xx/5xx body is `{ code, message }`; a support system
+ * branches on the code. The gateway's table is the node's (node/protocol/errors.ts — the codes of
+ * admission and of the chain's modules, relayed with the node's status) extended by the gateway's
+ * own codes below, so one list covers both hops and cannot drift from the chain. gateway/README.md
+ * documents every code; a test holds the list and the README together.
  */
-export type GatewayErrorCode =
-  | 'BAD_REQUEST'
-  | 'MALFORMED_JSON'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'BODY_TOO_LARGE'
-  | 'NOT_FOUND'
-  | 'AUTH_REQUIRED'
-  | 'TOKEN_INVALID'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_WRONG_AUDIENCE'
-  | 'TOKEN_WRONG_ISSUER'
-  | 'TOKEN_NO_CVR'
-  | 'CERT_UNTRUSTED'
-  | 'CERT_NO_CVR'
-  | 'CVR_NOT_SERVED'
-  | 'NO_SERVICE_AGREEMENT'
-  | 'ROLE_NOT_PERMITTED'
-  | 'ROLE_REQUIRED'
-  | 'KLE_NOT_PERMITTED'
-  | 'NOT_PARTY_TO_CONTRACT'
-  | 'TRANSACTION_ID_INVALID'
-  | 'SIGNER_NOT_CALLER'
-  | 'PII_REJECTED'
-  | 'RATE_LIMITED'
-  | 'NO_SUBMITTER_KEY'
-  | 'NODE_UNAVAILABLE'
-  | 'CHAIN_UNVERIFIED'
-  | 'FINALITY_TIMEOUT'
-  | 'INTERNAL';
+import { CodedError, type ErrorCode, httpStatusOf } from '../node/protocol/errors.ts';
 
-export const gatewayStatusOf: Record<GatewayErrorCode, number> = {
-  BAD_REQUEST: 400,
-  MALFORMED_JSON: 400,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  BODY_TOO_LARGE: 413,
-  NOT_FOUND: 404,
+/** The gateway's own codes: authentication, authorisation, routing to nodes, documents, events. */
+const GATEWAY_ONLY = {
   AUTH_REQUIRED: 401,
   TOKEN_INVALID: 401,
   TOKEN_EXPIRED: 401,
@@ -50,70 +20,57 @@ export const gatewayStatusOf: Record<GatewayErrorCode, number> = {
   CVR_NOT_SERVED: 403,
   NO_SERVICE_AGREEMENT: 403,
   ROLE_NOT_PERMITTED: 403,
+  /** The caller could act in several roles and must name one (an approval never defaults to the most senior). */
   ROLE_REQUIRED: 400,
   KLE_NOT_PERMITTED: 403,
   NOT_PARTY_TO_CONTRACT: 403,
   TRANSACTION_ID_INVALID: 400,
   SIGNER_NOT_CALLER: 403,
-  PII_REJECTED: 422,
   RATE_LIMITED: 429,
   NO_SUBMITTER_KEY: 503,
   NODE_UNAVAILABLE: 503,
+  /** A node answered with a code this gateway does not know (a newer node); the message names it. */
+  NODE_REFUSED: 502,
   CHAIN_UNVERIFIED: 502,
   FINALITY_TIMEOUT: 504,
-  INTERNAL: 500,
+  DOCUMENT_EMPTY: 400,
+  DOCUMENT_TOO_LARGE: 413,
+  DOCUMENT_FORBIDDEN: 403,
+  DOCUMENT_NOT_FOUND: 404,
+  DOCUMENT_ERASED: 410,
+  // The stored content no longer matches its commitment: refused rather than served. A 4xx as the
+  // issue asks for every refusal; 409 because the store's state conflicts with the chain's record.
+  DOCUMENT_HASH_MISMATCH: 409,
+  DOCUMENT_STORE_FAILED: 500,
+  WEBHOOK_URL_INVALID: 400,
+  WEBHOOK_NOT_FOUND: 404,
+  TOO_MANY_STREAMS: 503,
+} as const;
+
+export type GatewayErrorCode = ErrorCode | keyof typeof GATEWAY_ONLY;
+
+export const gatewayStatusOf: Readonly<Record<GatewayErrorCode, number>> = {
+  ...httpStatusOf,
+  ...GATEWAY_ONLY,
 };
 
-/** An error that leaves the gateway as `{ code, message }` with `status`. */
-export class GatewayError extends Error {
-  readonly code: string;
-  readonly status: number;
-  readonly details: Record<string, unknown> | undefined;
+const isKnown = (code: string): code is GatewayErrorCode => Object.hasOwn(gatewayStatusOf, code);
+
+/** An error that leaves the gateway as `{ code, message }` with its code's status. */
+export class GatewayError extends CodedError {
+  declare readonly code: GatewayErrorCode;
   constructor(code: GatewayErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
+    super(code, gatewayStatusOf[code], message, details);
     this.name = 'GatewayError';
-    this.code = code;
-    this.status = gatewayStatusOf[code];
-    this.details = details;
   }
-  /** A code and status decided by the node (admission or the chain's modules), relayed as is. */
-  static fromNode(status: number, code: string, message: string): GatewayError {
-    const e = new GatewayError('BAD_REQUEST', message);
-    (e as { code: string }).code = code;
-    (e as { status: number }).status = status >= 400 && status < 500 ? status : 502;
-    return e;
+  /**
+   * A code decided by a node (admission or the chain's modules), relayed with the status the shared
+   * table gives it. A code the gateway does not know leaves as NODE_REFUSED, naming it.
+   */
+  static fromNode(code: string, message: string): GatewayError {
+    if (isKnown(code)) return new GatewayError(code, message);
+    return new GatewayError('NODE_REFUSED', `the node refused with ${code}: ${message}`, { nodeCode: code });
   }
 }
 
 export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
-
-/**
- * HTTP status for a code the chain's modules put on a rejected transaction (node/state/contracts
- * README). A transaction rejected in a block has no HTTP status of its own; the gateway gives it
- * this one when it reports the outcome of `?wait=true`.
- */
-export const CHAIN_REJECTION_STATUS: Record<string, number> = {
-  PARTY_EXISTS: 409,
-  PARTY_NOT_FOUND: 404,
-  PARTY_KEY_UNKNOWN: 403,
-  PARTY_KEY_REVOKED: 403,
-  PARTY_KEY_IN_USE: 409,
-  ROLE_NOT_ALLOWED: 403,
-  PARTY_NOT_ON_CONTRACT: 403,
-  TEMPLATE_EXISTS: 409,
-  TEMPLATE_NOT_FOUND: 404,
-  CONTRACT_NOT_FOUND: 404,
-  CONTRACT_STATE: 409,
-  MOTION_NOT_FOUND: 404,
-  POLICY_NOT_SATISFIED: 403,
-  APPROVAL_NOT_ALLOWED: 403,
-  APPROVAL_EXPIRED: 409,
-  APPROVAL_EXISTS: 409,
-  REPORT_PERIOD_INVALID: 422,
-  REPORT_EXISTS: 409,
-  PII_REJECTED: 422,
-  TX_PAYLOAD_INVALID: 400,
-  TX_EXPIRED: 400,
-  TX_DUPLICATE: 409,
-  ANCHOR_EXISTS: 409,
-};

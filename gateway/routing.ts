@@ -9,11 +9,10 @@
  * Submissions are batched per node (POST /v1/transactions/batch) over a few milliseconds: one
  * request for many callers is what lets a gateway submit for a whole municipality at speed.
  */
-import { type ErrorCode, httpStatusOf } from '../node/protocol/errors.ts';
 import type { Hex } from '../node/protocol/hash.ts';
 import { type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import type { GatewayConfig } from './config.ts';
-import { CHAIN_REJECTION_STATUS, GatewayError } from './errors.ts';
+import { GatewayError } from './errors.ts';
 import type { ProofChecker, Proven } from './proofs/checker.ts';
 import { provableRead, withProof } from './proofs/paths.ts';
 
@@ -39,9 +38,6 @@ const REQUEST_TIMEOUT_MS = 5000;
 
 /** Thrown when a node could not be reached at all (as opposed to answering with an error). */
 class Unreachable extends Error {}
-
-export const nodeErrorStatus = (code: string): number =>
-  httpStatusOf[code as ErrorCode] ?? CHAIN_REJECTION_STATUS[code] ?? 400;
 
 interface Pending {
   readonly tx: Transaction;
@@ -185,11 +181,7 @@ export class NodeRouter {
         continue;
       }
       if (!response.ok)
-        throw GatewayError.fromNode(
-          response.status,
-          body.code ?? 'BAD_REQUEST',
-          body.message ?? 'node refused',
-        );
+        throw GatewayError.fromNode(body.code ?? 'BAD_REQUEST', body.message ?? 'node refused');
       return body as T;
     }
     if (refused > 0)
@@ -270,8 +262,7 @@ export class NodeRouter {
     }
     if (!response.ok || !Array.isArray(body.results)) {
       const code = body.code ?? 'BAD_REQUEST';
-      for (const p of batch)
-        p.reject(GatewayError.fromNode(response.status, code, body.message ?? 'node refused'));
+      for (const p of batch) p.reject(GatewayError.fromNode(code, body.message ?? 'node refused'));
       return;
     }
     batch.forEach((p, i) => {
@@ -279,7 +270,7 @@ export class NodeRouter {
       if (result?.hash) p.resolve(result.hash);
       else {
         const code = result?.code ?? 'INTERNAL';
-        p.reject(GatewayError.fromNode(nodeErrorStatus(code), code, result?.message ?? 'refused'));
+        p.reject(GatewayError.fromNode(code, result?.message ?? 'refused'));
       }
     });
   }

@@ -21,7 +21,7 @@ import {
   transactionSignatureValid,
 } from '../node/protocol/transaction.ts';
 import type { Caller } from './caller.ts';
-import { CHAIN_REJECTION_STATUS, GatewayError } from './errors.ts';
+import { GatewayError } from './errors.ts';
 import type { FinalityWatcher, TransactionOutcome } from './finality.ts';
 import type { KeyStore } from './keystore.ts';
 import type { NodeRouter } from './routing.ts';
@@ -86,17 +86,13 @@ export class Submitter {
     try {
       ({ tx, hash } = decodeTransaction(input));
     } catch (e) {
-      if (isTillidError(e)) throw GatewayError.fromNode(400, e.code, e.message);
+      if (isTillidError(e)) throw GatewayError.fromNode(e.code, e.message);
       throw e;
     }
     if (tx.chainId !== this.#router.status.chainId)
-      throw GatewayError.fromNode(
-        400,
-        'TX_WRONG_CHAIN',
-        `this network's chain is ${this.#router.status.chainId}`,
-      );
+      throw new GatewayError('TX_WRONG_CHAIN', `this network's chain is ${this.#router.status.chainId}`);
     if (!transactionSignatureValid(tx, hash))
-      throw GatewayError.fromNode(400, 'TX_BAD_SIGNATURE', 'the signature does not verify');
+      throw new GatewayError('TX_BAD_SIGNATURE', 'the signature does not verify');
     guardPii(tx.payload);
     const result = await this.#submit(cvr, tx, wait);
     return { ...result, tx };
@@ -120,10 +116,7 @@ function guardPii(payload: JsonObject): void {
 
 /** A rejected outcome as the error the caller sees: the chain's code, with its HTTP status. */
 export function rejection(outcome: TransactionOutcome): GatewayError {
-  const code = outcome.code ?? 'TX_REJECTED';
-  return GatewayError.fromNode(
-    CHAIN_REJECTION_STATUS[code] ?? 409,
-    code,
-    outcome.message ?? 'the chain refused it',
-  );
+  const code = outcome.code ?? 'TX_FAILED';
+  const message = outcome.message ?? 'the chain refused it';
+  return GatewayError.fromNode(code, message);
 }

@@ -15,19 +15,16 @@
  *   GET    /v1/documents/:id/meta    metadata (also of an erased document)
  *   DELETE /v1/documents/:id         erase: 200 { document, erasedAt, erasureHash, anchorTx?, anchorError? }
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errorHandler, errorReplies, useErrorSchema } from '../../node/api/errors.ts';
 import type { Caller } from '../caller.ts';
+import { gatewayStatusOf } from '../errors.ts';
 import { DocumentService, type DocumentServiceOptions } from './service.ts';
 import { DocumentError } from './store.ts';
 
 export type DocumentRoutesOptions = DocumentServiceOptions;
 
-const error = {
-  type: 'object',
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-  required: ['code', 'message'],
-};
-const errors = { 400: error, 401: error, 403: error, 404: error, 409: error, 410: error, 413: error };
+const errors = errorReplies([400, 401, 403, 404, 409, 410, 413]);
 
 const meta = {
   type: 'object',
@@ -68,8 +65,15 @@ export async function documentRoutes(app: FastifyInstance, options: DocumentRout
     done(null, body),
   );
 
-  app.setErrorHandler((err: FastifyError, request, reply) =>
-    sendError(err, request, reply, service.maxBytes),
+  useErrorSchema(app);
+  // The gateway's error answers, with the documents' own limit; set here too so the plugin answers
+  // the same on its own (tests, another host).
+  app.setErrorHandler(
+    errorHandler({
+      statusOf: gatewayStatusOf,
+      server: 'the gateway',
+      tooLarge: { code: 'DOCUMENT_TOO_LARGE', message: `documents are at most ${service.maxBytes} bytes` },
+    }),
   );
 
   app.post<{ Querystring: { docType: string; contract?: string; anchor?: 'true' | 'false' }; Body: Buffer }>(
@@ -189,28 +193,4 @@ export async function documentRoutes(app: FastifyInstance, options: DocumentRout
       };
     },
   );
-}
-
-function sendError(err: FastifyError, request: FastifyRequest, reply: FastifyReply, maxBytes: number) {
-  const send = (status: number, code: string, message: string) => reply.code(status).send({ code, message });
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return send(413, 'DOCUMENT_TOO_LARGE', `documents are at most ${maxBytes} bytes`);
-  }
-  if (err.validation) return send(400, 'BAD_REQUEST', err.message);
-  const e = err as unknown as { code?: unknown; status?: unknown; statusCode?: unknown; message: string };
-  const status = typeof e.status === 'number' ? e.status : e.statusCode;
-  if (
-    typeof e.code === 'string' &&
-    !e.code.startsWith('FST_') &&
-    typeof status === 'number' &&
-    status < 500
-  ) {
-    return send(status, e.code, e.message);
-  }
-  if (typeof status === 'number' && status < 500) return send(status, 'BAD_REQUEST', e.message);
-  request.log.error({ err, url: request.url }, 'document request failed');
-  if (typeof e.code === 'string' && typeof status === 'number' && !e.code.startsWith('FST_')) {
-    return send(status, e.code, e.message);
-  }
-  return send(500, 'INTERNAL', 'internal error; the gateway logged the details');
 }

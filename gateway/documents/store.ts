@@ -4,6 +4,7 @@
  * gateway's file store (`file-store.ts`). The gateway never trusts an adapter for integrity: the
  * document service recomputes the salted commitment on every download (`service.ts`).
  */
+import { GatewayError, type GatewayErrorCode } from '../errors.ts';
 
 /** Facts about a stored document. No personal data: no file names, no titles, no free text. */
 export interface DocumentMeta {
@@ -48,7 +49,8 @@ export interface DocumentStore {
   erase(id: string, erased: { at: string; by: string }): Promise<void>;
 }
 
-export type DocumentErrorCode =
+export type DocumentErrorCode = Extract<
+  GatewayErrorCode,
   | 'AUTH_REQUIRED'
   | 'BAD_REQUEST'
   | 'DOCUMENT_EMPTY'
@@ -57,30 +59,14 @@ export type DocumentErrorCode =
   | 'DOCUMENT_NOT_FOUND'
   | 'DOCUMENT_ERASED'
   | 'DOCUMENT_HASH_MISMATCH'
-  | 'DOCUMENT_STORE_FAILED';
+  | 'DOCUMENT_STORE_FAILED'
+>;
 
-export const documentStatusOf: Record<DocumentErrorCode, number> = {
-  AUTH_REQUIRED: 401,
-  BAD_REQUEST: 400,
-  DOCUMENT_EMPTY: 400,
-  DOCUMENT_TOO_LARGE: 413,
-  DOCUMENT_FORBIDDEN: 403,
-  DOCUMENT_NOT_FOUND: 404,
-  DOCUMENT_ERASED: 410,
-  // The stored content no longer matches its commitment: refused rather than served. A 4xx as the
-  // issue asks for every refusal; 409 because the store's state conflicts with the chain's record.
-  DOCUMENT_HASH_MISMATCH: 409,
-  DOCUMENT_STORE_FAILED: 500,
-};
-
-/** An error that leaves the gateway as `{ code, message }` with `status`. */
-export class DocumentError extends Error {
-  readonly code: DocumentErrorCode;
-  readonly status: number;
+/** An error of the document store or routes; its status is the gateway's (gateway/errors.ts). */
+export class DocumentError extends GatewayError {
+  declare readonly code: DocumentErrorCode;
   constructor(code: DocumentErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'DocumentError';
-    this.code = code;
-    this.status = documentStatusOf[code];
   }
 }

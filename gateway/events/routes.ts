@@ -20,8 +20,10 @@
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorHandler, useErrorSchema } from '../../node/api/errors.ts';
 import type { Caller } from '../caller.ts';
+import { GatewayError, gatewayStatusOf } from '../errors.ts';
 import { backoffDelay, pause } from './channel.ts';
 import { type CursorPosition, isAfter, positionAt } from './cursor.ts';
 import type { WebhookStatus } from './delivery.ts';
@@ -48,21 +50,7 @@ export interface EventRoutesOptions {
   readonly maxStreams?: number;
 }
 
-class EventRouteError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
-const error = {
-  type: 'object',
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-  required: ['code', 'message'],
-};
+const error = { $ref: 'Error#' };
 
 const subscription = {
   type: 'object',
@@ -87,8 +75,7 @@ const subscription = {
 };
 
 function callerOf(request: FastifyRequest): Caller {
-  if (!request.caller)
-    throw new EventRouteError(401, 'AUTH_REQUIRED', 'authenticate with a token or a certificate');
+  if (!request.caller) throw new GatewayError('AUTH_REQUIRED', 'authenticate with a token or a certificate');
   return request.caller;
 }
 
@@ -100,7 +87,9 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
 
-  app.setErrorHandler((err: FastifyError, request, reply) => sendError(err, request, reply));
+  // The gateway's error answers; set here too so the plugin answers the same on its own (tests).
+  useErrorSchema(app);
+  app.setErrorHandler(errorHandler({ statusOf: gatewayStatusOf, server: 'the gateway' }));
 
   app.get<{ Querystring: { after?: string }; Headers: { 'last-event-id'?: string } }>(
     '/v1/events/stream',
@@ -128,24 +117,25 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      let position: CursorPosition;
       const lastEventId = request.headers['last-event-id'];
-      if (lastEventId !== undefined) {
-        const id = parseEventId(lastEventId);
-        if (!id)
-          throw new EventRouteError(400, 'BAD_REQUEST', 'Last-Event-ID must be an event id <height>-<n>');
-        position = positionAt({ id: lastEventId, height: id.height });
+      const resumeAt = lastEventId === undefined ? undefined : parseEventId(lastEventId);
+      if (lastEventId !== undefined && !resumeAt)
+        throw new GatewayError('BAD_REQUEST', 'Last-Event-ID must be an event id <height>-<n>');
+      if (request.method === 'HEAD') return headAnswer(reply);
+      let position: CursorPosition;
+      if (lastEventId !== undefined && resumeAt) {
+        position = positionAt({ id: lastEventId, height: resumeAt.height });
       } else if (request.query.after !== undefined) {
         position = { after: Number(request.query.after) };
       } else {
         try {
           position = { after: await options.feed.finalizedHeight() };
         } catch {
-          throw new EventRouteError(503, 'NODE_UNAVAILABLE', 'no node answers; try again shortly');
+          throw new GatewayError('NODE_UNAVAILABLE', 'no node answers; try again shortly');
         }
       }
       if (streams >= maxStreams) {
-        throw new EventRouteError(503, 'TOO_MANY_STREAMS', `at most ${maxStreams} event streams are open`);
+        throw new GatewayError('TOO_MANY_STREAMS', `at most ${maxStreams} event streams are open`);
       }
       streams++;
       reply.hijack();
@@ -170,6 +160,18 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       }
     },
   );
+
+  /**
+   * HEAD (which fastify answers with the GET route) asks what a GET would answer: the stream's
+   * status and headers, at once and without a body. It opens no stream and holds no slot.
+   */
+  function headAnswer(reply: FastifyReply) {
+    return reply
+      .code(200)
+      .header('cache-control', 'no-store')
+      .type('text/event-stream; charset=utf-8')
+      .send();
+  }
 
   async function stream(raw: ServerResponse, caller: Caller, start: CursorPosition, signal: AbortSignal) {
     let position = start;
@@ -236,7 +238,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       try {
         url = new URL(request.body.url);
       } catch {
-        throw new EventRouteError(400, 'WEBHOOK_URL_INVALID', 'url must be an absolute http(s) URL');
+        throw new GatewayError('WEBHOOK_URL_INVALID', 'url must be an absolute http(s) URL');
       }
       if (
         (url.protocol !== 'https:' && url.protocol !== 'http:') ||
@@ -244,18 +246,14 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
         url.password ||
         !allowUrl(url)
       ) {
-        throw new EventRouteError(
-          400,
-          'WEBHOOK_URL_INVALID',
-          'url must be an http(s) URL this gateway may call',
-        );
+        throw new GatewayError('WEBHOOK_URL_INVALID', 'url must be an http(s) URL this gateway may call');
       }
       let after = request.body.after;
       if (after === undefined) {
         try {
           after = await options.feed.finalizedHeight();
         } catch {
-          throw new EventRouteError(503, 'NODE_UNAVAILABLE', 'no node answers; try again shortly');
+          throw new GatewayError('NODE_UNAVAILABLE', 'no node answers; try again shortly');
         }
       }
       const created = await registry.add({
@@ -307,7 +305,7 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
       const caller = callerOf(request);
       const existing = registry.get(request.params.id);
       if (!existing || existing.cvr !== caller.cvr) {
-        throw new EventRouteError(404, 'WEBHOOK_NOT_FOUND', 'no such webhook subscription');
+        throw new GatewayError('WEBHOOK_NOT_FOUND', 'no such webhook subscription');
       }
       await registry.remove(existing.id);
       return reply.code(204).send();
@@ -319,23 +317,4 @@ export async function eventRoutes(app: FastifyInstance, options: EventRoutesOpti
 async function write(raw: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   if (signal.aborted || raw.writableEnded) return;
   if (!raw.write(text)) await once(raw, 'drain', { signal }).catch(() => {});
-}
-
-function sendError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const send = (status: number, code: string, message: string) => reply.code(status).send({ code, message });
-  if (err.validation) return send(400, 'BAD_REQUEST', err.message);
-  const e = err as unknown as { code?: unknown; status?: unknown; statusCode?: unknown; message: string };
-  const status = typeof e.status === 'number' ? e.status : e.statusCode;
-  if (typeof e.code === 'string' && !e.code.startsWith('FST_') && typeof status === 'number') {
-    if (status >= 500) request.log.warn({ code: e.code, url: request.url }, 'event request refused');
-    return send(status, e.code, e.message);
-  }
-  if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-    return send(400, 'MALFORMED_JSON', 'the body is not valid JSON');
-  }
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-    return send(415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
-  if (typeof status === 'number' && status < 500) return send(status, 'BAD_REQUEST', e.message);
-  request.log.error({ err, url: request.url }, 'event request failed');
-  return send(500, 'INTERNAL', 'internal error; the gateway logged the details');
 }

@@ -44,7 +44,7 @@ export async function contractFacts(
   id: Hex,
 ): Promise<ContractFacts & JsonObject> {
   const contract = await router.get<ContractFacts & JsonObject>(caller.cvr, `/v1/contracts/${id}`);
-  if (!contract) throw GatewayError.fromNode(404, 'CONTRACT_NOT_FOUND', `no contract ${id}`);
+  if (!contract) throw new GatewayError('CONTRACT_NOT_FOUND', `no contract ${id}`);
   return contract;
 }
 

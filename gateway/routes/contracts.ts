@@ -182,7 +182,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
       const contract = await contractOfRoute(router, request);
       const motions = (contract as { motions?: { id: string }[] }).motions ?? [];
       if (!motions.some((m) => m.id === request.params.motion))
-        throw GatewayError.fromNode(404, 'MOTION_NOT_FOUND', 'no such motion on this contract');
+        throw new GatewayError('MOTION_NOT_FOUND', 'no such motion on this contract');
       const asRole = request.body?.role;
       const result = await act(
         request,
@@ -199,8 +199,7 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
         outcome.code === 'APPROVAL_EXISTS' &&
         userOf(request) === undefined
       )
-        throw GatewayError.fromNode(
-          409,
+        throw new GatewayError(
           'APPROVAL_EXISTS',
           `${outcome.message ?? 'approved already'}; without ${USER_HEADER} every call of this system is one actor — name the person approving in ${USER_HEADER}`,
         );

@@ -10,8 +10,11 @@ import type { Block } from '../protocol/block.ts';
 import { blockHash } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { StateQueries } from '../state/queries.ts';
+import { errorReplies as replies } from './errors.ts';
 import { type ProveRead, proofQuery, sendProven, wantsProof } from './proofs.ts';
-import { blockReceiptsSchema, errorReplies, hashParams, heightParams, statusSchema } from './schemas.ts';
+import { blockReceiptsSchema, hashParams, heightParams, statusSchema } from './schemas.ts';
+
+const errorReplies = replies([400, 404, 409]);
 
 /** What the chain routes need from the node. */
 export interface ChainApi {

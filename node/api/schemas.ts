@@ -2,18 +2,6 @@
 
 const hex = (bytes: number) => ({ type: 'string', pattern: `^[0-9a-f]{${bytes * 2}}$` }) as const;
 
-export const errorSchema = {
-  $id: 'Error',
-  type: 'object',
-  description: 'Every 4xx carries a stable code a client can branch on.',
-  properties: {
-    code: { type: 'string', examples: ['TX_BAD_SIGNATURE'] },
-    message: { type: 'string' },
-    details: { type: 'object', additionalProperties: true },
-  },
-  required: ['code', 'message'],
-} as const;
-
 export const transactionSchema = {
   $id: 'Transaction',
   type: 'object',
@@ -176,6 +164,3 @@ export const batchResultSchema = {
     },
   },
 } as const;
-
-/** The error replies a route declares: every 4xx body is an `Error`. */
-export const errorReplies = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' } };

@@ -5,14 +5,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { isTillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
-import {
-  batchResultSchema,
-  batchSchema,
-  errorReplies,
-  hashParams,
-  MAX_BATCH,
-  transactionViewSchema,
-} from './schemas.ts';
+import { errorReplies as replies } from './errors.ts';
+import { batchResultSchema, batchSchema, hashParams, MAX_BATCH, transactionViewSchema } from './schemas.ts';
+
+const errorReplies = replies([400, 404, 409]);
 
 export interface TransactionView {
   hash: Hex;

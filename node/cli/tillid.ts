@@ -2,38 +2,16 @@
 /**
  * The `tillid` command line. Run it as `npm run tillid -- <command>` (Node 24 from the project).
  */
-import { loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
-import { TillidNode } from '../node.ts';
 import { parse, required, UsageError } from './args.ts';
-import { authorityPropose, authorityVote } from './authority.ts';
-import { keysGenerate } from './keys.ts';
-import { networkInit, networkUp } from './network.ts';
-import { proofVerify } from './proof.ts';
-import { txSend } from './tx.ts';
-import { chainVerify } from './verify.ts';
-
-const USAGE = `usage: tillid <command>
-
-  keys generate --out <file>             a new Ed25519 key (file mode 600)
-  network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
-               [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
-                                         a genesis plus one node config per municipality
-  network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
-  node start --config <file>             run one node
-  tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
-                                         sign and submit an anchor
-  chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
-                                         replay and check every block from the genesis
-  proof verify --genesis <file> --file <read.json>
-                                         check a read saved with ?proof=true, offline, against the genesis
-  authority propose --key <file> --action add|remove --name <name> --cvr <cvr> --public-key <hex> [--address <multiaddr>] [--api <url>] [--wait]
-                                         propose adding or removing an authority (an authority's key)
-  authority vote --key <file> --proposal <id> [--api <url>] [--wait]
-                                         vote for a membership proposal`;
+import { usageOf } from './usage.ts';
 
 async function nodeStart(args: string[]): Promise<void> {
   const { config: file } = parse(args, { config: { type: 'string' } });
+  const [{ loadConfig }, { createLogger }, { TillidNode }] = await Promise.all([
+    import('../config.ts'),
+    import('../log.ts'),
+    import('../node.ts'),
+  ]);
   const config = loadConfig(required(file, 'config'));
   const log = createLogger(config.logLevel, { node: config.name });
   log.info({ config }, 'configuration');
@@ -52,31 +30,91 @@ async function nodeStart(args: string[]): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-const commands: Record<string, (args: string[]) => void | Promise<void>> = {
-  'keys generate': keysGenerate,
-  'network init': networkInit,
-  'network up': networkUp,
+type Command = (args: string[]) => void | Promise<void>;
+
+/** Loads a command's module only when it runs: a client command need not load libp2p or LevelDB. */
+const lazy =
+  <M>(load: () => Promise<M>, pick: (m: M) => Command): Command =>
+  async (args) =>
+    pick(await load())(args);
+const contract = () => import('./contract.ts');
+const party = () => import('./party.ts');
+
+const commands: Record<string, Command> = {
+  'keys generate': lazy(
+    () => import('./keys.ts'),
+    (m) => m.keysGenerate,
+  ),
+  'network init': lazy(
+    () => import('./network.ts'),
+    (m) => m.networkInit,
+  ),
+  'network up': lazy(
+    () => import('./network.ts'),
+    (m) => m.networkUp,
+  ),
   'node start': nodeStart,
-  'tx send': txSend,
-  'chain verify': chainVerify,
-  'proof verify': proofVerify,
-  'authority propose': authorityPropose,
-  'authority vote': authorityVote,
+  'tx send': lazy(
+    () => import('./tx.ts'),
+    (m) => m.txSend,
+  ),
+  'chain verify': lazy(
+    () => import('./verify.ts'),
+    (m) => m.chainVerify,
+  ),
+  'proof verify': lazy(
+    () => import('./proof.ts'),
+    (m) => m.proofVerify,
+  ),
+  'authority propose': lazy(
+    () => import('./authority.ts'),
+    (m) => m.authorityPropose,
+  ),
+  'authority vote': lazy(
+    () => import('./authority.ts'),
+    (m) => m.authorityVote,
+  ),
+  'party register': lazy(party, (m) => m.partyRegister),
+  'party add-key': lazy(party, (m) => m.partyAddKey),
+  'party revoke-key': lazy(party, (m) => m.partyRevokeKey),
+  'contract template': lazy(contract, (m) => m.contractTemplate),
+  'contract create': lazy(contract, (m) => m.contractCreate),
+  'contract propose': lazy(contract, (m) => m.contractPropose),
+  'contract cosign': lazy(contract, (m) => m.contractCosign),
+  'contract approve': lazy(contract, (m) => m.contractApprove),
+  'contract report': lazy(contract, (m) => m.contractReport),
+  'contract show': lazy(contract, (m) => m.contractShow),
+  'contract list': lazy(contract, (m) => m.contractList),
 };
+
+const isHelpFlag = (arg: string | undefined) => arg === '--help' || arg === '-h';
+const isHelp = (arg: string | undefined) => isHelpFlag(arg) || arg === 'help';
 
 async function main(argv: string[]): Promise<void> {
   const [group, verb, ...rest] = argv;
+  if (group === undefined || isHelp(group)) {
+    console.log(usageOf(undefined));
+    return;
+  }
+  // `tillid contract --help`, `tillid contract create --help`: the group's usage, on stdout.
+  if (isHelp(verb) || rest.some(isHelpFlag)) {
+    console.log(usageOf(group));
+    return;
+  }
   const command = commands[`${group} ${verb}`];
   if (!command) {
-    console.error(USAGE);
-    process.exitCode = group === undefined || group === 'help' || group === '--help' ? 0 : 2;
+    console.error(`tillid: unknown command: ${[group, verb].filter(Boolean).join(' ')}`);
+    console.error(usageOf(group));
+    process.exitCode = 2;
     return;
   }
   await command(rest);
 }
 
+const [group] = process.argv.slice(2);
 main(process.argv.slice(2)).catch((e: Error) => {
+  // Node and chain refusals arrive as `CODE: message` (client/http.ts), so scripts can match the code.
   console.error(`tillid: ${e.message}`);
-  if (e instanceof UsageError) console.error(USAGE);
+  if (e instanceof UsageError) console.error(usageOf(group));
   process.exitCode = e instanceof UsageError ? 2 : 1;
 });

@@ -13,10 +13,11 @@
  */
 import type { Chain } from '../chain/chain.ts';
 import type { Mempool } from '../mempool/mempool.ts';
-import { type Block, certificateProblem, decodeBlock } from '../protocol/block.ts';
+import type { Block } from '../protocol/block.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { Signer } from '../protocol/signature.ts';
+import { CatchUp, checkSyncedBlock } from './catch-up.ts';
 import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine, type Timeouts } from './tendermint/engine.ts';
 import { type ConsensusMessage, heightOf, type SignatureCheck, senderOf } from './tendermint/messages.ts';
@@ -91,13 +92,11 @@ export class ConsensusHost {
   readonly #emptyBlockIntervalMs: number;
   readonly #tickMs: number;
   readonly #stallMs: number;
-  readonly #syncTimeoutMs: number;
   /** Engine timeouts and the pending start of the next height; cleared when a height ends. */
   readonly #timers = new Set<number>();
   #tickTimer: number | undefined;
   /** Highest head each peer is known to have: from its status, or from its messages for later heights. */
-  readonly #peerHeads = new Map<string, number>();
-  #sync: { peer: string; from: number; until: number } | undefined;
+  readonly #catchUp: CatchUp;
   /** Decisions and block sync both append to the chain; they take turns, each re-checking the head. */
   #appending: Promise<void> = Promise.resolve();
   #stopped = true;
@@ -125,7 +124,11 @@ export class ConsensusHost {
     this.#emptyBlockIntervalMs = options.emptyBlockIntervalMs ?? options.blockIntervalMs;
     this.#tickMs = options.tickIntervalMs ?? 1000;
     this.#stallMs = options.stallMs ?? this.#tickMs;
-    this.#syncTimeoutMs = options.syncTimeoutMs ?? 10_000;
+    this.#catchUp = new CatchUp(
+      () => options.timers.now(),
+      options.syncTimeoutMs ?? 10_000,
+      (peer, from) => options.network.requestBlocks(peer, from),
+    );
     if (options.authority) {
       this.#app = new ChainApplication({
         chain: options.chain,
@@ -235,43 +238,24 @@ export class ConsensusHost {
 
   /** Blocks a peer sent in answer to requestBlocks. Each is checked before it is committed. */
   async onBlocks(from: string, raw: readonly unknown[]): Promise<void> {
-    if (this.#sync?.peer === from) this.#sync = undefined;
+    this.#catchUp.answered(from);
     if (this.#stopped) return;
     const { chain } = this.#o;
     const start = chain.head.height;
     let bad: string | undefined;
     for (const input of raw) {
       bad = await this.#append(async () => {
-        let block: Block;
-        try {
-          block = decodeBlock(input);
-        } catch (e) {
-          return (e as Error).message;
-        }
-        // Consensus may have committed this height while the blocks were on their way.
-        if (block.header.height <= chain.head.height) return undefined;
-        if (block.header.height !== chain.head.height + 1) return `block ${block.header.height} out of order`;
-        let execution: ReturnType<Chain['validate']>;
-        try {
-          execution = chain.validate(block);
-          const problem = certificateProblem(
-            block.certificate,
-            block.header,
-            chain.authoritiesAt(block.header.height),
-          );
-          if (problem) throw new Error(problem);
-        } catch (e) {
-          return `block ${block.header.height}: ${(e as Error).message}`;
-        }
-        await chain.commit(block, execution);
-        this.#o.mempool.remove(execution.included.map((t) => t.hash));
-        this.#o.events?.committed?.(block, 'sync');
+        const checked = checkSyncedBlock(chain, input);
+        if (!checked.ok) return checked.problem;
+        await chain.commit(checked.block, checked.execution);
+        this.#o.mempool.remove(checked.execution.included.map((t) => t.hash));
+        this.#o.events?.committed?.(checked.block, 'sync');
         return undefined;
       });
       if (bad !== undefined || this.#stopped) break;
     }
     if (bad !== undefined) {
-      this.#peerHeads.delete(from);
+      this.#catchUp.forget(from);
       this.#o.network.punish(from, bad);
     }
     if (chain.head.height > start) {
@@ -281,13 +265,12 @@ export class ConsensusHost {
       // Still behind: ask again at once; otherwise take part in the next height.
       if (this.#behind()) this.#requestSync();
       else await this.#startNextHeight();
-    } else if (raw.length === 0) this.#peerHeads.delete(from);
+    } else if (raw.length === 0) this.#catchUp.forget(from);
   }
 
   /** A block request failed (peer unreachable, timed out): forget what it claimed and try another. */
   onSyncFailed(from: string): void {
-    if (this.#sync?.peer === from) this.#sync = undefined;
-    this.#peerHeads.delete(from);
+    this.#catchUp.forget(from);
     if (!this.#stopped && this.#behind()) this.#requestSync();
   }
 
@@ -298,8 +281,7 @@ export class ConsensusHost {
       this.#awaitingPeers = false;
       this.#voteFrom = height + 2;
     }
-    if (height <= (this.#peerHeads.get(peer) ?? -1)) return;
-    this.#peerHeads.set(peer, height);
+    if (!this.#catchUp.note(peer, height)) return;
     // One block behind is normal while our engine is deciding that block; two means consensus has
     // moved on. A node not running the engine (following, or waiting to vote) syncs at once.
     const head = this.#o.chain.head.height;
@@ -324,27 +306,11 @@ export class ConsensusHost {
   }
 
   #behind(): boolean {
-    const head = this.#o.chain.head.height;
-    for (const h of this.#peerHeads.values()) if (h > head) return true;
-    return false;
+    return this.#catchUp.ahead(this.#o.chain.head.height);
   }
 
   #requestSync(): void {
-    const now = this.#o.timers.now();
-    if (this.#stopped || (this.#sync && now < this.#sync.until)) return;
-    const head = this.#o.chain.head.height;
-    let best: string | undefined;
-    let bestHeight = head;
-    // Highest first; on a tie the first noted, so the choice depends only on the order of events.
-    for (const [peer, h] of this.#peerHeads) {
-      if (h > bestHeight) {
-        best = peer;
-        bestHeight = h;
-      }
-    }
-    if (best === undefined) return;
-    this.#sync = { peer: best, from: head + 1, until: now + this.#syncTimeoutMs };
-    this.#o.network.requestBlocks(best, head + 1);
+    if (!this.#stopped) this.#catchUp.request(this.#o.chain.head.height);
   }
 
   /** Runs the engine on the next height if this node is one of its authorities; else it follows. */

@@ -1,12 +1,19 @@
 /**
  * Errors that cross a boundary carry a stable code. The API turns a `TillidError` into a 4xx whose
  * body names the code, so support systems can branch on it without parsing messages.
+ *
+ * This is the one code → HTTP status table of the chain: the node API answers with it, and the
+ * gateway imports it (gateway/errors.ts adds only its own codes), so the two cannot drift. The
+ * codes a block's receipt can carry are the same codes; `TX_FAILED` is the receipt of a module
+ * that failed without a typed error.
  */
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'MALFORMED_JSON'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BODY_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
   | 'TX_MALFORMED'
   | 'TX_BAD_SIGNATURE'
   | 'TX_WRONG_CHAIN'
@@ -39,6 +46,7 @@ export type ErrorCode =
   | 'REPORT_PERIOD_INVALID'
   | 'REPORT_EXISTS'
   | 'COSIGNATURE_INVALID'
+  | 'TX_FAILED'
   | 'NOT_FOUND'
   | 'NOT_READY'
   | 'INTERNAL';
@@ -49,6 +57,8 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   MALFORMED_JSON: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   BODY_TOO_LARGE: 413,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   TX_MALFORMED: 400,
   TX_BAD_SIGNATURE: 400,
   TX_WRONG_CHAIN: 400,
@@ -81,19 +91,37 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   REPORT_PERIOD_INVALID: 422,
   REPORT_EXISTS: 409,
   COSIGNATURE_INVALID: 403,
+  // A module failed on a transaction without a typed error (a bug): not the caller's to fix.
+  TX_FAILED: 500,
   NOT_FOUND: 404,
   NOT_READY: 503,
   INTERNAL: 500,
 };
 
-export class TillidError extends Error {
-  readonly code: ErrorCode;
+/**
+ * The one base class of errors that leave a server as `{ code, message, details? }` with `status`.
+ * The node's `TillidError` and the gateway's `GatewayError` are its only kinds.
+ */
+export class CodedError extends Error {
+  readonly code: string;
+  readonly status: number;
   readonly details: Record<string, unknown> | undefined;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: string, status: number, message: string, details?: Record<string, unknown>) {
     super(message);
-    this.name = 'TillidError';
+    this.name = 'CodedError';
     this.code = code;
+    this.status = status;
     this.details = details;
+  }
+}
+
+export const isCodedError = (e: unknown): e is CodedError => e instanceof CodedError;
+
+export class TillidError extends CodedError {
+  declare readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, httpStatusOf[code], message, details);
+    this.name = 'TillidError';
   }
 }
 

@@ -119,8 +119,8 @@ export function signTransaction(body: TransactionBody, privateKey: Hex): Transac
   };
 }
 
-/** Signs with a node-held key (node:crypto); used by tools that sign many transactions. */
-export function signTransactionWith(body: TransactionBody, signer: Signer): Transaction {
+/** Signs with a held key (node:crypto `Signer`, or any key store with `sign`); for tools that sign many. */
+export function signTransactionWith(body: TransactionBody, signer: Pick<Signer, 'sign'>): Transaction {
   return {
     ...bodyOf(body as Transaction),
     signature: signer.sign(signingMessage('tx', transactionHash(body))),

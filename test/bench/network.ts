@@ -43,9 +43,9 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { transactions } from '../../client/transactions.ts';
 import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
 import { generateKeyPair, type KeyPair, Signer } from '../../node/protocol/signature.ts';
-import { signTransactionWith } from '../../node/protocol/transaction.ts';
 import {
   editConfigs,
   initNetworkDir,
@@ -81,23 +81,18 @@ interface SignJob {
 /** Transactions `from`..`to` of this run as JSON text; each ref names the run and its index. */
 function signRange(job: SignJob): string[] {
   const signers = job.keys.map((k) => new Signer(k));
+  const build = transactions(CHAIN_ID);
   const out: string[] = [];
   for (let i = job.from; i < job.to; i++) {
     const k = i % job.keys.length;
-    const tx = signTransactionWith(
-      {
-        chainId: CHAIN_ID,
-        type: 'anchor.record',
-        payload: {
-          hash: createHash('sha256').update(`${job.run}:${i}`).digest('hex'),
-          docType: 'status-report',
-          ref: `urn:bench:${job.run}:${i}`,
-        },
-        signer: (job.keys[k] as KeyPair).publicKey,
-        nonce: `${job.run}-${i}`,
-        expiresAt: job.expiresAt,
-      },
+    const tx = build.anchor(
       signers[k] as Signer,
+      {
+        hash: createHash('sha256').update(`${job.run}:${i}`).digest('hex'),
+        docType: 'status-report',
+        ref: `urn:bench:${job.run}:${i}`,
+      },
+      { nonce: `${job.run}-${i}`, expiresAt: job.expiresAt },
     );
     out.push(JSON.stringify(tx));
   }

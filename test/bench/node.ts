@@ -8,13 +8,13 @@
  *   npm run bench:node -- [--transactions 30000] [--concurrency 4] [--batch 500]   throughput
  *   npm run bench:node -- --transactions 10000 --rate 1000                        latency at a fixed load
  */
-import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { transactions } from '../../client/transactions.ts';
 import { readKeyFile } from '../../node/keyfile.ts';
 import { Signer } from '../../node/protocol/signature.ts';
-import { signTransactionWith, type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
+import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { setPort, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 
@@ -55,6 +55,7 @@ async function main() {
   writeFileSync(config, JSON.stringify(parsed));
   const key = readKeyFile(join(dir, nodeDir, 'key.json'));
   const signer = new Signer(key);
+  const build = transactions('tillid-bench');
 
   const baseline = verifyBaseline();
   console.log(`baseline: Ed25519 verify (node:crypto, cached key) ${baseline.toFixed(0)} ops/s on one core`);
@@ -63,27 +64,21 @@ async function main() {
   const txs: Transaction[] = [];
   for (let i = 0; i < total; i++) {
     txs.push(
-      signTransactionWith(
-        {
-          chainId: 'tillid-bench',
-          type: 'anchor.record',
-          payload: {
-            hash: transactionHash({
-              chainId: 'x',
-              type: 'a.b',
-              payload: { i },
-              signer: key.publicKey,
-              nonce: 'benchmark',
-              expiresAt: i,
-            }),
-            docType: 'status-report',
-            ref: `urn:bench:${i}`,
-          },
-          signer: key.publicKey,
-          nonce: randomUUID(),
-          expiresAt,
-        },
+      build.anchor(
         signer,
+        {
+          hash: transactionHash({
+            chainId: 'x',
+            type: 'a.b',
+            payload: { i },
+            signer: key.publicKey,
+            nonce: 'benchmark',
+            expiresAt: i,
+          }),
+          docType: 'status-report',
+          ref: `urn:bench:${i}`,
+        },
+        { expiresAt },
       ),
     );
   }

@@ -26,9 +26,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { transactions } from '../../client/transactions.ts';
 import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
 import { generateKeyPair, Signer } from '../../node/protocol/signature.ts';
-import { signTransactionWith } from '../../node/protocol/transaction.ts';
 import { Cluster } from '../integration/cluster.ts';
 import { verifyBaseline } from './util.ts';
 
@@ -85,22 +85,17 @@ async function runTopology(t: Topology): Promise<Result> {
   const expiresAt = Date.now() + DEFAULT_PARAMS.maxTransactionTtlMs - 10 * 60_000;
   log(`${t.name}: signing ${count} anchors`);
   const chainId = `tillid-bench-${t.name}`;
+  const build = transactions(chainId);
   const txs = Array.from({ length: count }, (_, i) =>
     JSON.stringify(
-      signTransactionWith(
-        {
-          chainId,
-          type: 'anchor.record',
-          payload: {
-            hash: createHash('sha256').update(`${run}:${i}`).digest('hex'),
-            docType: 'status-report',
-            ref: `urn:bench:${run}:${i}`,
-          },
-          signer: (keys[i % keys.length] as Signer).publicKey,
-          nonce: `${run}-${i}`,
-          expiresAt,
-        },
+      build.anchor(
         keys[i % keys.length] as Signer,
+        {
+          hash: createHash('sha256').update(`${run}:${i}`).digest('hex'),
+          docType: 'status-report',
+          ref: `urn:bench:${run}:${i}`,
+        },
+        { nonce: `${run}-${i}`, expiresAt },
       ),
     ),
   );

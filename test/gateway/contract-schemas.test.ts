@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import { type ContractRouteDeps, registerContractRoutes } from '../../gateway/routes/contracts.ts';
-import { errorSchema } from '../../gateway/schemas.ts';
+import { errorSchema } from '../../node/api/errors.ts';
 import type { JsonObject } from '../../node/protocol/canonical.ts';
 import { TillidError } from '../../node/protocol/errors.ts';
 import { generateKeyPair } from '../../node/protocol/signature.ts';

@@ -17,6 +17,7 @@ import amqp from 'amqplib';
 import { verifyWebhookSignature } from '../../gateway/events/webhooks.ts';
 import { readKeyFile } from '../../node/keyfile.ts';
 import { verifyProvenRead } from '../../node/state/commitment/proven-read.ts';
+import { directorPolicies } from '../fixtures/contracts.ts';
 import { tempDir, waitFor } from '../helpers.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
 import { CARE_HOME, privilege, startGatewayFixture } from './harness.ts';
@@ -120,18 +121,7 @@ test('placement contract end to end through the gateway, payment decision by AMQ
       code: 'placement',
       releaseWithheldOnReport: true,
       approvalLifetimeDays: 60,
-      policies: {
-        activate: {
-          all: [
-            { signers: 1, party: 'municipality', role: 'caseworker' },
-            { signers: 1, party: 'provider', role: 'provider-representative' },
-          ],
-        },
-        amend: { signers: 1, party: 'municipality', role: 'director' },
-        suspend: { signers: 1, party: 'municipality', role: 'director' },
-        resume: { signers: 1, party: 'municipality', role: 'director' },
-        terminate: { signers: 1, party: 'municipality', role: 'director' },
-      },
+      policies: directorPolicies(),
     },
   });
   assert.equal(template.status, 200, JSON.stringify(template.body));

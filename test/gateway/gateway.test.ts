@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type TestContext, test } from 'node:test';
+import type { Acting } from '../../client/payloads.ts';
+import { bothParties } from '../../client/policies.ts';
+import { transactions } from '../../client/transactions.ts';
 import { submitAndWait } from '../../gateway/dev-setup.ts';
 import { FileKeyStore, type SubmitterSigner } from '../../gateway/keystore.ts';
-import { signingMessage } from '../../node/protocol/signature.ts';
-import { signTransaction, transactionHash } from '../../node/protocol/transaction.ts';
+import { directorPolicies } from '../fixtures/contracts.ts';
 import { generateKeyPair, getJson, startTestNode } from '../helpers.ts';
 import {
   CARE_HOME,
@@ -22,23 +24,8 @@ import {
   TEST_PASSPHRASE,
 } from './harness.ts';
 
-const policies = {
-  activate: {
-    all: [
-      { signers: 1, party: 'municipality', role: 'caseworker' },
-      { signers: 1, party: 'provider', role: 'provider-representative' },
-    ],
-  },
-  amend: { signers: 1, party: 'municipality', role: 'director' },
-  suspend: { signers: 1, party: 'municipality', role: 'director' },
-  resume: { signers: 1, party: 'municipality', role: 'director' },
-  terminate: {
-    all: [
-      { signers: 1, party: 'municipality', role: 'caseworker' },
-      { signers: 1, party: 'provider', role: 'provider-representative' },
-    ],
-  },
-};
+/** Terminating takes both parties here, as activating does. */
+const policies = { ...directorPolicies(), terminate: bothParties('caseworker') };
 
 const nextMonthStart = () => {
   const d = new Date();
@@ -336,38 +323,25 @@ test('a caller-signed transaction is checked and relayed; one acting for another
   const keyStore = FileKeyStore.open(g.keyStoreDir, TEST_PASSPHRASE);
   const admin = keyStore.signer(MUNICIPALITY) as SubmitterSigner;
   const { chainId } = await getJson(`${nodeUrl}/v1/status`);
-  const addKey = {
-    chainId,
-    type: 'party.addKey',
-    payload: { cvr: MUNICIPALITY, key: { publicKey: own.publicKey, roles: ['caseworker'] } },
-    signer: admin.publicKey,
-    nonce: randomUUID(),
-    expiresAt: Date.now() + 60_000,
-  };
+  // Signing for oneself is one call of the client library, with a key pair or a key store's signer.
+  const build = transactions(chainId, { ttlMs: 60_000 });
   await submitAndWait(nodeUrl, [
-    { ...addKey, signature: admin.sign(signingMessage('tx', transactionHash(addKey))) },
+    build.party.addKey(admin, {
+      cvr: MUNICIPALITY,
+      key: { publicKey: own.publicKey, roles: ['caseworker'] },
+    }),
   ]);
 
   const draft = (as: Record<string, string>, extra: Record<string, unknown> = {}) =>
-    signTransaction(
-      {
-        chainId,
-        type: 'contract.create',
-        payload: {
-          template,
-          provider: CARE_HOME,
-          start: nextMonthStart(),
-          items: [{ code: 'residence', monthly: 100_000 }],
-          reportEveryMonths: 0,
-          as,
-          ...extra,
-        },
-        signer: own.publicKey,
-        nonce: randomUUID(),
-        expiresAt: Date.now() + 60_000,
-      },
-      own.privateKey,
-    );
+    build.contract.create(own, {
+      template,
+      provider: CARE_HOME,
+      start: nextMonthStart(),
+      items: [{ code: 'residence', monthly: 100_000 }],
+      reportEveryMonths: 0,
+      as: as as unknown as Acting,
+      ...extra,
+    });
   const actor = 'ab'.repeat(32);
   const esdh = { token: await g.token(g.systems.esdh) };
   const relayed = await g.call('POST', '/v1/transactions?wait=true', {

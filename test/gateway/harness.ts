@@ -4,7 +4,7 @@
  * (tokens and client certificates) in front of real nodes, and an HTTP client that calls it with
  * a token or a certificate. Everything is generated per run; nothing here is a real secret.
  */
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { MemoryAuditSink } from '../../gateway/audit.ts';
 import type { TokenPrivilege } from '../../gateway/auth/token.ts';
@@ -16,7 +16,8 @@ import { FileKeyStore } from '../../gateway/keystore.ts';
 import { type RunningGateway, startGateway } from '../../gateway/main.ts';
 import { createLogger } from '../../node/log.ts';
 import type { KeyPair } from '../../node/protocol/signature.ts';
-import { tempDir } from '../helpers.ts';
+import { httpsJson } from '../fixtures/http.ts';
+import { tempDir } from '../fixtures/node.ts';
 
 /** THROWAWAY: the passphrase of test key stores. */
 export const TEST_PASSPHRASE = 'throwaway-test-passphrase-not-a-secret';
@@ -209,10 +210,10 @@ export async function startGatewayFixture<K extends string = never>(
     call(method, path, c = {}) {
       const body = c.raw ? c.raw.bytes : c.body === undefined ? undefined : JSON.stringify(c.body);
       const contentType = c.raw ? c.raw.contentType : 'application/json';
-      return new Promise((resolve, reject) => {
-        const req = httpsRequest(
-          `${url}${path}`,
-          {
+      return httpsJson(
+        {
+          url: `${url}${path}`,
+          options: {
             method,
             agent: agentFor(c.as?.cert),
             headers: {
@@ -221,23 +222,9 @@ export async function startGatewayFixture<K extends string = never>(
               ...(c.headers ?? {}),
             },
           },
-          (res) => {
-            let text = '';
-            res.on('data', (d) => {
-              text += d;
-            });
-            res.on('end', () => {
-              let parsed: unknown = text;
-              try {
-                parsed = JSON.parse(text);
-              } catch {}
-              resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
+        },
+        body,
+      );
     },
   };
 }

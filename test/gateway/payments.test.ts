@@ -10,9 +10,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Caller } from '../../gateway/caller.ts';
 import { type ContractRouteDeps, registerContractRoutes } from '../../gateway/routes/contracts.ts';
 import type { NodeRouter } from '../../gateway/routing.ts';
-import { errorSchema as gatewayErrorSchema } from '../../gateway/schemas.ts';
 import { contractRoutes as nodeReadRoutes } from '../../node/api/contracts.ts';
-import { errorSchema } from '../../node/api/schemas.ts';
+import { errorSchema } from '../../node/api/errors.ts';
 import { stateQueries } from '../../node/state/queries.ts';
 import {
   CARE_HOME_CVR,
@@ -20,7 +19,7 @@ import {
   chainWithDecisions,
   MUNICIPALITY_CVR,
   type memoryChain,
-} from '../contracts.ts';
+} from '../fixtures/contracts.ts';
 
 async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyInstance> {
   const app = Fastify();
@@ -34,7 +33,7 @@ async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyIn
 
 async function gatewayFor(node: FastifyInstance, cvr: string, role: string) {
   const app = Fastify();
-  app.addSchema(gatewayErrorSchema);
+  app.addSchema(errorSchema);
   const caller: Caller = {
     system: 'test-system',
     cvr,

@@ -105,7 +105,11 @@ test('config: defaults, validation with a message naming the field, environment 
   const file = join(dir, 'gateway.json');
   writeFileSync(
     file,
-    JSON.stringify({ ...base, events: { amqpUrl: 'amqps://gw:hunter22@mq/', webhookSecret: 's3cret' } }),
+    // The events section as it is spelt (a misspelt key is a start-up error: gateway/config.test.ts).
+    JSON.stringify({
+      ...base,
+      events: { amqp: { url: 'amqps://gw:hunter22@mq/' }, stateDir: 'events' },
+    }),
   );
   assert.throws(() => loadGatewayConfig(file, {}), /TILLID_GATEWAY_KEYSTORE_PASSPHRASE/);
   const loaded = loadGatewayConfig(file, {

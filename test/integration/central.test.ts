@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { directorPolicies } from '../fixtures/contracts.ts';
 import { Cluster, waitUntil } from './cluster.ts';
 import { type Answer, ClusterGateway } from './gateway.ts';
 
@@ -19,18 +20,7 @@ function startAfter(date: string): string {
   return new Date(Date.UTC(y, m + 1, 1)).toISOString().slice(0, 10);
 }
 
-const policies = {
-  activate: {
-    all: [
-      { signers: 1, party: 'municipality', role: 'caseworker' },
-      { signers: 1, party: 'provider', role: 'provider-representative' },
-    ],
-  },
-  amend: { signers: 1, party: 'municipality', role: 'director' },
-  suspend: { signers: 1, party: 'municipality', role: 'director' },
-  resume: { signers: 1, party: 'municipality', role: 'director' },
-  terminate: { signers: 1, party: 'municipality', role: 'director' },
-};
+const policies = directorPolicies();
 
 /** A `?wait=true` answer: final, in a block whose certificate the gateway verified. */
 function assertFinal(what: string, a: Answer): { hash: string; height: number; block: string } {

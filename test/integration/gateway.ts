@@ -14,10 +14,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { ENTITY_ID } from '../../deploy/gateway-init.ts';
 import { ensureImages, GATEWAY_IMAGE_TAG } from '../../docker/build-images.ts';
+import { httpsJson } from '../fixtures/http.ts';
 import { type Cluster, docker, type Json, waitUntil } from './cluster.ts';
 
 export type GatewayTopology = 'federated' | 'central';
@@ -235,9 +235,9 @@ export class ClusterGateway {
     timeoutMs = 90_000,
   ): Promise<Answer> {
     const host = await this.#ip(container);
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        {
+    const { status, body: parsed } = await httpsJson(
+      {
+        options: {
           host,
           port,
           path,
@@ -250,26 +250,12 @@ export class ClusterGateway {
             ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}),
           },
           agent: false,
-          timeout: timeoutMs,
         },
-        (res) => {
-          let text = '';
-          res.on('data', (d) => {
-            text += d;
-          });
-          res.on('end', () => {
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {}
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+        timeoutMs,
+      },
+      body,
+    );
+    return { status, body: parsed };
   }
 
   async #logs(name: string): Promise<string> {

@@ -5,7 +5,6 @@
  */
 import type { JsonObject } from '../../protocol/canonical.ts';
 import { TillidError } from '../../protocol/errors.ts';
-import { canonicalHash, type Hex } from '../../protocol/hash.ts';
 import type { StateReader, StateWriter, TxContext } from '../module.ts';
 import type { Acting } from '../party/acting.ts';
 import { catchUp, endContract } from './agenda.ts';
@@ -203,12 +202,5 @@ export function addApprovals(
   write(state, motionKey(motion.id), { ...motion, approvals });
 }
 
-/**
- * What a co-signer of a motion signs: the motion's content bound to the proposing transaction's
- * nonce and expiry, so a co-signature is good for that one transaction (the pilot's offline
- * multisignature: each party signs, one broadcasts). Signed under the `cosign` domain tag.
- */
-export function cosignDigest(chainId: string, payload: JsonObject, nonce: string, expiresAt: number): Hex {
-  const { as: _as, cosignatures: _c, ...motion } = payload;
-  return canonicalHash({ chainId, ...motion, nonce, expiresAt });
-}
+// What co-signers sign is the protocol's (clients compute it too): node/protocol/cosign.ts.
+export { cosignDigest } from '../../protocol/cosign.ts';

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { anchorTx, generateKeyPair, getJson, startTestNode, waitFor } from '../../helpers.ts';
+import type { TransactionType } from '../../../client/payloads.ts';
+import { transactions } from '../../../client/transactions.ts';
+import { anchorTx, generateKeyPair, getJson, startTestNode, waitFor } from '../../fixtures/node.ts';
 
 const post = (url: string, body: unknown, contentType = 'application/json') =>
   fetch(`${url}/v1/transactions`, {
@@ -211,17 +213,10 @@ test('the event feed pages by height and names the business clock', async (t) =>
   assert.match(status.clock.businessDate, /^\d{4}-\d{2}-\d{2}$/);
   // A membership change is an event; propose adding a second authority (1 of 1 votes: approved).
   const newcomer = generateKeyPair();
-  const { signTransaction } = await import('../../../node/protocol/transaction.ts');
-  const proposal = signTransaction(
-    {
-      chainId: genesis.chainId,
-      type: 'governance.propose',
-      payload: { action: 'add', name: 'Egedal Kommune', cvr: '44444444', publicKey: newcomer.publicKey },
-      signer: key.publicKey,
-      nonce: 'event-feed',
-      expiresAt: Date.now() + 60_000,
-    },
-    key.privateKey,
+  const proposal = transactions(genesis.chainId).governance.propose(
+    key,
+    { action: 'add', name: 'Egedal Kommune', cvr: '44444444', publicKey: newcomer.publicKey },
+    { nonce: 'event-feed', expiresAt: Date.now() + 60_000 },
   );
   assert.equal((await post(url, proposal)).status, 202);
   const feed = await waitFor(async () => {
@@ -266,11 +261,10 @@ test('a full mempool answers 429 MEMPOOL_FULL', async (t) => {
 });
 
 import type { KeyPair } from '../../../node/protocol/signature.ts';
-import { signTransaction } from '../../../node/protocol/transaction.ts';
 
 function anchorTxOfType(key: KeyPair, chainId: string, type: string) {
   const base = anchorTx(key, chainId);
-  return signTransaction({ ...base, type }, key.privateKey);
+  return transactions(chainId).sign(key, type as TransactionType, base.payload as never, base);
 }
 
 test('a node whose store fails stays up for reads but reports not ready', async (t) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
 import { contractRoutes } from '../../../node/api/contracts.ts';
-import { errorSchema } from '../../../node/api/schemas.ts';
+import { errorSchema } from '../../../node/api/errors.ts';
 import { stateQueries } from '../../../node/state/queries.ts';
 import {
   CARE_HOME_CVR,
@@ -15,7 +15,7 @@ import {
   chainWithDecisions,
   MUNICIPALITY_CVR,
   TAXI_CVR,
-} from '../../contracts.ts';
+} from '../../fixtures/contracts.ts';
 
 test('a provider’s payments are the decisions on its own contracts; the municipality still sees all', async (t) => {
   const chain = chainWithDecisions();

@@ -4,30 +4,17 @@
  * one byte of a stored block and see verification name that height.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
-import { getJson, tempDir, waitFor } from '../../helpers.ts';
-import { setPort, startNodeProcess, stopNodeProcess, tillid } from '../../process.ts';
+import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
+import { initSingleNode, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 
 test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
   const dir = tempDir(t);
-  const init = await tillid([
-    'network',
-    'init',
-    '--out',
-    dir,
-    '--chain-id',
-    'tillid-e2e',
-    '--municipality',
-    'Test Kommune:29189846',
-  ]);
-  assert.equal(init.code, 0, init.stderr);
+  const { name: nodeDir, config, init } = await initSingleNode(dir, ['--chain-id', 'tillid-e2e']);
   assert.match(init.stderr, /THROWAWAY development key/);
-  const [nodeDir] = readdirSync(dir).filter((f) => f !== 'genesis.json');
-  const config = join(dir, nodeDir as string, 'config.json');
-  setPort(config, 0);
 
   let node = await startNodeProcess(config);
   t.after(() => stopNodeProcess(node, 'SIGKILL'));
@@ -91,13 +78,7 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
 
 test('kill -9 under load never loses an acknowledged finalized transaction nor corrupts the store', async (t) => {
   const dir = tempDir(t);
-  assert.equal(
-    (await tillid(['network', 'init', '--out', dir, '--municipality', 'Test Kommune:29189846'])).code,
-    0,
-  );
-  const [nodeDir] = readdirSync(dir).filter((f) => f !== 'genesis.json');
-  const config = join(dir, nodeDir as string, 'config.json');
-  setPort(config, 0);
+  const { name: nodeDir, config } = await initSingleNode(dir);
   const { readKeyFile } = await import('../../../node/keyfile.ts');
   const { anchorTx } = await import('../../helpers.ts');
   const key = readKeyFile(join(dir, nodeDir as string, 'key.json'));

@@ -9,8 +9,8 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
-import { getJson, tempDir, waitFor } from '../../helpers.ts';
-import { setPort, startNodeProcess, stopNodeProcess, tillid } from '../../process.ts';
+import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
+import { initSingleNode, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 
 /** Every file's name, size, mtime and content hash: what "unchanged" means for a directory. */
 const fingerprint = (dir: string) =>
@@ -25,13 +25,7 @@ const fingerprint = (dir: string) =>
 
 test('chain verify: read-only, fails on engine-dropped records, on a short store and on unknown fields', async (t) => {
   const dir = tempDir(t);
-  assert.equal(
-    (await tillid(['network', 'init', '--out', dir, '--municipality', 'Test Kommune:29189846'])).code,
-    0,
-  );
-  const [nodeDir] = readdirSync(dir).filter((f) => f !== 'genesis.json');
-  const config = join(dir, nodeDir as string, 'config.json');
-  setPort(config, 0);
+  const { name: nodeDir, config } = await initSingleNode(dir);
   const node = await startNodeProcess(config);
   t.after(() => stopNodeProcess(node, 'SIGKILL'));
   await waitFor(

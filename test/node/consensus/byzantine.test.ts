@@ -18,14 +18,13 @@ import { blockHash, commitDigest } from '../../../node/protocol/block.ts';
 import { merkleRoot } from '../../../node/protocol/merkle.ts';
 import { Signer, signingMessage } from '../../../node/protocol/signature.ts';
 import { signVote } from '../../../node/protocol/votes.ts';
-import { getJson, tempDir, waitFor } from '../../helpers.ts';
+import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
+  assertChainVerifies,
   initLocalNetwork,
   type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
-  tillid,
-} from '../../process.ts';
+  startNodeProcesses,
+} from '../../fixtures/processes.ts';
 
 /**
  * A four-authority network of which three run honest node processes; the fourth authority's key
@@ -38,8 +37,7 @@ async function honestThreeAndAnAttacker(
 ) {
   const dir = tempDir(t);
   const configs = await initLocalNetwork(dir, 4, chainId, portOffset);
-  const honest = await Promise.all(configs.slice(0, 3).map((c) => startNodeProcess(c)));
-  t.after(() => Promise.all(honest.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const honest = await startNodeProcesses(t, configs.slice(0, 3));
   const config = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
   const key = readKeyFile(join(configs[3] as string, '..', 'key.json'));
   const attacker = await createHost({
@@ -190,13 +188,5 @@ test('a peer that serves invalid blocks in block sync is refused and cut off; no
     async () => ((await getJson(`${node.url}/v1/status`)).height >= before + 3 ? true : undefined),
     20_000,
   );
-  const verified = await tillid([
-    'chain',
-    'verify',
-    '--genesis',
-    join(dir, 'genesis.json'),
-    '--api',
-    node.url,
-  ]);
-  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  await assertChainVerifies(dir, { api: node.url });
 });

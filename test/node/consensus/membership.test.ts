@@ -9,14 +9,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeKeyFile } from '../../../node/keyfile.ts';
-import { generateKeyPair, getJson, tempDir, waitFor } from '../../helpers.ts';
+import { generateKeyPair, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
+  assertChainVerifies,
   initLocalNetwork,
   type NodeProcess,
   startNodeProcess,
+  startNodeProcesses,
   stopNodeProcess,
   tillid,
-} from '../../process.ts';
+} from '../../fixtures/processes.ts';
 
 const status = (node: NodeProcess) => getJson(`${node.url}/v1/status`);
 
@@ -29,8 +31,7 @@ async function governance(node: NodeProcess, keyFile: string, args: string[]): P
 test('a municipality is voted in, joins and proposes; another is voted out; the chain verifies', async (t) => {
   const dir = tempDir(t);
   const configs = await initLocalNetwork(dir, 4, 'tillid-members', 10);
-  const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
-  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const nodes = await startNodeProcesses(t, configs);
   const keyOf = (i: number) => join(configs[i] as string, '..', 'key.json');
 
   // The newcomer's node: its own key and config, peers = the four.
@@ -114,13 +115,5 @@ test('a municipality is voted in, joins and proposes; another is voted out; the 
   const before = (await status(nodes[0] as NodeProcess)).height;
   await waitFor(async () => ((await status(joined)).height >= before + 5 ? true : undefined), 30_000);
 
-  const verified = await tillid([
-    'chain',
-    'verify',
-    '--genesis',
-    join(dir, 'genesis.json'),
-    '--api',
-    joined.url,
-  ]);
-  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  await assertChainVerifies(dir, { api: joined.url });
 });

@@ -9,14 +9,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readKeyFile, writeKeyFile } from '../../../node/keyfile.ts';
-import { anchorTx, generateKeyPair, getJson, tempDir, waitFor } from '../../helpers.ts';
+import { anchorTx, generateKeyPair, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
+  assertChainVerifies,
   initLocalNetwork,
   type NodeProcess,
   startNodeProcess,
+  startNodeProcesses,
   stopNodeProcess,
-  tillid,
-} from '../../process.ts';
+} from '../../fixtures/processes.ts';
 
 const height = async (node: NodeProcess): Promise<number> => (await getJson(`${node.url}/v1/status`)).height;
 const hashAt = async (node: NodeProcess, h: number): Promise<string> =>
@@ -46,8 +47,7 @@ test('four authority processes finalize, survive kill -9 of one, and catch it up
       p2p: { listen: ['/ip4/127.0.0.1/tcp/0'], peers: [firstAddress, ...template.p2p.peers], observers: [] },
     }),
   );
-  const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
-  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const nodes = await startNodeProcesses(t, configs);
 
   // They finalize, and agree.
   await waitFor(
@@ -87,15 +87,7 @@ test('four authority processes finalize, survive kill -9 of one, and catch it up
   assert.equal(await hashAt(nodes[3] as NodeProcess, target), await hashAt(nodes[0] as NodeProcess, target));
   assert.deepEqual(await getJson(`${nodes[3]?.url}/v1/transactions/${hash}`), finalizedOnLast);
 
-  const verified = await tillid([
-    'chain',
-    'verify',
-    '--genesis',
-    join(dir, 'genesis.json'),
-    '--api',
-    nodes[3]?.url as string,
-  ]);
-  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  await assertChainVerifies(dir, { api: nodes[3]?.url as string });
 });
 
 const dirOf = (file: string) => file.slice(0, file.lastIndexOf('/'));

@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readKeyFile } from '../../../node/keyfile.ts';
-import { anchorTx, getJson, tempDir, waitFor } from '../../helpers.ts';
+import { anchorTx, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
   editConfigs,
   initLocalNetwork,
   type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
-} from '../../process.ts';
+  startNodeProcesses,
+} from '../../fixtures/processes.ts';
 
 const height = async (node: NodeProcess): Promise<number> => (await getJson(`${node.url}/v1/status`)).height;
 
@@ -23,8 +22,7 @@ test('empty blocks slow down when idle; work is still finalized promptly on ever
   editConfigs(configs, (config) => {
     config.emptyBlockIntervalMs = 3000;
   });
-  const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
-  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const nodes = await startNodeProcesses(t, configs);
   await waitFor(
     async () => ((await Promise.all(nodes.map(height))).every((h) => h >= 1) ? true : undefined),
     30_000,

@@ -15,22 +15,10 @@ import {
 } from '../../../node/protocol/transaction.ts';
 import { applicationModules } from '../../../node/state/application.ts';
 import type { Rules } from '../../../node/state/machine.ts';
-import {
-  CARE_HOME_CVR,
-  castOfCase,
-  contractsGenesis,
-  MUNICIPALITY_CVR,
-  memoryChain,
-  setUpCase,
-  txBuilder,
-} from '../../contracts.ts';
+import { CARE_HOME_CVR, caseOnMemoryChain, MUNICIPALITY_CVR } from '../../fixtures/contracts.ts';
 
 function world() {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const template = setUpCase(chain, b, cast);
+  const { cast, genesis, chain, b, template } = caseOnMemoryChain();
   const create = b.create(cast.caseworker, {
     template,
     provider: CARE_HOME_CVR,
@@ -91,6 +79,14 @@ test('an approval by a party that is not on the motion’s contract is refused o
   const stranger = w.b.approve(w.cast.taxiRep, w.motion);
   assert.equal(await refusal(w.admit(stranger)), 'PARTY_NOT_ON_CONTRACT');
   assert.equal(w.blockCode(stranger), 'PARTY_NOT_ON_CONTRACT');
+});
+
+test('an approval of a motion that has executed is refused on admission', async () => {
+  const w = world();
+  w.chain.block(w.b.approve(w.cast.careHomeRep, w.motion)); // activates the contract
+  const late = w.b.approve(w.cast.careHomeRep, w.motion);
+  assert.equal(await refusal(w.admit(late)), 'CONTRACT_STATE');
+  assert.equal(w.blockCode(late), 'CONTRACT_STATE');
 });
 
 test('a proper approval is admitted, and one for a motion still pending is left to the block', async () => {

@@ -4,19 +4,15 @@ import type { KeyPair } from '../../../node/protocol/signature.ts';
 import { Signer } from '../../../node/protocol/signature.ts';
 import { signTransaction, transactionHash } from '../../../node/protocol/transaction.ts';
 import { signVote } from '../../../node/protocol/votes.ts';
-import { applicationModules } from '../../../node/state/application.ts';
-import { executeBlock, type Rules, receiptKey } from '../../../node/state/machine.ts';
+import { executeBlock, receiptKey } from '../../../node/state/machine.ts';
 import { equivocations } from '../../../node/state/modules/evidence.ts';
 import { MemoryState } from '../../../node/state/overlay.ts';
-import { devGenesis, generateKeyPair } from '../../helpers.ts';
+import { rulesOf } from '../../fixtures/memory-chain.ts';
+import { devGenesis, generateKeyPair } from '../../fixtures/node.ts';
 
 const [reporter, offender, other] = [generateKeyPair(), generateKeyPair(), generateKeyPair()] as KeyPair[];
 const genesis = devGenesis([reporter as KeyPair, offender as KeyPair, other as KeyPair]);
-const rules: Rules = {
-  chainId: genesis.chainId,
-  params: genesis.params,
-  modules: applicationModules(genesis),
-};
+const rules = rulesOf(genesis);
 const prevote = (by: KeyPair, hash: string | null, round = 0) =>
   ({
     kind: 'vote',

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TransactionType } from '../../../client/payloads.ts';
+import { transactions } from '../../../client/transactions.ts';
 import type { KeyPair } from '../../../node/protocol/signature.ts';
-import { signTransaction, transactionHash } from '../../../node/protocol/transaction.ts';
-import { applicationModules } from '../../../node/state/application.ts';
+import { transactionHash } from '../../../node/protocol/transaction.ts';
 import { eventsAt } from '../../../node/state/events.ts';
-import { executeBlock, type Rules, receiptKey } from '../../../node/state/machine.ts';
+import { executeBlock, receiptKey } from '../../../node/state/machine.ts';
 import {
   authoritiesAt,
   MEMBERSHIP_DELAY,
@@ -12,52 +13,22 @@ import {
   proposalKey,
 } from '../../../node/state/modules/governance.ts';
 import { MemoryState } from '../../../node/state/overlay.ts';
-import { devGenesis, generateKeyPair } from '../../helpers.ts';
+import { memoryChain, rulesOf } from '../../fixtures/memory-chain.ts';
+import { devGenesis, generateKeyPair } from '../../fixtures/node.ts';
 
 const members = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()] as KeyPair[];
 const newcomer = generateKeyPair();
 const genesis = devGenesis(members);
-const rules: Rules = {
-  chainId: genesis.chainId,
-  params: genesis.params,
-  modules: applicationModules(genesis),
-};
 
-/** A tiny chain in memory: each call executes one block and returns the receipts. */
+/** A chain in memory: each `run` executes one block and returns the receipts. */
 function chain() {
-  const state = new MemoryState();
-  let height = 0;
-  let root = '00'.repeat(32);
-  const run = (...txs: ReturnType<typeof signTransaction>[]) => {
-    height++;
-    const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
-    const result = executeBlock(
-      state,
-      root,
-      items,
-      { chainId: genesis.chainId, height, timestamp: Date.now(), proposer: members[0]?.publicKey as string },
-      rules,
-      'validate',
-    );
-    state.apply(result.writes);
-    root = result.stateRoot;
-    return items.map((i) => state.get(receiptKey(i.hash)) as { code: string; message?: string });
-  };
-  return { state, run, height: () => height };
+  const c = memoryChain(genesis);
+  return { state: c.state, run: c.block, height: c.height };
 }
 
+const build = transactions(genesis.chainId);
 const tx = (signer: KeyPair, type: string, payload: Record<string, string>) =>
-  signTransaction(
-    {
-      chainId: genesis.chainId,
-      type,
-      payload,
-      signer: signer.publicKey,
-      nonce: crypto.randomUUID(),
-      expiresAt: Date.now() + 60_000,
-    },
-    signer.privateKey,
-  );
+  build.sign(signer, type as TransactionType, payload as never, { expiresAt: Date.now() + 60_000 });
 const propose = (by: KeyPair, action: 'add' | 'remove', key: KeyPair) =>
   tx(by, 'governance.propose', { action, name: 'Egedal Kommune', cvr: '44444444', publicKey: key.publicKey });
 const vote = (by: KeyPair, proposal: string) => tx(by, 'governance.vote', { proposal });
@@ -106,7 +77,7 @@ test('membership transactions are refused from non-authorities, twice, late, or 
 
 test('an authority can be removed, but never the last one', () => {
   const solo = devGenesis([members[0] as KeyPair]);
-  const soloRules: Rules = { ...rules, modules: applicationModules(solo) };
+  const soloRules = rulesOf(solo);
   const state = new MemoryState();
   const removal = propose(members[0] as KeyPair, 'remove', members[0] as KeyPair);
   const r = executeBlock(

@@ -28,6 +28,10 @@ export const approve: ContractAction = {
   admit(state, tx, acting) {
     const motion = read<Motion>(state, motionKey(tx.payload.motion as Hex));
     if (!motion) return;
+    if (motion.status !== 'open') throw wrongState('the motion has been executed already');
+    // The block checks the motion's expiry before the party (admission has no business day), so an
+    // approval of an expired motion by a party not on its contract is refused here with
+    // PARTY_NOT_ON_CONTRACT and would be with APPROVAL_EXPIRED in a block: refused either way.
     const contract = read<ContractRecord>(state, contractKey(motion.contract));
     if (contract) onContract(contract, acting);
   },

@@ -23,14 +23,12 @@ import type { JsonObject } from '../../../../node/protocol/canonical.ts';
 import type { Hex } from '../../../../node/protocol/hash.ts';
 import { generateKeyPair, type KeyPair } from '../../../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../../../node/protocol/transaction.ts';
-import { applicationModules } from '../../../../node/state/application.ts';
 import { DAY_MS, parseDate } from '../../../../node/state/contracts/calendar.ts';
 import { kOf } from '../../../../node/state/contracts/policy.ts';
 import {
   BlockInvalidError,
   executeBlock,
   type Receipt,
-  type Rules,
   receiptKey,
   statelessProblem,
 } from '../../../../node/state/machine.ts';
@@ -38,30 +36,20 @@ import {
   type Actor,
   actorId,
   CARE_HOME_CVR,
-  castOfCase,
+  caseOnMemoryChain,
   commitment,
-  contractsGenesis,
   MUNICIPALITY_CVR,
-  memoryChain,
   ORIGIN,
-  setUpCase,
+  type setUpCase,
   TAXI_CVR,
-  txBuilder,
-} from '../../../contracts.ts';
+} from '../../../fixtures/contracts.ts';
+import { rulesOf } from '../../../fixtures/memory-chain.ts';
 
 const OTHER_MUNICIPALITY_CVR = '44444444';
 
 function world(template: Parameters<typeof setUpCase>[3] = {}) {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const rules: Rules = {
-    chainId: genesis.chainId,
-    params: genesis.params,
-    modules: applicationModules(genesis),
-  };
-  const templateId = setUpCase(chain, b, cast, template);
+  const { cast, genesis, chain, b, template: templateId } = caseOnMemoryChain({ template });
+  const rules = rulesOf(genesis);
 
   const ok = (...txs: Transaction[]) => {
     const receipts = chain.block(...txs);
@@ -124,6 +112,16 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
   /** A contract.* transaction with a hand-made payload (`as` from `a` unless the payload has one). */
   const raw = (a: Actor, type: string, payload: Record<string, unknown>) =>
     b.sign(a.key, `contract.${type}`, { as: as(a), ...payload } as JsonObject);
+  /** A caseworker's `contract.create` of a valid one-item contract, with `fields` changed: the bad-input tables' row builder. */
+  const rawCreate = (fields: Record<string, unknown>) =>
+    raw(cast.caseworker, 'create', {
+      template: templateId,
+      provider: CARE_HOME_CVR,
+      start: '2026-02-01',
+      reportEveryMonths: 0,
+      items: [{ code: 'residential', monthly: 4_500_000 }],
+      ...fields,
+    });
 
   const draft = (fields: Record<string, unknown> = {}, provider = CARE_HOME_CVR): Hex => {
     const tx = b.create(cast.caseworker, {
@@ -166,6 +164,7 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
     rejected,
     refused,
     raw,
+    rawCreate,
     as,
     draft,
     active,
@@ -534,15 +533,7 @@ test('transitions that do not fit the state are refused: CONTRACT_STATE', () => 
 test('dates out of order or impossible are refused at admission: TX_PAYLOAD_INVALID', () => {
   const w = world();
   const { cast } = w;
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', {
-      template: w.templateId,
-      provider: CARE_HOME_CVR,
-      start: '2026-02-01',
-      reportEveryMonths: 0,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-      ...fields,
-    });
+  const create = w.rawCreate;
   const item = (until: unknown) => ({ items: [{ code: 'school', monthly: 1, until }] });
   // An item ending before, or on, the day the contract starts.
   w.refused(create(item('2026-01-15')), 'TX_PAYLOAD_INVALID', 'items[0]');
@@ -602,15 +593,7 @@ test('an amendment whose item ends before the contract starts is refused when pr
 test('negative, zero, absurd and fractional amounts and counts are refused at admission: TX_PAYLOAD_INVALID', () => {
   const w = world();
   const { cast } = w;
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', {
-      template: w.templateId,
-      provider: CARE_HOME_CVR,
-      start: '2026-02-01',
-      reportEveryMonths: 0,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-      ...fields,
-    });
+  const create = w.rawCreate;
   for (const monthly of [
     -1,
     -4_500_000,
@@ -701,15 +684,7 @@ test('personal data in any field is refused at admission: PII_REJECTED (the guar
   const w = world();
   const { cast } = w;
   const id = w.active();
-  const base = {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    start: '2026-02-01',
-    reportEveryMonths: 0,
-    items: [{ code: 'residential', monthly: 4_500_000 }],
-  };
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', { ...base, ...fields });
+  const create = w.rawCreate;
   const cases: [Transaction, string][] = [
     // A CPR number in an item code: `child-0101901234` is a well-formed code, so only the guard catches it.
     [create({ items: [{ code: 'child-0101901234', monthly: 1 }] }), '$.items[0].code'],
@@ -778,15 +753,7 @@ test('what the guard cannot see, the formats refuse: free text and near-misses a
   const w = world();
   const { cast } = w;
   const id = w.active();
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', {
-      template: w.templateId,
-      provider: CARE_HOME_CVR,
-      start: '2026-02-01',
-      reportEveryMonths: 0,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-      ...fields,
-    });
+  const create = w.rawCreate;
   const terminate = (fields: Record<string, unknown>) =>
     w.raw(cast.director, 'propose', { contract: id, action: 'terminate', ...fields });
   // A name is not personal data to a pattern, but a code field takes no spaces or capitals.
@@ -825,15 +792,7 @@ test('unknown fields, wrong types and oversized lists are refused at admission: 
   const w = world();
   const { cast } = w;
   const id = w.active();
-  const base = {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    start: '2026-02-01',
-    reportEveryMonths: 0,
-    items: [{ code: 'residential', monthly: 4_500_000 }],
-  };
-  const create = (fields: Record<string, unknown>) =>
-    w.raw(cast.caseworker, 'create', { ...base, ...fields });
+  const create = w.rawCreate;
   const items = (n: number) => Array.from({ length: n }, (_, i) => ({ code: `item-${i}`, monthly: 1 }));
   const invalid: [Transaction, string][] = [
     // Unknown fields, at every level.

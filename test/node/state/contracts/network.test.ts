@@ -21,15 +21,14 @@ import {
   MUNICIPALITY_CVR,
   TAXI_CVR,
   txBuilder,
-} from '../../../contracts.ts';
-import { getJson, tempDir, waitFor } from '../../../helpers.ts';
+} from '../../../fixtures/contracts.ts';
+import { getJson, tempDir, waitFor } from '../../../fixtures/node.ts';
 import {
+  assertChainVerifies,
   initLocalNetwork,
   type NodeProcess,
-  startNodeProcess,
-  stopNodeProcess,
-  tillid,
-} from '../../../process.ts';
+  startNodeProcesses,
+} from '../../../fixtures/processes.ts';
 
 const CHAIN = 'tillid-case';
 const MONTHLY = 5_500_000;
@@ -37,8 +36,7 @@ const MONTHLY = 5_500_000;
 test('the placement case on four authority processes: paid monthly, reports before release, cascade, one state everywhere', async (t) => {
   const dir = tempDir(t);
   const configs = await initLocalNetwork(dir, 4, CHAIN, 5, ['--business-days-per-block', '2']);
-  const nodes = await Promise.all(configs.map((c) => startNodeProcess(c)));
-  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+  const nodes = await startNodeProcesses(t, configs);
   const [first, , , last] = nodes as [NodeProcess, NodeProcess, NodeProcess, NodeProcess];
   const authorityKey = readKeyFile(join(configs[0] as string, '..', 'key.json'));
   const cast = castOfCase();
@@ -225,13 +223,5 @@ test('the placement case on four authority processes: paid monthly, reports befo
   const views = await Promise.all(nodes.map((n) => view(n, ids.placement)));
   for (const v of views) assert.deepEqual(v.timeline, placementView.timeline);
   // And a replay from the genesis, with the contracts application, reproduces every state root.
-  const verified = await tillid([
-    'chain',
-    'verify',
-    '--genesis',
-    join(dir, 'genesis.json'),
-    '--api',
-    last.url,
-  ]);
-  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  await assertChainVerifies(dir, { api: last.url });
 });

@@ -12,38 +12,33 @@ import type { ChainEvent } from '../../../../node/state/events.ts';
 import {
   CARE_HOME_CVR,
   type Cast,
-  CONSULTANT_CVR,
-  castOfCase,
+  caseOnMemoryChain,
   commitment,
-  contractsGenesis,
-  memoryChain,
-  setUpCase,
-  TAXI_CVR,
-  txBuilder,
-} from '../../../contracts.ts';
+  type setUpCase,
+} from '../../../fixtures/contracts.ts';
 
 const RESIDENTIAL = 4_500_000; // øre a month
 const SCHOOL = 1_000_000;
 
 function world(template: Parameters<typeof setUpCase>[3] = {}) {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = memoryChain(genesis);
-  const b = txBuilder(genesis.chainId);
-  const templateId = setUpCase(chain, b, cast, template);
+  const { cast, chain, b, template: templateId } = caseOnMemoryChain({ template });
   const ok = (...txs: Parameters<typeof chain.block>) => {
     const receipts = chain.block(...txs);
     for (const [i, r] of receipts.entries())
       assert.equal(r.code, 'OK', `transaction ${i}: ${r.code} ${r.message ?? ''}`);
+  };
+  /** Drafts a contract (the caseworker, on the case's template); returns its id. */
+  const draftContract = (fields: Record<string, unknown>, provider: string = CARE_HOME_CVR): Hex => {
+    const create = b.create(cast.caseworker, { template: templateId, provider, ...fields } as never);
+    ok(create);
+    return transactionHash(create);
   };
   /** Drafts a contract and activates it with both parties' signatures; returns its id. */
   const activeContract = (
     fields: Record<string, unknown>,
     rep: Cast['careHomeRep'] = cast.careHomeRep,
   ): Hex => {
-    const create = b.create(cast.caseworker, { template: templateId, provider: rep.cvr, ...fields } as never);
-    ok(create);
-    const id = transactionHash(create);
+    const id = draftContract(fields, rep.cvr);
     const motion = b.propose(cast.caseworker, id, 'activate');
     ok(motion);
     ok(b.approve(rep, transactionHash(motion)));
@@ -82,6 +77,7 @@ function world(template: Parameters<typeof setUpCase>[3] = {}) {
     b,
     templateId,
     ok,
+    draftContract,
     activeContract,
     passMotion,
     payments,
@@ -268,13 +264,7 @@ test('K4: a dependent contract pays only while its parent is active', () => {
 
 test('two-party activation and termination: neither party alone can do it', () => {
   const w = world();
-  const create = w.b.create(w.cast.caseworker, {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    ...placement,
-  });
-  w.ok(create);
-  const id = transactionHash(create);
+  const id = w.draftContract(placement);
   // Two municipal signatures are still one party.
   const motion = w.b.propose(w.cast.caseworker, id, 'activate');
   w.ok(motion);
@@ -302,18 +292,13 @@ test('two-party activation and termination: neither party alone can do it', () =
 
 test('partial approvals expire with their motion', () => {
   const w = world({ approvalLifetimeDays: 5 });
-  const create = w.b.create(w.cast.caseworker, {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    ...placement,
-  });
-  w.ok(create);
-  const motion = w.b.propose(w.cast.caseworker, transactionHash(create), 'activate');
+  const id = w.draftContract(placement);
+  const motion = w.b.propose(w.cast.caseworker, id, 'activate');
   w.ok(motion);
   w.chain.advance(6);
   const late = w.chain.block(w.b.approve(w.cast.careHomeRep, transactionHash(motion)));
   assert.equal(late[0]?.code, 'APPROVAL_EXPIRED');
-  assert.equal(w.chain.contract(transactionHash(create)).status, 'draft');
+  assert.equal(w.chain.contract(id).status, 'draft');
 });
 
 test('the case story: placement, consultant, taxi, school support added and reviewed, termination after 12 months cascades', () => {
@@ -424,13 +409,7 @@ test('the case story: placement, consultant, taxi, school support added and revi
 
 test("the pilot's offline multisignature: both parties sign, one broadcasts, the contract activates in one transaction", () => {
   const w = world();
-  const create = w.b.create(w.cast.caseworker, {
-    template: w.templateId,
-    provider: CARE_HOME_CVR,
-    ...placement,
-  });
-  w.ok(create);
-  const id = transactionHash(create);
+  const id = w.draftContract(placement);
   w.ok(w.b.proposeCosigned(w.cast.caseworker, id, 'activate', [w.cast.careHomeRep]));
   assert.equal(w.chain.contract(id).status, 'active');
   // A co-signature is bound to its transaction: the same signature on other content does not verify.

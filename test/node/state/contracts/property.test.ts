@@ -27,11 +27,10 @@ import type { JsonObject } from '../../../../node/protocol/canonical.ts';
 import type { Hex } from '../../../../node/protocol/hash.ts';
 import { generateKeyPair } from '../../../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../../../node/protocol/transaction.ts';
-import { applicationModules } from '../../../../node/state/application.ts';
 import { addMonths, DAY_MS, formatDate, parseDate } from '../../../../node/state/contracts/calendar.ts';
 import type { ContractRecord } from '../../../../node/state/contracts/records.ts';
 import { isReportingPeriod, monthlyAmount, type Terms } from '../../../../node/state/contracts/terms.ts';
-import { type Rules, statelessProblem } from '../../../../node/state/machine.ts';
+import { statelessProblem } from '../../../../node/state/machine.ts';
 import {
   type Actor,
   actorId,
@@ -46,7 +45,8 @@ import {
   setUpCase,
   TAXI_CVR,
   txBuilder,
-} from '../../../contracts.ts';
+} from '../../../fixtures/contracts.ts';
+import { rulesOf } from '../../../fixtures/memory-chain.ts';
 
 /** Five business days per block: 150 blocks cover about two years. */
 const MS_PER_BLOCK = 5 * DAY_MS;
@@ -138,11 +138,7 @@ function run(steps: { idle: number; actions: Action[] }[]) {
   const genesis = contractsGenesis([cast.authority], MS_PER_BLOCK);
   const chain = memoryChain(genesis);
   const b = txBuilder(genesis.chainId);
-  const rules: Rules = {
-    chainId: genesis.chainId,
-    params: genesis.params,
-    modules: applicationModules(genesis),
-  };
+  const rules = rulesOf(genesis);
   /** Every block's transactions, from height 1, for the replay. */
   const blocks: Transaction[][] = [];
   /** The state root after each block. */

@@ -1,0 +1,69 @@
+/**
+ * The off-chain document plugin (gateway/documents) in the gateway: its store from the config's
+ * `documents` section, rights from the contract's parties plus the caller's roles, anchoring
+ * through the gateway's signer, and the gateway's service agreements and audit (service
+ * `documents`) around its routes.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ROLES, SIDE_OF_ROLE } from '../authorization.ts';
+import type { Caller } from '../caller.ts';
+import { type PluginComponents, serviceRoutes } from '../components.ts';
+import { FileDocumentStore } from '../documents/file-store.ts';
+import { documentRoutes } from '../documents/routes.ts';
+import { ownerOrContractParties } from '../documents/service.ts';
+
+/** Roles that may upload or erase documents; an auditor only reads. */
+const writes = (caller: Caller, side: 'municipality' | 'any') =>
+  caller.privileges.some(
+    (p) =>
+      (ROLES as readonly string[]).includes(p.role) &&
+      p.role !== 'auditor' &&
+      (side === 'any' || SIDE_OF_ROLE[p.role as (typeof ROLES)[number]] === 'municipality'),
+  );
+
+const reads = (caller: Caller) =>
+  caller.privileges.some((p) => (ROLES as readonly string[]).includes(p.role));
+
+export async function documents(app: FastifyInstance, c: PluginComponents): Promise<void> {
+  const options = c.config.documents ?? {};
+  const dir = options.dir ?? resolve(join(c.config.keyStoreDir, '..', 'documents'));
+  const store = await FileDocumentStore.open({
+    dir,
+    ...(options.keyDir ? { keyDir: options.keyDir } : {}),
+    ...(options.masterKeyFile
+      ? { masterKey: Buffer.from(readFileSync(options.masterKeyFile, 'utf8').trim(), 'hex') }
+      : {}),
+  });
+  const parties = async (contract: string) => {
+    try {
+      return await c.router.get<{ municipality: string; provider: string }>(
+        c.config.municipalities[0]?.cvr as string,
+        `/v1/contracts/${contract}`,
+      );
+    } catch {
+      return undefined;
+    }
+  };
+  const byParties = ownerOrContractParties(parties);
+  app.addHook('onRoute', serviceRoutes('documents', 'document'));
+  await app.register(documentRoutes, {
+    store,
+    erasureLog: join(dir, 'erasures.jsonl'),
+    ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+    authorize: async (caller, action, document) => {
+      const roleAllows =
+        action === 'download'
+          ? reads(caller)
+          : action === 'erase'
+            ? writes(caller, 'municipality')
+            : writes(caller, 'any');
+      return roleAllows && (await byParties(caller, action, document));
+    },
+    submit: async (caller, tx) => {
+      const result = await c.submitter.sign(caller.cvr, tx.type, { ...tx.payload }, false);
+      return { hash: result.hash };
+    },
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * Usage texts of the `tillid` commands, apart from the commands themselves so that printing help
+ * (or a usage error) loads none of them.
+ */
+export const USAGE = `usage: tillid <command>
+
+  keys generate --out <file>             a new Ed25519 key (file mode 600)
+  network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
+               [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
+                                         a genesis plus one node config per municipality
+  network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
+  node start --config <file>             run one node
+  tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
+                                         sign and submit an anchor
+  chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
+                                         replay and check every block from the genesis
+  proof verify --genesis <file> --file <read.json>
+                                         check a read saved with ?proof=true, offline, against the genesis
+  authority propose --key <file> --action add|remove --name <name> --cvr <cvr> --public-key <hex> [--address <multiaddr>] [--api <url>] [--wait]
+                                         propose adding or removing an authority (an authority's key)
+  authority vote --key <file> --proposal <id> [--api <url>] [--wait]
+                                         vote for a membership proposal
+  party register|add-key|revoke-key ...  parties (municipalities, providers) and their keys: tillid party --help
+  contract template|create|propose|cosign|approve|report|show|list ...
+                                         contracts: tillid contract --help
+
+  <command> --help                       usage of one command group`;
+
+export const CONTRACT_USAGE = `usage: tillid contract <command>
+
+Signing commands take --key <file> --party <cvr> --role <role> --actor <64 hex> [--api <url>] [--wait]:
+the key must be registered for the party in that role; the actor is a pseudonymous id, never a name.
+
+  contract template --code <code> [--policies <file.json>] [--approval-lifetime-days 30] [--no-release-withheld]
+                                  define a template (a municipal director); default policies: the
+                                  pilot's (caseworkers of both parties activate or terminate; one
+                                  director or two centre chiefs amend, suspend or resume)
+  contract create --template <cvr>/<code> --provider <cvr> --start YYYY-MM-DD --item <code>:<øre a month>[:until] ...
+                  --report-every-months <n> [--months <n>] [--parent <id> --on-parent-end terminate|suspend]
+                  [--kle <code>] [--document <hex>]
+                                  draft a contract; its id is the printed hash
+  contract propose --contract <id> --action activate|amend|suspend|resume|terminate [--changes <file.json>]
+                   [--reason <code>] [--document <hex>] [--draft-out <file> | --draft <file> --cosignature <file> ...]
+                                  propose a motion; its id is the printed hash. --draft-out writes the
+                                  motion for co-signers instead of sending it; --draft with their
+                                  co-signatures sends it, approved by all of them in one transaction
+  contract cosign --draft <file> [--out <file>]
+                                  co-sign a drafted motion offline (nothing is sent)
+  contract approve --motion <id>  approve an open motion
+  contract report --contract <id> --period <n> (--document <hex> | --file <path>)
+                                  record a status report (a provider); with --file the document is
+                                  committed with a fresh salt, printed for the off-chain store
+  contract show --id <id> [--api <url>]       a contract: terms, timeline, motions, payments, reports
+  contract list --party <cvr> [--api <url>]   the contracts a party is on`;
+
+export const PARTY_USAGE = `usage: tillid party <command>
+
+  party register --key <file> --cvr <cvr> --kind municipality|provider --grant <publicKey>:<role,...>[:admin] ...
+                 [--api <url>] [--wait]      register a municipality (authority key) or a provider (municipal admin key)
+  party add-key --key <file> --cvr <cvr> --grant <publicKey>:<role,...>[:admin] [--api <url>] [--wait]
+                                             add a key to a party (its admin key, or its registrar's)
+  party revoke-key --key <file> --cvr <cvr> --public-key <hex> [--api <url>] [--wait]
+                                             revoke a key for good
+
+  --grant: a public key, the roles it may act in (caseworker, centre-chief, director,
+  provider-representative; empty for none) and ':admin' if it may manage keys, e.g.
+  --grant 3b6a...e1:caseworker,director   or   --grant 9f00...12::admin`;
+
+/** Groups with their own usage text; the rest share USAGE. */
+const GROUP_USAGE: Record<string, string> = { contract: CONTRACT_USAGE, party: PARTY_USAGE };
+export const usageOf = (group: string | undefined): string => (group && GROUP_USAGE[group]) || USAGE;
