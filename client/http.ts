@@ -232,6 +232,11 @@ export class TillidClient {
     const q = new URLSearchParams({ municipality, month });
     return (await this.#get(`/v1/payments?${q}`)).decisions;
   }
+  /** The decisions a party sees in a month: a municipality its own, a provider those on its contracts. */
+  async paymentsFor(party: string, month: string): Promise<Json[]> {
+    const q = new URLSearchParams({ party, month });
+    return (await this.#get(`/v1/payments?${q}`)).decisions;
+  }
   /** Finalized events after a height, oldest first; continue from `next`. */
   events(options: { after?: number; limit?: number } = {}): Promise<EventPage> {
     const q = new URLSearchParams();

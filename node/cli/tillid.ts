@@ -34,57 +34,35 @@ type Command = (args: string[]) => void | Promise<void>;
 
 /** Loads a command's module only when it runs: a client command need not load libp2p or LevelDB. */
 const lazy =
-  <M>(load: () => Promise<M>, pick: (m: M) => Command): Command =>
+  <M extends Record<K, Command>, K extends keyof M>(load: () => Promise<M>, name: K): Command =>
   async (args) =>
-    pick(await load())(args);
+    (await load())[name](args);
 const contract = () => import('./contract.ts');
 const party = () => import('./party.ts');
+const authority = () => import('./authority.ts');
+const network = () => import('./network.ts');
 
 const commands: Record<string, Command> = {
-  'keys generate': lazy(
-    () => import('./keys.ts'),
-    (m) => m.keysGenerate,
-  ),
-  'network init': lazy(
-    () => import('./network.ts'),
-    (m) => m.networkInit,
-  ),
-  'network up': lazy(
-    () => import('./network.ts'),
-    (m) => m.networkUp,
-  ),
+  'keys generate': lazy(() => import('./keys.ts'), 'keysGenerate'),
+  'network init': lazy(network, 'networkInit'),
+  'network up': lazy(network, 'networkUp'),
   'node start': nodeStart,
-  'tx send': lazy(
-    () => import('./tx.ts'),
-    (m) => m.txSend,
-  ),
-  'chain verify': lazy(
-    () => import('./verify.ts'),
-    (m) => m.chainVerify,
-  ),
-  'proof verify': lazy(
-    () => import('./proof.ts'),
-    (m) => m.proofVerify,
-  ),
-  'authority propose': lazy(
-    () => import('./authority.ts'),
-    (m) => m.authorityPropose,
-  ),
-  'authority vote': lazy(
-    () => import('./authority.ts'),
-    (m) => m.authorityVote,
-  ),
-  'party register': lazy(party, (m) => m.partyRegister),
-  'party add-key': lazy(party, (m) => m.partyAddKey),
-  'party revoke-key': lazy(party, (m) => m.partyRevokeKey),
-  'contract template': lazy(contract, (m) => m.contractTemplate),
-  'contract create': lazy(contract, (m) => m.contractCreate),
-  'contract propose': lazy(contract, (m) => m.contractPropose),
-  'contract cosign': lazy(contract, (m) => m.contractCosign),
-  'contract approve': lazy(contract, (m) => m.contractApprove),
-  'contract report': lazy(contract, (m) => m.contractReport),
-  'contract show': lazy(contract, (m) => m.contractShow),
-  'contract list': lazy(contract, (m) => m.contractList),
+  'tx send': lazy(() => import('./tx.ts'), 'txSend'),
+  'chain verify': lazy(() => import('./verify.ts'), 'chainVerify'),
+  'proof verify': lazy(() => import('./proof.ts'), 'proofVerify'),
+  'authority propose': lazy(authority, 'authorityPropose'),
+  'authority vote': lazy(authority, 'authorityVote'),
+  'party register': lazy(party, 'partyRegister'),
+  'party add-key': lazy(party, 'partyAddKey'),
+  'party revoke-key': lazy(party, 'partyRevokeKey'),
+  'contract template': lazy(contract, 'contractTemplate'),
+  'contract create': lazy(contract, 'contractCreate'),
+  'contract propose': lazy(contract, 'contractPropose'),
+  'contract cosign': lazy(contract, 'contractCosign'),
+  'contract approve': lazy(contract, 'contractApprove'),
+  'contract report': lazy(contract, 'contractReport'),
+  'contract show': lazy(contract, 'contractShow'),
+  'contract list': lazy(contract, 'contractList'),
 };
 
 const isHelpFlag = (arg: string | undefined) => arg === '--help' || arg === '-h';

@@ -153,6 +153,11 @@ test('every transaction type through the client: signed, final, read back; refus
     decisions.map((d) => [d.contract, d.period, d.kind, d.amount]),
     [[contract, 1, 'release', 4_600_000]],
   );
+  // The provider's own view of the month holds the same decision.
+  assert.deepEqual(
+    (await provider.api.paymentsFor(CARE_HOME_CVR, month)).map((d) => [d.contract, d.period, d.kind]),
+    [[contract, 1, 'release']],
+  );
   const view = await provider.api.transaction(report.hash);
   const receipts = await provider.api.receipts(view?.height as number);
   assert.deepEqual(
