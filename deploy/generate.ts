@@ -2,11 +2,13 @@
  * Deployment generator: compose files for N municipalities in each topology, and per-municipality
  * bundles for real networks where every municipality runs its node on its own host.
  *
- *   node deploy/generate.ts --topology federated --municipalities 7 --out dist/federated-7
- *   node deploy/generate.ts --topology hybrid --municipalities 16 --authorities 4 --out dist/hybrid
- *   node deploy/generate.ts --topology central --municipalities 12 --authorities 4 --out dist/central
- *   node deploy/generate.ts --topology local --out dist/local
- *   node deploy/generate.ts --bundles --members members.json --out dist/bundles   # see CEREMONY.md
+ *   npm run generate -- --topology federated --municipalities 7 --out dist/federated-7
+ *   npm run generate -- --topology hybrid --municipalities 16 --authorities 4 --out dist/hybrid
+ *   npm run generate -- --topology central --municipalities 12 --authorities 4 --out dist/central
+ *   npm run generate -- --topology local --out dist/local
+ *   npm run generate -- --bundles --members members.json --out dist/bundles   # see CEREMONY.md
+ *   npm run generate -- --help
+ * (npm runs it on the project's Node 24; a system Node 20 cannot load TypeScript.)
  *
  * One Docker host (the first four forms): `<out>/docker-compose.yml` with an init service that
  * makes keys (each only in its node's volume), the genesis and the configs on first start, exactly
@@ -35,6 +37,7 @@ import { parseArgs } from 'node:util';
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { DEFAULT_PARAMS, decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import { isValidPublicKey } from '../node/protocol/signature.ts';
+import { LOGGING_ANCHOR, loopbackPort, monitoringServices, writeMonitoringFiles } from './monitoring.ts';
 
 export const TOPOLOGIES = ['local', 'federated', 'hybrid', 'central'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -49,7 +52,16 @@ export interface ComposeOptions {
   chainId: string;
   /** The gateway image (central and federated); default tillid/gateway:dev. */
   gatewayImage?: string;
+  /** Host ports on 127.0.0.1 (0: Docker chooses a free one); defaults 8080, 8443, 9090, 3000. */
+  gatewayPort?: number;
+  tokenServicePort?: number;
+  prometheusPort?: number;
+  grafanaPort?: number;
 }
+
+/** Whether the topology's compose file includes the gateway services. */
+export const hasGateway = (o: ComposeOptions): boolean =>
+  o.topology === 'central' || o.topology === 'federated';
 
 const pad = (i: number) => String(i).padStart(2, '0');
 
@@ -106,6 +118,7 @@ export function composeFile(o: ComposeOptions): string {
     '# each only into its own node volume: a development network, not a real deployment',
     '# (see deploy/CEREMONY.md for that).',
     '',
+    ...LOGGING_ANCHOR,
     'x-node: &node',
     `  image: ${o.image}`,
     '  restart: unless-stopped',
@@ -114,10 +127,12 @@ export function composeFile(o: ComposeOptions): string {
     '      condition: service_completed_successfully',
     '  networks: [tillid]',
     '  stop_grace_period: 20s',
+    '  logging: *logging',
     '',
     'services:',
     '  init:',
     `    image: ${o.image}`,
+    '    logging: *logging',
     '    entrypoint: ["node", "/app/deploy/init.ts"]',
     '    command:',
     ...initArgs.map((a) => `      - ${q(a)}`),
@@ -133,11 +148,18 @@ export function composeFile(o: ComposeOptions): string {
       `  ${n.id}:`,
       '    <<: *node',
       `    volumes: [${n.id}:/var/lib/tillid]`,
-      `    ports: [${q(`127.0.0.1:${o.basePort + i}:7101`)}]`,
+      `    ports: [${o.basePort === 0 ? loopbackPort(0, 7101) : loopbackPort(o.basePort + i, 7101)}]`,
     );
   });
-  const gateway = o.topology === 'central' || o.topology === 'federated';
+  const gateway = hasGateway(o);
   if (gateway) lines.push(...gatewayServices(o, nodes));
+  lines.push(
+    ...monitoringServices({
+      prometheusPort: o.prometheusPort ?? 9090,
+      grafanaPort: o.grafanaPort ?? 3000,
+      network: 'tillid',
+    }),
+  );
   lines.push(
     '',
     'networks:',
@@ -146,6 +168,7 @@ export function composeFile(o: ComposeOptions): string {
     'volumes:',
     ...nodes.map((n) => `  ${n.id}: {}`),
     ...(gateway ? ['  gateway: {}'] : []),
+    '  prometheus: {}',
     '',
   );
   return lines.join('\n');
@@ -178,6 +201,7 @@ function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
       : []),
     '  gateway-init:',
     `    image: ${image}`,
+    '    logging: *logging',
     '    entrypoint: ["node", "/app/deploy/gateway-init.ts"]',
     '    command:',
     ...initArgs.map((a) => `      - ${q(a)}`),
@@ -191,6 +215,7 @@ function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
     ...ids.map((id) => `      - ${id}:/nodes/${id}:ro`),
     '  token-service:',
     `    image: ${image}`,
+    '    logging: *logging',
     '    entrypoint: ["node", "/app/deploy/token-service.ts"]',
     '    command: []',
     '    restart: unless-stopped',
@@ -203,9 +228,10 @@ function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
     '    depends_on:',
     '      gateway-init: { condition: service_completed_successfully }',
     '    volumes: [gateway:/var/lib/tillid:ro]',
-    '    ports: ["127.0.0.1:8443:8443"]',
+    `    ports: [${loopbackPort(o.tokenServicePort ?? 8443, 8443)}]`,
     '  gateway:',
     `    image: ${image}`,
+    '    logging: *logging',
     '    restart: unless-stopped',
     '    environment:',
     '      TILLID_GATEWAY_KEYSTORE_PASSPHRASE_FILE: /var/lib/tillid/passphrase',
@@ -214,7 +240,7 @@ function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
     '      gateway-init: { condition: service_completed_successfully }',
     '      token-service: { condition: service_started }',
     '    volumes: [gateway:/var/lib/tillid]',
-    '    ports: ["127.0.0.1:8080:8080"]',
+    `    ports: [${loopbackPort(o.gatewayPort ?? 8080, 8080)}]`,
   ];
 }
 
@@ -307,20 +333,27 @@ export async function writeBundles(
         `# ${m.name} (CVR ${m.cvr}): its own Tillid node, on its own host (${m.host}).`,
         '# The volume tillid-node already holds key.json from the key ceremony (deploy/CEREMONY.md);',
         '# copy config.json and genesis.json into it, check the genesis hash, then: docker compose up -d',
+        '# (or `npm run up -- --file <this file> --monitoring` for Prometheus with the alert rules too).',
+        '',
+        ...LOGGING_ANCHOR,
         'services:',
         '  node:',
         `    image: ${o.image}`,
         '    restart: unless-stopped',
+        '    logging: *logging',
         '    volumes: [tillid-node:/var/lib/tillid]',
         '    ports:',
         '      - "7201:7201"          # p2p: open to the other members (noise-encrypted; allow-list by key)',
         '      - "127.0.0.1:7101:7101" # API: for this municipality\'s gateway and operators only',
+        ...monitoringServices({ prometheusPort: 9090, grafanaPort: 3000 }),
         'volumes:',
         '  tillid-node:',
         '    external: true',
+        '  prometheus: {}',
         '',
       ].join('\n'),
     );
+    writeMonitoringFiles(dir, ['node:7101']);
     writeFileSync(
       join(dir, 'README.md'),
       `# ${m.name}\n\nRole: ${m.role ?? 'authority'}. Genesis hash: \`${hash}\` — confirm it with every other member` +
@@ -330,29 +363,116 @@ export async function writeBundles(
   return { genesisHash: hash };
 }
 
+/** Writes `<out>/docker-compose.yml` and the monitoring files it mounts (`<out>/monitoring/`). */
+export function writeDeployment(o: ComposeOptions, out: string): void {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'docker-compose.yml'), composeFile(o));
+  writeMonitoringFiles(
+    out,
+    topologyNodes(o).map((n) => `${n.id}:7101`),
+    hasGateway(o) ? 'gateway:8080' : undefined,
+  );
+}
+
+export const USAGE = `Usage: npm run generate -- [options]      (the project's Node 24; Node 20 cannot run this file)
+
+One Docker host:
+  --topology local|federated|hybrid|central   default federated
+  --municipalities N        default 4
+  --authorities N           hybrid/central: authority nodes, default 4
+  --out DIR                 required; must not hold a deployment yet
+  --image TAG               node image, default tillid/node:dev
+  --gateway-image TAG       default tillid/gateway:dev
+  --base-port P             first node API port on 127.0.0.1, default 7101 (0: Docker chooses)
+  --gateway-port P          default 8080 (0: Docker chooses); --token-service-port default 8443
+  --prometheus-port P       default 9090; --grafana-port default 3000
+  --block-interval-ms MS    default 500
+  --chain-id ID             default tillid-<topology>
+
+Separate hosts (deploy/CEREMONY.md):
+  --bundles --members members.json --out DIR [--chain-id ID] [--image TAG]
+
+Kubernetes (deploy/KUBERNETES.md), from the same members.json:
+  --kubernetes network --members members.json --out DIR        every member's node + the gateway
+  --kubernetes municipality --members members.json --genesis genesis.json --municipality NAME|CVR --out DIR
+  [--namespace tillid] [--storage 20Gi] [--chain-id ID] [--image TAG] [--gateway-image TAG]
+
+Every compose file has log rotation and the monitoring profile; start with
+  npm run up -- --file DIR/docker-compose.yml [--monitoring]`;
+
+const port = (value: string | undefined, fallback: number, name: string): number => {
+  const n = value === undefined ? fallback : Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--${name} must be a port number (0–65535)`);
+  return n;
+};
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      topology: { type: 'string', default: 'federated' },
-      municipalities: { type: 'string', default: '4' },
-      authorities: { type: 'string', default: '4' },
-      out: { type: 'string' },
-      image: { type: 'string', default: 'tillid/node:dev' },
-      'gateway-image': { type: 'string', default: 'tillid/gateway:dev' },
-      'base-port': { type: 'string', default: '7101' },
-      'block-interval-ms': { type: 'string', default: '500' },
-      'chain-id': { type: 'string' },
-      bundles: { type: 'boolean', default: false },
-      members: { type: 'string' },
-    },
-  });
   try {
+    const { values } = parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        topology: { type: 'string', default: 'federated' },
+        municipalities: { type: 'string', default: '4' },
+        authorities: { type: 'string', default: '4' },
+        out: { type: 'string' },
+        image: { type: 'string', default: 'tillid/node:dev' },
+        'gateway-image': { type: 'string', default: 'tillid/gateway:dev' },
+        'base-port': { type: 'string', default: '7101' },
+        'gateway-port': { type: 'string' },
+        'token-service-port': { type: 'string' },
+        'prometheus-port': { type: 'string' },
+        'grafana-port': { type: 'string' },
+        'block-interval-ms': { type: 'string', default: '500' },
+        'chain-id': { type: 'string' },
+        bundles: { type: 'boolean', default: false },
+        members: { type: 'string' },
+        kubernetes: { type: 'string' },
+        municipality: { type: 'string' },
+        namespace: { type: 'string', default: 'tillid' },
+        storage: { type: 'string', default: '20Gi' },
+        genesis: { type: 'string' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
     const out = values.out;
     if (!out) throw new Error('--out <dir> is required');
-    if (existsSync(join(out, 'docker-compose.yml')) || existsSync(join(out, 'genesis.json')))
+    if (['docker-compose.yml', 'genesis.json', 'kubernetes.yaml'].some((f) => existsSync(join(out, f))))
       throw new Error(`${out} already holds a generated deployment`);
     const blockIntervalMs = Number(values['block-interval-ms']);
-    if (values.bundles) {
+    if (values.kubernetes) {
+      if (!values.members) throw new Error('--kubernetes needs --members members.json');
+      const members = JSON.parse(readFileSync(values.members, 'utf8')) as Member[];
+      for (const m of members)
+        if (!isValidPublicKey(m.publicKey)) throw new Error(`${m.name}: invalid public key`);
+      const k = {
+        namespace: values.namespace,
+        chainId: values['chain-id'] ?? 'tillid',
+        image: values.image,
+        gatewayImage: values['gateway-image'],
+        blockIntervalMs,
+        storage: values.storage,
+        ...(values.genesis
+          ? { genesis: decodeGenesis(JSON.parse(readFileSync(values.genesis, 'utf8'))) }
+          : {}),
+      };
+      const { kubernetesMunicipality, kubernetesNetwork, toYaml } = await import('./kubernetes.ts');
+      let result: Awaited<ReturnType<typeof kubernetesNetwork>>;
+      if (values.kubernetes === 'network') result = await kubernetesNetwork(members, k);
+      else if (values.kubernetes === 'municipality') {
+        if (!values.municipality) throw new Error('--kubernetes municipality needs --municipality NAME|CVR');
+        result = await kubernetesMunicipality(members, values.municipality, k);
+      } else throw new Error('--kubernetes must be network or municipality');
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'kubernetes.yaml'), toYaml(result.manifests));
+      writeFileSync(join(out, 'GENESIS-HASH'), `${result.genesisHash}\n`);
+      console.log(
+        `${join(out, 'kubernetes.yaml')}: ${result.manifests.length} objects, genesis ${result.genesisHash}`,
+      );
+    } else if (values.bundles) {
       if (!values.members) throw new Error('--bundles needs --members members.json');
       const members = JSON.parse(readFileSync(values.members, 'utf8')) as Member[];
       const { genesisHash: hash } = await writeBundles(members, out, {
@@ -371,19 +491,22 @@ if (import.meta.main) {
         authorities: Number(values.authorities),
         image: values.image,
         gatewayImage: values['gateway-image'],
-        basePort: Number(values['base-port']),
+        basePort: port(values['base-port'], 7101, 'base-port'),
+        gatewayPort: port(values['gateway-port'], 8080, 'gateway-port'),
+        tokenServicePort: port(values['token-service-port'], 8443, 'token-service-port'),
+        prometheusPort: port(values['prometheus-port'], 9090, 'prometheus-port'),
+        grafanaPort: port(values['grafana-port'], 3000, 'grafana-port'),
         blockIntervalMs,
         chainId: values['chain-id'] ?? `tillid-${topology}`,
       };
       if (!(o.municipalities >= 1 && o.authorities >= 1)) throw new Error('counts must be at least 1');
       if (topology === 'hybrid' && o.authorities >= o.municipalities)
         throw new Error('hybrid needs fewer --authorities than --municipalities');
-      mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, 'docker-compose.yml'), composeFile(o));
+      writeDeployment(o, out);
       console.log(`${join(out, 'docker-compose.yml')}: ${describe(o)}`);
     }
   } catch (e) {
-    console.error(`generate: ${(e as Error).message}`);
+    console.error(`generate: ${(e as Error).message}\n(npm run generate -- --help for usage)`);
     process.exitCode = 1;
   }
 }

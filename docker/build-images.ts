@@ -1,7 +1,8 @@
 /**
  * `npm run images`: builds tillid/node:dev (and tillid/gateway:dev once gateway/main.ts exists).
  *
- *   npm run images [-- --online | --offline] [--node-image node:24-slim] [--rebuild-runtime] [--only node]
+ *   npm run images [-- --online | --offline] [--node-image node:24-slim] [--rebuild-runtime]
+ *                  [--only node|gateway|prometheus]
  *
  * Online: stages a small build context (package.json, lock file, sources) and builds the
  * multi-stage Dockerfiles on the official Node base. Offline (air-gapped hosts, this project's CI):
@@ -9,7 +10,9 @@
  * import` from the Node binary running this script plus the shared libraries `ldd` lists for it;
  * the images are then built FROM it with the sources and the production node_modules copied from
  * this checkout. Without a flag the online path is taken when the base image is present or can be
- * pulled, the offline one otherwise.
+ * pulled, the offline one otherwise. tillid/prometheus:dev (monitoring profile) is made by
+ * prometheus-image.ts; when it cannot be made the node images are still built and the message says
+ * what to install.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +33,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildPrometheusImage, PROMETHEUS_IMAGE_TAG } from './prometheus-image.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 /** TILLID_NODE_IMAGE / TILLID_GATEWAY_IMAGE: other tags, so branches sharing one Docker engine do not overwrite each other's images. */
@@ -329,21 +333,40 @@ export function buildImages(options: BuildOptions = {}): string[] {
   if (!dockerReachable()) throw new Error(DOCKER_HELP);
   const base = options.nodeImage ?? DEFAULT_BASE;
   let mode = options.mode;
-  if (mode === undefined) {
+  const nodeImagesWanted = !options.only?.length || options.only.some((n) => n !== 'prometheus');
+  if (mode === undefined && nodeImagesWanted) {
     mode = imageExists(base) || succeeds('docker', ['pull', '-q', base]) ? 'online' : 'offline';
     log(mode === 'online' ? `${base} is available: online build` : `${base} cannot be pulled: offline build`);
   }
   const specs = buildableImages().filter((s) => !options.only?.length || options.only.includes(s.name));
+  const built: string[] = [];
+  if (!options.only?.length || options.only.includes('prometheus')) {
+    try {
+      log(`${PROMETHEUS_IMAGE_TAG}: building`);
+      buildPrometheusImage(options.mode);
+      built.push(PROMETHEUS_IMAGE_TAG);
+    } catch (e) {
+      // Monitoring is optional: the node images are still built, and the message says what to do.
+      if (options.only?.includes('prometheus')) throw e;
+      log(`no ${PROMETHEUS_IMAGE_TAG}: ${(e as Error).message}`);
+    }
+  }
   if (mode === 'offline') {
     const runtime = `tillid/node-runtime:${process.versions.node}`;
     if (options.rebuildRuntime || !imageExists(runtime)) buildRuntimeImage(runtime);
-    for (const spec of specs) buildOffline(spec, runtime);
+    for (const spec of specs) {
+      log(`${spec.tag}: building offline`);
+      buildOffline(spec, runtime);
+    }
   } else {
-    for (const spec of specs) buildOnline(spec, base);
+    for (const spec of specs) {
+      log(`${spec.tag}: building FROM ${base}`);
+      buildOnline(spec, base);
+    }
   }
   if (!specs.some((s) => s.name === 'gateway') && !options.only?.length)
     log('gateway/main.ts does not exist yet: no gateway image');
-  return specs.map((s) => s.tag);
+  return [...specs.map((s) => s.tag), ...built];
 }
 
 if (import.meta.main) {

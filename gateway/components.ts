@@ -8,6 +8,7 @@ import type { Logger } from '../node/log.ts';
 import type { AuditSink } from './audit.ts';
 import type { TokenVerifier } from './auth/token.ts';
 import type { GatewayConfig, Service } from './config.ts';
+import type { EventDelivery } from './events/delivery.ts';
 import type { CertificateVerifier, FinalityWatcher } from './finality.ts';
 import type { KeyStore } from './keystore.ts';
 import type { NodeRouter } from './routing.ts';
@@ -29,6 +30,8 @@ export interface GatewayComponents {
 /** The components plus the submitter the server makes from them, as the plugins receive them. */
 export interface PluginComponents extends GatewayComponents {
   readonly submitter: Submitter;
+  /** Told of the running event delivery (the metrics plugin samples its channels). */
+  readonly onEventDelivery?: (delivery: EventDelivery) => void;
 }
 
 /** What a route declares in its `config`: the service it belongs to and the action it performs. */

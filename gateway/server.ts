@@ -19,6 +19,7 @@ import {
 } from '../node/api/errors.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { gatewayStatusOf } from './errors.ts';
+import { registerMetrics } from './metrics.ts';
 import { audit, auditRefusedBeforeRouting } from './plugins/audit.ts';
 import { authentication } from './plugins/authentication.ts';
 import { documents } from './plugins/documents.ts';
@@ -93,6 +94,8 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   await app.register(authentication, { config: c.config, tokens: c.tokens });
   await app.register(serviceAgreements, { config: c.config });
   await app.register(audit, { sink: c.audit });
+  // GET /metrics and the request counters (gateway/metrics.ts); event channels once they run.
+  const metrics = registerMetrics(app, c);
 
   await app.register(async (routes) => {
     routes.get('/healthz', { schema: { hide: true }, config: { access: { public: true } } }, async () => ({
@@ -125,6 +128,6 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
     });
   });
   await app.register(documents, components);
-  await app.register(events, components);
+  await app.register(events, { ...components, onEventDelivery: (d) => metrics.watchEvents(d) });
   return app;
 }

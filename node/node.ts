@@ -33,10 +33,12 @@ import { openNodeHost } from './p2p/node-host.ts';
 import { TxGossip } from './p2p/tx-gossip.ts';
 import { Signer } from './protocol/signature.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
+import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './protocol/version.ts';
 import { applicationModules } from './state/application.ts';
 import { stateQueries } from './state/queries.ts';
 
-export const VERSION = '0.1.0';
+/** The software release (protocol/version.ts has the protocol version). */
+export const VERSION = SOFTWARE_VERSION;
 export { readGenesis } from './genesis-file.ts';
 
 /** Every part of a node. Parts never reach into this object; each is handed what it declares. */
@@ -148,6 +150,11 @@ function assemble(opened: Opened): NodeComponents {
   const metrics = new NodeMetrics(
     () => mempool.size,
     () => peers().length,
+    {
+      authorities: () => chain.authorityRecordsAt(chain.head.height + 1).length,
+      mempoolCapacity: config.mempool.maxTransactions,
+      dataDir: config.dataDir,
+    },
   );
   const verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
   const rejections = new RejectionMemory();
@@ -162,6 +169,8 @@ function assemble(opened: Opened): NodeComponents {
     peers,
     now: Date.now,
     version: VERSION,
+    protocolVersion: PROTOCOL_VERSION,
+    peerAgents: () => (running ? running.peerAgents() : {}),
   };
   const intake = new TransactionIntake({ ...base, transactionsArrived });
   const gossip =

@@ -32,6 +32,7 @@ export async function events(app: FastifyInstance, c: PluginComponents): Promise
     log: c.log.child({ component: 'events' }),
   });
   app.addHook('onClose', () => delivery.stop());
+  c.onEventDelivery?.(delivery);
   app.addHook('onRoute', serviceRoutes('events', 'events'));
   await app.register(eventRoutes, {
     feed: delivery.feed,

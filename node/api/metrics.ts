@@ -2,9 +2,20 @@
  * Prometheus metrics for one node. Each node owns a Registry (not prom-client's global one) so
  * several nodes can run in one process, as the simulator and tests do.
  */
+import { statfsSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { RoundMetrics } from '../consensus/metrics.ts';
 import type { ChainEvent } from '../state/events.ts';
+
+/** What the alert rules (deploy/monitoring/alerts.yml) compare the live gauges against. */
+export interface NodeMetricsContext {
+  /** Authorities at the next height: a quorum needs floor(2n/3) peers besides this node. */
+  readonly authorities?: () => number;
+  /** The mempool's transaction limit (config mempool.maxTransactions). */
+  readonly mempoolCapacity?: number;
+  /** The node's data directory, whose file system's free space is reported. */
+  readonly dataDir?: string;
+}
 
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -67,7 +78,11 @@ export class NodeMetrics {
   /** Rounds per height, round changes, missed proposals, seconds since the last finalized block. */
   readonly rounds = new RoundMetrics(this.registry);
   /** `mempoolSize` and `peerCount` are read at scrape time, so the gauges are never stale. */
-  constructor(mempoolSize: () => number, peerCount: () => number = () => 0) {
+  constructor(
+    mempoolSize: () => number,
+    peerCount: () => number = () => 0,
+    context: NodeMetricsContext = {},
+  ) {
     new Gauge({
       name: 'tillid_mempool_transactions',
       help: 'Transactions waiting for a block',
@@ -84,6 +99,51 @@ export class NodeMetrics {
         this.set(peerCount());
       },
     });
+    const { authorities, mempoolCapacity, dataDir } = context;
+    if (authorities)
+      new Gauge({
+        name: 'tillid_authorities',
+        help: 'Authorities of the chain at the next height (a quorum is floor(2n/3)+1 of them)',
+        registers: [this.registry],
+        collect() {
+          this.set(authorities());
+        },
+      });
+    if (mempoolCapacity !== undefined)
+      new Gauge({
+        name: 'tillid_mempool_capacity',
+        help: 'Transactions the mempool holds before it refuses submissions with MEMPOOL_FULL',
+        registers: [this.registry],
+      }).set(mempoolCapacity);
+    if (dataDir !== undefined) {
+      // Read at scrape time; a failing statfs (directory gone) leaves the gauges unset rather than
+      // failing the whole scrape.
+      const disk = () => {
+        try {
+          return statfsSync(dataDir);
+        } catch {
+          return undefined;
+        }
+      };
+      new Gauge({
+        name: 'tillid_disk_free_bytes',
+        help: "Bytes available to the node on its data directory's file system",
+        registers: [this.registry],
+        collect() {
+          const s = disk();
+          if (s) this.set(s.bavail * s.bsize);
+        },
+      });
+      new Gauge({
+        name: 'tillid_disk_size_bytes',
+        help: "Size of the node's data directory's file system",
+        registers: [this.registry],
+        collect() {
+          const s = disk();
+          if (s) this.set(s.blocks * s.bsize);
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry, prefix: 'tillid_' });
   }
 

@@ -32,6 +32,9 @@ export interface NodeApiComponents {
   /** Admits a transaction here and relays it to peers. */
   readonly submit: (input: unknown) => Promise<Hex>;
   readonly version: string;
+  readonly protocolVersion: number;
+  /** Each connected peer's software and protocol version (libp2p identify), by peer id. */
+  readonly peerAgents: () => Record<string, string>;
   /** `?proof=true` reads: a read proven against a certified header (chain/prove.ts). */
   readonly proveRead: ProveRead;
 }
@@ -56,6 +59,9 @@ export function nodeApi(c: NodeApiComponents): NodeApi {
       mempool: { transactions: mempool.size, bytes: mempool.bytes },
       clock: c.queries.clock(),
       version: c.version,
+      softwareVersion: c.version,
+      protocolVersion: c.protocolVersion,
+      peerAgents: c.peerAgents(),
     }),
     submit: c.submit,
     transaction: (hash) => transactionView(c, hash),

@@ -122,7 +122,19 @@ export const statusSchema = {
         businessDate: { type: 'string' },
       },
     },
-    version: { type: 'string' },
+    version: { type: 'string', description: 'The software release (same as softwareVersion)' },
+    softwareVersion: { type: 'string' },
+    protocolVersion: {
+      type: 'integer',
+      description:
+        'The wire and consensus protocol; nodes of different protocols do not exchange blocks or votes',
+    },
+    peerAgents: {
+      type: 'object',
+      description:
+        "Each connected peer's identify agent version (tillid/<software> protocol/<n>), by peer id",
+      additionalProperties: { type: 'string' },
+    },
   },
 } as const;
 

@@ -10,6 +10,11 @@ export const USAGE = `usage: tillid <command>
                                          a genesis plus one node config per municipality
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
+  node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
+                                         the node's finalized blocks to a file (a running node: --api)
+  node restore --genesis <file> --from <backup> --data-dir <dir without a store>
+                                         replay and verify a backup into a new store; then start the node
+  genesis hash --genesis <file>          the genesis hash to compare in the key ceremony
   tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
   chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]

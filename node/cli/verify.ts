@@ -17,6 +17,7 @@ import { blockHash } from '../protocol/block.ts';
 import { isHex } from '../protocol/hash.ts';
 import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';
+import { progress } from './progress.ts';
 
 /** What LevelDB writes to its info log when recovery drops or cannot read records. */
 const ENGINE_TROUBLE =
@@ -85,7 +86,14 @@ export async function chainVerify(args: string[]): Promise<void> {
       process.exitCode = 1;
       return;
     }
-    const verdict = await verifyChain(source, genesis, applicationModules(genesis), undefined, expect);
+    const total = (await source.head()).height;
+    const verdict = await verifyChain(
+      source,
+      genesis,
+      applicationModules(genesis),
+      progress('verified', total),
+      expect,
+    );
     if (verdict.ok) {
       console.log(`OK: ${verdict.height} blocks verified, head ${verdict.headHash}`);
     } else {

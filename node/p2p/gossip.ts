@@ -9,6 +9,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import type { RunningHost } from './host.ts';
 
 export type Verdict = 'accept' | 'ignore' | 'reject';
@@ -32,7 +33,8 @@ const STRIKE_WINDOW_MS = 60_000;
 const BAN_MS = 10 * 60_000;
 
 /** The gossipsub topic for `name` on chain `chainId`. */
-export const topicName = (chainId: string, name: string): string => `/tillid/${chainId}/${name}/1`;
+export const topicName = (chainId: string, name: string): string =>
+  `/tillid/${chainId}/${name}/${PROTOCOL_VERSION}`;
 
 /** Every topic a node subscribes to. */
 export const TOPICS = ['tx', 'proposal', 'vote', 'status'] as const;

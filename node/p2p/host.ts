@@ -17,6 +17,7 @@ import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { KeyPair } from '../protocol/signature.ts';
+import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
@@ -33,6 +34,8 @@ export interface HostOptions {
   /** Whether a key may connect. Consulted on every connection, so membership changes apply live. */
   readonly allowed: (publicKey: Hex) => boolean;
   readonly log: Logger;
+  /** What identify announces; AGENT_VERSION unless a test plays another release. */
+  readonly agentVersion?: string;
 }
 
 export type Host = Libp2p<{
@@ -42,6 +45,8 @@ export type Host = Libp2p<{
 
 export interface RunningHost {
   readonly host: Host;
+  /** Each identified peer's agent version (`tillid/<software> protocol/<n>`), by peer id. */
+  peerAgents(): Record<string, string>;
   /** Disconnects `peer` and refuses it for `ms` milliseconds. */
   ban(peer: PeerId, ms: number): Promise<void>;
   stop(): Promise<void>;
@@ -60,6 +65,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   };
   const host = (await createLibp2p({
     privateKey: await libp2pKey(options.keyPair),
+    nodeInfo: { name: 'tillid', version: SOFTWARE_VERSION, userAgent: options.agentVersion ?? AGENT_VERSION },
     addresses: { listen: [...options.listen] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -121,12 +127,36 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   const timer = setInterval(() => void redial(), 2000);
   void redial();
   host.addEventListener('peer:connect', (e) => log.info({ peer: e.detail.toString() }, 'peer connected'));
+  // Versions from the identify handshake. A peer of another protocol shares no topic or sync
+  // protocol with this node (protocol/version.ts), so nothing it sends can reach consensus here;
+  // the operator is told once per peer which side needs upgrading.
+  const agents = new Map<string, string>();
+  host.addEventListener('peer:identify', (e) => {
+    const peer = e.detail.peerId.toString();
+    const agent = e.detail.agentVersion ?? 'unknown';
+    if (agents.get(peer) === agent) return;
+    agents.set(peer, agent);
+    const theirs = parseAgentVersion(agent);
+    if (theirs?.protocol === PROTOCOL_VERSION) {
+      if (theirs.software !== SOFTWARE_VERSION)
+        log.info({ peer, agent, ours: AGENT_VERSION }, 'peer runs another software release of this protocol');
+      return;
+    }
+    log.warn(
+      { peer, agent, ours: AGENT_VERSION },
+      theirs
+        ? `peer speaks Tillid protocol ${theirs.protocol}, this node protocol ${PROTOCOL_VERSION}: their blocks and votes are not exchanged; ${theirs.protocol > PROTOCOL_VERSION ? 'upgrade this node' : 'that peer must upgrade'} (deploy/UPGRADES.md)`
+        : 'peer announces no Tillid protocol version; nothing it sends on other protocols reaches consensus here',
+    );
+  });
+  host.addEventListener('peer:disconnect', (e) => agents.delete(e.detail.toString()));
   host.addEventListener('peer:disconnect', (e) =>
     log.info({ peer: e.detail.toString() }, 'peer disconnected'),
   );
 
   return {
     host,
+    peerAgents: () => Object.fromEntries(agents),
     ban: async (peer, ms) => {
       banned.set(peer.toString(), Date.now() + ms);
       log.warn({ peer: peer.toString(), seconds: ms / 1000 }, 'disconnected a misbehaving peer');

@@ -10,6 +10,7 @@ import type { PeerId, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import type { Logger } from '../log.ts';
 import type { Block } from '../protocol/block.ts';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import type { Host } from './host.ts';
 
 /** Blocks per request: bounded so one request cannot make a peer read its whole chain at once. */
@@ -26,7 +27,7 @@ const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value
 const decode = (bytes: { subarray(): Uint8Array }) => JSON.parse(new TextDecoder().decode(bytes.subarray()));
 
 export function protocolId(chainId: string): string {
-  return `/tillid/${chainId}/sync/1`;
+  return `/tillid/${chainId}/sync/${PROTOCOL_VERSION}`;
 }
 
 export async function serveBlocks(

@@ -1,0 +1,23 @@
+/**
+ * The versions a node announces, in /v1/status and in the libp2p identify handshake
+ * (agentVersion `tillid/<software> protocol/<n>`).
+ *
+ * PROTOCOL_VERSION is the wire and consensus protocol: it is part of every gossip topic
+ * (`/tillid/<chain>/<name>/<n>`) and of the block-sync protocol id (`/tillid/<chain>/sync/<n>`).
+ * Nodes of different protocol versions therefore never exchange blocks or votes: an old node never
+ * receives a message it cannot interpret, so it can neither crash on one nor fork because of one.
+ * When it meets such a peer it says so (host.ts logs a warning naming both versions) and carries
+ * on with the peers it shares a protocol with. Raising it is a coordinated upgrade (docs in
+ * deploy/UPGRADES.md); software releases that keep the protocol upgrade one node at a time.
+ */
+export const PROTOCOL_VERSION = 1;
+export const SOFTWARE_VERSION = '0.1.0';
+export const AGENT_VERSION = `tillid/${SOFTWARE_VERSION} protocol/${PROTOCOL_VERSION}`;
+
+/** `tillid/<software> protocol/<n>` → its parts; undefined for anything else. */
+export function parseAgentVersion(
+  agent: string | undefined,
+): { software: string; protocol: number } | undefined {
+  const m = /^tillid\/(\S+) protocol\/(\d{1,6})$/.exec(agent ?? '');
+  return m ? { software: m[1] as string, protocol: Number(m[2]) } : undefined;
+}
