@@ -1,59 +1,61 @@
 /**
- * One Tillid node, assembled: store and chain, mempool and admission, block production, API.
- * This is the file to read to see how the parts connect; each part lives in its own folder.
+ * One Tillid node, assembled: this file only builds the parts and connects them. Each part lives
+ * in the folder of its responsibility and takes the few components it needs (as js-libp2p's
+ * components do); `NodeComponents` lists them all, and one `Lifecycle` (lifecycle.ts) starts them
+ * in order and stops them in reverse. See node/README.md, "How the parts connect".
  */
-
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { ChainActivity } from './api/activity.ts';
 import { NodeMetrics } from './api/metrics.ts';
-import { type BlockReceipts, buildApi, type NodeApi, type TransactionView } from './api/server.ts';
+import { nodeApi } from './api/node-api.ts';
+import { buildApi } from './api/server.ts';
 import { Chain } from './chain/chain.ts';
 import { proveRead } from './chain/prove.ts';
+import { BlockReceiptIndex } from './chain/receipts.ts';
 import type { NodeConfig } from './config.ts';
 import type { Consensus } from './consensus/consensus.ts';
 import { ConsortiumConsensus } from './consensus/consortium.ts';
+import { evidenceReporter } from './consensus/evidence-report.ts';
 import { SoloAuthority } from './consensus/solo.ts';
-import type { Timeouts } from './consensus/tendermint/engine.ts';
 import { FileSignedVoteLog } from './consensus/tendermint/file-signed-log.ts';
+import { readGenesis } from './genesis-file.ts';
 import { readKeyFile } from './keyfile.ts';
+import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
-import { admitTransaction } from './mempool/admission.ts';
+import { TransactionIntake } from './mempool/intake.ts';
 import { Mempool } from './mempool/mempool.ts';
+import { RejectionMemory } from './mempool/rejections.ts';
 import { VerifierPool } from './mempool/verifier-pool.ts';
-import { Gossip, type Judgement, TOPICS, topicName } from './p2p/gossip.ts';
-import { createHost, type RunningHost } from './p2p/host.ts';
-import { blockHash } from './protocol/block.ts';
-import type { Json, JsonObject } from './protocol/canonical.ts';
-import { isTillidError, type TillidError } from './protocol/errors.ts';
-import { type Authority, decodeGenesis, type Genesis } from './protocol/genesis.ts';
-import type { Hex } from './protocol/hash.ts';
+import { Gossip } from './p2p/gossip.ts';
+import type { RunningHost } from './p2p/host.ts';
+import { openNodeHost } from './p2p/node-host.ts';
+import { TxGossip } from './p2p/tx-gossip.ts';
 import { Signer } from './protocol/signature.ts';
-import { signTransactionWith, type Transaction, transactionHash } from './protocol/transaction.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './protocol/version.ts';
-import { type ConsensusMessage, senderOf } from './protocol/votes.ts';
 import { applicationModules } from './state/application.ts';
-import { businessDay, clockOf, formatDate } from './state/contracts/calendar.ts';
-import { type ChainEvent, eventsKey } from './state/events.ts';
-import { anchorKey } from './state/modules/anchor.ts';
-import { equivocations } from './state/modules/evidence.ts';
-import { authoritySchedule, proposalKey } from './state/modules/governance.ts';
+import { stateQueries } from './state/queries.ts';
 
 /** The software release (protocol/version.ts has the protocol version). */
 export const VERSION = SOFTWARE_VERSION;
+export { readGenesis } from './genesis-file.ts';
 
-const SUMMARY_INTERVAL_MS = 60_000;
-const TX_GOSSIP_BATCH = 500;
-const TX_GOSSIP_DELAY_MS = 10;
-/** Admission outcomes that say nothing bad about the peer that relayed the transaction. */
-const BLAMELESS = new Set(['TX_DUPLICATE', 'MEMPOOL_FULL', 'TX_EXPIRED', 'TX_EXPIRY_TOO_FAR']);
-
-/** Rejections of transactions that never made it into a block, kept for status queries. */
-const REJECTION_MEMORY = 100_000;
-/** Recent blocks whose hashes are kept from their commit, so receipt queries need not read them. */
-const RECENT_BLOCKS = 256;
+/** Every part of a node. Parts never reach into this object; each is handed what it declares. */
+interface NodeComponents {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly metrics: NodeMetrics;
+  readonly verifierPool: VerifierPool | undefined;
+  readonly intake: TransactionIntake;
+  readonly activity: ChainActivity;
+  /** Absent for a solo authority, which has no peers. */
+  readonly network: { running: RunningHost; txGossip: TxGossip; signedLog: FileSignedVoteLog } | undefined;
+  readonly consensus: Consensus;
+  readonly api: FastifyInstance;
+}
 
 export class TillidNode {
   readonly config: NodeConfig;
@@ -61,102 +63,24 @@ export class TillidNode {
   readonly mempool: Mempool;
   readonly metrics: NodeMetrics;
   readonly api: FastifyInstance;
-  readonly #consensus: Consensus;
-  readonly #network: { running: RunningHost; gossip: Gossip; signedLog?: FileSignedVoteLog } | undefined;
   readonly #log: Logger;
-  readonly #rejected = new Map<Hex, { code: string; message: string }>();
-  /** Hash and transaction hashes of the last RECENT_BLOCKS committed blocks, for receipt queries. */
-  readonly #recentBlocks = new Map<number, { readonly hash: Hex; readonly transactions: readonly Hex[] }>();
-  #lastBlockAt: number | undefined;
-  /** The authority set for the next height, refreshed on every commit, so status never reads the store. */
-  #authorities: readonly Authority[];
-  #startedAt = performance.now();
-  #summary: NodeJS.Timeout | undefined;
-  #finalizedSinceSummary = 0;
-  #outbox: unknown[] = [];
-  #outboxTimer: NodeJS.Timeout | undefined;
+  readonly #lifecycle: Lifecycle;
 
-  readonly #verified: VerifiedSignatures;
-  readonly #verifierPool: VerifierPool | undefined;
-
-  private constructor(
-    config: NodeConfig,
-    chain: Chain,
-    signer: Signer,
-    verified: VerifiedSignatures,
-    log: Logger,
-    running: RunningHost | undefined,
-  ) {
-    this.config = config;
-    this.chain = chain;
-    this.#verified = verified;
-    this.#verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
-    this.#log = log;
-    this.mempool = new Mempool(config.mempool);
-    this.metrics = new NodeMetrics(
-      () => this.mempool.size,
-      () => this.#network?.running.host.getPeers().length ?? 0,
-      {
-        authorities: () => this.#authorities.length,
-        mempoolCapacity: config.mempool.maxTransactions,
-        dataDir: config.dataDir,
-      },
-    );
-    if (running) {
-      const gossip = new Gossip(
-        running,
-        chain.rules.chainId,
-        this.metrics.gossip,
-        log.child({ component: 'p2p' }),
-      );
-      // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
-      const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
-      this.#network = { running, gossip, signedLog };
-      this.#consensus = new ConsortiumConsensus({
-        chain,
-        mempool: this.mempool,
-        running,
-        gossip,
-        authority: { signer, signedLog },
-        ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
-        blockIntervalMs: config.blockIntervalMs,
-        emptyBlockIntervalMs: config.emptyBlockIntervalMs,
-        now: Date.now,
-        log: log.child({ component: 'consensus' }),
-        evidence: this.metrics.equivocations,
-        syncRejected: this.metrics.syncRejected,
-        rounds: this.metrics.rounds,
-        onEvidence: (first, second) => void this.#reportEquivocation(first, second, signer),
-        onDropped: (hash, error) => this.#remember(hash, error),
-      });
-      gossip.on('tx', { validate: (input) => this.#judgeTransactionBatch(input), deliver: () => {} });
-    } else {
-      this.#network = undefined;
-      this.#consensus = new SoloAuthority({
-        chain,
-        mempool: this.mempool,
-        signer,
-        blockIntervalMs: config.blockIntervalMs,
-        emptyBlockIntervalMs: config.emptyBlockIntervalMs,
-        now: Date.now,
-        log: log.child({ component: 'consensus' }),
-        onDropped: (hash, error) => this.#remember(hash, error),
-      });
-    }
-    this.#authorities = chain.authorityRecordsAt(chain.head.height + 1);
-    chain.onCommit(({ block, execution }) => {
-      this.#authorities = chain.authorityRecordsAt(block.header.height + 1);
-      this.#recentBlocks.set(block.header.height, {
-        hash: blockHash(block.header),
-        transactions: execution.included.map((t) => t.hash),
-      });
-      this.#recentBlocks.delete(block.header.height - RECENT_BLOCKS);
-      this.#observeCommit(block.header.height, block.transactions.length);
-      this.#countPaymentDecisions(block.header.height, execution.writes);
-    });
-    this.metrics.height.set(chain.head.height);
-    this.metrics.finalizedHeight.set(chain.head.height);
-    this.api = buildApi(this.#nodeApi(), log.child({ component: 'api' }));
+  private constructor(c: NodeComponents) {
+    ({ config: this.config, chain: this.chain, mempool: this.mempool, metrics: this.metrics } = c);
+    this.api = c.api;
+    this.#log = c.log;
+    const { network } = c;
+    this.#lifecycle = new Lifecycle([
+      { stop: () => c.chain.close() },
+      { stop: async () => void (await c.verifierPool?.close()) },
+      { stop: () => network?.signedLog.close() },
+      { stop: () => network?.running.stop() },
+      { start: () => this.#listen(), stop: () => c.api.close() },
+      c.consensus,
+      c.activity,
+      ...(network ? [network.txGossip] : []),
+    ]);
   }
 
   static async start(config: NodeConfig, log: Logger): Promise<TillidNode> {
@@ -174,33 +98,14 @@ export class TillidNode {
       'chain opened',
     );
     let running: RunningHost | undefined;
-    if (config.p2p) {
-      const { p2p } = config;
-      const observers = new Set(p2p.observers);
-      running = await createHost({
-        keyPair: signer.keyPairForNetwork(),
-        listen: p2p.listen,
-        peers: p2p.peers,
-        topics: TOPICS.map((name) => topicName(genesis.chainId, name)),
-        // Consulted per connection, so an authority added by vote is admitted without a restart.
-        allowed: (key) => observers.has(key) || chain.authoritiesAt(chain.head.height + 1).includes(key),
-        log: log.child({ component: 'p2p' }),
-      });
-      log.info(
-        { peerId: running.host.peerId.toString(), listen: running.host.getMultiaddrs().map(String) },
-        'p2p listening',
-      );
-    }
-    const node = new TillidNode(config, chain, signer, verified, log, running);
     try {
-      await node.api.listen({ host: config.api.host, port: config.api.port });
+      if (config.p2p) running = await openNodeHost({ p2p: config.p2p, signer, chain, log });
     } catch (e) {
-      await running?.stop();
       await chain.close();
-      throw new Error(`cannot listen on ${config.api.host}:${config.api.port}: ${(e as Error).message}`);
+      throw e;
     }
-    await node.#consensus.start();
-    node.#summary = setInterval(() => node.#logSummary(), SUMMARY_INTERVAL_MS).unref();
+    const node = new TillidNode(assemble({ config, log, chain, signer, verified, running }));
+    await node.#lifecycle.start();
     log.info({ url: node.url }, 'node started');
     return node;
   }
@@ -211,291 +116,114 @@ export class TillidNode {
     return `http://${this.config.api.host}:${port}`;
   }
 
-  /** Stops producing, finishes the block in flight, closes the API and the store. */
+  /** Flushes gossip, stops producing (finishing the block in flight), closes the API, peers, store. */
   async stop(): Promise<void> {
-    clearInterval(this.#summary);
-    this.#flushOutbox();
-    await this.#consensus.stop();
-    await this.api.close();
-    await this.#network?.running.stop();
-    this.#network?.signedLog?.close();
-    await this.#verifierPool?.close();
-    await this.chain.close();
+    await this.#lifecycle.stop();
     this.#log.info('node stopped');
   }
 
-  #nodeApi(): NodeApi {
-    const chain = this.chain;
-    const clock = clockOf(chain.genesis);
-    return {
-      status: () => ({
-        chainId: chain.genesis.chainId,
-        genesisHash: chain.genesisHash,
-        height: chain.head.height,
-        finalizedHeight: chain.head.height,
-        headHash: chain.head.hash,
-        stateRoot: chain.head.stateRoot,
-        authorities: this.#authorities.map((a) => ({
-          name: a.name,
-          cvr: a.cvr,
-          publicKey: a.publicKey,
-        })),
-        peers: this.#network ? this.#network.running.host.getPeers().map(String) : [],
-        mempool: { transactions: this.mempool.size, bytes: this.mempool.bytes },
-        clock: { ...clock, businessDate: formatDate(businessDay(clock, chain.head)) },
-        version: VERSION,
-        softwareVersion: VERSION,
-        protocolVersion: PROTOCOL_VERSION,
-        peerAgents: this.#network ? this.#network.running.peerAgents() : {},
-      }),
-      submit: async (input) => {
-        const hash = await this.#admit(input);
-        // Every authority's mempool must hold it, whoever proposes next.
-        this.#relay(input);
-        return hash;
-      },
-      transaction: (hash) => this.#transactionView(hash),
-      block: (height) => chain.block(height),
-      blockReceipts: (height) => this.#blockReceipts(height),
-      anchor: (hash) => chain.readState(anchorKey(hash)) as Record<string, unknown> | undefined,
-      authoritySchedule: () => authoritySchedule({ get: (k) => chain.readState(k) }, chain.genesis),
-      equivocations: () => equivocations({ get: (k) => chain.readState(k) }),
-      membershipProposal: (id) => chain.readState(proposalKey(id)) as Record<string, unknown> | undefined,
-      ready: () => this.#producing(),
-      metrics: this.metrics.registry,
-      contracts: {
-        state: { get: (k) => chain.readState(k) },
-        head: () => chain.head.height,
-        businessDay: () => businessDay(clock, chain.head),
-        prove: (spec) => proveRead(chain, spec),
-      },
-      proveRead: (spec) => proveRead(chain, spec),
-    };
-  }
-
-  /**
-   * Puts an equivocation on the chain: a transaction, signed by this authority, carrying both
-   * conflicting statements (proposals without their blocks). Every node re-verifies it.
-   */
-  async #reportEquivocation(
-    first: ConsensusMessage,
-    second: ConsensusMessage,
-    signer: Signer,
-  ): Promise<void> {
-    if (!this.chain.authoritiesAt(this.chain.head.height + 1).includes(signer.publicKey)) return;
-    const statement = (m: ConsensusMessage) => {
-      if (m.kind === 'vote') return { kind: 'vote', vote: m.vote };
-      const { block, ...rest } = m.proposal;
-      return { kind: 'proposal', proposal: { ...rest, blockHash: blockHash(block.header) } };
-    };
-    const tx = signTransactionWith(
-      {
-        chainId: this.chain.rules.chainId,
-        type: 'evidence.equivocation',
-        payload: { first: statement(first), second: statement(second) } as unknown as JsonObject,
-        signer: signer.publicKey,
-        nonce: randomUUID(),
-        expiresAt: Date.now() + 10 * 60_000,
-      },
-      signer,
-    );
+  async #listen(): Promise<void> {
+    const { host, port } = this.config.api;
     try {
-      await this.#admit(tx);
-      this.#relay(tx);
-      this.#log.warn(
-        { authority: senderOf(first), txHash: transactionHash(tx) },
-        'reported equivocation evidence',
-      );
+      await this.api.listen({ host, port });
     } catch (e) {
-      this.#log.warn({ err: (e as Error).message }, 'could not report equivocation evidence');
+      throw new Error(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
-  }
-
-  /**
-   * Queues an admitted transaction for gossip. Transactions leave in batches, at most every
-   * TX_GOSSIP_DELAY_MS: one gossip message per transaction cost each node more in libp2p framing,
-   * encryption and socket writes than in verifying the transaction (profiled with bench:network).
-   */
-  #relay(tx: unknown): void {
-    if (!this.#network) return;
-    this.#outbox.push(tx);
-    if (this.#outbox.length >= TX_GOSSIP_BATCH) this.#flushOutbox();
-    else this.#outboxTimer ??= setTimeout(() => this.#flushOutbox(), TX_GOSSIP_DELAY_MS);
-  }
-
-  #flushOutbox(): void {
-    clearTimeout(this.#outboxTimer);
-    this.#outboxTimer = undefined;
-    if (this.#outbox.length === 0) return;
-    const transactions = this.#outbox;
-    this.#outbox = [];
-    void this.#network?.gossip.publish('tx', { transactions });
-  }
-
-  /**
-   * Gossip validation of a batch of transactions: each is admitted as if submitted here. A batch
-   * is rejected (and counts against its sender) only when it holds a transaction that no honest
-   * node would have admitted — malformed, badly signed, carrying personal data. Duplicates, a full
-   * mempool and expiry (clocks differ) are nobody's fault and are ignored.
-   */
-  async #judgeTransactionBatch(input: unknown): Promise<Judgement<null>> {
-    const transactions = (input as { transactions?: unknown })?.transactions;
-    if (!Array.isArray(transactions) || transactions.length === 0 || transactions.length > TX_GOSSIP_BATCH) {
-      return { verdict: 'reject', reason: 'not a transaction batch' };
-    }
-    // Admitted together, so their signatures are verified in batches on the verifier threads.
-    const outcomes = await Promise.all(
-      transactions.map((tx) =>
-        this.#admit(tx).then(
-          () => 'ADMITTED',
-          (e) => (isTillidError(e) ? e.code : 'TX_MALFORMED'),
-        ),
-      ),
-    );
-    const blamed = outcomes.find((code) => code !== 'ADMITTED' && !BLAMELESS.has(code));
-    if (blamed) return { verdict: 'reject', reason: blamed };
-    return outcomes.includes('ADMITTED')
-      ? { verdict: 'accept', value: null }
-      : { verdict: 'ignore', reason: 'nothing new' };
-  }
-
-  /** Admission for a transaction from a client or a peer, counted by outcome. */
-  async #admit(input: unknown): Promise<Hex> {
-    try {
-      const hash = await admitTransaction(input, {
-        rules: this.chain.rules,
-        mempool: this.mempool,
-        receipt: (h) => this.chain.receipt(h),
-        now: Date.now,
-        verify: (tx, h) => this.#verify(tx, h),
-      });
-      this.metrics.admissions.inc({ outcome: 'ACCEPTED' });
-      this.#consensus.transactionsArrived();
-      return hash;
-    } catch (e) {
-      if (isTillidError(e)) this.metrics.admissions.inc({ outcome: e.code });
-      throw e;
-    }
-  }
-
-  /** The signature rule on a worker when there are workers; each verdict is remembered. */
-  async #verify(tx: Transaction, hash: Hex): Promise<boolean> {
-    if (!this.#verifierPool) return this.#verified.valid(tx, hash);
-    const valid = await this.#verifierPool.verify(tx, hash);
-    if (valid) this.#verified.remember(hash, tx.signature);
-    return valid;
-  }
-
-  /** Each transaction's receipt in the finalized block at `height`, read from state, in block order. */
-  async #blockReceipts(height: number): Promise<BlockReceipts | undefined> {
-    let recent = this.#recentBlocks.get(height);
-    if (!recent) {
-      const block = await this.chain.block(height);
-      if (!block) return undefined;
-      recent = { hash: blockHash(block.header), transactions: block.transactions.map(transactionHash) };
-    }
-    const receipts = recent.transactions.map((hash, index) => {
-      const receipt = this.chain.receipt(hash);
-      // The block and its state writes are committed in one batch: a missing receipt is a bug.
-      if (receipt?.height !== height || receipt.index !== index)
-        throw new Error(`no receipt at ${height}/${index} for transaction ${hash}`);
-      return receipt.message === undefined
-        ? { hash, index, code: receipt.code }
-        : { hash, index, code: receipt.code, message: receipt.message };
-    });
-    return { height, hash: recent.hash, receipts };
-  }
-
-  #transactionView(hash: Hex): TransactionView | undefined {
-    // The receipt first: a committed transaction may still sit in the mempool for a moment.
-    const receipt = this.chain.receipt(hash);
-    if (receipt) {
-      return receipt.code === 'OK'
-        ? { hash, status: 'finalized', height: receipt.height, index: receipt.index }
-        : {
-            hash,
-            status: 'rejected',
-            height: receipt.height,
-            index: receipt.index,
-            code: receipt.code,
-            message: receipt.message,
-          };
-    }
-    if (this.mempool.has(hash)) return { hash, status: 'pending' };
-    const rejected = this.#rejected.get(hash);
-    if (rejected) return { hash, status: 'rejected', ...rejected };
-    return undefined;
-  }
-
-  /**
-   * Ready means blocks are being finalized: a node whose store has failed (disk full, say) keeps
-   * answering reads but drops out of a load balancer's rotation.
-   */
-  #producing(): boolean {
-    const last = this.#lastBlockAt ?? this.#startedAt;
-    const { blockIntervalMs, emptyBlockIntervalMs } = this.config;
-    return performance.now() - last < Math.max(5 * blockIntervalMs, 2 * emptyBlockIntervalMs, 5000);
-  }
-
-  /** One line a minute that says the node is alive and what it did, for whoever reads logs at 3 a.m. */
-  #logSummary(): void {
-    this.#log.info(
-      {
-        height: this.chain.head.height,
-        finalizedLastMinute: this.#finalizedSinceSummary,
-        mempool: this.mempool.size,
-        producing: this.#producing(),
-      },
-      'summary',
-    );
-    this.#finalizedSinceSummary = 0;
-  }
-
-  #remember(hash: Hex, error: TillidError): void {
-    if (this.#rejected.size >= REJECTION_MEMORY)
-      this.#rejected.delete(this.#rejected.keys().next().value as Hex);
-    this.#rejected.set(hash, { code: error.code, message: error.message });
-  }
-
-  /** Payment decisions by kind and reason, for the dashboards (withheld payments above all). */
-  #countPaymentDecisions(height: number, writes: ReadonlyMap<string, Json>): void {
-    const count = (writes.get(eventsKey(height)) as number | undefined) ?? 0;
-    for (let i = 0; i < count; i++) {
-      const event = writes.get(`${eventsKey(height)}/${i}`) as ChainEvent | undefined;
-      if (event?.type === 'payment.released' || event?.type === 'payment.withheld') {
-        const kind = event.type === 'payment.released' ? 'release' : 'withhold';
-        this.metrics.paymentDecisions.inc({ kind, reason: String(event.reason) });
-      }
-    }
-  }
-
-  #observeCommit(height: number, transactions: number): void {
-    const now = performance.now();
-    if (this.#lastBlockAt !== undefined) this.metrics.blockInterval.observe((now - this.#lastBlockAt) / 1000);
-    this.#lastBlockAt = now;
-    this.metrics.height.set(height);
-    this.metrics.finalizedHeight.set(height);
-    this.metrics.transactionsFinalized.inc(transactions);
-    this.#finalizedSinceSummary += transactions;
-    this.metrics.blockTransactions.observe(transactions);
-    this.#log.debug({ height, transactions }, 'block finalized');
   }
 }
 
-function timeoutsOf(t: NonNullable<NodeConfig['timeouts']>): Timeouts {
+/** What exists before assembly: the configuration, the opened chain and (consortium) the p2p host. */
+interface Opened {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly chain: Chain;
+  readonly signer: Signer;
+  readonly verified: VerifiedSignatures;
+  readonly running: RunningHost | undefined;
+}
+
+/** Builds every part; each constructor picks from the components object what it declares. */
+function assemble(opened: Opened): NodeComponents {
+  const { config, log, chain, running } = opened;
+  const mempool = new Mempool(config.mempool);
+  const peers = () => (running ? running.host.getPeers().map(String) : []);
+  const metrics = new NodeMetrics(
+    () => mempool.size,
+    () => peers().length,
+    {
+      authorities: () => chain.authorityRecordsAt(chain.head.height + 1).length,
+      mempoolCapacity: config.mempool.maxTransactions,
+      dataDir: config.dataDir,
+    },
+  );
+  const verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
+  const rejections = new RejectionMemory();
+  // Consensus is built below; admission calls it only once the node runs.
+  const transactionsArrived = () => consensus.transactionsArrived();
+  const base = {
+    ...opened,
+    mempool,
+    metrics,
+    verifierPool,
+    rejections,
+    peers,
+    now: Date.now,
+    version: VERSION,
+    protocolVersion: PROTOCOL_VERSION,
+    peerAgents: () => (running ? running.peerAgents() : {}),
+  };
+  const intake = new TransactionIntake({ ...base, transactionsArrived });
+  const gossip =
+    running && new Gossip(running, chain.rules.chainId, metrics.gossip, log.child({ component: 'p2p' }));
+  const txGossip = gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx) });
+  const submit = async (input: unknown) => {
+    const hash = await intake.admit(input);
+    txGossip?.relay(input);
+    return hash;
+  };
+  const c = { ...base, intake, submit };
+  const forConsensus = {
+    chain,
+    mempool,
+    blockIntervalMs: config.blockIntervalMs,
+    emptyBlockIntervalMs: config.emptyBlockIntervalMs,
+    now: Date.now,
+    log: log.child({ component: 'consensus' }),
+    onDropped: rejections.remember.bind(rejections),
+  };
+  let network: NodeComponents['network'];
+  let consensus: Consensus;
+  if (running && gossip && txGossip) {
+    // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
+    const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
+    network = { running, txGossip, signedLog };
+    const report = evidenceReporter(c);
+    consensus = new ConsortiumConsensus({
+      ...forConsensus,
+      running,
+      gossip,
+      authority: { signer: c.signer, signedLog },
+      ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
+      evidence: metrics.equivocations,
+      syncRejected: metrics.syncRejected,
+      rounds: metrics.rounds,
+      onEvidence: (first, second) => void report(first, second),
+    });
+  } else consensus = new SoloAuthority({ ...forConsensus, signer: c.signer });
+  const activity = new ChainActivity(c);
+  const queries = stateQueries({ get: (k) => chain.readState(k) }, chain.genesis, () => chain.head);
+  const receipts = new BlockReceiptIndex(c);
+  const api = buildApi(
+    nodeApi({ ...c, activity, queries, receipts, proveRead: (spec) => proveRead(chain, spec) }),
+    log.child({ component: 'api' }),
+  );
+  return { ...c, network, consensus, activity, api };
+}
+
+function timeoutsOf(t: NonNullable<NodeConfig['timeouts']>) {
   return {
     propose: { baseMs: t.proposeMs, perRoundMs: t.perRoundMs },
     prevote: { baseMs: t.prevoteMs, perRoundMs: t.perRoundMs },
     precommit: { baseMs: t.precommitMs, perRoundMs: t.perRoundMs },
   };
-}
-
-export function readGenesis(file: string): Genesis {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot read genesis ${file}: ${(e as Error).message}`);
-  }
-  return decodeGenesis(raw);
 }

@@ -1,31 +1,11 @@
 /**
- * Read routes for the contracts application and the event feed. They read finalized state through
- * the read models in `state/contracts/read-models.ts`; writes go through POST /v1/transactions.
+ * Read routes for the contracts application and the event feed, as a fastify plugin. They read
+ * finalized state through `StateQueries` (state/queries.ts); writes go through POST /v1/transactions.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Hex } from '../protocol/hash.ts';
-import {
-  contractSummaries,
-  contractView,
-  eventsAfter,
-  partyView,
-  paymentsFor,
-  paymentsOf,
-  reportsOf,
-} from '../state/contracts/read-models.ts';
-import type { StateReader } from '../state/module.ts';
+import type { StateQueries } from '../state/queries.ts';
 import { type ProveRead, proofQuery, sendProven, wantsProof } from './proofs.ts';
-
-export interface ContractsReadApi {
-  /** Finalized state. */
-  readonly state: StateReader;
-  /** Height of the finalized head. */
-  head(): number;
-  /** The business day (days since the epoch) of the finalized head. */
-  businessDay(): number;
-  /** `?proof=true`: the read proven against a certified header (api/proofs.ts); a node always has it. */
-  readonly prove?: ProveRead;
-}
 
 const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
 
@@ -33,7 +13,10 @@ const object = { type: 'object', additionalProperties: true } as const;
 const cvrParam = { type: 'string', pattern: '^\\d{8}$' } as const;
 const notFound = { 404: { $ref: 'Error#' }, 400: { $ref: 'Error#' } };
 
-export function registerContractRoutes(app: FastifyInstance, api: ContractsReadApi): void {
+export const contractRoutes: FastifyPluginAsync<{
+  queries: StateQueries;
+  prove?: ProveRead | undefined;
+}> = async (app, { queries, prove }) => {
   app.get<{ Params: { cvr: string }; Querystring: { proof?: string } }>(
     '/v1/parties/:cvr',
     {
@@ -46,8 +29,8 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
     },
     async (request, reply) =>
       wantsProof(request.query)
-        ? sendProven(reply, api.prove, { kind: 'party', cvr: request.params.cvr })
-        : (partyView(api.state, request.params.cvr) ??
+        ? sendProven(reply, prove, { kind: 'party', cvr: request.params.cvr })
+        : (queries.party(request.params.cvr) ??
           reply
             .code(404)
             .send({ code: 'PARTY_NOT_FOUND', message: `no party with CVR ${request.params.cvr}` })),
@@ -70,8 +53,8 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
     },
     async (request, reply) =>
       wantsProof(request.query)
-        ? sendProven(reply, api.prove, { kind: 'contract', id: request.params.id })
-        : (contractView(api.state, request.params.id, api.businessDay()) ??
+        ? sendProven(reply, prove, { kind: 'contract', id: request.params.id })
+        : (queries.contract(request.params.id) ??
           reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` })),
   );
 
@@ -84,7 +67,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({ contracts: contractSummaries(api.state, request.query.party) }),
+    async (request) => ({ contracts: queries.contracts(request.query.party) }),
   );
 
   app.get<{ Querystring: { party: string } }>(
@@ -96,7 +79,7 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({ reports: reportsOf(api.state, request.query.party) }),
+    async (request) => ({ reports: queries.reports(request.query.party) }),
   );
 
   app.get<{ Querystring: { municipality?: string; party?: string; month: string; proof?: string } }>(
@@ -127,13 +110,13 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
           return reply
             .code(400)
             .send({ code: 'BAD_REQUEST', message: 'proof=true is available for ?municipality= reads' });
-        return sendProven(reply, api.prove, { kind: 'payments', municipality, month });
+        return sendProven(reply, prove, { kind: 'payments', municipality, month });
       }
       return {
         decisions:
           party !== undefined
-            ? paymentsFor(api.state, party, month)
-            : paymentsOf(api.state, municipality as string, month),
+            ? queries.paymentsFor(party, month)
+            : queries.payments(municipality as string, month),
       };
     },
   );
@@ -157,12 +140,12 @@ export function registerContractRoutes(app: FastifyInstance, api: ContractsReadA
       },
     },
     async (request, reply) => {
-      const head = api.head();
+      const head = queries.head();
       const after = Number(request.query.after ?? 0);
       const limit = Number(request.query.limit ?? 100);
       // Proven pages scan at most PROVEN_EVENT_HEIGHTS heights (state/commitment/reads.ts).
-      if (wantsProof(request.query)) return sendProven(reply, api.prove, { kind: 'events', after, limit });
-      return { ...eventsAfter(api.state, after, head, limit), head };
+      if (wantsProof(request.query)) return sendProven(reply, prove, { kind: 'events', after, limit });
+      return { ...queries.eventsAfter(after, limit), head };
     },
   );
-}
+};

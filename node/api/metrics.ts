@@ -5,6 +5,7 @@
 import { statfsSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { RoundMetrics } from '../consensus/metrics.ts';
+import type { ChainEvent } from '../state/events.ts';
 
 /** What the alert rules (deploy/monitoring/alerts.yml) compare the live gauges against. */
 export interface NodeMetricsContext {
@@ -144,5 +145,15 @@ export class NodeMetrics {
       });
     }
     collectDefaultMetrics({ register: this.registry, prefix: 'tillid_' });
+  }
+
+  /** Payment decisions by kind and reason, from a finalized block's events (withheld ones above all). */
+  countPaymentDecisions(events: readonly ChainEvent[]): void {
+    for (const event of events) {
+      if (event.type === 'payment.released' || event.type === 'payment.withheld') {
+        const kind = event.type === 'payment.released' ? 'release' : 'withhold';
+        this.paymentDecisions.inc({ kind, reason: String(event.reason) });
+      }
+    }
   }
 }

@@ -13,7 +13,7 @@ import { apiBlockSource } from '../chain/api-source.ts';
 import { genesisHead } from '../chain/chain.ts';
 import { ChainStore } from '../chain/store.ts';
 import { type BlockSource, type ExpectedHead, verifyChain } from '../chain/verify.ts';
-import { readGenesis } from '../node.ts';
+import { readGenesis } from '../genesis-file.ts';
 import { isHex } from '../protocol/hash.ts';
 import { applicationModules } from '../state/application.ts';
 import { parse, required, UsageError } from './args.ts';

@@ -10,8 +10,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Caller } from '../../gateway/caller.ts';
 import { type ContractRouteDeps, registerContractRoutes } from '../../gateway/routes/contracts.ts';
 import type { NodeRouter } from '../../gateway/routing.ts';
-import { registerContractRoutes as registerNodeReadRoutes } from '../../node/api/contracts.ts';
+import { contractRoutes as nodeReadRoutes } from '../../node/api/contracts.ts';
 import { errorSchema } from '../../node/api/errors.ts';
+import { stateQueries } from '../../node/state/queries.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
@@ -23,7 +24,9 @@ import {
 async function nodeApi(chain: ReturnType<typeof memoryChain>): Promise<FastifyInstance> {
   const app = Fastify();
   app.addSchema(errorSchema);
-  registerNodeReadRoutes(app, { state: chain.state, head: () => chain.height(), businessDay: () => 0 });
+  // Business day 0 (1970-01-01) as before: payments by month do not depend on it.
+  const head = () => ({ height: chain.height(), timestamp: 0 });
+  app.register(nodeReadRoutes, { queries: stateQueries(chain.state, chain.genesis, head) });
   await app.ready();
   return app;
 }

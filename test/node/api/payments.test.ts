@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
-import { registerContractRoutes } from '../../../node/api/contracts.ts';
+import { contractRoutes } from '../../../node/api/contracts.ts';
 import { errorSchema } from '../../../node/api/errors.ts';
+import { stateQueries } from '../../../node/state/queries.ts';
 import {
   CARE_HOME_CVR,
   CONSULTANT_CVR,
@@ -20,7 +21,9 @@ test('a provider’s payments are the decisions on its own contracts; the munici
   const chain = chainWithDecisions();
   const app = Fastify();
   app.addSchema(errorSchema);
-  registerContractRoutes(app, { state: chain.state, head: () => chain.height(), businessDay: () => 0 });
+  // Business day 0 (1970-01-01) as before: payments by month do not depend on it.
+  const head = () => ({ height: chain.height(), timestamp: 0 });
+  app.register(contractRoutes, { queries: stateQueries(chain.state, chain.genesis, head) });
   t.after(() => app.close());
   const get = async (query: string) => {
     const r = await app.inject({ method: 'GET', url: `/v1/payments?${query}` });

@@ -1,0 +1,67 @@
+/**
+ * Transaction intake: every transaction, from a client or a peer, enters through `admit`. It runs
+ * admission (admission.ts), verifies signatures on worker threads when there are workers, counts
+ * each outcome for the metrics, and tells consensus that work has arrived.
+ */
+import type { Counter } from 'prom-client';
+import type { Chain } from '../chain/chain.ts';
+import { isTillidError } from '../protocol/errors.ts';
+import type { Hex } from '../protocol/hash.ts';
+import type { Transaction } from '../protocol/transaction.ts';
+import type { VerifiedSignatures } from '../protocol/verdicts.ts';
+import { admitTransaction } from './admission.ts';
+import type { Mempool } from './mempool.ts';
+import type { VerifierPool } from './verifier-pool.ts';
+
+export interface IntakeComponents {
+  readonly chain: Pick<Chain, 'rules' | 'receipt'>;
+  readonly mempool: Mempool;
+  /** Verdicts already reached (shared with block validation, so nothing is verified twice). */
+  readonly verified: VerifiedSignatures;
+  /** Worker threads for signature checks; absent means verify on the main thread. */
+  readonly verifierPool?: VerifierPool | undefined;
+  /** Admission outcomes by `outcome` (ACCEPTED or the error code). */
+  readonly metrics: { readonly admissions: Counter<'outcome'> };
+  /** Called after each admission, so a waiting proposer can start a block. */
+  readonly transactionsArrived: () => void;
+  /** The node's clock; only admission reads it (expiry), blocks use their own timestamp. */
+  readonly now: () => number;
+}
+
+export class TransactionIntake {
+  readonly #c: IntakeComponents;
+
+  constructor(components: IntakeComponents) {
+    this.#c = components;
+  }
+
+  /** Admits `input` into the mempool or throws a TillidError; resolves to its hash. */
+  async admit(input: unknown): Promise<Hex> {
+    const { chain, mempool, now } = this.#c;
+    const { admissions } = this.#c.metrics;
+    try {
+      const hash = await admitTransaction(input, {
+        rules: chain.rules,
+        mempool,
+        receipt: (h) => chain.receipt(h),
+        now,
+        verify: (tx, h) => this.#verify(tx, h),
+      });
+      admissions.inc({ outcome: 'ACCEPTED' });
+      this.#c.transactionsArrived();
+      return hash;
+    } catch (e) {
+      if (isTillidError(e)) admissions.inc({ outcome: e.code });
+      throw e;
+    }
+  }
+
+  /** The signature rule on a worker when there are workers; each verdict is remembered. */
+  async #verify(tx: Transaction, hash: Hex): Promise<boolean> {
+    const { verified, verifierPool } = this.#c;
+    if (!verifierPool) return verified.valid(tx, hash);
+    const valid = await verifierPool.verify(tx, hash);
+    if (valid) verified.remember(hash, tx.signature);
+    return valid;
+  }
+}
