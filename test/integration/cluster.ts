@@ -370,7 +370,18 @@ export class Cluster {
   }
 
   async pause(id: string): Promise<void> {
-    await docker('pause', this.node(id).container);
+    // The kernel's cgroup freezer gives up when a task does not stop in time ("unable to freeze"),
+    // which a busy host hits now and then; the pause is the test's tool, not what it tests, so try
+    // again a few times before failing.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await docker('pause', this.node(id).container);
+        return;
+      } catch (e) {
+        if (attempt >= 4 || !/unable to freeze/.test((e as Error).message)) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
   }
 
   async unpause(id: string): Promise<void> {
