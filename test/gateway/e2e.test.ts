@@ -132,7 +132,9 @@ test('placement contract end to end through the gateway, payment decision by AMQ
       template: template.body.id,
       provider: CARE_HOME,
       start,
-      months: 3,
+      // Long enough to still run at the failover step: one business day passes per block, and on a
+      // busy machine the steps before it can take more than three months of blocks.
+      months: 12,
       items: [
         { code: 'residence', monthly: 4_500_000 },
         { code: 'school', monthly: 1_000_000 },
