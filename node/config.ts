@@ -159,3 +159,12 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
     logLevel,
   };
 }
+
+/** The engine's timeouts (tendermint/engine.ts) from the configured ones: each grows by perRoundMs a round. */
+export function engineTimeouts(t: NonNullable<NodeConfig['timeouts']>) {
+  return {
+    propose: { baseMs: t.proposeMs, perRoundMs: t.perRoundMs },
+    prevote: { baseMs: t.prevoteMs, perRoundMs: t.perRoundMs },
+    precommit: { baseMs: t.precommitMs, perRoundMs: t.perRoundMs },
+  };
+}

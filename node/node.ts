@@ -1,61 +1,42 @@
 /**
  * One Tillid node, assembled: this file only builds the parts and connects them. Each part lives
  * in the folder of its responsibility and takes the few components it needs (as js-libp2p's
- * components do); `NodeComponents` lists them all, and one `Lifecycle` (lifecycle.ts) starts them
- * in order and stops them in reverse. See node/README.md, "How the parts connect".
+ * components do); `NodeComponents` (components.ts) lists them all, and one `Lifecycle`
+ * (lifecycle.ts) starts them in order and stops them in reverse. What the parts are built on —
+ * genesis, key, chain store, p2p host — is opened first (open.ts). See node/README.md, "How the
+ * parts connect".
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ChainActivity } from './api/activity.ts';
 import { NodeMetrics } from './api/metrics.ts';
 import { nodeApi } from './api/node-api.ts';
-import { buildApi } from './api/server.ts';
-import { Chain } from './chain/chain.ts';
+import { buildApi, listeningApi } from './api/server.ts';
+import type { Chain } from './chain/chain.ts';
 import { proveRead } from './chain/prove.ts';
 import { BlockReceiptIndex } from './chain/receipts.ts';
-import type { NodeConfig } from './config.ts';
+import type { NodeComponents } from './components.ts';
+import { engineTimeouts, type NodeConfig } from './config.ts';
 import type { Consensus } from './consensus/consensus.ts';
 import { ConsortiumConsensus } from './consensus/consortium.ts';
 import { evidenceReporter } from './consensus/evidence-report.ts';
 import { SoloAuthority } from './consensus/solo.ts';
 import { FileSignedVoteLog } from './consensus/tendermint/file-signed-log.ts';
-import { readGenesis } from './genesis-file.ts';
-import { readKeyFile } from './keyfile.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { TransactionIntake } from './mempool/intake.ts';
 import { Mempool } from './mempool/mempool.ts';
 import { RejectionMemory } from './mempool/rejections.ts';
 import { VerifierPool } from './mempool/verifier-pool.ts';
+import { type Opened, openNode } from './open.ts';
 import { Gossip } from './p2p/gossip.ts';
-import type { RunningHost } from './p2p/host.ts';
-import { openNodeHost } from './p2p/node-host.ts';
 import { TxGossip } from './p2p/tx-gossip.ts';
-import { Signer } from './protocol/signature.ts';
-import { VerifiedSignatures } from './protocol/verdicts.ts';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './protocol/version.ts';
-import { applicationModules } from './state/application.ts';
 import { stateQueries } from './state/queries.ts';
 
 /** The software release (protocol/version.ts has the protocol version). */
 export const VERSION = SOFTWARE_VERSION;
 export { readGenesis } from './genesis-file.ts';
-
-/** Every part of a node. Parts never reach into this object; each is handed what it declares. */
-interface NodeComponents {
-  readonly config: NodeConfig;
-  readonly log: Logger;
-  readonly chain: Chain;
-  readonly mempool: Mempool;
-  readonly metrics: NodeMetrics;
-  readonly verifierPool: VerifierPool | undefined;
-  readonly intake: TransactionIntake;
-  readonly activity: ChainActivity;
-  /** Absent for a solo authority, which has no peers. */
-  readonly network: { running: RunningHost; txGossip: TxGossip; signedLog: FileSignedVoteLog } | undefined;
-  readonly consensus: Consensus;
-  readonly api: FastifyInstance;
-}
 
 export class TillidNode {
   readonly config: NodeConfig;
@@ -76,7 +57,7 @@ export class TillidNode {
       { stop: async () => void (await c.verifierPool?.close()) },
       { stop: () => network?.signedLog.close() },
       { stop: () => network?.running.stop() },
-      { start: () => this.#listen(), stop: () => c.api.close() },
+      listeningApi(c.api, c.config.api),
       c.consensus,
       c.activity,
       ...(network ? [network.txGossip] : []),
@@ -84,27 +65,7 @@ export class TillidNode {
   }
 
   static async start(config: NodeConfig, log: Logger): Promise<TillidNode> {
-    const genesis = readGenesis(config.genesisFile);
-    const signer = new Signer(readKeyFile(config.keyFile));
-    const verified = new VerifiedSignatures();
-    const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
-    log.info(
-      {
-        chainId: genesis.chainId,
-        genesisHash: chain.genesisHash,
-        height: chain.head.height,
-        publicKey: signer.publicKey,
-      },
-      'chain opened',
-    );
-    let running: RunningHost | undefined;
-    try {
-      if (config.p2p) running = await openNodeHost({ p2p: config.p2p, signer, chain, log });
-    } catch (e) {
-      await chain.close();
-      throw e;
-    }
-    const node = new TillidNode(assemble({ config, log, chain, signer, verified, running }));
+    const node = new TillidNode(assemble(await openNode(config, log)));
     await node.#lifecycle.start();
     log.info({ url: node.url }, 'node started');
     return node;
@@ -121,25 +82,6 @@ export class TillidNode {
     await this.#lifecycle.stop();
     this.#log.info('node stopped');
   }
-
-  async #listen(): Promise<void> {
-    const { host, port } = this.config.api;
-    try {
-      await this.api.listen({ host, port });
-    } catch (e) {
-      throw new Error(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
-    }
-  }
-}
-
-/** What exists before assembly: the configuration, the opened chain and (consortium) the p2p host. */
-interface Opened {
-  readonly config: NodeConfig;
-  readonly log: Logger;
-  readonly chain: Chain;
-  readonly signer: Signer;
-  readonly verified: VerifiedSignatures;
-  readonly running: RunningHost | undefined;
 }
 
 /** Builds every part; each constructor picks from the components object what it declares. */
@@ -203,7 +145,7 @@ function assemble(opened: Opened): NodeComponents {
       running,
       gossip,
       authority: { signer: c.signer, signedLog },
-      ...(config.timeouts ? { timeouts: timeoutsOf(config.timeouts) } : {}),
+      ...(config.timeouts ? { timeouts: engineTimeouts(config.timeouts) } : {}),
       evidence: metrics.equivocations,
       syncRejected: metrics.syncRejected,
       rounds: metrics.rounds,
@@ -218,12 +160,4 @@ function assemble(opened: Opened): NodeComponents {
     log.child({ component: 'api' }),
   );
   return { ...c, network, consensus, activity, api };
-}
-
-function timeoutsOf(t: NonNullable<NodeConfig['timeouts']>) {
-  return {
-    propose: { baseMs: t.proposeMs, perRoundMs: t.perRoundMs },
-    prevote: { baseMs: t.prevoteMs, perRoundMs: t.perRoundMs },
-    precommit: { baseMs: t.precommitMs, perRoundMs: t.perRoundMs },
-  };
 }

@@ -6,6 +6,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { NodeConfig } from '../config.ts';
+import type { Startable } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { httpStatusOf } from '../protocol/errors.ts';
 import { type ChainApi, chainRoutes } from './chain.ts';
@@ -65,4 +67,18 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
   app.register(transactionRoutes, { node });
   app.register(contractRoutes, { queries: node.queries, prove: node.proveRead });
   return app;
+}
+
+/** The API as a part of the node's lifecycle: it listens on start and closes on stop. */
+export function listeningApi(api: FastifyInstance, { host, port }: NodeConfig['api']): Startable {
+  return {
+    async start() {
+      try {
+        await api.listen({ host, port });
+      } catch (e) {
+        throw new Error(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
+      }
+    },
+    stop: () => api.close(),
+  };
 }

@@ -7,103 +7,40 @@
  * holds, decides when to catch up by block sync and checks every synced block, and runs the engine
  * only at heights where this node is an authority (membership changes apply from the next height).
  *
+ * Its parts, each in its own module: the contract with adapters (host-ports.ts), gossip validation
+ * and hearing from authorities (message-admission.ts), when the next height starts (pacing.ts),
+ * noticing a stall (stall-watch.ts), and block sync (catch-up.ts). This class wires them to the
+ * engine and owns what they share: the order of appends to the chain, and when to vote.
+ *
  * It owns no socket, clock or timer: adapters give it small interfaces. It is deterministic given
  * the order of calls (no wall clock, no randomness, insertion-ordered collections only), which is
  * what lets the simulator replay a run from its seed.
  */
-import type { Chain } from '../chain/chain.ts';
-import type { Mempool } from '../mempool/mempool.ts';
 import type { Block } from '../protocol/block.ts';
-import type { TillidError } from '../protocol/errors.ts';
-import type { Hex } from '../protocol/hash.ts';
-import type { Signer } from '../protocol/signature.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
+import type { ConsensusHostOptions } from './host-ports.ts';
+import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
+import { HeightPacing } from './pacing.ts';
+import { StallWatch } from './stall-watch.ts';
 import { ChainApplication } from './tendermint/chain-application.ts';
-import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine, type Timeouts } from './tendermint/engine.ts';
-import { type ConsensusMessage, heightOf, type SignatureCheck, senderOf } from './tendermint/messages.ts';
-import type { SignedVoteLog } from './tendermint/signed-log.ts';
+import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
+import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
-/** Virtual or real time, and timers on it. A timer's callback is awaited by the simulator. */
-export interface HostTimers {
-  now(): number;
-  set(delayMs: number, run: () => Promise<void>): number;
-  clear(id: number): void;
-}
-
-/** What the host sends. Peers are opaque ids chosen by the adapter. */
-export interface HostNetwork {
-  broadcast(message: ConsensusMessage): void;
-  /** Tells peers our head height. */
-  status(height: number): void;
-  /** Asks `peer` for blocks from `fromHeight` on; the answer comes back through onBlocks or onSyncFailed. */
-  requestBlocks(peer: string, fromHeight: number): void;
-  /** `peer` served a block that fails validation: provably faulty. */
-  punish(peer: string, reason: string): void;
-}
-
-/** What the host reports; all optional (metrics, logs, the simulator's bookkeeping). */
-export interface HostEvents {
-  committed?(block: Block, how: 'consensus' | 'sync'): void;
-  heightStarted?(height: number): void;
-  /** A height was decided in `round`; `missed` lists the proposers of earlier rounds whose proposal never arrived. */
-  decided?(height: number, round: number, missed: readonly Hex[]): void;
-  roundChanged?(height: number, round: number): void;
-  evidence?(output: Extract<EngineOutput, { type: 'evidence' }>): void;
-  dropped?(hash: Hex, error: TillidError): void;
-  commitFailed?(height: number, error: unknown): void;
-  caughtUp?(from: number, to: number, peer: string): void;
-}
-
-export interface ConsensusHostOptions {
-  readonly chain: Chain;
-  readonly mempool: Mempool;
-  readonly timers: HostTimers;
-  readonly network: HostNetwork;
-  /** Block timestamps (a wall clock; virtual in the simulator). */
-  readonly clock: () => number;
-  /** Absent for an observer: it follows by sync and votes on nothing. */
-  readonly authority?: { readonly signer: Signer; readonly signedLog: SignedVoteLog };
-  readonly timeouts?: Timeouts;
-  readonly signatureCheck?: SignatureCheck;
-  /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless a full block waits. */
-  readonly blockIntervalMs: number;
-  /** With an empty mempool, the wait before an empty block; work or another authority's start ends it. */
-  readonly emptyBlockIntervalMs?: number;
-  /** How often the host looks for a stall; a height without progress for stallMs is re-sent. */
-  readonly tickIntervalMs?: number;
-  readonly stallMs?: number;
-  /** A block request unanswered for this long is given up, and another peer may be asked. */
-  readonly syncTimeoutMs?: number;
-  readonly events?: HostEvents;
-}
-
-/** Consensus messages for heights further ahead than this are not admitted (a sync is due). */
-export const MAX_HEIGHTS_AHEAD = 2;
-
-/** Heights without a message from an authority after which its proposer turns are cut short. */
-const SILENT_HEIGHTS = 2;
-
-export type Admission = { verdict: 'accept' } | { verdict: 'ignore' | 'reject'; reason: string };
+export type { ConsensusHostOptions, HostEvents, HostNetwork, HostTimers } from './host-ports.ts';
+export { type Admission, MAX_HEIGHTS_AHEAD } from './message-admission.ts';
 
 export class ConsensusHost {
   readonly #o: ConsensusHostOptions;
   readonly #engine: TendermintEngine | undefined;
   readonly #app: ChainApplication | undefined;
-  readonly #emptyBlockIntervalMs: number;
-  readonly #tickMs: number;
-  readonly #stallMs: number;
-  /** Engine timeouts and the pending start of the next height; cleared when a height ends. */
-  readonly #timers = new Set<number>();
-  #tickTimer: number | undefined;
+  readonly #pacing: HeightPacing;
+  readonly #stall: StallWatch;
+  readonly #hearing = new AuthorityHearing();
   /** Highest head each peer is known to have: from its status, or from its messages for later heights. */
   readonly #catchUp: CatchUp;
   /** Decisions and block sync both append to the chain; they take turns, each re-checking the head. */
   #appending: Promise<void> = Promise.resolve();
   #stopped = true;
-  #idle = false;
-  #committedAt = 0;
-  #lastProgress = 0;
-  #lastStatusReply = Number.NEGATIVE_INFINITY;
   /** Round the engine was in at the last check, for round metrics. */
   #round = 0;
   /**
@@ -114,16 +51,17 @@ export class ConsensusHost {
    */
   #awaitingPeers = false;
   #voteFrom = 1;
-  /** The highest height each authority has sent us a message for, to tell a dead proposer. */
-  readonly #heardAt = new Map<Hex, number>();
-  /** The height this host started at: no authority is judged silent before SILENT_HEIGHTS more. */
-  #startedAt = 0;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
-    this.#emptyBlockIntervalMs = options.emptyBlockIntervalMs ?? options.blockIntervalMs;
-    this.#tickMs = options.tickIntervalMs ?? 1000;
-    this.#stallMs = options.stallMs ?? this.#tickMs;
+    const tickMs = options.tickIntervalMs ?? 1000;
+    this.#stall = new StallWatch(options.timers, tickMs, options.stallMs ?? tickMs);
+    this.#pacing = new HeightPacing(
+      options.timers,
+      options.blockIntervalMs,
+      options.emptyBlockIntervalMs ?? options.blockIntervalMs,
+      () => this.#startEngine(),
+    );
     this.#catchUp = new CatchUp(
       () => options.timers.now(),
       options.syncTimeoutMs ?? 10_000,
@@ -144,7 +82,8 @@ export class ConsensusHost {
         signedLog: options.authority.signedLog,
         timeouts: options.timeouts ?? DEFAULT_TIMEOUTS,
         ...(options.signatureCheck ? { signatureCheck: options.signatureCheck } : {}),
-        isSilent: (authority) => this.#silent(authority),
+        isSilent: (authority) =>
+          this.#hearing.silent(authority, options.chain.head.height, options.authority?.signer.publicKey),
       });
     }
   }
@@ -164,17 +103,16 @@ export class ConsensusHost {
 
   /** Time of the last commit (by decision or sync), on the host's timers' clock. */
   get lastProgressAt(): number {
-    return this.#lastProgress;
+    return this.#stall.lastProgressAt;
   }
 
   async start(): Promise<void> {
     this.#stopped = false;
-    this.#lastProgress = this.#o.timers.now();
     const { chain } = this.#o;
-    this.#startedAt = chain.head.height;
+    this.#hearing.started(chain.head.height);
     this.#awaitingPeers =
       this.#engine !== undefined && chain.head.height === 0 && chain.authoritiesAt(1).length > 1;
-    this.#scheduleTick();
+    this.#stall.start(() => this.#tick());
     if (this.#awaitingPeers) this.#o.network.status(0);
     else await this.#startEngine();
   }
@@ -182,8 +120,8 @@ export class ConsensusHost {
   /** Stops timers, then lets a commit in flight finish (closing the store under it would fail it). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#clearTimers();
-    if (this.#tickTimer !== undefined) this.#o.timers.clear(this.#tickTimer);
+    this.#pacing.clear();
+    this.#stall.stop();
     await this.#appending;
   }
 
@@ -191,30 +129,17 @@ export class ConsensusHost {
     this.#wake();
   }
 
-  /**
-   * Whether a decoded, signature-checked message may reach the engine (gossip validation): stale
-   * heights are ignored, far-ahead ones mean we are behind, senders must be authorities there.
-   */
+  /** Whether a decoded, signature-checked message may reach the engine (message-admission.ts). */
   admit(message: ConsensusMessage, from: string): Admission {
-    const { chain } = this.#o;
-    const chainId = message.kind === 'vote' ? message.vote.chainId : message.proposal.chainId;
-    if (chainId !== chain.rules.chainId) return { verdict: 'reject', reason: 'another chain' };
-    const height = heightOf(message);
-    const head = chain.head.height;
-    if (height <= head) return { verdict: 'ignore', reason: 'height already final' };
-    // A message for height h means someone holds h - 1; two or more ahead of our engine, only sync helps.
-    if (height >= head + 3) this.#noteHead(from, height - 1);
-    if (height > head + MAX_HEIGHTS_AHEAD) return { verdict: 'ignore', reason: 'height far ahead' };
-    if (!chain.authoritiesAt(height).includes(senderOf(message)))
-      return { verdict: 'reject', reason: 'sender is not an authority' };
-    return { verdict: 'accept' };
+    const { admission, peerHead } = admitMessage(this.#o.chain, message);
+    if (peerHead !== undefined) this.#noteHead(from, peerHead);
+    return admission;
   }
 
   /** An admitted message. */
   async onMessage(message: ConsensusMessage): Promise<void> {
     if (this.#stopped) return;
-    const sender = senderOf(message);
-    this.#heardAt.set(sender, Math.max(this.#heardAt.get(sender) ?? 0, heightOf(message)));
+    this.#hearing.heard(message);
     // Another authority has started the next height: so do we, rather than idle.
     if (heightOf(message) === this.#o.chain.head.height + 1) this.#wake();
     await this.#run(this.#engine?.onMessage(message) ?? []);
@@ -224,10 +149,7 @@ export class ConsensusHost {
   async onStatus(from: string, height: number): Promise<void> {
     if (this.#stopped) return;
     const head = this.#o.chain.head.height;
-    if (height < head && this.#o.timers.now() - this.#lastStatusReply >= this.#tickMs) {
-      this.#lastStatusReply = this.#o.timers.now();
-      this.#o.network.status(head);
-    }
+    if (height < head && this.#stall.mayAnswerStatus()) this.#o.network.status(head);
     if (this.#awaitingPeers) {
       this.#awaitingPeers = false;
       this.#voteFrom = height === 0 ? 1 : height + 2;
@@ -235,7 +157,6 @@ export class ConsensusHost {
     }
     this.#noteHead(from, height);
   }
-
   /** Blocks a peer sent in answer to requestBlocks. Each is checked before it is committed. */
   async onBlocks(from: string, raw: readonly unknown[]): Promise<void> {
     this.#catchUp.answered(from);
@@ -260,7 +181,7 @@ export class ConsensusHost {
     }
     if (chain.head.height > start) {
       this.#o.events?.caughtUp?.(start + 1, chain.head.height, from);
-      this.#lastProgress = this.#o.timers.now();
+      this.#stall.progressed();
       this.#app?.committed();
       // Still behind: ask again at once; otherwise take part in the next height.
       if (this.#behind()) this.#requestSync();
@@ -294,17 +215,6 @@ export class ConsensusHost {
     return engine !== undefined && engine.height === this.#o.chain.head.height + 1 && !engine.decided;
   }
 
-  /**
-   * An authority that has sent nothing for the last SILENT_HEIGHTS heights (every live authority
-   * votes at every height) is taken to be down, so its proposer turns do not wait a full timeout.
-   */
-  #silent(authority: Hex): boolean {
-    const head = this.#o.chain.head.height;
-    if (authority === this.#o.authority?.signer.publicKey || head < this.#startedAt + SILENT_HEIGHTS)
-      return false;
-    return (this.#heardAt.get(authority) ?? 0) <= head - SILENT_HEIGHTS;
-  }
-
   #behind(): boolean {
     return this.#catchUp.ahead(this.#o.chain.head.height);
   }
@@ -332,14 +242,9 @@ export class ConsensusHost {
         case 'broadcast':
           this.#o.network.broadcast(output.message);
           break;
-        case 'schedule-timeout': {
-          const id = this.#o.timers.set(output.delayMs, async () => {
-            this.#timers.delete(id);
-            await this.#run(this.#engine?.onTimeout(output) ?? []);
-          });
-          this.#timers.add(id);
+        case 'schedule-timeout':
+          this.#pacing.schedule(output.delayMs, () => this.#run(this.#engine?.onTimeout(output) ?? []));
           break;
-        }
         case 'decide':
           await this.#commit({ ...output.block, certificate: output.certificate });
           break;
@@ -379,7 +284,7 @@ export class ConsensusHost {
         await chain.commit(block, execution);
         mempool.remove(execution.included.map((t) => t.hash));
         this.#app?.committed();
-        this.#lastProgress = this.#o.timers.now();
+        this.#stall.progressed();
         return true;
       } catch (e) {
         this.#o.events?.commitFailed?.(height, e);
@@ -393,49 +298,15 @@ export class ConsensusHost {
     await this.#startNextHeight();
   }
 
-  #clearTimers(): void {
-    for (const id of this.#timers) this.#o.timers.clear(id);
-    this.#timers.clear();
-  }
-
-  /**
-   * Starts the engine on the height after the head, after the block interval unless a full block
-   * is waiting, or after the empty-block interval when there is nothing to do. Messages that
-   * arrive meanwhile are buffered by the engine.
-   */
+  /** Ends the height and schedules the next one (pacing.ts), if this node runs the engine. */
   async #startNextHeight(): Promise<void> {
-    this.#clearTimers();
+    this.#pacing.clear();
     if (!this.#engine || this.#stopped) return;
-    const { mempool, chain, blockIntervalMs } = this.#o;
-    this.#committedAt = this.#o.timers.now();
-    const full = mempool.size >= chain.rules.params.maxBlockTransactions;
-    this.#idle = mempool.size === 0 && this.#emptyBlockIntervalMs > blockIntervalMs;
-    this.#scheduleStart(full ? 0 : this.#idle ? this.#emptyBlockIntervalMs : blockIntervalMs);
+    this.#pacing.afterCommit(this.#o.mempool.size, this.#o.chain.rules.params.maxBlockTransactions);
   }
 
-  #scheduleStart(delay: number): void {
-    this.#clearTimers();
-    const id = this.#o.timers.set(delay, async () => {
-      this.#timers.delete(id);
-      this.#idle = false;
-      await this.#startEngine();
-    });
-    this.#timers.add(id);
-  }
-
-  /** Ends an idle wait: the next height starts one block interval after the last commit. */
   #wake(): void {
-    if (!this.#idle || this.#stopped) return;
-    this.#idle = false;
-    this.#scheduleStart(Math.max(0, this.#committedAt + this.#o.blockIntervalMs - this.#o.timers.now()));
-  }
-
-  #scheduleTick(): void {
-    this.#tickTimer = this.#o.timers.set(this.#tickMs, async () => {
-      if (this.#stopped) return;
-      await this.#tick();
-      this.#scheduleTick();
-    });
+    if (!this.#stopped) this.#pacing.wake();
   }
 
   /**
@@ -445,13 +316,11 @@ export class ConsensusHost {
    * sends nothing. An observer tells its height every tick, so authorities answer when it is behind.
    */
   async #tick(): Promise<void> {
-    const now = this.#o.timers.now();
     const head = this.#o.chain.head.height;
     const engine = this.#engine;
     if (!engine || !this.#running()) {
-      if (!this.#idle && (!engine || engine.height <= head)) this.#o.network.status(head);
-    } else if (now - this.#lastProgress >= this.#stallMs) {
-      this.#lastProgress = now;
+      if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
+    } else if (this.#stall.stalled()) {
       this.#o.network.status(head);
       await this.#run(engine.rebroadcast());
     }

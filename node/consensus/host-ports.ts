@@ -1,0 +1,68 @@
+/**
+ * What the consensus host (host.ts) is given by its adapter — consortium.ts in production, the
+ * simulator in test/sim/ — and what it reports back. Kept apart from the host so that an adapter
+ * reads only the contract, and the host's modules share one declaration of it.
+ */
+import type { Chain } from '../chain/chain.ts';
+import type { Mempool } from '../mempool/mempool.ts';
+import type { Block } from '../protocol/block.ts';
+import type { TillidError } from '../protocol/errors.ts';
+import type { Hex } from '../protocol/hash.ts';
+import type { Signer } from '../protocol/signature.ts';
+import type { EngineOutput, Timeouts } from './tendermint/engine.ts';
+import type { ConsensusMessage, SignatureCheck } from './tendermint/messages.ts';
+import type { SignedVoteLog } from './tendermint/signed-log.ts';
+
+/** Virtual or real time, and timers on it. A timer's callback is awaited by the simulator. */
+export interface HostTimers {
+  now(): number;
+  set(delayMs: number, run: () => Promise<void>): number;
+  clear(id: number): void;
+}
+
+/** What the host sends. Peers are opaque ids chosen by the adapter. */
+export interface HostNetwork {
+  broadcast(message: ConsensusMessage): void;
+  /** Tells peers our head height. */
+  status(height: number): void;
+  /** Asks `peer` for blocks from `fromHeight` on; the answer comes back through onBlocks or onSyncFailed. */
+  requestBlocks(peer: string, fromHeight: number): void;
+  /** `peer` served a block that fails validation: provably faulty. */
+  punish(peer: string, reason: string): void;
+}
+
+/** What the host reports; all optional (metrics, logs, the simulator's bookkeeping). */
+export interface HostEvents {
+  committed?(block: Block, how: 'consensus' | 'sync'): void;
+  heightStarted?(height: number): void;
+  /** A height was decided in `round`; `missed` lists the proposers of earlier rounds whose proposal never arrived. */
+  decided?(height: number, round: number, missed: readonly Hex[]): void;
+  roundChanged?(height: number, round: number): void;
+  evidence?(output: Extract<EngineOutput, { type: 'evidence' }>): void;
+  dropped?(hash: Hex, error: TillidError): void;
+  commitFailed?(height: number, error: unknown): void;
+  caughtUp?(from: number, to: number, peer: string): void;
+}
+
+export interface ConsensusHostOptions {
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly timers: HostTimers;
+  readonly network: HostNetwork;
+  /** Block timestamps (a wall clock; virtual in the simulator). */
+  readonly clock: () => number;
+  /** Absent for an observer: it follows by sync and votes on nothing. */
+  readonly authority?: { readonly signer: Signer; readonly signedLog: SignedVoteLog };
+  readonly timeouts?: Timeouts;
+  readonly signatureCheck?: SignatureCheck;
+  /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless a full block waits. */
+  readonly blockIntervalMs: number;
+  /** With an empty mempool, the wait before an empty block; work or another authority's start ends it. */
+  readonly emptyBlockIntervalMs?: number;
+  /** How often the host looks for a stall; a height without progress for stallMs is re-sent. */
+  readonly tickIntervalMs?: number;
+  readonly stallMs?: number;
+  /** A block request unanswered for this long is given up, and another peer may be asked. */
+  readonly syncTimeoutMs?: number;
+  readonly events?: HostEvents;
+}

@@ -1,0 +1,51 @@
+/**
+ * What a node's parts are built on, opened before assembly (node.ts): the genesis, this node's key,
+ * the chain store and — in a consortium — the p2p host, which authenticates peers against the
+ * chain's authorities and so needs the chain open first. If the host fails to open, the chain is
+ * closed again, so a failed start leaves no store locked.
+ */
+import { Chain } from './chain/chain.ts';
+import type { NodeConfig } from './config.ts';
+import { readGenesis } from './genesis-file.ts';
+import { readKeyFile } from './keyfile.ts';
+import type { Logger } from './log.ts';
+import type { RunningHost } from './p2p/host.ts';
+import { openNodeHost } from './p2p/node-host.ts';
+import { Signer } from './protocol/signature.ts';
+import { VerifiedSignatures } from './protocol/verdicts.ts';
+import { applicationModules } from './state/application.ts';
+
+/** What exists before assembly: the configuration, the opened chain and (consortium) the p2p host. */
+export interface Opened {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly chain: Chain;
+  readonly signer: Signer;
+  /** Signature verdicts shared by admission and block validation, so each is checked once. */
+  readonly verified: VerifiedSignatures;
+  readonly running: RunningHost | undefined;
+}
+
+export async function openNode(config: NodeConfig, log: Logger): Promise<Opened> {
+  const genesis = readGenesis(config.genesisFile);
+  const signer = new Signer(readKeyFile(config.keyFile));
+  const verified = new VerifiedSignatures();
+  const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
+  log.info(
+    {
+      chainId: genesis.chainId,
+      genesisHash: chain.genesisHash,
+      height: chain.head.height,
+      publicKey: signer.publicKey,
+    },
+    'chain opened',
+  );
+  let running: RunningHost | undefined;
+  try {
+    if (config.p2p) running = await openNodeHost({ p2p: config.p2p, signer, chain, log });
+  } catch (e) {
+    await chain.close();
+    throw e;
+  }
+  return { config, log, chain, signer, verified, running };
+}
