@@ -1,6 +1,12 @@
 /** The gateway's Kubernetes objects for a central operator's network (see kubernetes.ts). */
 import type { Member } from './generate.ts';
-import { type KubernetesOptions, labels, type Manifest } from './kubernetes.ts';
+import {
+  containerSecurityContext,
+  type KubernetesOptions,
+  labels,
+  type Manifest,
+  podSecurityContext,
+} from './kubernetes.ts';
 
 /**
  * The gateway: one replica (its event cursors and webhook subscriptions live in its volume), HTTPS
@@ -35,13 +41,7 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
             annotations: { 'tillid.dk/nodes': String(members.length) },
           },
           spec: {
-            securityContext: {
-              runAsUser: 1000,
-              runAsGroup: 1000,
-              fsGroup: 1000,
-              runAsNonRoot: true,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: podSecurityContext(),
             initContainers: [
               {
                 name: 'state',
@@ -51,11 +51,7 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
                   '-e',
                   "const fs=require('fs');if(!fs.existsSync('/var/lib/tillid/gateway.json'))fs.cpSync('/etc/tillid-gateway','/var/lib/tillid',{recursive:true,dereference:true})",
                 ],
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: containerSecurityContext(),
                 volumeMounts: [
                   { name: 'state', mountPath: '/etc/tillid-gateway', readOnly: true },
                   { name: 'data', mountPath: '/var/lib/tillid' },
@@ -73,11 +69,7 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
                 resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
                 livenessProbe: { ...https('/healthz'), periodSeconds: 10, timeoutSeconds: 3 },
                 readinessProbe: { ...https('/readyz'), periodSeconds: 5, timeoutSeconds: 3 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: containerSecurityContext(),
                 volumeMounts: [
                   { name: 'data', mountPath: '/var/lib/tillid' },
                   { name: 'tmp', mountPath: '/tmp' },

@@ -21,7 +21,7 @@
  */
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { DEFAULT_PARAMS, decodeGenesis, type Genesis, genesisHash } from '../node/protocol/genesis.ts';
-import type { Member } from './generate.ts';
+import { type Member, slug } from './generate.ts';
 import { gatewayObjects } from './kubernetes-gateway.ts';
 
 export interface KubernetesOptions {
@@ -48,20 +48,26 @@ const APP = 'tillid';
 
 /** A DNS-1123 name from a municipality's name: lower case, æøå spelled out, at most 40 characters. */
 export function nodeName(member: Pick<Member, 'name'>): string {
-  const slug = member.name
-    .toLowerCase()
-    .replace(/æ/g, 'ae')
-    .replace(/ø/g, 'oe')
-    .replace(/å/g, 'aa')
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 40)
-    .replace(/-$/, '');
-  return `node-${slug}`;
+  return `node-${slug(member.name).slice(0, 40).replace(/-$/, '')}`;
 }
 
 export const quorum = (authorities: number): number => Math.floor((2 * authorities) / 3) + 1;
+
+/** The pod security context every workload runs under: uid and gid 1000, never root. */
+export const podSecurityContext = (): Manifest => ({
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  fsGroup: 1000,
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+});
+
+/** Every container's security context: no privilege escalation, read-only root, no capabilities. */
+export const containerSecurityContext = (): Manifest => ({
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+});
 
 export const labels = (component: string, name?: string) => ({
   'app.kubernetes.io/name': APP,
@@ -172,13 +178,7 @@ async function nodeObjects(
           },
           spec: {
             terminationGracePeriodSeconds: 20,
-            securityContext: {
-              runAsUser: 1000,
-              runAsGroup: 1000,
-              fsGroup: 1000,
-              runAsNonRoot: true,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: podSecurityContext(),
             containers: [
               {
                 name: 'node',
@@ -206,11 +206,7 @@ async function nodeObjects(
                   periodSeconds: 5,
                   failureThreshold: 60,
                 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: containerSecurityContext(),
                 volumeMounts: [
                   { name: 'config', mountPath: '/etc/tillid', readOnly: true },
                   { name: 'key', mountPath: '/etc/tillid-key', readOnly: true },
