@@ -2,6 +2,7 @@
 import type { Member } from './generate.ts';
 import {
   containerSecurityContext,
+  ingressPolicy,
   type KubernetesOptions,
   labels,
   type Manifest,
@@ -90,16 +91,9 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
         ],
       },
     },
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'gateway', namespace: o.namespace, labels: labels('policy') },
-      // The support systems' API: reachable from anywhere the cluster's ingress allows.
-      spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway' } },
-        policyTypes: ['Ingress'],
-        ingress: [{ ports: [{ protocol: 'TCP', port: 8080 }] }],
-      },
-    },
+    // The support systems' API: reachable from anywhere the cluster's ingress allows.
+    ingressPolicy(o, 'gateway', { 'app.kubernetes.io/component': 'gateway' }, [
+      { ports: [{ protocol: 'TCP', port: 8080 }] },
+    ]),
   ];
 }

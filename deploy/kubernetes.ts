@@ -241,6 +241,19 @@ const defaultDeny = (o: KubernetesOptions): Manifest => ({
   spec: { podSelector: {}, policyTypes: ['Ingress'] },
 });
 
+/** A NetworkPolicy letting `ingress` reach the pods `matchLabels` selects (and nothing else, with defaultDeny). */
+export const ingressPolicy = (
+  o: KubernetesOptions,
+  name: string,
+  matchLabels: Record<string, string>,
+  ingress: Manifest[],
+): Manifest => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace: o.namespace, labels: labels('policy') },
+  spec: { podSelector: { matchLabels }, policyTypes: ['Ingress'], ingress },
+});
+
 /** Who may call the node API: the gateway and a monitoring namespace's Prometheus. */
 const apiPeers = [
   { podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway' } } },
@@ -273,22 +286,13 @@ export async function kubernetesNetwork(
       },
     },
     defaultDeny(o),
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'nodes', namespace: o.namespace, labels: labels('policy') },
-      spec: {
-        podSelector: { matchLabels: { 'tillid.dk/member': 'true' } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: { 'tillid.dk/member': 'true' } } }],
-            ports: [{ protocol: 'TCP', port: P2P }],
-          },
-          { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
-        ],
+    ingressPolicy(o, 'nodes', { 'tillid.dk/member': 'true' }, [
+      {
+        from: [{ podSelector: { matchLabels: { 'tillid.dk/member': 'true' } } }],
+        ports: [{ protocol: 'TCP', port: P2P }],
       },
-    },
+      { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
+    ]),
     ...gatewayObjects(members, o),
   );
   return { manifests, genesisHash: genesisHash(genesis) };
@@ -328,25 +332,16 @@ export async function kubernetesMunicipality(
       },
     },
     defaultDeny(o),
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'node', namespace: o.namespace, labels: labels('policy') },
-      spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            // With DNS names (not expressible here) p2p stays open; the allow-list by key still holds.
-            ...(ipPeers.length === others.length && others.length > 0
-              ? { from: ipPeers.map((x) => ({ ipBlock: { cidr: `${x.host}/32` } })) }
-              : {}),
-            ports: [{ protocol: 'TCP', port: P2P }],
-          },
-          { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
-        ],
+    ingressPolicy(o, 'node', { 'app.kubernetes.io/instance': name }, [
+      {
+        // With DNS names (not expressible here) p2p stays open; the allow-list by key still holds.
+        ...(ipPeers.length === others.length && others.length > 0
+          ? { from: ipPeers.map((x) => ({ ipBlock: { cidr: `${x.host}/32` } })) }
+          : {}),
+        ports: [{ protocol: 'TCP', port: P2P }],
       },
-    },
+      { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
+    ]),
   ];
   return { manifests, genesisHash: genesisHash(genesis) };
 }
