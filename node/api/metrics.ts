@@ -17,6 +17,26 @@ export interface NodeMetricsContext {
   readonly dataDir?: string;
 }
 
+/** A gauge in `registry`, with `labelNames` if given. */
+export function gauge<L extends string = string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames?: readonly L[],
+): Gauge<L> {
+  return new Gauge({ name, help, ...(labelNames && { labelNames }), registers: [registry] });
+}
+
+/** A counter in `registry`, with `labelNames` if given. */
+export function counter<L extends string = string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames?: readonly L[],
+): Counter<L> {
+  return new Counter({ name, help, ...(labelNames && { labelNames }), registers: [registry] });
+}
+
 /** A gauge in `registry` whose value is read at scrape time; `read` returning undefined leaves it unset. */
 function scrapedGauge(registry: Registry, name: string, help: string, read: () => number | undefined): Gauge {
   return new Gauge({
@@ -140,7 +160,7 @@ export class NodeMetrics {
   }
 
   private gauge(name: string, help: string): Gauge {
-    return new Gauge({ name, help, registers: [this.registry] });
+    return gauge(this.registry, name, help);
   }
 
   private counter<L extends string = string>(
@@ -148,7 +168,7 @@ export class NodeMetrics {
     help: string,
     labelNames?: readonly L[],
   ): Counter<L> {
-    return new Counter({ name, help, ...(labelNames && { labelNames }), registers: [this.registry] });
+    return counter(this.registry, name, help, labelNames);
   }
 
   /** Payment decisions by kind and reason, from a finalized block's events (withheld ones above all). */
