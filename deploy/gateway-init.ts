@@ -29,7 +29,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEMO_PROVIDER, demoAgreements, devKeyStore, writeDemoPki } from '../gateway/dev-material.ts';
+import {
+  DEMO_PROVIDER,
+  demoAgreements,
+  devGatewayAuth,
+  devKeyStore,
+  writeDemoPki,
+} from '../gateway/dev-material.ts';
 import { registerDevParties } from '../gateway/dev-setup.ts';
 import { TestCa } from '../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../gateway/keystore.ts';
@@ -117,13 +123,11 @@ async function main(): Promise<void> {
     writeFileSync(join(out, 'token-grants.json'), `${JSON.stringify(grants, null, 2)}\n`);
     const config = {
       listen: { host: '0.0.0.0', port: 8080 },
-      tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
-      token: {
+      ...devGatewayAuth({
         issuer: TOKEN_ISSUER,
         audience: ENTITY_ID,
         jwksUrl: 'https://token-service:8443/jwks',
-        jwksCaFile: 'pki/ca.pem',
-      },
+      }),
       certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
       topology,
       ...(central ? { sharedNodes: nodes.map((n) => n.url) } : {}),

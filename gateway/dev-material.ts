@@ -83,3 +83,27 @@ export function demoAgreements(
     })),
   ];
 }
+
+/**
+ * The `tls` and `token` sections of a gateway.json whose PKI lies in `pki/` beside it (as
+ * writeDemoPki and the test harness write it): server certificate, client CA, and tokens checked
+ * against `token.jwksUrl` over that CA.
+ */
+export function devGatewayAuth(token: {
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+  clockToleranceSeconds?: number;
+}) {
+  const { issuer, audience, jwksUrl, clockToleranceSeconds } = token;
+  return {
+    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
+    token: {
+      issuer,
+      audience,
+      jwksUrl,
+      jwksCaFile: 'pki/ca.pem',
+      ...(clockToleranceSeconds === undefined ? {} : { clockToleranceSeconds }),
+    },
+  };
+}

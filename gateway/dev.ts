@@ -18,7 +18,7 @@ import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
 import { loadGatewayConfig } from './config.ts';
-import { DEMO_PROVIDER, demoAgreements, devKeyStore, writeDemoPki } from './dev-material.ts';
+import { DEMO_PROVIDER, demoAgreements, devGatewayAuth, devKeyStore, writeDemoPki } from './dev-material.ts';
 import { registerDevParties } from './dev-setup.ts';
 import { TestCa } from './emulators/test-ca.ts';
 import { TokenServiceEmulator } from './emulators/token-service.ts';
@@ -132,13 +132,7 @@ async function main(): Promise<void> {
 
   const config = {
     listen: { host: '127.0.0.1', port: GATEWAY_PORT },
-    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
-    token: {
-      issuer: tokenService.issuer,
-      audience: ENTITY_ID,
-      jwksUrl: tokenService.jwksUrl,
-      jwksCaFile: 'pki/ca.pem',
-    },
+    ...devGatewayAuth({ issuer: tokenService.issuer, audience: ENTITY_ID, jwksUrl: tokenService.jwksUrl }),
     certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
     topology: 'federated',
     municipalities: nodes.map((n) => ({ cvr: n.cvr, name: n.name, nodes: [n.url] })),
