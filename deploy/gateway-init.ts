@@ -18,7 +18,6 @@
  *   node deploy/gateway-init.ts --nodes central-1,central-2 --topology central \
  *     --municipality="Kommune 01:29189846" --municipality="Kommune 02:29189847"
  */
-import { randomBytes } from 'node:crypto';
 import {
   chownSync,
   copyFileSync,
@@ -30,6 +29,13 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  DEMO_PROVIDER,
+  demoAgreements,
+  devGatewayAuth,
+  devKeyStore,
+  writeDemoPki,
+} from '../gateway/dev-material.ts';
 import { registerDevParties } from '../gateway/dev-setup.ts';
 import { TestCa } from '../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../gateway/keystore.ts';
@@ -37,7 +43,6 @@ import { readKeyFile } from '../node/keyfile.ts';
 
 export const ENTITY_ID = 'urn:tillid:gateway';
 export const TOKEN_ISSUER = 'https://sts.emulator.tillid.invalid';
-const DEMO_PROVIDER = { cvr: '12345678', name: 'Plejehjemmet Solsiden (demo provider)' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
@@ -94,35 +99,19 @@ async function main(): Promise<void> {
   const esdhCvrs = [first.cvr, ...extra.map((m) => m.cvr)];
 
   mkdirSync(out, { recursive: true });
-  const passphraseFile = join(out, 'passphrase');
-  if (!existsSync(passphraseFile))
-    writeFileSync(passphraseFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  const passphrase = readFileSync(passphraseFile, 'utf8').trim();
-  const keysDir = join(out, 'keys');
-  for (const cvr of [...routes.map((r) => r.cvr), DEMO_PROVIDER.cvr])
-    if (!FileKeyStore.publicKeyOf(keysDir, cvr)) FileKeyStore.create(keysDir, passphrase, cvr);
+  const { passphrase, keysDir } = devKeyStore(
+    out,
+    routes.map((r) => r.cvr),
+  );
 
   const pki = join(out, 'pki');
   if (!existsSync(join(pki, 'ca.pem'))) {
     const ca = await TestCa.create('Tillid DEV CA (docker-compose) - THROWAWAY');
-    const esdh = await ca.issueSystem({
-      cvr: first.cvr,
-      organisation: first.name,
-      system: 'ESDH (demo case system)',
-      uid: 'esdh-demo',
-    });
-    const provider = await ca.issueSystem({
-      cvr: DEMO_PROVIDER.cvr,
-      organisation: DEMO_PROVIDER.name,
-      uid: 'provider-demo',
-    });
-    TestCa.writeFiles(pki, {
-      ca: ca.certPem,
-      gateway: await ca.issueServer(['gateway', 'localhost', '127.0.0.1']),
-      'token-service': await ca.issueServer(['token-service', 'localhost', '127.0.0.1']),
-      esdh,
-      provider,
-    });
+    const { esdh, provider } = await writeDemoPki(ca, pki, first, (service) => [
+      service,
+      'localhost',
+      '127.0.0.1',
+    ]);
     // The municipality's administrator grants the case system its roles (here: all three).
     const grants = esdhCvrs.map((cvr) => ({
       system: esdh.systemId,
@@ -134,32 +123,17 @@ async function main(): Promise<void> {
     writeFileSync(join(out, 'token-grants.json'), `${JSON.stringify(grants, null, 2)}\n`);
     const config = {
       listen: { host: '0.0.0.0', port: 8080 },
-      tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
-      token: {
+      ...devGatewayAuth({
         issuer: TOKEN_ISSUER,
         audience: ENTITY_ID,
         jwksUrl: 'https://token-service:8443/jwks',
-        jwksCaFile: 'pki/ca.pem',
-      },
+      }),
       certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
       topology,
       ...(central ? { sharedNodes: nodes.map((n) => n.url) } : {}),
       municipalities: routes,
       providers: [DEMO_PROVIDER.cvr],
-      agreements: [
-        ...esdhCvrs.flatMap((cvr) =>
-          ['contracts', 'reports', 'network', 'transactions', 'documents', 'events'].map((service) => ({
-            system: esdh.systemId,
-            service,
-            cvr,
-          })),
-        ),
-        ...['contracts', 'reports', 'network', 'documents', 'events'].map((service) => ({
-          system: provider.systemId,
-          service,
-          cvr: DEMO_PROVIDER.cvr,
-        })),
-      ],
+      agreements: demoAgreements(esdh, esdhCvrs, provider),
       keyStoreDir: 'keys',
       genesisFile: 'genesis.json',
       auditFile: 'audit.jsonl',

@@ -268,7 +268,8 @@ export interface Member {
   role?: 'authority' | 'observer';
 }
 
-const slug = (name: string) =>
+/** A directory (and DNS) name from a municipality's name: lower case, æøå spelled out. */
+export const slug = (name: string): string =>
   name
     .toLowerCase()
     .replace(/æ/g, 'ae')

@@ -1,6 +1,13 @@
 /** The gateway's Kubernetes objects for a central operator's network (see kubernetes.ts). */
 import type { Member } from './generate.ts';
-import { type KubernetesOptions, labels, type Manifest } from './kubernetes.ts';
+import {
+  containerSecurityContext,
+  ingressPolicy,
+  type KubernetesOptions,
+  labels,
+  type Manifest,
+  podSecurityContext,
+} from './kubernetes.ts';
 
 /**
  * The gateway: one replica (its event cursors and webhook subscriptions live in its volume), HTTPS
@@ -35,13 +42,7 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
             annotations: { 'tillid.dk/nodes': String(members.length) },
           },
           spec: {
-            securityContext: {
-              runAsUser: 1000,
-              runAsGroup: 1000,
-              fsGroup: 1000,
-              runAsNonRoot: true,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: podSecurityContext(),
             initContainers: [
               {
                 name: 'state',
@@ -51,11 +52,7 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
                   '-e',
                   "const fs=require('fs');if(!fs.existsSync('/var/lib/tillid/gateway.json'))fs.cpSync('/etc/tillid-gateway','/var/lib/tillid',{recursive:true,dereference:true})",
                 ],
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: containerSecurityContext(),
                 volumeMounts: [
                   { name: 'state', mountPath: '/etc/tillid-gateway', readOnly: true },
                   { name: 'data', mountPath: '/var/lib/tillid' },
@@ -73,11 +70,7 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
                 resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
                 livenessProbe: { ...https('/healthz'), periodSeconds: 10, timeoutSeconds: 3 },
                 readinessProbe: { ...https('/readyz'), periodSeconds: 5, timeoutSeconds: 3 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: containerSecurityContext(),
                 volumeMounts: [
                   { name: 'data', mountPath: '/var/lib/tillid' },
                   { name: 'tmp', mountPath: '/tmp' },
@@ -98,16 +91,9 @@ export function gatewayObjects(members: readonly Member[], o: KubernetesOptions)
         ],
       },
     },
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'gateway', namespace: o.namespace, labels: labels('policy') },
-      // The support systems' API: reachable from anywhere the cluster's ingress allows.
-      spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway' } },
-        policyTypes: ['Ingress'],
-        ingress: [{ ports: [{ protocol: 'TCP', port: 8080 }] }],
-      },
-    },
+    // The support systems' API: reachable from anywhere the cluster's ingress allows.
+    ingressPolicy(o, 'gateway', { 'app.kubernetes.io/component': 'gateway' }, [
+      { ports: [{ protocol: 'TCP', port: 8080 }] },
+    ]),
   ];
 }

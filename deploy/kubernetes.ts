@@ -21,7 +21,7 @@
  */
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { DEFAULT_PARAMS, decodeGenesis, type Genesis, genesisHash } from '../node/protocol/genesis.ts';
-import type { Member } from './generate.ts';
+import { type Member, slug } from './generate.ts';
 import { gatewayObjects } from './kubernetes-gateway.ts';
 
 export interface KubernetesOptions {
@@ -48,20 +48,26 @@ const APP = 'tillid';
 
 /** A DNS-1123 name from a municipality's name: lower case, æøå spelled out, at most 40 characters. */
 export function nodeName(member: Pick<Member, 'name'>): string {
-  const slug = member.name
-    .toLowerCase()
-    .replace(/æ/g, 'ae')
-    .replace(/ø/g, 'oe')
-    .replace(/å/g, 'aa')
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 40)
-    .replace(/-$/, '');
-  return `node-${slug}`;
+  return `node-${slug(member.name).slice(0, 40).replace(/-$/, '')}`;
 }
 
 export const quorum = (authorities: number): number => Math.floor((2 * authorities) / 3) + 1;
+
+/** The pod security context every workload runs under: uid and gid 1000, never root. */
+export const podSecurityContext = (): Manifest => ({
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  fsGroup: 1000,
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+});
+
+/** Every container's security context: no privilege escalation, read-only root, no capabilities. */
+export const containerSecurityContext = (): Manifest => ({
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+});
 
 export const labels = (component: string, name?: string) => ({
   'app.kubernetes.io/name': APP,
@@ -172,13 +178,7 @@ async function nodeObjects(
           },
           spec: {
             terminationGracePeriodSeconds: 20,
-            securityContext: {
-              runAsUser: 1000,
-              runAsGroup: 1000,
-              fsGroup: 1000,
-              runAsNonRoot: true,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: podSecurityContext(),
             containers: [
               {
                 name: 'node',
@@ -206,11 +206,7 @@ async function nodeObjects(
                   periodSeconds: 5,
                   failureThreshold: 60,
                 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: containerSecurityContext(),
                 volumeMounts: [
                   { name: 'config', mountPath: '/etc/tillid', readOnly: true },
                   { name: 'key', mountPath: '/etc/tillid-key', readOnly: true },
@@ -245,6 +241,19 @@ const defaultDeny = (o: KubernetesOptions): Manifest => ({
   spec: { podSelector: {}, policyTypes: ['Ingress'] },
 });
 
+/** A NetworkPolicy letting `ingress` reach the pods `matchLabels` selects (and nothing else, with defaultDeny). */
+export const ingressPolicy = (
+  o: KubernetesOptions,
+  name: string,
+  matchLabels: Record<string, string>,
+  ingress: Manifest[],
+): Manifest => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace: o.namespace, labels: labels('policy') },
+  spec: { podSelector: { matchLabels }, policyTypes: ['Ingress'], ingress },
+});
+
 /** Who may call the node API: the gateway and a monitoring namespace's Prometheus. */
 const apiPeers = [
   { podSelector: { matchLabels: { 'app.kubernetes.io/component': 'gateway' } } },
@@ -277,22 +286,13 @@ export async function kubernetesNetwork(
       },
     },
     defaultDeny(o),
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'nodes', namespace: o.namespace, labels: labels('policy') },
-      spec: {
-        podSelector: { matchLabels: { 'tillid.dk/member': 'true' } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: { 'tillid.dk/member': 'true' } } }],
-            ports: [{ protocol: 'TCP', port: P2P }],
-          },
-          { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
-        ],
+    ingressPolicy(o, 'nodes', { 'tillid.dk/member': 'true' }, [
+      {
+        from: [{ podSelector: { matchLabels: { 'tillid.dk/member': 'true' } } }],
+        ports: [{ protocol: 'TCP', port: P2P }],
       },
-    },
+      { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
+    ]),
     ...gatewayObjects(members, o),
   );
   return { manifests, genesisHash: genesisHash(genesis) };
@@ -332,25 +332,16 @@ export async function kubernetesMunicipality(
       },
     },
     defaultDeny(o),
-    {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'node', namespace: o.namespace, labels: labels('policy') },
-      spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/instance': name } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            // With DNS names (not expressible here) p2p stays open; the allow-list by key still holds.
-            ...(ipPeers.length === others.length && others.length > 0
-              ? { from: ipPeers.map((x) => ({ ipBlock: { cidr: `${x.host}/32` } })) }
-              : {}),
-            ports: [{ protocol: 'TCP', port: P2P }],
-          },
-          { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
-        ],
+    ingressPolicy(o, 'node', { 'app.kubernetes.io/instance': name }, [
+      {
+        // With DNS names (not expressible here) p2p stays open; the allow-list by key still holds.
+        ...(ipPeers.length === others.length && others.length > 0
+          ? { from: ipPeers.map((x) => ({ ipBlock: { cidr: `${x.host}/32` } })) }
+          : {}),
+        ports: [{ protocol: 'TCP', port: P2P }],
       },
-    },
+      { from: apiPeers, ports: [{ protocol: 'TCP', port: API }] },
+    ]),
   ];
   return { manifests, genesisHash: genesisHash(genesis) };
 }

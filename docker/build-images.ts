@@ -28,12 +28,12 @@ import {
   realpathSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPrometheusImage, PROMETHEUS_IMAGE_TAG } from './prometheus-image.ts';
+import { copySharedLibraries, tarRootfs, writeBaseFiles } from './rootfs.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
 /** TILLID_NODE_IMAGE / TILLID_GATEWAY_IMAGE: other tags, so branches sharing one Docker engine do not overwrite each other's images. */
@@ -97,16 +97,6 @@ const log = (line: string) => console.error(`images: ${line}`);
 
 // ---- offline runtime base ----------------------------------------------------------------------
 
-/** Every shared library `ldd` lists for `file`, as [path as linked, real file]. */
-function sharedLibraries(file: string): [string, string][] {
-  const out: [string, string][] = [];
-  for (const line of run('ldd', [file]).split('\n')) {
-    const m = /=>\s+(\/\S+)\s+\(/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m?.[1]) out.push([m[1], realpathSync(m[1])]);
-  }
-  return out;
-}
-
 /**
  * tillid/node-runtime:<version>: the Node binary, its libraries (and those of the native modules
  * the node loads), /etc/passwd with uid 1000 `tillid`, /tmp, and /var/lib/tillid owned by 1000.
@@ -123,30 +113,15 @@ function buildRuntimeImage(tag: string): void {
     if (succeeds('strip', ['--version'])) run('strip', ['--strip-all', join(root, 'usr/local/bin/node')]);
     chmodSync(join(root, 'usr/local/bin/node'), 0o755);
     const natives = [join(ROOT, 'node_modules/classic-level/prebuilds/linux-x64/classic-level.node')];
-    const libraries = new Map<string, string>();
-    for (const file of [node, ...natives.filter((f) => existsSync(f))])
-      for (const [linked, real] of sharedLibraries(file)) libraries.set(linked, real);
-    for (const [linked, real] of libraries) {
-      mkdirSync(join(root, dirname(linked)), { recursive: true });
-      copyFileSync(real, join(root, linked));
-    }
-    mkdirSync(join(root, 'etc'));
-    writeFileSync(
-      join(root, 'etc/passwd'),
-      'root:x:0:0:root:/root:/sbin/nologin\ntillid:x:1000:1000:Tillid:/var/lib/tillid:/sbin/nologin\n',
-    );
-    writeFileSync(join(root, 'etc/group'), 'root:x:0:\ntillid:x:1000:\n');
-    writeFileSync(join(root, 'etc/nsswitch.conf'), 'hosts: files dns\n');
-    mkdirSync(join(root, 'tmp'));
-    chmodSync(join(root, 'tmp'), 0o1777);
+    const libraries = copySharedLibraries(root, [node, ...natives.filter((f) => existsSync(f))]);
+    writeBaseFiles(root, {
+      passwd: 'tillid:x:1000:1000:Tillid:/var/lib/tillid:/sbin/nologin',
+      group: 'tillid:x:1000:',
+    });
     mkdirSync(join(root, 'var/lib/tillid'), { recursive: true });
     chmodSync(join(root, 'var/lib/tillid'), 0o700);
-    // Two passes so ownership does not depend on who runs this: root owns everything but the
-    // state directory, which belongs to the node's user.
-    const tarball = join(stage, 'rootfs.tar');
-    const tar = ['--numeric-owner', '-C', root];
-    run('tar', [...tar, '--owner=0', '--group=0', '--exclude=./var/lib/tillid', '-cf', tarball, '.']);
-    run('tar', [...tar, '--owner=1000', '--group=1000', '-rf', tarball, './var/lib/tillid']);
+    // The state directory belongs to the node's user.
+    const tarball = tarRootfs(stage, root, 'var/lib/tillid', 1000);
     const changes = [
       'ENV PATH=/usr/local/bin:/usr/bin:/bin',
       `ENV NODE_VERSION=${process.versions.node}`,
@@ -154,7 +129,7 @@ function buildRuntimeImage(tag: string): void {
       `LABEL org.opencontainers.image.description="Node ${process.versions.node} runtime for Tillid, built offline by docker/build-images.ts"`,
     ].flatMap((c) => ['--change', c]);
     run('docker', ['import', ...changes, tarball, tag], { quiet: true });
-    log(`${tag}: imported (Node ${process.versions.node} + ${libraries.size} libraries)`);
+    log(`${tag}: imported (Node ${process.versions.node} + ${libraries} libraries)`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -28,7 +28,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { copySharedLibraries, tarRootfs, writeBaseFiles } from './rootfs.ts';
 
 export const PROMETHEUS_IMAGE_TAG = 'tillid/prometheus:dev';
 export const UPSTREAM_PROMETHEUS = 'prom/prometheus:v3.5.0';
@@ -61,7 +62,8 @@ const succeeds = (cmd: string, args: string[]) =>
 /** What the image is made of: rules, default config, this builder and the Prometheus version. */
 export function prometheusSourceHash(): string {
   const hash = createHash('sha256');
-  for (const file of [RULES, CONFIG, import.meta.filename]) hash.update(readFileSync(file)).update('\0');
+  for (const file of [RULES, CONFIG, import.meta.filename, join(import.meta.dirname, 'rootfs.ts')])
+    hash.update(readFileSync(file)).update('\0');
   if (existsSync(DEBIAN_BINARY)) hash.update(run(DEBIAN_BINARY, ['--version']));
   return hash.digest('hex');
 }
@@ -75,53 +77,32 @@ export function prometheusImageCurrent(): boolean {
   return r.status === 0 && r.stdout.trim() === prometheusSourceHash();
 }
 
-function sharedLibraries(file: string): [string, string][] {
-  const out: [string, string][] = [];
-  const r = spawnSync('ldd', [file], { encoding: 'utf8' });
-  // A static binary: ldd exits 1 ("not a dynamic executable") and nothing needs copying.
-  for (const line of (r.stdout ?? '').split('\n')) {
-    const m = /=>\s+(\/\S+)\s+\(/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m?.[1]) out.push([m[1], realpathSync(m[1])]);
-  }
-  return out;
-}
-
 function buildOffline(hash: string): void {
   if (!existsSync(DEBIAN_BINARY) || !existsSync(DEBIAN_WEB)) throw new Error(PROMETHEUS_HELP);
   const stage = mkdtempSync(join(tmpdir(), 'tillid-prometheus-'));
   try {
     const root = join(stage, 'rootfs');
     mkdirSync(join(root, 'usr/bin'), { recursive: true });
-    const libraries = new Map<string, string>();
+    const binaries: string[] = [];
     for (const name of ['prometheus', 'promtool']) {
       const file = `/usr/bin/${name}`;
       if (!existsSync(file)) continue;
       copyFileSync(realpathSync(file), join(root, 'usr/bin', name));
       chmodSync(join(root, 'usr/bin', name), 0o755);
-      for (const [linked, real] of sharedLibraries(file)) libraries.set(linked, real);
+      binaries.push(file);
     }
-    for (const [linked, real] of libraries) {
-      mkdirSync(join(root, dirname(linked)), { recursive: true });
-      copyFileSync(real, join(root, linked));
-    }
+    const libraries = copySharedLibraries(root, binaries);
     // Debian's prometheus serves its classic UI from here; the vendored JS/CSS are symlinks.
     cpSync(DEBIAN_WEB, join(root, DEBIAN_WEB), { recursive: true, dereference: true });
     mkdirSync(join(root, 'etc/prometheus/rules'), { recursive: true });
     copyFileSync(CONFIG, join(root, 'etc/prometheus/prometheus.yml'));
     copyFileSync(RULES, join(root, 'etc/prometheus/rules/tillid.yml'));
-    writeFileSync(
-      join(root, 'etc/passwd'),
-      'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n',
-    );
-    writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
-    writeFileSync(join(root, 'etc/nsswitch.conf'), 'hosts: files dns\n');
-    mkdirSync(join(root, 'tmp'));
-    chmodSync(join(root, 'tmp'), 0o1777);
+    writeBaseFiles(root, {
+      passwd: 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
+      group: 'nogroup:x:65534:',
+    });
     mkdirSync(join(root, 'prometheus'));
-    const tarball = join(stage, 'rootfs.tar');
-    const tar = ['--numeric-owner', '-C', root];
-    run('tar', [...tar, '--owner=0', '--group=0', '--exclude=./prometheus', '-cf', tarball, '.']);
-    run('tar', [...tar, '--owner=65534', '--group=65534', '-rf', tarball, './prometheus']);
+    const tarball = tarRootfs(stage, root, 'prometheus', 65534);
     const version = run(DEBIAN_BINARY, ['--version']).split('\n')[0] ?? 'prometheus';
     const changes = [
       'USER 65534:65534',
@@ -134,7 +115,7 @@ function buildOffline(hash: string): void {
       'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]',
     ].flatMap((c) => ['--change', c]);
     run('docker', ['import', ...changes, tarball, PROMETHEUS_IMAGE_TAG]);
-    log(`${PROMETHEUS_IMAGE_TAG}: imported offline (${version}, ${libraries.size} libraries)`);
+    log(`${PROMETHEUS_IMAGE_TAG}: imported offline (${version}, ${libraries} libraries)`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

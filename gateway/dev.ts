@@ -11,7 +11,6 @@
  * authority key in its node directory; the provider is registered by Høje-Taastrup.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { readKeyFile } from '../node/keyfile.ts';
@@ -19,6 +18,7 @@ import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
 import { loadGatewayConfig } from './config.ts';
+import { DEMO_PROVIDER, demoAgreements, devGatewayAuth, devKeyStore, writeDemoPki } from './dev-material.ts';
 import { registerDevParties } from './dev-setup.ts';
 import { TestCa } from './emulators/test-ca.ts';
 import { TokenServiceEmulator } from './emulators/token-service.ts';
@@ -30,7 +30,6 @@ const DIR = join(NETWORK_DIR, 'gateway');
 const GATEWAY_PORT = Number(process.env.TILLID_GATEWAY_PORT ?? 8080);
 const TOKEN_SERVICE_PORT = 8443;
 const ENTITY_ID = 'urn:tillid:gateway';
-const DEMO_PROVIDER = { cvr: '12345678', name: 'Plejehjemmet Solsiden (demo provider)' };
 const CLI = join(import.meta.dirname, '..', 'node', 'cli', 'tillid.ts');
 
 /** A path relative to the working directory when it is inside it, else absolute. */
@@ -105,34 +104,17 @@ async function main(): Promise<void> {
   // Throwaway development material: a passphrase and key store kept across runs (the keys are
   // registered on chain), a fresh test CA and certificates each run.
   mkdirSync(DIR, { recursive: true, mode: 0o700 });
-  const passphraseFile = join(DIR, 'passphrase');
-  if (!existsSync(passphraseFile))
-    writeFileSync(passphraseFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  const passphrase = readFileSync(passphraseFile, 'utf8').trim();
-  const keysDir = join(DIR, 'keys');
-  for (const cvr of [...nodes.map((n) => n.cvr), DEMO_PROVIDER.cvr])
-    if (!FileKeyStore.publicKeyOf(keysDir, cvr)) FileKeyStore.create(keysDir, passphrase, cvr);
+  const { passphraseFile, passphrase, keysDir } = devKeyStore(
+    DIR,
+    nodes.map((n) => n.cvr),
+  );
 
   const ca = await TestCa.create('Tillid DEV CA - THROWAWAY');
   const first = nodes[0] as NodeDir;
-  const esdh = await ca.issueSystem({
-    cvr: first.cvr,
-    organisation: first.name,
-    system: 'ESDH (demo case system)',
-    uid: 'esdh-demo',
-  });
-  const provider = await ca.issueSystem({
-    cvr: DEMO_PROVIDER.cvr,
-    organisation: DEMO_PROVIDER.name,
-    uid: 'provider-demo',
-  });
-  TestCa.writeFiles(join(DIR, 'pki'), {
-    ca: ca.certPem,
-    gateway: await ca.issueServer(['localhost', '127.0.0.1']),
-    'token-service': await ca.issueServer(['localhost', '127.0.0.1']),
-    esdh,
-    provider,
-  });
+  const { esdh, provider } = await writeDemoPki(ca, join(DIR, 'pki'), first, () => [
+    'localhost',
+    '127.0.0.1',
+  ]);
 
   const tokenService = await TokenServiceEmulator.start({
     cert: readFileSync(join(DIR, 'pki', 'token-service.pem'), 'utf8'),
@@ -150,29 +132,12 @@ async function main(): Promise<void> {
 
   const config = {
     listen: { host: '127.0.0.1', port: GATEWAY_PORT },
-    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
-    token: {
-      issuer: tokenService.issuer,
-      audience: ENTITY_ID,
-      jwksUrl: tokenService.jwksUrl,
-      jwksCaFile: 'pki/ca.pem',
-    },
+    ...devGatewayAuth({ issuer: tokenService.issuer, audience: ENTITY_ID, jwksUrl: tokenService.jwksUrl }),
     certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
     topology: 'federated',
     municipalities: nodes.map((n) => ({ cvr: n.cvr, name: n.name, nodes: [n.url] })),
     providers: [DEMO_PROVIDER.cvr],
-    agreements: [
-      ...['contracts', 'reports', 'network', 'transactions', 'documents', 'events'].map((service) => ({
-        system: esdh.systemId,
-        service,
-        cvr: first.cvr,
-      })),
-      ...['contracts', 'reports', 'network', 'documents', 'events'].map((service) => ({
-        system: provider.systemId,
-        service,
-        cvr: DEMO_PROVIDER.cvr,
-      })),
-    ],
+    agreements: demoAgreements(esdh, [first.cvr], provider),
     keyStoreDir: 'keys',
     genesisFile: '../genesis.json',
     auditFile: 'audit.jsonl',

@@ -20,8 +20,9 @@
  *   tillid_gateway_amqp_confirmed_events_total              heights the broker confirmed (AMQP cursor advance)
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { answeredCode } from '../node/api/errors.ts';
+import { counter, gauge } from '../node/api/metrics.ts';
 import type { GatewayComponents } from './components.ts';
 import type { EventDelivery } from './events/delivery.ts';
 import type { TransactionOutcome } from './finality.ts';
@@ -30,12 +31,12 @@ const SAMPLE_MS = 1000;
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'tillid_gateway_requests_total',
-    help: 'HTTP requests by route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
+  readonly requests = counter(
+    this.registry,
+    'tillid_gateway_requests_total',
+    'HTTP requests by route template and status',
+    ['method', 'route', 'status'] as const,
+  );
   readonly duration = new Histogram({
     name: 'tillid_gateway_request_duration_seconds',
     help: 'HTTP request duration by route template',
@@ -43,18 +44,18 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly authFailures = new Counter({
-    name: 'tillid_gateway_auth_failures_total',
-    help: 'Refused requests: kind authentication (401) or authorisation (403), by error code',
-    labelNames: ['kind', 'code'] as const,
-    registers: [this.registry],
-  });
-  readonly submissions = new Counter({
-    name: 'tillid_gateway_submissions_total',
-    help: 'Transactions submitted to the nodes, by outcome (admitted or the error code)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly authFailures = counter(
+    this.registry,
+    'tillid_gateway_auth_failures_total',
+    'Refused requests: kind authentication (401) or authorisation (403), by error code',
+    ['kind', 'code'] as const,
+  );
+  readonly submissions = counter(
+    this.registry,
+    'tillid_gateway_submissions_total',
+    'Transactions submitted to the nodes, by outcome (admitted or the error code)',
+    ['outcome'] as const,
+  );
   readonly finalityWaits = new Histogram({
     name: 'tillid_gateway_finality_wait_seconds',
     help: 'Time callers waited for a transaction to become final, by outcome',
@@ -62,53 +63,53 @@ export class GatewayMetrics {
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [this.registry],
   });
-  readonly nodeHealthy = new Gauge({
-    name: 'tillid_gateway_node_healthy',
-    help: 'Whether the gateway considers the node healthy (1) or routes around it (0)',
-    labelNames: ['node'] as const,
-    registers: [this.registry],
-  });
-  readonly failovers = new Counter({
-    name: 'tillid_gateway_node_failovers_total',
-    help: 'Times a node went from healthy to unhealthy (sampled each second); requests fail over to the next node',
-    labelNames: ['node'] as const,
-    registers: [this.registry],
-  });
-  readonly eventPosition = new Gauge({
-    name: 'tillid_gateway_event_position',
-    help: 'Height up to which the channel has delivered and had confirmed every event',
-    labelNames: ['channel'] as const,
-    registers: [this.registry],
-  });
-  readonly eventLagBlocks = new Gauge({
-    name: 'tillid_gateway_event_lag_blocks',
-    help: "Blocks between the chain's head and the channel's position",
-    labelNames: ['channel'] as const,
-    registers: [this.registry],
-  });
-  readonly eventLagSeconds = new Gauge({
-    name: 'tillid_gateway_event_lag_seconds',
-    help: 'Seconds since the channel was last caught up with the head (0 while it is)',
-    labelNames: ['channel'] as const,
-    registers: [this.registry],
-  });
-  readonly eventFailures = new Gauge({
-    name: 'tillid_gateway_event_consecutive_failures',
-    help: 'Failed delivery attempts of the channel since its last success',
-    labelNames: ['channel'] as const,
-    registers: [this.registry],
-  });
-  readonly webhookFailures = new Counter({
-    name: 'tillid_gateway_webhook_failed_attempts_total',
-    help: 'Webhook delivery attempts answered with a non-2xx status or not at all (sampled each second)',
-    labelNames: ['channel'] as const,
-    registers: [this.registry],
-  });
-  readonly amqpConfirmed = new Counter({
-    name: 'tillid_gateway_amqp_confirmed_events_total',
-    help: 'Heights whose events the AMQP broker confirmed (publisher confirms; the cursor moves only then)',
-    registers: [this.registry],
-  });
+  readonly nodeHealthy = gauge(
+    this.registry,
+    'tillid_gateway_node_healthy',
+    'Whether the gateway considers the node healthy (1) or routes around it (0)',
+    ['node'] as const,
+  );
+  readonly failovers = counter(
+    this.registry,
+    'tillid_gateway_node_failovers_total',
+    'Times a node went from healthy to unhealthy (sampled each second); requests fail over to the next node',
+    ['node'] as const,
+  );
+  readonly eventPosition = gauge(
+    this.registry,
+    'tillid_gateway_event_position',
+    'Height up to which the channel has delivered and had confirmed every event',
+    ['channel'] as const,
+  );
+  readonly eventLagBlocks = gauge(
+    this.registry,
+    'tillid_gateway_event_lag_blocks',
+    "Blocks between the chain's head and the channel's position",
+    ['channel'] as const,
+  );
+  readonly eventLagSeconds = gauge(
+    this.registry,
+    'tillid_gateway_event_lag_seconds',
+    'Seconds since the channel was last caught up with the head (0 while it is)',
+    ['channel'] as const,
+  );
+  readonly eventFailures = gauge(
+    this.registry,
+    'tillid_gateway_event_consecutive_failures',
+    'Failed delivery attempts of the channel since its last success',
+    ['channel'] as const,
+  );
+  readonly webhookFailures = counter(
+    this.registry,
+    'tillid_gateway_webhook_failed_attempts_total',
+    'Webhook delivery attempts answered with a non-2xx status or not at all (sampled each second)',
+    ['channel'] as const,
+  );
+  readonly amqpConfirmed = counter(
+    this.registry,
+    'tillid_gateway_amqp_confirmed_events_total',
+    'Heights whose events the AMQP broker confirmed (publisher confirms; the cursor moves only then)',
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tillid_gateway_' });

@@ -16,9 +16,9 @@
  * to its commitment), so files swapped between documents fail authentication.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fsyncDir, writeFileDurably } from '../durable-file.ts';
 import { DocumentError, type DocumentMeta, type DocumentStore, type StoredDocument } from './store.ts';
 
 export interface FileDocumentStoreOptions {
@@ -59,29 +59,6 @@ function unseal(key: Uint8Array, sealed: Buffer, additional: Buffer, what: strin
   } catch {
     throw new DocumentError('DOCUMENT_HASH_MISMATCH', `${what} fails authentication: it was altered`);
   }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes a file durably: temp file, fsync, rename, fsync of the directory. */
-export async function writeFileDurably(path: string, data: Uint8Array | string, dir: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-  await fsyncDir(dir);
 }
 
 /** Overwrites a small secret file with zeros before unlinking it (best effort on journaled or

@@ -7,10 +7,9 @@
  * `{ after, lastId? }`: every event at heights ≤ `after` is delivered, and, when `lastId` is set,
  * so are the events of the following height up to and including `lastId`.
  */
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileDurably } from '../durable-file.ts';
 import { compareEventIds, parseEventId } from './feed.ts';
 
 export interface CursorPosition {
@@ -58,21 +57,7 @@ export class DurableCursor {
   async write(position: CursorPosition): Promise<void> {
     const dir = dirname(this.file);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(position));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.file);
-    const d = await open(dir, constants.O_RDONLY);
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeFileDurably(this.file, JSON.stringify(position), dir);
   }
 
   async remove(): Promise<void> {

@@ -13,9 +13,9 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileDurably } from '../durable-file.ts';
 import { type Backoff, backoffDelay, pause } from './channel.ts';
 import type { EventEnvelope } from './envelope.ts';
 
@@ -191,20 +191,6 @@ export class WebhookRegistry extends EventEmitter {
   async #write(): Promise<void> {
     const dir = dirname(this.file);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(this.list(), null, 1));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, this.file);
-    const d = await open(dir, constants.O_RDONLY);
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeFileDurably(this.file, JSON.stringify(this.list(), null, 1), dir);
   }
 }

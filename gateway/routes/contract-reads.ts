@@ -6,27 +6,29 @@
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from '../../node/protocol/hash.ts';
 import { authorize } from '../authorization.ts';
+import type { Service } from '../config.ts';
 import { type ContractRouteDeps, callerOf, contractFacts } from './contract-calls.ts';
 import { idParams, readReplies } from './contract-schemas.ts';
 
 export function registerContractReadRoutes(app: FastifyInstance, deps: ContractRouteDeps): void {
   const { router } = deps;
 
-  app.get(
-    '/v1/contracts',
-    {
-      config: { access: { service: 'contracts', action: 'contract.read' } },
-      schema: {
-        description: 'The contracts the caller’s organisation is party to.',
-        response: readReplies,
+  /** `path` on the caller's nodes, for the caller's organisation as a party (`?party=<cvr>`). */
+  const partyRead = (path: string, service: Service, description: string) =>
+    app.get(
+      path,
+      {
+        config: { access: { service, action: 'contract.read' } },
+        schema: { description, response: readReplies },
       },
-    },
-    async (request) => {
-      const caller = callerOf(request);
-      authorize(caller, 'contract.read');
-      return router.get(caller.cvr, `/v1/contracts?party=${caller.cvr}`);
-    },
-  );
+      async (request) => {
+        const caller = callerOf(request);
+        authorize(caller, 'contract.read');
+        return router.get(caller.cvr, `${path}?party=${caller.cvr}`);
+      },
+    );
+
+  partyRead('/v1/contracts', 'contracts', 'The contracts the caller’s organisation is party to.');
 
   app.get<{ Params: { id: Hex } }>(
     '/v1/contracts/:id',
@@ -56,21 +58,7 @@ export function registerContractReadRoutes(app: FastifyInstance, deps: ContractR
     },
   );
 
-  app.get(
-    '/v1/reports',
-    {
-      config: { access: { service: 'reports', action: 'contract.read' } },
-      schema: {
-        description: 'Overdue and upcoming status reports on the caller’s contracts.',
-        response: readReplies,
-      },
-    },
-    async (request) => {
-      const caller = callerOf(request);
-      authorize(caller, 'contract.read');
-      return router.get(caller.cvr, `/v1/reports?party=${caller.cvr}`);
-    },
-  );
+  partyRead('/v1/reports', 'reports', 'Overdue and upcoming status reports on the caller’s contracts.');
 
   app.get<{ Querystring: { month: string } }>(
     '/v1/payments',

@@ -8,6 +8,7 @@ import { type TObject, type TProperties, Type } from '@sinclair/typebox';
 import { type ContractSchemas, contractSchemas } from '../../node/schemas/contract.ts';
 import { PartyKeyInput, partySchemas } from '../../node/schemas/party.ts';
 import { ROLES } from '../../node/schemas/roles.ts';
+import type { RouteAccess } from '../components.ts';
 import { errorReplies } from '../schemas.ts';
 
 /** An opaque reference to the person acting in the calling system; only its HMAC leaves the gateway. */
@@ -90,6 +91,26 @@ const submissionReply = {
 } as const;
 
 export const writeReplies = { 200: submissionReply, 202: submissionReply, ...errorReplies };
+/**
+ * The options of a write route: its access rule, and a schema with the `wait` query, the
+ * submission replies and (unless `user: false`) the `x-tillid-user` header.
+ */
+export function writeRoute<B>(
+  access: RouteAccess,
+  o: { description: string; params?: object; body: B; user?: false },
+) {
+  return {
+    config: { access },
+    schema: {
+      description: o.description,
+      ...(o.params ? { params: o.params } : {}),
+      ...(o.user === false ? {} : { headers: userHeaders }),
+      querystring: waitQuery,
+      body: o.body,
+      response: writeReplies,
+    },
+  };
+}
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 export const readReplies = { 200: anyObject, ...errorReplies };
 export { hash };

@@ -20,15 +20,7 @@ import {
   wantsWait,
 } from './contract-calls.ts';
 import { registerContractReadRoutes } from './contract-reads.ts';
-import {
-  contractBodies,
-  hash,
-  idParams,
-  USER_HEADER,
-  userHeaders,
-  waitQuery,
-  writeReplies,
-} from './contract-schemas.ts';
+import { contractBodies, hash, idParams, USER_HEADER, writeRoute } from './contract-schemas.ts';
 
 export type { ContractRouteDeps } from './contract-calls.ts';
 export { contractFacts } from './contract-calls.ts';
@@ -57,17 +49,14 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
 
   app.post<{ Body: JsonObject & { role?: string } }>(
     '/v1/templates',
-    {
-      config: { access: { service: 'contracts', action: 'template.define' } },
-      schema: {
+    writeRoute(
+      { service: 'contracts', action: 'template.define' },
+      {
         description:
           'Define a contract template of the caller’s municipality: approval policies per action (see the policy language in node/state/contracts/README.md). Directors only.',
-        headers: userHeaders,
-        querystring: waitQuery,
         body: bodies.template,
-        response: writeReplies,
       },
-    },
+    ),
     async (request, reply) => {
       const { role: asRole, ...payload } = request.body;
       const result = await act(request, 'template.define', 'contract.defineTemplate', payload, {
@@ -79,16 +68,15 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
 
   app.post<{ Body: { cvr: string; publicKey?: string } }>(
     '/v1/providers',
-    {
-      config: { access: { service: 'contracts', action: 'provider.register' } },
-      schema: {
+    writeRoute(
+      { service: 'contracts', action: 'provider.register' },
+      {
         description:
           'Register a service provider (by CVR) as a party, with its signing key: `publicKey` if the provider signs itself, otherwise the key the gateway holds for it. The caller’s municipality is its registrar.',
-        querystring: waitQuery,
         body: bodies.provider,
-        response: writeReplies,
+        user: false,
       },
-    },
+    ),
     async (request, reply) => {
       const caller = callerOf(request);
       authorize(caller, 'provider.register');
@@ -114,17 +102,14 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
 
   app.post<{ Body: JsonObject & { role?: string; kle?: string } }>(
     '/v1/contracts',
-    {
-      config: { access: { service: 'contracts', action: 'contract.create' } },
-      schema: {
+    writeRoute(
+      { service: 'contracts', action: 'contract.create' },
+      {
         description:
           'Draft a contract with a provider from one of the municipality’s templates. The contract id is the chain transaction hash. No personal data: refer to documents by their commitment.',
-        headers: userHeaders,
-        querystring: waitQuery,
         body: bodies.contract,
-        response: writeReplies,
       },
-    },
+    ),
     async (request, reply) => {
       const { role: asRole, ...payload } = request.body;
       const result = await act(request, 'contract.create', 'contract.create', payload, {
@@ -138,18 +123,15 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
 
   app.post<{ Params: { id: Hex }; Body: JsonObject & { role?: string } }>(
     '/v1/contracts/:id/motions',
-    {
-      config: { access: { service: 'contracts', action: 'contract.propose' } },
-      schema: {
+    writeRoute(
+      { service: 'contracts', action: 'contract.propose' },
+      {
         description:
           'Propose an action on a contract (activate, amend, suspend, resume, terminate). The proposer’s approval counts; the template’s policy says who else must approve. The motion id is the chain transaction hash.',
         params: idParams,
-        headers: userHeaders,
-        querystring: waitQuery,
         body: bodies.motion,
-        response: writeReplies,
       },
-    },
+    ),
     async (request, reply) => {
       const contract = await contractOfRoute(router, request);
       const { role: asRole, ...rest } = request.body;
@@ -166,18 +148,15 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
 
   app.post<{ Params: { id: Hex; motion: Hex }; Body: { role?: string } }>(
     '/v1/contracts/:id/motions/:motion/approvals',
-    {
-      config: { access: { service: 'contracts', action: 'contract.approve' } },
-      schema: {
+    writeRoute(
+      { service: 'contracts', action: 'contract.approve' },
+      {
         description:
           'Approve (co-sign) a motion on a contract. It executes in the transaction that satisfies the template’s policy.',
         params: { type: 'object', properties: { id: hash, motion: hash }, required: ['id', 'motion'] },
-        headers: userHeaders,
-        querystring: waitQuery,
         body: bodies.approval,
-        response: writeReplies,
       },
-    },
+    ),
     async (request, reply) => {
       const contract = await contractOfRoute(router, request);
       const motions = (contract as { motions?: { id: string }[] }).motions ?? [];
@@ -209,18 +188,15 @@ export function registerContractRoutes(app: FastifyInstance, deps: ContractRoute
 
   app.post<{ Params: { id: Hex }; Body: { period: number; document: Hex } }>(
     '/v1/contracts/:id/reports',
-    {
-      config: { access: { service: 'reports', action: 'contract.report' } },
-      schema: {
+    writeRoute(
+      { service: 'reports', action: 'contract.report' },
+      {
         description:
           'Record the provider’s status report for a reporting period: `document` is the commitment of the report stored off chain (POST /v1/documents returns it).',
         params: idParams,
-        headers: userHeaders,
-        querystring: waitQuery,
         body: bodies.report,
-        response: writeReplies,
       },
-    },
+    ),
     async (request, reply) => {
       const contract = await contractOfRoute(router, request);
       const result = await act(

@@ -17,23 +17,47 @@ export interface NodeMetricsContext {
   readonly dataDir?: string;
 }
 
+/** A gauge in `registry`, with `labelNames` if given. */
+export function gauge<L extends string = string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames?: readonly L[],
+): Gauge<L> {
+  return new Gauge({ name, help, ...(labelNames && { labelNames }), registers: [registry] });
+}
+
+/** A counter in `registry`, with `labelNames` if given. */
+export function counter<L extends string = string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames?: readonly L[],
+): Counter<L> {
+  return new Counter({ name, help, ...(labelNames && { labelNames }), registers: [registry] });
+}
+
+/** A gauge in `registry` whose value is read at scrape time; `read` returning undefined leaves it unset. */
+function scrapedGauge(registry: Registry, name: string, help: string, read: () => number | undefined): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value !== undefined) this.set(value);
+    },
+  });
+}
+
 export class NodeMetrics {
   readonly registry = new Registry();
-  readonly height = new Gauge({
-    name: 'tillid_chain_height',
-    help: 'Height of the head block',
-    registers: [this.registry],
-  });
-  readonly finalizedHeight = new Gauge({
-    name: 'tillid_finalized_height',
-    help: 'Height of the newest finalized block',
-    registers: [this.registry],
-  });
-  readonly transactionsFinalized = new Counter({
-    name: 'tillid_transactions_finalized_total',
-    help: 'Transactions in finalized blocks (rate() of this is tx/s)',
-    registers: [this.registry],
-  });
+  readonly height = this.gauge('tillid_chain_height', 'Height of the head block');
+  readonly finalizedHeight = this.gauge('tillid_finalized_height', 'Height of the newest finalized block');
+  readonly transactionsFinalized = this.counter(
+    'tillid_transactions_finalized_total',
+    'Transactions in finalized blocks (rate() of this is tx/s)',
+  );
   readonly blockInterval = new Histogram({
     name: 'tillid_block_interval_seconds',
     help: 'Time between consecutive finalized blocks',
@@ -46,35 +70,30 @@ export class NodeMetrics {
     buckets: [0, 1, 10, 100, 500, 1000, 2500, 5000],
     registers: [this.registry],
   });
-  readonly admissions = new Counter({
-    name: 'tillid_transactions_submitted_total',
-    help: 'Submitted transactions by outcome (ACCEPTED or the error code)',
-    labelNames: ['outcome'],
-    registers: [this.registry],
-  });
-  readonly gossip = new Counter({
-    name: 'tillid_gossip_messages_total',
-    help: 'Gossip messages received, by topic and validation outcome (accept, ignore, reject)',
-    labelNames: ['topic', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly equivocations = new Counter({
-    name: 'tillid_equivocations_total',
-    help: 'Conflicting signed messages seen from one authority for one height, round and type',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-  readonly syncRejected = new Counter({
-    name: 'tillid_sync_blocks_rejected_total',
-    help: 'Blocks served by a peer during block sync that failed validation (the peer is then disconnected)',
-    registers: [this.registry],
-  });
-  readonly paymentDecisions = new Counter({
-    name: 'tillid_payment_decisions_total',
-    help: 'Payment decisions the chain made (kind: release or withhold; reason: scheduled, report-missing, …)',
-    labelNames: ['kind', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly admissions = this.counter(
+    'tillid_transactions_submitted_total',
+    'Submitted transactions by outcome (ACCEPTED or the error code)',
+    ['outcome'],
+  );
+  readonly gossip = this.counter(
+    'tillid_gossip_messages_total',
+    'Gossip messages received, by topic and validation outcome (accept, ignore, reject)',
+    ['topic', 'outcome'] as const,
+  );
+  readonly equivocations = this.counter(
+    'tillid_equivocations_total',
+    'Conflicting signed messages seen from one authority for one height, round and type',
+    ['kind'] as const,
+  );
+  readonly syncRejected = this.counter(
+    'tillid_sync_blocks_rejected_total',
+    'Blocks served by a peer during block sync that failed validation (the peer is then disconnected)',
+  );
+  readonly paymentDecisions = this.counter(
+    'tillid_payment_decisions_total',
+    'Payment decisions the chain made (kind: release or withhold; reason: scheduled, report-missing, …)',
+    ['kind', 'reason'] as const,
+  );
   /** Rounds per height, round changes, missed proposals, seconds since the last finalized block. */
   readonly rounds = new RoundMetrics(this.registry);
   /** `mempoolSize` and `peerCount` are read at scrape time, so the gauges are never stale. */
@@ -83,38 +102,31 @@ export class NodeMetrics {
     peerCount: () => number = () => 0,
     context: NodeMetricsContext = {},
   ) {
-    new Gauge({
-      name: 'tillid_mempool_transactions',
-      help: 'Transactions waiting for a block',
-      registers: [this.registry],
-      collect() {
-        this.set(mempoolSize());
-      },
-    });
-    new Gauge({
-      name: 'tillid_peers',
-      help: 'Connected, allow-listed libp2p peers (authorities and observers)',
-      registers: [this.registry],
-      collect() {
-        this.set(peerCount());
-      },
-    });
+    scrapedGauge(
+      this.registry,
+      'tillid_mempool_transactions',
+      'Transactions waiting for a block',
+      mempoolSize,
+    );
+    scrapedGauge(
+      this.registry,
+      'tillid_peers',
+      'Connected, allow-listed libp2p peers (authorities and observers)',
+      peerCount,
+    );
     const { authorities, mempoolCapacity, dataDir } = context;
     if (authorities)
-      new Gauge({
-        name: 'tillid_authorities',
-        help: 'Authorities of the chain at the next height (a quorum is floor(2n/3)+1 of them)',
-        registers: [this.registry],
-        collect() {
-          this.set(authorities());
-        },
-      });
+      scrapedGauge(
+        this.registry,
+        'tillid_authorities',
+        'Authorities of the chain at the next height (a quorum is floor(2n/3)+1 of them)',
+        authorities,
+      );
     if (mempoolCapacity !== undefined)
-      new Gauge({
-        name: 'tillid_mempool_capacity',
-        help: 'Transactions the mempool holds before it refuses submissions with MEMPOOL_FULL',
-        registers: [this.registry],
-      }).set(mempoolCapacity);
+      this.gauge(
+        'tillid_mempool_capacity',
+        'Transactions the mempool holds before it refuses submissions with MEMPOOL_FULL',
+      ).set(mempoolCapacity);
     if (dataDir !== undefined) {
       // Read at scrape time; a failing statfs (directory gone) leaves the gauges unset rather than
       // failing the whole scrape.
@@ -125,26 +137,38 @@ export class NodeMetrics {
           return undefined;
         }
       };
-      new Gauge({
-        name: 'tillid_disk_free_bytes',
-        help: "Bytes available to the node on its data directory's file system",
-        registers: [this.registry],
-        collect() {
+      scrapedGauge(
+        this.registry,
+        'tillid_disk_free_bytes',
+        "Bytes available to the node on its data directory's file system",
+        () => {
           const s = disk();
-          if (s) this.set(s.bavail * s.bsize);
+          return s && s.bavail * s.bsize;
         },
-      });
-      new Gauge({
-        name: 'tillid_disk_size_bytes',
-        help: "Size of the node's data directory's file system",
-        registers: [this.registry],
-        collect() {
+      );
+      scrapedGauge(
+        this.registry,
+        'tillid_disk_size_bytes',
+        "Size of the node's data directory's file system",
+        () => {
           const s = disk();
-          if (s) this.set(s.blocks * s.bsize);
+          return s && s.blocks * s.bsize;
         },
-      });
+      );
     }
     collectDefaultMetrics({ register: this.registry, prefix: 'tillid_' });
+  }
+
+  private gauge(name: string, help: string): Gauge {
+    return gauge(this.registry, name, help);
+  }
+
+  private counter<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames?: readonly L[],
+  ): Counter<L> {
+    return counter(this.registry, name, help, labelNames);
   }
 
   /** Payment decisions by kind and reason, from a finalized block's events (withheld ones above all). */

@@ -23,6 +23,23 @@ export interface Head {
 
 const blockKey = (height: number): string => `b:${String(height).padStart(12, '0')}`;
 
+/** A stored JSON value, parsed; undefined when absent. */
+const parsed = <T>(raw: string | undefined): T | undefined =>
+  raw === undefined ? undefined : (JSON.parse(raw) as T);
+
+/** The key-value pairs a finalized block commits, in write order: the block, its state writes, tree nodes, head. */
+function* commitEntries(
+  block: Block,
+  writes: ReadonlyMap<string, Json>,
+  head: Head,
+  treeNodes: ReadonlyMap<Hex, EncodedNode>,
+): Generator<[string, string]> {
+  yield [blockKey(block.header.height), JSON.stringify(block)];
+  for (const [key, value] of writes) yield [`s:${key}`, JSON.stringify(value)];
+  for (const [hash, node] of treeNodes) yield [`t:${hash}`, node];
+  yield ['m:head', JSON.stringify(head)];
+}
+
 /**
  * What the chain needs from storage. `ChainStore` is the durable one; `MemoryChainStore` serves the
  * consensus simulator, which crashes and restarts thousands of nodes and cannot afford disks.
@@ -94,8 +111,7 @@ export class ChainStore implements ChainStorage {
   }
 
   get(key: string): Json | undefined {
-    const raw = this.#db.getSync(`s:${key}`);
-    return raw === undefined ? undefined : (JSON.parse(raw) as Json);
+    return parsed<Json>(this.#db.getSync(`s:${key}`));
   }
 
   treeNode(hash: Hex): EncodedNode | undefined {
@@ -107,8 +123,7 @@ export class ChainStore implements ChainStorage {
   }
 
   head(): Head | undefined {
-    const raw = this.#db.getSync('m:head');
-    return raw === undefined ? undefined : (JSON.parse(raw) as Head);
+    return parsed<Head>(this.#db.getSync('m:head'));
   }
 
   genesisHash(): Hex | undefined {
@@ -125,8 +140,7 @@ export class ChainStore implements ChainStorage {
   }
 
   async getBlock(height: number): Promise<Block | undefined> {
-    const raw = await this.getBlockJson(height);
-    return raw === undefined ? undefined : (JSON.parse(raw) as Block);
+    return parsed<Block>(await this.getBlockJson(height));
   }
 
   /** Writes a finalized block, its state writes, tree nodes and the new head atomically, with fsync. */
@@ -137,10 +151,7 @@ export class ChainStore implements ChainStorage {
     treeNodes: ReadonlyMap<Hex, EncodedNode>,
   ): Promise<void> {
     const batch = this.#db.batch();
-    batch.put(blockKey(block.header.height), JSON.stringify(block));
-    for (const [key, value] of writes) batch.put(`s:${key}`, JSON.stringify(value));
-    for (const [hash, node] of treeNodes) batch.put(`t:${hash}`, node);
-    batch.put('m:head', JSON.stringify(head));
+    for (const [key, value] of commitEntries(block, writes, head, treeNodes)) batch.put(key, value);
     await batch.write({ sync: true });
     // Only after the write: a cached node must be one the store holds.
     for (const [hash, node] of treeNodes) this.#nodes.set(hash, node);
@@ -158,12 +169,10 @@ export class ChainStore implements ChainStorage {
 export class MemoryChainStore implements ChainStorage {
   readonly #values = new Map<string, string>();
   get(key: string): Json | undefined {
-    const raw = this.#values.get(`s:${key}`);
-    return raw === undefined ? undefined : (JSON.parse(raw) as Json);
+    return parsed<Json>(this.#values.get(`s:${key}`));
   }
   head(): Head | undefined {
-    const raw = this.#values.get('m:head');
-    return raw === undefined ? undefined : (JSON.parse(raw) as Head);
+    return parsed<Head>(this.#values.get('m:head'));
   }
   genesisHash(): Hex | undefined {
     return this.#values.get('m:genesis');
@@ -175,8 +184,7 @@ export class MemoryChainStore implements ChainStorage {
     return this.#values.get(blockKey(height));
   }
   async getBlock(height: number): Promise<Block | undefined> {
-    const raw = this.#values.get(blockKey(height));
-    return raw === undefined ? undefined : (JSON.parse(raw) as Block);
+    return parsed<Block>(this.#values.get(blockKey(height)));
   }
   treeNode(hash: Hex): EncodedNode | undefined {
     return this.#values.get(`t:${hash}`);
@@ -187,10 +195,7 @@ export class MemoryChainStore implements ChainStorage {
     head: Head,
     treeNodes: ReadonlyMap<Hex, EncodedNode>,
   ): Promise<void> {
-    this.#values.set(blockKey(block.header.height), JSON.stringify(block));
-    for (const [key, value] of writes) this.#values.set(`s:${key}`, JSON.stringify(value));
-    for (const [hash, node] of treeNodes) this.#values.set(`t:${hash}`, node);
-    this.#values.set('m:head', JSON.stringify(head));
+    for (const [key, value] of commitEntries(block, writes, head, treeNodes)) this.#values.set(key, value);
   }
   async close(): Promise<void> {}
 }

@@ -34,6 +34,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { devGatewayAuth } from '../../gateway/dev-material.ts';
 import { registerDevParties } from '../../gateway/dev-setup.ts';
 import { TestCa } from '../../gateway/emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
@@ -137,13 +138,7 @@ async function main() {
 
   const gatewayConfig = {
     listen: { host: '127.0.0.1', port: 0 },
-    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
-    token: {
-      issuer: emulator.issuer,
-      audience: ENTITY_ID,
-      jwksUrl: emulator.jwksUrl,
-      jwksCaFile: 'pki/ca.pem',
-    },
+    ...devGatewayAuth({ issuer: emulator.issuer, audience: ENTITY_ID, jwksUrl: emulator.jwksUrl }),
     topology: 'federated',
     municipalities: genesis.authorities.map((a: { cvr: string }, i: number) => ({
       cvr: a.cvr,

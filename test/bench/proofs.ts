@@ -17,16 +17,16 @@ import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Chain } from '../../node/chain/chain.ts';
 import { proveRead } from '../../node/chain/prove.ts';
-import { type Block, blockHash, commitDigest } from '../../node/protocol/block.ts';
 import type { Json } from '../../node/protocol/canonical.ts';
 import { canonicalHash, type Hex, sha256Hex } from '../../node/protocol/hash.ts';
-import { Signer, signingMessage } from '../../node/protocol/signature.ts';
+import { Signer } from '../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { applicationModules } from '../../node/state/application.ts';
 import { type ProvenRead, verifyProvenRead } from '../../node/state/commitment/proven-read.ts';
 import type { ReadSpec } from '../../node/state/commitment/reads.ts';
 import { updateTree } from '../../node/state/commitment/tree.ts';
 import { castOfCase, contractsGenesis, MUNICIPALITY_CVR, setUpCase, txBuilder } from '../contracts.ts';
+import { commitBlock } from '../fixtures/commit.ts';
 import { anchorTx } from '../helpers.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 
@@ -49,26 +49,7 @@ const chain = await Chain.open(dir, genesis, applicationModules(genesis));
 const signer = new Signer(cast.authority);
 
 async function block(txs: readonly Transaction[]): Promise<void> {
-  const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
-  const { block: proposed, execution } = chain.propose(
-    items,
-    chain.head.timestamp + 1,
-    cast.authority.publicKey,
-  );
-  const hash = blockHash(proposed.header);
-  const signature = signer.sign(
-    signingMessage('commit', commitDigest(genesis.chainId, proposed.header.height, 0, hash)),
-  );
-  const certified: Block = {
-    ...proposed,
-    certificate: {
-      height: proposed.header.height,
-      round: 0,
-      blockHash: hash,
-      signatures: [{ authority: cast.authority.publicKey, signature }],
-    },
-  };
-  await chain.commit(certified, execution);
+  await commitBlock(chain, cast.authority.publicKey, txs, () => [signer]);
 }
 
 const b = txBuilder(genesis.chainId, () => chain.head.timestamp);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { MemoryAuditSink } from '../../gateway/audit.ts';
 import type { TokenPrivilege } from '../../gateway/auth/token.ts';
 import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config.ts';
+import { devGatewayAuth } from '../../gateway/dev-material.ts';
 import { registerDevParties } from '../../gateway/dev-setup.ts';
 import { type IssuedCertificate, type SystemCertificate, TestCa } from '../../gateway/emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
@@ -122,14 +123,12 @@ export async function startGatewayFixture<K extends string = never>(
   }
   const raw = {
     listen: { host: '127.0.0.1', port: 0 },
-    tls: { certFile: 'pki/gateway.pem', keyFile: 'pki/gateway.key', clientCaFiles: ['pki/ca.pem'] },
-    token: {
+    ...devGatewayAuth({
       issuer: emulator.issuer,
       audience: GATEWAY_ENTITY_ID,
       jwksUrl: emulator.jwksUrl,
-      jwksCaFile: 'pki/ca.pem',
       clockToleranceSeconds: 5,
-    },
+    }),
     certificatePrivileges: providers.map((cvr) => ({
       cvr,
       privileges: [{ role: 'provider-representative' }],

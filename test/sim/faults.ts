@@ -10,7 +10,7 @@
 import { MAX_CLOCK_DRIFT_MS } from '../../node/consensus/tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../../node/consensus/tendermint/engine.ts';
 import { Random } from './prng.ts';
-import { absentAtEnd, settled } from './scenario.ts';
+import { absentAtEnd, randomNetwork, settled } from './scenario.ts';
 import type { Partition, SimulationConfig, SimulationResult } from './simulator.ts';
 
 export interface FaultScenario {
@@ -27,12 +27,7 @@ function base(seed: number, n: number, gstMs: number, random: Random, timeouts: 
   return {
     seed,
     authorities: n,
-    network: {
-      latencyMs: Math.round(random.between(5, 30)),
-      jitterMs: Math.round(random.between(0, 40)),
-      dropRate: random.between(0, 0.2),
-      duplicateRate: random.between(0, 0.1),
-    },
+    network: randomNetwork(random, { jitterMs: 40, dropRate: 0.2, duplicateRate: 0.1 }),
     gstMs,
     blockIntervalMs: 500,
     timeouts,

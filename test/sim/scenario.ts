@@ -11,7 +11,13 @@ import {
 } from '../../node/consensus/tendermint/messages.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
 import { Random } from './prng.ts';
-import { type SimulationConfig, type SimulationResult, type SimulationView, simulate } from './simulator.ts';
+import {
+  type NetworkConditions,
+  type SimulationConfig,
+  type SimulationResult,
+  type SimulationView,
+  simulate,
+} from './simulator.ts';
 
 export interface ScenarioOptions {
   readonly authorities?: number;
@@ -55,6 +61,22 @@ export function absentAtEnd(config: SimulationConfig): Set<number> {
   return absent;
 }
 
+/**
+ * Random network conditions: latency 5–30 ms and jitter, drop and duplicate rates up to the given
+ * maxima, drawn from `random` in that order (so a seed gives the same network).
+ */
+export function randomNetwork(
+  random: Random,
+  max: { jitterMs: number; dropRate: number; duplicateRate: number },
+): NetworkConditions {
+  return {
+    latencyMs: Math.round(random.between(5, 30)),
+    jitterMs: Math.round(random.between(0, max.jitterMs)),
+    dropRate: random.between(0, max.dropRate),
+    duplicateRate: random.between(0, max.duplicateRate),
+  };
+}
+
 export function randomScenario(seed: number, options: ScenarioOptions = {}): SimulationConfig {
   const random = new Random(seed ^ 0x5bd1e995);
   const n = options.authorities ?? 4;
@@ -87,12 +109,7 @@ export function randomScenario(seed: number, options: ScenarioOptions = {}): Sim
     seed,
     authorities: n,
     byzantine,
-    network: {
-      latencyMs: Math.round(random.between(5, 30)),
-      jitterMs: Math.round(random.between(0, 50)),
-      dropRate: random.between(0, 0.3),
-      duplicateRate: random.between(0, 0.2),
-    },
+    network: randomNetwork(random, { jitterMs: 50, dropRate: 0.3, duplicateRate: 0.2 }),
     gstMs,
     partitions,
     crashes,

@@ -8,18 +8,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
 import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
-import { anchorTx, generateKeyPair, getJson, startTestNode, waitFor } from '../../helpers.ts';
+import { anchorTx, generateKeyPair, getJson, postJson, startTestNode, waitFor } from '../../helpers.ts';
 import { tillid } from '../../process.ts';
 
 test("proven reads: an anchor, its absence, a block's receipts and an event page verify against the genesis alone; a changed value does not", async (t) => {
   const { url, key, genesis, dir } = await startTestNode(t, { blockIntervalMs: 50 });
   const tx = anchorTx(key, genesis.chainId);
   const hash = transactionHash(tx);
-  const sent = await fetch(`${url}/v1/transactions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(tx),
-  });
+  const sent = await postJson(`${url}/v1/transactions`, tx);
   assert.equal(sent.status, 202);
   const final = await waitFor(async () => {
     const view = await getJson(`${url}/v1/transactions/${hash}`);

@@ -4,11 +4,12 @@ import { ClassicLevel } from 'classic-level';
 import { Chain } from '../../../node/chain/chain.ts';
 import { ChainStore } from '../../../node/chain/store.ts';
 import { verifyChain } from '../../../node/chain/verify.ts';
-import { type Block, blockHash, commitDigest } from '../../../node/protocol/block.ts';
-import { Signer, signingMessage } from '../../../node/protocol/signature.ts';
+import type { Block } from '../../../node/protocol/block.ts';
+import { Signer } from '../../../node/protocol/signature.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
+import { certify as certifyBy } from '../../fixtures/commit.ts';
 import { anchorTx, devGenesis, generateKeyPair, tempDir } from '../../helpers.ts';
 
 const modules = registry([anchorModule]);
@@ -16,21 +17,7 @@ const authority = generateKeyPair();
 const signer = new Signer(authority);
 const genesis = devGenesis([authority]);
 
-function certify(block: Block, by = signer): Block {
-  const hash = blockHash(block.header);
-  const signature = by.sign(
-    signingMessage('commit', commitDigest(block.header.chainId, block.header.height, 0, hash)),
-  );
-  return {
-    ...block,
-    certificate: {
-      height: block.header.height,
-      round: 0,
-      blockHash: hash,
-      signatures: [{ authority: by.publicKey, signature }],
-    },
-  };
-}
+const certify = (block: Block, by = signer): Block => certifyBy(block, [by]);
 
 async function produce(chain: Chain, txCount: number): Promise<Block> {
   const txs = Array.from({ length: txCount }, () => anchorTx(authority)).map((tx) => ({

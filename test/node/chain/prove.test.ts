@@ -10,15 +10,15 @@ import { test } from 'node:test';
 import { Chain } from '../../../node/chain/chain.ts';
 import { proveRead } from '../../../node/chain/prove.ts';
 import { MemoryChainStore } from '../../../node/chain/store.ts';
-import { type Block, blockHash, commitDigest } from '../../../node/protocol/block.ts';
 import type { Hex } from '../../../node/protocol/hash.ts';
-import { generateKeyPair, type KeyPair, Signer, signingMessage } from '../../../node/protocol/signature.ts';
+import { generateKeyPair, type KeyPair, Signer } from '../../../node/protocol/signature.ts';
 import { signTransaction, type Transaction, transactionHash } from '../../../node/protocol/transaction.ts';
 import { applicationModules } from '../../../node/state/application.ts';
 import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
 import type { Receipt } from '../../../node/state/machine.ts';
 
 import { castOfCase, contractsGenesis, MUNICIPALITY_CVR, setUpCase, txBuilder } from '../../contracts.ts';
+import { commitBlock } from '../../fixtures/commit.ts';
 
 /** A proven read as a tampering test edits it: loosely typed on purpose. */
 // biome-ignore lint/suspicious/noExplicitAny: the tests forge arbitrary fields
@@ -33,24 +33,13 @@ async function world() {
   keys.set(second.publicKey, second);
   /** Proposes, certifies (every current authority signs) and commits one block. */
   const block = async (...txs: Transaction[]): Promise<Receipt[]> => {
-    const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
-    const { block: proposed, execution } = chain.propose(
-      items,
-      chain.head.timestamp + 1,
-      cast.authority.publicKey,
+    const hashes = await commitBlock(chain, cast.authority.publicKey, txs, (height) =>
+      chain
+        .authoritiesAt(height)
+        .sort()
+        .map((a) => new Signer(keys.get(a) as KeyPair)),
     );
-    const hash = blockHash(proposed.header);
-    const digest = signingMessage('commit', commitDigest(genesis.chainId, proposed.header.height, 0, hash));
-    const signatures = chain
-      .authoritiesAt(proposed.header.height)
-      .sort()
-      .map((a) => ({ authority: a, signature: new Signer(keys.get(a) as KeyPair).sign(digest) }));
-    const certified: Block = {
-      ...proposed,
-      certificate: { height: proposed.header.height, round: 0, blockHash: hash, signatures },
-    };
-    await chain.commit(certified, execution);
-    return items.map((i) => chain.receipt(i.hash) as Receipt);
+    return hashes.map((h) => chain.receipt(h) as Receipt);
   };
   const ok = async (...txs: Transaction[]) => {
     for (const r of await block(...txs)) assert.equal(r.code, 'OK', `${r.code} ${r.message ?? ''}`);

@@ -9,7 +9,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { genesisHash } from '../../../node/protocol/genesis.ts';
-import { anchorTx, devGenesis, generateKeyPair, startTestNode, tempDir, waitFor } from '../../helpers.ts';
+import {
+  anchorTx,
+  devGenesis,
+  generateKeyPair,
+  postJson,
+  startTestNode,
+  tempDir,
+  waitFor,
+} from '../../helpers.ts';
 import { tillid } from '../../process.ts';
 
 test('back up a running node, restore into an empty store, verify; damaged backups are refused', async (t) => {
@@ -17,11 +25,7 @@ test('back up a running node, restore into an empty store, verify; damaged backu
   const sent: ReturnType<typeof anchorTx>[] = [];
   for (let i = 0; i < 5; i++) {
     const tx = anchorTx(key);
-    const r = await fetch(`${url}/v1/transactions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(tx),
-    });
+    const r = await postJson(`${url}/v1/transactions`, tx);
     assert.equal(r.status, 202);
     sent.push(tx);
   }
@@ -29,6 +33,8 @@ test('back up a running node, restore into an empty store, verify; damaged backu
   const genesis = join(dir, 'genesis.json');
   const out = tempDir(t);
   const backup = join(out, 'node.backup');
+  const restore = (dataDir: string, from = backup, genesisFile = genesis) =>
+    tillid(['node', 'restore', '--genesis', genesisFile, '--from', from, '--data-dir', dataDir]);
 
   const b = await tillid(['node', 'backup', '--genesis', genesis, '--api', url, '--out', backup]);
   assert.equal(b.code, 0, b.stderr);
@@ -39,7 +45,7 @@ test('back up a running node, restore into an empty store, verify; damaged backu
   assert.equal(again.code, 2, 'an existing backup is never overwritten');
 
   const restored = join(out, 'restored');
-  const r = await tillid(['node', 'restore', '--genesis', genesis, '--from', backup, '--data-dir', restored]);
+  const r = await restore(restored);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`restored and verified ${height} blocks`));
   const verify = await tillid(['chain', 'verify', '--genesis', genesis, '--data-dir', restored]);
@@ -47,16 +53,7 @@ test('back up a running node, restore into an empty store, verify; damaged backu
   assert.match(verify.stdout, new RegExp(`OK: ${height} blocks verified`));
   assert.match(verify.stderr, /verified \d+\/\d+ blocks/, 'chain verify reports progress');
 
-  const into = await tillid([
-    'node',
-    'restore',
-    '--genesis',
-    genesis,
-    '--from',
-    backup,
-    '--data-dir',
-    restored,
-  ]);
+  const into = await restore(restored);
   assert.equal(into.code, 2);
   assert.match(into.stderr, /holds a store/);
 
@@ -64,16 +61,7 @@ test('back up a running node, restore into an empty store, verify; damaged backu
   const kept = join(out, 'kept');
   mkdirSync(kept);
   writeFileSync(join(kept, 'signed-votes.jsonl'), '{"kept":true}\n');
-  const intoKept = await tillid([
-    'node',
-    'restore',
-    '--genesis',
-    genesis,
-    '--from',
-    backup,
-    '--data-dir',
-    kept,
-  ]);
+  const intoKept = await restore(kept);
   assert.equal(intoKept.code, 0, intoKept.stderr);
   assert.equal(readFileSync(join(kept, 'signed-votes.jsonl'), 'utf8'), '{"kept":true}\n');
 
@@ -85,31 +73,13 @@ test('back up a running node, restore into an empty store, verify; damaged backu
   const hash = sent[2]?.payload.hash as string;
   const changed = `${hash.slice(0, -1)}${hash.endsWith('0') ? '1' : '0'}`;
   writeFileSync(tampered, lines.map((l, i) => (i === at ? l.replace(hash, changed) : l)).join('\n'));
-  const bad = await tillid([
-    'node',
-    'restore',
-    '--genesis',
-    genesis,
-    '--from',
-    tampered,
-    '--data-dir',
-    join(out, 'x'),
-  ]);
+  const bad = await restore(join(out, 'x'), tampered);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, new RegExp(`block ${at} of the backup is invalid`));
 
   const other = join(out, 'other-genesis.json');
   writeFileSync(other, JSON.stringify(devGenesis([generateKeyPair()])));
-  const wrong = await tillid([
-    'node',
-    'restore',
-    '--genesis',
-    other,
-    '--from',
-    backup,
-    '--data-dir',
-    join(out, 'y'),
-  ]);
+  const wrong = await restore(join(out, 'y'), backup, other);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /the backup is of genesis/);
 });
