@@ -8,13 +8,12 @@
  * Run as a child process (TILLID_EVENTS_TEST_CHILD=1), this file is the delivery process a test kills.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import amqp, { type ChannelModel } from 'amqplib';
 import Fastify from 'fastify';
 import type { Caller } from '../../gateway/caller.ts';
 import { declareReceiverQueue } from '../../gateway/events/amqp.ts';
@@ -24,131 +23,18 @@ import { NodeEventFeed } from '../../gateway/events/feed.ts';
 import { eventRoutes } from '../../gateway/events/routes.ts';
 import { verifyWebhookSignature } from '../../gateway/events/webhooks.ts';
 import { tempDir, waitFor } from '../helpers.ts';
-
-const AMQP_URL = process.env.TILLID_TEST_AMQP_URL ?? 'amqp://127.0.0.1:5672';
-const MUNICIPALITY = '29189846';
-const PROVIDER = '11111111';
-const OTHER = '22222222';
-const CHAIN = 'tillid-test';
-
-/** Stands in for a node's event API: GET /v1/events (never splits a height) and GET /v1/status. */
-class NodeEventsTestServer {
-  readonly heights = new Map<number, Record<string, unknown>[]>();
-  head = 0;
-  down = false;
-  delayMs = 0;
-  #server: Server;
-  url = '';
-  constructor() {
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-  }
-  async start(): Promise<this> {
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return this;
-  }
-  close() {
-    this.#server.closeAllConnections();
-    this.#server.close();
-  }
-  /** Finalizes one more height carrying these events; returns their ids. */
-  finalize(...events: Record<string, unknown>[]): string[] {
-    const height = ++this.head;
-    const list = events.map((e, n) => ({ ...e, id: `${height}-${n}`, height }));
-    this.heights.set(height, list);
-    return list.map((e) => e.id);
-  }
-  /** A payment decision on a contract between MUNICIPALITY and PROVIDER. */
-  static payment(period: number) {
-    return {
-      type: 'payment.released',
-      contract: 'c'.repeat(64),
-      municipality: MUNICIPALITY,
-      provider: PROVIDER,
-      kle: '27.35.04',
-      period,
-      amount: 4_500_000,
-      reason: 'conditions-met',
-    };
-  }
-  async #handle(req: IncomingMessage, res: import('node:http').ServerResponse) {
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    const url = new URL(req.url ?? '/', this.url);
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (this.down) return send(503, { code: 'NOT_READY', message: 'down' });
-    if (url.pathname === '/v1/status')
-      return send(200, { chainId: CHAIN, height: this.head, finalizedHeight: this.head });
-    if (url.pathname !== '/v1/events') return send(404, { code: 'NOT_FOUND', message: 'no route' });
-    const after = Number(url.searchParams.get('after') ?? 0);
-    const limit = Number(url.searchParams.get('limit') ?? 100);
-    const events: Record<string, unknown>[] = [];
-    let height = after;
-    while (height < this.head) {
-      const at = this.heights.get(height + 1) ?? [];
-      if (events.length > 0 && events.length + at.length > limit) break;
-      events.push(...at);
-      height++;
-      if (events.length >= limit) break;
-    }
-    send(200, { events, next: height, head: this.head });
-  }
-}
-
-async function connectBroker(): Promise<ChannelModel> {
-  try {
-    return await amqp.connect(AMQP_URL);
-  } catch (e) {
-    throw new Error(
-      `RabbitMQ is not reachable at ${AMQP_URL} (${(e as Error).message}). These tests need a real broker: ` +
-        'apt-get install -y rabbitmq-server && RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached ' +
-        '(then wait for `rabbitmqctl await_startup`), or run .ci/run, which does both.',
-    );
-  }
-}
-
-type Received = { id: string; body: string; envelope: EventEnvelope };
-
-/** Consumes a queue into `sink` (acknowledging each message) until the returned function is called. */
-async function consume(broker: ChannelModel, queue: string, sink: Received[]): Promise<() => Promise<void>> {
-  const channel = await broker.createChannel();
-  await channel.prefetch(500);
-  await channel.consume(queue, (message) => {
-    if (!message) return;
-    const body = message.content.toString();
-    sink.push({ id: String(message.properties.messageId), body, envelope: JSON.parse(body) });
-    channel.ack(message);
-  });
-  return () => channel.close();
-}
-
-async function collectUntil(
-  broker: ChannelModel,
-  queue: string,
-  expected: readonly string[],
-  timeoutMs: number,
-  received: Received[] = [],
-): Promise<Received[]> {
-  const stop = await consume(broker, queue, received);
-  try {
-    await waitFor(async () => {
-      const ids = new Set(received.map((r) => r.id));
-      return expected.every((id) => ids.has(id)) ? true : undefined;
-    }, timeoutMs);
-    // Anything still in flight (a duplicate right behind the last expected id) is counted too.
-    await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    await stop();
-  }
-  return received;
-}
-
-function rabbitmqctl(...args: string[]): void {
-  execFileSync('rabbitmqctl', ['-q', ...args], { stdio: 'ignore', timeout: 60_000 });
-}
+import {
+  AMQP_URL,
+  CHAIN,
+  collectUntil,
+  connectBroker,
+  consume,
+  MUNICIPALITY,
+  NodeEventsTestServer,
+  OTHER,
+  PROVIDER,
+  type Received,
+} from './events-harness.ts';
 
 function testCaller(cvr: string): Caller {
   return { system: `urn:test:system:${cvr}`, cvr, privileges: [], via: 'token', transactionId: randomUUID() };
@@ -256,52 +142,6 @@ if (process.env.TILLID_EVENTS_TEST_CHILD) {
     t.diagnostic(
       `${expected.length} events, ${ids.length - expected.length} duplicates after kill -9 at ${beforeRestart} delivered`,
     );
-  });
-
-  test('AMQP: no event is lost across a broker restart; persistent messages survive in durable queues', async (t) => {
-    const broker1 = await connectBroker();
-    const exchange = `tillid.events.${run}.restart`;
-    const queuePrefix = `tillid.dueslag.${run}.restart.`;
-    const node = await new NodeEventsTestServer().start();
-    t.after(() => node.close());
-    const expected: string[] = [];
-    for (let h = 0; h < 20; h++) expected.push(...node.finalize(NodeEventsTestServer.payment(h + 1)));
-    const delivery = await startEventDelivery({
-      nodeUrls: [node.url],
-      stateDir: tempDir(t),
-      chainId: CHAIN,
-      amqp: { url: AMQP_URL, exchange, queuePrefix, receivers: [MUNICIPALITY] },
-      webhooks: false,
-      pollIntervalMs: 50,
-      backoff: { initialMs: 200, maxMs: 1000 },
-    });
-    t.after(() => delivery.stop());
-    const queue = `${queuePrefix}${MUNICIPALITY}`;
-    // Published and confirmed before the restart, not yet consumed: these must survive it.
-    await waitFor(
-      async () => ((await delivery.status().amqp?.position.after) === 20 ? true : undefined),
-      10_000,
-    );
-    await broker1.close().catch(() => {});
-
-    rabbitmqctl('stop_app');
-    // Finalized while the broker is down: delivery fails and retries from its cursor.
-    for (let h = 0; h < 20; h++) expected.push(...node.finalize(NodeEventsTestServer.payment(100 + h)));
-    await waitFor(async () => (delivery.status().amqp?.lastError ? true : undefined), 10_000);
-    rabbitmqctl('start_app');
-    rabbitmqctl('await_startup', '--timeout', '60');
-    for (let h = 0; h < 20; h++) expected.push(...node.finalize(NodeEventsTestServer.payment(200 + h)));
-
-    const broker2 = await connectBroker();
-    t.after(() => broker2.close());
-    const received = await collectUntil(broker2, queue, expected, 30_000);
-    assert.deepEqual([...new Set(received.map((r) => r.id))].sort(), [...expected].sort());
-    const cleanup = await broker2.createChannel();
-    for (const q of [queue, `${queuePrefix}${PROVIDER}`, `${exchange}.unrouted`])
-      await cleanup.deleteQueue(q);
-    await cleanup.deleteExchange(exchange);
-    await cleanup.deleteExchange(`${exchange}.unrouted`);
-    await cleanup.close();
   });
 
   test('AMQP: the envelope carries the filter data, and each receiver gets only what names it', async (t) => {
