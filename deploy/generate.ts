@@ -37,7 +37,10 @@ import { parseArgs } from 'node:util';
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { DEFAULT_PARAMS, decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import { isValidPublicKey } from '../node/protocol/signature.ts';
+import { type Member, slug } from './members.ts';
 import { LOGGING_ANCHOR, loopbackPort, monitoringServices, writeMonitoringFiles } from './monitoring.ts';
+
+export { type Member, slug };
 
 export const TOPOLOGIES = ['local', 'federated', 'hybrid', 'central'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -258,26 +261,6 @@ function describe(o: ComposeOptions): string {
 }
 
 // ---- bundles for separate hosts ----------------------------------------------------------------
-
-export interface Member {
-  name: string;
-  cvr: string;
-  publicKey: string;
-  /** DNS name or IP other municipalities reach this node at (p2p, TCP 7201). */
-  host: string;
-  role?: 'authority' | 'observer';
-}
-
-/** A directory (and DNS) name from a municipality's name: lower case, æøå spelled out. */
-export const slug = (name: string): string =>
-  name
-    .toLowerCase()
-    .replace(/æ/g, 'ae')
-    .replace(/ø/g, 'oe')
-    .replace(/å/g, 'aa')
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
 
 export async function writeBundles(
   members: Member[],

@@ -1,5 +1,5 @@
 /** The gateway's Kubernetes objects for a central operator's network (see kubernetes.ts). */
-import type { Member } from './generate.ts';
+
 import {
   containerSecurityContext,
   ingressPolicy,
@@ -8,6 +8,7 @@ import {
   type Manifest,
   podSecurityContext,
 } from './kubernetes.ts';
+import type { Member } from './members.ts';
 
 /**
  * The gateway: one replica (its event cursors and webhook subscriptions live in its volume), HTTPS

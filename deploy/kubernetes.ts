@@ -21,8 +21,8 @@
  */
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { DEFAULT_PARAMS, decodeGenesis, type Genesis, genesisHash } from '../node/protocol/genesis.ts';
-import { type Member, slug } from './generate.ts';
 import { gatewayObjects } from './kubernetes-gateway.ts';
+import { type Member, slug } from './members.ts';
 
 export interface KubernetesOptions {
   readonly namespace: string;

@@ -1,0 +1,20 @@
+/** A member municipality as the deployment generators (compose, bundles, Kubernetes) take it. */
+export interface Member {
+  name: string;
+  cvr: string;
+  publicKey: string;
+  /** DNS name or IP other municipalities reach this node at (p2p, TCP 7201). */
+  host: string;
+  role?: 'authority' | 'observer';
+}
+
+/** A directory (and DNS) name from a municipality's name: lower case, æøå spelled out. */
+export const slug = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/æ/g, 'ae')
+    .replace(/ø/g, 'oe')
+    .replace(/å/g, 'aa')
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
