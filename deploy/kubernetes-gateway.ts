@@ -7,7 +7,7 @@ import {
   labels,
   type Manifest,
   podSecurityContext,
-} from './kubernetes.ts';
+} from './kubernetes-objects.ts';
 import type { Member } from './members.ts';
 
 /**

@@ -22,29 +22,22 @@
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { DEFAULT_PARAMS, decodeGenesis, type Genesis, genesisHash } from '../node/protocol/genesis.ts';
 import { gatewayObjects } from './kubernetes-gateway.ts';
+import {
+  APP,
+  containerSecurityContext,
+  ingressPolicy,
+  type KubernetesOptions,
+  labels,
+  type Manifest,
+  podSecurityContext,
+} from './kubernetes-objects.ts';
+
+export type { KubernetesOptions, Manifest };
+
 import { type Member, slug } from './members.ts';
-
-export interface KubernetesOptions {
-  readonly namespace: string;
-  readonly chainId: string;
-  readonly image: string;
-  readonly gatewayImage: string;
-  readonly blockIntervalMs: number;
-  readonly storage: string;
-  readonly genesisTime?: number;
-  /**
-   * The ceremony's genesis (deploy/generate.ts --bundles wrote it). Required for `municipality`:
-   * every member must start from the same bytes; `network` makes one when it is not given.
-   */
-  readonly genesis?: Genesis;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: manifests are plain JSON, checked against the API schemas in tests
-export type Manifest = Record<string, any>;
 
 const API = 7101;
 const P2P = 7201;
-const APP = 'tillid';
 
 /** A DNS-1123 name from a municipality's name: lower case, æøå spelled out, at most 40 characters. */
 export function nodeName(member: Pick<Member, 'name'>): string {
@@ -52,28 +45,6 @@ export function nodeName(member: Pick<Member, 'name'>): string {
 }
 
 export const quorum = (authorities: number): number => Math.floor((2 * authorities) / 3) + 1;
-
-/** The pod security context every workload runs under: uid and gid 1000, never root. */
-export const podSecurityContext = (): Manifest => ({
-  runAsUser: 1000,
-  runAsGroup: 1000,
-  fsGroup: 1000,
-  runAsNonRoot: true,
-  seccompProfile: { type: 'RuntimeDefault' },
-});
-
-/** Every container's security context: no privilege escalation, read-only root, no capabilities. */
-export const containerSecurityContext = (): Manifest => ({
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-});
-
-export const labels = (component: string, name?: string) => ({
-  'app.kubernetes.io/name': APP,
-  'app.kubernetes.io/component': component,
-  ...(name ? { 'app.kubernetes.io/instance': name } : {}),
-});
 
 function genesisOf(
   members: readonly Member[],
@@ -239,19 +210,6 @@ const defaultDeny = (o: KubernetesOptions): Manifest => ({
   kind: 'NetworkPolicy',
   metadata: { name: 'default-deny-ingress', namespace: o.namespace, labels: labels('policy') },
   spec: { podSelector: {}, policyTypes: ['Ingress'] },
-});
-
-/** A NetworkPolicy letting `ingress` reach the pods `matchLabels` selects (and nothing else, with defaultDeny). */
-export const ingressPolicy = (
-  o: KubernetesOptions,
-  name: string,
-  matchLabels: Record<string, string>,
-  ingress: Manifest[],
-): Manifest => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'NetworkPolicy',
-  metadata: { name, namespace: o.namespace, labels: labels('policy') },
-  spec: { podSelector: { matchLabels }, policyTypes: ['Ingress'], ingress },
 });
 
 /** Who may call the node API: the gateway and a monitoring namespace's Prometheus. */

@@ -18,3 +18,9 @@ export const slug = (name: string): string =>
     .normalize('NFKD')
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
+
+export const pad = (i: number) => String(i).padStart(2, '0');
+
+export const municipality = (i: number) => ({ name: `Kommune ${pad(i)}`, cvr: String(29189846 + i - 1) });
+
+/** The municipalities of a `central` network: they run no node and reach it through the gateway. */

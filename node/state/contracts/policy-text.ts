@@ -5,7 +5,7 @@
  * the same policy reads the same on every node.
  */
 import type { Party } from '../../schemas/roles.ts';
-import type { ApprovalPolicy } from './policy.ts';
+import type { ApprovalPolicy } from './policy-types.ts';
 
 const partyOfAll = (p: ApprovalPolicy): Party | null | undefined => {
   // undefined: no leaves seen yet; null: leaves of both parties.

@@ -37,27 +37,18 @@ export { PARTIES, type Party, ROLES, ROLES_OF_PARTY, type Role } from '../../sch
 
 import { PARTIES, type Party, ROLES_OF_PARTY, type Role } from '../../schemas/roles.ts';
 import { describe } from './policy-text.ts';
+import type { ApprovalPolicy, SignersPolicy } from './policy-types.ts';
+
+export type {
+  AllOfPolicy,
+  AnyOfPolicy,
+  ApprovalPolicy,
+  AtLeastPolicy,
+  SignersPolicy,
+} from './policy-types.ts';
 
 /** Policies are described in words by policy-text.ts; `missing` in an evaluation uses the same text. */
 export { describe };
-
-/** n distinct actors of `party`, each approving in `role`. */
-export interface SignersPolicy {
-  readonly signers: number;
-  readonly party: Party;
-  readonly role: Role;
-}
-export interface AllOfPolicy {
-  readonly all: readonly ApprovalPolicy[];
-}
-export interface AnyOfPolicy {
-  readonly any: readonly ApprovalPolicy[];
-}
-export interface AtLeastPolicy {
-  readonly atLeast: number;
-  readonly of: readonly ApprovalPolicy[];
-}
-export type ApprovalPolicy = SignersPolicy | AllOfPolicy | AnyOfPolicy | AtLeastPolicy;
 
 /** One actor's approval of an action, as the contracts module has verified it. */
 export interface Approval {
