@@ -4,6 +4,7 @@
  */
 import type { Hex } from '../node/protocol/hash.ts';
 import type { Transaction } from '../node/protocol/transaction.ts';
+import { describeTlsError } from './tls-errors.ts';
 
 /** `GET /v1/transactions/:hash` (node/api/schemas.ts `transactionViewSchema`). */
 export interface TransactionView {
@@ -109,7 +110,7 @@ export class TillidClient {
     } catch (e) {
       throw new TillidClientError(
         'NODE_UNREACHABLE',
-        `${method} ${this.url}${path}: ${(e as Error).message}`,
+        `${method} ${this.url}${path}: ${describeTlsError(e, 'tillid --ca <file>, or NODE_EXTRA_CA_CERTS', false).message}`,
       );
     }
     if (allow404 && response.status === 404) return undefined;
