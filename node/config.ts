@@ -87,6 +87,7 @@ const ENV = {
   TILLID_P2P_ANNOUNCE: (c: Record<string, any>, v: string) =>
     (c.p2p = { ...c.p2p, announce: v.split(',').map((a) => a.trim()) }),
   TILLID_DATA_DIR: (c: Record<string, any>, v: string) => (c.dataDir = v),
+  TILLID_KEY_FILE: (c: Record<string, any>, v: string) => (c.keyFile = v),
   TILLID_LOG_LEVEL: (c: Record<string, any>, v: string) => (c.logLevel = v),
   TILLID_VERIFY_WORKERS: (c: Record<string, any>, v: string) => (c.verifyWorkers = Number(v)),
   TILLID_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.blockIntervalMs = Number(v)),
