@@ -208,6 +208,7 @@ function readMunicipalities(file: string): MunicipalityInput[] {
 function hostPort(text: string, name: string): { host: string; port?: number } {
   try {
     const { host, port } = parseHostPort(text);
+    hostMultiaddr(host, port ?? 1); // an IP or a DNS name, refused here rather than after the others
     return port === undefined ? { host } : { host, port };
   } catch (e) {
     throw new UsageError(`${name}: ${(e as Error).message}`);
