@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { nodeFetch } from '../../../gateway/node-fetch.ts';
 import { NodeRouter } from '../../../gateway/routing.ts';
-import { startTestNode, tempDir } from '../../fixtures/node.ts';
+import { loadConfig, validateConfig } from '../../../node/config.ts';
+import { writeKeyFile } from '../../../node/keyfile.ts';
+import { devGenesis, generateKeyPair, startTestNode, tempDir } from '../../fixtures/node.ts';
 import { tillid } from '../../fixtures/processes.ts';
 
 const routerFor = (url: string, ca?: string) =>
@@ -57,10 +59,7 @@ test('a node API with api.tls serves HTTPS only, trusted through the consortium 
   // No CA configured: the public CAs do not know the consortium's either.
   const none = routerFor(url);
   await none.checkAll();
-  assert.match(
-    none.health()[0]?.reason ?? '',
-    /not issued by a trusted CA \(configure its CA: nodeCaFile\)/,
-  );
+  assert.match(none.health()[0]?.reason ?? '', /not issued by a trusted CA \(configure its CA: nodeCaFile\)/);
 });
 
 test('the CLI reads an HTTPS node API with --ca, and refuses a certificate from another CA', async (t) => {
@@ -87,4 +86,46 @@ test('the CLI reads an HTTPS node API with --ca, and refuses a certificate from 
   const missing = await verify('--ca', join(files, 'nothing.pem'));
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--ca .*nothing\.pem/);
+});
+
+test('bad TLS and announce configuration is refused before anything starts', async (t) => {
+  const base = { name: 'x', genesisFile: 'g.json', keyFile: 'k.json', dataDir: 'd' };
+  const p2p = { listen: ['/ip4/0.0.0.0/tcp/7201'], peers: [] };
+  assert.throws(
+    () => validateConfig({ ...base, api: { tls: { cert: 'a.pem' } } }, '/x'),
+    /api\.tls must be \{ cert, key \}/,
+  );
+  assert.throws(
+    () =>
+      validateConfig({ ...base, p2p: { ...p2p, announce: ['/dns4/a.example/tcp/7201/p2p/12D3KooW'] } }, '/x'),
+    /p2p\.announce must be a list of multiaddrs without \/p2p\//,
+  );
+  const ok = validateConfig(
+    { ...base, api: { host: '0.0.0.0', port: 7101, tls: { cert: 'tls/n.pem', key: 'tls/n.key' } } },
+    '/etc/tillid',
+  );
+  assert.deepEqual(ok.api.tls, { cert: '/etc/tillid/tls/n.pem', key: '/etc/tillid/tls/n.key' });
+
+  // Environment overrides for containers: the key in a volume, the announce address from a template.
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...base, p2p }));
+  const loaded = loadConfig(join(dir, 'config.json'), {
+    TILLID_KEY_FILE: '/var/lib/tillid/key.json',
+    TILLID_P2P_ANNOUNCE: '/dns4/node.kommune.example/tcp/7201',
+  });
+  assert.equal(loaded.keyFile, '/var/lib/tillid/key.json');
+  assert.deepEqual(loaded.p2p?.announce, ['/dns4/node.kommune.example/tcp/7201']);
+
+  // A certificate file that is not there stops the node saying which.
+  const missing = join(dir, 'no-such.pem');
+  const key = generateKeyPair();
+  writeKeyFile(join(dir, 'k.json'), key);
+  writeFileSync(join(dir, 'g.json'), JSON.stringify(devGenesis([key])));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ ...base, api: { port: 0, tls: { cert: missing, key: missing } } }),
+  );
+  const started = await tillid(['node', 'start', '--config', join(dir, 'config.json')]);
+  assert.notEqual(started.code, 0);
+  assert.match(started.stdout + started.stderr, /cannot read api\.tls\.cert .*no-such\.pem/);
 });
