@@ -33,7 +33,7 @@ test('a node API with api.tls serves HTTPS only, trusted through the consortium 
   assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
 
   // Plain HTTP on the same port gets no API answer.
-  const plain = await fetch(url.replace('https:', 'http:') + '/v1/status').then(
+  const plain = await fetch(`${url.replace('https:', 'http:')}/v1/status`).then(
     (r) => r.status,
     (e: Error) => e.message,
   );
