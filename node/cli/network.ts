@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
 import { writeKeyFile } from '../keyfile.ts';
-import { hostMultiaddr, isLocalOnly, parseHostPort } from '../p2p/address.ts';
+import { hostMultiaddr, parseHostPort } from '../p2p/address.ts';
 import { peerIdForPublicKey } from '../p2p/identity.ts';
 import {
   type Authority,
@@ -25,6 +25,7 @@ import {
 import { generateKeyPair, isValidPublicKey } from '../protocol/signature.ts';
 import { DAY_MS } from '../state/contracts/calendar.ts';
 import { parse, UsageError } from './args.ts';
+import { placeNodes } from './network-places.ts';
 
 export interface MunicipalityInput {
   name: string;
@@ -98,49 +99,12 @@ export async function initNetwork(
   o: InitOptions,
 ): Promise<{ genesis: Genesis; nodeDirs: string[]; generatedKeys: string[] }> {
   if (existsSync(join(o.out, 'genesis.json'))) throw new UsageError(`${o.out} already holds a network`);
+  // Every address is checked before anything is written.
+  const places = placeNodes(o);
   mkdirSync(o.out, { recursive: true });
   const authorities: Authority[] = [];
   const nodeDirs: string[] = [];
   const generatedKeys: string[] = [];
-  const separate = o.municipalities.some((m) => m.host !== undefined);
-  const missing = o.municipalities.filter((m) => m.host === undefined).map((m) => m.name);
-  if (separate && missing.length > 0)
-    throw new UsageError(
-      `separate hosts: give every municipality an address (--member); missing: ${missing.join(', ')}`,
-    );
-  const places = o.municipalities.map((m, i) => {
-    const host = separate ? (m.host as string) : o.host;
-    const p2pPort = separate ? (m.port ?? o.basePort + 100) : o.basePort + 100 + i;
-    let address: string;
-    try {
-      address = hostMultiaddr(host, p2pPort);
-    } catch (e) {
-      throw new UsageError(`${m.name}: ${(e as Error).message}`);
-    }
-    // Loopback-only networks listen on loopback; anything reachable from elsewhere on every
-    // interface (a container's or NAT'ed host's public address is not one of its own).
-    const listenHost =
-      isLocalOnly(host) && /^\d/.test(host)
-        ? `/ip4/${host}`
-        : host.includes(':')
-          ? '/ip6/::'
-          : '/ip4/0.0.0.0';
-    return {
-      address,
-      listen: `${listenHost}/tcp/${p2pPort}`,
-      api: {
-        host: o.apiHost ?? (separate ? '0.0.0.0' : DEFAULTS.api.host),
-        port: separate ? o.basePort : o.basePort + i,
-      },
-    };
-  });
-  const seen = new Map<string, string>();
-  o.municipalities.forEach((m, i) => {
-    const at = places[i]?.address as string;
-    const other = seen.get(at);
-    if (other) throw new UsageError(`${m.name} and ${other} have the same address ${at}`);
-    seen.set(at, m.name);
-  });
   o.municipalities.forEach((m, i) => {
     const dir = join(o.out, slug(m.name) || `node-${i + 1}`);
     mkdirSync(dir, { recursive: true });

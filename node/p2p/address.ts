@@ -18,6 +18,8 @@ export function parseHostPort(text: string): { host: string; port: number | unde
 
 /** The multiaddr other nodes dial: `/ip4/203.0.113.7/tcp/7201`, `/dns4/node.kommune.dk/tcp/7201`. */
 export function hostMultiaddr(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '::')
+    throw new Error(`"${host}" means any interface: give the address the other nodes dial`);
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return `/ip4/${host}/tcp/${port}`;
   if (host.includes(':')) return `/ip6/${host}/tcp/${port}`;
   if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/.test(host))

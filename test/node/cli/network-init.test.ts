@@ -128,6 +128,7 @@ test('bad member addresses are refused with a usage error and write no genesis',
     [['--member', 'Høje-Taastrup Kommune=a.example:99999'], /port must be 1-65535/],
     [['--member', 'Høje-Taastrup Kommune'], /expected Name=host\[:port\]/],
     [['--member', 'Høje-Taastrup Kommune=bad_host!'], /neither an IP address nor a DNS name/],
+    [['--member', 'Høje-Taastrup Kommune=0.0.0.0'], /means any interface/],
     [
       FOUR.flatMap((m, i) => ['--member', `${m.split(':')[0]}=${i < 2 ? 'same.example' : `n${i}.example`}`]),
       /Albertslund Kommune and Høje-Taastrup Kommune have the same address/,
