@@ -2,9 +2,10 @@
  * Reads and submissions over a node's HTTP API (`node/api`). Every refusal becomes a
  * `TillidClientError` carrying the node's stable code, so callers branch on `code`, never on text.
  */
+
+import { describeTlsError } from '../node/api/tls-errors.ts';
 import type { Hex } from '../node/protocol/hash.ts';
 import type { Transaction } from '../node/protocol/transaction.ts';
-import { describeTlsError } from './tls-errors.ts';
 
 /** `GET /v1/transactions/:hash` (node/api/schemas.ts `transactionViewSchema`). */
 export interface TransactionView {

@@ -59,6 +59,10 @@ export function bundleCompose(b: BundleCompose): string {
     '    logging: *logging',
     '    stop_grace_period: 20s',
     '    command: ["node", "start", "--config", "/etc/tillid/config.json"]',
+    // The image presets TILLID_API_HOST/PORT (0.0.0.0:7101), which override the config: keep them equal.
+    '    environment:',
+    '      TILLID_API_HOST: 0.0.0.0',
+    `      TILLID_API_PORT: "${api}"`,
     '    volumes:',
     '      - tillid-node:/var/lib/tillid   # key.json (key ceremony) and the chain store',
     '      - ./node:/etc/tillid:ro         # config.json, genesis.json, tls/',

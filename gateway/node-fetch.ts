@@ -6,7 +6,7 @@
  * other CA is refused, and the reason says so (health checks and start-up logs show it).
  */
 import { Agent, request } from 'node:https';
-import { describeTlsError } from '../client/tls-errors.ts';
+import { describeTlsError } from '../node/api/tls-errors.ts';
 
 export interface NodeRequest {
   readonly method?: 'GET' | 'POST';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { describeTlsError } from '../../client/tls-errors.ts';
+import { describeTlsError } from '../api/tls-errors.ts';
 import { parse, required, UsageError } from './args.ts';
 import { usageOf } from './usage.ts';
 
