@@ -103,8 +103,8 @@ ${curl}/v1/status
 
 \`genesisHash\` must be \`${b.genesisHash}\`. Blocks are produced and finalized (\`height\`,
 \`finalizedHeight\` rising) once ${quorum} of the ${b.authorities} authorities are up and reach each other; until then
-the log (\`docker compose logs -f node\`) shows the peers it dials. \`/v1/network\` lists the peers
-it is connected to. Verify the whole chain from this host at any time:
+the log (\`docker compose logs -f node\`) shows the peers it dials; \`peers\` in \`/v1/status\` lists
+those it is connected to. Verify the whole chain from this host at any time:
 
 \`\`\`sh
 docker compose run --rm --no-deps node chain verify --genesis /etc/tillid/genesis.json --api ${ownNodeUrl(m, b.tls)}${ca}
