@@ -87,7 +87,8 @@ test('a TLS-on network from bundles finalizes, and the gateway reads it over HTT
     urls,
   );
 
-  const json = async (url: string) => (await call(url)).json() as Promise<Record<string, any>>;
+  const json = async (url: string) =>
+    (await call(url)).json() as Promise<{ finalizedHeight: number; hash: string }>;
   await waitFor(async () => {
     const heights = await Promise.all(urls.map(async (u) => (await json(`${u}/v1/status`)).finalizedHeight));
     return heights.every((h) => h >= 3) || undefined;
