@@ -85,7 +85,9 @@ export function bundleCompose(b: BundleCompose): string {
     '',
     'volumes:',
     '  tillid-node:',
-    '    name: tillid-node   # made in the key ceremony: `docker volume create tillid-node`',
+    // The key ceremony's volume; the variable only lets several bundles share one Docker engine (tests).
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a compose variable, not a template
+    '    name: ${TILLID_NODE_VOLUME:-tillid-node}   # made in the key ceremony: `docker volume create tillid-node`',
     '    external: true',
     ...(gateway ? ['  tillid-gateway:', `    name: tillid-${slug}-gateway`] : []),
     '  prometheus:',
@@ -120,6 +122,6 @@ function gatewayService(b: BundleCompose): string[] {
     '    volumes:',
     '      - tillid-gateway:/var/lib/tillid   # key store, audit log, event cursors',
     '      - ./gateway:/etc/tillid-gateway:ro  # gateway.json, genesis.json, tls/, pki/',
-    `    ports: ["${GATEWAY_PORT}:${GATEWAY_PORT}"]`,
+    `    ports: ["\${TILLID_GATEWAY_PORT:-${GATEWAY_PORT}}:${GATEWAY_PORT}"]`,
   ];
 }
