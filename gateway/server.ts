@@ -18,6 +18,7 @@ import {
   useErrorSchema,
 } from '../node/api/errors.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
+import { consolePlugin } from './console/plugin.ts';
 import { gatewayStatusOf } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { audit, auditRefusedBeforeRouting } from './plugins/audit.ts';
@@ -129,5 +130,7 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   });
   await app.register(documents, components);
   await app.register(events, { ...components, onEventDelivery: (d) => metrics.watchEvents(d) });
+  // The web console for people (gateway/console), when the config has a `console` section.
+  await app.register(consolePlugin, components);
   return app;
 }
