@@ -18,13 +18,20 @@ export function casePage(
 ) {
   const running = contracts.filter((c) => c.status === 'active' || c.status === 'suspended');
   const total = running.reduce((sum, c) => sum + monthly(c), 0);
+  // Only the municipality drafts; a provider sees the case's contracts it is party to.
+  const drafts = s.person.privileges.some((p) => p.role === 'caseworker');
   return layout({
     title: 'Sagens overblik',
     session: s,
     live: caseRef,
     body: html`<p>Sag (pseudonym) <code>${caseRef.slice(0, 16)}</code>: ${contracts.length} kontrakt(er), heraf ${running.length} løbende, i alt ${kroner(total)} pr. måned.</p>
 ${contracts.map((c) => contractSection(s, c, all))}
-<section aria-labelledby="ny-h"><h2 id="ny-h">Ny kontrakt i sagen</h2>
+${drafts ? draftForm(s, caseRef, contracts) : ''}`,
+  });
+}
+
+function draftForm(s: Session, caseRef: string, contracts: readonly ContractView[]) {
+  return html`<section aria-labelledby="ny-h"><h2 id="ny-h">Ny kontrakt i sagen</h2>
 <form method="post" action="${BASE}/sager/${caseRef}/kontrakter" class="grid">${csrfField(s)}
 <label for="template">Skabelon (kode)</label><input id="template" name="template" required maxlength="32" value="anbringelse">
 <label for="provider">Leverandør (CVR)</label><input id="provider" name="provider" required inputmode="numeric" maxlength="8">
@@ -36,6 +43,5 @@ ${contracts.map((c) => contractSection(s, c, all))}
 <label for="parent">Afhænger af</label><select id="parent" name="parent"><option value="">(ingen)</option>${contracts.map((c) => html`<option value="${c.id}">${c.id.slice(0, 12)} (CVR ${c.provider})</option>`)}</select>
 <label for="onParentEnd">Når den ophører</label><select id="onParentEnd" name="onParentEnd"><option value="terminate">ophører denne også</option><option value="suspend">sættes denne i bero</option></select>
 <button type="submit">Opret kladde</button>
-</form></section>`,
-  });
+</form></section>`;
 }

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { bothParties, kOf } from '../../../client/policies.ts';
 import {
   ContextHandlerEmulator,
@@ -142,6 +142,8 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
         if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
       }),
     );
+    // Writes wait for finality; on a loaded machine that can take longer than the default 30 s.
+    context.setDefaultTimeout(90_000);
     t.after(() => context.close());
     return context;
   };
@@ -160,6 +162,16 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
       `WCAG 2.1 AA on ${what}`,
     );
   };
+  /**
+   * Clicks what submits a form or follows a link and waits for the page it leads to, whose heading
+   * must be `heading`: a refusal fails the test with the page's own words, not a timeout.
+   */
+  const go = async (page: Page, target: Locator, heading: string) => {
+    await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), target.click()]);
+    const h1 = await page.locator('h1').innerText();
+    if (h1 !== heading)
+      assert.fail(`expected "${heading}", got "${h1}": ${await page.locator('main').innerText()}`);
+  };
   const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
   const login = async (context: BrowserContext, who: EmulatedPerson) => {
     const page = await context.newPage();
@@ -170,8 +182,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await page.getByRole('link', { name: 'Log ind som medarbejder' }).click();
     await page.getByText('EMULATOR af Context Handler').waitFor();
     await page.locator(`input[value="${who.sub}"]`).check();
-    await page.getByRole('button', { name: 'Log ind' }).click();
-    await page.getByRole('heading', { name: 'Overblik' }).waitFor();
+    await go(page, page.getByRole('button', { name: 'Log ind' }), 'Overblik');
     return page;
   };
 
@@ -197,7 +208,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   ] as const) {
     await cw.goto(`${publicUrl}/konsol/`);
     await cw.getByLabel('Sagsnummer').fill(input);
-    await cw.getByRole('button', { name: 'Åbn sag' }).click();
+    await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Handlingen blev afvist');
     await cw.getByRole('alert').filter({ hasText: says }).waitFor();
     assert.equal(await cw.locator('script:not([src])').count(), 0, 'no inline script in the page');
   }
@@ -206,8 +217,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   // 3. Open a case and draft the placement and a dependent taxi contract under it.
   await cw.goto(`${publicUrl}/konsol/`);
   await cw.getByLabel('Sagsnummer').fill('27.12.04-G01-7-26');
-  await cw.getByRole('button', { name: 'Åbn sag' }).click();
-  await cw.getByRole('heading', { name: 'Sagens overblik' }).waitFor();
+  await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Sagens overblik');
   assert.doesNotMatch(cw.url(), /27\.12\.04/, 'the case number never appears in a URL');
   const caseUrl = cw.url();
   const draft = async (provider: string, item: string, monthly: string, parent?: boolean) => {
@@ -216,8 +226,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await cw.getByLabel('Ydelse (kode)').fill(item);
     await cw.getByLabel('Pris pr. måned (kr.)').fill(monthly);
     if (parent) await cw.getByLabel('Afhænger af').selectOption({ index: 1 });
-    await cw.getByRole('button', { name: 'Opret kladde' }).click();
-    await cw.getByRole('heading', { name: 'Sagens overblik' }).waitFor();
+    await go(cw, cw.getByRole('button', { name: 'Opret kladde' }), 'Sagens overblik');
   };
   await draft(CARE_HOME, 'ophold', '45000');
   await draft(OTHER_PROVIDER, 'taxi', '3000', true);
@@ -233,8 +242,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
 
   // 4. Propose activation; the caseworker may not approve, and is told so in Danish.
   await placement.getByLabel('Handling').selectOption('activate');
-  await placement.getByRole('button', { name: 'Foreslå' }).click();
-  await cw.getByRole('heading', { name: 'Sagens overblik' }).waitFor();
+  await go(cw, placement.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
   const motion = cw
     .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
     .locator('li.motion');
@@ -242,7 +250,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     (await motion.textContent()) ?? '',
     /mangler 1 centerchef \(kommunen\) og 1 leverandørrepræsentant \(leverandøren\)/,
   );
-  await motion.getByRole('button', { name: 'Godkend' }).click();
+  await go(cw, motion.getByRole('button', { name: 'Godkend' }), 'Handlingen blev afvist');
   await cw
     .getByRole('alert')
     .filter({ hasText: 'Du har ikke en rettighed, der tillader denne handling.' })
@@ -261,8 +269,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const chiefMotion = chief
     .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
     .locator('li.motion');
-  await chiefMotion.getByRole('button', { name: 'Godkend' }).click();
-  await chief.getByRole('heading', { name: 'Sagens overblik' }).waitFor();
+  await go(chief, chiefMotion.getByRole('button', { name: 'Godkend' }), 'Sagens overblik');
   assert.match(
     (await chief
       .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
@@ -275,13 +282,38 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const care = await login(await newContext(), CARE_WORKER);
   const rows = care.locator('tbody tr');
   assert.equal(await rows.count(), 1, 'a provider sees its own contracts only');
-  await rows.getByRole('link').click();
-  await care.getByRole('button', { name: 'Godkend' }).click();
-  await care.locator('section.contract').filter({ hasText: 'aktiv' }).waitFor();
-  await accessible(care, 'the provider’s contract page');
-
+  await go(care, rows.getByRole('link'), `Kontrakt ${(await rows.getByRole('link').innerText()).trim()}`);
+  // The placement has a case reference, so the approval leads back to the case overview — which,
+  // for the provider, shows its own contract of the case only.
+  await go(care, care.getByRole('button', { name: 'Godkend' }), 'Sagens overblik');
+  assert.equal(
+    await care.locator('section.contract').count(),
+    1,
+    'the provider sees its own contract of the case',
+  );
+  await care.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
+  await accessible(care, 'the provider’s case page');
+  // Another provider's contract (the taxi) is refused, in Danish.
   await cw.goto(caseUrl);
+  const taxi = await cw
+    .locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER}` })
+    .getAttribute('data-contract');
+  const refused = await care.goto(`${publicUrl}/konsol/kontrakter/${taxi}`);
+  assert.equal(refused?.status(), 403);
+  await care
+    .getByRole('alert')
+    .filter({ hasText: 'Din organisation er ikke part i denne kontrakt.' })
+    .waitFor();
+
   await cw.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
   await shot(cw, 'case-overview');
+
+  // 7. The centre chief terminates the placement: the cascade shown beforehand happens.
+  await chief.goto(caseUrl);
+  const toEnd = chief.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  await toEnd.getByLabel('Handling').selectOption('terminate');
+  await go(chief, toEnd.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
+  for (const provider of [CARE_HOME, OTHER_PROVIDER])
+    await chief.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
   assert.deepEqual(violations, [], 'no CSP violations');
 });
