@@ -19,6 +19,7 @@ import {
 } from '../node/api/errors.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { consolePlugin } from './console/plugin.ts';
+import { Sessions } from './console/session.ts';
 import { gatewayStatusOf } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { audit, auditRefusedBeforeRouting } from './plugins/audit.ts';
@@ -92,7 +93,13 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
 
   // Order matters: each hook runs in the order its plugin registered it.
   await app.register(transactionId);
-  await app.register(authentication, { config: c.config, tokens: c.tokens });
+  // The console's sessions (gateway/console): people log in there and may follow the event stream.
+  const sessions = c.config.console ? new Sessions(c.config.console.sessionMinutes ?? 30) : undefined;
+  await app.register(authentication, {
+    config: c.config,
+    tokens: c.tokens,
+    people: sessions && ((request) => sessions.callerOf(request)),
+  });
   await app.register(serviceAgreements, { config: c.config });
   await app.register(audit, { sink: c.audit });
   // GET /metrics and the request counters (gateway/metrics.ts); event channels once they run.
@@ -131,6 +138,6 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   await app.register(documents, components);
   await app.register(events, { ...components, onEventDelivery: (d) => metrics.watchEvents(d) });
   // The web console for people (gateway/console), when the config has a `console` section.
-  await app.register(consolePlugin, components);
+  await app.register(consolePlugin, { ...components, sessions });
   return app;
 }

@@ -26,7 +26,7 @@ import { contractPage } from './pages/contract.ts';
 import { homePage, loginPage } from './pages/home.ts';
 import { BASE, errorBody, layout } from './pages/layout.ts';
 import type { ContractSummary, ContractView } from './pages/views.ts';
-import { type Session, Sessions, sameSecret } from './session.ts';
+import { personCaller, type Session, type Sessions, sameSecret } from './session.ts';
 
 const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntries(
   (
@@ -52,9 +52,13 @@ const HEX64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const access = { access: { public: true } };
 type Form = Record<string, string>;
 
-export async function consolePlugin(app: FastifyInstance, c: PluginComponents): Promise<void> {
+export async function consolePlugin(
+  app: FastifyInstance,
+  c: PluginComponents & { readonly sessions?: Sessions | undefined },
+): Promise<void> {
   const cfg = c.config.console;
-  if (!cfg) return;
+  const sessions = c.sessions;
+  if (!cfg || !sessions) return;
   const origin = new URL(cfg.publicUrl).origin;
   const oidc = new OidcClient({
     issuer: cfg.issuer,
@@ -63,7 +67,6 @@ export async function consolePlugin(app: FastifyInstance, c: PluginComponents): 
     ...(cfg.issuerCaFile ? { ca: readFileSync(cfg.issuerCaFile, 'utf8') } : {}),
     roleUris: c.config.roleUris,
   });
-  const sessions = new Sessions(cfg.sessionMinutes ?? 30);
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
@@ -128,13 +131,7 @@ export async function consolePlugin(app: FastifyInstance, c: PluginComponents): 
 
   /** The logged-in person as the gateway's caller, set on the request for audit. */
   const callerOf = (request: FastifyRequest, s: Session): Caller => {
-    const caller: Caller = {
-      system: 'console',
-      cvr: s.person.cvr,
-      privileges: s.person.privileges,
-      via: 'person',
-      transactionId: request.transactionId,
-    };
+    const caller = personCaller(s.person, request.transactionId);
     request.caller = caller;
     return caller;
   };

@@ -6,7 +6,20 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../caller.ts';
 import type { PendingLogin, Person } from './oidc.ts';
+
+/**
+ * A person as the gateway's caller: the console is the "system", the person's organisation the
+ * CVR, their privileges from the IdP. The actor pseudonym is derived from `person.sub`.
+ */
+export const personCaller = (person: Person, transactionId: string): Caller => ({
+  system: 'console',
+  cvr: person.cvr,
+  privileges: person.privileges,
+  via: 'person',
+  transactionId,
+});
 
 export const SESSION_COOKIE = '__Host-tillid-konsol';
 export const LOGIN_COOKIE = '__Host-tillid-login';
@@ -60,6 +73,12 @@ export class Sessions {
     }
     s.expires = Date.now() + this.#idleMs;
     return s;
+  }
+
+  /** The request's person as a caller, for the routes people may call outside the console. */
+  callerOf(request: FastifyRequest): Caller | undefined {
+    const s = this.of(request);
+    return s ? personCaller(s.person, request.transactionId) : undefined;
   }
 
   start(reply: FastifyReply, person: Person): Session {

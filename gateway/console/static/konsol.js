@@ -1,16 +1,20 @@
 // The console's one script (a file: the CSP allows no inline scripts). Pages work without it; with
-// it, a page that shows chain state (data-live on <body>) follows the gateway's event stream and
-// reloads its main content when a new block's events arrive, so approvals and payment decisions
-// appear without the user reloading. Focus and form input are not disturbed: a page with a form
-// field in focus or edited waits until the user is done.
+// it, a page that shows chain state (data-live on <body>) follows the gateway's event stream
+// (GET /v1/events/stream, which a console session may read: only its organisation's events) and
+// reloads its main content when a finalized event arrives, so approvals and payment decisions
+// appear without the user reloading. A page with a form field in focus or edited is left alone.
 (() => {
   const live = document.body.dataset.live;
   if (!live || typeof EventSource !== 'function') return;
   const status = document.getElementById('live-status');
+  const say = (text) => {
+    if (status) status.textContent = text;
+  };
   let edited = false;
   document.addEventListener('input', () => {
     edited = true;
   });
+  let pending;
   const refresh = async () => {
     if (edited || document.activeElement?.matches('input, select, textarea')) return;
     const answer = await fetch(location.href, { credentials: 'same-origin' });
@@ -18,16 +22,31 @@
     const next = new DOMParser().parseFromString(await answer.text(), 'text/html').getElementById('indhold');
     const main = document.getElementById('indhold');
     if (next && main) main.replaceChildren(...next.childNodes);
-    if (status) status.textContent = `Opdateret ${new Date().toLocaleTimeString('da-DK')}`;
+    document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed ?? 0) + 1);
+    say(`Opdateret ${new Date().toLocaleTimeString('da-DK')}`);
   };
-  const source = new EventSource('/konsol/begivenheder');
-  source.addEventListener('blok', () => {
-    refresh().catch(() => {});
-  });
-  source.onopen = () => {
-    if (status) status.textContent = 'Live: følger netværket';
+  // Events of one block arrive together: one refresh per burst.
+  const soon = () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => refresh().catch(() => {}), 300);
   };
-  source.onerror = () => {
-    if (status) status.textContent = 'Live-forbindelsen er afbrudt; genopretter…';
-  };
+  const source = new EventSource('/v1/events/stream');
+  for (const type of [
+    'contract.created',
+    'contract.proposed',
+    'contract.approved',
+    'contract.activated',
+    'contract.amended',
+    'contract.suspended',
+    'contract.resumed',
+    'contract.terminated',
+    'contract.expired',
+    'payment.released',
+    'payment.withheld',
+    'report.received',
+    'report.overdue',
+  ])
+    source.addEventListener(type, soon);
+  source.onopen = () => say('Live: følger netværket');
+  source.onerror = () => say('Live-forbindelsen er afbrudt; genopretter …');
 })();

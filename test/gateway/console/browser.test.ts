@@ -168,9 +168,9 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
    */
   const go = async (page: Page, target: Locator, heading: string) => {
     await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), target.click()]);
-    const h1 = await page.locator('h1').innerText();
+    const h1 = (await page.locator('h1').textContent())?.trim();
     if (h1 !== heading)
-      assert.fail(`expected "${heading}", got "${h1}": ${await page.locator('main').innerText()}`);
+      assert.fail(`expected "${heading}", got "${h1}": ${await page.locator('main').textContent()}`);
   };
   const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
   const login = async (context: BrowserContext, who: EmulatedPerson) => {
@@ -200,6 +200,14 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   assert.equal(cookie.secure, true);
   assert.equal(cookie.sameSite, 'Strict');
   await accessible(cw, 'the overview');
+  // The session reaches only what people may call: not the systems' API, and no form without its token.
+  assert.equal((await caseworkerContext.request.get(`${publicUrl}/v1/contracts`)).status(), 401);
+  const forged = await caseworkerContext.request.post(`${publicUrl}/konsol/sag`, {
+    form: { sag: '27.12.04-G01-7-26' },
+    maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /Formularen er udløbet eller kom ikke fra konsollen/);
 
   // 2. Hostile case numbers are refused in Danish, shown escaped, and nothing changes.
   for (const [input, says] of [
@@ -282,7 +290,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const care = await login(await newContext(), CARE_WORKER);
   const rows = care.locator('tbody tr');
   assert.equal(await rows.count(), 1, 'a provider sees its own contracts only');
-  await go(care, rows.getByRole('link'), `Kontrakt ${(await rows.getByRole('link').innerText()).trim()}`);
+  await go(care, rows.getByRole('link'), `Kontrakt ${(await rows.getByRole('link').textContent())?.trim()}`);
   // The placement has a case reference, so the approval leads back to the case overview — which,
   // for the provider, shows its own contract of the case only.
   await go(care, care.getByRole('button', { name: 'Godkend' }), 'Sagens overblik');
@@ -308,12 +316,20 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   await cw.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
   await shot(cw, 'case-overview');
 
-  // 7. The centre chief terminates the placement: the cascade shown beforehand happens.
+  // 7. The centre chief terminates the placement: the cascade shown beforehand happens — and the
+  // caseworker's open overview shows it live, from the event stream, without reloading.
+  await cw.goto(caseUrl);
+  await cw.getByRole('status').filter({ hasText: 'Live: følger netværket' }).waitFor();
+  let navigations = 0;
+  cw.on('framenavigated', () => navigations++);
   await chief.goto(caseUrl);
   const toEnd = chief.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
   await toEnd.getByLabel('Handling').selectOption('terminate');
   await go(chief, toEnd.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
   for (const provider of [CARE_HOME, OTHER_PROVIDER])
     await chief.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
+  for (const provider of [CARE_HOME, OTHER_PROVIDER])
+    await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
+  assert.equal(navigations, 0, 'updated in place');
   assert.deepEqual(violations, [], 'no CSP violations');
 });
