@@ -249,3 +249,36 @@ export class ContextHandlerEmulator {
       .sign(this.#key.privateKey);
   }
 }
+
+/** THROWAWAY demo people for `npm start`: made-up names, pseudonymous subjects. */
+export function demoPersons(municipality: string, provider: string): EmulatedPerson[] {
+  const role = (r: string) => ({ privilege: `urn:dk:tillid:roles:${r}` });
+  return [
+    {
+      sub: 'demo-sagsbehandler',
+      name: 'Sara Sagsbehandler',
+      cvr: municipality,
+      privileges: [role('caseworker')],
+    },
+    {
+      sub: 'demo-centerchef-1',
+      name: 'Carl Centerchef',
+      cvr: municipality,
+      privileges: [role('centre-chief')],
+    },
+    {
+      sub: 'demo-centerchef-2',
+      name: 'Cecilie Centerchef',
+      cvr: municipality,
+      privileges: [role('centre-chief')],
+    },
+    { sub: 'demo-direktoer', name: 'Dorte Direktør', cvr: municipality, privileges: [role('director')] },
+    { sub: 'demo-revisor', name: 'Rasmus Revisor', cvr: municipality, privileges: [role('auditor')] },
+    {
+      sub: 'demo-botilbud',
+      name: 'Bo Botilbud',
+      cvr: provider,
+      privileges: [role('provider-representative')],
+    },
+  ];
+}

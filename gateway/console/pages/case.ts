@@ -33,7 +33,7 @@ ${drafts ? draftForm(s, caseRef, contracts) : ''}`,
 function draftForm(s: Session, caseRef: string, contracts: readonly ContractView[]) {
   return html`<section aria-labelledby="ny-h"><h2 id="ny-h">Ny kontrakt i sagen</h2>
 <form method="post" action="${BASE}/sager/${caseRef}/kontrakter" class="grid">${csrfField(s)}
-<label for="template">Skabelon (kode)</label><input id="template" name="template" required maxlength="32" value="anbringelse">
+<label for="template">Skabelon (kode, fx anbringelse)</label><input id="template" name="template" required maxlength="32">
 <label for="provider">Leverandør (CVR)</label><input id="provider" name="provider" required inputmode="numeric" maxlength="8">
 <label for="start">Start (dag 1–28)</label><input id="start" name="start" type="date" required>
 <label for="months">Måneder</label><input id="months" name="months" type="number" min="1" max="120" value="12">

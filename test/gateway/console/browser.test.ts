@@ -229,6 +229,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   assert.doesNotMatch(cw.url(), /27\.12\.04/, 'the case number never appears in a URL');
   const caseUrl = cw.url();
   const draft = async (provider: string, item: string, monthly: string, parent?: boolean) => {
+    await cw.getByLabel('Skabelon (kode, fx anbringelse)').fill('anbringelse');
     await cw.getByLabel('Leverandør (CVR)').fill(provider);
     await cw.getByLabel('Start (dag 1–28)').fill(start);
     await cw.getByLabel('Ydelse (kode)').fill(item);
