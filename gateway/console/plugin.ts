@@ -18,7 +18,8 @@ import { GatewayError, isGatewayError } from '../errors.ts';
 import { entryOf } from '../plugins/audit.ts';
 import { rejection } from '../submission.ts';
 import { CaseNumberError, caseReference } from './case-ref.ts';
-import { ERROR_DA } from './danish.ts';
+import { ERROR_DA, policyDa } from './danish.ts';
+import { draftPayload, type Form, FormError } from './forms.ts';
 import { html, type SafeHtml } from './html.ts';
 import { LoginError, OidcClient } from './oidc.ts';
 import { casePage } from './pages/case.ts';
@@ -37,20 +38,8 @@ const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
   ).map(([name, type]) => [name, { type, body: readFileSync(new URL(`./static/${name}`, import.meta.url)) }]),
 );
 
-/** A form the console refuses before anything is sent; the message is shown as it is (Danish). */
-class FormError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(message: string, status = 400, code = 'FORM_INVALID') {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 const HEX64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const access = { access: { public: true } };
-type Form = Record<string, string>;
 
 export async function consolePlugin(
   app: FastifyInstance,
@@ -337,57 +326,28 @@ export async function consolePlugin(
       const { s, form } = formOf(request);
       const contract = await contractOf(callerOf(request, s), request.params.id);
       request.auditNotes.contract = contract.id;
-      if (!contract.motions.some((m) => m.id === request.params.motion))
-        throw new GatewayError('MOTION_NOT_FOUND', 'no such motion on this contract');
-      await act(
-        request,
-        s,
-        'contract.approve',
-        'contract.approve',
-        { motion: request.params.motion },
-        {
-          contract,
-          ...(form.role ? { role: String(form.role) } : {}),
-        },
-      );
+      const motion = contract.motions.find((m) => m.id === request.params.motion);
+      if (!motion) throw new GatewayError('MOTION_NOT_FOUND', 'no such motion on this contract');
+      try {
+        await act(
+          request,
+          s,
+          'contract.approve',
+          'contract.approve',
+          { motion: motion.id },
+          { contract, ...(form.role ? { role: String(form.role) } : {}) },
+        );
+      } catch (e) {
+        // Say what the motion needs, so the person knows whom to ask.
+        if (isGatewayError(e) && e.code === 'ROLE_NOT_PERMITTED' && motion.missing)
+          throw new FormError(
+            `Du har ikke en rettighed, der tillader at godkende. Forslaget mangler: ${policyDa(motion.missing)}.`,
+            403,
+            e.code,
+          );
+        throw e;
+      }
       return reply.redirect(backTo(contract), 303);
     },
   );
-}
-
-const CODE = /^[a-z][a-z0-9-]{0,31}$/;
-const int = (v: string | undefined, what: string, min: number, max: number): number => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v ?? '') || n < min || n > max)
-    throw new FormError(`${what} skal være et helt tal fra ${min} til ${max}.`);
-  return n;
-};
-
-/** The draft form → a `contract.create` payload; every field checked, with a message in Danish. */
-function draftPayload(cvr: string, caseRef: string, f: Form): JsonObject {
-  const template = String(f.template ?? '').trim();
-  if (!CODE.test(template))
-    throw new FormError('Skabelonens kode er små bogstaver, tal og bindestreg (fx anbringelse).');
-  const provider = String(f.provider ?? '').trim();
-  if (!/^\d{8}$/.test(provider)) throw new FormError('Leverandørens CVR-nummer er 8 cifre.');
-  const start = String(f.start ?? '');
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(start)) throw new FormError('Startdatoen skal være en dato.');
-  const item = String(f.item ?? '').trim();
-  if (!CODE.test(item)) throw new FormError('Ydelsens kode er små bogstaver, tal og bindestreg (fx ophold).');
-  const parent = String(f.parent ?? '');
-  if (parent !== '' && !/^[0-9a-f]{64}$/.test(parent))
-    throw new FormError('Vælg hovedkontrakten fra listen.');
-  const onParentEnd = String(f.onParentEnd ?? 'terminate');
-  if (!['terminate', 'suspend'].includes(onParentEnd))
-    throw new FormError('Vælg hvad der sker ved hovedkontraktens ophør.');
-  return {
-    template: `${cvr}/${template}`,
-    provider,
-    start,
-    ...(f.months ? { months: int(f.months, 'Måneder', 1, 120) } : {}),
-    items: [{ code: item, monthly: int(f.monthly, 'Prisen', 1, 1_000_000) * 100 }],
-    reportEveryMonths: int(f.reportEveryMonths, 'Rapporteringen', 0, 12),
-    caseRef,
-    ...(parent ? { parent, onParentEnd } : {}),
-  };
 }

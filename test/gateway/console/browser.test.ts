@@ -262,7 +262,10 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   await go(cw, motion.getByRole('button', { name: 'Godkend' }), 'Handlingen blev afvist');
   await cw
     .getByRole('alert')
-    .filter({ hasText: 'Du har ikke en rettighed, der tillader denne handling.' })
+    .filter({
+      hasText:
+        'Du har ikke en rettighed, der tillader at godkende. Forslaget mangler: 1 centerchef (kommunen) og 1 leverandørrepræsentant (leverandøren).',
+    })
     .waitFor();
   await accessible(cw, 'the refusal');
   await shot(cw, 'not-permitted');
