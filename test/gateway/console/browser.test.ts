@@ -58,9 +58,12 @@ function startAfter(date: string): string {
   return new Date(Date.UTC(y, m + 1, 1)).toISOString().slice(0, 10);
 }
 
-test('console: login, case overview, drafting, approvals by privilege, hostile text', {
-  skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)`,
-}, async (t) => {
+test('console: login, case overview, drafting, approvals by privilege, hostile text', async (t) => {
+  // Like the broker and Docker suites: a missing browser fails, saying how to get one.
+  assert.ok(
+    existsSync(CHROMIUM),
+    `no Chromium at ${CHROMIUM}: apt-get install chromium (or bash .ci/run), or set TILLID_CHROMIUM`,
+  );
   const dir = tempDir(t, 'tillid-console-');
   const shots = process.env.TILLID_CONSOLE_SCREENSHOTS ?? join(dir, 'screenshots');
   mkdirSync(shots, { recursive: true });
