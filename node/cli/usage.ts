@@ -29,7 +29,8 @@ export const USAGE = `usage: tillid <command>
   contract template|create|propose|cosign|approve|report|show|list ...
                                          contracts: tillid contract --help
 
-  <command> --help                       usage of one command group`;
+  <command> --help                       usage of one command group
+  --version                              the software release and protocol version (deploy/UPGRADES.md)`;
 
 export const CONTRACT_USAGE = `usage: tillid contract <command>
 
