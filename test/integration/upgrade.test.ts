@@ -50,7 +50,7 @@ describe(`rolling upgrade from ${PREVIOUS_RELEASE.image} to ${NODE_IMAGE_TAG}`, 
     previous?.remove();
   });
 
-  test('every node is replaced by the new image in turn while the network keeps finalizing', async (t) => {
+  test('each node is replaced by the new image as UPGRADES.md says, the network finalizing throughout', async (t) => {
     await c.waitForHeight(3, ids);
     const old = await c.status('node-1');
     assert.equal(old.softwareVersion, PREVIOUS_RELEASE.version);
