@@ -13,17 +13,19 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join, relative, resolve } from 'node:path';
 import { readKeyFile } from '../node/keyfile.ts';
 import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
+import { bothParties, oneDirectorOrTwoCentreChiefs } from '../node/state/contracts/policy.ts';
 import { loadGatewayConfig } from './config.ts';
 import { DEMO_PROVIDER, demoAgreements, devGatewayAuth, devKeyStore, writeDemoPki } from './dev-material.ts';
 import { registerDevParties } from './dev-setup.ts';
 import { ContextHandlerEmulator, demoPersons } from './emulators/context-handler-oidc.ts';
 import { TestCa } from './emulators/test-ca.ts';
-import { TokenServiceEmulator } from './emulators/token-service.ts';
+import { requestToken, TokenServiceEmulator } from './emulators/token-service.ts';
 import { FileKeyStore } from './keystore.ts';
 import { startGateway } from './main.ts';
 
@@ -87,6 +89,54 @@ async function waitForNodes(nodes: readonly NodeDir[]): Promise<void> {
         `${node.url} answers for another network (its genesis is not ${NETWORK_DIR}/genesis.json): is something else (docker compose?) using the ports?`,
       );
   }
+}
+
+/**
+ * The template the console's demo drafts from (`anbringelse`): activation by a centre chief and
+ * the provider, every other action by one director or two centre chiefs. Defined by the demo case
+ * system (its director privilege) through the gateway; kept when it exists (templates are immutable).
+ */
+async function defineConsoleTemplate(
+  gw: string,
+  ca: string,
+  token: Parameters<typeof requestToken>[0],
+): Promise<string> {
+  const granted = await requestToken(token);
+  const body = JSON.stringify({
+    code: 'anbringelse',
+    releaseWithheldOnReport: true,
+    approvalLifetimeDays: 30,
+    role: 'director',
+    policies: {
+      activate: bothParties('centre-chief'),
+      amend: oneDirectorOrTwoCentreChiefs(),
+      suspend: oneDirectorOrTwoCentreChiefs(),
+      resume: oneDirectorOrTwoCentreChiefs(),
+      terminate: oneDirectorOrTwoCentreChiefs(),
+    },
+  });
+  const [status, answer] = await new Promise<[number, string]>((resolve, reject) => {
+    const req = httpsRequest(
+      `${gw}/v1/templates?wait=true`,
+      {
+        method: 'POST',
+        ca,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${granted.body.access_token}` },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => resolve([res.statusCode ?? 0, text]));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  if (status !== 200 && !answer.includes('TEMPLATE_EXISTS'))
+    throw new Error(`defining the console's demo template failed: ${status} ${answer}`);
+  return `${token.cvr}/anbringelse`;
 }
 
 async function main(): Promise<void> {
@@ -181,6 +231,14 @@ async function main(): Promise<void> {
     providers: [DEMO_PROVIDER.cvr],
   });
 
+  const template = await defineConsoleTemplate(gw, ca.certPem, {
+    tokenUrl: tokenService.tokenUrl,
+    cert: esdh.certPem,
+    key: esdh.keyPem,
+    ca: ca.certPem,
+    service: ENTITY_ID,
+    cvr: first.cvr,
+  });
   const pki = shortPath(join(DIR, 'pki'));
   console.error(`
 Tillid is running: ${nodes.length} nodes (${nodes.map((n) => n.url).join(', ')}),
@@ -206,7 +264,7 @@ Then define a template and draft a contract with the demo provider (${DEMO_PROVI
     "months":12,"items":[{"code":"residence","monthly":4500000}],"reportEveryMonths":3,"role":"caseworker"}'
 
 The provider calls with its certificate instead of a token: curl --cert ${pki}/provider.pem --key ${pki}/provider.key …
-The web console for people: ${gw}/konsol/ — log in through the Context Handler EMULATOR at
+The web console for people: ${gw}/konsol/ (template ${template} for drafting) — log in through the Context Handler EMULATOR at
 ${contextHandler.issuer} as one of its demo people (the browser will warn about the test CA: ${pki}/ca.pem).
 Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
 `);
