@@ -20,11 +20,12 @@ import {
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { consolePlugin } from './console/plugin.ts';
 import { Sessions } from './console/session.ts';
+import { DocumentService } from './documents/service.ts';
 import { gatewayStatusOf } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { audit, auditRefusedBeforeRouting } from './plugins/audit.ts';
 import { authentication } from './plugins/authentication.ts';
-import { documents } from './plugins/documents.ts';
+import { documentServiceOptions, documents } from './plugins/documents.ts';
 import { events } from './plugins/events.ts';
 import { serviceAgreements } from './plugins/service-agreements.ts';
 import { transactionId } from './plugins/transaction-id.ts';
@@ -135,9 +136,14 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       keyStore: c.keyStore,
     });
   });
-  await app.register(documents, components);
+  const documentOptions = await documentServiceOptions(components);
+  await app.register(documents, { ...components, documentOptions });
   await app.register(events, { ...components, onEventDelivery: (d) => metrics.watchEvents(d) });
   // The web console for people (gateway/console), when the config has a `console` section.
-  await app.register(consolePlugin, { ...components, sessions });
+  await app.register(consolePlugin, {
+    ...components,
+    sessions,
+    documents: new DocumentService(documentOptions),
+  });
   return app;
 }

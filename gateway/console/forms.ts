@@ -19,7 +19,8 @@ export class FormError extends Error {
 }
 
 const CODE = /^[a-z][a-z0-9-]{0,31}$/;
-const int = (v: string | undefined, what: string, min: number, max: number): number => {
+/** A whole number from a form field, or a FormError naming the field in Danish. */
+export const int = (v: string | undefined, what: string, min: number, max: number): number => {
   const n = Number(v);
   if (!/^\d+$/.test(v ?? '') || n < min || n > max)
     throw new FormError(`${what} skal være et helt tal fra ${min} til ${max}.`);

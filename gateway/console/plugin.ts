@@ -9,17 +9,19 @@
  * the identity provider says so.
  */
 import { readFileSync } from 'node:fs';
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonObject } from '../../node/protocol/canonical.ts';
 import { type Action, authorize, type ContractFacts } from '../authorization.ts';
 import type { Caller } from '../caller.ts';
 import type { PluginComponents } from '../components.ts';
+import type { DocumentService } from '../documents/service.ts';
 import { GatewayError, isGatewayError } from '../errors.ts';
 import { entryOf } from '../plugins/audit.ts';
 import { rejection } from '../submission.ts';
 import { CaseNumberError, caseReference } from './case-ref.ts';
 import { ERROR_DA, policyDa } from './danish.ts';
-import { draftPayload, type Form, FormError } from './forms.ts';
+import { draftPayload, type Form, FormError, int } from './forms.ts';
 import { html, type SafeHtml } from './html.ts';
 import { LoginError, OidcClient } from './oidc.ts';
 import { casePage } from './pages/case.ts';
@@ -43,7 +45,7 @@ const access = { access: { public: true } };
 
 export async function consolePlugin(
   app: FastifyInstance,
-  c: PluginComponents & { readonly sessions?: Sessions | undefined },
+  c: PluginComponents & { readonly sessions?: Sessions | undefined; readonly documents?: DocumentService },
 ): Promise<void> {
   const cfg = c.config.console;
   const sessions = c.sessions;
@@ -72,6 +74,10 @@ export async function consolePlugin(
     { parseAs: 'string', bodyLimit: 16_384 },
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
+  // Status reports arrive as files in multipart forms (the CSRF field first, then the file).
+  await app.register(multipart, {
+    limits: { files: 1, fields: 4, fieldSize: 256, fileSize: c.documents?.maxBytes ?? 25 * 1024 * 1024 },
+  });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('content-security-policy', csp);
     reply.header('x-content-type-options', 'nosniff');
@@ -132,16 +138,19 @@ export async function consolePlugin(
   };
 
   /** A POST from the console's own page in this session: CSRF token, and Origin when the browser sends it. */
-  const formOf = (request: FastifyRequest): { s: Session; form: Form } => {
-    const s = sessionOf(request);
-    const form = (request.body ?? {}) as Form;
+  const checkCsrf = (request: FastifyRequest, s: Session, token: unknown) => {
     const sentOrigin = request.headers.origin;
     if (
-      typeof form._csrf !== 'string' ||
-      !sameSecret(form._csrf, s.csrf) ||
+      typeof token !== 'string' ||
+      !sameSecret(token, s.csrf) ||
       (sentOrigin !== undefined && sentOrigin !== origin)
     )
       throw new FormError(ERROR_DA.CSRF as string, 403, 'CSRF');
+  };
+  const formOf = (request: FastifyRequest): { s: Session; form: Form } => {
+    const s = sessionOf(request);
+    const form = (request.body ?? {}) as Form;
+    checkCsrf(request, s, form._csrf);
     return { s, form };
   };
 
@@ -347,6 +356,52 @@ export async function consolePlugin(
           );
         throw e;
       }
+      return reply.redirect(backTo(contract), 303);
+    },
+  );
+
+  // A provider's status report: the file stored off chain (the gateway's document store, encrypted,
+  // salted commitment), then `contract.report` with that commitment — never the file — on chain.
+  app.post<{ Params: { id: string } }>(
+    `${BASE}/kontrakter/:id/rapport`,
+    {
+      config: access,
+      schema: { hide: true, params: { type: 'object', properties: { id: HEX64 }, required: ['id'] } },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      if (!c.documents)
+        throw new FormError('Gatewayen gemmer ikke dokumenter.', 503, 'DOCUMENT_STORE_FAILED');
+      if (!request.isMultipart()) throw new FormError('Send rapporten som fil.');
+      const file = await request.file();
+      const field = (name: string) => {
+        const f = file?.fields[name];
+        return f && !Array.isArray(f) && f.type === 'field' ? String(f.value) : undefined;
+      };
+      checkCsrf(request, s, field('_csrf'));
+      if (!file || file.filename === '') throw new FormError('Vælg rapportens fil.');
+      const period = int(field('period'), 'Perioden', 1, 1200);
+      const bytes = await file.toBuffer();
+      if (bytes.length === 0) throw new FormError('Filen er tom.');
+      const caller = callerOf(request, s);
+      const contract = await contractOf(caller, request.params.id);
+      request.auditNotes.contract = contract.id;
+      // Refused before anything is stored when the person may not report on this contract.
+      authorize(caller, 'contract.report', { contract });
+      const { meta } = await c.documents.upload(caller, {
+        bytes,
+        docType: 'status-report',
+        mediaType: file.mimetype,
+        contract: contract.id,
+      });
+      await act(
+        request,
+        s,
+        'contract.report',
+        'contract.report',
+        { contract: contract.id, period, document: meta.commitment },
+        { contract },
+      );
       return reply.redirect(backTo(contract), 303);
     },
   );

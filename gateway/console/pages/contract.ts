@@ -22,6 +22,23 @@ ${
 }<button type="submit">Godkend</button></form>`;
 }
 
+/** The provider's report upload, for the periods still due (overdue first, then the next one). */
+function reportForm(s: Session, c: ContractView) {
+  const due = c.reportDuties.filter((d) => d.status !== 'received');
+  const provider = s.person.privileges.some((p) => p.role === 'provider-representative');
+  if (!provider || due.length === 0 || (c.status !== 'active' && c.status !== 'suspended')) return '';
+  const id = `rapport-${c.id.slice(0, 12)}`;
+  return html`<h4>Indsend statusrapport</h4>
+<form method="post" action="${BASE}/kontrakter/${c.id}/rapport" enctype="multipart/form-data">${csrfField(s)}
+<label for="${id}-periode">Periode</label>
+<select id="${id}-periode" name="period">${due.map((d) => html`<option value="${d.period}">${d.period} (forfald ${d.due}, ${word(REPORT_DA, d.status)})</option>`)}</select>
+<label for="${id}-fil">Rapport (fil)</label>
+<input id="${id}-fil" name="rapport" type="file" required>
+<button type="submit">Indsend rapport</button>
+</form>
+<p class="hint">Filen gemmes uden for kæden; kæden får kun dens saltede fingeraftryk.</p>`;
+}
+
 export function contractSection(
   s: Session,
   c: ContractView,
@@ -71,6 +88,7 @@ ${
 ${approveForm(s, c, m.id)}</li>`,
       )}</ul>`
 }
+${reportForm(s, c)}
 ${
   c.status !== 'terminated' && c.status !== 'expired'
     ? html`<h4>Foreslå</h4>

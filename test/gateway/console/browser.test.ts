@@ -308,7 +308,31 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   );
   await care.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
   await accessible(care, 'the provider’s case page');
-  // Another provider's contract (the taxi) is refused, in Danish.
+  // The care home's employee sends a status report for an overdue month (one whose decision has
+  // passed, so its period has surely begun): the file goes to the document store, its commitment
+  // on chain; the month then shows as received. (Its withheld payment is released only once no
+  // report is missing: on this fast clock later months are overdue too.)
+  const careSection = care.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  const overdue = careSection.locator('option', { hasText: 'forsinket' });
+  for (let i = 0; (await overdue.count()) === 0; i++) {
+    assert.ok(i < 120, 'a reporting month falls overdue');
+    await care.waitForTimeout(500);
+    await care.reload();
+  }
+  const period = await overdue.first().getAttribute('value');
+  await careSection.getByLabel('Periode', { exact: true }).selectOption(period as string);
+  await careSection.getByLabel('Rapport (fil)').setInputFiles({
+    name: 'statusrapport.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain'),
+  });
+  await go(care, careSection.getByRole('button', { name: 'Indsend rapport' }), 'Sagens overblik');
+  await care
+    .locator('section.contract li', { hasText: `Periode ${period} (forfald` })
+    .filter({ hasText: 'modtaget' })
+    .waitFor();
+  await accessible(care, 'the provider’s case page after a report');
+
   await cw.goto(caseUrl);
   const taxi = await cw
     .locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER}` })
