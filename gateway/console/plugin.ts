@@ -28,6 +28,7 @@ import { casePage } from './pages/case.ts';
 import { contractPage } from './pages/contract.ts';
 import { homePage, loginPage } from './pages/home.ts';
 import { BASE, errorBody, layout } from './pages/layout.ts';
+import { type NodeRow, networkPage } from './pages/network.ts';
 import type { ContractSummary, ContractView } from './pages/views.ts';
 import { personCaller, type Session, type Sessions, sameSecret } from './session.ts';
 
@@ -251,6 +252,43 @@ export async function consolePlugin(
     const ref = caseReference(c.keyStore, s.person.cvr, String(form.sag ?? ''));
     if (!ref) throw new GatewayError('NO_SUBMITTER_KEY', 'no pseudonym secret');
     return reply.redirect(`${BASE}/sager/${ref}`, 303);
+  });
+
+  app.get(`${BASE}/netvaerk`, { config: access, schema: { hide: true } }, async (request, reply) => {
+    const s = sessionOf(request);
+    const caller = callerOf(request, s);
+    const head = await c.verifier.certifiedBlock(caller.cvr, 'latest');
+    const nodes = await Promise.all(
+      c.router.candidates(caller.cvr).map(async (url) => {
+        const health = c.router.health().find((h) => h.url === url);
+        let status: NodeRow['status'];
+        try {
+          const answer = await c.router.fetch(`${url}/v1/status`, { signal: AbortSignal.timeout(3000) });
+          if (answer.ok) status = (await answer.json()) as NodeRow['status'];
+        } catch {
+          // Shown as unknown; the health column says why the gateway considers it down.
+        }
+        return {
+          url,
+          healthy: health?.healthy ?? false,
+          ...(health?.reason ? { reason: health.reason } : {}),
+          ...(status ? { status } : {}),
+        };
+      }),
+    );
+    return page(
+      reply,
+      200,
+      networkPage(s, {
+        chainId: c.router.status.chainId,
+        head: {
+          height: head.header.height,
+          timestamp: head.header.timestamp,
+          signatures: head.certificate?.signatures.length ?? 0,
+        },
+        nodes,
+      }),
+    );
   });
 
   app.get<{ Params: { ref: string } }>(

@@ -212,6 +212,12 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   assert.equal(forged.status(), 403);
   assert.match(await forged.text(), /Formularen er udløbet eller kom ikke fra konsollen/);
 
+  // The operator's first view: the network as the gateway sees it.
+  await go(cw, cw.getByRole('link', { name: 'Netværk' }), 'Netværket');
+  await cw.locator('tbody tr', { hasText: 'oppe' }).first().waitFor();
+  await accessible(cw, 'the network page');
+  await shot(cw, 'network');
+
   // 2. Hostile case numbers are refused in Danish, shown escaped, and nothing changes.
   for (const [input, says] of [
     ['<script>alert(1)</script>', 'Et sagsnummer er 1-40 tegn'],
