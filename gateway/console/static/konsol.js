@@ -14,21 +14,43 @@
   document.addEventListener('input', () => {
     edited = true;
   });
-  let pending;
+  const busy = () => edited || document.activeElement?.matches('input, select, textarea');
+  let running = false;
+  let again = false;
   const refresh = async () => {
-    if (edited || document.activeElement?.matches('input, select, textarea')) return;
-    const answer = await fetch(location.href, { credentials: 'same-origin' });
-    if (!answer.ok) return;
-    const next = new DOMParser().parseFromString(await answer.text(), 'text/html').getElementById('indhold');
-    const main = document.getElementById('indhold');
-    if (next && main) main.replaceChildren(...next.childNodes);
-    document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed ?? 0) + 1);
-    say(`Opdateret ${new Date().toLocaleTimeString('da-DK')}`);
+    if (busy()) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      const answer = await fetch(location.href, { credentials: 'same-origin' });
+      // Checked again after the fetch: the person may have started on a form meanwhile.
+      if (!answer.ok || busy()) return;
+      const next = new DOMParser()
+        .parseFromString(await answer.text(), 'text/html')
+        .getElementById('indhold');
+      const main = document.getElementById('indhold');
+      if (next && main && !busy()) main.replaceChildren(...next.childNodes);
+      say(`Opdateret ${new Date().toLocaleTimeString('da-DK')}`);
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        refresh().catch(() => {});
+      }
+    }
   };
-  // Events of one block arrive together: one refresh per burst.
+  // Events of one block arrive together: one refresh per burst, and at least one every 300 ms
+  // while events keep coming (a timer that is not pushed back by each new event).
+  let pending;
   const soon = () => {
-    clearTimeout(pending);
-    pending = setTimeout(() => refresh().catch(() => {}), 300);
+    if (pending !== undefined) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      refresh().catch(() => {});
+    }, 300);
   };
   const source = new EventSource('/v1/events/stream');
   for (const type of [
