@@ -124,6 +124,9 @@ export async function initNetwork(
       dataDir: 'data',
       api: { host: DEFAULTS.api.host, port: o.basePort + i },
       blockIntervalMs: o.blockIntervalMs,
+      // On the accelerated business clock each block is business time (a day, say), so a quiet
+      // development chain must keep making blocks for due dates to come; on block time it need not.
+      ...(o.clock?.kind === 'accelerated' ? { emptyBlockIntervalMs: o.blockIntervalMs } : {}),
       logLevel: 'info',
       ...(authorities.length > 1
         ? {

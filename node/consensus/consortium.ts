@@ -58,8 +58,6 @@ export interface ConsortiumOptions {
   readonly rounds?: RoundMetrics;
 }
 
-const TICK_MS = 1000;
-
 const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
   `${key}:${signature}:${Buffer.from(bytes).toString('base64')}`;
 
@@ -137,7 +135,6 @@ export class ConsortiumConsensus implements Consensus {
       ...(options.emptyBlockIntervalMs !== undefined
         ? { emptyBlockIntervalMs: options.emptyBlockIntervalMs }
         : {}),
-      tickIntervalMs: TICK_MS,
       events: {
         evidence: ({ first, second }) => {
           options.evidence.inc({ kind: first.kind });

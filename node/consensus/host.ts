@@ -18,7 +18,7 @@
  */
 import type { Block } from '../protocol/block.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
-import type { ConsensusHostOptions } from './host-ports.ts';
+import { type ConsensusHostOptions, DEFAULT_SYNC_TIMEOUT_MS, DEFAULT_TICK_MS } from './host-ports.ts';
 import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
 import { StallWatch } from './stall-watch.ts';
@@ -26,7 +26,14 @@ import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
 import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
-export type { ConsensusHostOptions, HostEvents, HostNetwork, HostTimers } from './host-ports.ts';
+export {
+  type ConsensusHostOptions,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_TICK_MS,
+  type HostEvents,
+  type HostNetwork,
+  type HostTimers,
+} from './host-ports.ts';
 export { type Admission, MAX_HEIGHTS_AHEAD } from './message-admission.ts';
 
 export class ConsensusHost {
@@ -54,7 +61,7 @@ export class ConsensusHost {
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
-    const tickMs = options.tickIntervalMs ?? 1000;
+    const tickMs = options.tickIntervalMs ?? DEFAULT_TICK_MS;
     this.#stall = new StallWatch(options.timers, tickMs, options.stallMs ?? tickMs);
     this.#pacing = new HeightPacing(
       options.timers,
@@ -64,7 +71,7 @@ export class ConsensusHost {
     );
     this.#catchUp = new CatchUp(
       () => options.timers.now(),
-      options.syncTimeoutMs ?? 10_000,
+      options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS,
       (peer, from) => options.network.requestBlocks(peer, from),
     );
     if (options.authority) {

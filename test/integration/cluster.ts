@@ -141,6 +141,8 @@ export class Cluster {
       chainId: this.chainId,
       nodes: spec,
       blockIntervalMs: o.blockIntervalMs ?? 200,
+      // The suites watch heights advance without transactions: empty blocks at the block pace.
+      emptyBlockIntervalMs: o.blockIntervalMs ?? 200,
       ...(o.timeouts === 'node-defaults' ? {} : { timeouts: o.timeouts ?? FAST_TIMEOUTS }),
       logLevel: 'info',
       owner: { uid: 1000, gid: 1000 },

@@ -105,17 +105,22 @@ export function randomScenario(seed: number, options: ScenarioOptions = {}): Sim
     });
   }
   const byzantineSet = new Set(byzantine);
+  const network = randomNetwork(random, { jitterMs: 50, dropRate: 0.3, duplicateRate: 0.2 });
   return {
     seed,
     authorities: n,
     byzantine,
-    network: randomNetwork(random, { jitterMs: 50, dropRate: 0.3, duplicateRate: 0.2 }),
+    network,
     gstMs,
     partitions,
     crashes,
     transactions: { count: options.transactions ?? 12, fromMs: 0, toMs: gstMs + 1000 },
     blockIntervalMs: 100,
     timeouts: SIM_TIMEOUTS,
+    // Compressed like SIM_TIMEOUTS: stall checks and the block-request deadline at this network's
+    // scale (the fault scenarios run production's).
+    tickIntervalMs: 500,
+    syncTimeoutMs: 4 * (network.latencyMs + network.jitterMs) + 50,
     maxTimeMs: gstMs + 60_000,
     until: (view) => settled(view, byzantineSet),
   };

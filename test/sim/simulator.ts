@@ -86,8 +86,12 @@ export interface SimulationConfig {
   readonly maxTimeMs: number;
   /** Stop as soon as this holds (checked after every commit). */
   readonly until?: (sim: SimulationView) => boolean;
-  /** How often a node checks whether it is stalled (then it resends its votes and may sync). */
+  /**
+   * How often a node checks whether it is stalled (then it resends its votes and may sync), and
+   * how long it waits for an unanswered block request. Default: the host's, as in production.
+   */
   readonly tickIntervalMs?: number;
+  readonly syncTimeoutMs?: number;
   /** How often clients resubmit transactions that are not final yet. */
   readonly clientRetryMs?: number;
   /** With an empty mempool, wait this long before an empty block (default: blockIntervalMs). */
@@ -413,8 +417,8 @@ export class Simulation {
       ...(this.config.emptyBlockIntervalMs !== undefined
         ? { emptyBlockIntervalMs: this.config.emptyBlockIntervalMs }
         : {}),
-      tickIntervalMs: this.#tickInterval,
-      syncTimeoutMs: 4 * (this.config.network.latencyMs + this.config.network.jitterMs) + 50,
+      ...(this.config.tickIntervalMs !== undefined ? { tickIntervalMs: this.config.tickIntervalMs } : {}),
+      ...(this.config.syncTimeoutMs !== undefined ? { syncTimeoutMs: this.config.syncTimeoutMs } : {}),
       events: {
         heightStarted: (height) => {
           if (!node.startedAt.has(height)) node.startedAt.set(height, queue.now);
@@ -454,10 +458,6 @@ export class Simulation {
   #live(index: number, incarnation: number): SimNode | undefined {
     const node = this.#nodes[index] as SimNode;
     return node.up && node.incarnation === incarnation ? node : undefined;
-  }
-
-  get #tickInterval(): number {
-    return this.config.tickIntervalMs ?? 500;
   }
 
   /** Bookkeeping common to a decision and a synced block. */
