@@ -24,6 +24,7 @@ import {
 import { generateKeyPair, isValidPublicKey } from '../protocol/signature.ts';
 import { DAY_MS } from '../state/contracts/calendar.ts';
 import { parse, UsageError } from './args.ts';
+import { NODE_FLAGS } from './node-flags.ts';
 
 export interface MunicipalityInput {
   name: string;
@@ -225,7 +226,7 @@ export async function networkUp(args: string[]): Promise<void> {
     .map((e) => join(dir, e.name, 'config.json'))
     .sort();
   const children = configs.map((config) =>
-    spawn(process.execPath, [CLI, 'node', 'start', '--config', config], {
+    spawn(process.execPath, [...NODE_FLAGS, CLI, 'node', 'start', '--config', config], {
       stdio: ['ignore', 'inherit', 'inherit'],
     }),
   );

@@ -6,7 +6,8 @@
  * threads, from /proc), blocks made, and at the end RSS per node with where it goes (V8 heap,
  * external and array buffers, from each node's /metrics).
  *
- * The same run measures the code of an earlier commit as the baseline (--baseline REF, default
+ * Nodes run with the Node.js flags `tillid network up` gives them (node/cli/node-flags.ts of the
+ * checkout measured). The same run measures the code of an earlier commit as the baseline (--baseline REF, default
  * the last commit before the idle-cost work), exported with `git archive` into a temp dir that
  * borrows this checkout's node_modules, so both rows are this machine under the same load.
  * `--baseline none` skips it. The two networks run one after the other, never side by side.
@@ -132,12 +133,16 @@ async function measure(variant: string, source: string, index: number): Promise<
     .filter((d) => existsSync(join(dir, d, 'config.json')))
     .sort()
     .map((d) => join(dir, d, 'config.json'));
+  // The flags `tillid network up` launches nodes with, in that checkout (none before they existed).
+  const flagsFile = join(source, 'node', 'cli', 'node-flags.ts');
+  const flags: readonly string[] = existsSync(flagsFile) ? (await import(flagsFile)).NODE_FLAGS : [];
   const profDir = values['cpu-prof'] ? resolve(values['cpu-prof'], variant.replace(/\W+/g, '-')) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const nodes = configs.map((config) => {
     const child = spawn(
       process.execPath,
       [
+        ...flags,
         ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
         cli,
         'node',
