@@ -205,9 +205,14 @@ export function propertyViolations(result: SimulationResult): string[] {
 
   // (d) Evidence: only true equivocations, only by the Byzantine, and every equivocator is caught.
   const accused = new Set<Hex>();
+  // Every honest node reports the same pairs: judge each pair once (it is signature checks).
+  const judged = new Map<string, string | undefined>();
+  const signatureOf = (m: ConsensusMessage) => (m.kind === 'vote' ? m.vote.signature : m.proposal.signature);
   for (const node of honest) {
     for (const { first, second } of node.evidence) {
-      const why = evidenceProblem(first, second);
+      const pair = `${signatureOf(first)}/${signatureOf(second)}`;
+      if (!judged.has(pair)) judged.set(pair, evidenceProblem(first, second));
+      const why = judged.get(pair);
       if (why) problems.push(`evidence: node ${node.index} reported a non-equivocation (${why})`);
       const who = senderOf(first);
       if (!byzantineKeys.has(who))
