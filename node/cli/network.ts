@@ -24,7 +24,7 @@ import {
 import { generateKeyPair, isValidPublicKey } from '../protocol/signature.ts';
 import { DAY_MS } from '../state/contracts/calendar.ts';
 import { parse, UsageError } from './args.ts';
-import { NODE_FLAGS } from './node-flags.ts';
+import { NODE_ENV, NODE_FLAGS } from './node-flags.ts';
 
 export interface MunicipalityInput {
   name: string;
@@ -228,6 +228,7 @@ export async function networkUp(args: string[]): Promise<void> {
   const children = configs.map((config) =>
     spawn(process.execPath, [...NODE_FLAGS, CLI, 'node', 'start', '--config', config], {
       stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, ...NODE_ENV },
     }),
   );
   for (const config of configs) {

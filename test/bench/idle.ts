@@ -6,7 +6,7 @@
  * threads, from /proc), blocks made, and at the end RSS per node with where it goes (V8 heap,
  * external and array buffers, from each node's /metrics).
  *
- * Nodes run with the Node.js flags `tillid network up` gives them (node/cli/node-flags.ts of the
+ * Nodes run with the Node.js flags and environment `tillid network up` gives them (node/cli/node-flags.ts of the
  * checkout measured). The same run measures the code of an earlier commit as the baseline (--baseline REF, default
  * the last commit before the idle-cost work), exported with `git archive` into a temp dir that
  * borrows this checkout's node_modules, so both rows are this machine under the same load.
@@ -83,6 +83,10 @@ interface Row {
   readonly variant: string;
   readonly cpuPerMinute: number[];
   readonly rssMb: number[];
+  /** RSS backed by files (the node binary and libraries; shared by every node on a host). */
+  readonly fileMb: number[];
+  readonly heapTotalMb: number[];
+  readonly newSpaceMb: number[];
   readonly heapMb: number[];
   readonly externalMb: number[];
   readonly blocks: number;
@@ -94,8 +98,9 @@ const cpuSeconds = (pid: number) => {
   // utime and stime (fields 14 and 15 of proc_pid_stat(5)), in clock ticks (USER_HZ = 100).
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const statusMb = (pid: number, field: string) =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) /
+  1024;
 /** One gauge from a node's /metrics, in MB. */
 const metricMb = (text: string, name: string) => {
   let sum = 0;
@@ -133,9 +138,12 @@ async function measure(variant: string, source: string, index: number): Promise<
     .filter((d) => existsSync(join(dir, d, 'config.json')))
     .sort()
     .map((d) => join(dir, d, 'config.json'));
-  // The flags `tillid network up` launches nodes with, in that checkout (none before they existed).
+  // The flags and environment `tillid network up` launches nodes with, in that checkout (none
+  // before they existed).
   const flagsFile = join(source, 'node', 'cli', 'node-flags.ts');
-  const flags: readonly string[] = existsSync(flagsFile) ? (await import(flagsFile)).NODE_FLAGS : [];
+  const launch = existsSync(flagsFile) ? await import(flagsFile) : {};
+  const flags: readonly string[] = launch.NODE_FLAGS ?? [];
+  const env: Record<string, string> = launch.NODE_ENV ?? {};
   const profDir = values['cpu-prof'] ? resolve(values['cpu-prof'], variant.replace(/\W+/g, '-')) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const nodes = configs.map((config) => {
@@ -150,7 +158,7 @@ async function measure(variant: string, source: string, index: number): Promise<
         '--config',
         config,
       ],
-      { stdio: ['ignore', 'ignore', 'inherit'], cwd: source },
+      { stdio: ['ignore', 'ignore', 'inherit'], cwd: source, env: { ...process.env, ...env } },
     );
     children.add(child);
     const exited = new Promise<void>((done) => child.on('exit', () => done()));
@@ -189,7 +197,8 @@ async function measure(variant: string, source: string, index: number): Promise<
   );
   await sleep(seconds * 1000);
   const cpu = pids.map((pid, i) => ((cpuSeconds(pid) - (before[i] as number)) * 60) / seconds);
-  const rss = pids.map(rssMb);
+  const rss = pids.map((pid) => statusMb(pid, 'VmRSS'));
+  const file = pids.map((pid) => statusMb(pid, 'RssFile'));
   const h1 = Math.max(...(await heights()));
   const metrics = await Promise.all(nodes.map(async (n) => (await fetch(`${n.api}/metrics`)).text()));
   stopping = true;
@@ -200,6 +209,11 @@ async function measure(variant: string, source: string, index: number): Promise<
     variant,
     cpuPerMinute: cpu,
     rssMb: rss,
+    fileMb: file,
+    heapTotalMb: metrics.map((m) => metricMb(m, 'tillid_nodejs_heap_size_total_bytes')),
+    newSpaceMb: metrics.map((m) =>
+      metricMb(m.replace(/^tillid_nodejs_heap_space_size_total_bytes\{space="new"\}/m, 'NEW'), 'NEW'),
+    ),
     heapMb: metrics.map((m) => metricMb(m, 'tillid_nodejs_heap_size_used_bytes')),
     externalMb: metrics.map((m) => metricMb(m, 'tillid_nodejs_external_memory_bytes')),
     blocks: h1 - h0,
@@ -222,6 +236,12 @@ for (const r of rows) {
     `  CPU s per node per minute  ${fmt(r.cpuPerMinute, 2)}  (mean ${mean(r.cpuPerMinute).toFixed(2)})`,
   );
   console.log(`  RSS MB per node            ${fmt(r.rssMb, 0)}  (mean ${mean(r.rssMb).toFixed(0)})`);
+  console.log(
+    `    of it file-backed MB     ${fmt(r.fileMb, 0)}  (the node binary: shared between the nodes of a host)`,
+  );
+  console.log(
+    `    V8 heap MB               ${fmt(r.heapTotalMb, 0)}  (young generation ${fmt(r.newSpaceMb, 0)})`,
+  );
   console.log(`    V8 heap used MB          ${fmt(r.heapMb, 0)}`);
   console.log(`    external MB              ${fmt(r.externalMb, 0)}`);
   console.log(`  blocks while idle          ${r.blocks}`);
