@@ -7,12 +7,13 @@
  *
  * Workers start when work arrives and stop after IDLE_MS without any: each is a V8 isolate of
  * about 20 MB, which a quiet node (most of its life) does not need. Under load they stay up, so
- * throughput is unchanged; the first batch after a quiet spell waits for a worker to start (tens
- * of milliseconds), its messages queued meanwhile.
+ * throughput is unchanged. Until a worker is online (loading it takes from tens of milliseconds
+ * to seconds on a busy host) batches are verified here, on the main thread, as with no workers:
+ * the first submissions after a start or a quiet spell never wait for a thread to boot.
  */
 import { Worker } from 'node:worker_threads';
 import type { Hex } from '../protocol/hash.ts';
-import type { Transaction } from '../protocol/transaction.ts';
+import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
 
 interface Job {
   readonly items: { tx: Transaction; hash: Hex }[];
@@ -23,7 +24,17 @@ interface Entry {
   readonly worker: Worker;
   readonly pending: Map<number, Job>;
   load: number;
+  online: boolean;
   idleTimer: NodeJS.Timeout | undefined;
+}
+
+/** The worker's rule, for batches verified here while no worker is online (verify-worker.ts). */
+function verifyHere({ tx, hash }: { tx: Transaction; hash: Hex }): boolean {
+  try {
+    return transactionSignatureValid(tx, hash);
+  } catch {
+    return false;
+  }
 }
 
 const BATCH = 128;
@@ -71,10 +82,21 @@ export class VerifierPool {
       for (const resolve of job.resolvers) resolve(false);
       return;
     }
-    // An idle worker if there is one, else a new one while below the size, else the least loaded.
-    let target = this.#workers.find((w) => w.load === 0);
-    if (!target && this.#workers.length < this.#size) target = this.#start();
-    target ??= this.#workers.reduce((a, b) => (b.load < a.load ? b : a));
+    // An idle worker if there is one, else a new one while below the size, else the least loaded
+    // that is online; none online yet: verify here.
+    const online = this.#workers.filter((w) => w.online);
+    let target = online.find((w) => w.load === 0);
+    if (!target && this.#workers.length < this.#size) this.#start();
+    target ??= online.reduce<Entry | undefined>(
+      (a, b) => (a === undefined || b.load < a.load ? b : a),
+      undefined,
+    );
+    if (!target) {
+      job.items.forEach((item, i) => {
+        job.resolvers[i]?.(verifyHere(item));
+      });
+      return;
+    }
     clearTimeout(target.idleTimer);
     target.idleTimer = undefined;
     const id = this.#nextId++;
@@ -83,8 +105,19 @@ export class VerifierPool {
     target.worker.postMessage({ id, items: job.items });
   }
 
-  #start(): Entry {
-    const entry: Entry = { worker: new Worker(this.#url), pending: new Map(), load: 0, idleTimer: undefined };
+  #start(): void {
+    const entry: Entry = {
+      worker: new Worker(this.#url),
+      pending: new Map(),
+      load: 0,
+      online: false,
+      idleTimer: undefined,
+    };
+    entry.worker.once('online', () => {
+      entry.online = true;
+      // Started for a batch verified here meanwhile: idle until the next one.
+      if (entry.pending.size === 0) this.#idleFrom(entry);
+    });
     entry.worker.on('message', ({ id, verdicts }: { id: number; verdicts: boolean[] }) => {
       const job = entry.pending.get(id);
       if (!job) return;
@@ -93,10 +126,7 @@ export class VerifierPool {
       job.resolvers.forEach((resolve, i) => {
         resolve(verdicts[i] === true);
       });
-      if (entry.pending.size === 0) {
-        entry.idleTimer = setTimeout(() => this.#retire(entry), this.#idleMs);
-        entry.idleTimer.unref();
-      }
+      if (entry.pending.size === 0) this.#idleFrom(entry);
     });
     // A worker must never die silently: fail what it held so callers see an error, not a hang.
     entry.worker.on('error', (error) => {
@@ -106,7 +136,12 @@ export class VerifierPool {
     });
     entry.worker.unref();
     this.#workers.push(entry);
-    return entry;
+  }
+
+  #idleFrom(entry: Entry): void {
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = setTimeout(() => this.#retire(entry), this.#idleMs);
+    entry.idleTimer.unref();
   }
 
   #retire(entry: Entry): void {

@@ -1,7 +1,8 @@
 /**
  * The signature workers cost a quiet node nothing: none runs until a transaction needs verifying,
  * and one that has had nothing to do for the idle period stops — the next transaction starts a
- * new one, with the same verdicts.
+ * new one. Until one is online its batches are verified on the calling thread: same verdicts,
+ * and no submission waits for a thread to boot.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -31,12 +32,23 @@ test('workers start with work, stop when idle, and start again with the same ver
   assert.equal(pool.running, 1);
 });
 
-test('a burst larger than a batch is spread over the workers, up to the pool size', async (t) => {
+test('a burst larger than a batch starts workers up to the pool size, with the same verdicts', async (t) => {
   const pool = new VerifierPool(2, 60_000);
   t.after(() => pool.close());
   const key = generateKeyPair();
   const txs = Array.from({ length: 600 }, () => anchorTx(key));
-  const verdicts = await Promise.all(txs.map((tx) => pool.verify(tx, transactionHash(tx))));
-  assert.ok(verdicts.every((v) => v === true));
+  const forged = new Set([7, 300, 599]);
+  const inputs = txs.map((tx, i) =>
+    forged.has(i) ? { ...tx, signature: (txs[0] as typeof tx).signature } : tx,
+  );
+  // Batches before a worker is online are verified on this thread; later ones on the workers.
+  for (let round = 0; round < 3; round++) {
+    const verdicts = await Promise.all(inputs.map((tx) => pool.verify(tx, transactionHash(tx))));
+    assert.deepEqual(
+      verdicts.flatMap((v, i) => (v ? [] : [i])),
+      [...forged],
+    );
+    await sleep(200);
+  }
   assert.equal(pool.running, 2);
 });
