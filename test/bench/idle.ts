@@ -23,6 +23,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -76,8 +77,23 @@ function checkout(ref: string): string {
   return dir;
 }
 
-/** A free-looking base port: API ports base..base+3, p2p base+100..base+103. */
-const basePortFor = (variant: number) => 40_000 + (process.pid % 400) * 40 + variant * 10;
+/** Whether `port` can be listened on now (on all interfaces, as the nodes' p2p listen). */
+const portFree = (port: number) =>
+  new Promise<boolean>((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => done(true)));
+  });
+
+/** A base port whose API ports (base..base+3) and p2p ports (base+100..base+103) are all free. */
+async function freeBasePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const ports = [0, 1, 2, 3, 100, 101, 102, 103].map((d) => base + d);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free block of ports found');
+}
 
 interface Row {
   readonly variant: string;
@@ -112,7 +128,7 @@ async function measure(variant: string, source: string, index: number): Promise<
   const dir = tempDirPlain(`tillid-bench-idle-${index}-`);
   temps.push(dir);
   const cli = join(source, 'node', 'cli', 'tillid.ts');
-  const base = basePortFor(index);
+  const base = await freeBasePort();
   const municipalities = ['Høje-Taastrup Kommune:29189846', 'Albertslund Kommune:11111111'].concat(
     'Ballerup Kommune:22222222',
     'Glostrup Kommune:33333333',
