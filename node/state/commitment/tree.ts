@@ -48,7 +48,9 @@ function encode(tag: number, a: Uint8Array, b: Uint8Array): Buffer {
 }
 const sha256 = (bytes: Uint8Array): Buffer => hash('sha256', bytes, 'buffer') as unknown as Buffer;
 const bytesOf = (h: Hex): Buffer => Buffer.from(h, 'hex');
-const hexOf = (h: Uint8Array): Hex => Buffer.from(h.buffer, h.byteOffset, h.length).toString('hex');
+const asBuffer = (u: Uint8Array): Buffer =>
+  Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
+const hexOf = (h: Uint8Array): Hex => asBuffer(h).toString('hex');
 
 export const leafHash = (keyHash: Hex, valueHash: Hex): Hex =>
   sha256(encode(LEAF, bytesOf(keyHash), bytesOf(valueHash))).toString('hex');
@@ -95,16 +97,29 @@ interface Item {
   readonly valueHash: Buffer;
 }
 
-const EMPTY = Buffer.alloc(32);
-const isEmpty = (h: Uint8Array): boolean => EMPTY.equals(h);
-
-/** The nodes one update creates, by hash; `hex` of each is computed once, for the map key. */
+/** The nodes one update creates, by hash. */
 class NewNodes {
   readonly map = new Map<Hex, EncodedNode>();
-  add(tag: number, a: Uint8Array, b: Uint8Array): Buffer {
-    const node = encode(tag, a, b);
-    const h = sha256(node);
-    this.map.set(h.toString('hex'), node);
+  /** A leaf, from its key's item. */
+  leaf(item: Item): Hex {
+    const node = Buffer.allocUnsafe(65);
+    node[0] = LEAF;
+    item.keyHash.copy(node, 1);
+    item.valueHash.copy(node, 33);
+    return this.#add(node);
+  }
+  /** An internal node over two child hashes. */
+  internal(left: Hex, right: Hex): Hex {
+    const node = Buffer.allocUnsafe(65);
+    node[0] = INTERNAL;
+    node.write(left, 1, 32, 'hex');
+    node.write(right, 33, 32, 'hex');
+    return this.#add(node);
+  }
+  #add(node: Buffer): Hex {
+    // Hex out of the hash function: it is the map key, and cheaper than a Buffer for each hash.
+    const h = hash('sha256', node, 'hex');
+    this.map.set(h, node);
     return h;
   }
 }
@@ -112,9 +127,9 @@ class NewNodes {
 /**
  * Applies a block's writes to the tree under `root`: one pass over the sorted key hashes, so a
  * node shared by many writes is read and re-hashed once per block, and items are ranges of one
- * sorted array rather than copies. Hashes stay bytes until the result: only a node read from the
- * store is named in hex. Returns the new root and the nodes it created (to store with the block).
- * The result depends only on the resulting key-value set, never on the order of `writes`.
+ * sorted array rather than copies. Returns the new root and the nodes it created (to store with
+ * the block). The result depends only on the resulting key-value set, never on the order of
+ * `writes`.
  */
 export function updateTree(
   reader: TreeNodeReader,
@@ -129,23 +144,23 @@ export function updateTree(
     });
   items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
   const nodes = new NewNodes();
-  const newRoot = update(reader, nodes, bytesOf(root), 0, items, 0, items.length);
-  return { root: hexOf(newRoot), nodes: nodes.map };
+  const newRoot = update(reader, nodes, root, 0, items, 0, items.length);
+  return { root: newRoot, nodes: nodes.map };
 }
 
 /** The subtree `nodeHash` at `depth` with `items[lo, hi)` written into it. */
 function update(
   reader: TreeNodeReader,
   nodes: NewNodes,
-  nodeHash: Uint8Array,
+  nodeHash: Hex,
   depth: number,
   items: Item[],
   lo: number,
   hi: number,
-): Uint8Array {
+): Hex {
   if (lo === hi) return nodeHash;
-  if (isEmpty(nodeHash)) return build(nodes, depth, items, lo, hi);
-  const node = load(reader, hexOf(nodeHash));
+  if (nodeHash === EMPTY_ROOT) return build(nodes, depth, items, lo, hi);
+  const node = asBuffer(load(reader, nodeHash));
   if (node[0] === LEAF) {
     const keyHash = node.subarray(1, 33);
     // The existing key joins the new ones unless one of them overwrites it.
@@ -157,24 +172,17 @@ function update(
     return build(nodes, depth, merged, 0, merged.length);
   }
   const split = splitAt(items, depth, lo, hi);
-  const left = update(reader, nodes, node.subarray(1, 33), depth + 1, items, lo, split);
-  const right = update(reader, nodes, node.subarray(33, 65), depth + 1, items, split, hi);
-  return nodes.add(INTERNAL, left, right);
+  const left = update(reader, nodes, node.toString('hex', 1, 33), depth + 1, items, lo, split);
+  const right = update(reader, nodes, node.toString('hex', 33, 65), depth + 1, items, split, hi);
+  return nodes.internal(left, right);
 }
 
 /** The subtree holding exactly `items[lo, hi)` (sorted, distinct), rooted at `depth`. */
-function build(nodes: NewNodes, depth: number, items: Item[], lo: number, hi: number): Uint8Array {
-  if (lo === hi) return EMPTY;
-  if (hi - lo === 1) {
-    const { keyHash, valueHash } = items[lo] as Item;
-    return nodes.add(LEAF, keyHash, valueHash);
-  }
+function build(nodes: NewNodes, depth: number, items: Item[], lo: number, hi: number): Hex {
+  if (lo === hi) return EMPTY_ROOT;
+  if (hi - lo === 1) return nodes.leaf(items[lo] as Item);
   const split = splitAt(items, depth, lo, hi);
-  return nodes.add(
-    INTERNAL,
-    build(nodes, depth + 1, items, lo, split),
-    build(nodes, depth + 1, items, split, hi),
-  );
+  return nodes.internal(build(nodes, depth + 1, items, lo, split), build(nodes, depth + 1, items, split, hi));
 }
 
 /**
