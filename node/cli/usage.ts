@@ -8,6 +8,10 @@ export const USAGE = `usage: tillid <command>
   network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
                [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
                                          a genesis plus one node config per municipality
+  network join --genesis <file> --from <member API url> --name <name> --cvr <cvr> --host <address others reach>
+               [--out .] [--key <out>/key.json] [--p2p-port 7201] [--api-host 127.0.0.1] [--api-port 7101]
+                                         a joining member's config from the genesis and the running network
+                                         (refuses a network with another genesis); prints the proposal to vote on
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
   node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
@@ -25,6 +29,9 @@ export const USAGE = `usage: tillid <command>
                                          propose adding or removing an authority (an authority's key)
   authority vote --key <file> --proposal <id> [--api <url>] [--wait]
                                          vote for a membership proposal
+  authority rotate --key <current key file> --new-key <new key file> [--api <url>] [--wait]
+                                         replace this authority's key (effective two blocks later); then
+                                         restart the node with the new key file
   party register|add-key|revoke-key ...  parties (municipalities, providers) and their keys: tillid party --help
   contract template|create|propose|cosign|approve|report|show|list ...
                                          contracts: tillid contract --help
