@@ -29,9 +29,9 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   } catch (e) {
-    throw new UsageError(`cannot reach ${url}: ${(e as Error).message}`);
+    throw new Error(`cannot reach ${url}: ${(e as Error).message}`);
   }
-  if (!response.ok) throw new UsageError(`${url} answered ${response.status}`);
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return (await response.json()) as Record<string, unknown>;
 }
 
@@ -70,7 +70,7 @@ export async function networkJoin(args: string[]): Promise<void> {
   const ours = genesisHash(genesis);
   const status = await getJson(`${from}/v1/status`);
   if (status.genesisHash !== ours)
-    throw new UsageError(
+    throw new Error(
       `the network at ${from} runs genesis ${String(status.genesisHash)} (chain ${String(status.chainId)}), ` +
         `but ${genesisFile} has hash ${ours} (chain ${genesis.chainId}): wrong genesis file or wrong network; ` +
         'compare the hash with the members over a second channel (deploy/CEREMONY.md, step 4)',
