@@ -55,7 +55,7 @@ interface ImageSpec {
 }
 
 const IMAGES: readonly ImageSpec[] = [
-  { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'deploy/init.ts'] },
+  { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'client', 'deploy/init.ts'] },
   {
     name: 'gateway',
     tag: GATEWAY_IMAGE_TAG,
