@@ -12,6 +12,7 @@ import type { NodeConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Authority } from '../protocol/genesis.ts';
 import type { Signer } from '../protocol/signature.ts';
+import { authoritySchedule } from '../state/modules/governance-schedule.ts';
 import { TOPICS, topicName } from './gossip.ts';
 import { createHost, type RunningHost } from './host.ts';
 import { authorityPeers } from './peers.ts';
@@ -19,7 +20,7 @@ import { authorityPeers } from './peers.ts';
 export interface NodeHostComponents {
   readonly p2p: NonNullable<NodeConfig['p2p']>;
   readonly signer: Signer;
-  readonly chain: Pick<Chain, 'authorityRecordsAt' | 'head' | 'rules'>;
+  readonly chain: Pick<Chain, 'authorityRecordsAt' | 'head' | 'rules' | 'genesis' | 'readState'>;
   readonly log: Logger;
 }
 
@@ -29,6 +30,22 @@ export function allowedAuthorities(chain: Pick<Chain, 'authorityRecordsAt' | 'he
   const latest = chain.authorityRecordsAt(Number.MAX_SAFE_INTEGER);
   if (latest === next) return next;
   return [...next, ...latest.filter((a) => !next.some((b) => b.publicKey === a.publicKey))];
+}
+
+/**
+ * A key that was an authority's and is not in the latest set was rotated away or voted out: the
+ * other members' gaters refuse it, so this node will neither vote nor follow. Said once, at start.
+ */
+function warnIfRetired(chain: NodeHostComponents['chain'], key: string, log: Logger): void {
+  const schedule = authoritySchedule({ get: (k) => chain.readState(k) }, chain.genesis);
+  const was = schedule.some((e) => e.authorities.some((a) => a.publicKey === key));
+  const is = schedule.at(-1)?.authorities.some((a) => a.publicKey === key);
+  if (was && !is)
+    log.error(
+      { publicKey: key },
+      "this node's key is no longer an authority key (rotated or voted out): the other members refuse it; " +
+        'after a rotation, start the node with the new key file (deploy/CEREMONY.md)',
+    );
 }
 
 export async function openNodeHost({ p2p, signer, chain, log }: NodeHostComponents): Promise<RunningHost> {
@@ -44,6 +61,7 @@ export async function openNodeHost({ p2p, signer, chain, log }: NodeHostComponen
     log: log.child({ component: 'p2p' }),
   });
   const { host } = running;
+  warnIfRetired(chain, me, log);
   log.info({ peerId: host.peerId.toString(), listen: host.getMultiaddrs().map(String) }, 'p2p listening');
   return running;
 }
