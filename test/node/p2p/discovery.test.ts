@@ -14,7 +14,8 @@ import { generateKeyPair, waitFor } from '../../fixtures/node.ts';
 const log = createLogger('silent');
 
 test('a member dials a peer learned at run time, and hangs up on one that leaves the allow-list', async (t) => {
-  const [memberKey, newcomerKey] = [generateKeyPair(), generateKeyPair()] as KeyPair[];
+  const memberKey: KeyPair = generateKeyPair();
+  const newcomerKey: KeyPair = generateKeyPair();
   let admitted = true;
   const newcomer = await createHost({
     keyPair: newcomerKey,
