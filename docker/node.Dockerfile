@@ -24,7 +24,6 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY node ./node
-# The CLI's signing commands (authority propose/vote/rotate, tx send, …) submit through the client library.
 COPY client ./client
 COPY deploy/init.ts ./deploy/init.ts
 # The node's state (config, key, genesis, LevelDB store) lives in one volume owned by uid 1000.

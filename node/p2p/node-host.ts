@@ -54,6 +54,7 @@ export async function openNodeHost({ p2p, signer, chain, log }: NodeHostComponen
   const running = await createHost({
     keyPair: signer.keyPairForNetwork(),
     listen: p2p.listen,
+    ...(p2p.announce ? { announce: p2p.announce } : {}),
     peers: p2p.peers,
     discover: () => authorityPeers(allowedAuthorities(chain), me),
     topics: TOPICS.map((name) => topicName(chain.rules.chainId, name)),
