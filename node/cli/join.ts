@@ -8,21 +8,15 @@
  * takes effect they dial the new node at that address (p2p/node-host.ts), with no restart.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { readGenesis } from '../genesis-file.ts';
 import { readKeyFile, writeKeyFile } from '../keyfile.ts';
+import { hostMultiaddr } from '../p2p/address.ts';
 import { authorityPeers } from '../p2p/peers.ts';
 import { genesisHash } from '../protocol/genesis.ts';
 import { generateKeyPair } from '../protocol/signature.ts';
 import type { ScheduledSet } from '../state/modules/governance-schedule.ts';
 import { parse, required, UsageError } from './args.ts';
-
-/** The multiaddr other members reach `host`:`port` at. */
-export function p2pAddress(host: string, port: number): string {
-  const kind = isIP(host);
-  return `/${kind === 4 ? 'ip4' : kind === 6 ? 'ip6' : 'dns4'}/${host}/tcp/${port}`;
-}
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
   let response: Response;
@@ -47,7 +41,12 @@ export async function networkJoin(args: string[]): Promise<void> {
     'p2p-port': { type: 'string', default: '7201' },
     'api-host': { type: 'string', default: '127.0.0.1' },
     'api-port': { type: 'string', default: '7101' },
+    'data-dir': { type: 'string', default: 'data' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   });
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together (the node API certificate and its key)');
   const genesisFile = required(v.genesis, 'genesis');
   const from = required(v.from, 'from').replace(/\/+$/, '');
   const name = required(v.name, 'name');
@@ -62,6 +61,13 @@ export async function networkJoin(args: string[]): Promise<void> {
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--${flag} must be 0-65535`);
   const out = resolve(v.out);
+  // Checked before anything is asked or written.
+  let address: string;
+  try {
+    address = hostMultiaddr(host, p2pPort);
+  } catch (e) {
+    throw new UsageError(`--host: ${(e as Error).message}`);
+  }
   for (const file of ['config.json', 'genesis.json'])
     if (existsSync(join(out, file)))
       throw new UsageError(`${join(out, file)} exists: this directory already holds a node`);
@@ -87,15 +93,24 @@ export async function networkJoin(args: string[]): Promise<void> {
   }
   const { publicKey } = readKeyFile(keyFile);
   const peers = await authorityPeers(latest, publicKey);
-  const address = p2pAddress(host, p2pPort);
+  // Paths as the node will see them: relative to the config's directory when inside it, else as
+  // given (a bundle mounts its node/ directory at /etc/tillid and keeps the key in the volume).
+  const inOut = (file: string) => {
+    const rel = relative(out, file);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+  };
   const config = {
     name,
     genesisFile: 'genesis.json',
-    keyFile: relative(out, keyFile) || keyFile,
-    dataDir: 'data',
-    api: { host: v['api-host'], port: apiPort },
+    keyFile: inOut(keyFile),
+    dataDir: v['data-dir'],
+    api: {
+      host: v['api-host'],
+      port: apiPort,
+      ...(v['tls-cert'] && v['tls-key'] ? { tls: { cert: v['tls-cert'], key: v['tls-key'] } } : {}),
+    },
     logLevel: 'info',
-    p2p: { listen: [`/ip4/0.0.0.0/tcp/${p2pPort}`], peers, observers: [] },
+    p2p: { listen: [`/ip4/0.0.0.0/tcp/${p2pPort}`], announce: [address], peers, observers: [] },
   };
   writeFileSync(join(out, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
   writeFileSync(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);

@@ -14,9 +14,12 @@ export const USAGE = `usage: tillid <command>
                                          every node on API 7101 / p2p 7201, announcing only its own host,
                                          API bound to --api-host (default 0.0.0.0 then; put it behind TLS)
   network join --genesis <file> --from <member API url> --name <name> --cvr <cvr> --host <address others reach>
-               [--out .] [--key <out>/key.json] [--p2p-port 7201] [--api-host 127.0.0.1] [--api-port 7101]
-                                         a joining member's config from the genesis and the running network
-                                         (refuses a network with another genesis); prints the proposal to vote on
+               [--out .] [--key <out>/key.json] [--data-dir data] [--p2p-port 7201] [--api-host 127.0.0.1]
+               [--api-port 7101] [--tls-cert <pem> --tls-key <pem>]
+                                         a joining member's config.json and genesis.json from the genesis and
+                                         the running network (peers: the authorities' on-chain addresses;
+                                         announces --host); refuses a network with another genesis hash;
+                                         generates the key if there is none; prints the proposal to vote on
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
   node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
