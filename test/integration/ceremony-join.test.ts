@@ -1,16 +1,27 @@
 /**
  * deploy/CEREMONY.md's joining and key-rotation steps, run as written against real containers
- * (image tillid/node:dev, built first if missing or stale), each node on its own volume and the
- * CLI run in containers as the document says: keys generated in the volume, bundles from
- * `npm run generate -- --bundles`, a newcomer's configuration from `network join` (refused for
- * another genesis), the vote by `docker exec … authority propose|vote`, a key rotation by
- * `authority rotate`, a stop, a key-file swap in a one-off container and a start. Every node
- * finalizes the same chain and `chain verify` passes. Only the Docker host is shared: the
- * containers talk on a user-defined network under their own names (no published ports).
+ * (the node image, built first if missing or stale), each node on its own volume with its bundle's
+ * `node/` directory mounted as the bundle's compose file does, HTTPS APIs with the bundles' CA, and
+ * the CLI in one-off containers of the node (what `docker compose run --rm --no-deps node …` runs):
+ * keys generated in the volume, bundles from `npm run generate -- --bundles`, a newcomer's
+ * configuration from `network join` (refused for another genesis), the vote by `authority
+ * propose|vote`, a key rotation by `authority rotate`, a stop, a key-file swap in a one-off
+ * container and a start. Every node finalizes the same chain and `chain verify` passes. Only the
+ * Docker host is shared: the containers talk on a user-defined network under their own names (no
+ * published ports).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -25,7 +36,6 @@ const IMG = NODE_IMAGE_TAG;
 const members = [1, 2, 3, 4].map((i) => `${P}-m${i}`);
 const newcomer = `${P}-j`;
 const work = mkdtempSync(join(tmpdir(), 'tillid-ceremony-'));
-const cli = ['node', '/app/node/cli/tillid.ts'];
 
 after(async () => {
   for (const name of [...members, newcomer]) await docker('rm', '-f', name).catch(() => {});
@@ -34,19 +44,55 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** `GET path` of a node's API, from inside its container (the API is not published). */
+const CA = '/etc/tillid/tls/ca.pem';
+/** A member's node directory (the bundle's `node/`), as its compose file mounts it. */
+const nodeDir = (i: number) => join(work, 'dist', `kommune-${i + 1}`, 'node');
+const newcomerDir = join(work, 'newcomer-node');
+const dirOf = (name: string) => (name === newcomer ? newcomerDir : nodeDir(members.indexOf(name)));
+const apiOf = (name: string) => (name === newcomer ? `http://${name}:7101` : `https://${name}:7101`);
+
+/**
+ * `tillid <args>` in a one-off container of `name`'s node service — what `docker compose run --rm
+ * --no-deps node <args>` runs in the bundle directory: the volume and the node directory mounted.
+ */
+const tillidIn = (name: string, ...args: string[]) =>
+  docker(
+    'run',
+    '--rm',
+    '--network',
+    P,
+    '-v',
+    `${name}:/var/lib/tillid`,
+    '-v',
+    `${dirOf(name)}:/etc/tillid:ro`,
+    IMG,
+    ...args,
+  );
+
+/** `GET path` of a node's API, from a container on the consortium's network (HTTPS with the bundle CA). */
 // biome-ignore lint/suspicious/noExplicitAny: API answers are read loosely, as an operator's curl would
-async function api(container: string, path: string): Promise<any> {
+async function api(name: string, path: string): Promise<any> {
+  const script =
+    `const u=new URL(${JSON.stringify(apiOf(name) + path)});` +
+    "const m=require(u.protocol==='https:'?'https':'http');" +
+    `m.get(u,{ca:require('fs').readFileSync('/ca.pem')},r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>process.stdout.write(b))}).on('error',e=>{console.error(e.message);process.exit(1)})`;
   const out = await docker(
-    'exec',
-    container,
+    'run',
+    '--rm',
+    '--network',
+    P,
+    '-v',
+    `${join(work, 'dist', 'THROWAWAY-DEV-CA.pem')}:/ca.pem:ro`,
+    '--entrypoint',
     'node',
+    IMG,
     '-e',
-    `fetch('http://127.0.0.1:7101${path}').then(r=>r.text()).then(t=>process.stdout.write(t))`,
+    script,
   );
   return JSON.parse(out);
 }
 
+/** Starts a node as its bundle's compose file does: volume, node directory read-only, API on all interfaces. */
 const startNode = (name: string) =>
   docker(
     'run',
@@ -57,10 +103,28 @@ const startNode = (name: string) =>
     P,
     '--network-alias',
     name,
+    '-e',
+    'TILLID_API_HOST=0.0.0.0',
     '-v',
     `${name}:/var/lib/tillid`,
+    '-v',
+    `${dirOf(name)}:/etc/tillid:ro`,
     IMG,
+    'node',
+    'start',
+    '--config',
+    '/etc/tillid/config.json',
   );
+
+/** What the bundle README's `sudo chown -R 1000:1000 node/tls` does: the node runs as uid 1000. */
+function chownTree(dir: string): void {
+  chownSync(dir, 1000, 1000);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(path);
+    else chownSync(path, 1000, 1000);
+  }
+}
 
 test('a newcomer joins with no edited file and an authority rotates its key, by the ceremony commands', async () => {
   ensureImages(['node']);
@@ -99,20 +163,7 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
     IMG,
   ]);
   for (const [i, name] of members.entries()) {
-    const bundle = join(work, 'dist', `kommune-${i + 1}`);
-    await docker(
-      'run',
-      '--rm',
-      '-v',
-      `${name}:/var/lib/tillid`,
-      '-v',
-      `${bundle}:/in:ro`,
-      '--entrypoint',
-      'node',
-      IMG,
-      '-e',
-      "for (const f of ['config.json','genesis.json']) require('fs').copyFileSync('/in/'+f, '/var/lib/tillid/'+f)",
-    );
+    if (process.getuid?.() === 0) chownTree(nodeDir(i));
     await startNode(name);
   }
   const first = members[0] as string;
@@ -137,7 +188,9 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
       '/var/lib/tillid/key.json',
     ),
   );
-  const join_ = (genesisDir: string) =>
+  mkdirSync(newcomerDir);
+  if (process.getuid?.() === 0) chownTree(newcomerDir);
+  const join_ = (genesisFile: string) =>
     docker(
       'run',
       '--rm',
@@ -146,14 +199,20 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
       '-v',
       `${newcomer}:/var/lib/tillid`,
       '-v',
-      `${genesisDir}/genesis.json:/tmp/genesis.json:ro`,
+      `${newcomerDir}:/etc/tillid`,
+      '-v',
+      `${genesisFile}:/tmp/genesis.json:ro`,
+      '-v',
+      `${join(work, 'dist', 'THROWAWAY-DEV-CA.pem')}:/tmp/ca.pem:ro`,
       IMG,
       'network',
       'join',
       '--genesis',
       '/tmp/genesis.json',
       '--from',
-      `http://${first}:7101`,
+      `https://${members[0]}:7101`,
+      '--ca',
+      '/tmp/ca.pem',
       '--name',
       'Egedal Kommune',
       '--cvr',
@@ -161,7 +220,11 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
       '--host',
       newcomer,
       '--out',
-      '/var/lib/tillid',
+      '/etc/tillid',
+      '--key',
+      '/var/lib/tillid/key.json',
+      '--data-dir',
+      '/var/lib/tillid/data',
       '--api-host',
       '0.0.0.0',
     );
@@ -175,22 +238,28 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
     '--chain-id',
     'tillid',
   ]);
-  await assert.rejects(join_(other), /runs genesis [0-9a-f]{64}.*wrong genesis file or wrong network/);
-  const plan = JSON.parse(await join_(join(work, 'dist')));
+  await assert.rejects(
+    join_(join(other, 'genesis.json')),
+    /runs genesis [0-9a-f]{64}.*wrong genesis file or wrong network/,
+  );
+  const plan = JSON.parse(await join_(join(work, 'dist', 'genesis.json')));
+  assert.ok(!existsSync(join(newcomerDir, 'data')), 'the chain goes to the volume');
   assert.equal(plan.publicKey, publicKey);
   assert.equal(plan.address, `/dns4/${newcomer}/tcp/7201`);
   assert.equal(plan.peers.length, 4);
 
   // Step 5-6: start it; one member proposes, two vote, in their own containers.
   await startNode(newcomer);
-  const proposed = await docker(
-    'exec',
+  const proposed = await tillidIn(
     first,
-    ...cli,
     'authority',
     'propose',
     '--key',
     '/var/lib/tillid/key.json',
+    '--api',
+    apiOf(first),
+    '--ca',
+    CA,
     '--action',
     'add',
     '--name',
@@ -205,14 +274,16 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
   );
   const proposal = JSON.parse(proposed.split('\n')[0] as string).hash as string;
   for (const voter of [members[1], members[2]] as string[])
-    await docker(
-      'exec',
+    await tillidIn(
       voter,
-      ...cli,
       'authority',
       'vote',
       '--key',
       '/var/lib/tillid/key.json',
+      '--api',
+      apiOf(voter),
+      '--ca',
+      CA,
       '--proposal',
       proposal,
       '--wait',
@@ -241,19 +312,21 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
   // Rotating the second member's key, as written.
   const rotating = members[1] as string;
   const next = JSON.parse(
-    await docker('exec', rotating, ...cli, 'keys', 'generate', '--out', '/var/lib/tillid/key-next.json'),
+    await tillidIn(rotating, 'keys', 'generate', '--out', '/var/lib/tillid/key-next.json'),
   ).publicKey as string;
   const rotated = (
-    await docker(
-      'exec',
+    await tillidIn(
       rotating,
-      ...cli,
       'authority',
       'rotate',
       '--key',
       '/var/lib/tillid/key.json',
       '--new-key',
       '/var/lib/tillid/key-next.json',
+      '--api',
+      apiOf(rotating),
+      '--ca',
+      CA,
       '--wait',
     )
   )
@@ -300,16 +373,14 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
     hashes.add((await api(name, `/v1/blocks/${height}`)).certificate.blockHash);
   }
   assert.equal(hashes.size, 1);
-  const verified = await docker(
-    'exec',
-    newcomer,
-    ...cli,
+  const verified = await tillidIn(
+    members[2] as string,
     'chain',
     'verify',
     '--genesis',
-    '/var/lib/tillid/genesis.json',
+    '/etc/tillid/genesis.json',
     '--api',
-    `http://${members[2]}:7101`,
+    apiOf(newcomer),
   );
   assert.match(verified, /^OK: \d+ blocks verified/);
   assert.ok(readFileSync(join(work, 'dist', 'GENESIS-HASH'), 'utf8').trim().length === 64);
