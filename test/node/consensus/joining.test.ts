@@ -13,6 +13,7 @@ import { peerIdForPublicKey } from '../../../node/p2p/identity.ts';
 import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
   assertChainVerifies,
+  editConfigs,
   initLocalNetwork,
   initNetworkDir,
   type NodeProcess,
@@ -27,6 +28,12 @@ const status = (node: NodeProcess) => getJson(`${node.url}/v1/status`);
 test('a newcomer joins from the genesis and a member, with no edited file, and finalizes', async (t) => {
   const dir = tempDir(t);
   const configs = await initLocalNetwork(dir, 4, 'tillid-join', 15);
+  // The members' test setup (not the newcomer's file): an idle chain grows one block a second, so
+  // the newcomer's block sync — which starts only once it is admitted — overtakes it even on a
+  // loaded machine (with 100 ms empty blocks it could trail for minutes).
+  editConfigs(configs, (config) => {
+    config.emptyBlockIntervalMs = 1000;
+  });
   const nodes = await startNodeProcesses(t, configs);
   const first = nodes[0] as NodeProcess;
   const p2pBase = Number(
