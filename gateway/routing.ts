@@ -32,6 +32,19 @@ export interface NodeStatus {
   readonly [key: string]: unknown;
 }
 
+export interface GetOptions {
+  /** Why `body` cannot be taken (e.g. a block whose commit certificate fails), or `undefined`. */
+  readonly verify?: (body: unknown) => Promise<string | undefined>;
+  /** What is read, for the log and metrics (`block`); default the path. */
+  readonly what?: string;
+}
+
+/** The height a read of one block names (`/v1/blocks/<h>`, `/v1/blocks/<h>/receipts`). */
+function blockHeightOf(path: string): number | undefined {
+  const m = /^\/v1\/blocks\/(\d+)(?:[/?]|$)/.exec(path);
+  return m ? Number(m[1]) : undefined;
+}
+
 const BATCH_MAX = 500;
 const BATCH_DELAY_MS = 2;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -119,6 +132,11 @@ export class NodeRouter {
     return this.#all.map((url) => this.#health.get(url) as NodeHealth);
   }
 
+  /** Whether `cvr` is one of the municipalities this gateway serves (not a provider). */
+  isMunicipality(cvr: string): boolean {
+    return this.#routes.has(cvr);
+  }
+
   /** The nodes for `cvr` in the order they are tried. */
   candidates(cvr: string): string[] {
     const own = this.#routes.get(cvr) ?? [];
@@ -148,11 +166,17 @@ export class NodeRouter {
     return this.#proofs;
   }
 
-  /** GET a JSON document from the first node for `cvr` that answers; 404 is `undefined`. */
-  async get<T>(cvr: string, path: string): Promise<T | undefined> {
+  /**
+   * GET a JSON document from the first node for `cvr` that answers; 404 is `undefined`. With
+   * `verify`, an answer it finds a problem with is refused like a proven read that does not verify:
+   * counted, logged, the node marked down, the next node asked.
+   */
+  async get<T>(cvr: string, path: string, o: GetOptions = {}): Promise<T | undefined> {
     const spec = this.#proofs && provableRead(path);
+    const height = blockHeightOf(path);
+    const urls = this.#healthy(cvr);
     let refused = 0;
-    for (const url of this.#healthy(cvr)) {
+    for (const [i, url] of urls.entries()) {
       let response: Response;
       try {
         response = await fetch(`${url}${spec ? withProof(path) : path}`, {
@@ -174,14 +198,31 @@ export class NodeRouter {
         }
         return provenValue(spec.kind, proven) as T | undefined;
       }
-      if (response.status === 404) return undefined;
       const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+      if (response.status === 404) {
+        // A node that has not reached a block says 404. When a node further down the list has been
+        // seen at that height, ask it: a node stuck behind (or withholding blocks) at the head of
+        // the order must not hold up finality and event delivery for everyone it serves.
+        if (
+          height !== undefined &&
+          urls.slice(i + 1).some((u) => (this.#health.get(u)?.height ?? 0) >= height)
+        )
+          continue;
+        return undefined;
+      }
       if (response.status >= 500) {
         this.#markDown(url, `HTTP ${response.status}`);
         continue;
       }
       if (!response.ok)
         throw GatewayError.fromNode(body.code ?? 'BAD_REQUEST', body.message ?? 'node refused');
+      const problem = o.verify ? await o.verify(body) : undefined;
+      if (problem !== undefined) {
+        this.#proofs?.refuse(url, o.what ?? path, problem);
+        this.#markDown(url, `answered with a ${o.what ?? 'document'} that does not verify: ${problem}`);
+        refused++;
+        continue;
+      }
       return body as T;
     }
     if (refused > 0)

@@ -60,6 +60,8 @@ export interface ClusterOptions {
   readonly intruder?: boolean;
   readonly chainId?: string;
   readonly blockIntervalMs?: number;
+  /** An accelerated business clock, so monthly due dates come within a test; block time otherwise. */
+  readonly businessDaysPerBlock?: number;
   /** Consensus timeouts; FAST_TIMEOUTS unless given, 'node-defaults' for the node's own. */
   readonly timeouts?:
     | { proposeMs: number; prevoteMs: number; precommitMs: number; perRoundMs: number }
@@ -141,6 +143,7 @@ export class Cluster {
       chainId: this.chainId,
       nodes: spec,
       blockIntervalMs: o.blockIntervalMs ?? 200,
+      ...(o.businessDaysPerBlock ? { businessDaysPerBlock: o.businessDaysPerBlock } : {}),
       ...(o.timeouts === 'node-defaults' ? {} : { timeouts: o.timeouts ?? FAST_TIMEOUTS }),
       logLevel: 'info',
       owner: { uid: 1000, gid: 1000 },
