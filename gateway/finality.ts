@@ -82,6 +82,8 @@ export class CertificateVerifier {
         await this.#authoritiesAt(cvr, block.header.height, true),
       );
     if (problem) throw new GatewayError('CHAIN_UNVERIFIED', `block ${block.header.height}: ${problem}`);
+    // Later proven reads must be at least this fresh (routing.ts): a caller told "final at h" reads h.
+    this.#router.proofs?.certified(block.header.height);
   }
 
   /**

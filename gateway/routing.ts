@@ -176,6 +176,7 @@ export class NodeRouter {
     const height = blockHeightOf(path);
     const urls = this.#healthy(cvr);
     let refused = 0;
+    let behind: Proven | undefined;
     for (const [i, url] of urls.entries()) {
       let response: Response;
       try {
@@ -194,6 +195,13 @@ export class NodeRouter {
           // Never passed on: the next node is asked, and this one waits for the next health check.
           this.#markDown(url, `answered with state that does not verify: ${proven}`);
           refused++;
+          continue;
+        }
+        // A proof below the highest height this gateway has seen certified may predate what a
+        // caller was just told is final (a node a few blocks behind, say an observer): ask the next
+        // node, and take the freshest answer if none is at that height.
+        if (spec.kind !== 'receipts' && proven.provenAt.height < this.#proofs.highest) {
+          if (!behind || proven.provenAt.height > behind.provenAt.height) behind = proven;
           continue;
         }
         return provenValue(spec.kind, proven) as T | undefined;
@@ -225,6 +233,7 @@ export class NodeRouter {
       }
       return body as T;
     }
+    if (behind && spec) return provenValue(spec.kind, behind) as T | undefined;
     if (refused > 0)
       throw new GatewayError(
         'CHAIN_UNVERIFIED',

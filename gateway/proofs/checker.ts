@@ -58,6 +58,11 @@ export class ProofChecker {
     return this.#highest;
   }
 
+  /** A block at `height` whose commit certificate the gateway checked (finality.ts). */
+  certified(height: number): void {
+    if (height > this.#highest) this.#highest = height;
+  }
+
   /**
    * Checks `body` from node `url` as the proven answer to `spec`. Returns the value and where it is
    * proven, or the reason it is refused (already counted and logged).
