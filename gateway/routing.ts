@@ -177,6 +177,7 @@ export class NodeRouter {
     const urls = this.#healthy(cvr);
     let refused = 0;
     let behind: Proven | undefined;
+    let lastProblem = '';
     for (const [i, url] of urls.entries()) {
       let response: Response;
       try {
@@ -195,6 +196,7 @@ export class NodeRouter {
           // Never passed on: the next node is asked, and this one waits for the next health check.
           this.#markDown(url, `answered with state that does not verify: ${proven}`);
           refused++;
+          lastProblem = proven;
           continue;
         }
         // A proof below the highest height this gateway has seen certified may predate what a
@@ -229,6 +231,7 @@ export class NodeRouter {
         this.#proofs?.refuse(url, o.what ?? path, problem);
         this.#markDown(url, `answered with a ${o.what ?? 'document'} that does not verify: ${problem}`);
         refused++;
+        lastProblem = problem;
         continue;
       }
       return body as T;
@@ -237,7 +240,7 @@ export class NodeRouter {
     if (refused > 0)
       throw new GatewayError(
         'CHAIN_UNVERIFIED',
-        `no node serving CVR ${cvr} answered with state that verifies`,
+        `no node serving CVR ${cvr} answered with state that verifies (the last: ${lastProblem})`,
       );
     throw new GatewayError('NODE_UNAVAILABLE', `no node serving CVR ${cvr} is reachable`);
   }
