@@ -250,6 +250,20 @@ export class NodeRouter {
     return this.#submitVia(this.#healthy(cvr), tx, false);
   }
 
+  /**
+   * Hands `tx` to every node for `cvr` that is not known to be down, for a transaction the node it
+   * was submitted through may have dropped. Refusals (a duplicate, mostly) and failures are ignored.
+   */
+  async broadcast(cvr: string, tx: Transaction): Promise<void> {
+    await Promise.all(
+      this.#healthy(cvr).map((url) =>
+        new Promise<Hex>((resolve, reject) => this.#enqueue(url, { tx, resolve, reject })).catch(
+          () => undefined,
+        ),
+      ),
+    );
+  }
+
   async #submitVia(urls: readonly string[], tx: Transaction, retried: boolean): Promise<Hex> {
     const [url, ...rest] = urls;
     if (url === undefined) throw new GatewayError('NODE_UNAVAILABLE', 'no node accepted the transaction');

@@ -3,8 +3,9 @@
  * node with a forged store is: the next certified block does not extend its forged head), must not
  * hold up what the gateway tells callers: `?wait=true` still settles from the honest node, a block
  * with a bad certificate is refused and counted like an unverified proof, and a read after a
- * finalized write is at least as fresh as that write. The "nodes" in front of a real node are
- * proxies that rewrite its answers.
+ * finalized write is at least as fresh as that write; a transaction it accepts and drops is still
+ * finalized through another node. The "nodes" in front of a real node are proxies that rewrite its
+ * answers.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +14,7 @@ import { test } from 'node:test';
 import { CertificateVerifier, FinalityWatcher } from '../../gateway/finality.ts';
 import { ProofChecker } from '../../gateway/proofs/checker.ts';
 import { NodeRouter } from '../../gateway/routing.ts';
+import { Submitter } from '../../gateway/submission.ts';
 import { transactionHash } from '../../node/protocol/transaction.ts';
 import { anchorTx, getJson, startTestNode, waitFor } from '../helpers.ts';
 
@@ -72,6 +74,7 @@ test('a node stuck at a forged head, first in the list: finality, blocks and rea
   await router.start();
   router.requireProofs(checker);
   const verifier = new CertificateVerifier(router, genesis);
+  await waitFor(async () => ((await getJson(`${url}/v1/status`)).height > stuckAt + 1 ? true : undefined));
 
   // The head block: the liar's is refused (counted), the honest one taken.
   const latest = await verifier.certifiedBlock(CVR, 'latest');
@@ -130,4 +133,46 @@ test('a read right after a finalized write is not answered from a node a few blo
   assert.equal(read?.txHash, transactionHash(tx), 'the anchor the caller was told is final');
   // Not a lie, only late: nothing counted.
   assert.equal(await checker.unverifiedCount(), 0);
+});
+
+test('a node that accepts a transaction and drops it: `?wait=true` still finalizes through another node', async (t) => {
+  const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 50 });
+  await waitFor(async () => ((await getJson(`${url}/v1/status`)).height >= 2 ? true : undefined));
+  // Says "admitted" to every submission, and passes none on.
+  let swallowed = 0;
+  const server: Server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (d) => {
+      text += d;
+    });
+    req.on('end', async () => {
+      if (req.method === 'POST' && req.url === '/v1/transactions/batch') {
+        const { transactions } = JSON.parse(text) as { transactions: Loose[] };
+        swallowed += transactions.length;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ results: transactions.map((tx) => ({ hash: transactionHash(tx) })) }));
+        return;
+      }
+      const upstream = await fetch(`${url}${req.url}`);
+      res.writeHead(upstream.status, { 'content-type': 'application/json' });
+      res.end(await upstream.text());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const dropping = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const router = new NodeRouter({
+    topology: 'central',
+    municipalities: [{ cvr: CVR, nodes: [] }],
+    sharedNodes: [dropping, url],
+    healthCheckIntervalMs: 60_000,
+  });
+  t.after(() => router.stop());
+  await router.start();
+  router.requireProofs(new ProofChecker(genesis));
+  const finality = new FinalityWatcher(router, new CertificateVerifier(router, genesis));
+  const submitter = new Submitter(router, undefined as never, finality, 20_000, 300);
+  const result = await submitter.relay(CVR, anchorTx(key, genesis.chainId), true);
+  assert.equal(result.outcome?.status, 'finalized');
+  assert.ok(swallowed >= 1, 'it went to the dropping node first');
 });
