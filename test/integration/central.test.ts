@@ -7,7 +7,8 @@
  *
  * Then the observer lies: its host is taken over and its store forged (forged-store.ts) — the
  * contract suspended, a payment decision that was never made, in the month's payment list and as
- * an event. It is the first shared node the gateway asks. The node-less municipality's economy
+ * an event, and the activation event cut from its block's events. It is the first shared node the
+ * gateway asks. The node-less municipality's economy
  * system still receives the month's true payment decision by AMQP (the host's RabbitMQ), webhook and
  * SSE, with where it was proven, and re-checks it offline against the genesis alone; its HTTP reads
  * are the true ones; the gateway counts the liar. Last, the first authority is killed and the
@@ -215,9 +216,14 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
       // The attacker stops the node, forges its store and starts it again (the same image).
       await c.kill(LIAR);
       let fabricatedId = '';
+      let omittedId = '';
       const forgery = await forgeHeadState(join(c.node(LIAR).dir, 'data'), (get, head) => {
         const record = get(`contract/${contract}`) as Record<string, Json>;
         assert.equal(record?.status, 'active', 'the forgery starts from the activated contract');
+        // The activation event (the contract's last) is cut from its block's list of events.
+        omittedId = get(`contract/${contract}/t/${(record.timeline as number) - 1}`) as string;
+        const [at, index] = omittedId.split('-').map(Number) as [number, number];
+        assert.ok(at < head.height, `activated at ${at}, forged at ${head.height}`);
         const n = (get(`event/${head.height}`) as number | undefined) ?? 0;
         fabricatedId = `${head.height}-${n}`;
         const due = `${month}-01`;
@@ -246,6 +252,7 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
             { contract, provider: PROVIDER, kind: 'release', event: fabricatedId, ...decided },
           ],
           [payments, m + 1],
+          [`event/${at}`, index],
         ]);
       });
       await c.startAgain(LIAR);
@@ -258,6 +265,9 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
         JSON.stringify(forgedPage.value),
       );
       assert.equal(forgedPage.height, forgery.height);
+      const omittedAt = Number(omittedId.split('-')[0]);
+      const shortPage = await c.get(LIAR, `/v1/events?after=${omittedAt - 1}&limit=1000&proof=true`);
+      assert.ok(!shortPage.value.events.some((e: Json) => e.id === omittedId), `${omittedId} omitted`);
       // ... which an economy system holding only the genesis refuses, as the gateway must.
       assert.equal(verifyProvenRead(genesis, forgedPage).ok, false);
 
@@ -355,6 +365,11 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
             `${channel} delivered an event the chain does not hold`,
           );
       }
+      assert.ok(honest.has(omittedId), `the honest page holds ${omittedId}, which the liar omits`);
+      assert.ok(
+        sse.some((m) => m.event.id === omittedId),
+        `the omitted ${omittedId} reached the stream`,
+      );
       for (const channel of ['amqp', 'webhook', 'sse'])
         assert.ok(
           delivered.some(([ch, m]) => ch === channel && isOurs(m)),
