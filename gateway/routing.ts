@@ -45,6 +45,8 @@ function blockHeightOf(path: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** A node this many blocks behind the highest one seen is not where submissions go first. */
+const LAGGING_BLOCKS = 10;
 const BATCH_MAX = 500;
 const BATCH_DELAY_MS = 2;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -247,7 +249,20 @@ export class NodeRouter {
 
   /** Submits a signed transaction through the nodes for `cvr`; resolves with its hash once admitted. */
   submit(cvr: string, tx: Transaction): Promise<Hex> {
-    return this.#submitVia(this.#healthy(cvr), tx, false);
+    return this.#submitVia(this.#keepingUp(cvr), tx, false);
+  }
+
+  /**
+   * The healthy nodes for `cvr`, those keeping up with the chain first. A node far behind the
+   * others — stuck, or a forged store stuck at its own head — admits against old state and may never
+   * pass a transaction on: it is asked last.
+   */
+  #keepingUp(cvr: string): string[] {
+    const list = this.#healthy(cvr);
+    const heightOf = (url: string) => this.#health.get(url)?.height ?? 0;
+    const top = Math.max(0, ...list.map(heightOf));
+    const behind = (url: string) => top - heightOf(url) > LAGGING_BLOCKS;
+    return [...list.filter((u) => !behind(u)), ...list.filter(behind)];
   }
 
   /**
