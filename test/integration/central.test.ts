@@ -108,6 +108,8 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
   const exchange = `tillid.events.${run}`;
   const queuePrefix = `tillid.dueslag.${run}.`;
 
+  // Setup builds stale images, starts five nodes and registers five municipalities: minutes when
+  // the machine is shared (it took over 300 s at load average 50).
   before(
     async () => {
       try {
@@ -123,7 +125,7 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
         startFailure = e;
       }
     },
-    { timeout: 300_000 },
+    { timeout: 420_000 },
   );
   after(async () => {
     if (broker) {

@@ -51,9 +51,14 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 const execFileAsync = promisify(execFile);
 
 /** Runs the docker CLI; throws with its stderr on failure. */
-export async function docker(...args: string[]): Promise<string> {
+export function docker(...args: string[]): Promise<string> {
+  return dockerWithin(120_000, ...args);
+}
+
+/** `docker(...)` for a command that may run longer than two minutes (a one-shot container). */
+export async function dockerWithin(timeoutMs: number, ...args: string[]): Promise<string> {
   try {
-    return (await execFileAsync('docker', args, { timeout: 120_000 })).stdout.trim();
+    return (await execFileAsync('docker', args, { timeout: timeoutMs })).stdout.trim();
   } catch (e) {
     throw new Error(`docker ${args.join(' ')}: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`);
   }

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ENTITY_ID } from '../../deploy/gateway-init.ts';
 import { ensureImages, GATEWAY_IMAGE_TAG } from '../../docker/build-images.ts';
 import { httpsJson } from '../fixtures/http.ts';
-import { type Cluster, docker, type Json, waitUntil } from './cluster.ts';
+import { type Cluster, docker, dockerWithin, type Json, waitUntil } from './cluster.ts';
 import { controlHostAddress, type Relay, relayTo } from './host-side.ts';
 
 export type GatewayTopology = 'federated' | 'central';
@@ -137,7 +137,9 @@ export class ClusterGateway {
     const ids = c.authorities.map((n) => n.id);
     mkdirSync(this.dir, { mode: 0o700 });
     try {
-      await docker(
+      // It registers every municipality and waits for each to be final: minutes on a busy machine.
+      await dockerWithin(
+        300_000,
         'run',
         '--name',
         this.#names.init,
