@@ -13,16 +13,16 @@
  * `proveKey` checks each value against its leaf.) The node then stays at the forged head: the next
  * certified block does not extend it.
  *
- * Writes straight into LevelDB with the key spaces of node/chain/store.ts; the node must be stopped.
+ * Written through the node's own store (node/chain/store.ts `commit`), so the forgery is in whatever
+ * format the release stores; the node must be stopped.
  */
 import { chownSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
-import type { Block } from '../../node/protocol/block.ts';
+import { ChainStore } from '../../node/chain/store.ts';
 import { blockHash } from '../../node/protocol/block.ts';
 import type { Json } from '../../node/protocol/canonical.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
-import { type EncodedNode, updateTree } from '../../node/state/commitment/tree.ts';
+import { updateTree } from '../../node/state/commitment/tree.ts';
 
 export interface Forgery {
   /** The height of the head block whose state (and header) was forged. */
@@ -43,38 +43,26 @@ export async function forgeHeadState(
   forge: (get: (key: string) => Json | undefined, head: { height: number }) => Map<string, Json>,
 ): Promise<Forgery> {
   const owner = statSync(dataDir);
-  const db = new ClassicLevel<string, string>(dataDir, {
-    keyEncoding: 'utf8',
-    valueEncoding: 'utf8',
-    createIfMissing: false,
-  });
-  await db.open();
+  const store = await ChainStore.open(dataDir, { createIfMissing: false });
   try {
-    const head = JSON.parse((await db.get('m:head')) as string) as {
-      height: number;
-      hash: Hex;
-      stateRoot: Hex;
-      timestamp: number;
-    };
-    const get = (key: string): Json | undefined => {
-      const raw = db.getSync(`s:${key}`);
-      return raw === undefined ? undefined : (JSON.parse(raw) as Json);
-    };
-    const writes = forge(get, head);
-    const tree = updateTree({ treeNode: (h) => db.getSync(`t:${h}`) }, head.stateRoot, writes);
-    const block = JSON.parse((await db.get(blockKey(head.height))) as string) as Block;
+    const head = store.head();
+    if (!head) throw new Error(`no chain in ${dataDir}`);
+    const block = await store.getBlock(head.height);
+    if (!block) throw new Error(`no block ${head.height} in ${dataDir}`);
+    const writes = forge((key) => store.get(key), head);
+    const tree = updateTree(store, head.stateRoot, writes);
     // The certificate stays: it is all the attacker has, and it signs the certified header.
-    const forged: Block = { ...block, header: { ...block.header, stateRoot: tree.root } };
-    const forgedHash = blockHash(forged.header);
-    const batch = db.batch();
-    for (const [key, value] of writes) batch.put(`s:${key}`, JSON.stringify(value));
-    for (const [hash, node] of tree.nodes as Map<Hex, EncodedNode>) batch.put(`t:${hash}`, node);
-    batch.put(blockKey(head.height), JSON.stringify(forged));
-    batch.put('m:head', JSON.stringify({ ...head, hash: forgedHash, stateRoot: tree.root }));
-    await batch.write({ sync: true });
+    const header = { ...block.header, stateRoot: tree.root };
+    const forgedHash = blockHash(header);
+    await store.commit(
+      { ...block, header },
+      writes,
+      { ...head, hash: forgedHash, stateRoot: tree.root },
+      tree.nodes,
+    );
     return { height: head.height, certifiedHash: head.hash, forgedHash };
   } finally {
-    await db.close();
+    await store.close();
     // As root, the files LevelDB wrote go back to the node's user, as the attacker would leave them.
     if (process.getuid?.() === 0) {
       const { uid, gid } = owner;
