@@ -2,7 +2,8 @@
  * The libp2p host: TCP, noise encryption, yamux multiplexing, identify and gossipsub. Only peers
  * whose keys are on the allow-list (the authorities, plus configured observers) get past the
  * connection gater, in either direction; everyone else's connection is closed after the noise
- * handshake proves who they are. Configured peers are redialled whenever they drop.
+ * handshake proves who they are. Configured peers are redialled whenever they drop, and a peer
+ * that gossipsub lost while still connected is hung up on so that it reconnects (gossip-watch.ts).
  */
 import { gossipsub } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
@@ -18,6 +19,7 @@ import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { KeyPair } from '../protocol/signature.ts';
 import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
+import { GossipWatch } from './gossip-watch.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
@@ -45,6 +47,8 @@ export type Host = Libp2p<{
 
 export interface RunningHost {
   readonly host: Host;
+  /** Peers gossipsub exchanges messages with (fewer than the connected peers while one is lost). */
+  gossipPeers(): number;
   /** Each identified peer's agent version (`tillid/<software> protocol/<n>`), by peer id. */
   peerAgents(): Record<string, string>;
   /** Disconnects `peer` and refuses it for `ms` milliseconds. */
@@ -113,9 +117,22 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   })) as unknown as Host;
 
   // Keep configured peers connected: dial on start and again whenever they are not connected.
+  // Before that, hang up on peers gossip lost while connected, so they are redialled too.
   const targets = options.peers.map((a) => multiaddr(a));
+  const watch = new GossipWatch(host, log);
   let stopped = false;
+  let checking = false;
   const redial = async () => {
+    if (stopped || checking) return;
+    checking = true;
+    try {
+      await watch.check();
+      await dialMissing();
+    } finally {
+      checking = false;
+    }
+  };
+  const dialMissing = async () => {
     for (const target of targets) {
       const peer = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
       if (stopped || (peer && host.getConnections().some((c) => c.remotePeer.toString() === peer))) continue;
@@ -156,6 +173,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
 
   return {
     host,
+    gossipPeers: () => host.services.pubsub.getPeers().length,
     peerAgents: () => Object.fromEntries(agents),
     ban: async (peer, ms) => {
       banned.set(peer.toString(), Date.now() + ms);
