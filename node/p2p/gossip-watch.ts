@@ -12,7 +12,8 @@
  * The watch finds a peer that speaks gossipsub and is connected but unknown to gossipsub on two
  * checks in a row (one check's grace covers a connection whose identify has not finished), and
  * hangs up on it. The redial loop, or the peer's, then opens one fresh connection, on which
- * gossipsub starts over.
+ * gossipsub starts over. The usual case is caught at once: when one of a peer's connections closes
+ * and the peer, still connected, is gone from gossipsub a moment later.
  */
 import type { PeerId } from '@libp2p/interface';
 import type { Logger } from '../log.ts';
@@ -28,12 +29,15 @@ export interface WatchedHost {
 export class GossipWatch {
   readonly #host: WatchedHost;
   readonly #log: Logger;
+  /** Called after a hang-up made outside a check, so the peer is redialled without waiting. */
+  readonly #reconnect: () => void;
   /** Peers found connected but unknown to gossipsub on the last check. */
   #suspects = new Set<string>();
 
-  constructor(host: WatchedHost, log: Logger) {
+  constructor(host: WatchedHost, log: Logger, reconnect: () => void = () => {}) {
     this.#host = host;
     this.#log = log;
+    this.#reconnect = reconnect;
   }
 
   /** One check; returns the peers hung up on. */
@@ -57,6 +61,27 @@ export class GossipWatch {
     }
     this.#suspects = suspects;
     return hungUp;
+  }
+
+  /**
+   * One of `peer`'s connections closed. gossipsub reacts to the closed streams within a few ticks;
+   * if it has dropped the peer while another connection stays open, hang up on it now rather than
+   * after two checks.
+   */
+  connectionClosed(peer: PeerId, settleMs = 200): void {
+    setTimeout(() => {
+      const id = peer.toString();
+      const open = this.#host
+        .getConnections()
+        .some((c) => c.status === 'open' && c.remotePeer.toString() === id);
+      if (!open || this.#host.services.pubsub.getPeers().some((p) => p.toString() === id)) return;
+      void this.#speaksGossip(peer).then(async (speaks) => {
+        if (!speaks) return;
+        this.#log.warn({ peer: id }, 'connected peer lost by gossip; reconnecting it');
+        await this.#host.hangUp(peer).catch(() => {});
+        this.#reconnect();
+      });
+    }, settleMs).unref();
   }
 
   /** Whether identify says the peer runs gossipsub (a peer that never did is not ours to repair). */

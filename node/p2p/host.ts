@@ -119,7 +119,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   // Keep configured peers connected: dial on start and again whenever they are not connected.
   // Before that, hang up on peers gossip lost while connected, so they are redialled too.
   const targets = options.peers.map((a) => multiaddr(a));
-  const watch = new GossipWatch(host, log);
+  const watch = new GossipWatch(host, log, () => void redial());
   let stopped = false;
   let checking = false;
   const redial = async () => {
@@ -141,6 +141,14 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
       });
     }
   };
+  // A configured peer that dropped is redialled at once, not at the next period: after a network
+  // heal, or after the watch hung up on it, that is when the way back is open.
+  host.addEventListener('peer:disconnect', () => {
+    if (!stopped) setTimeout(() => void redial(), 100).unref();
+  });
+  host.addEventListener('connection:close', (e) => {
+    if (!stopped) watch.connectionClosed(e.detail.remotePeer);
+  });
   const timer = setInterval(() => void redial(), 2000);
   void redial();
   host.addEventListener('peer:connect', (e) => log.info({ peer: e.detail.toString() }, 'peer connected'));

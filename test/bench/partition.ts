@@ -15,8 +15,14 @@ import { parseArgs } from 'node:util';
 import { Cluster } from '../integration/cluster.ts';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '10' }, 'cut-s': { type: 'string', default: '9' } },
+  options: {
+    runs: { type: 'string', default: '10' },
+    'cut-s': { type: 'string', default: '9' },
+    // A run slower than this prints each node's timeline from the cut on (what was slow, and why).
+    'explain-s': { type: 'string', default: '15' },
+  },
 });
+const explainS = Number(values['explain-s']);
 const runs = Number(values.runs);
 const cutMs = Number(values['cut-s']) * 1000;
 const GIVE_UP_MS = 150_000;
@@ -33,14 +39,34 @@ const repairs = async () =>
     0,
   );
 let repaired = 0;
+/** A node's log lines since `from` (epoch ms) about peers, gossip, rounds and sync, one short line each. */
+const TIMELINE = /peer|gossip|round change|caught up|sync|equivocation/;
+const timeline = async (id: string, from: number, to: number): Promise<string> =>
+  (await c.logs(id))
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const { time, msg, level, pid: _pid, hostname: _host, component: _c, ...rest } = JSON.parse(line);
+        if (time < from || time > to || !TIMELINE.test(msg)) return [];
+        return [
+          `  ${((time - from) / 1000).toFixed(1).padStart(6)} s ${level >= 40 ? 'WARN ' : ''}${msg} ${JSON.stringify(rest)}`,
+        ];
+      } catch {
+        return [];
+      }
+    })
+    .slice(0, 60)
+    .join('\n');
 let failed = 0;
 try {
   while ((await low()) < 2) await sleep(500);
   for (let run = 1; run <= runs; run++) {
     const side = ['node-3', 'node-4'];
+    const cutAt = Date.now();
     await c.partition(side);
     await sleep(cutMs);
     const stalled = await top();
+    const healAt = Date.now();
     await c.heal(side);
     const healed = performance.now();
     let recovered: number | undefined;
@@ -63,6 +89,10 @@ try {
       `run ${run}: recovered in ${recovered.toFixed(1)} s (stalled at ${stalled}; ${total - repaired} gossip reconnections)`,
     );
     repaired = total;
+    if (recovered > explainS) {
+      console.log(`  (cut at 0 s, heal started at ${((healAt - cutAt) / 1000).toFixed(1)} s)`);
+      for (const id of ids) console.log(`  --- ${id}\n${await timeline(id, cutAt, Date.now())}`);
+    }
     await sleep(3000);
   }
 } finally {
