@@ -119,7 +119,22 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   // Keep configured peers connected: dial on start and again whenever they are not connected.
   // Before that, hang up on peers gossip lost while connected, so they are redialled too.
   const targets = options.peers.map((a) => multiaddr(a));
-  const watch = new GossipWatch(host, log, () => void redial());
+  // The watch reads gossipsub's outgoing streams: a public field of its implementation, not of its
+  // interface. Checked here so an upgrade that renames it fails at start, not silently later.
+  const pubsub = host.services.pubsub as Host['services']['pubsub'] & {
+    streamsOutbound?: ReadonlyMap<string, unknown>;
+  };
+  const streamsOutbound = pubsub.streamsOutbound;
+  if (!(streamsOutbound instanceof Map)) throw new Error('gossipsub no longer exposes streamsOutbound');
+  const watched = {
+    getConnections: () => host.getConnections(),
+    hangUp: (peer: PeerId) => host.hangUp(peer),
+    peerStore: host.peerStore,
+    services: {
+      pubsub: { getPeers: () => pubsub.getPeers(), protocols: pubsub.protocols, streamsOutbound },
+    },
+  };
+  const watch = new GossipWatch(watched, log, () => void redial());
   let stopped = false;
   let checking = false;
   const redial = async () => {
