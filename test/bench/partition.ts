@@ -46,8 +46,9 @@ const timeline = async (id: string, from: number, to: number): Promise<string> =
     .split('\n')
     .flatMap((line) => {
       try {
-        const { time, msg, level, pid: _pid, hostname: _host, component: _c, ...rest } = JSON.parse(line);
-        if (time < from || time > to || !TIMELINE.test(msg)) return [];
+        const { time: iso, msg, level, app: _a, node: _n, component: _c, ...rest } = JSON.parse(line);
+        const time = Date.parse(iso);
+        if (!(time >= from && time <= to) || !TIMELINE.test(msg)) return [];
         return [
           `  ${((time - from) / 1000).toFixed(1).padStart(6)} s ${level >= 40 ? 'WARN ' : ''}${msg} ${JSON.stringify(rest)}`,
         ];
@@ -80,7 +81,8 @@ try {
     if (recovered === undefined) {
       failed++;
       console.log(`run ${run}: NOT recovered after ${GIVE_UP_MS / 1000} s (heights ${await c.heights(ids)})`);
-      for (const id of ids) console.log(`--- ${id}\n${(await c.logs(id)).split('\n').slice(-25).join('\n')}`);
+      console.log(`  (cut at 0 s, heal started at ${((healAt - cutAt) / 1000).toFixed(1)} s)`);
+      for (const id of ids) console.log(`  --- ${id}\n${await timeline(id, cutAt, Date.now())}`);
       break;
     }
     recoveries.push(recovered);
