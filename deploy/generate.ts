@@ -26,14 +26,16 @@
  * submitter key for each of the --municipalities (registered by the first node's authority key).
  * hybrid has no gateway service yet.
  *
- * Bundles: members.json lists `{ name, cvr, publicKey, host, role? }` per municipality, each public
- * key generated on that municipality's own host. Writes genesis.json, its hash, and one directory
- * per municipality with its config.json (peers by the others' host names), genesis.json and a
- * docker-compose.yml for its own host. No private key ever passes through this.
+ * Bundles: members.json lists `{ name, cvr, publicKey, host, role?, gateway? }` per municipality,
+ * each public key generated on that municipality's own host (bundles.ts). Writes genesis.json, its
+ * hash, and one directory per municipality for its own host: node/ (config with peers by the
+ * others' host names, same ports everywhere, its own address announced; genesis; throwaway TLS),
+ * the optional gateway/, docker-compose.yml and a README. No authority key passes through this.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { GATEWAY_RELEASE_IMAGE, NODE_RELEASE_IMAGE } from '../docker/tags.ts';
 import { decodeGenesis } from '../node/protocol/genesis.ts';
 import { isValidPublicKey } from '../node/protocol/signature.ts';
 import { writeBundles } from './bundles.ts';
@@ -53,7 +55,7 @@ export interface ComposeOptions {
   basePort: number;
   blockIntervalMs: number;
   chainId: string;
-  /** The gateway image (central and federated); default tillid/gateway:dev. */
+  /** The gateway image (central and federated); default the release tag tillid/gateway:<version>. */
   gatewayImage?: string;
   /** Host ports on 127.0.0.1 (0: Docker chooses a free one); defaults 8080, 8443, 9090, 3000. */
   gatewayPort?: number;
@@ -175,7 +177,7 @@ export function composeFile(o: ComposeOptions): string {
 /** gateway-init, token-service and gateway, as in the repository's docker-compose.yml. */
 function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
   const q = (s: string) => JSON.stringify(s);
-  const image = o.gatewayImage ?? 'tillid/gateway:dev';
+  const image = o.gatewayImage ?? GATEWAY_RELEASE_IMAGE;
   const ids = nodes.map((n) => n.id);
   const initArgs = [
     `--nodes=${ids.join(',')}`,
@@ -272,16 +274,19 @@ One Docker host:
   --municipalities N        default 4
   --authorities N           hybrid/central: authority nodes, default 4
   --out DIR                 required; must not hold a deployment yet
-  --image TAG               node image, default tillid/node:dev
-  --gateway-image TAG       default tillid/gateway:dev
+  --image TAG               node image, default ${NODE_RELEASE_IMAGE} (npm run images tags it)
+  --gateway-image TAG       default ${GATEWAY_RELEASE_IMAGE}
   --base-port P             first node API port on 127.0.0.1, default 7101 (0: Docker chooses)
   --gateway-port P          default 8080 (0: Docker chooses); --token-service-port default 8443
   --prometheus-port P       default 9090; --grafana-port default 3000
   --block-interval-ms MS    default 500
   --chain-id ID             default tillid-<topology>
 
-Separate hosts (deploy/CEREMONY.md):
-  --bundles --members members.json --out DIR [--chain-id ID] [--image TAG]
+Separate hosts (deploy/CEREMONY.md), one bundle per municipality:
+  --bundles --members members.json --out DIR [--chain-id ID] [--image TAG] [--gateway-image TAG] [--no-tls]
+    members.json: [{ name, cvr, publicKey, host, role?, gateway? }]; host: the DNS name or IP the
+    others reach it at (API 7101, p2p 7201 on every host). Node APIs are HTTPS with THROWAWAY
+    certificates from a per-consortium development CA unless --no-tls (plain HTTP on loopback).
 
 Kubernetes (deploy/KUBERNETES.md), from the same members.json:
   --kubernetes network --members members.json --out DIR        every member's node + the gateway
@@ -307,8 +312,8 @@ if (import.meta.main) {
         municipalities: { type: 'string', default: '4' },
         authorities: { type: 'string', default: '4' },
         out: { type: 'string' },
-        image: { type: 'string', default: 'tillid/node:dev' },
-        'gateway-image': { type: 'string', default: 'tillid/gateway:dev' },
+        image: { type: 'string', default: NODE_RELEASE_IMAGE },
+        'gateway-image': { type: 'string', default: GATEWAY_RELEASE_IMAGE },
         'base-port': { type: 'string', default: '7101' },
         'gateway-port': { type: 'string' },
         'token-service-port': { type: 'string' },
@@ -317,6 +322,7 @@ if (import.meta.main) {
         'block-interval-ms': { type: 'string', default: '500' },
         'chain-id': { type: 'string' },
         bundles: { type: 'boolean', default: false },
+        'no-tls': { type: 'boolean', default: false },
         members: { type: 'string' },
         kubernetes: { type: 'string' },
         municipality: { type: 'string' },
@@ -369,7 +375,9 @@ if (import.meta.main) {
       const { genesisHash: hash } = await writeBundles(members, out, {
         chainId: values['chain-id'] ?? 'tillid',
         image: values.image,
+        gatewayImage: values['gateway-image'],
         blockIntervalMs,
+        tls: !values['no-tls'],
       });
       console.log(JSON.stringify({ genesisHash: hash, bundles: members.map((m) => slug(m.name)) }));
     } else {
