@@ -75,7 +75,10 @@ async function relay(t: { after(fn: () => void): void }, port: number) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => {
     server.close();
-    for (const p of pairs) p.inbound.destroy(), p.outbound.destroy();
+    for (const p of pairs) {
+      p.inbound.destroy();
+      p.outbound.destroy();
+    }
   });
   let broken: typeof pairs = [];
   return {
