@@ -110,8 +110,8 @@ describe('four authorities in containers', { timeout: 600_000 }, () => {
       await c.heal(side);
     }
     // Usually a few seconds. It once took minutes: after the heal a node often held two connections
-    // to a peer, and when the broken one was reset gossipsub dropped the peer although it stayed
-    // connected (node/p2p/gossip-watch.ts now reconnects it within two checks, 2-4 s).
+    // to a peer, and when the broken one was reset gossipsub lost the peer or its stream to it
+    // although libp2p stayed connected (node/p2p/gossip-watch.ts now reconnects such a peer at once).
     await c.waitForHeight(stalled + 3, ids, 60_000);
     await assertNoConflicts(c, ids, before - 5, stalled + 3);
   });
