@@ -67,6 +67,8 @@ export interface Crash {
   readonly restartAtMs: number;
   /** Restart with an empty data directory: no chain and no signed-vote log. */
   readonly emptyDataDir?: boolean;
+  /** Restart with the chain but without the signed-vote log (a store restored from a block backup). */
+  readonly lostVoteLog?: boolean;
 }
 
 export interface SimulationConfig {
@@ -180,7 +182,13 @@ type SimEvent =
   | { readonly kind: 'submit'; readonly tx: number }
   | { readonly kind: 'client-tick' }
   | { readonly kind: 'crash'; readonly node: number }
-  | { readonly kind: 'restart'; readonly node: number; readonly wipe: boolean; readonly rekey?: boolean }
+  | {
+      readonly kind: 'restart';
+      readonly node: number;
+      readonly wipe: boolean;
+      readonly loseVoteLog?: boolean;
+      readonly rekey?: boolean;
+    }
   | { readonly kind: 'rotate'; readonly node: number };
 
 const SYNC_BATCH = 20;
@@ -332,6 +340,7 @@ export class Simulation {
           kind: 'restart',
           node: crash.node,
           wipe: crash.emptyDataDir ?? false,
+          loseVoteLog: crash.lostVoteLog ?? false,
         });
     }
     for (const r of config.rotations ?? []) {
@@ -399,6 +408,9 @@ export class Simulation {
           // An empty data directory: no chain, and no record of what this authority signed.
           node.store = new MemoryChainStore();
           node.signedLog = new MemorySignedVoteLog();
+        } else if (event.loseVoteLog) {
+          // The chain survives; the record of what this authority signed does not, and says so.
+          node.signedLog = new MemorySignedVoteLog({ lost: true });
         }
         return this.#boot(node);
       }
