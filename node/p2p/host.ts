@@ -2,7 +2,9 @@
  * The libp2p host: TCP, noise encryption, yamux multiplexing, identify and gossipsub. Only peers
  * whose keys are on the allow-list (the authorities, plus configured observers) get past the
  * connection gater, in either direction; everyone else's connection is closed after the noise
- * handshake proves who they are. Configured peers are redialled whenever they drop.
+ * handshake proves who they are. Configured peers and the authorities' on-chain addresses are
+ * redialled whenever they drop; a peer that leaves the allow-list is hung up on, and so is a peer
+ * that gossipsub lost while still connected, so that it reconnects (gossip-watch.ts).
  */
 import { gossipsub } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
@@ -18,6 +20,7 @@ import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { KeyPair } from '../protocol/signature.ts';
 import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
+import { GossipWatch } from './gossip-watch.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
@@ -33,6 +36,11 @@ export interface HostOptions {
   readonly peers: readonly string[];
   /** The gossip topics this node uses, scored so invalid messages cost their sender (see below). */
   readonly topics: readonly string[];
+  /**
+   * Addresses learned at run time (the authorities' on-chain addresses), asked for at every redial
+   * and kept connected like `peers`.
+   */
+  readonly discover?: () => Promise<readonly string[]>;
   /** Whether a key may connect. Consulted on every connection, so membership changes apply live. */
   readonly allowed: (publicKey: Hex) => boolean;
   readonly log: Logger;
@@ -47,6 +55,8 @@ export type Host = Libp2p<{
 
 export interface RunningHost {
   readonly host: Host;
+  /** Peers gossipsub exchanges messages with (fewer than the connected peers while one is lost). */
+  gossipPeers(): number;
   /** Each identified peer's agent version (`tillid/<software> protocol/<n>`), by peer id. */
   peerAgents(): Record<string, string>;
   /** Disconnects `peer` and refuses it for `ms` milliseconds. */
@@ -119,17 +129,82 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
     },
   })) as unknown as Host;
 
-  // Keep configured peers connected: dial on start and again whenever they are not connected.
-  const targets = options.peers.map((a) => multiaddr(a));
+  // Keep configured and on-chain peers connected: dial on start and again whenever they are not
+  // connected. A peer no longer allowed (voted out, or its key rotated) is hung up on: the gater
+  // only sees new connections. Before that, hang up on peers gossip lost while connected, so they
+  // are redialled too.
+  const configured = options.peers.map((a) => multiaddr(a));
+  // The watch reads gossipsub's outgoing streams: a public field of its implementation, not of its
+  // interface. Checked here so an upgrade that renames it fails at start, not silently later.
+  const pubsub = host.services.pubsub as Host['services']['pubsub'] & {
+    streamsOutbound?: ReadonlyMap<string, unknown>;
+  };
+  const streamsOutbound = pubsub.streamsOutbound;
+  if (!(streamsOutbound instanceof Map)) throw new Error('gossipsub no longer exposes streamsOutbound');
+  const watched = {
+    getConnections: () => host.getConnections(),
+    hangUp: (peer: PeerId) => host.hangUp(peer),
+    peerStore: host.peerStore,
+    services: {
+      pubsub: { getPeers: () => pubsub.getPeers(), protocols: pubsub.protocols, streamsOutbound },
+    },
+  };
+  const watch = new GossipWatch(watched, log, () => void redial());
   let stopped = false;
+  let dialling = false;
   const redial = async () => {
+    // A round of dials can outlast the interval (each waits up to 2 s): never run two at once.
+    if (stopped || dialling) return;
+    dialling = true;
+    try {
+      await watch.check();
+      await redialOnce();
+    } finally {
+      dialling = false;
+    }
+  };
+  const redialOnce = async () => {
+    for (const connection of host.getConnections()) {
+      const key = publicKeyOfPeer(connection.remotePeer);
+      if (key !== undefined && !options.allowed(key)) {
+        log.info({ peer: connection.remotePeer.toString() }, 'hung up on a peer no longer on the allow-list');
+        await host.hangUp(connection.remotePeer).catch(() => {});
+      }
+    }
+    const targets = [...configured, ...(await discovered())];
+    const seen = new Set<string>();
     for (const target of targets) {
       const peer = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
-      if (stopped || (peer && host.getConnections().some((c) => c.remotePeer.toString() === peer))) continue;
+      if (peer === undefined || seen.has(peer) || peer === host.peerId.toString()) continue;
+      seen.add(peer);
+      if (stopped || host.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
       await host.dial(target, { signal: AbortSignal.timeout(2000) }).catch((e: Error) => {
         log.debug({ peer: target.toString(), err: e.message }, 'peer not reachable yet');
       });
     }
+  };
+  // A configured peer that dropped is redialled at once, not at the next period: after a network
+  // heal, or after the watch hung up on it, that is when the way back is open.
+  host.addEventListener('peer:disconnect', () => {
+    if (!stopped) setTimeout(() => void redial(), 100).unref();
+  });
+  host.addEventListener('connection:close', (e) => {
+    if (!stopped) watch.connectionClosed(e.detail.remotePeer);
+  });
+  /** On-chain addresses that parse; a bad one is skipped (and logged once), never fatal. */
+  const badAddresses = new Set<string>();
+  const discovered = async () => {
+    const out = [];
+    for (const address of (await options.discover?.()) ?? []) {
+      try {
+        out.push(multiaddr(address));
+      } catch (e) {
+        if (!badAddresses.has(address))
+          log.warn({ address, err: (e as Error).message }, 'an on-chain peer address is not a multiaddr');
+        badAddresses.add(address);
+      }
+    }
+    return out;
   };
   const timer = setInterval(() => void redial(), 2000);
   void redial();
@@ -163,6 +238,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
 
   return {
     host,
+    gossipPeers: () => host.services.pubsub.getPeers().length,
     peerAgents: () => Object.fromEntries(agents),
     ban: async (peer, ms) => {
       banned.set(peer.toString(), Date.now() + ms);

@@ -29,6 +29,7 @@ import { Mempool } from '../../node/mempool/mempool.ts';
 import { type Block, blockHash } from '../../node/protocol/block.ts';
 import { DEFAULT_PARAMS, type Genesis } from '../../node/protocol/genesis.ts';
 import { type Hex, sha256, sha256Hex } from '../../node/protocol/hash.ts';
+import { proveRotation } from '../../node/protocol/rotation.ts';
 import { keyPairFromSeed, Signer, verifySignature } from '../../node/protocol/signature.ts';
 import {
   signTransactionWith,
@@ -36,8 +37,9 @@ import {
   transactionHash,
   transactionSignatureValid,
 } from '../../node/protocol/transaction.ts';
-import { registry } from '../../node/state/module.ts';
+import { type ModuleRegistry, registry } from '../../node/state/module.ts';
 import { anchorModule } from '../../node/state/modules/anchor.ts';
+import { governanceModule } from '../../node/state/modules/governance.ts';
 import { EventQueue } from './event-queue.ts';
 import { Random } from './prng.ts';
 
@@ -65,6 +67,8 @@ export interface Crash {
   readonly restartAtMs: number;
   /** Restart with an empty data directory: no chain and no signed-vote log. */
   readonly emptyDataDir?: boolean;
+  /** Restart with the chain but without the signed-vote log (a store restored from a block backup). */
+  readonly lostVoteLog?: boolean;
 }
 
 export interface SimulationConfig {
@@ -86,8 +90,12 @@ export interface SimulationConfig {
   readonly maxTimeMs: number;
   /** Stop as soon as this holds (checked after every commit). */
   readonly until?: (sim: SimulationView) => boolean;
-  /** How often a node checks whether it is stalled (then it resends its votes and may sync). */
+  /**
+   * How often a node checks whether it is stalled (then it resends its votes and may sync), and
+   * how long it waits for an unanswered block request. Default: the host's, as in production.
+   */
   readonly tickIntervalMs?: number;
+  readonly syncTimeoutMs?: number;
   /** How often clients resubmit transactions that are not final yet. */
   readonly clientRetryMs?: number;
   /** With an empty mempool, wait this long before an empty block (default: blockIntervalMs). */
@@ -96,6 +104,16 @@ export interface SimulationConfig {
   readonly clockSkewMs?: readonly number[];
   /** Nodes that never start (an authority that is down for good from the beginning). */
   readonly downFromStart?: readonly number[];
+  /**
+   * Key rotations (governance.rotate): at `atMs` the authority submits the rotation to a key
+   * derived from the seed; at `restartAtMs` its node restarts with that key (store and signed-vote
+   * log kept), as an operator swaps the key file.
+   */
+  readonly rotations?: readonly {
+    readonly node: number;
+    readonly atMs: number;
+    readonly restartAtMs: number;
+  }[];
 }
 
 export interface TrafficCounter {
@@ -164,16 +182,25 @@ type SimEvent =
   | { readonly kind: 'submit'; readonly tx: number }
   | { readonly kind: 'client-tick' }
   | { readonly kind: 'crash'; readonly node: number }
-  | { readonly kind: 'restart'; readonly node: number; readonly wipe: boolean };
+  | {
+      readonly kind: 'restart';
+      readonly node: number;
+      readonly wipe: boolean;
+      readonly loseVoteLog?: boolean;
+      readonly rekey?: boolean;
+    }
+  | { readonly kind: 'rotate'; readonly node: number };
 
 const SYNC_BATCH = 20;
 export const SIM_GENESIS_TIME = 1_750_000_000_000;
-const MODULES = registry([anchorModule]);
 
 /** One authority: what survives a crash (keys, store, signed-vote log) and what does not. */
 class SimNode {
   readonly index: number;
-  readonly signer: Signer;
+  /** Replaced when the node restarts after a key rotation. */
+  signer: Signer;
+  /** The key a rotation moves this authority to. */
+  rotatedTo: Signer | undefined;
   readonly byzantine: boolean;
   store = new MemoryChainStore();
   signedLog = new MemorySignedVoteLog();
@@ -211,6 +238,7 @@ class SimNode {
   constructor(index: number, signer: Signer, byzantine: boolean) {
     this.index = index;
     this.signer = signer;
+    this.rotatedTo = undefined;
     this.byzantine = byzantine;
   }
 }
@@ -263,6 +291,8 @@ export class Simulation {
   #events = 0;
   #stop = false;
   readonly #sizes = new WeakMap<object, number>();
+  /** Anchors, plus governance for key rotations. */
+  readonly modules: ModuleRegistry;
 
   constructor(config: SimulationConfig) {
     this.config = config;
@@ -281,6 +311,7 @@ export class Simulation {
       })),
       params: DEFAULT_PARAMS,
     };
+    this.modules = registry([anchorModule, governanceModule(this.genesis)]);
   }
 
   /** A node's store, e.g. for an auditor to verify its chain after the run. */
@@ -309,7 +340,15 @@ export class Simulation {
           kind: 'restart',
           node: crash.node,
           wipe: crash.emptyDataDir ?? false,
+          loseVoteLog: crash.lostVoteLog ?? false,
         });
+    }
+    for (const r of config.rotations ?? []) {
+      const node = this.#nodes[r.node] as SimNode;
+      node.rotatedTo = new Signer(keyFor(config.seed, `authority/${r.node}/rotated`));
+      this.#queue.schedule(r.atMs, { kind: 'rotate', node: r.node });
+      this.#queue.schedule(r.restartAtMs, { kind: 'crash', node: r.node });
+      this.#queue.schedule(r.restartAtMs + 1, { kind: 'restart', node: r.node, wipe: false, rekey: true });
     }
     const txs = config.transactions;
     if (txs) {
@@ -357,15 +396,21 @@ export class Simulation {
         node.timers = new Map();
         return;
       }
+      case 'rotate':
+        return this.#rotate(this.#nodes[event.node] as SimNode);
       case 'restart': {
         const node = this.#nodes[event.node] as SimNode;
         if (node.up) return;
+        if (event.rekey && node.rotatedTo) node.signer = node.rotatedTo;
         node.restarts++;
         node.consensusDecisionsSinceRestart = 0;
         if (event.wipe) {
           // An empty data directory: no chain, and no record of what this authority signed.
           node.store = new MemoryChainStore();
           node.signedLog = new MemorySignedVoteLog();
+        } else if (event.loseVoteLog) {
+          // The chain survives; the record of what this authority signed does not, and says so.
+          node.signedLog = new MemorySignedVoteLog({ lost: true });
         }
         return this.#boot(node);
       }
@@ -374,7 +419,7 @@ export class Simulation {
 
   /** Opens the node's chain on its store (resuming from it) and starts a fresh host and engine. */
   async #boot(node: SimNode): Promise<void> {
-    node.chain = await Chain.openStorage(node.store, this.genesis, MODULES, this.#memo.tx);
+    node.chain = await Chain.openStorage(node.store, this.genesis, this.modules, this.#memo.tx);
     node.mempool = new Mempool({ maxTransactions: 100_000, maxBytes: 256 * 1024 * 1024 });
     node.up = true;
     node.incarnation++;
@@ -413,8 +458,8 @@ export class Simulation {
       ...(this.config.emptyBlockIntervalMs !== undefined
         ? { emptyBlockIntervalMs: this.config.emptyBlockIntervalMs }
         : {}),
-      tickIntervalMs: this.#tickInterval,
-      syncTimeoutMs: 4 * (this.config.network.latencyMs + this.config.network.jitterMs) + 50,
+      ...(this.config.tickIntervalMs !== undefined ? { tickIntervalMs: this.config.tickIntervalMs } : {}),
+      ...(this.config.syncTimeoutMs !== undefined ? { syncTimeoutMs: this.config.syncTimeoutMs } : {}),
       events: {
         heightStarted: (height) => {
           if (!node.startedAt.has(height)) node.startedAt.set(height, queue.now);
@@ -454,10 +499,6 @@ export class Simulation {
   #live(index: number, incarnation: number): SimNode | undefined {
     const node = this.#nodes[index] as SimNode;
     return node.up && node.incarnation === incarnation ? node : undefined;
-  }
-
-  get #tickInterval(): number {
-    return this.config.tickIntervalMs ?? 500;
   }
 
   /** Bookkeeping common to a decision and a synced block. */
@@ -644,6 +685,26 @@ export class Simulation {
     this.#txs.push({ tx, hash, submittedAt: now, firstFinalAt: undefined });
     this.#submitted++;
     this.#submitTo(tx);
+  }
+
+  /** The authority signs its key rotation (the new key proves possession) and sends it to every node up. */
+  #rotate(node: SimNode): void {
+    if (!node.rotatedTo) return;
+    const tx = signTransactionWith(
+      {
+        chainId: this.genesis.chainId,
+        type: 'governance.rotate',
+        payload: {
+          publicKey: node.rotatedTo.publicKey,
+          proof: proveRotation(this.genesis.chainId, node.signer.publicKey, node.rotatedTo),
+        },
+        signer: node.signer.publicKey,
+        nonce: `sim-rotate-${this.config.seed}-${node.index}`,
+        expiresAt: this.#wallClock() + Math.floor(DEFAULT_PARAMS.maxTransactionTtlMs / 2),
+      },
+      node.signer,
+    );
+    for (const up of this.#nodes) if (up.up) this.#admit(up, tx, false);
   }
 
   /** A client sends to one node that is up; that node gossips it on. */
