@@ -4,7 +4,17 @@
  */
 export const USAGE = `usage: tillid <command>
 
-  keys generate --out <file>             a new Ed25519 key (file mode 600)
+  keys generate --out <file> [--passphrase-file <file> | --plaintext]
+                                         a new Ed25519 key, encrypted under the passphrase in the file
+  keys encrypt --key <plaintext file> --out <file> [--passphrase-file <file>]
+                                         encrypt an old plaintext key file (same key)
+  keys hsm-generate --hsm <hsm.json>     a new key inside an HSM (PKCS#11); prints its public key
+  keys hsm-import --key <file> --hsm <hsm.json> [--passphrase-file <file>]
+                                         move an existing key into an HSM
+      hsm.json: { "hsm": { "module": "/usr/lib/softhsm/libsofthsm2.so", "token": "<label>",
+                  "keyLabel": "<label>", "pinFile": "<file>" } }; --key takes it too.
+      Passphrases and PINs come from files, never argv: --passphrase-file, else the file named by
+      TILLID_PASSPHRASE_FILE, else /run/secrets/tillid-key-passphrase.
   network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
                [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
                                          a genesis plus one node config per municipality
@@ -15,7 +25,7 @@ export const USAGE = `usage: tillid <command>
   node restore --genesis <file> --from <backup> --data-dir <dir without a store>
                                          replay and verify a backup into a new store; then start the node
   genesis hash --genesis <file>          the genesis hash to compare in the key ceremony
-  tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
+  tx send --key <file> [--passphrase-file <file>] (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
   chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
                                          replay and check every block from the genesis

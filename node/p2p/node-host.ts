@@ -7,13 +7,13 @@
 import type { Chain } from '../chain/chain.ts';
 import type { NodeConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Signer } from '../protocol/signature.ts';
+import type { MessageSigner } from '../protocol/signature.ts';
 import { TOPICS, topicName } from './gossip.ts';
 import { createHost, type RunningHost } from './host.ts';
 
 export interface NodeHostComponents {
   readonly p2p: NonNullable<NodeConfig['p2p']>;
-  readonly signer: Signer;
+  readonly signer: MessageSigner;
   readonly chain: Pick<Chain, 'authoritiesAt' | 'head' | 'rules'>;
   readonly log: Logger;
 }
@@ -21,7 +21,7 @@ export interface NodeHostComponents {
 export async function openNodeHost({ p2p, signer, chain, log }: NodeHostComponents): Promise<RunningHost> {
   const observers = new Set(p2p.observers);
   const running = await createHost({
-    keyPair: signer.keyPairForNetwork(),
+    identity: signer,
     listen: p2p.listen,
     peers: p2p.peers,
     topics: TOPICS.map((name) => topicName(chain.rules.chainId, name)),

@@ -79,9 +79,9 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
 test('kill -9 under load never loses an acknowledged finalized transaction nor corrupts the store', async (t) => {
   const dir = tempDir(t);
   const { name: nodeDir, config } = await initSingleNode(dir);
-  const { readKeyFile } = await import('../../../node/keyfile.ts');
+  const { readNodeConfigKey } = await import('../../../node/custody/key-file.ts');
   const { anchorTx } = await import('../../helpers.ts');
-  const key = readKeyFile(join(dir, nodeDir as string, 'key.json'));
+  const key = readNodeConfigKey(join(dir, nodeDir as string, 'config.json'));
   const chainId = (await import(join(dir, 'genesis.json'), { with: { type: 'json' } })).default.chainId;
   const finalized = new Map<string, number>();
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeKeyFile } from '../../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
 import { generateKeyPair, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
   assertChainVerifies,
@@ -38,7 +38,7 @@ test('a municipality is voted in, joins and proposes; another is voted out; the 
   const newcomer = generateKeyPair();
   const newDir = join(dir, 'kommune-e');
   mkdirSync(newDir);
-  writeKeyFile(join(newDir, 'key.json'), newcomer);
+  writePlaintextKeyFile(join(newDir, 'key.json'), newcomer);
   const template = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
   const p2pPort = Number(template.p2p.listen[0].split('/').pop()) + 1;
   // The fourth node lists the other three; the first node's list ends with the fourth.
