@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readKeyFile, writeEncryptedKeyFile, writePlaintextKeyFile } from '../custody/key-file.ts';
+import { loadPkcs11 } from '../custody/open-signer.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
 import type { HsmConfig } from '../custody/pkcs11.ts';
 import { generateKeyPair } from '../protocol/signature.ts';
@@ -78,7 +79,7 @@ function readHsmFile(path: string): HsmConfig {
 export async function keysHsmGenerate(args: string[]): Promise<void> {
   const v = parse(args, { hsm: { type: 'string' } });
   const config = readHsmFile(required(v.hsm, 'hsm'));
-  const { hsmGenerate } = await import('../custody/pkcs11.ts');
+  const { hsmGenerate } = await loadPkcs11();
   const publicKey = hsmGenerate(config);
   console.log(JSON.stringify({ publicKey, token: config.token, keyLabel: config.keyLabel }));
 }
@@ -91,7 +92,7 @@ export async function keysHsmImport(args: string[]): Promise<void> {
   });
   const config = readHsmFile(required(v.hsm, 'hsm'));
   const keyPair = readKeyFile(required(v.key, 'key'), { passphraseFile: v['passphrase-file'] });
-  const { hsmImport, Pkcs11Signer } = await import('../custody/pkcs11.ts');
+  const { hsmImport, Pkcs11Signer } = await loadPkcs11();
   const publicKey = hsmImport(config, keyPair);
   // Opening signs once and verifies: the imported key works before the operator deletes the file.
   Pkcs11Signer.open(config).close();

@@ -21,7 +21,7 @@ export async function openSigner(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<MessageSigner> {
   if (source.hsm) {
-    const { Pkcs11Signer } = await import('./pkcs11.ts');
+    const { Pkcs11Signer } = await loadPkcs11();
     return Pkcs11Signer.open(source.hsm);
   }
   if (!source.keyFile) throw new Error('no key: give a key file or an HSM configuration');
@@ -52,4 +52,16 @@ export async function openKeyArgument(
     return openSigner({ hsm: { ...hsm, pinFile: resolve(dirname(path), hsm.pinFile) } }, env);
   }
   return openSigner({ keyFile: path, passphraseFile }, env);
+}
+
+/** The PKCS#11 module, or a clear error when its native binding was not built on this host. */
+export async function loadPkcs11(): Promise<typeof import('./pkcs11.ts')> {
+  try {
+    return await import('./pkcs11.ts');
+  } catch (e) {
+    throw new Error(
+      `the PKCS#11 binding (pkcs11js) cannot load here (${(e as Error).message.split('\n')[0]}): ` +
+        'it is compiled by npm install, which needs g++, make and python3; then npm rebuild pkcs11js',
+    );
+  }
 }
