@@ -60,7 +60,9 @@ export async function writeBundles(
       join(dir, 'docker-compose.yml'),
       [
         `# ${m.name} (CVR ${m.cvr}): its own Tillid node, on its own host (${m.host}).`,
-        '# The volume tillid-node already holds key.json from the key ceremony (deploy/CEREMONY.md);',
+        '# The volume tillid-node already holds key.json from the key ceremony (deploy/CEREMONY.md),',
+        '# encrypted; its passphrase file (./tillid-key-passphrase, mode 400, owner uid 1000) is the',
+        '# secret below, mounted at /run/secrets/tillid-key-passphrase where the node looks for it.',
         '# copy config.json and genesis.json into it, check the genesis hash, then: docker compose up -d',
         '# (or `npm run up -- --file <this file> --monitoring` for Prometheus with the alert rules too).',
         '',
@@ -71,6 +73,7 @@ export async function writeBundles(
         '    restart: unless-stopped',
         '    logging: *logging',
         '    volumes: [tillid-node:/var/lib/tillid]',
+        '    secrets: [tillid-key-passphrase]',
         '    ports:',
         '      - "7201:7201"          # p2p: open to the other members (noise-encrypted; allow-list by key)',
         '      - "127.0.0.1:7101:7101" # API: for this municipality\'s gateway and operators only',
@@ -79,6 +82,9 @@ export async function writeBundles(
         '  tillid-node:',
         '    external: true',
         '  prometheus: {}',
+        'secrets:',
+        '  tillid-key-passphrase:',
+        '    file: ./tillid-key-passphrase',
         '',
       ].join('\n'),
     );

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { generateKeyPair } from '../../../node/protocol/signature.ts';
 import { DAY_MS, formatDate, parseDate } from '../../../node/state/contracts/calendar.ts';
 import { actorId, CARE_HOME_CVR, MUNICIPALITY_CVR } from '../../contracts.ts';
@@ -72,6 +73,8 @@ test('party and contract commands: a contract from template to suspension, with 
     'register',
     '--key',
     join(config as string, '..', 'key.json'),
+    '--passphrase-file',
+    join(config as string, '..', THROWAWAY_PASSPHRASE_FILE),
     '--cvr',
     MUNICIPALITY_CVR,
     '--kind',

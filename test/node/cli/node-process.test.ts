@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import { initSingleNode, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 
@@ -27,6 +28,8 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
     node.url,
     '--key',
     join(dir, nodeDir as string, 'key.json'),
+    '--passphrase-file',
+    join(dir, nodeDir as string, THROWAWAY_PASSPHRASE_FILE),
     '--document',
     document,
     '--doc-type',
