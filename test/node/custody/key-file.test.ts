@@ -174,3 +174,20 @@ test('network init writes encrypted throwaway keys with a marked passphrase file
   assert.equal(sent.code, 1);
   assert.match(sent.stderr, /wrong passphrase/);
 });
+
+test("the compose networks' init (deploy/init.ts) writes encrypted throwaway keys; a second run keeps them", async (t) => {
+  const { initContainerNetwork } = await import('../../../deploy/init.ts');
+  const dir = tempDir(t);
+  const nodes = [1, 2].map((i) => ({ id: `node-${i}`, name: `Kommune ${i}`, role: 'authority' as const }));
+  const first = await initContainerNetwork({ out: dir, chainId: 'custody-compose', nodes });
+  for (const n of first.nodes) {
+    assert.ok(isEncryptedKeyFile(join(n.dir, 'key.json')));
+    assert.equal(readNodeConfigKey(join(n.dir, 'config.json'), NO_ENV).publicKey, n.publicKey);
+  }
+  const again = await initContainerNetwork({ out: dir, chainId: 'custody-compose', nodes });
+  assert.equal(again.created, false);
+  assert.deepEqual(
+    again.nodes.map((n) => n.publicKey),
+    first.nodes.map((n) => n.publicKey),
+  );
+});
