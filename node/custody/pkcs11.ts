@@ -161,7 +161,7 @@ function publicKeyOf(lib: pkcs11js.PKCS11, session: Session, handle: Buffer): He
   throw new HsmError('the public key object holds no Ed25519 point');
 }
 
-/** Signs with an Ed25519 key held by a PKCS#11 token. Close it to log out. */
+/** Signs with an Ed25519 key held by a PKCS#11 token. Close it to end its session. */
 export class Pkcs11Signer implements MessageSigner {
   readonly publicKey: Hex;
   readonly #config: HsmConfig;
@@ -219,11 +219,8 @@ export class Pkcs11Signer implements MessageSigner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.#module.lib.C_Logout(this.#session);
-    } catch {
-      // Another session of this process may still be logged in; closing ours is what matters.
-    }
+    // No C_Logout: login is per token for the whole process, and would end other sessions' login
+    // too; closing the last session logs out (PKCS#11 §5.6).
     closeSession(this.#config, this.#module, this.#session);
   }
 

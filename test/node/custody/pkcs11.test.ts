@@ -49,6 +49,10 @@ test('tillid keys hsm-generate makes a key inside the token; it signs under the 
     publicKey,
     hsm: { token: 'generate-test', keyLabel: 'authority' },
   });
+  // A second signer on the same token (login is per token): closing one leaves the other working.
+  const second = await openKeyArgument(token.hsmFile, undefined);
+  second.close?.();
+  assert.ok(verifySignature(publicKey, message, signer.sign(message)), 'the first still signs');
   const twice = await tillid(['keys', 'hsm-generate', '--hsm', token.hsmFile]);
   assert.equal(twice.code, 1);
   assert.match(twice.stderr, /already holds a key labelled "authority"/);
@@ -138,9 +142,15 @@ test('the signed-vote log holds with an HSM key: a restarted authority re-sends 
   const token = softHsmToken(dir, 'votes-test');
   const made = await tillid(['keys', 'hsm-generate', '--hsm', token.hsmFile]);
   assert.equal(made.code, 0, made.stderr);
-  const others = [0, 1, 2].map(() => new Signer(generateKeyPair()));
   let hsm: MessageSigner = Pkcs11Signer.open(token.config);
-  const authorities = scheduleOrder([hsm.publicKey, ...others.map((s) => s.publicKey)]);
+  // Three file-held authorities, drawn so that the HSM one is not round 0's proposer at height 1
+  // (authorities[1]): it is the voter under test.
+  let others: Signer[];
+  let authorities: Hex[];
+  do {
+    others = [0, 1, 2].map(() => new Signer(generateKeyPair()));
+    authorities = scheduleOrder([hsm.publicKey, ...others.map((s) => s.publicKey)]);
+  } while (authorities[1] === hsm.publicKey);
   const signerOf = (pk: Hex) =>
     pk === hsm.publicKey ? hsm : (others.find((s) => s.publicKey === pk) as Signer);
   const CHAIN = 'tillid-hsm-test';
