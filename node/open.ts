@@ -6,6 +6,7 @@
  */
 import { Chain } from './chain/chain.ts';
 import type { NodeConfig } from './config.ts';
+import { isEncryptedKeyFile } from './custody/key-file.ts';
 import { openSigner } from './custody/open-signer.ts';
 import { readGenesis } from './genesis-file.ts';
 import type { Logger } from './log.ts';
@@ -47,6 +48,11 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
     },
     'chain opened',
   );
+  if (config.keyFile && !isEncryptedKeyFile(config.keyFile))
+    log.warn(
+      { keyFile: config.keyFile },
+      'the key file is PLAINTEXT: anyone who can read it can sign as this authority; encrypt it with `tillid keys encrypt`',
+    );
   let running: RunningHost | undefined;
   try {
     if (config.p2p) running = await openNodeHost({ p2p: config.p2p, signer, chain, log });

@@ -4,15 +4,16 @@
  * clear message and a non-zero exit before anything is created.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, validateConfig } from '../../../node/config.ts';
-import { writeEncryptedKeyFile } from '../../../node/custody/key-file.ts';
+import { writeEncryptedKeyFile, writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
 import { generateKeyPair } from '../../../node/protocol/signature.ts';
 import { devGenesis, getJson, tempDir } from '../../fixtures/node.ts';
-import { startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
+import { CLI, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 import { softHsmToken, useSoftHsm } from '../../fixtures/softhsm.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tillid-softhsm-'));
@@ -114,4 +115,25 @@ test('node start: a single authority whose key is in SoftHSM2 produces blocks', 
   const block = await getJson(`${node.url}/v1/blocks/2`);
   assert.equal(block.header.proposer, publicKey);
   await stopNodeProcess(node);
+});
+
+test('node start: an old plaintext key file still starts the node, with a warning in its log', async (t) => {
+  const { dir, key } = nodeDir(t);
+  writePlaintextKeyFile(join(dir, 'key.json'), key);
+  const config = { ...base, keyFile: 'key.json', logLevel: 'info', api: { host: '127.0.0.1', port: 0 } };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const child = spawn(process.execPath, [CLI, 'node', 'start', '--config', join(dir, 'config.json')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  for (let i = 0; i < 300 && !out.includes('"node started"'); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const warning = out.split('\n').find((l) => l.includes('PLAINTEXT'));
+  assert.ok(warning, 'the log says the key is plaintext');
+  assert.equal(JSON.parse(warning).level, 40, 'at warn level');
+  assert.ok(!out.includes(key.privateKey), 'and never prints the key');
 });
