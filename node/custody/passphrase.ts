@@ -31,7 +31,7 @@ export function passphraseFileOf(explicit: string | undefined, env: NodeJS.Proce
   if (fromEnv) return fromEnv;
   if (existsSync(SECRET_PATH)) return SECRET_PATH;
   throw new PassphraseError(
-    `the key is encrypted and no passphrase file was given: use --passphrase-file <file> (or passphraseFile ` +
+    `no passphrase file was given for the encrypted key: use --passphrase-file <file> (or passphraseFile ` +
       `in the node's config), set ${PASSPHRASE_ENV} to a file's path, or mount a secret at ${SECRET_PATH}`,
   );
 }
