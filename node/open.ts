@@ -7,7 +7,7 @@
 import { Chain } from './chain/chain.ts';
 import type { NodeConfig } from './config.ts';
 import { isEncryptedKeyFile } from './custody/key-file.ts';
-import { openSigner } from './custody/open-signer.ts';
+import { exitOnSignerFailure, failStop, openSigner } from './custody/open-signer.ts';
 import { readGenesis } from './genesis-file.ts';
 import type { Logger } from './log.ts';
 import type { RunningHost } from './p2p/host.ts';
@@ -29,7 +29,13 @@ export interface Opened {
 
 export async function openNode(config: NodeConfig, log: Logger): Promise<Opened> {
   const genesis = readGenesis(config.genesisFile);
-  const signer = await openSigner(config);
+  const opened = await openSigner(config);
+  const signer = config.hsm
+    ? failStop(opened, (e) => {
+        log.fatal({ err: e.message }, 'the HSM failed to sign: stopping the node');
+        exitOnSignerFailure(e);
+      })
+    : opened;
   const verified = new VerifiedSignatures();
   let chain: Chain;
   try {

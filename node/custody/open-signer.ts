@@ -65,3 +65,32 @@ export async function loadPkcs11(): Promise<typeof import('./pkcs11.ts')> {
     );
   }
 }
+
+/**
+ * A signer whose failure stops the node. A key file's signer cannot fail, an HSM can (removed,
+ * restarted, unreachable); a node must then not carry on without its key — some callers (block
+ * sync, gossip) catch errors and would leave it running but silent. `stop` is told (the node logs
+ * and ends the process past every catch: `exitOnSignerFailure`), and the caller gets the error too,
+ * so nothing is recorded or sent for the signature that failed.
+ */
+export function failStop(signer: MessageSigner, stop: (e: Error) => void): MessageSigner {
+  return {
+    publicKey: signer.publicKey,
+    sign(message) {
+      try {
+        return signer.sign(message);
+      } catch (e) {
+        stop(e as Error);
+        throw e;
+      }
+    },
+    close: () => signer.close?.(),
+    toJSON: () => signer,
+  } as MessageSigner;
+}
+
+/** Ends the process on the next tick, out of any catch; its supervisor restarts it. */
+export const exitOnSignerFailure = (e: Error): void =>
+  process.nextTick(() => {
+    throw e;
+  });

@@ -4,7 +4,7 @@
  * clear message and a non-zero exit before anything is created.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig, validateConfig } from '../../../node/config.ts';
 import { writeEncryptedKeyFile, writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
 import { generateKeyPair } from '../../../node/protocol/signature.ts';
-import { devGenesis, getJson, tempDir } from '../../fixtures/node.ts';
+import { devGenesis, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import { CLI, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 import { softHsmToken, useSoftHsm } from '../../fixtures/softhsm.ts';
 
@@ -136,4 +136,42 @@ test('node start: an old plaintext key file still starts the node, with a warnin
   assert.ok(warning, 'the log says the key is plaintext');
   assert.equal(JSON.parse(warning).level, 40, 'at warn level');
   assert.ok(!out.includes(key.privateKey), 'and never prints the key');
+});
+
+test('node start: when its HSM token disappears the node says so and exits (fail-stop), never runs on silently', async (t) => {
+  const dir = tempDir(t);
+  const token = softHsmToken(dir, 'vanishing-test');
+  const made = await tillid(['keys', 'hsm-generate', '--hsm', token.hsmFile]);
+  assert.equal(made.code, 0, made.stderr);
+  const { publicKey } = JSON.parse(made.stdout);
+  writeFileSync(
+    join(dir, 'genesis.json'),
+    JSON.stringify(devGenesis([{ publicKey, privateKey: '00'.repeat(32) }])),
+  );
+  const config = {
+    ...base,
+    hsm: token.config,
+    logLevel: 'info',
+    blockIntervalMs: 50,
+    api: { host: '127.0.0.1', port: 0 },
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const node = await startNodeProcess(join(dir, 'config.json'));
+  t.after(() => stopNodeProcess(node, 'SIGKILL'));
+  let out = '';
+  node.child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  await waitFor(
+    async () => ((await getJson(`${node.url}/v1/status`)).height >= 2 ? true : undefined),
+    20_000,
+  );
+  execFileSync('softhsm2-util', ['--delete-token', '--token', 'vanishing-test'], { stdio: 'ignore' });
+  const code = await Promise.race([
+    node.exited,
+    new Promise((r) => setTimeout(() => r('still running'), 20_000)),
+  ]);
+  assert.notEqual(code, 0, 'exited non-zero');
+  assert.notEqual(code, 'still running');
+  assert.match(out, /the HSM failed to sign: stopping the node/);
 });

@@ -15,7 +15,7 @@ import { signProposal, signVote } from '../../../node/consensus/tendermint/messa
 import { scheduleOrder } from '../../../node/consensus/tendermint/schedule.ts';
 import type { MemorySignedVoteLog } from '../../../node/consensus/tendermint/signed-log.ts';
 import { writeEncryptedKeyFile } from '../../../node/custody/key-file.ts';
-import { openKeyArgument } from '../../../node/custody/open-signer.ts';
+import { failStop, openKeyArgument } from '../../../node/custody/open-signer.ts';
 import { Pkcs11Signer } from '../../../node/custody/pkcs11.ts';
 import { type Block, blockHash } from '../../../node/protocol/block.ts';
 import { type Hex, sha256Hex } from '../../../node/protocol/hash.ts';
@@ -228,4 +228,20 @@ test('the signed-vote log holds with an HSM key: a restarted authority re-sends 
     'no second vote for a slot already signed',
   );
   assert.equal(log.signedAt(1).length, signedBefore, 'nothing new recorded');
+});
+
+test('an HSM that fails to sign stops the node (fail-stop): the caller and the node are both told', async (t) => {
+  const dir = tempDir(t);
+  const token = softHsmToken(dir, 'fail-stop-test');
+  assert.equal((await tillid(['keys', 'hsm-generate', '--hsm', token.hsmFile])).code, 0);
+  const hsm = Pkcs11Signer.open(token.config);
+  const failures: string[] = [];
+  const signer = failStop(hsm, (e) => failures.push(e.message));
+  const message = Buffer.from('a vote');
+  assert.ok(verifySignature(hsm.publicKey, message, signer.sign(message)));
+  assert.deepEqual(failures, []);
+  hsm.close(); // the session is gone, as when the HSM restarts
+  assert.throws(() => signer.sign(message), /the HSM session is closed/);
+  assert.deepEqual(failures, ['the HSM session is closed'], 'the node is told, and stops (open.ts)');
+  assert.deepEqual(JSON.parse(JSON.stringify(signer)).publicKey, hsm.publicKey);
 });
