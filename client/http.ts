@@ -2,6 +2,8 @@
  * Reads and submissions over a node's HTTP API (`node/api`). Every refusal becomes a
  * `TillidClientError` carrying the node's stable code, so callers branch on `code`, never on text.
  */
+
+import { describeTlsError } from '../node/api/tls-errors.ts';
 import type { Hex } from '../node/protocol/hash.ts';
 import type { Transaction } from '../node/protocol/transaction.ts';
 
@@ -109,7 +111,7 @@ export class TillidClient {
     } catch (e) {
       throw new TillidClientError(
         'NODE_UNREACHABLE',
-        `${method} ${this.url}${path}: ${(e as Error).message}`,
+        `${method} ${this.url}${path}: ${describeTlsError(e, 'tillid --ca <file>, or NODE_EXTRA_CA_CERTS', false).message}`,
       );
     }
     if (allow404 && response.status === 404) return undefined;

@@ -26,10 +26,11 @@
  * submitter key for each of the --municipalities (registered by the first node's authority key).
  * hybrid has no gateway service yet.
  *
- * Bundles: members.json lists `{ name, cvr, publicKey, host, role? }` per municipality, each public
- * key generated on that municipality's own host. Writes genesis.json, its hash, and one directory
- * per municipality with its config.json (peers by the others' host names), genesis.json and a
- * docker-compose.yml for its own host. No private key ever passes through this.
+ * Bundles: members.json lists `{ name, cvr, publicKey, host, role?, gateway? }` per municipality,
+ * each public key generated on that municipality's own host (bundles.ts). Writes genesis.json, its
+ * hash, and one directory per municipality for its own host: node/ (config with peers by the
+ * others' host names, same ports everywhere, its own address announced; genesis; throwaway TLS),
+ * the optional gateway/, docker-compose.yml and a README. No authority key passes through this.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -280,8 +281,11 @@ One Docker host:
   --block-interval-ms MS    default 500
   --chain-id ID             default tillid-<topology>
 
-Separate hosts (deploy/CEREMONY.md):
-  --bundles --members members.json --out DIR [--chain-id ID] [--image TAG]
+Separate hosts (deploy/CEREMONY.md), one bundle per municipality:
+  --bundles --members members.json --out DIR [--chain-id ID] [--image TAG] [--gateway-image TAG] [--no-tls]
+    members.json: [{ name, cvr, publicKey, host, role?, gateway? }]; host: the DNS name or IP the
+    others reach it at (API 7101, p2p 7201 on every host). Node APIs are HTTPS with THROWAWAY
+    certificates from a per-consortium development CA unless --no-tls (plain HTTP on loopback).
 
 Kubernetes (deploy/KUBERNETES.md), from the same members.json:
   --kubernetes network --members members.json --out DIR        every member's node + the gateway
@@ -317,6 +321,7 @@ if (import.meta.main) {
         'block-interval-ms': { type: 'string', default: '500' },
         'chain-id': { type: 'string' },
         bundles: { type: 'boolean', default: false },
+        'no-tls': { type: 'boolean', default: false },
         members: { type: 'string' },
         kubernetes: { type: 'string' },
         municipality: { type: 'string' },
@@ -369,7 +374,9 @@ if (import.meta.main) {
       const { genesisHash: hash } = await writeBundles(members, out, {
         chainId: values['chain-id'] ?? 'tillid',
         image: values.image,
+        gatewayImage: values['gateway-image'],
         blockIntervalMs,
+        tls: !values['no-tls'],
       });
       console.log(JSON.stringify({ genesisHash: hash, bundles: members.map((m) => slug(m.name)) }));
     } else {

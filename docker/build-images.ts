@@ -55,7 +55,8 @@ interface ImageSpec {
 }
 
 const IMAGES: readonly ImageSpec[] = [
-  { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'deploy/init.ts'] },
+  // client/: the CLI's signing commands (tx, party, contract, authority) run inside the node container.
+  { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'client', 'deploy/init.ts'] },
   {
     name: 'gateway',
     tag: GATEWAY_IMAGE_TAG,

@@ -24,6 +24,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY node ./node
+COPY client ./client
 COPY deploy/init.ts ./deploy/init.ts
 # The node's state (config, key, genesis, LevelDB store) lives in one volume owned by uid 1000.
 RUN mkdir -p /var/lib/tillid && chown 1000:1000 /var/lib/tillid && chmod 700 /var/lib/tillid

@@ -1,7 +1,7 @@
 # The Tillid node image, air-gapped: no registry, no shell, no package manager in the build.
 # RUNTIME_IMAGE is the base made by `npm run images` from this host's Node 24 binary and the shared
 # libraries it links (docker import); the context is a directory staged by docker/build-images.ts
-# holding package.json, node/, deploy/init.ts and the production node_modules copied from this
+# holding package.json, node/, client/, deploy/init.ts and the production node_modules copied from this
 # checkout. Same layout, user, ports, health check and entry point as node.Dockerfile.
 ARG RUNTIME_IMAGE=tillid/node-runtime:24
 FROM ${RUNTIME_IMAGE}

@@ -62,6 +62,11 @@ export interface GatewayConfig {
   readonly roleUris: Readonly<Record<string, string>>;
   readonly topology: Topology;
   readonly municipalities: readonly MunicipalityRoute[];
+  /**
+   * PEM CA that issues the node APIs' certificates (the consortium's, or the municipality's own
+   * PKI): HTTPS node URLs must present a certificate from it. Absent: the system's public CAs.
+   */
+  readonly nodeCaFile?: string;
   /** Nodes of a centrally run network, used for CVRs without nodes of their own. */
   readonly sharedNodes: readonly string[];
   /** CVRs of providers the gateway acts for (they sign through their municipality's nodes). */
@@ -109,6 +114,7 @@ const KEYS = [
   'topology',
   'municipalities',
   'sharedNodes',
+  'nodeCaFile',
   'providers',
   'agreements',
   'keyStoreDir',
@@ -274,6 +280,8 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
   if (topology === 'local')
     need(municipalities.length === 1, 'topology local serves exactly one municipality');
   if (topology === 'central') need(sharedNodes.length > 0, 'topology central needs sharedNodes');
+  if (raw.nodeCaFile !== undefined)
+    need(typeof raw.nodeCaFile === 'string' && raw.nodeCaFile !== '', 'nodeCaFile must be a PEM file path');
   const providers = raw.providers ?? [];
   need(Array.isArray(providers) && providers.every((c: unknown) => CVR.test(String(c))), 'providers: CVRs');
 
@@ -308,6 +316,7 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
     topology,
     municipalities,
     sharedNodes,
+    ...(raw.nodeCaFile ? { nodeCaFile: path(raw.nodeCaFile) } : {}),
     providers: providers.map(String),
     agreements,
     keyStoreDir: path(raw.keyStoreDir),

@@ -20,6 +20,7 @@ import {
 } from './config.ts';
 import { CertificateVerifier, FinalityWatcher } from './finality.ts';
 import { FileKeyStore } from './keystore.ts';
+import { nodeFetch } from './node-fetch.ts';
 import { ProofChecker } from './proofs/checker.ts';
 import { NodeRouter } from './routing.ts';
 import { buildGateway } from './server.ts';
@@ -42,12 +43,18 @@ export async function startGateway(
   const genesis = config.genesisFile
     ? decodeGenesis(JSON.parse(readFileSync(config.genesisFile, 'utf8')))
     : undefined;
-  const router = new NodeRouter(config);
+  const router = new NodeRouter(
+    config,
+    nodeFetch(config.nodeCaFile ? readFileSync(config.nodeCaFile, 'utf8') : undefined),
+  );
   await router.start();
   // The chain id comes from the nodes: wait for one rather than fail when the network is still starting.
   for (let waited = 0; !router.reached; waited++) {
     if (waited % 10 === 0)
-      log.warn({ nodes: router.health().map((n) => n.url) }, 'waiting for a node of the network');
+      log.warn(
+        { nodes: router.health().map((n) => (n.reason ? `${n.url}: ${n.reason}` : n.url)) },
+        'waiting for a node of the network',
+      );
     await new Promise((r) => setTimeout(r, 500));
     await router.checkAll();
   }

@@ -13,6 +13,7 @@ import type { Hex } from '../node/protocol/hash.ts';
 import { type Transaction, transactionHash } from '../node/protocol/transaction.ts';
 import type { GatewayConfig } from './config.ts';
 import { GatewayError } from './errors.ts';
+import { type NodeFetch, nodeFetch } from './node-fetch.ts';
 import type { ProofChecker, Proven } from './proofs/checker.ts';
 import { provableRead, withProof } from './proofs/paths.ts';
 
@@ -57,10 +58,14 @@ export class NodeRouter {
   readonly #queues = new Map<string, Pending[]>();
   readonly #flushTimers = new Map<string, NodeJS.Timeout>();
   #proofs: ProofChecker | undefined;
+  /** How node APIs are called: with the configured node CA for HTTPS nodes (node-fetch.ts). */
+  readonly fetch: NodeFetch;
 
   constructor(
     config: Pick<GatewayConfig, 'topology' | 'municipalities' | 'sharedNodes' | 'healthCheckIntervalMs'>,
+    fetch: NodeFetch = nodeFetch(),
   ) {
+    this.fetch = fetch;
     this.topology = config.topology;
     this.#routes = new Map(config.municipalities.map((m) => [m.cvr, m.nodes.map(trimSlash)]));
     this.#shared = config.sharedNodes.map(trimSlash);
@@ -89,7 +94,7 @@ export class NodeRouter {
 
   async #check(url: string): Promise<void> {
     try {
-      const response = await fetch(`${url}/v1/status`, {
+      const response = await this.fetch(`${url}/v1/status`, {
         signal: AbortSignal.timeout(Math.max(500, this.#intervalMs)),
       });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -155,7 +160,7 @@ export class NodeRouter {
     for (const url of this.#healthy(cvr)) {
       let response: Response;
       try {
-        response = await fetch(`${url}${spec ? withProof(path) : path}`, {
+        response = await this.fetch(`${url}${spec ? withProof(path) : path}`, {
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         });
       } catch (e) {
@@ -243,7 +248,7 @@ export class NodeRouter {
     if (batch.length === 0) return;
     let response: Response;
     try {
-      response = await fetch(`${url}/v1/transactions/batch`, {
+      response = await this.fetch(`${url}/v1/transactions/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ transactions: batch.map((p) => p.tx) }),

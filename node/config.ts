@@ -18,7 +18,16 @@ export interface NodeConfig {
   /** The node's key in an HSM through PKCS#11 instead of a key file (node/custody/pkcs11.ts). */
   readonly hsm?: HsmConfig;
   readonly dataDir: string;
-  readonly api: { readonly host: string; readonly port: number };
+  /**
+   * The HTTP API. `host` is the bind address: 127.0.0.1 for a node only its own operators reach,
+   * 0.0.0.0 (or a public interface) for one other organisations' gateways and CLIs reach — then
+   * with `tls` (PEM file paths; the certificate's names must cover the address they dial).
+   */
+  readonly api: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls?: { readonly cert: string; readonly key: string };
+  };
   readonly blockIntervalMs: number;
   /**
    * With nothing to include, how long to wait before an empty block. Empty blocks keep block time
@@ -40,6 +49,12 @@ export interface NodeConfig {
   readonly p2p?: {
     /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7201. */
     readonly listen: readonly string[];
+    /**
+     * What this node advertises to its peers instead of its listen addresses: its public address
+     * (e.g. /dns4/node.kommune.dk/tcp/7201), so peers never learn 0.0.0.0 or 127.0.0.1 from it.
+     * Empty: the listen addresses, as libp2p resolves them.
+     */
+    readonly announce?: readonly string[];
     /** Multiaddrs of the other nodes, each ending in /p2p/<peer id>. */
     readonly peers: readonly string[];
     /** Public keys of non-voting observer nodes allowed to connect, besides the authorities. */
@@ -75,7 +90,10 @@ export class ConfigError extends Error {
 const ENV = {
   TILLID_API_HOST: (c: Record<string, any>, v: string) => (c.api = { ...c.api, host: v }),
   TILLID_API_PORT: (c: Record<string, any>, v: string) => (c.api = { ...c.api, port: Number(v) }),
+  TILLID_P2P_ANNOUNCE: (c: Record<string, any>, v: string) =>
+    (c.p2p = { ...c.p2p, announce: v.split(',').map((a) => a.trim()) }),
   TILLID_DATA_DIR: (c: Record<string, any>, v: string) => (c.dataDir = v),
+  TILLID_KEY_FILE: (c: Record<string, any>, v: string) => (c.keyFile = v),
   TILLID_LOG_LEVEL: (c: Record<string, any>, v: string) => (c.logLevel = v),
   TILLID_VERIFY_WORKERS: (c: Record<string, any>, v: string) => (c.verifyWorkers = Number(v)),
   TILLID_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.blockIntervalMs = Number(v)),
@@ -125,6 +143,14 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
   const api = { ...DEFAULTS.api, ...(raw.api ?? {}) };
   need(typeof api.host === 'string', 'api.host must be a string');
   need(Number.isInteger(api.port) && api.port >= 0 && api.port < 65536, 'api.port must be 0-65535');
+  if (api.tls !== undefined) {
+    const t = api.tls;
+    need(
+      typeof t === 'object' && t !== null && typeof t.cert === 'string' && typeof t.key === 'string',
+      'api.tls must be { cert, key }: paths of a PEM certificate (chain) and its private key',
+    );
+    api.tls = { cert: resolve(baseDir, t.cert), key: resolve(baseDir, t.key) };
+  }
   const blockIntervalMs = raw.blockIntervalMs ?? DEFAULTS.blockIntervalMs;
   need(
     Number.isInteger(blockIntervalMs) && blockIntervalMs >= 10 && blockIntervalMs <= 60_000,
@@ -151,15 +177,20 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
   if (raw.p2p !== undefined) {
     const listen = raw.p2p.listen ?? [];
     const peers = raw.p2p.peers ?? [];
+    const announce = raw.p2p.announce ?? [];
     const observers = raw.p2p.observers ?? [];
     const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
     need(strings(listen) && listen.length > 0, 'p2p.listen must list at least one multiaddr');
     need(strings(peers), 'p2p.peers must be a list of multiaddrs');
     need(
+      strings(announce) && announce.every((a: string) => a.startsWith('/') && !a.includes('/p2p/')),
+      "p2p.announce must be a list of multiaddrs without /p2p/ (this node's public addresses)",
+    );
+    need(
       strings(observers) && observers.every((k: string) => /^[0-9a-f]{64}$/.test(k)),
       'p2p.observers must be public keys (hex)',
     );
-    p2p = { listen, peers, observers };
+    p2p = { listen, announce, peers, observers };
   }
   let timeouts: NodeConfig['timeouts'];
   if (raw.timeouts !== undefined) {

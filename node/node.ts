@@ -6,6 +6,7 @@
  * genesis, key, chain store, p2p host — is opened first (open.ts). See node/README.md, "How the
  * parts connect".
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ChainActivity } from './api/activity.ts';
@@ -76,7 +77,7 @@ export class TillidNode {
   get url(): string {
     const address = this.api.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.api.port;
-    return `http://${this.config.api.host}:${port}`;
+    return `${this.config.api.tls ? 'https' : 'http'}://${this.config.api.host}:${port}`;
   }
 
   /** Flushes gossip, stops producing (finishing the block in flight), closes the API, peers, store. */
@@ -160,6 +161,19 @@ function assemble(opened: Opened): NodeComponents {
   const api = buildApi(
     nodeApi({ ...c, activity, queries, receipts, proveRead: (spec) => proveRead(chain, spec) }),
     log.child({ component: 'api' }),
+    config.api.tls ? readApiTls(config.api.tls) : undefined,
   );
   return { ...c, network, consensus, activity, api };
+}
+
+/** The API's certificate and key, read once at start; a missing file stops the node saying which. */
+function readApiTls(files: NonNullable<NodeConfig['api']['tls']>): { cert: string; key: string } {
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read api.tls.${what} ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { cert: read('cert', files.cert), key: read('key', files.key) };
 }

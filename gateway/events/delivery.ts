@@ -10,7 +10,9 @@
  * with its own durable cursor in `stateDir` (`runChannel`), so one slow or failing receiver never
  * holds up another, and each resumes where it was confirmed after a gateway restart.
  */
+
 import { join } from 'node:path';
+import type { NodeFetch } from '../node-fetch.ts';
 import type { ProofChecker } from '../proofs/checker.ts';
 import { type AmqpDeliveryOptions, AmqpEventPublisher } from './amqp.ts';
 import { type Backoff, type ChannelStatus, type EventLog, runChannel, silentLog } from './channel.ts';
@@ -29,6 +31,8 @@ export interface EventDeliveryOptions {
   /** Node API URLs to read events from, tried in order (or pass a `feed`). */
   readonly nodeUrls?: readonly string[];
   readonly feed?: NodeEventFeed;
+  /** How the feed calls node APIs (the router's, with the node CA). */
+  readonly fetch?: NodeFetch;
   /** Take only event pages proven against the trusted genesis (gateway/proofs). */
   readonly proofs?: ProofChecker;
   /** Cursors and the webhook subscriptions file live here (a private, persistent volume). */
@@ -75,6 +79,7 @@ export async function startEventDelivery(options: EventDeliveryOptions): Promise
     new NodeEventFeed({
       nodeUrls: options.nodeUrls ?? [],
       ...(options.proofs ? { proofs: options.proofs } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   const log = options.log ?? silentLog;
   const stopping = new AbortController();

@@ -5,6 +5,7 @@
  * stable, which is how every delivery channel recognises a duplicate.
  */
 
+import { type NodeFetch, nodeFetch } from '../node-fetch.ts';
 import type { ProofChecker, ProvenAt } from '../proofs/checker.ts';
 
 /** A finalized chain event as the node serves it (node/state/events.ts). */
@@ -39,6 +40,8 @@ export interface NodeEventFeedOptions {
    * not verify is refused like an unreachable node's, and the next node is asked.
    */
   readonly proofs?: ProofChecker;
+  /** How node APIs are called (the router's, with the node CA); default plain fetch. */
+  readonly fetch?: NodeFetch;
 }
 
 /** Where each event of a proven page was proven; the envelope carries it (envelope.ts). */
@@ -65,8 +68,10 @@ export class NodeEventFeed {
   readonly #limit: number;
   readonly #timeoutMs: number;
   readonly #proofs: ProofChecker | undefined;
+  readonly #fetch: NodeFetch;
 
   constructor(options: NodeEventFeedOptions) {
+    this.#fetch = options.fetch ?? nodeFetch();
     if (options.nodeUrls.length === 0) throw new Error('the event feed needs at least one node URL');
     this.nodeUrls = options.nodeUrls.map((u) => u.replace(/\/+$/, ''));
     this.#limit = options.limit ?? 500;
@@ -104,7 +109,9 @@ export class NodeEventFeed {
     const problems: string[] = [];
     for (const base of this.nodeUrls) {
       try {
-        const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(this.#timeoutMs) });
+        const response = await this.#fetch(`${base}${path}`, {
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         return check(await response.json(), base);
       } catch (e) {

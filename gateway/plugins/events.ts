@@ -14,6 +14,7 @@ export async function events(app: FastifyInstance, c: PluginComponents): Promise
   const options = c.config.events ?? {};
   const delivery = await startEventDelivery({
     nodeUrls: [...new Set(c.router.health().map((n) => n.url))],
+    fetch: c.router.fetch,
     stateDir: options.stateDir ?? resolve(join(c.config.keyStoreDir, '..', 'events')),
     chainId: c.router.status.chainId,
     ...(c.router.proofs ? { proofs: c.router.proofs } : {}),

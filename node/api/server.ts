@@ -36,8 +36,16 @@ const answers: ErrorAnswerOptions = {
     request.routeOptions.url === '/v1/transactions' ? 'TX_MALFORMED' : 'BAD_REQUEST',
 };
 
-export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
+/** PEM contents of the API's certificate (chain) and key: with them the API serves only HTTPS. */
+export interface ApiTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export function buildApi(node: NodeApi, log: Logger, tls?: ApiTls): FastifyInstance {
+  // Typed as the plain-HTTP instance: routes and hooks are the same on an HTTPS server.
   const app = Fastify({
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
@@ -45,7 +53,7 @@ export function buildApi(node: NodeApi, log: Logger): FastifyInstance {
     clientErrorHandler: clientErrors(answers),
     // Coercion or stripping would change signed content behind the signer's back: reject instead.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-  });
+  }) as unknown as FastifyInstance;
 
   useErrorSchema(app);
   app.addSchema(transactionSchema);

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
 import { writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../custody/passphrase.ts';
+import { hostMultiaddr, parseHostPort } from '../p2p/address.ts';
 import { peerIdForPublicKey } from '../p2p/identity.ts';
 import {
   type Authority,
@@ -26,11 +27,15 @@ import {
 import { generateKeyPair, isValidPublicKey } from '../protocol/signature.ts';
 import { DAY_MS } from '../state/contracts/calendar.ts';
 import { parse, UsageError } from './args.ts';
+import { placeNodes } from './network-places.ts';
 
 export interface MunicipalityInput {
   name: string;
   cvr: string;
   publicKey?: string;
+  /** Its own host (DNS name or IP) on a network of separate hosts; the p2p port there, default 7201. */
+  host?: string;
+  port?: number;
 }
 
 /**
@@ -58,10 +63,15 @@ export interface InitOptions {
   out: string;
   chainId: string;
   municipalities: MunicipalityInput[];
-  /** API ports are basePort, basePort + 1, …; p2p ports are basePort + 100, + 101, … */
+  /**
+   * All on one host: API ports basePort, basePort + 1, …; p2p ports basePort + 100, + 101, ….
+   * Separate hosts (every municipality has a `host`): API basePort and p2p basePort + 100 on each.
+   */
   basePort: number;
-  /** Host name or IP where the nodes reach each other (p2p). */
+  /** One host for every node (when no municipality has its own): where they reach each other. */
   host: string;
+  /** The API's bind address; default 127.0.0.1 on one host, 0.0.0.0 on separate hosts. */
+  apiHost?: string;
   blockIntervalMs: number;
   genesisTime: number;
   /** The business clock (`genesis.params.clock`); block time when absent. */
@@ -91,6 +101,8 @@ export async function initNetwork(
   o: InitOptions,
 ): Promise<{ genesis: Genesis; nodeDirs: string[]; generatedKeys: string[] }> {
   if (existsSync(join(o.out, 'genesis.json'))) throw new UsageError(`${o.out} already holds a network`);
+  // Every address is checked before anything is written.
+  const places = placeNodes(o);
   mkdirSync(o.out, { recursive: true });
   const authorities: Authority[] = [];
   const nodeDirs: string[] = [];
@@ -109,18 +121,14 @@ export async function initNetwork(
     } else if (!isValidPublicKey(publicKey)) {
       throw new UsageError(`${m.name}: invalid public key`);
     }
-    authorities.push({
-      name: m.name,
-      cvr: m.cvr,
-      publicKey,
-      address: `/ip4/${o.host}/tcp/${o.basePort + 100 + i}`,
-    });
+    authorities.push({ name: m.name, cvr: m.cvr, publicKey, address: places[i]?.address as string });
     nodeDirs.push(dir);
   });
   const addresses = await Promise.all(
     authorities.map(async (a) => `${a.address}/p2p/${await peerIdForPublicKey(a.publicKey)}`),
   );
   authorities.forEach((a, i) => {
+    const place = places[i] as (typeof places)[number];
     const config = {
       name: a.name,
       genesisFile: '../genesis.json',
@@ -128,13 +136,15 @@ export async function initNetwork(
       // A member's own key takes its passphrase from TILLID_PASSPHRASE_FILE or a mounted secret.
       ...(o.municipalities[i]?.publicKey === undefined ? { passphraseFile: THROWAWAY_PASSPHRASE_FILE } : {}),
       dataDir: 'data',
-      api: { host: DEFAULTS.api.host, port: o.basePort + i },
+      api: place.api,
       blockIntervalMs: o.blockIntervalMs,
       logLevel: 'info',
       ...(authorities.length > 1
         ? {
             p2p: {
-              listen: [`/ip4/0.0.0.0/tcp/${o.basePort + 100 + i}`],
+              listen: [place.listen],
+              // Its genesis address only: peers never learn 0.0.0.0 or a private address from it.
+              announce: [place.address],
               peers: addresses.filter((_, j) => j !== i),
               observers: [],
             },
@@ -153,11 +163,41 @@ export async function initNetwork(
   return { genesis, nodeDirs, generatedKeys };
 }
 
+/** A JSON array of `{ name, cvr, publicKey?, host? }`, host as `host[:p2pPort]`. */
 function readMunicipalities(file: string): MunicipalityInput[] {
   const list = JSON.parse(readFileSync(file, 'utf8'));
   if (!Array.isArray(list))
-    throw new UsageError(`${file}: expected a JSON array of { name, cvr, publicKey }`);
-  return list;
+    throw new UsageError(`${file}: expected a JSON array of { name, cvr, publicKey?, host? }`);
+  return list.map((m: MunicipalityInput & { host?: unknown }) => {
+    if (m.host === undefined) return m;
+    if (typeof m.host !== 'string') throw new UsageError(`${file}: ${m.name}: host must be "host[:port]"`);
+    return { ...m, ...hostPort(m.host, m.name) };
+  });
+}
+
+function hostPort(text: string, name: string): { host: string; port?: number } {
+  try {
+    const { host, port } = parseHostPort(text);
+    hostMultiaddr(host, port ?? 1); // an IP or a DNS name, refused here rather than after the others
+    return port === undefined ? { host } : { host, port };
+  } catch (e) {
+    throw new UsageError(`${name}: ${(e as Error).message}`);
+  }
+}
+
+/** `--member "Name=host[:port]"` (or `CVR=host[:port]`): that municipality's own host. */
+function withMembers(municipalities: MunicipalityInput[], members: string[]): MunicipalityInput[] {
+  const hosts = new Map<MunicipalityInput, { host: string; port?: number }>();
+  for (const text of members) {
+    const at = text.lastIndexOf('=');
+    if (at <= 0) throw new UsageError(`--member "${text}": expected Name=host[:port]`);
+    const who = text.slice(0, at);
+    const m = municipalities.find((x) => x.name === who || x.cvr === who);
+    if (!m) throw new UsageError(`--member "${text}": no municipality named ${who}`);
+    if (hosts.has(m)) throw new UsageError(`--member: ${who} given twice`);
+    hosts.set(m, hostPort(text.slice(at + 1), who));
+  }
+  return municipalities.map((m) => ({ ...m, ...hosts.get(m) }));
 }
 
 /** `--municipality "Name:CVR[:publicKey]"` */
@@ -176,13 +216,16 @@ export async function networkInit(args: string[]): Promise<void> {
     'base-port': { type: 'string', default: String(DEFAULTS.api.port) },
     'block-interval-ms': { type: 'string', default: String(DEFAULTS.blockIntervalMs) },
     host: { type: 'string', default: '127.0.0.1' },
+    member: { type: 'string', multiple: true },
+    'api-host': { type: 'string' },
     'business-days-per-block': { type: 'string' },
   });
-  const municipalities = v.municipalities
+  const listed = v.municipalities
     ? readMunicipalities(v.municipalities)
     : v.municipality
       ? v.municipality.map(parseMunicipality)
       : DEV_MUNICIPALITIES;
+  const municipalities = v.member ? withMembers(listed, v.member) : listed;
   const now = Date.now();
   const result = await initNetwork({
     out: v.out,
@@ -190,6 +233,7 @@ export async function networkInit(args: string[]): Promise<void> {
     municipalities,
     basePort: Number(v['base-port']),
     host: v.host,
+    ...(v['api-host'] ? { apiHost: v['api-host'] } : {}),
     blockIntervalMs: Number(v['block-interval-ms']),
     genesisTime: now,
     ...(v['business-days-per-block']
@@ -237,7 +281,7 @@ export async function networkUp(args: string[]): Promise<void> {
   );
   for (const config of configs) {
     const { api, name } = JSON.parse(readFileSync(config, 'utf8'));
-    console.error(`${name}: http://${api.host}:${api.port}/v1/status`);
+    console.error(`${name}: ${api.tls ? 'https' : 'http'}://${api.host}:${api.port}/v1/status`);
   }
   // Ctrl-C stops every node. A node that dies on its own is reported and the rest keep running,
   // as they would in production: that is how a consortium network is meant to behave.

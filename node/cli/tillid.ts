@@ -2,6 +2,9 @@
 /**
  * The `tillid` command line. Run it as `npm run tillid -- <command>` (Node 24 from the project).
  */
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { describeTlsError } from '../api/tls-errors.ts';
 import { parse, required, UsageError } from './args.ts';
 import { usageOf } from './usage.ts';
 
@@ -93,11 +96,38 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  await command(rest);
+  await command(trustCa(rest));
+}
+
+/**
+ * `--ca <file>`, accepted by every command: a node API served over HTTPS with a certificate from a
+ * consortium's or municipality's own CA (not a public one) is trusted by adding that CA to this
+ * process's defaults — a one-shot CLI process talks to nothing else. Returns the other arguments.
+ */
+let caGiven = false;
+function trustCa(args: string[]): string[] {
+  const at = args.findIndex((a) => a === '--ca' || a.startsWith('--ca='));
+  if (at < 0) return args;
+  const file = args[at]?.startsWith('--ca=') ? args[at]?.slice(5) : args[at + 1];
+  if (!file || file.startsWith('--')) throw new UsageError('--ca needs a PEM file (the CA of the node API)');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--ca ${file}: ${(e as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new UsageError(`--ca ${file}: no PEM certificate in it`);
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]);
+  caGiven = true;
+  const rest = [...args];
+  rest.splice(at, args[at]?.startsWith('--ca=') ? 1 : 2);
+  return trustCa(rest);
 }
 
 const [group] = process.argv.slice(2);
-main(process.argv.slice(2)).catch((e: Error) => {
+main(process.argv.slice(2)).catch((thrown: Error) => {
+  const e = describeTlsError(thrown, '--ca <file>', caGiven);
   // Node and chain refusals arrive as `CODE: message` (client/http.ts), so scripts can match the code.
   console.error(`tillid: ${e.message}`);
   if (e instanceof UsageError) console.error(usageOf(group));

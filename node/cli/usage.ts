@@ -16,8 +16,13 @@ export const USAGE = `usage: tillid <command>
       Passphrases and PINs come from files, never argv: --passphrase-file, else the file named by
       TILLID_PASSPHRASE_FILE, else /run/secrets/tillid-key-passphrase.
   network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
+               [--member "Name=host[:p2pPort]" ...] [--host <host>] [--api-host <bind address>]
                [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
-                                         a genesis plus one node config per municipality
+                                         a genesis plus one node config per municipality. One host for all
+                                         (--host, default 127.0.0.1): ports base-port+i (API) and +100+i (p2p).
+                                         Separate hosts (--member per municipality, or "host" in the file):
+                                         every node on API 7101 / p2p 7201, announcing only its own host,
+                                         API bound to --api-host (default 0.0.0.0 then; put it behind TLS)
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
   node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
@@ -39,6 +44,7 @@ export const USAGE = `usage: tillid <command>
   contract template|create|propose|cosign|approve|report|show|list ...
                                          contracts: tillid contract --help
 
+  --ca <file>                            with any --api https://…: trust the node API's CA (PEM)
   <command> --help                       usage of one command group`;
 
 export const CONTRACT_USAGE = `usage: tillid contract <command>

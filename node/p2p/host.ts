@@ -28,6 +28,8 @@ export interface HostOptions {
   readonly identity: KeyPair | MessageSigner;
   /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7201. */
   readonly listen: readonly string[];
+  /** Public multiaddrs to advertise instead of the listen addresses (none: the listen addresses). */
+  readonly announce?: readonly string[];
   /** Multiaddrs of peers to keep connected, each ending in /p2p/<peer id>. */
   readonly peers: readonly string[];
   /** The gossip topics this node uses, scored so invalid messages cost their sender (see below). */
@@ -67,7 +69,12 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   const host = (await createLibp2p({
     privateKey: await libp2pKey(options.identity),
     nodeInfo: { name: 'tillid', version: SOFTWARE_VERSION, userAgent: options.agentVersion ?? AGENT_VERSION },
-    addresses: { listen: [...options.listen] },
+    // With an announce address, identify advertises only it: peers across a WAN must not learn
+    // (and redial) 0.0.0.0, 127.0.0.1 or a container's private address.
+    addresses: {
+      listen: [...options.listen],
+      ...(options.announce && options.announce.length > 0 ? { announce: [...options.announce] } : {}),
+    },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -23,6 +23,7 @@ export async function openNodeHost({ p2p, signer, chain, log }: NodeHostComponen
   const running = await createHost({
     identity: signer,
     listen: p2p.listen,
+    ...(p2p.announce ? { announce: p2p.announce } : {}),
     peers: p2p.peers,
     topics: TOPICS.map((name) => topicName(chain.rules.chainId, name)),
     allowed: (key) => observers.has(key) || chain.authoritiesAt(chain.head.height + 1).includes(key),
