@@ -58,7 +58,7 @@ test('a wrong passphrase, a missing one, an altered file or a hostile scrypt cos
   );
   assert.throws(
     () => readKeyFile(file, { env: NO_ENV }),
-    /no passphrase file was given: use --passphrase-file/,
+    /no passphrase file was given for the encrypted key: use --passphrase-file/,
   );
   const right = passphraseFile(dir, 'right', 'correct horse battery staple');
   const parsed = JSON.parse(readFileSync(file, 'utf8'));
