@@ -7,6 +7,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { GATEWAY_RELEASE_IMAGE } from '../docker/tags.ts';
 import { validateGatewayConfig } from '../gateway/config.ts';
 import { hostMultiaddr } from '../node/p2p/address.ts';
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
@@ -21,7 +22,7 @@ import { writeMonitoringFiles } from './monitoring.ts';
 export interface BundleOptions {
   chainId: string;
   image: string;
-  /** The gateway image, for members with a `gateway` section; default tillid/gateway:dev. */
+  /** The gateway image, for members with a `gateway` section; default the release-tagged gateway image. */
   gatewayImage?: string;
   blockIntervalMs: number;
   genesisTime?: number;
@@ -125,7 +126,7 @@ export async function writeBundles(
         member: m,
         slug: s,
         image: o.image,
-        gatewayImage: o.gatewayImage ?? 'tillid/gateway:dev',
+        gatewayImage: o.gatewayImage ?? GATEWAY_RELEASE_IMAGE,
         tls,
       }),
     );

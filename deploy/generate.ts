@@ -35,6 +35,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { GATEWAY_RELEASE_IMAGE, NODE_RELEASE_IMAGE } from '../docker/tags.ts';
 import { decodeGenesis } from '../node/protocol/genesis.ts';
 import { isValidPublicKey } from '../node/protocol/signature.ts';
 import { writeBundles } from './bundles.ts';
@@ -54,7 +55,7 @@ export interface ComposeOptions {
   basePort: number;
   blockIntervalMs: number;
   chainId: string;
-  /** The gateway image (central and federated); default tillid/gateway:dev. */
+  /** The gateway image (central and federated); default the release tag tillid/gateway:<version>. */
   gatewayImage?: string;
   /** Host ports on 127.0.0.1 (0: Docker chooses a free one); defaults 8080, 8443, 9090, 3000. */
   gatewayPort?: number;
@@ -176,7 +177,7 @@ export function composeFile(o: ComposeOptions): string {
 /** gateway-init, token-service and gateway, as in the repository's docker-compose.yml. */
 function gatewayServices(o: ComposeOptions, nodes: { id: string }[]): string[] {
   const q = (s: string) => JSON.stringify(s);
-  const image = o.gatewayImage ?? 'tillid/gateway:dev';
+  const image = o.gatewayImage ?? GATEWAY_RELEASE_IMAGE;
   const ids = nodes.map((n) => n.id);
   const initArgs = [
     `--nodes=${ids.join(',')}`,
@@ -273,8 +274,8 @@ One Docker host:
   --municipalities N        default 4
   --authorities N           hybrid/central: authority nodes, default 4
   --out DIR                 required; must not hold a deployment yet
-  --image TAG               node image, default tillid/node:dev
-  --gateway-image TAG       default tillid/gateway:dev
+  --image TAG               node image, default ${NODE_RELEASE_IMAGE} (npm run images tags it)
+  --gateway-image TAG       default ${GATEWAY_RELEASE_IMAGE}
   --base-port P             first node API port on 127.0.0.1, default 7101 (0: Docker chooses)
   --gateway-port P          default 8080 (0: Docker chooses); --token-service-port default 8443
   --prometheus-port P       default 9090; --grafana-port default 3000
@@ -311,8 +312,8 @@ if (import.meta.main) {
         municipalities: { type: 'string', default: '4' },
         authorities: { type: 'string', default: '4' },
         out: { type: 'string' },
-        image: { type: 'string', default: 'tillid/node:dev' },
-        'gateway-image': { type: 'string', default: 'tillid/gateway:dev' },
+        image: { type: 'string', default: NODE_RELEASE_IMAGE },
+        'gateway-image': { type: 'string', default: GATEWAY_RELEASE_IMAGE },
         'base-port': { type: 'string', default: '7101' },
         'gateway-port': { type: 'string' },
         'token-service-port': { type: 'string' },

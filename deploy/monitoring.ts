@@ -1,6 +1,6 @@
 /**
  * Monitoring and log rotation for the compose files deploy/generate.ts writes (one-host networks
- * and per-municipality bundles): the `monitoring` profile (tillid/prometheus:dev, made by `npm run
+ * and per-municipality bundles): the `monitoring` profile (tillid/prometheus:<version>, made by `npm run
  * images` — from prom/prometheus, or offline from Debian's prometheus package — with the alert
  * rules), the `grafana` profile (grafana/grafana, only when that image is present), and the files
  * they mount, written next to the compose file under monitoring/ so an operator can edit them.
@@ -8,8 +8,10 @@
  */
 import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROMETHEUS_RELEASE_IMAGE } from '../docker/tags.ts';
 
-export const PROMETHEUS_IMAGE = 'tillid/prometheus:dev';
+/** The release tag (docker/tags.ts): `npm run images` makes it beside tillid/prometheus:dev. */
+export const PROMETHEUS_IMAGE = PROMETHEUS_RELEASE_IMAGE;
 export const GRAFANA_IMAGE = 'grafana/grafana:12.1.0';
 const SOURCE = join(import.meta.dirname, 'monitoring');
 

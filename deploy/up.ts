@@ -20,7 +20,12 @@
 import { spawnSync } from 'node:child_process';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildPrometheusImage, PROMETHEUS_HELP, PROMETHEUS_IMAGE_TAG } from '../docker/prometheus-image.ts';
+import {
+  buildPrometheusImage,
+  PROMETHEUS_HELP,
+  PROMETHEUS_IMAGE_TAG,
+  PROMETHEUS_RELEASE_IMAGE,
+} from '../docker/prometheus-image.ts';
 
 export const UP_USAGE =
   'Usage: npm run up -- [--file docker-compose.yml] [--project-name NAME] [--monitoring] [--timeout SECONDS] [--no-wait]';
@@ -204,7 +209,10 @@ export async function up(o: UpOptions): Promise<{ project: string; started: stri
     const prometheus = services.find((s) => s.name === 'prometheus');
     const grafana = services.find((s) => s.name === 'grafana');
     if (prometheus?.image) {
-      if (!imagePresent(prometheus.image) && prometheus.image === PROMETHEUS_IMAGE_TAG) {
+      if (
+        !imagePresent(prometheus.image) &&
+        (prometheus.image === PROMETHEUS_IMAGE_TAG || prometheus.image === PROMETHEUS_RELEASE_IMAGE)
+      ) {
         try {
           log(`${PROMETHEUS_IMAGE_TAG} is missing: building it`);
           buildPrometheusImage();

@@ -1,8 +1,13 @@
 /**
- * `npm run images`: builds tillid/node:dev (and tillid/gateway:dev once gateway/main.ts exists).
+ * `npm run images`: builds tillid/node, tillid/gateway and tillid/prometheus, each tagged with the
+ * release (package.json's version, which deployments name) and `:dev` (tags.ts).
  *
  *   npm run images [-- --online | --offline] [--node-image node:24-slim] [--rebuild-runtime]
- *                  [--only node|gateway|prometheus]
+ *                  [--only node|gateway|prometheus] [--save DIR]
+ *   npm run images -- --load DIR
+ *
+ * --save DIR writes the release-tagged images as `docker save` tarballs with a SHA256SUMS file;
+ * --load DIR, on the air-gapped host, checks every checksum and then loads them (transfer.ts).
  *
  * Online: stages a small build context (package.json, lock file, sources) and builds the
  * multi-stage Dockerfiles on the official Node base. Offline (air-gapped hosts, this project's CI):
@@ -32,13 +37,15 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildPrometheusImage, PROMETHEUS_IMAGE_TAG } from './prometheus-image.ts';
+import { buildPrometheusImage, PROMETHEUS_IMAGE_TAG, PROMETHEUS_RELEASE_IMAGE } from './prometheus-image.ts';
 import { copySharedLibraries, tarRootfs, writeBaseFiles } from './rootfs.ts';
+import { devTag, releaseTag } from './tags.ts';
+import { loadImages, SUMS_FILE, saveImages } from './transfer.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
-/** TILLID_NODE_IMAGE / TILLID_GATEWAY_IMAGE: other tags, so branches sharing one Docker engine do not overwrite each other's images. */
-export const NODE_IMAGE_TAG = process.env.TILLID_NODE_IMAGE ?? 'tillid/node:dev';
-export const GATEWAY_IMAGE_TAG = process.env.TILLID_GATEWAY_IMAGE ?? 'tillid/gateway:dev';
+/** The tag the test suites use. TILLID_NODE_IMAGE / TILLID_GATEWAY_IMAGE: see tags.ts. */
+export const NODE_IMAGE_TAG = process.env.TILLID_NODE_IMAGE ?? devTag('node');
+export const GATEWAY_IMAGE_TAG = process.env.TILLID_GATEWAY_IMAGE ?? devTag('gateway');
 const DEFAULT_BASE = 'node:24-slim';
 
 export const DOCKER_HELP = `Docker is not reachable (docker info failed). Start it, e.g. as root on Debian:
@@ -49,17 +56,29 @@ export const DOCKER_HELP = `Docker is not reachable (docker info failed). Start 
 
 interface ImageSpec {
   readonly name: 'node' | 'gateway';
+  /** The tag tests use (`:dev`, or the TILLID_*_IMAGE override). */
   readonly tag: string;
+  /** Every tag the build gives the image: the release tag and `:dev`, or just the override. */
+  readonly tags: readonly string[];
   /** Paths copied from the checkout into the image's /app. */
   readonly sources: readonly string[];
 }
 
+const tagsOf = (name: ImageSpec['name'], override: string | undefined): string[] =>
+  override ? [override] : [releaseTag(name), devTag(name)];
+
 const IMAGES: readonly ImageSpec[] = [
-  // client/: the CLI's signing commands (tx, party, contract, authority) run inside the node container.
-  { name: 'node', tag: NODE_IMAGE_TAG, sources: ['package.json', 'node', 'client', 'deploy/init.ts'] },
+  {
+    name: 'node',
+    tag: NODE_IMAGE_TAG,
+    tags: tagsOf('node', process.env.TILLID_NODE_IMAGE),
+    // client/: the CLI's signing commands (tx, party, contract, authority) run inside the node container.
+    sources: ['package.json', 'node', 'client', 'deploy/init.ts'],
+  },
   {
     name: 'gateway',
     tag: GATEWAY_IMAGE_TAG,
+    tags: tagsOf('gateway', process.env.TILLID_GATEWAY_IMAGE),
     sources: ['package.json', 'node', 'gateway', 'deploy/gateway-init.ts', 'deploy/token-service.ts'],
   },
 ];
@@ -240,7 +259,7 @@ export function imageCurrent(spec: ImageSpec): boolean {
       encoding: 'utf8',
     },
   );
-  return r.status === 0 && r.stdout.trim() === sourceHash(spec);
+  return r.status === 0 && r.stdout.trim() === sourceHash(spec) && spec.tags.every((tag) => imageExists(tag));
 }
 
 /**
@@ -254,6 +273,8 @@ export function ensureImages(names: readonly ImageSpec['name'][] = ['node']): vo
   log(`building ${stale.map((s) => s.tag).join(', ')} (missing or older than the sources)`);
   buildImages({ only: stale.map((s) => s.name) });
 }
+
+const tagArgs = (spec: ImageSpec): string[] => spec.tags.flatMap((tag) => ['-t', tag]);
 
 function stageSources(spec: ImageSpec, app: string): void {
   for (const source of spec.sources) {
@@ -272,10 +293,10 @@ function buildOffline(spec: ImageSpec, runtime: string): void {
     const label = `${SOURCE_LABEL}=${sourceHash(spec)}`;
     run(
       'docker',
-      ['build', '-q', '--label', label, '--build-arg', `RUNTIME_IMAGE=${runtime}`, '-t', spec.tag, context],
+      ['build', '-q', '--label', label, '--build-arg', `RUNTIME_IMAGE=${runtime}`, ...tagArgs(spec), context],
       { quiet: true },
     );
-    log(`${spec.tag}: built offline FROM ${runtime} (${count} production packages)`);
+    log(`${spec.tags.join(', ')}: built offline FROM ${runtime} (${count} production packages)`);
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
@@ -290,12 +311,12 @@ function buildOnline(spec: ImageSpec, base: string): void {
     const label = `${SOURCE_LABEL}=${sourceHash(spec)}`;
     run(
       'docker',
-      ['build', '-q', '--label', label, '--build-arg', `NODE_IMAGE=${base}`, '-t', spec.tag, context],
+      ['build', '-q', '--label', label, '--build-arg', `NODE_IMAGE=${base}`, ...tagArgs(spec), context],
       {
         quiet: true,
       },
     );
-    log(`${spec.tag}: built FROM ${base}`);
+    log(`${spec.tags.join(', ')}: built FROM ${base}`);
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
@@ -308,7 +329,7 @@ export interface BuildOptions {
   only?: readonly string[];
 }
 
-/** Builds the images; returns the tags built. */
+/** Builds the images; returns each one's first tag (the release tag, or the TILLID_*_IMAGE override). */
 export function buildImages(options: BuildOptions = {}): string[] {
   if (!dockerReachable()) throw new Error(DOCKER_HELP);
   const base = options.nodeImage ?? DEFAULT_BASE;
@@ -324,7 +345,7 @@ export function buildImages(options: BuildOptions = {}): string[] {
     try {
       log(`${PROMETHEUS_IMAGE_TAG}: building`);
       buildPrometheusImage(options.mode);
-      built.push(PROMETHEUS_IMAGE_TAG);
+      built.push(PROMETHEUS_RELEASE_IMAGE);
     } catch (e) {
       // Monitoring is optional: the node images are still built, and the message says what to do.
       if (options.only?.includes('prometheus')) throw e;
@@ -346,7 +367,7 @@ export function buildImages(options: BuildOptions = {}): string[] {
   }
   if (!specs.some((s) => s.name === 'gateway') && !options.only?.length)
     log('gateway/main.ts does not exist yet: no gateway image');
-  return [...specs.map((s) => s.tag), ...built];
+  return [...specs.map((s) => s.tags[0] as string), ...built];
 }
 
 if (import.meta.main) {
@@ -357,23 +378,44 @@ if (import.meta.main) {
       'node-image': { type: 'string' },
       'rebuild-runtime': { type: 'boolean', default: false },
       only: { type: 'string', multiple: true },
+      save: { type: 'string' },
+      load: { type: 'string' },
     },
   });
   try {
-    const started = performance.now();
-    const tags = buildImages({
-      ...(values.online ? { mode: 'online' as const } : values.offline ? { mode: 'offline' as const } : {}),
-      ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
-      rebuildRuntime: values['rebuild-runtime'],
-      ...(values.only ? { only: values.only } : {}),
-    });
-    for (const tag of tags) {
-      const size = Number(run('docker', ['image', 'inspect', '-f', '{{.Size}}', tag]).trim());
-      console.log(`${tag}\t${(size / 1e6).toFixed(0)} MB`);
-    }
-    log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    if (values.load !== undefined) {
+      // The air-gapped host: verify and load what --save wrote; nothing is built.
+      for (const tag of await loadImages(values.load)) console.log(`loaded ${tag}`);
+    } else await build(values);
   } catch (e) {
     console.error(`images: ${(e as Error).message}`);
     process.exitCode = 1;
+  }
+}
+
+async function build(values: {
+  online: boolean;
+  offline: boolean;
+  'node-image'?: string | undefined;
+  'rebuild-runtime': boolean;
+  only?: string[] | undefined;
+  save?: string | undefined;
+}): Promise<void> {
+  const started = performance.now();
+  const tags = buildImages({
+    ...(values.online ? { mode: 'online' as const } : values.offline ? { mode: 'offline' as const } : {}),
+    ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
+    rebuildRuntime: values['rebuild-runtime'],
+    ...(values.only ? { only: values.only } : {}),
+  });
+  for (const tag of tags) {
+    const size = Number(run('docker', ['image', 'inspect', '-f', '{{.Size}}', tag]).trim());
+    console.log(`${tag}\t${(size / 1e6).toFixed(0)} MB`);
+  }
+  log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (values.save !== undefined) {
+    log(`saving ${tags.join(', ')} to ${values.save} (docker save)`);
+    const files = await saveImages(tags, values.save);
+    log(`wrote ${files.join(', ')} and ${SUMS_FILE} in ${values.save}`);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * tillid/prometheus:dev — Prometheus with Tillid's alert rules, for the compose `monitoring`
- * profile. A local tag, so `docker-compose --profile monitoring up` never has to pull it:
+ * tillid/prometheus:dev (and the release tag tillid/prometheus:<version>, tags.ts) — Prometheus
+ * with Tillid's alert rules, for the compose `monitoring` profile. A local tag, so
+ * `docker-compose --profile monitoring up` never has to pull it:
  *
  * - online: `FROM prom/prometheus:<version>` plus the rules, when that image is present or pullable;
  * - offline (air-gapped hosts, this project's CI): made with `docker import` from Debian's
@@ -30,8 +31,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copySharedLibraries, tarRootfs, writeBaseFiles } from './rootfs.ts';
+import { devTag, PROMETHEUS_RELEASE_IMAGE } from './tags.ts';
 
-export const PROMETHEUS_IMAGE_TAG = 'tillid/prometheus:dev';
+export const PROMETHEUS_IMAGE_TAG = devTag('prometheus');
+/** The same image under the release tag, which generated deployments and bundles name. */
+export { PROMETHEUS_RELEASE_IMAGE };
 export const UPSTREAM_PROMETHEUS = 'prom/prometheus:v3.5.0';
 const ROOT = join(import.meta.dirname, '..');
 const RULES = join(ROOT, 'deploy/monitoring/alerts.yml');
@@ -74,7 +78,11 @@ export function prometheusImageCurrent(): boolean {
     ['image', 'inspect', '-f', `{{index .Config.Labels "${LABEL}"}}`, PROMETHEUS_IMAGE_TAG],
     { encoding: 'utf8' },
   );
-  return r.status === 0 && r.stdout.trim() === prometheusSourceHash();
+  return (
+    r.status === 0 &&
+    r.stdout.trim() === prometheusSourceHash() &&
+    succeeds('docker', ['image', 'inspect', PROMETHEUS_RELEASE_IMAGE])
+  );
 }
 
 function buildOffline(hash: string): void {
@@ -156,6 +164,7 @@ export function buildPrometheusImage(mode?: 'online' | 'offline'): void {
   }
   if (mode === 'online') buildOnline(hash);
   else buildOffline(hash);
+  run('docker', ['tag', PROMETHEUS_IMAGE_TAG, PROMETHEUS_RELEASE_IMAGE]);
 }
 
 /** For tests: builds the image when it is missing or older than the rules. */

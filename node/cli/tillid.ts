@@ -84,6 +84,12 @@ async function main(argv: string[]): Promise<void> {
     console.log(usageOf(undefined));
     return;
   }
+  if (group === '--version' || group === 'version') {
+    // What an operator compares before an upgrade: a different protocol means a coordinated one.
+    const { SOFTWARE_VERSION, PROTOCOL_VERSION } = await import('../protocol/version.ts');
+    console.log(`tillid ${SOFTWARE_VERSION} protocol ${PROTOCOL_VERSION}`);
+    return;
+  }
   // `tillid contract --help`, `tillid contract create --help`: the group's usage, on stdout.
   if (isHelp(verb) || rest.some(isHelpFlag)) {
     console.log(usageOf(group));

@@ -45,7 +45,8 @@ export const USAGE = `usage: tillid <command>
                                          contracts: tillid contract --help
 
   --ca <file>                            with any --api https://…: trust the node API's CA (PEM)
-  <command> --help                       usage of one command group`;
+  <command> --help                       usage of one command group
+  --version                              the software release and protocol version (deploy/UPGRADES.md)`;
 
 export const CONTRACT_USAGE = `usage: tillid contract <command>
 

@@ -10,8 +10,14 @@
  * on with the peers it shares a protocol with. Raising it is a coordinated upgrade (docs in
  * deploy/UPGRADES.md); software releases that keep the protocol upgrade one node at a time.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 export const PROTOCOL_VERSION = 1;
-export const SOFTWARE_VERSION = '0.1.0';
+/** The software release: package.json's `version` (also the image tag, docker/tags.ts), read once. */
+export const SOFTWARE_VERSION: string = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
+).version;
 export const AGENT_VERSION = `tillid/${SOFTWARE_VERSION} protocol/${PROTOCOL_VERSION}`;
 
 /** `tillid/<software> protocol/<n>` → its parts; undefined for anything else. */

@@ -12,6 +12,12 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { type ComposeOptions, TOPOLOGIES, writeBundles, writeDeployment } from '../../deploy/generate.ts';
 import { composeCommand, parseServices } from '../../deploy/up.ts';
+import {
+  GATEWAY_RELEASE_IMAGE,
+  NODE_RELEASE_IMAGE,
+  PROJECT_VERSION,
+  PROMETHEUS_RELEASE_IMAGE,
+} from '../../docker/tags.ts';
 import { generateKeyPair } from '../../node/protocol/signature.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -146,6 +152,33 @@ test('npm run up reads services and profiles from docker-compose config', (t) =>
     assert.deepEqual(byName.get(n)?.profiles, [], `${n} starts without a profile`);
   assert.equal(byName.get('node-2')?.image, 'tillid/node:dev', 'anchors are resolved');
   assert.deepEqual(byName.get('prometheus')?.profiles, ['monitoring']);
-  assert.equal(byName.get('prometheus')?.image, 'tillid/prometheus:dev');
+  assert.equal(byName.get('prometheus')?.image, PROMETHEUS_RELEASE_IMAGE);
   assert.deepEqual(byName.get('grafana')?.profiles, ['grafana']);
+});
+
+test('deployments and bundles name the release-tagged images by default, never :dev', async (t) => {
+  assert.equal(NODE_RELEASE_IMAGE, `tillid/node:${JSON.parse(readFileSync('package.json', 'utf8')).version}`);
+  const dir = tempDir(t);
+  const oneHost = await run(['--topology', 'federated', '--out', join(dir, 'one-host')]);
+  assert.equal(oneHost.code, 0, oneHost.stderr);
+  const compose = readFileSync(join(dir, 'one-host', 'docker-compose.yml'), 'utf8');
+  for (const image of [NODE_RELEASE_IMAGE, GATEWAY_RELEASE_IMAGE, PROMETHEUS_RELEASE_IMAGE])
+    assert.ok(compose.includes(`image: ${image}`), `${image} in the one-host compose file`);
+
+  const members = ['Albertslund Kommune', 'Ballerup Kommune', 'Glostrup Kommune', 'Ishøj Kommune'].map(
+    (name, i) => ({
+      name,
+      cvr: String(11111111 * (i + 1)),
+      publicKey: generateKeyPair().publicKey,
+      host: `10.0.0.${i + 1}`,
+    }),
+  );
+  writeFileSync(join(dir, 'members.json'), JSON.stringify(members));
+  const bundles = await run(['--bundles', '--members', join(dir, 'members.json'), '--out', join(dir, 'b')]);
+  assert.equal(bundles.code, 0, bundles.stderr);
+  const bundle = readFileSync(join(dir, 'b', 'albertslund-kommune', 'docker-compose.yml'), 'utf8');
+  assert.ok(bundle.includes(`image: ${NODE_RELEASE_IMAGE}`), bundle);
+  assert.ok(bundle.includes(`image: ${PROMETHEUS_RELEASE_IMAGE}`), bundle);
+  for (const text of [compose, bundle])
+    assert.doesNotMatch(text, /image: tillid\/[\w-]+:dev/, `no development tag (release ${PROJECT_VERSION})`);
 });

@@ -35,7 +35,13 @@ import {
   type StartedTestContainer,
   Wait,
 } from 'testcontainers';
-import { type ContainerNode, type InitializedNode, initContainerNetwork } from '../../deploy/init.ts';
+import {
+  type ContainerNetworkOptions,
+  type ContainerNode,
+  type InitializedNetwork,
+  type InitializedNode,
+  initContainerNetwork,
+} from '../../deploy/init.ts';
 import { ensureImages, NODE_IMAGE_TAG } from '../../docker/build-images.ts';
 import { writePlaintextKeyFile } from '../../node/custody/key-file.ts';
 import { peerIdForPublicKey } from '../../node/p2p/identity.ts';
@@ -67,6 +73,10 @@ export interface ClusterOptions {
   readonly verifyWorkers?: number;
   /** Container resource limits, e.g. for the benchmark. */
   readonly memoryMb?: number;
+  /** The nodes' image; NODE_IMAGE_TAG (built when missing or stale) unless given. */
+  readonly image?: string;
+  /** What writes the nodes' directories; deploy/init.ts unless given (e.g. a previous release's). */
+  readonly init?: (o: ContainerNetworkOptions) => Promise<InitializedNetwork>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: API bodies are checked by the tests, not by types
@@ -136,7 +146,7 @@ export class Cluster {
         role: 'observer' as const,
       })),
     ];
-    const network = await initContainerNetwork({
+    const network = await (o.init ?? initContainerNetwork)({
       out: this.dir,
       chainId: this.chainId,
       nodes: spec,
@@ -187,8 +197,12 @@ export class Cluster {
     };
   }
 
-  async #create(n: InitializedNode, name: string): Promise<StartedTestContainer> {
-    let container = new GenericContainer(NODE_IMAGE_TAG)
+  async #create(
+    n: InitializedNode,
+    name: string,
+    image = this.options.image ?? NODE_IMAGE_TAG,
+  ): Promise<StartedTestContainer> {
+    let container = new GenericContainer(image)
       .withName(name)
       .withNetwork(this.#p2p as StartedNetwork)
       .withNetworkAliases(n.id)
@@ -361,6 +375,32 @@ export class Cluster {
     this.#down.delete(id);
     this.#ips.delete(id);
     await this.waitHealthy(id);
+  }
+
+  /**
+   * Stops a node's container the way an operator does before replacing it (SIGTERM, up to 20 s to
+   * close its store) and removes it. Its directory — store, key, signed-vote log — stays.
+   */
+  async remove(id: string): Promise<void> {
+    this.#down.add(id);
+    await docker('stop', '-t', '20', this.node(id).container);
+    await docker('rm', this.node(id).container);
+    this.#containers.delete(id);
+    this.#ips.delete(id);
+  }
+
+  /** A new container for `id` from `image`, with the same name, network alias and directory. */
+  async recreate(id: string, image: string): Promise<void> {
+    const n = this.node(id);
+    this.#containers.set(id, await this.#create(n, n.container, image));
+    await docker('network', 'connect', this.#ctl, n.container);
+    this.#down.delete(id);
+    await this.waitHealthy(id);
+  }
+
+  /** The image a node's container runs. */
+  async imageOf(id: string): Promise<string> {
+    return docker('inspect', '-f', '{{.Config.Image}}', this.node(id).container);
   }
 
   async restartAll(): Promise<void> {

@@ -12,7 +12,12 @@ import { topicName } from '../../../node/p2p/gossip.ts';
 import { createHost } from '../../../node/p2p/host.ts';
 import { protocolId } from '../../../node/p2p/sync.ts';
 import type { KeyPair } from '../../../node/protocol/signature.ts';
-import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion } from '../../../node/protocol/version.ts';
+import {
+  AGENT_VERSION,
+  PROTOCOL_VERSION,
+  parseAgentVersion,
+  SOFTWARE_VERSION,
+} from '../../../node/protocol/version.ts';
 import { generateKeyPair, waitFor } from '../../helpers.ts';
 
 function capturingLog() {
@@ -47,7 +52,10 @@ async function host(
 }
 
 test('the agent version names software and protocol; topics and sync carry the protocol', () => {
-  assert.deepEqual(parseAgentVersion(AGENT_VERSION), { software: '0.1.0', protocol: PROTOCOL_VERSION });
+  assert.deepEqual(parseAgentVersion(AGENT_VERSION), {
+    software: SOFTWARE_VERSION,
+    protocol: PROTOCOL_VERSION,
+  });
   assert.equal(parseAgentVersion('js-libp2p/3.0.0'), undefined);
   assert.equal(topicName('c', 'vote'), `/tillid/c/vote/${PROTOCOL_VERSION}`);
   assert.equal(protocolId('c'), `/tillid/c/sync/${PROTOCOL_VERSION}`);
