@@ -211,6 +211,9 @@ export class TillidClient {
   proposal(id: Hex): Promise<Json | undefined> {
     return this.#find(`/v1/governance/proposals/${id}`);
   }
+  rotation(id: Hex): Promise<Json | undefined> {
+    return this.#find(`/v1/governance/rotations/${id}`);
+  }
   evidence(): Promise<Json> {
     return this.#get('/v1/evidence');
   }

@@ -42,6 +42,7 @@ export type ReportPayload = Contract<'report'>;
 
 export type GovernanceProposePayload = Static<typeof governanceSchemas.propose>;
 export type GovernanceVotePayload = Static<typeof governanceSchemas.vote>;
+export type GovernanceRotatePayload = Static<typeof governanceSchemas.rotate>;
 
 /** Every transaction type a client signs, with its payload. */
 export interface Payloads {
@@ -56,6 +57,7 @@ export interface Payloads {
   'contract.report': ReportPayload;
   'governance.propose': GovernanceProposePayload;
   'governance.vote': GovernanceVotePayload;
+  'governance.rotate': GovernanceRotatePayload;
 }
 
 export type TransactionType = keyof Payloads;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { JsonObject } from '../node/protocol/canonical.ts';
 import { cosignDigest } from '../node/protocol/cosign.ts';
 import type { Hex } from '../node/protocol/hash.ts';
+import { proveRotation } from '../node/protocol/rotation.ts';
 import { type KeyPair, Signer, signingMessage } from '../node/protocol/signature.ts';
 import { signTransactionWith, type Transaction } from '../node/protocol/transaction.ts';
 import type {
@@ -174,6 +175,12 @@ export function transactions(chainId: string, options: BuilderOptions = {}) {
         sign(key, 'governance.propose', p, o),
       vote: (key: SignerLike, p: Payloads['governance.vote'], o?: SignOptions) =>
         sign(key, 'governance.vote', p, o),
+      /** Signed by the current key `key`; `newKey` signs the proof that it holds the new key. */
+      rotate: (key: SignerLike, newKey: SignerLike, o?: SignOptions) => {
+        const next = signerOf(newKey);
+        const proof = proveRotation(chainId, signerOf(key).publicKey, next);
+        return sign(key, 'governance.rotate', { publicKey: next.publicKey, proof }, o);
+      },
     },
     /**
      * The contract actions of one key acting as one party and role — what a provider or case system

@@ -115,6 +115,21 @@ export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, {
       reply.code(404).send({ code: 'NOT_FOUND', message: 'no such proposal' }),
   );
 
+  app.get<{ Params: { hash: Hex } }>(
+    '/v1/governance/rotations/:hash',
+    {
+      schema: {
+        description:
+          'A key rotation (governance.rotate) by its transaction hash: seat, old and new key, effective height.',
+        params: hashParams,
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorReplies },
+      },
+    },
+    async (request, reply) =>
+      node.queries.keyRotation(request.params.hash) ??
+      reply.code(404).send({ code: 'NOT_FOUND', message: 'no such key rotation' }),
+  );
+
   app.get<{ Params: { hash: Hex }; Querystring: { proof?: string } }>(
     '/v1/anchors/:hash',
     {

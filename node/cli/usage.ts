@@ -23,6 +23,13 @@ export const USAGE = `usage: tillid <command>
                                          Separate hosts (--member per municipality, or "host" in the file):
                                          every node on API 7101 / p2p 7201, announcing only its own host,
                                          API bound to --api-host (default 0.0.0.0 then; put it behind TLS)
+  network join --genesis <file> --from <member API url> --name <name> --cvr <cvr> --host <address others reach>
+               [--out .] [--key <out>/key.json] [--data-dir data] [--p2p-port 7201] [--api-host 127.0.0.1]
+               [--api-port 7101] [--tls-cert <pem> --tls-key <pem>] [--passphrase-file <file>]
+                                         a joining member's config.json and genesis.json from the genesis and
+                                         the running network (peers: the authorities' on-chain addresses;
+                                         announces --host); refuses a network with another genesis hash;
+                                         generates the key (encrypted) if there is none; prints the proposal to vote on
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
   node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
@@ -40,6 +47,9 @@ export const USAGE = `usage: tillid <command>
                                          propose adding or removing an authority (an authority's key)
   authority vote --key <file> --proposal <id> [--api <url>] [--wait]
                                          vote for a membership proposal
+  authority rotate --key <current key file> --new-key <new key file or hsm.json> [--new-passphrase-file <file>] [--api <url>] [--wait]
+                                         replace this authority's key (effective two blocks later); then
+                                         restart the node with the new key file
   party register|add-key|revoke-key ...  parties (municipalities, providers) and their keys: tillid party --help
   contract template|create|propose|cosign|approve|report|show|list ...
                                          contracts: tillid contract --help

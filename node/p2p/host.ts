@@ -2,7 +2,8 @@
  * The libp2p host: TCP, noise encryption, yamux multiplexing, identify and gossipsub. Only peers
  * whose keys are on the allow-list (the authorities, plus configured observers) get past the
  * connection gater, in either direction; everyone else's connection is closed after the noise
- * handshake proves who they are. Configured peers are redialled whenever they drop.
+ * handshake proves who they are. Configured peers and the authorities' on-chain addresses are
+ * redialled whenever they drop; a peer that leaves the allow-list is hung up on.
  */
 import { gossipsub } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
@@ -34,6 +35,11 @@ export interface HostOptions {
   readonly peers: readonly string[];
   /** The gossip topics this node uses, scored so invalid messages cost their sender (see below). */
   readonly topics: readonly string[];
+  /**
+   * Addresses learned at run time (the authorities' on-chain addresses), asked for at every redial
+   * and kept connected like `peers`.
+   */
+  readonly discover?: () => Promise<readonly string[]>;
   /** Whether a key may connect. Consulted on every connection, so membership changes apply live. */
   readonly allowed: (publicKey: Hex) => boolean;
   readonly log: Logger;
@@ -120,17 +126,56 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
     },
   })) as unknown as Host;
 
-  // Keep configured peers connected: dial on start and again whenever they are not connected.
-  const targets = options.peers.map((a) => multiaddr(a));
+  // Keep configured and on-chain peers connected: dial on start and again whenever they are not
+  // connected. A peer no longer allowed (voted out, or its key rotated) is hung up on: the gater
+  // only sees new connections.
+  const configured = options.peers.map((a) => multiaddr(a));
   let stopped = false;
+  let dialling = false;
   const redial = async () => {
+    // A round of dials can outlast the interval (each waits up to 2 s): never run two at once.
+    if (dialling) return;
+    dialling = true;
+    try {
+      await redialOnce();
+    } finally {
+      dialling = false;
+    }
+  };
+  const redialOnce = async () => {
+    for (const connection of host.getConnections()) {
+      const key = publicKeyOfPeer(connection.remotePeer);
+      if (key !== undefined && !options.allowed(key)) {
+        log.info({ peer: connection.remotePeer.toString() }, 'hung up on a peer no longer on the allow-list');
+        await host.hangUp(connection.remotePeer).catch(() => {});
+      }
+    }
+    const targets = [...configured, ...(await discovered())];
+    const seen = new Set<string>();
     for (const target of targets) {
       const peer = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
-      if (stopped || (peer && host.getConnections().some((c) => c.remotePeer.toString() === peer))) continue;
+      if (peer === undefined || seen.has(peer) || peer === host.peerId.toString()) continue;
+      seen.add(peer);
+      if (stopped || host.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
       await host.dial(target, { signal: AbortSignal.timeout(2000) }).catch((e: Error) => {
         log.debug({ peer: target.toString(), err: e.message }, 'peer not reachable yet');
       });
     }
+  };
+  /** On-chain addresses that parse; a bad one is skipped (and logged once), never fatal. */
+  const badAddresses = new Set<string>();
+  const discovered = async () => {
+    const out = [];
+    for (const address of (await options.discover?.()) ?? []) {
+      try {
+        out.push(multiaddr(address));
+      } catch (e) {
+        if (!badAddresses.has(address))
+          log.warn({ address, err: (e as Error).message }, 'an on-chain peer address is not a multiaddr');
+        badAddresses.add(address);
+      }
+    }
+    return out;
   };
   const timer = setInterval(() => void redial(), 2000);
   void redial();

@@ -152,7 +152,7 @@ const textEncoder = new TextEncoder();
  * 32-byte canonical hash. The tag keeps a transaction signature from ever being replayed as a vote.
  */
 export function signingMessage(
-  kind: 'tx' | 'commit' | 'proposal' | 'vote' | 'cosign',
+  kind: 'tx' | 'commit' | 'proposal' | 'vote' | 'cosign' | 'rotate',
   digest: Hex,
 ): Uint8Array {
   const tag = textEncoder.encode(`tillid/${kind}/v1`);

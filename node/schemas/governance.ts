@@ -17,4 +17,13 @@ export const governanceSchemas = {
     { additionalProperties: false },
   ),
   vote: Type.Object({ proposal: Hash }, { additionalProperties: false }),
+  // Signed by the authority's current key; `proof` is the new key's signature of the rotation
+  // (node/protocol/rotation.ts), so nobody can rotate to a key they do not hold.
+  rotate: Type.Object(
+    {
+      publicKey: PublicKey,
+      proof: Type.String({ pattern: '^[0-9a-f]{128}$', description: "the new key's signature (hex)" }),
+    },
+    { additionalProperties: false },
+  ),
 };

@@ -25,6 +25,8 @@ export interface StateQueries {
   /** The authority set from each height on, genesis first. */
   authoritySchedule(): unknown[];
   membershipProposal(id: Hex): Record_ | undefined;
+  /** A key rotation, by its transaction hash. */
+  keyRotation(id: Hex): Record_ | undefined;
   /** Equivocations recorded on chain. */
   equivocations(): unknown[];
   party(cvr: string): unknown;
@@ -57,6 +59,7 @@ export function stateQueries(state: StateReader, genesis: Genesis, head: () => H
     anchor: (hash) => anchorQueries.anchor(state, hash) as Record_ | undefined,
     authoritySchedule: () => governance.schedule(state),
     membershipProposal: (id) => governance.proposal(state, id) as Record_ | undefined,
+    keyRotation: (id) => governance.rotation(state, id) as Record_ | undefined,
     equivocations: () => equivocations(state),
     party: (cvr) => partyQueries.party(state, cvr),
     contract: (id) => contractQueries.contract(state, id, today()),

@@ -29,6 +29,7 @@ import { Mempool } from '../../node/mempool/mempool.ts';
 import { type Block, blockHash } from '../../node/protocol/block.ts';
 import { DEFAULT_PARAMS, type Genesis } from '../../node/protocol/genesis.ts';
 import { type Hex, sha256, sha256Hex } from '../../node/protocol/hash.ts';
+import { proveRotation } from '../../node/protocol/rotation.ts';
 import { keyPairFromSeed, Signer, verifySignature } from '../../node/protocol/signature.ts';
 import {
   signTransactionWith,
@@ -36,8 +37,9 @@ import {
   transactionHash,
   transactionSignatureValid,
 } from '../../node/protocol/transaction.ts';
-import { registry } from '../../node/state/module.ts';
+import { type ModuleRegistry, registry } from '../../node/state/module.ts';
 import { anchorModule } from '../../node/state/modules/anchor.ts';
+import { governanceModule } from '../../node/state/modules/governance.ts';
 import { EventQueue } from './event-queue.ts';
 import { Random } from './prng.ts';
 
@@ -96,6 +98,16 @@ export interface SimulationConfig {
   readonly clockSkewMs?: readonly number[];
   /** Nodes that never start (an authority that is down for good from the beginning). */
   readonly downFromStart?: readonly number[];
+  /**
+   * Key rotations (governance.rotate): at `atMs` the authority submits the rotation to a key
+   * derived from the seed; at `restartAtMs` its node restarts with that key (store and signed-vote
+   * log kept), as an operator swaps the key file.
+   */
+  readonly rotations?: readonly {
+    readonly node: number;
+    readonly atMs: number;
+    readonly restartAtMs: number;
+  }[];
 }
 
 export interface TrafficCounter {
@@ -164,16 +176,19 @@ type SimEvent =
   | { readonly kind: 'submit'; readonly tx: number }
   | { readonly kind: 'client-tick' }
   | { readonly kind: 'crash'; readonly node: number }
-  | { readonly kind: 'restart'; readonly node: number; readonly wipe: boolean };
+  | { readonly kind: 'restart'; readonly node: number; readonly wipe: boolean; readonly rekey?: boolean }
+  | { readonly kind: 'rotate'; readonly node: number };
 
 const SYNC_BATCH = 20;
 export const SIM_GENESIS_TIME = 1_750_000_000_000;
-const MODULES = registry([anchorModule]);
 
 /** One authority: what survives a crash (keys, store, signed-vote log) and what does not. */
 class SimNode {
   readonly index: number;
-  readonly signer: Signer;
+  /** Replaced when the node restarts after a key rotation. */
+  signer: Signer;
+  /** The key a rotation moves this authority to. */
+  rotatedTo: Signer | undefined;
   readonly byzantine: boolean;
   store = new MemoryChainStore();
   signedLog = new MemorySignedVoteLog();
@@ -211,6 +226,7 @@ class SimNode {
   constructor(index: number, signer: Signer, byzantine: boolean) {
     this.index = index;
     this.signer = signer;
+    this.rotatedTo = undefined;
     this.byzantine = byzantine;
   }
 }
@@ -263,6 +279,8 @@ export class Simulation {
   #events = 0;
   #stop = false;
   readonly #sizes = new WeakMap<object, number>();
+  /** Anchors, plus governance for key rotations. */
+  readonly modules: ModuleRegistry;
 
   constructor(config: SimulationConfig) {
     this.config = config;
@@ -281,6 +299,7 @@ export class Simulation {
       })),
       params: DEFAULT_PARAMS,
     };
+    this.modules = registry([anchorModule, governanceModule(this.genesis)]);
   }
 
   /** A node's store, e.g. for an auditor to verify its chain after the run. */
@@ -310,6 +329,13 @@ export class Simulation {
           node: crash.node,
           wipe: crash.emptyDataDir ?? false,
         });
+    }
+    for (const r of config.rotations ?? []) {
+      const node = this.#nodes[r.node] as SimNode;
+      node.rotatedTo = new Signer(keyFor(config.seed, `authority/${r.node}/rotated`));
+      this.#queue.schedule(r.atMs, { kind: 'rotate', node: r.node });
+      this.#queue.schedule(r.restartAtMs, { kind: 'crash', node: r.node });
+      this.#queue.schedule(r.restartAtMs + 1, { kind: 'restart', node: r.node, wipe: false, rekey: true });
     }
     const txs = config.transactions;
     if (txs) {
@@ -357,9 +383,12 @@ export class Simulation {
         node.timers = new Map();
         return;
       }
+      case 'rotate':
+        return this.#rotate(this.#nodes[event.node] as SimNode);
       case 'restart': {
         const node = this.#nodes[event.node] as SimNode;
         if (node.up) return;
+        if (event.rekey && node.rotatedTo) node.signer = node.rotatedTo;
         node.restarts++;
         node.consensusDecisionsSinceRestart = 0;
         if (event.wipe) {
@@ -374,7 +403,7 @@ export class Simulation {
 
   /** Opens the node's chain on its store (resuming from it) and starts a fresh host and engine. */
   async #boot(node: SimNode): Promise<void> {
-    node.chain = await Chain.openStorage(node.store, this.genesis, MODULES, this.#memo.tx);
+    node.chain = await Chain.openStorage(node.store, this.genesis, this.modules, this.#memo.tx);
     node.mempool = new Mempool({ maxTransactions: 100_000, maxBytes: 256 * 1024 * 1024 });
     node.up = true;
     node.incarnation++;
@@ -644,6 +673,26 @@ export class Simulation {
     this.#txs.push({ tx, hash, submittedAt: now, firstFinalAt: undefined });
     this.#submitted++;
     this.#submitTo(tx);
+  }
+
+  /** The authority signs its key rotation (the new key proves possession) and sends it to every node up. */
+  #rotate(node: SimNode): void {
+    if (!node.rotatedTo) return;
+    const tx = signTransactionWith(
+      {
+        chainId: this.genesis.chainId,
+        type: 'governance.rotate',
+        payload: {
+          publicKey: node.rotatedTo.publicKey,
+          proof: proveRotation(this.genesis.chainId, node.signer.publicKey, node.rotatedTo),
+        },
+        signer: node.signer.publicKey,
+        nonce: `sim-rotate-${this.config.seed}-${node.index}`,
+        expiresAt: this.#wallClock() + Math.floor(DEFAULT_PARAMS.maxTransactionTtlMs / 2),
+      },
+      node.signer,
+    );
+    for (const up of this.#nodes) if (up.up) this.#admit(up, tx, false);
   }
 
   /** A client sends to one node that is up; that node gossips it on. */

@@ -3,6 +3,7 @@
  *
  *   governance.propose { action: 'add' | 'remove', name, cvr, publicKey, address? }
  *   governance.vote    { proposal: <id = the propose transaction's hash> }
+ *   governance.rotate  { publicKey, proof }  — an authority replaces its own key (governance-rotation.ts)
  *
  * Only current authorities may propose or vote; a proposal counts the proposer's vote. Once more
  * than two thirds of the authorities at that height have voted for it, the change is scheduled to
@@ -18,16 +19,27 @@ import { isValidPublicKey } from '../../protocol/signature.ts';
 import { governanceSchemas } from '../../schemas/governance.ts';
 import { payloadValidator } from '../../schemas/validate.ts';
 import { emit } from '../events.ts';
-import type { Action, Module, StateReader } from '../module.ts';
+import type { Action, Module, StateReader, StateWriter } from '../module.ts';
+import { type KeyRotation, rotateAction, rotationKey } from './governance-rotation.ts';
+import {
+  authoritiesAt,
+  authoritySchedule,
+  MEMBERSHIP_DELAY,
+  SCHEDULE_KEY,
+  type ScheduledSet,
+  scheduleChange,
+} from './governance-schedule.ts';
 
-export const MEMBERSHIP_DELAY = 2;
+export {
+  authoritiesAt,
+  authoritySchedule,
+  MEMBERSHIP_DELAY,
+  SCHEDULE_KEY,
+  type ScheduledSet,
+  scheduleChange,
+};
+
 export const PROPOSAL_LIFETIME = 10_000;
-
-export interface ScheduledSet {
-  /** First height at which these authorities finalize blocks. */
-  readonly fromHeight: number;
-  readonly authorities: readonly Authority[];
-}
 
 export interface MembershipProposal {
   readonly id: Hex;
@@ -41,26 +53,10 @@ export interface MembershipProposal {
   readonly effectiveFrom?: number;
 }
 
-export const SCHEDULE_KEY = 'governance/schedule';
-const SCHEDULE = SCHEDULE_KEY;
 export const proposalKey = (id: Hex): string => `governance/proposal/${id}`;
 
 const invalid = (message: string) => new TillidError('TX_PAYLOAD_INVALID', message);
 const refused = (message: string) => new TillidError('GOVERNANCE_REFUSED', message);
-
-/** The authority-set schedule: the genesis set from height 1, then every approved change. */
-export function authoritySchedule(state: StateReader, genesis: Genesis): ScheduledSet[] {
-  const stored = state.get(SCHEDULE) as unknown as ScheduledSet[] | undefined;
-  return stored ?? [{ fromHeight: 1, authorities: genesis.authorities }];
-}
-
-/** The authorities whose signatures finalize the block at `height`. */
-export function authoritiesAt(state: StateReader, genesis: Genesis, height: number): readonly Authority[] {
-  let current = genesis.authorities;
-  for (const entry of authoritySchedule(state, genesis))
-    if (entry.fromHeight <= height) current = entry.authorities;
-  return current;
-}
 
 export function governanceModule(genesis: Genesis): Module {
   const membersAt = (state: StateReader, height: number) =>
@@ -133,39 +129,37 @@ export function governanceModule(genesis: Genesis): Module {
     actions: {
       propose: { check: checkPropose, apply: apply('propose') },
       vote: { check: payloadValidator(governanceSchemas.vote, 'governance.vote'), apply: apply('vote') },
+      rotate: rotateAction(genesis),
     },
     queries: governanceQueries(genesis),
   };
 }
 
-/** Read queries: the authority-set schedule and a membership proposal. */
+/** Read queries: the authority-set schedule, a membership proposal, a key rotation. */
 export const governanceQueries = (genesis: Genesis) => ({
   schedule: (state: StateReader): ScheduledSet[] => authoritySchedule(state, genesis),
   proposal: (state: StateReader, id: Hex): MembershipProposal | undefined =>
     state.get(proposalKey(id)) as unknown as MembershipProposal | undefined,
+  rotation: (state: StateReader, id: Hex): KeyRotation | undefined =>
+    state.get(rotationKey(id)) as unknown as KeyRotation | undefined,
 });
 
 /** Applies an approved proposal to the schedule and returns it marked approved. */
 function approve(
-  state: { get(k: string): Json | undefined; set(k: string, v: Json): void },
+  state: StateWriter,
   genesis: Genesis,
   proposal: MembershipProposal,
   height: number,
 ): MembershipProposal {
-  const schedule = authoritySchedule(state, genesis);
-  const effectiveFrom = height + MEMBERSHIP_DELAY;
-  const latest = (schedule[schedule.length - 1] as ScheduledSet).authorities;
   const key = proposal.authority.publicKey;
-  let next: Authority[];
-  if (proposal.action === 'add') {
-    if (latest.some((a) => a.publicKey === key)) throw refused('already an authority');
-    next = [...latest, proposal.authority];
-  } else {
+  const effectiveFrom = scheduleChange(state, genesis, height, (latest) => {
+    if (proposal.action === 'add') {
+      if (latest.some((a) => a.publicKey === key)) throw refused('already an authority');
+      return [...latest, proposal.authority];
+    }
     if (!latest.some((a) => a.publicKey === key)) throw refused('not an authority');
     if (latest.length === 1) throw refused('the last authority cannot be removed');
-    next = latest.filter((a) => a.publicKey !== key);
-  }
-  const kept = schedule.filter((e) => e.fromHeight !== effectiveFrom);
-  state.set(SCHEDULE, [...kept, { fromHeight: effectiveFrom, authorities: next }] as unknown as Json);
+    return latest.filter((a) => a.publicKey !== key);
+  });
   return { ...proposal, status: 'approved', effectiveFrom };
 }
