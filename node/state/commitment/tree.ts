@@ -21,8 +21,12 @@ import { type Hex, ZERO_HASH } from '../../protocol/hash.ts';
 
 export const EMPTY_ROOT: Hex = ZERO_HASH;
 
-/** A stored node: `i<left><right>` (internal) or `l<keyHash><valueHash>` (leaf), all hex. */
-export type EncodedNode = string;
+/**
+ * A stored node: 65 bytes, `0x00 || keyHash || valueHash` (leaf) or `0x01 || left || right`
+ * (internal) — exactly what its hash is taken over, so a node's hash is SHA-256 of its encoding
+ * and nothing is converted between hashing, storing and reading.
+ */
+export type EncodedNode = Uint8Array;
 
 export interface TreeNodeReader {
   /** The node with this hash, or `undefined` when the store does not hold it. */
@@ -32,54 +36,100 @@ export interface TreeNodeReader {
 export const keyHashOf = (key: string): Hex => hash('sha256', Buffer.from(key, 'utf8'), 'hex');
 export const valueHashOf = (value: Json): Hex => hash('sha256', canonicalBytes(value), 'hex');
 
-const scratch = Buffer.alloc(65);
-function hash65(tag: number, a: Hex, b: Hex): Hex {
-  scratch[0] = tag;
-  scratch.write(a, 1, 32, 'hex');
-  scratch.write(b, 33, 32, 'hex');
-  return hash('sha256', scratch, 'hex');
-}
+const LEAF = 0;
+const INTERNAL = 1;
 
-export const leafHash = (keyHash: Hex, valueHash: Hex): Hex => hash65(0, keyHash, valueHash);
-export const internalHash = (left: Hex, right: Hex): Hex => hash65(1, left, right);
+function encode(tag: number, a: Uint8Array, b: Uint8Array): Buffer {
+  const node = Buffer.allocUnsafe(65);
+  node[0] = tag;
+  node.set(a, 1);
+  node.set(b, 33);
+  return node;
+}
+const sha256 = (bytes: Uint8Array): Buffer => hash('sha256', bytes, 'buffer') as unknown as Buffer;
+const bytesOf = (h: Hex): Buffer => Buffer.from(h, 'hex');
+const asBuffer = (u: Uint8Array): Buffer =>
+  Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
+const hexOf = (h: Uint8Array): Hex => asBuffer(h).toString('hex');
+
+export const leafHash = (keyHash: Hex, valueHash: Hex): Hex =>
+  sha256(encode(LEAF, bytesOf(keyHash), bytesOf(valueHash))).toString('hex');
+export const internalHash = (left: Hex, right: Hex): Hex =>
+  sha256(encode(INTERNAL, bytesOf(left), bytesOf(right))).toString('hex');
 
 /** Bit `depth` of a 64-digit hex hash, most significant first. */
 export function bitAt(keyHash: Hex, depth: number): number {
   const nibble = Number.parseInt(keyHash[depth >> 2] as string, 16);
   return (nibble >> (3 - (depth & 3))) & 1;
 }
+const bitOf = (keyHash: Uint8Array, depth: number): number =>
+  ((keyHash[depth >> 3] as number) >> (7 - (depth & 7))) & 1;
 
 export type DecodedNode =
   | { kind: 'internal'; left: Hex; right: Hex }
   | { kind: 'leaf'; keyHash: Hex; valueHash: Hex };
 
-export function decodeNode(encoded: EncodedNode): DecodedNode {
-  if (encoded.length !== 129) throw new Error('state tree node is malformed');
-  const a = encoded.slice(1, 65);
-  const b = encoded.slice(65);
-  if (encoded[0] === 'i') return { kind: 'internal', left: a, right: b };
-  if (encoded[0] === 'l') return { kind: 'leaf', keyHash: a, valueHash: b };
-  throw new Error('state tree node is malformed');
+/** Throws on anything but a well-formed node: a damaged store must never yield a state. */
+function checked(encoded: EncodedNode): EncodedNode {
+  if (encoded.length !== 65 || (encoded[0] !== LEAF && encoded[0] !== INTERNAL))
+    throw new Error('state tree node is malformed');
+  return encoded;
 }
 
-function load(reader: TreeNodeReader, nodeHash: Hex): DecodedNode {
+export function decodeNode(encoded: EncodedNode): DecodedNode {
+  const a = hexOf(checked(encoded).subarray(1, 33));
+  const b = hexOf(encoded.subarray(33, 65));
+  return encoded[0] === INTERNAL
+    ? { kind: 'internal', left: a, right: b }
+    : { kind: 'leaf', keyHash: a, valueHash: b };
+}
+
+/** The node hex `nodeHash` names: a missing node is a damaged store, never a state. */
+function load(reader: TreeNodeReader, nodeHash: Hex): EncodedNode {
   const encoded = reader.treeNode(nodeHash);
-  // A missing node is a damaged store, never a state: failing loudly keeps a node from computing a
-  // root that differs from everyone else's.
+  // Failing loudly keeps a node from computing a root that differs from everyone else's.
   if (encoded === undefined) throw new Error(`state tree node ${nodeHash} is missing from the store`);
-  return decodeNode(encoded);
+  return checked(encoded);
 }
 
 interface Item {
-  readonly keyHash: Hex;
-  readonly valueHash: Hex;
+  readonly keyHash: Buffer;
+  readonly valueHash: Buffer;
+}
+
+/** The nodes one update creates, by hash. */
+class NewNodes {
+  readonly map = new Map<Hex, EncodedNode>();
+  /** A leaf, from its key's item. */
+  leaf(item: Item): Hex {
+    const node = Buffer.allocUnsafe(65);
+    node[0] = LEAF;
+    item.keyHash.copy(node, 1);
+    item.valueHash.copy(node, 33);
+    return this.#add(node);
+  }
+  /** An internal node over two child hashes. */
+  internal(left: Hex, right: Hex): Hex {
+    const node = Buffer.allocUnsafe(65);
+    node[0] = INTERNAL;
+    node.write(left, 1, 32, 'hex');
+    node.write(right, 33, 32, 'hex');
+    return this.#add(node);
+  }
+  #add(node: Buffer): Hex {
+    // Hex out of the hash function: it is the map key, and cheaper than a Buffer for each hash.
+    const h = hash('sha256', node, 'hex');
+    this.map.set(h, node);
+    return h;
+  }
 }
 
 /**
  * Applies a block's writes to the tree under `root`: one pass over the sorted key hashes, so a
- * node shared by many writes is read and re-hashed once per block. Returns the new root and the
- * nodes it created (to store with the block). The result depends only on the resulting key-value
- * set, never on the order of `writes`.
+ * node shared by many writes is read and re-hashed once per block, and items are ranges of one
+ * sorted array rather than copies. Returns the new root and the nodes it created (to store with
+ * the block). The result depends only on the resulting key-value set, never on the order of
+ * `writes`.
  */
 export function updateTree(
   reader: TreeNodeReader,
@@ -87,64 +137,67 @@ export function updateTree(
   writes: ReadonlyMap<string, Json>,
 ): { root: Hex; nodes: Map<Hex, EncodedNode> } {
   const items: Item[] = [];
-  for (const [key, value] of writes) items.push({ keyHash: keyHashOf(key), valueHash: valueHashOf(value) });
-  items.sort((x, y) => (x.keyHash < y.keyHash ? -1 : x.keyHash > y.keyHash ? 1 : 0));
-  const nodes = new Map<Hex, EncodedNode>();
-  const newRoot = update(reader, nodes, root, 0, items);
-  return { root: newRoot, nodes };
+  for (const [key, value] of writes)
+    items.push({
+      keyHash: sha256(Buffer.from(key, 'utf8')),
+      valueHash: sha256(canonicalBytes(value)),
+    });
+  items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+  const nodes = new NewNodes();
+  const newRoot = update(reader, nodes, root, 0, items, 0, items.length);
+  return { root: newRoot, nodes: nodes.map };
 }
 
+/** The subtree `nodeHash` at `depth` with `items[lo, hi)` written into it. */
 function update(
   reader: TreeNodeReader,
-  nodes: Map<Hex, EncodedNode>,
+  nodes: NewNodes,
   nodeHash: Hex,
   depth: number,
   items: Item[],
+  lo: number,
+  hi: number,
 ): Hex {
-  if (items.length === 0) return nodeHash;
-  if (nodeHash === EMPTY_ROOT) return build(nodes, depth, items);
-  const node = load(reader, nodeHash);
-  if (node.kind === 'leaf') {
+  if (lo === hi) return nodeHash;
+  if (nodeHash === EMPTY_ROOT) return build(nodes, depth, items, lo, hi);
+  const node = asBuffer(load(reader, nodeHash));
+  if (node[0] === LEAF) {
+    const keyHash = node.subarray(1, 33);
     // The existing key joins the new ones unless one of them overwrites it.
-    if (items.some((i) => i.keyHash === node.keyHash)) return build(nodes, depth, items);
-    const merged = [...items, { keyHash: node.keyHash, valueHash: node.valueHash }];
-    merged.sort((x, y) => (x.keyHash < y.keyHash ? -1 : 1));
-    return build(nodes, depth, merged);
+    for (let i = lo; i < hi; i++)
+      if ((items[i] as Item).keyHash.equals(keyHash)) return build(nodes, depth, items, lo, hi);
+    const merged = items.slice(lo, hi);
+    merged.push({ keyHash: Buffer.from(keyHash), valueHash: Buffer.from(node.subarray(33, 65)) });
+    merged.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+    return build(nodes, depth, merged, 0, merged.length);
   }
-  const split = splitAt(items, depth);
-  const left = update(reader, nodes, node.left, depth + 1, items.slice(0, split));
-  const right = update(reader, nodes, node.right, depth + 1, items.slice(split));
-  return internal(nodes, left, right);
+  const split = splitAt(items, depth, lo, hi);
+  const left = update(reader, nodes, node.toString('hex', 1, 33), depth + 1, items, lo, split);
+  const right = update(reader, nodes, node.toString('hex', 33, 65), depth + 1, items, split, hi);
+  return nodes.internal(left, right);
 }
 
-/** The subtree holding exactly `items` (sorted, distinct), rooted at `depth`. */
-function build(nodes: Map<Hex, EncodedNode>, depth: number, items: Item[]): Hex {
-  if (items.length === 0) return EMPTY_ROOT;
-  if (items.length === 1) {
-    const { keyHash, valueHash } = items[0] as Item;
-    const h = leafHash(keyHash, valueHash);
-    nodes.set(h, `l${keyHash}${valueHash}`);
-    return h;
+/** The subtree holding exactly `items[lo, hi)` (sorted, distinct), rooted at `depth`. */
+function build(nodes: NewNodes, depth: number, items: Item[], lo: number, hi: number): Hex {
+  if (lo === hi) return EMPTY_ROOT;
+  if (hi - lo === 1) return nodes.leaf(items[lo] as Item);
+  const split = splitAt(items, depth, lo, hi);
+  return nodes.internal(build(nodes, depth + 1, items, lo, split), build(nodes, depth + 1, items, split, hi));
+}
+
+/**
+ * Index of the first item in `[lo, hi)` whose bit at `depth` is 1. The range shares its first
+ * `depth` bits and is sorted, so the bit is 0s then 1s: a binary search.
+ */
+function splitAt(items: Item[], depth: number, lo: number, hi: number): number {
+  let a = lo;
+  let b = hi;
+  while (a < b) {
+    const mid = (a + b) >>> 1;
+    if (bitOf((items[mid] as Item).keyHash, depth) === 0) a = mid + 1;
+    else b = mid;
   }
-  const split = splitAt(items, depth);
-  return internal(
-    nodes,
-    build(nodes, depth + 1, items.slice(0, split)),
-    build(nodes, depth + 1, items.slice(split)),
-  );
-}
-
-function internal(nodes: Map<Hex, EncodedNode>, left: Hex, right: Hex): Hex {
-  const h = internalHash(left, right);
-  nodes.set(h, `i${left}${right}`);
-  return h;
-}
-
-/** Index of the first item whose bit at `depth` is 1 (items are sorted, so those come last). */
-function splitAt(items: Item[], depth: number): number {
-  let i = 0;
-  while (i < items.length && bitAt((items[i] as Item).keyHash, depth) === 0) i++;
-  return i;
+  return a;
 }
 
 /**
@@ -170,7 +223,7 @@ export function provePath(
   let nodeHash = root;
   for (let depth = 0; ; depth++) {
     if (nodeHash === EMPTY_ROOT) return { siblings, present: false };
-    const node = load(reader, nodeHash);
+    const node = decodeNode(load(reader, nodeHash));
     if (node.kind === 'leaf') return { siblings, leaf: node, present: node.keyHash === keyHash };
     const bit = bitAt(keyHash, depth);
     siblings.push(bit ? node.left : node.right);

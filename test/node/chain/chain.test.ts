@@ -7,6 +7,7 @@ import { verifyChain } from '../../../node/chain/verify.ts';
 import type { Block } from '../../../node/protocol/block.ts';
 import { Signer } from '../../../node/protocol/signature.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
+import { proveKey, stateProofProblem } from '../../../node/state/commitment/proof.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
 import { certify as certifyBy } from '../../fixtures/commit.ts';
@@ -114,4 +115,44 @@ test('with two authorities, one signature is not a quorum', async (t) => {
   const { block, execution } = chain.propose([], chain.head.timestamp + 1, authority.publicKey);
   await assert.rejects(chain.commit(certify(block), execution), /1 of the 2 signatures needed/);
   await chain.close();
+});
+
+test('a store from before binary tree nodes (`t:<hex>` text) still proves old keys and extends the tree', async (t) => {
+  const dir = tempDir(t);
+  let chain = await Chain.open(dir, genesis, modules);
+  const b1 = await produce(chain, 20);
+  for (let i = 0; i < 3; i++) await produce(chain, 10);
+  await chain.close();
+
+  // Rewrite every tree node the way the previous version stored it, and drop the binary ones.
+  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const prefix = Buffer.from('T:', 'latin1');
+  const legacy: [Buffer, Buffer][] = [];
+  for await (const [key, node] of db.iterator({ gte: prefix, lt: Buffer.from('T;', 'latin1') }))
+    legacy.push([key, node]);
+  assert.ok(legacy.length > 50, 'the chain wrote tree nodes under T:');
+  const batch = db.batch();
+  for (const [key, node] of legacy) {
+    batch.del(key);
+    const text = `${node[0] === 1 ? 'i' : 'l'}${node.toString('hex', 1)}`;
+    batch.put(Buffer.from(`t:${key.toString('hex', 2)}`, 'utf8'), Buffer.from(text, 'utf8'));
+  }
+  await batch.write({ sync: true });
+  await db.close();
+
+  chain = await Chain.open(dir, genesis, modules);
+  const receiptKey = `tx/${transactionHash(b1.transactions[0] as never)}`;
+  const proof = proveKey(
+    { get: (k) => chain.readState(k), treeNode: (h) => chain.treeNode(h) },
+    chain.head.stateRoot,
+    receiptKey,
+  );
+  assert.equal(stateProofProblem(chain.head.stateRoot, proof), undefined);
+  // A new block's root, computed over the legacy nodes, is the one a full replay computes.
+  await produce(chain, 10);
+  await chain.close();
+  const store = await ChainStore.open(dir);
+  const verdict = await verifyChain(storeSource(store), genesis, modules);
+  await store.close();
+  assert.deepEqual(verdict, { ok: true, height: 5, headHash: verdict.ok ? verdict.headHash : '' });
 });

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench:blocks`: the CPU a block costs one node, in process — propose (execute, state
+ * root) and commit (fsync'ed LevelDB batch) on one authority's real store — for the K1 contract
+ * workload and for anchors, without a network's noise. `--root DIR` runs the same workload on
+ * another checkout of this repository (e.g. `git worktree add /tmp/old <commit>` with its
+ * node_modules), so the old code is measured as a same-run baseline; alternate the order.
+ *
+ *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR]
+ *
+ * Printed per phase: blocks, state writes and tree nodes written per block (0 before the tree),
+ * and CPU ms per block (this process, all threads) for propose + certify + commit. The workload's
+ * transactions are signed before each phase starts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    contracts: { type: 'string', default: '1000' },
+    'anchor-blocks': { type: 'string', default: '10' },
+    root: { type: 'string', default: resolve(import.meta.dirname, '../..') },
+  },
+});
+const CONTRACTS = Number(values.contracts);
+const ANCHOR_BLOCKS = Number(values['anchor-blocks']);
+const root = resolve(values.root as string);
+
+// Loaded from `root`, so that another checkout's code runs the same workload.
+// biome-ignore lint/suspicious/noExplicitAny: modules of another checkout have no types here
+type Any = any;
+const load = (path: string): Promise<Any> => import(join(root, path));
+const { Chain } = await load('node/chain/chain.ts');
+const { blockHash, commitDigest } = await load('node/protocol/block.ts');
+const { Signer, signingMessage } = await load('node/protocol/signature.ts');
+const { transactionHash } = await load('node/protocol/transaction.ts');
+const { applicationModules } = await load('node/state/application.ts');
+const contracts = await load('test/contracts.ts');
+const helpers = await load('test/helpers.ts');
+const anchorTx = helpers.anchorTx ?? (await load('test/fixtures/node.ts')).anchorTx;
+
+const cast = contracts.castOfCase();
+const genesis = contracts.contractsGenesis([cast.authority]);
+const dir = mkdtempSync(join(tmpdir(), 'tillid-bench-blocks-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const chain = await Chain.open(dir, genesis, applicationModules(genesis));
+const signer = new Signer(cast.authority);
+
+let totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
+async function block(txs: readonly unknown[]): Promise<void> {
+  const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
+  const before = process.cpuUsage();
+  const { block, execution } = chain.propose(items, chain.head.timestamp + 1, cast.authority.publicKey);
+  const hash = blockHash(block.header);
+  const digest = signingMessage('commit', commitDigest(block.header.chainId, block.header.height, 0, hash));
+  const certificate = {
+    height: block.header.height,
+    round: 0,
+    blockHash: hash,
+    signatures: [{ authority: signer.publicKey, signature: signer.sign(digest) }],
+  };
+  await chain.commit({ ...block, certificate }, execution);
+  const used = process.cpuUsage(before);
+  totals.blocks++;
+  totals.cpuMs += (used.user + used.system) / 1000;
+  totals.writes += execution.writes.size;
+  totals.nodes += execution.treeNodes?.size ?? 0;
+}
+function report(label: string): void {
+  const n = totals.blocks;
+  console.log(
+    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes  ${(totals.nodes / n).toFixed(0).padStart(6)} tree nodes  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block`,
+  );
+  totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
+}
+
+console.log(`bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions`);
+const b = contracts.txBuilder(genesis.chainId, () => chain.head.timestamp);
+const setup: unknown[][] = [];
+const collect = (...txs: unknown[]) => {
+  setup.push(txs);
+  return txs.map(() => ({ code: 'OK' }));
+};
+const templateId = contracts.setUpCase({ block: collect }, b, cast);
+for (const txs of setup) await block(txs);
+const inBlocks = async (txs: unknown[]) => {
+  for (let i = 0; i < txs.length; i += 500) await block(txs.slice(i, i + 500));
+};
+const creates = Array.from({ length: CONTRACTS }, () =>
+  b.create(cast.caseworker, {
+    template: templateId,
+    provider: cast.careHomeRep.cvr,
+    start: '2026-02-01',
+    months: 12,
+    reportEveryMonths: 3,
+    items: [{ code: 'residential', monthly: 4_500_000 }],
+  }),
+);
+totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
+await inBlocks(creates);
+report('contract.create');
+const motions = creates.map((c: unknown) => b.propose(cast.caseworker, transactionHash(c), 'activate'));
+const approvals = motions.map((m: unknown) => b.approve(cast.careHomeRep, transactionHash(m)));
+await inBlocks(motions);
+await inBlocks(approvals);
+report('activation (propose, approve)');
+// One business day per block: the months fall due and the chain decides every contract's payments.
+while (chain.head.height < 75) await block([]);
+report('empty blocks, payments decided');
+const anchors = Array.from({ length: ANCHOR_BLOCKS }, () =>
+  Array.from({ length: 500 }, () =>
+    anchorTx(cast.authority, genesis.chainId, { expiresAt: chain.head.timestamp + 600_000 }),
+  ),
+);
+for (const txs of anchors) await block(txs);
+report('anchors');
+await chain.close();
