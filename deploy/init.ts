@@ -17,6 +17,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { acceleratedClock } from '../node/cli/network.ts';
 import { writeEncryptedKeyFile } from '../node/custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../node/custody/passphrase.ts';
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
@@ -41,6 +42,8 @@ export interface ContainerNetworkOptions {
   readonly emptyBlockIntervalMs?: number;
   readonly timeouts?: { proposeMs: number; prevoteMs: number; precommitMs: number; perRoundMs: number };
   readonly logLevel?: string;
+  /** An accelerated business clock (`genesis.params.clock`): days per block; block time when absent. */
+  readonly businessDaysPerBlock?: number;
   /** uid:gid to own each node's directory (only when running as root). */
   readonly owner?: { uid: number; gid: number };
 }
@@ -100,9 +103,10 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
     nodes.push({ ...n, dir, publicKey: key.publicKey, peerId: await peerIdForPublicKey(key.publicKey) });
   }
   const address = (n: InitializedNode) => `/dns4/${n.id}/tcp/${p2pPort}`;
+  const genesisTime = Date.now();
   const genesis = decodeGenesis({
     chainId: o.chainId,
-    genesisTime: Date.now(),
+    genesisTime,
     authorities: nodes
       .filter((n) => n.role === 'authority')
       .map(
@@ -113,7 +117,10 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
           address: address(n),
         }),
       ),
-    params: DEFAULT_PARAMS,
+    params: {
+      ...DEFAULT_PARAMS,
+      ...(o.businessDaysPerBlock ? { clock: acceleratedClock(o.businessDaysPerBlock, genesisTime) } : {}),
+    },
   });
   const authorityNodes = nodes.filter((n) => n.role === 'authority');
   const observerKeys = nodes.filter((n) => n.role === 'observer').map((n) => n.publicKey);
@@ -127,7 +134,11 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
       dataDir: 'data',
       api: { host: '0.0.0.0', port: o.apiPort ?? API_PORT },
       blockIntervalMs: o.blockIntervalMs ?? 500,
-      ...(o.emptyBlockIntervalMs ? { emptyBlockIntervalMs: o.emptyBlockIntervalMs } : {}),
+      // On the accelerated business clock blocks are business time: empty ones at the block pace
+      // unless told otherwise (as `tillid network init` does).
+      ...(o.emptyBlockIntervalMs || o.businessDaysPerBlock
+        ? { emptyBlockIntervalMs: o.emptyBlockIntervalMs || (o.blockIntervalMs ?? 500) }
+        : {}),
       logLevel: o.logLevel ?? 'info',
       ...(o.timeouts ? { timeouts: o.timeouts } : {}),
       ...(consortium

@@ -82,22 +82,39 @@ export class CertificateVerifier {
         await this.#authoritiesAt(cvr, block.header.height, true),
       );
     if (problem) throw new GatewayError('CHAIN_UNVERIFIED', `block ${block.header.height}: ${problem}`);
+    // Later proven reads must be at least this fresh (routing.ts): a caller told "final at h" reads h.
+    this.#router.proofs?.certified(block.header.height);
   }
 
-  /** Fetches the block at `height` (or the latest) and verifies its certificate. */
+  /**
+   * Fetches the block at `height` (or the latest) and verifies its certificate. A node that serves
+   * a malformed block, or one whose certificate fails, is refused like a proven read that does not
+   * verify (counted, marked down) and the next node is asked: one lying node must not stop finality.
+   */
   async certifiedBlock(cvr: string, height: number | 'latest'): Promise<Block & { hash: Hex }> {
-    const raw = await this.#router.get<unknown>(cvr, `/v1/blocks/${height}`);
-    if (raw === undefined) throw new GatewayError('NOT_FOUND', `no block ${height}`);
-    let block: Block;
-    try {
-      block = decodeBlock(raw);
-    } catch (e) {
-      throw new GatewayError(
-        'CHAIN_UNVERIFIED',
-        `the node served a malformed block: ${(e as Error).message}`,
-      );
-    }
-    await this.verify(cvr, block);
+    let block: Block | undefined;
+    const raw = await this.#router.get<unknown>(cvr, `/v1/blocks/${height}`, {
+      what: 'block',
+      verify: async (body) => {
+        let decoded: Block;
+        try {
+          decoded = decodeBlock(body);
+        } catch (e) {
+          return `a malformed block: ${(e as Error).message}`;
+        }
+        if (height !== 'latest' && decoded.header.height !== height)
+          return `block ${decoded.header.height} served for height ${height}`;
+        try {
+          await this.verify(cvr, decoded);
+        } catch (e) {
+          if (e instanceof GatewayError && e.code === 'CHAIN_UNVERIFIED') return e.message;
+          throw e;
+        }
+        block = decoded;
+        return undefined;
+      },
+    });
+    if (raw === undefined || block === undefined) throw new GatewayError('NOT_FOUND', `no block ${height}`);
     return { ...block, hash: blockHash(block.header) };
   }
 }

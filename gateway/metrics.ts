@@ -17,6 +17,8 @@
  *   tillid_gateway_event_lag_seconds{channel}               time since the channel was last at the head
  *   tillid_gateway_event_consecutive_failures{channel}      failed delivery attempts since the last success
  *   tillid_gateway_webhook_failed_attempts_total{channel}   webhook attempts answered non-2xx or not at all
+ *   tillid_gateway_unverified_answers_total{node}           answers refused because they did not verify
+ *                                                           (proofs/checker.ts; with `genesisFile` only)
  *   tillid_gateway_amqp_confirmed_events_total              heights the broker confirmed (AMQP cursor advance)
  */
 import type { FastifyInstance } from 'fastify';
@@ -225,7 +227,9 @@ export function registerMetrics(
     { schema: { hide: true }, config: { access: { public: true } } },
     async (_request, reply) => {
       sample();
-      return reply.type(m.registry.contentType).send(await m.registry.metrics());
+      // The proof checker keeps its own registry (it exists only with a trusted genesis).
+      const proofs = c.router.proofs ? `${await c.router.proofs.registry.metrics()}` : '';
+      return reply.type(m.registry.contentType).send(`${await m.registry.metrics()}${proofs}`);
     },
   );
   return Object.assign(m, {

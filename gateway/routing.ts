@@ -33,6 +33,21 @@ export interface NodeStatus {
   readonly [key: string]: unknown;
 }
 
+export interface GetOptions {
+  /** Why `body` cannot be taken (e.g. a block whose commit certificate fails), or `undefined`. */
+  readonly verify?: (body: unknown) => Promise<string | undefined>;
+  /** What is read, for the log and metrics (`block`); default the path. */
+  readonly what?: string;
+}
+
+/** The height a read of one block names (`/v1/blocks/<h>`, `/v1/blocks/<h>/receipts`). */
+function blockHeightOf(path: string): number | undefined {
+  const m = /^\/v1\/blocks\/(\d+)(?:[/?]|$)/.exec(path);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A node this many blocks behind the highest one seen is not where submissions go first. */
+const LAGGING_BLOCKS = 10;
 const BATCH_MAX = 500;
 const BATCH_DELAY_MS = 2;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -124,6 +139,11 @@ export class NodeRouter {
     return this.#all.map((url) => this.#health.get(url) as NodeHealth);
   }
 
+  /** Whether `cvr` is one of the municipalities this gateway serves (not a provider). */
+  isMunicipality(cvr: string): boolean {
+    return this.#routes.has(cvr);
+  }
+
   /** The nodes for `cvr` in the order they are tried. */
   candidates(cvr: string): string[] {
     const own = this.#routes.get(cvr) ?? [];
@@ -153,11 +173,19 @@ export class NodeRouter {
     return this.#proofs;
   }
 
-  /** GET a JSON document from the first node for `cvr` that answers; 404 is `undefined`. */
-  async get<T>(cvr: string, path: string): Promise<T | undefined> {
+  /**
+   * GET a JSON document from the first node for `cvr` that answers; 404 is `undefined`. With
+   * `verify`, an answer it finds a problem with is refused like a proven read that does not verify:
+   * counted, logged, the node marked down, the next node asked.
+   */
+  async get<T>(cvr: string, path: string, o: GetOptions = {}): Promise<T | undefined> {
     const spec = this.#proofs && provableRead(path);
+    const height = blockHeightOf(path);
+    const urls = this.#healthy(cvr);
     let refused = 0;
-    for (const url of this.#healthy(cvr)) {
+    let behind: Proven | undefined;
+    let lastProblem = '';
+    for (const [i, url] of urls.entries()) {
       let response: Response;
       try {
         response = await this.fetch(`${url}${spec ? withProof(path) : path}`, {
@@ -175,31 +203,85 @@ export class NodeRouter {
           // Never passed on: the next node is asked, and this one waits for the next health check.
           this.#markDown(url, `answered with state that does not verify: ${proven}`);
           refused++;
+          lastProblem = proven;
+          continue;
+        }
+        // A proof below the highest height this gateway has seen certified may predate what a
+        // caller was just told is final (a node a few blocks behind, say an observer): ask the next
+        // node, and take the freshest answer if none is at that height.
+        if (spec.kind !== 'receipts' && proven.provenAt.height < this.#proofs.highest) {
+          if (!behind || proven.provenAt.height > behind.provenAt.height) behind = proven;
           continue;
         }
         return provenValue(spec.kind, proven) as T | undefined;
       }
-      if (response.status === 404) return undefined;
       const body = (await response.json().catch(() => ({}))) as { code?: string; message?: string };
+      if (response.status === 404) {
+        // A node that has not reached a block says 404. When a node further down the list has been
+        // seen at that height, ask it: a node stuck behind (or withholding blocks) at the head of
+        // the order must not hold up finality and event delivery for everyone it serves.
+        if (
+          height !== undefined &&
+          urls.slice(i + 1).some((u) => (this.#health.get(u)?.height ?? 0) >= height)
+        )
+          continue;
+        return undefined;
+      }
       if (response.status >= 500) {
         this.#markDown(url, `HTTP ${response.status}`);
         continue;
       }
       if (!response.ok)
         throw GatewayError.fromNode(body.code ?? 'BAD_REQUEST', body.message ?? 'node refused');
+      const problem = o.verify ? await o.verify(body) : undefined;
+      if (problem !== undefined) {
+        this.#proofs?.refuse(url, o.what ?? path, problem);
+        this.#markDown(url, `answered with a ${o.what ?? 'document'} that does not verify: ${problem}`);
+        refused++;
+        lastProblem = problem;
+        continue;
+      }
       return body as T;
     }
+    if (behind && spec) return provenValue(spec.kind, behind) as T | undefined;
     if (refused > 0)
       throw new GatewayError(
         'CHAIN_UNVERIFIED',
-        `no node serving CVR ${cvr} answered with state that verifies`,
+        `no node serving CVR ${cvr} answered with state that verifies (the last: ${lastProblem})`,
       );
     throw new GatewayError('NODE_UNAVAILABLE', `no node serving CVR ${cvr} is reachable`);
   }
 
   /** Submits a signed transaction through the nodes for `cvr`; resolves with its hash once admitted. */
   submit(cvr: string, tx: Transaction): Promise<Hex> {
-    return this.#submitVia(this.#healthy(cvr), tx, false);
+    return this.#submitVia(this.#keepingUp(cvr), tx, false);
+  }
+
+  /**
+   * The healthy nodes for `cvr`, those keeping up with the chain first. A node far behind the
+   * others — stuck, or a forged store stuck at its own head — admits against old state and may never
+   * pass a transaction on: it is asked last.
+   */
+  #keepingUp(cvr: string): string[] {
+    const list = this.#healthy(cvr);
+    const heightOf = (url: string) => this.#health.get(url)?.height ?? 0;
+    const top = Math.max(0, ...list.map(heightOf));
+    const behind = (url: string) => top - heightOf(url) > LAGGING_BLOCKS;
+    return [...list.filter((u) => !behind(u)), ...list.filter(behind)];
+  }
+
+  /**
+   * Hands `tx` to every node for `cvr` that is not known to be down, for a transaction the node it
+   * was submitted through may have dropped. Refusals (a duplicate, mostly) and failures are ignored.
+   */
+  async broadcast(cvr: string, tx: Transaction): Promise<void> {
+    await Promise.all(
+      this.#healthy(cvr).map((url) =>
+        new Promise<Hex>((resolve, reject) => this.#enqueue(url, { tx, resolve, reject })).catch(
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   async #submitVia(urls: readonly string[], tx: Transaction, retried: boolean): Promise<Hex> {

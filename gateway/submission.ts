@@ -28,6 +28,8 @@ import type { NodeRouter } from './routing.ts';
 
 /** How long a gateway-signed transaction may wait for inclusion. */
 const TTL_MS = 10 * 60_000;
+/** A waited-for transaction not final after this long is handed to every node (and again after as long). */
+const RESEND_AFTER_MS = 5000;
 
 export interface SubmitResult {
   readonly hash: Hex;
@@ -39,12 +41,20 @@ export class Submitter {
   readonly #keys: KeyStore;
   readonly #finality: FinalityWatcher;
   readonly #timeoutMs: number;
+  readonly #resendAfterMs: number;
 
-  constructor(router: NodeRouter, keys: KeyStore, finality: FinalityWatcher, finalityTimeoutMs: number) {
+  constructor(
+    router: NodeRouter,
+    keys: KeyStore,
+    finality: FinalityWatcher,
+    finalityTimeoutMs: number,
+    resendAfterMs = RESEND_AFTER_MS,
+  ) {
     this.#router = router;
     this.#keys = keys;
     this.#finality = finality;
     this.#timeoutMs = finalityTimeoutMs;
+    this.#resendAfterMs = resendAfterMs;
   }
 
   /**
@@ -101,8 +111,16 @@ export class Submitter {
   async #submit(cvr: string, tx: Transaction, wait: boolean): Promise<SubmitResult> {
     const hash = await this.#router.submit(cvr, tx);
     if (!wait) return { hash };
-    const outcome = await this.#finality.wait(cvr, hash, this.#timeoutMs);
-    return { hash, outcome };
+    // A node can accept a transaction and never pass it on (a faulty or compromised node, or one
+    // stuck behind the chain). Not final after a while: hand it to every node serving the CVR. The
+    // chain includes a transaction once, so the copies cost a duplicate refusal at most.
+    const resend = setInterval(() => void this.#router.broadcast(cvr, tx), this.#resendAfterMs);
+    try {
+      const outcome = await this.#finality.wait(cvr, hash, this.#timeoutMs);
+      return { hash, outcome };
+    } finally {
+      clearInterval(resend);
+    }
   }
 }
 

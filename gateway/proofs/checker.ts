@@ -58,6 +58,11 @@ export class ProofChecker {
     return this.#highest;
   }
 
+  /** A block at `height` whose commit certificate the gateway checked (finality.ts). */
+  certified(height: number): void {
+    if (height > this.#highest) this.#highest = height;
+  }
+
   /**
    * Checks `body` from node `url` as the proven answer to `spec`. Returns the value and where it is
    * proven, or the reason it is refused (already counted and logged).
@@ -70,16 +75,19 @@ export class ProofChecker {
     // A block's receipts are proven at that block, however old; everything else at the head.
     else if (spec.kind !== 'receipts' && verdict.height < this.#highest - this.#maxLag)
       problem = `the proof is at height ${verdict.height}, behind the verified height ${this.#highest}`;
-    if (problem !== undefined || !verdict.ok) {
-      this.#unverified.inc({ node: url });
-      this.#log?.warn(
-        { node: url, read: spec.kind, problem },
-        'a node answered with state that does not verify',
-      );
-      return problem ?? 'unverified';
-    }
+    if (problem !== undefined || !verdict.ok) return this.refuse(url, spec.kind, problem ?? 'unverified');
     if (verdict.height > this.#highest) this.#highest = verdict.height;
     return { value: verdict.value, provenAt: { height: verdict.height, blockHash: verdict.blockHash } };
+  }
+
+  /**
+   * Counts and logs an answer from `url` that does not verify — a proven read, or a block whose
+   * commit certificate fails (finality.ts) — and returns `problem` for the caller's refusal.
+   */
+  refuse(url: string, read: string, problem: string): string {
+    this.#unverified.inc({ node: url });
+    this.#log?.warn({ node: url, read, problem }, 'a node answered with state that does not verify');
+    return problem;
   }
 
   /** Answers refused so far, from every node. */

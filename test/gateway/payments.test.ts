@@ -45,10 +45,12 @@ async function gatewayFor(node: FastifyInstance, cvr: string, role: string) {
   app.addHook('onRequest', async (request) => {
     request.caller = caller;
   });
-  // The router asks the node's read routes, as it would over HTTP.
+  // The router asks the node's read routes, as it would over HTTP; the municipality is the one
+  // it is configured to serve, so its read is the provable `?municipality=` one.
   const router = {
     get: async <T>(_cvr: string, path: string) =>
       (await node.inject({ method: 'GET', url: path })).json() as T,
+    isMunicipality: (c: string) => c === MUNICIPALITY_CVR,
   } as unknown as NodeRouter;
   const none = undefined as never;
   const deps: ContractRouteDeps = { router, verifier: none, submitter: none, keyStore: none };

@@ -9,21 +9,37 @@
  * `gateway`) start on the cluster's p2p network; the test reaches both over HTTPS at their address
  * on the control network, checking their certificates against the test CA by their service names.
  *
- * Topology `central`: gateway.json is rewritten so that no municipality has nodes of its own and
- * every CVR goes through `sharedNodes` — the authority nodes, in order.
+ * Topology `central`: gateway-init runs with `--topology central`, so no municipality has nodes of
+ * its own and every CVR goes through `sharedNodes` — the authority nodes in order, or the nodes
+ * `GatewayOptions.sharedNodes` names (observers too) — and each of `nodeless` is a municipality that
+ * runs no node at all. With `amqp`, the gateway delivers events to the host's RabbitMQ through a
+ * relay (host-side.ts): the broker listens on loopback only.
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { ENTITY_ID } from '../../deploy/gateway-init.ts';
 import { ensureImages, GATEWAY_IMAGE_TAG } from '../../docker/build-images.ts';
 import { httpsJson } from '../fixtures/http.ts';
-import { type Cluster, docker, type Json, waitUntil } from './cluster.ts';
+import { type Cluster, docker, dockerWithin, type Json, waitUntil } from './cluster.ts';
+import { controlHostAddress, type Relay, relayTo } from './host-side.ts';
 
 export type GatewayTopology = 'federated' | 'central';
 
 /** How a call authenticates: a bearer token, or the demo provider's client certificate. */
 export type As = { token: string } | { cert: 'provider' | 'esdh' };
+
+export interface GatewayOptions {
+  /** Municipalities without a node (central only): gateway-init's `--municipality=<name>:<cvr>`. */
+  readonly nodeless?: readonly { readonly name: string; readonly cvr: string }[];
+  /** Node ids in the order the gateway tries them (central); default the authorities. */
+  readonly sharedNodes?: readonly string[];
+  /** `events.amqp` to the host's broker (`amqp://127.0.0.1:5672` unless TILLID_TEST_AMQP_URL). */
+  readonly amqp?: { readonly exchange: string; readonly queuePrefix: string; readonly receivers: string[] };
+}
+
+const AMQP_URL = new URL(process.env.TILLID_TEST_AMQP_URL ?? 'amqp://127.0.0.1:5672');
 
 export interface Answer {
   readonly status: number;
@@ -39,10 +55,13 @@ export class ClusterGateway {
   readonly #cluster: Cluster;
   readonly #names: { init: string; tokenService: string; gateway: string };
   readonly #ips = new Map<string, string>();
+  readonly #options: GatewayOptions;
+  #relay: Relay | undefined;
 
-  private constructor(cluster: Cluster, topology: GatewayTopology) {
+  private constructor(cluster: Cluster, topology: GatewayTopology, options: GatewayOptions) {
     this.#cluster = cluster;
     this.topology = topology;
+    this.#options = options;
     this.dir = join(cluster.dir, 'gateway');
     const prefix = `tillid-it-${cluster.run}`;
     this.#names = {
@@ -54,44 +73,62 @@ export class ClusterGateway {
   }
 
   /** Initialises and starts the token service and the gateway; resolves once the gateway answers. */
-  static async start(cluster: Cluster, topology: GatewayTopology = 'central'): Promise<ClusterGateway> {
+  static async start(
+    cluster: Cluster,
+    topology: GatewayTopology = 'central',
+    options: GatewayOptions = {},
+  ): Promise<ClusterGateway> {
     ensureImages(['gateway']);
-    const g = new ClusterGateway(cluster, topology);
-    await g.#init();
-    await g.#run(g.#names.tokenService, 'token-service', [
+    const g = new ClusterGateway(cluster, topology, options);
+    try {
+      await g.#start();
+    } catch (e) {
+      g.stop();
+      throw e;
+    }
+    return g;
+  }
+
+  async #start(): Promise<void> {
+    await this.#init();
+    await this.#run(this.#names.tokenService, 'token-service', [
       '--entrypoint',
       'node',
       '-v',
-      `${g.dir}:/var/lib/tillid:ro`,
+      `${this.dir}:/var/lib/tillid:ro`,
       GATEWAY_IMAGE_TAG,
       '/app/deploy/token-service.ts',
     ]);
     await waitUntil(
       async () =>
-        (await g.#logs(g.#names.tokenService)).includes('token-service emulator started') || undefined,
+        (await this.#logs(this.#names.tokenService)).includes('token-service emulator started') || undefined,
       30_000,
       'the token service to start',
     );
-    await g.#run(g.#names.gateway, 'gateway', [
+    await this.#run(this.#names.gateway, 'gateway', [
       '-e',
       'TILLID_GATEWAY_KEYSTORE_PASSPHRASE_FILE=/var/lib/tillid/passphrase',
       '-v',
-      `${g.dir}:/var/lib/tillid`,
+      `${this.dir}:/var/lib/tillid`,
       GATEWAY_IMAGE_TAG,
     ]);
     await waitUntil(
       async () => {
-        if ((await g.call('GET', '/healthz').catch(() => undefined))?.status === 200) return true;
-        const state = await docker('inspect', '-f', '{{.State.Status}}', g.#names.gateway);
-        if (state !== 'running') throw new Error(`the gateway stopped (${state}):\n${await g.logs()}`);
+        if ((await this.call('GET', '/healthz').catch(() => undefined))?.status === 200) return true;
+        const state = await docker('inspect', '-f', '{{.State.Status}}', this.#names.gateway);
+        if (state !== 'running') throw new Error(`the gateway stopped (${state}):\n${await this.logs()}`);
         return undefined;
       },
       60_000,
       'the gateway to answer /healthz',
     ).catch(async (e) => {
-      throw new Error(`${(e as Error).message}\n${(await g.logs()).split('\n').slice(-20).join('\n')}`);
+      throw new Error(`${(e as Error).message}\n${(await this.logs()).split('\n').slice(-20).join('\n')}`);
     });
-    return g;
+  }
+
+  /** Closes the broker relay (the containers go with the cluster). */
+  stop(): void {
+    this.#relay?.close();
   }
 
   /** deploy/gateway-init.ts, as docker-compose runs it; then the topology's routes. */
@@ -100,7 +137,9 @@ export class ClusterGateway {
     const ids = c.authorities.map((n) => n.id);
     mkdirSync(this.dir, { mode: 0o700 });
     try {
-      await docker(
+      // It registers every municipality and waits for each to be final: minutes on a busy machine.
+      await dockerWithin(
+        300_000,
         'run',
         '--name',
         this.#names.init,
@@ -116,6 +155,8 @@ export class ClusterGateway {
         GATEWAY_IMAGE_TAG,
         '/app/deploy/gateway-init.ts',
         `--nodes=${ids.join(',')}`,
+        ...(this.topology === 'central' ? ['--topology=central'] : []),
+        ...(this.#options.nodeless ?? []).map((m) => `--municipality=${m.name}:${m.cvr}`),
         ...(root ? [] : [`--owner=${self}`]),
       );
     } catch (e) {
@@ -126,10 +167,17 @@ export class ClusterGateway {
     config.logLevel = 'warn';
     // With an authority down, a height it was to propose waits out a round timeout.
     config.finalityTimeoutMs = 60_000;
-    if (this.topology === 'central') {
-      config.topology = 'central';
-      config.sharedNodes = ids.map((id) => `http://${id}:7101`);
-      config.municipalities = config.municipalities.map((m: Json) => ({ ...m, nodes: [] }));
+    if (this.topology === 'central' && this.#options.sharedNodes)
+      config.sharedNodes = this.#options.sharedNodes.map((id) => `http://${id}:7101`);
+    if (this.#options.amqp) {
+      // The broker listens on loopback: the gateway reaches it through a relay on the host's
+      // address on the control network.
+      const host = await controlHostAddress(c.ctlNetwork);
+      this.#relay = await relayTo(host, AMQP_URL.hostname, Number(AMQP_URL.port || 5672));
+      const url = new URL(AMQP_URL);
+      url.hostname = host;
+      url.port = String(this.#relay.port);
+      config.events = { amqp: { url: url.toString(), ...this.#options.amqp }, pollIntervalMs: 200 };
     }
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
     if (root) chownSync(file, 1000, 1000);
@@ -256,6 +304,44 @@ export class ClusterGateway {
       body,
     );
     return { status, body: parsed };
+  }
+
+  /**
+   * Opens `GET /v1/events/stream` (Server-Sent Events) as `as`; every `data:` frame's JSON goes into
+   * `received` until `close()`.
+   */
+  async stream(as: As, received: Json[], after?: number): Promise<{ close: () => void }> {
+    const host = await this.#ip(this.#names.gateway);
+    let partial = '';
+    const req = httpsRequest({
+      host,
+      port: 8080,
+      path: `/v1/events/stream${after !== undefined ? `?after=${after}` : ''}`,
+      method: 'GET',
+      servername: 'gateway',
+      ca: this.#pki('ca.pem'),
+      ...('cert' in as ? { cert: this.#pki(`${as.cert}.pem`), key: this.#pki(`${as.cert}.key`) } : {}),
+      headers: {
+        accept: 'text/event-stream',
+        ...('token' in as ? { authorization: `Bearer ${as.token}` } : {}),
+      },
+      agent: false,
+    });
+    req.on('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        partial += chunk;
+        const frames = partial.split('\n\n');
+        partial = frames.pop() ?? '';
+        for (const frame of frames)
+          for (const line of frame.split('\n'))
+            if (line.startsWith('data: ')) received.push(JSON.parse(line.slice(6)));
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', () => {});
+    req.end();
+    return { close: () => req.destroy() };
   }
 
   async #logs(name: string): Promise<string> {
