@@ -101,6 +101,7 @@ test('node start: a single authority whose key is in SoftHSM2 produces blocks', 
     hsm: token.config,
     logLevel: 'info',
     blockIntervalMs: 50,
+    emptyBlockIntervalMs: 50,
     api: { host: '127.0.0.1', port: 0 },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -153,6 +154,7 @@ test('node start: when its HSM token disappears the node says so and exits (fail
     hsm: token.config,
     logLevel: 'info',
     blockIntervalMs: 50,
+    emptyBlockIntervalMs: 50,
     api: { host: '127.0.0.1', port: 0 },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
