@@ -7,74 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Chain } from '../../../node/chain/chain.ts';
 import { proveRead } from '../../../node/chain/prove.ts';
-import { MemoryChainStore } from '../../../node/chain/store.ts';
 import type { Hex } from '../../../node/protocol/hash.ts';
-import { Signer } from '../../../node/protocol/signature.ts';
-import { type Transaction, transactionHash } from '../../../node/protocol/transaction.ts';
-import { applicationModules } from '../../../node/state/application.ts';
 import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
 import { contractSummaries } from '../../../node/state/contracts/read-models.ts';
-import type { Receipt } from '../../../node/state/machine.ts';
-import {
-  CARE_HOME_CVR,
-  castOfCase,
-  contractsGenesis,
-  MUNICIPALITY_CVR,
-  setUpCase,
-  TAXI_CVR,
-  txBuilder,
-} from '../../fixtures/contracts.ts';
-import { commitBlock } from '../../fixtures/commit.ts';
+import { certifiedContractsChain } from '../../fixtures/certified-contracts.ts';
+import { CARE_HOME_CVR, MUNICIPALITY_CVR, TAXI_CVR } from '../../fixtures/contracts.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests forge arbitrary fields
 type Loose = any;
 
 test("a party's contracts, reports and payments are proven whole; forged and omitted entries fail", async () => {
-  const cast = castOfCase();
-  const genesis = contractsGenesis([cast.authority]);
-  const chain = await Chain.openStorage(new MemoryChainStore(), genesis, applicationModules(genesis));
-  const signer = new Signer(cast.authority);
-  const ok = async (...txs: Transaction[]) => {
-    const hashes = await commitBlock(chain, cast.authority.publicKey, txs, () => [signer]);
-    for (const h of hashes) {
-      const r = chain.receipt(h) as Receipt;
-      assert.equal(r.code, 'OK', `${r.code} ${r.message ?? ''}`);
-    }
-  };
-  const b = txBuilder(genesis.chainId);
-  const pending: Transaction[][] = [];
-  const templateId = setUpCase(
-    {
-      block: (...txs: Transaction[]) => {
-        pending.push(txs);
-        return txs.map(() => ({ code: 'OK' }));
-      },
-    } as never,
-    b,
-    cast,
-  );
-  for (const txs of pending) await ok(...txs);
-
-  const creates = [1, 2].map(() =>
-    b.create(cast.caseworker, {
-      template: templateId,
-      provider: cast.careHomeRep.cvr,
-      start: '2026-02-01',
-      months: 12,
-      reportEveryMonths: 1,
-      items: [{ code: 'residential', monthly: 4_500_000 }],
-    } as never),
-  );
-  await ok(...creates);
-  const ids = creates.map((c) => transactionHash(c) as Hex);
-  const motions = ids.map((id) => b.propose(cast.caseworker, id, 'activate'));
-  await ok(...motions);
-  await ok(...motions.map((m) => b.approve(cast.careHomeRep, transactionHash(m))));
-  // Business day = origin + height: run into March so February is decided, without its report.
-  while (chain.head.height < 62) await ok();
-
+  const { genesis, chain, ids } = await certifiedContractsChain();
   const prove = async (spec: Parameters<typeof proveRead>[1]) => {
     const proven = await proveRead(chain, spec);
     const verdict = verifyProvenRead(genesis, proven);
@@ -94,7 +38,10 @@ test("a party's contracts, reports and payments are proven whole; forged and omi
       contracts.value.contracts.map((c: { id: Hex; status: string }) => [c.id, c.status]),
       ids.map((id) => [id, 'active']),
     );
-    assert.deepEqual(contracts.value.contracts, contractSummaries(chain.rules.committedState as never, party) as Loose);
+    assert.deepEqual(
+      contracts.value.contracts,
+      contractSummaries(chain.rules.committedState as never, party) as Loose,
+    );
   }
   const reports = await prove({ kind: 'reports', party: CARE_HOME_CVR });
   assert.deepEqual(
@@ -144,7 +91,10 @@ test("a party's contracts, reports and payments are proven whole; forged and omi
   invented.value.decisions.push({ ...invented.value.decisions[0], period: 2 });
   fails(invented, /the value is not what the proven state says/);
   // The answer for one party presented as another's: that party's index is not among the proofs.
-  fails({ ...contracts, read: { kind: 'contracts', party: TAXI_CVR } }, /contract\/by\/33333333.*does not cover/);
+  fails(
+    { ...contracts, read: { kind: 'contracts', party: TAXI_CVR } },
+    /contract\/by\/33333333.*does not cover/,
+  );
   // A changed byte in a sibling hash of the index entry.
   const index = structuredClone(contracts);
   const list = index.entries.find((e: { key: string; siblings: string[] }) => e.siblings.length > 0);
