@@ -20,8 +20,8 @@ import { contractRoutes as nodeReadRoutes } from '../../node/api/contracts.ts';
 import { errorHandler, errorSchema } from '../../node/api/errors.ts';
 import { proveRead } from '../../node/chain/prove.ts';
 import { stateQueries } from '../../node/state/queries.ts';
-import { certifiedContractsChain } from '../fixtures/certified-contracts.ts';
 import { CARE_HOME_CVR, MUNICIPALITY_CVR } from '../fixtures/contracts.ts';
+import { certifiedContractsChain } from '../fixtures/proven-chain.ts';
 import { type Loose, liar } from './liar.ts';
 
 test('a forged contract status in a list from the first node is refused, counted and failed over', async (t) => {

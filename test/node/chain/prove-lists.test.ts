@@ -11,8 +11,8 @@ import { proveRead } from '../../../node/chain/prove.ts';
 import type { Hex } from '../../../node/protocol/hash.ts';
 import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
 import { contractSummaries } from '../../../node/state/contracts/read-models.ts';
-import { certifiedContractsChain } from '../../fixtures/certified-contracts.ts';
 import { CARE_HOME_CVR, MUNICIPALITY_CVR, TAXI_CVR } from '../../fixtures/contracts.ts';
+import { certifiedContractsChain } from '../../fixtures/proven-chain.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests forge arbitrary fields
 type Loose = any;
