@@ -25,6 +25,8 @@ export interface BundleOptions {
   /** The gateway image, for members with a `gateway` section; default the release-tagged gateway image. */
   gatewayImage?: string;
   blockIntervalMs: number;
+  /** With nothing to include, the wait before an empty block; absent: the node default (10 minutes). */
+  emptyBlockIntervalMs?: number;
   genesisTime?: number;
   /** HTTPS node APIs (and throwaway TLS material); default true. False: plain HTTP on loopback. */
   tls?: boolean;
@@ -104,6 +106,7 @@ export async function writeBundles(
         ...(tls ? { tls: { cert: 'tls/node.pem', key: 'tls/node.key' } } : {}),
       },
       blockIntervalMs: o.blockIntervalMs,
+      ...(o.emptyBlockIntervalMs ? { emptyBlockIntervalMs: o.emptyBlockIntervalMs } : {}),
       logLevel: 'info',
       p2p: {
         listen: [`/ip4/0.0.0.0/tcp/${p2pPort}`],

@@ -54,6 +54,8 @@ export interface ComposeOptions {
   image: string;
   basePort: number;
   blockIntervalMs: number;
+  /** With nothing to include, the wait before an empty block; absent: the node default (10 minutes). */
+  emptyBlockIntervalMs?: number;
   chainId: string;
   /** The gateway image (central and federated); default the release tag tillid/gateway:<version>. */
   gatewayImage?: string;
@@ -107,6 +109,7 @@ export function composeFile(o: ComposeOptions): string {
     `--out=/out`,
     `--chain-id=${o.chainId}`,
     `--block-interval-ms=${o.blockIntervalMs}`,
+    ...(o.emptyBlockIntervalMs ? [`--empty-block-interval-ms=${o.emptyBlockIntervalMs}`] : []),
     ...nodes.map((n) =>
       n.role === 'authority' ? `--authority=${n.id}=${n.name}:${n.cvr}` : `--observer=${n.id}=${n.name}`,
     ),

@@ -126,7 +126,11 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
       dataDir: 'data',
       api: { host: '0.0.0.0', port: o.apiPort ?? API_PORT },
       blockIntervalMs: o.blockIntervalMs ?? 500,
-      ...(o.emptyBlockIntervalMs ? { emptyBlockIntervalMs: o.emptyBlockIntervalMs } : {}),
+      // On the accelerated business clock blocks are business time: empty ones at the block pace
+      // unless told otherwise (as `tillid network init` does).
+      ...(o.emptyBlockIntervalMs || o.businessDaysPerBlock
+        ? { emptyBlockIntervalMs: o.emptyBlockIntervalMs || (o.blockIntervalMs ?? 500) }
+        : {}),
       logLevel: o.logLevel ?? 'info',
       ...(o.timeouts ? { timeouts: o.timeouts } : {}),
       ...(consortium

@@ -97,6 +97,7 @@ function assemble(opened: Opened): NodeComponents {
       authorities: () => chain.authorityRecordsAt(chain.head.height + 1).length,
       mempoolCapacity: config.mempool.maxTransactions,
       dataDir: config.dataDir,
+      ...(running && { gossipPeers: () => running.gossipPeers() }),
     },
   );
   const verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;

@@ -15,6 +15,8 @@ export interface NodeMetricsContext {
   readonly mempoolCapacity?: number;
   /** The node's data directory, whose file system's free space is reported. */
   readonly dataDir?: string;
+  /** Peers gossipsub exchanges messages with; below tillid_peers while gossip has lost a peer. */
+  readonly gossipPeers?: () => number;
 }
 
 /** A gauge in `registry`, with `labelNames` if given. */
@@ -114,7 +116,14 @@ export class NodeMetrics {
       'Connected, allow-listed libp2p peers (authorities and observers)',
       peerCount,
     );
-    const { authorities, mempoolCapacity, dataDir } = context;
+    const { authorities, mempoolCapacity, dataDir, gossipPeers } = context;
+    if (gossipPeers)
+      scrapedGauge(
+        this.registry,
+        'tillid_gossip_peers',
+        'Connected peers gossipsub exchanges messages with (below tillid_peers while one is being reconnected)',
+        gossipPeers,
+      );
     if (authorities)
       scrapedGauge(
         this.registry,

@@ -16,8 +16,9 @@ import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type Signer, verifySignature } from '../protocol/signature.ts';
 import type { Consensus } from './consensus.ts';
-import { ConsensusHost, type HostTimers } from './host.ts';
+import { ConsensusHost } from './host.ts';
 import type { RoundMetrics } from './metrics.ts';
+import { realTimers } from './real-timers.ts';
 import type { Timeouts } from './tendermint/engine.ts';
 import {
   type ConsensusMessage,
@@ -58,8 +59,6 @@ export interface ConsortiumOptions {
   readonly rounds?: RoundMetrics;
 }
 
-const TICK_MS = 1000;
-
 const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
   `${key}:${signature}:${Buffer.from(bytes).toString('base64')}`;
 
@@ -67,34 +66,6 @@ const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
 interface Envelope {
   readonly message: ConsensusMessage;
   readonly relay: number;
-}
-
-/** setTimeout behind the host's timer interface. */
-function realTimers(now: () => number): HostTimers & { clearAll(): void } {
-  const pending = new Map<number, NodeJS.Timeout>();
-  let next = 0;
-  return {
-    now,
-    set(delayMs, run) {
-      const id = next++;
-      pending.set(
-        id,
-        setTimeout(() => {
-          pending.delete(id);
-          void run();
-        }, delayMs),
-      );
-      return id;
-    },
-    clear(id) {
-      clearTimeout(pending.get(id));
-      pending.delete(id);
-    },
-    clearAll() {
-      for (const t of pending.values()) clearTimeout(t);
-      pending.clear();
-    },
-  };
 }
 
 export class ConsortiumConsensus implements Consensus {
@@ -137,7 +108,6 @@ export class ConsortiumConsensus implements Consensus {
       ...(options.emptyBlockIntervalMs !== undefined
         ? { emptyBlockIntervalMs: options.emptyBlockIntervalMs }
         : {}),
-      tickIntervalMs: TICK_MS,
       events: {
         evidence: ({ first, second }) => {
           options.evidence.inc({ kind: first.kind });

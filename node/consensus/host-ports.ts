@@ -13,6 +13,14 @@ import type { EngineOutput, Timeouts } from './tendermint/engine.ts';
 import type { ConsensusMessage, SignatureCheck } from './tendermint/messages.ts';
 import type { SignedVoteLog } from './tendermint/signed-log.ts';
 
+/**
+ * How often the host looks for a stall (and, as an observer, tells its height), and how long a
+ * block request may stay unanswered: production's values, which the simulator's fault scenarios
+ * run with too. The request deadline equals the sync protocol's own (p2p/sync.ts).
+ */
+export const DEFAULT_TICK_MS = 1000;
+export const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
+
 /** Virtual or real time, and timers on it. A timer's callback is awaited by the simulator. */
 export interface HostTimers {
   now(): number;

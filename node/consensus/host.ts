@@ -18,7 +18,7 @@
  */
 import type { Block } from '../protocol/block.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
-import type { ConsensusHostOptions } from './host-ports.ts';
+import { type ConsensusHostOptions, DEFAULT_SYNC_TIMEOUT_MS, DEFAULT_TICK_MS } from './host-ports.ts';
 import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
 import { StallWatch } from './stall-watch.ts';
@@ -26,7 +26,14 @@ import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
 import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
-export type { ConsensusHostOptions, HostEvents, HostNetwork, HostTimers } from './host-ports.ts';
+export {
+  type ConsensusHostOptions,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_TICK_MS,
+  type HostEvents,
+  type HostNetwork,
+  type HostTimers,
+} from './host-ports.ts';
 export { type Admission, MAX_HEIGHTS_AHEAD } from './message-admission.ts';
 
 export class ConsensusHost {
@@ -45,16 +52,18 @@ export class ConsensusHost {
   #round = 0;
   /**
    * An authority that starts with an empty chain does not know whether it signed anything before
-   * (a data directory lost with its signed-vote log looks exactly like a new one). It waits for a
-   * peer's head H: at 0 the network is new and it votes from height 1; otherwise it may have
-   * signed at most up to H + 1, so it follows by sync and votes from H + 2 — never signing twice.
+   * (a data directory lost with its signed-vote log looks exactly like a new one); nor does one
+   * whose signed-vote log is missing (a store restored from a block backup). It waits for a peer's
+   * head H: at 0 on an empty chain the network is new and it votes from height 1; otherwise it may
+   * have signed at most up to max(H, own head) + 1, so it follows by sync and votes from the height
+   * after that — never signing twice.
    */
   #awaitingPeers = false;
   #voteFrom = 1;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
-    const tickMs = options.tickIntervalMs ?? 1000;
+    const tickMs = options.tickIntervalMs ?? DEFAULT_TICK_MS;
     this.#stall = new StallWatch(options.timers, tickMs, options.stallMs ?? tickMs);
     this.#pacing = new HeightPacing(
       options.timers,
@@ -64,7 +73,7 @@ export class ConsensusHost {
     );
     this.#catchUp = new CatchUp(
       () => options.timers.now(),
-      options.syncTimeoutMs ?? 10_000,
+      options.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS,
       (peer, from) => options.network.requestBlocks(peer, from),
     );
     if (options.authority) {
@@ -110,8 +119,9 @@ export class ConsensusHost {
     this.#stopped = false;
     const { chain } = this.#o;
     this.#hearing.started(chain.head.height);
+    const unsure = chain.head.height === 0 || this.#o.authority?.signedLog.lost === true;
     this.#awaitingPeers =
-      this.#engine !== undefined && chain.head.height === 0 && chain.authoritiesAt(1).length > 1;
+      this.#engine !== undefined && unsure && chain.authoritiesAt(chain.head.height + 1).length > 1;
     this.#stall.start(() => this.#tick());
     if (this.#awaitingPeers) this.#o.network.status(0);
     else await this.#startEngine();
@@ -152,8 +162,9 @@ export class ConsensusHost {
     if (height < head && this.#stall.mayAnswerStatus()) this.#o.network.status(head);
     if (this.#awaitingPeers) {
       this.#awaitingPeers = false;
-      this.#voteFrom = height === 0 ? 1 : height + 2;
-      if (height === 0) await this.#startEngine();
+      const top = Math.max(height, head);
+      this.#voteFrom = top === 0 ? 1 : top + 2;
+      if (top === 0) await this.#startEngine();
     }
     this.#noteHead(from, height);
   }
@@ -200,7 +211,7 @@ export class ConsensusHost {
   #noteHead(peer: string, height: number): void {
     if (this.#awaitingPeers && height > 0) {
       this.#awaitingPeers = false;
-      this.#voteFrom = height + 2;
+      this.#voteFrom = Math.max(height, this.#o.chain.head.height) + 2;
     }
     if (!this.#catchUp.note(peer, height)) return;
     // One block behind is normal while our engine is deciding that block; two means consensus has

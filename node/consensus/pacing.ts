@@ -72,6 +72,12 @@ export class HeightPacing {
     this.#scheduleStart(Math.max(0, this.#committedAt + this.#blockIntervalMs - this.#timers.now()));
   }
 
+  /** A full block is waiting: the next height starts now rather than after its wait. */
+  startNow(): void {
+    this.#idle = false;
+    this.#scheduleStart(0);
+  }
+
   #scheduleStart(delay: number): void {
     this.clear();
     this.schedule(delay, async () => {

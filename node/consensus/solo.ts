@@ -12,6 +12,8 @@ import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type Signer, signingMessage } from '../protocol/signature.ts';
 import type { Consensus } from './consensus.ts';
+import { HeightPacing } from './pacing.ts';
+import { realTimers } from './real-timers.ts';
 
 export interface SoloOptions {
   readonly chain: Chain;
@@ -29,12 +31,11 @@ export interface SoloOptions {
 
 export class SoloAuthority implements Consensus {
   readonly #o: SoloOptions;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: ReturnType<typeof realTimers>;
+  /** When the next block is due: the same pacing the consortium host uses (pacing.ts). */
+  readonly #pacing: HeightPacing;
   #producing: Promise<void> | undefined;
   #stopped = true;
-  /** Waiting, with an empty mempool, for work or the empty-block interval. */
-  #idle = false;
-  #lastBlockAt = 0;
 
   constructor(options: SoloOptions) {
     const authorities = options.chain.authoritiesAt(options.chain.head.height + 1);
@@ -46,16 +47,26 @@ export class SoloAuthority implements Consensus {
       );
     }
     this.#o = options;
+    this.#timers = realTimers(options.now);
+    this.#pacing = new HeightPacing(
+      this.#timers,
+      options.blockIntervalMs,
+      options.emptyBlockIntervalMs ?? options.blockIntervalMs,
+      () => this.#next(),
+    );
   }
 
   start(): void {
     this.#stopped = false;
-    this.#schedule(this.#o.blockIntervalMs);
+    // As if a block had just been made: the first comes after the block interval, or after the
+    // empty-block interval when there is nothing to include.
+    this.#afterBlock();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#pacing.clear();
+    this.#timers.clearAll();
     await this.#producing;
   }
 
@@ -64,27 +75,21 @@ export class SoloAuthority implements Consensus {
    * idle wait for the empty-block interval ends one block interval after the last block.
    */
   transactionsArrived(): void {
-    if (this.#producing) return;
-    if (this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions) this.#schedule(0);
-    else if (this.#idle)
-      this.#schedule(Math.max(0, this.#lastBlockAt + this.#o.blockIntervalMs - this.#o.now()));
+    if (this.#producing || this.#stopped) return;
+    if (this.#o.mempool.size >= this.#o.chain.rules.params.maxBlockTransactions) this.#pacing.startNow();
+    else this.#pacing.wake();
   }
 
-  #schedule(delay: number): void {
+  async #next(): Promise<void> {
     if (this.#stopped) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#idle = false;
-      this.#producing = this.#produce().finally(() => {
-        this.#producing = undefined;
-        this.#lastBlockAt = this.#o.now();
-        const { mempool, blockIntervalMs } = this.#o;
-        const full = mempool.size >= this.#o.chain.rules.params.maxBlockTransactions;
-        const emptyInterval = this.#o.emptyBlockIntervalMs ?? blockIntervalMs;
-        this.#idle = mempool.size === 0 && emptyInterval > blockIntervalMs;
-        this.#schedule(full ? 0 : this.#idle ? emptyInterval : blockIntervalMs);
-      });
-    }, delay);
+    this.#producing = this.#produce();
+    await this.#producing;
+    this.#producing = undefined;
+    if (!this.#stopped) this.#afterBlock();
+  }
+
+  #afterBlock(): void {
+    this.#pacing.afterCommit(this.#o.mempool.size, this.#o.chain.rules.params.maxBlockTransactions);
   }
 
   async #produce(): Promise<void> {

@@ -3,7 +3,8 @@
  * whose keys are on the allow-list (the authorities, plus configured observers) get past the
  * connection gater, in either direction; everyone else's connection is closed after the noise
  * handshake proves who they are. Configured peers and the authorities' on-chain addresses are
- * redialled whenever they drop; a peer that leaves the allow-list is hung up on.
+ * redialled whenever they drop; a peer that leaves the allow-list is hung up on, and so is a peer
+ * that gossipsub lost while still connected, so that it reconnects (gossip-watch.ts).
  */
 import { gossipsub } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
@@ -19,6 +20,7 @@ import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { KeyPair } from '../protocol/signature.ts';
 import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
+import { GossipWatch } from './gossip-watch.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
@@ -53,6 +55,8 @@ export type Host = Libp2p<{
 
 export interface RunningHost {
   readonly host: Host;
+  /** Peers gossipsub exchanges messages with (fewer than the connected peers while one is lost). */
+  gossipPeers(): number;
   /** Each identified peer's agent version (`tillid/<software> protocol/<n>`), by peer id. */
   peerAgents(): Record<string, string>;
   /** Disconnects `peer` and refuses it for `ms` milliseconds. */
@@ -127,15 +131,33 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
 
   // Keep configured and on-chain peers connected: dial on start and again whenever they are not
   // connected. A peer no longer allowed (voted out, or its key rotated) is hung up on: the gater
-  // only sees new connections.
+  // only sees new connections. Before that, hang up on peers gossip lost while connected, so they
+  // are redialled too.
   const configured = options.peers.map((a) => multiaddr(a));
+  // The watch reads gossipsub's outgoing streams: a public field of its implementation, not of its
+  // interface. Checked here so an upgrade that renames it fails at start, not silently later.
+  const pubsub = host.services.pubsub as Host['services']['pubsub'] & {
+    streamsOutbound?: ReadonlyMap<string, unknown>;
+  };
+  const streamsOutbound = pubsub.streamsOutbound;
+  if (!(streamsOutbound instanceof Map)) throw new Error('gossipsub no longer exposes streamsOutbound');
+  const watched = {
+    getConnections: () => host.getConnections(),
+    hangUp: (peer: PeerId) => host.hangUp(peer),
+    peerStore: host.peerStore,
+    services: {
+      pubsub: { getPeers: () => pubsub.getPeers(), protocols: pubsub.protocols, streamsOutbound },
+    },
+  };
+  const watch = new GossipWatch(watched, log, () => void redial());
   let stopped = false;
   let dialling = false;
   const redial = async () => {
     // A round of dials can outlast the interval (each waits up to 2 s): never run two at once.
-    if (dialling) return;
+    if (stopped || dialling) return;
     dialling = true;
     try {
+      await watch.check();
       await redialOnce();
     } finally {
       dialling = false;
@@ -161,6 +183,14 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
       });
     }
   };
+  // A configured peer that dropped is redialled at once, not at the next period: after a network
+  // heal, or after the watch hung up on it, that is when the way back is open.
+  host.addEventListener('peer:disconnect', () => {
+    if (!stopped) setTimeout(() => void redial(), 100).unref();
+  });
+  host.addEventListener('connection:close', (e) => {
+    if (!stopped) watch.connectionClosed(e.detail.remotePeer);
+  });
   /** On-chain addresses that parse; a bad one is skipped (and logged once), never fatal. */
   const badAddresses = new Set<string>();
   const discovered = async () => {
@@ -208,6 +238,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
 
   return {
     host,
+    gossipPeers: () => host.services.pubsub.getPeers().length,
     peerAgents: () => Object.fromEntries(agents),
     ban: async (peer, ms) => {
       banned.set(peer.toString(), Date.now() + ms);

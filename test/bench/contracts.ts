@@ -67,6 +67,8 @@ try {
   ]);
   editConfigs(configs, (config) => {
     config.blockIntervalMs = Number(values['block-interval-ms']);
+    // The accelerated business clock: every block, empty or not, is business time.
+    config.emptyBlockIntervalMs = config.blockIntervalMs;
     config.logLevel = 'info';
   });
 

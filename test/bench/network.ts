@@ -189,6 +189,8 @@ async function main(): Promise<void> {
   const configs = await initNetworkDir(dir, authorities, CHAIN_ID, basePort);
   editConfigs(configs, (config) => {
     config.blockIntervalMs = blockIntervalMs;
+    // The start-up wait below watches empty blocks (bench:idle measures the quiet default).
+    config.emptyBlockIntervalMs = blockIntervalMs;
     config.verifyWorkers = verifyWorkers;
     config.logLevel = 'info'; // startNodeProcess waits for the info line "node started"
   });

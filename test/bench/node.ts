@@ -49,6 +49,8 @@ async function main() {
   setPort(config, 0);
   const parsed = JSON.parse(readFileSync(config, 'utf8'));
   parsed.blockIntervalMs = 250;
+  // The production default: no empty blocks while idle (setPort sets the tests' fast pace).
+  delete parsed.emptyBlockIntervalMs;
   // One node alone on the machine: two verifier threads use both cores (the default is one).
   parsed.verifyWorkers = 2;
   parsed.mempool = { maxTransactions: 1_000_000, maxBytes: 1024 * 1024 * 1024 };

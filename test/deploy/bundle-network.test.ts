@@ -65,6 +65,8 @@ test('a TLS-on network from bundles finalizes, and the gateway reads it over HTT
     chainId: 'tillid-bundles',
     image: 'tillid/node:dev',
     blockIntervalMs: 200,
+    // The test watches the chain advance without transactions: empty blocks at the block pace.
+    emptyBlockIntervalMs: 200,
   });
 
   const nodes = await Promise.all(

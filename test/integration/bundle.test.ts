@@ -96,6 +96,8 @@ test("a municipality's bundle runs as its README says: node and gateway over HTT
     image: NODE_IMAGE_TAG,
     gatewayImage: GATEWAY_IMAGE_TAG,
     blockIntervalMs: 200,
+    // The test watches the chain advance without transactions: empty blocks at the block pace.
+    emptyBlockIntervalMs: 200,
   });
   const bundle = join(dir, 'dist', slug);
   const compose = composeCommand();

@@ -158,6 +158,8 @@ export class Cluster {
       chainId: this.chainId,
       nodes: spec,
       blockIntervalMs: o.blockIntervalMs ?? 200,
+      // The suites watch heights advance without transactions: empty blocks at the block pace.
+      emptyBlockIntervalMs: o.blockIntervalMs ?? 200,
       ...(o.businessDaysPerBlock ? { businessDaysPerBlock: o.businessDaysPerBlock } : {}),
       ...(o.timeouts === 'node-defaults' ? {} : { timeouts: o.timeouts ?? FAST_TIMEOUTS }),
       logLevel: 'info',

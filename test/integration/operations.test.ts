@@ -68,6 +68,8 @@ test('monitoring sees a killed node; it is restored from backup and rejoins', {
       prometheusPort: 0,
       grafanaPort: 0,
       blockIntervalMs: 500,
+      // The test watches heights advance without transactions: empty blocks at the block pace.
+      emptyBlockIntervalMs: 500,
       chainId: project,
     },
     dir,

@@ -116,6 +116,21 @@ const emptyDataDir: Build = (seed) => {
   return { name: 'empty data dir', config, healAt: crash.restartAtMs };
 };
 
+/** One authority restarted with its chain but without its signed-vote log (restored from a backup). */
+const lostVoteLog: Build = (seed) => {
+  const random = new Random(seed ^ 0x27d4eb2f);
+  const atMs = Math.round(random.between(1500, 5000));
+  const crash = {
+    node: random.int(4),
+    atMs,
+    // Back quickly, while the height it crashed in may still be open: the case the guard is for.
+    restartAtMs: atMs + Math.round(random.between(50, 1500)),
+    lostVoteLog: true,
+  };
+  const config = until({ ...base(seed, 4, crash.restartAtMs, random), crashes: [crash] }, crash.restartAtMs);
+  return { name: 'vote log lost', config, healAt: crash.restartAtMs };
+};
+
 /** Clocks up to the allowed drift apart: proposals from a fast clock must still be accepted. */
 const clockSkew: Build = (seed) => {
   const random = new Random(seed ^ 0x85ebca6b);
@@ -168,6 +183,7 @@ export const FAULT_SCENARIOS: readonly Build[] = [
   unevenSplit(7, 3, 45_000),
   allRestart,
   emptyDataDir,
+  lostVoteLog,
   clockSkew,
   longAsynchrony,
   oneDown,

@@ -67,6 +67,8 @@ export interface Crash {
   readonly restartAtMs: number;
   /** Restart with an empty data directory: no chain and no signed-vote log. */
   readonly emptyDataDir?: boolean;
+  /** Restart with the chain but without the signed-vote log (a store restored from a block backup). */
+  readonly lostVoteLog?: boolean;
 }
 
 export interface SimulationConfig {
@@ -88,8 +90,12 @@ export interface SimulationConfig {
   readonly maxTimeMs: number;
   /** Stop as soon as this holds (checked after every commit). */
   readonly until?: (sim: SimulationView) => boolean;
-  /** How often a node checks whether it is stalled (then it resends its votes and may sync). */
+  /**
+   * How often a node checks whether it is stalled (then it resends its votes and may sync), and
+   * how long it waits for an unanswered block request. Default: the host's, as in production.
+   */
   readonly tickIntervalMs?: number;
+  readonly syncTimeoutMs?: number;
   /** How often clients resubmit transactions that are not final yet. */
   readonly clientRetryMs?: number;
   /** With an empty mempool, wait this long before an empty block (default: blockIntervalMs). */
@@ -176,7 +182,13 @@ type SimEvent =
   | { readonly kind: 'submit'; readonly tx: number }
   | { readonly kind: 'client-tick' }
   | { readonly kind: 'crash'; readonly node: number }
-  | { readonly kind: 'restart'; readonly node: number; readonly wipe: boolean; readonly rekey?: boolean }
+  | {
+      readonly kind: 'restart';
+      readonly node: number;
+      readonly wipe: boolean;
+      readonly loseVoteLog?: boolean;
+      readonly rekey?: boolean;
+    }
   | { readonly kind: 'rotate'; readonly node: number };
 
 const SYNC_BATCH = 20;
@@ -328,6 +340,7 @@ export class Simulation {
           kind: 'restart',
           node: crash.node,
           wipe: crash.emptyDataDir ?? false,
+          loseVoteLog: crash.lostVoteLog ?? false,
         });
     }
     for (const r of config.rotations ?? []) {
@@ -395,6 +408,9 @@ export class Simulation {
           // An empty data directory: no chain, and no record of what this authority signed.
           node.store = new MemoryChainStore();
           node.signedLog = new MemorySignedVoteLog();
+        } else if (event.loseVoteLog) {
+          // The chain survives; the record of what this authority signed does not, and says so.
+          node.signedLog = new MemorySignedVoteLog({ lost: true });
         }
         return this.#boot(node);
       }
@@ -442,8 +458,8 @@ export class Simulation {
       ...(this.config.emptyBlockIntervalMs !== undefined
         ? { emptyBlockIntervalMs: this.config.emptyBlockIntervalMs }
         : {}),
-      tickIntervalMs: this.#tickInterval,
-      syncTimeoutMs: 4 * (this.config.network.latencyMs + this.config.network.jitterMs) + 50,
+      ...(this.config.tickIntervalMs !== undefined ? { tickIntervalMs: this.config.tickIntervalMs } : {}),
+      ...(this.config.syncTimeoutMs !== undefined ? { syncTimeoutMs: this.config.syncTimeoutMs } : {}),
       events: {
         heightStarted: (height) => {
           if (!node.startedAt.has(height)) node.startedAt.set(height, queue.now);
@@ -483,10 +499,6 @@ export class Simulation {
   #live(index: number, incarnation: number): SimNode | undefined {
     const node = this.#nodes[index] as SimNode;
     return node.up && node.incarnation === incarnation ? node : undefined;
-  }
-
-  get #tickInterval(): number {
-    return this.config.tickIntervalMs ?? 500;
   }
 
   /** Bookkeeping common to a decision and a synced block. */

@@ -2,6 +2,7 @@
  * The durable "last signed" log: one JSON line per signed message, fsync'ed before `record`
  * returns, because the message is broadcast right after and a restarted authority must never sign
  * a conflicting one. Pruning rewrites the file (write, fsync, rename) with the entries still needed.
+ * The file is created on first open, so a missing file later means the record was lost (`lost`).
  */
 import {
   closeSync,
@@ -18,11 +19,13 @@ import { type SignedEntry, type SignedVoteLog, slotOf } from './signed-log.ts';
 export class FileSignedVoteLog implements SignedVoteLog {
   readonly #path: string;
   readonly #byHeight = new Map<number, SignedEntry[]>();
+  readonly lost: boolean;
   #fd: number;
 
   constructor(path: string) {
     this.#path = path;
-    if (existsSync(path)) {
+    this.lost = !existsSync(path);
+    if (!this.lost) {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (line.trim() === '') continue;
         let entry: SignedEntry;

@@ -24,6 +24,12 @@ export type SignedEntry =
 export type SlotType = 'proposal' | VoteType;
 
 export interface SignedVoteLog {
+  /**
+   * True when the log cannot vouch for what was signed before it was opened: its file was missing
+   * (a data directory restored from a block backup, or the log deleted). The host then treats the
+   * node like one with an empty chain and votes only from a peer's head + 2.
+   */
+  readonly lost?: boolean;
   /** Everything signed at `height`, in signing order. */
   signedAt(height: number): readonly SignedEntry[];
   /** Must be durable when it returns: the signed message is broadcast right after. */
@@ -39,6 +45,11 @@ export const slotOf = (entry: SignedEntry): { height: number; round: number; typ
 
 export class MemorySignedVoteLog implements SignedVoteLog {
   readonly #byHeight = new Map<number, SignedEntry[]>();
+  readonly lost: boolean;
+  /** `lost`: the simulator's stand-in for a node restarted without its signed-vote log file. */
+  constructor(options: { lost?: boolean } = {}) {
+    this.lost = options.lost ?? false;
+  }
   signedAt(height: number): readonly SignedEntry[] {
     return this.#byHeight.get(height) ?? [];
   }
