@@ -72,37 +72,45 @@ export interface ChainStorage extends StateReader, TreeNodeReader {
     writes: ReadonlyMap<string, Json>,
     head: Head,
     treeNodes: ReadonlyMap<Hex, EncodedNode>,
+    /** The nodes the block replaced (`updateTree`): only a hint for a cache, never deleted. */
+    replacedTreeNodes?: readonly Hex[],
   ): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Tree nodes recently read or written. Nodes never change (they are stored under their hash), so
- * the cache needs no invalidation; the upper levels, touched by every block and every proof, stay
- * in it. Two generations rather than an exact LRU: the Map used as an LRU before (delete and
- * re-insert on every hit, evict the first key) took more CPU than the tree's hashing in the
- * profile. Here a hit in the old generation moves the node to the young one, and a full young generation replaces the old: each operation is O(1), and a node used
- * within the last `limit / 2` insertions is always kept. About 300 bytes a node.
+ * Tree nodes of the current tree, as far as `limit` allows. Nodes never change (they are stored
+ * under their hash), so the cache needs no invalidation; but each block replaces the nodes on the
+ * paths it writes (the upper levels every block), and a cache that keeps those fills with nodes no
+ * later block reads, while the nodes still in use fall out and are read again from LevelDB (with
+ * the two-generation cache before, such reads were the largest item of `npm run bench:state` at
+ * 50,000 keys). So a commit drops the nodes its block replaced, and the cache holds the tree in use. When full, the nodes
+ * cached longest ago go first (a Map iterates in insertion order): every Map operation is O(1),
+ * and the nodes blocks rewrite, the upper levels, are always the most recently inserted. About
+ * 300 bytes a node.
  */
 class NodeCache {
-  #young = new Map<Hex, EncodedNode>();
-  #old = new Map<Hex, EncodedNode>();
-  readonly #generation: number;
+  readonly #nodes = new Map<Hex, EncodedNode>();
+  readonly #limit: number;
   constructor(limit: number) {
-    this.#generation = Math.max(1, Math.floor(limit / 2));
+    this.#limit = Math.max(1, limit);
   }
   get(hash: Hex): EncodedNode | undefined {
-    const young = this.#young.get(hash);
-    if (young !== undefined) return young;
-    const old = this.#old.get(hash);
-    if (old !== undefined) this.set(hash, old);
-    return old;
+    return this.#nodes.get(hash);
   }
   set(hash: Hex, node: EncodedNode): void {
-    this.#young.set(hash, node);
-    if (this.#young.size >= this.#generation) {
-      this.#old = this.#young;
-      this.#young = new Map();
+    if (this.#nodes.size >= this.#limit) this.#evict();
+    this.#nodes.set(hash, node);
+  }
+  delete(hash: Hex): void {
+    this.#nodes.delete(hash);
+  }
+  /** Drops the oldest eighth, so eviction is amortized over many insertions. */
+  #evict(): void {
+    let n = Math.max(1, this.#limit >> 3);
+    for (const hash of this.#nodes.keys()) {
+      this.#nodes.delete(hash);
+      if (--n === 0) break;
     }
   }
 }
@@ -173,6 +181,7 @@ export class ChainStore implements ChainStorage {
     writes: ReadonlyMap<string, Json>,
     head: Head,
     treeNodes: ReadonlyMap<Hex, EncodedNode>,
+    replacedTreeNodes: readonly Hex[] = [],
   ): Promise<void> {
     const batch = this.#db.batch();
     for (const [hash, node] of treeNodes)
@@ -181,7 +190,9 @@ export class ChainStore implements ChainStorage {
     await batch.write({ sync: true });
     // Only after the write: a cached node must be one the store holds. Every new node is cached,
     // not only those read: the next blocks walk through them, and a read from LevelDB costs
-    // several times a cache insertion.
+    // several times a cache insertion. The replaced nodes go first: a rewrite to an equal value
+    // creates a node with the hash it replaces, and that one stays.
+    for (const hash of replacedTreeNodes) this.#nodes.delete(hash);
     for (const [hash, node] of treeNodes) this.#nodes.set(hash, node);
   }
 

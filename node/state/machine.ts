@@ -111,6 +111,8 @@ export interface Execution {
   readonly stateRoot: Hex;
   /** The tree nodes the block created, stored with it (content-addressed, never overwritten). */
   readonly treeNodes: ReadonlyMap<Hex, EncodedNode>;
+  /** The nodes of the previous tree this block replaced; a store's cache drops them. */
+  readonly replacedTreeNodes?: readonly Hex[];
 }
 
 /**
@@ -180,5 +182,12 @@ export function executeBlock(
   }
   // One batched tree update per block: nodes shared by many writes are re-hashed once.
   const tree = updateTree(base, previousStateRoot, block.writes);
-  return { included, dropped, writes: block.writes, stateRoot: tree.root, treeNodes: tree.nodes };
+  return {
+    included,
+    dropped,
+    writes: block.writes,
+    stateRoot: tree.root,
+    treeNodes: tree.nodes,
+    replacedTreeNodes: tree.replaced,
+  };
 }

@@ -82,15 +82,17 @@ const cpuMs = (since: NodeJS.CpuUsage): number => {
 async function commit(side: Side, tree: boolean, height: number, writes: Map<string, Json>): Promise<void> {
   let c = process.cpuUsage();
   let nodes: ReadonlyMap<Hex, EncodedNode> = new Map();
+  let replaced: Hex[] = [];
   if (tree) {
     const update = updateTree(side.store, side.root, writes);
     side.root = update.root;
     nodes = update.nodes;
+    replaced = update.replaced;
   } else side.root = chainedRoot(side.root, writes);
   side.rootMs.push(cpuMs(c));
   c = process.cpuUsage();
   const head: Head = { height, hash: side.root, stateRoot: side.root, timestamp: height };
-  await side.store.commit(emptyBlock(height, side.root), writes, head, nodes);
+  await side.store.commit(emptyBlock(height, side.root), writes, head, nodes, replaced);
   side.commitMs.push(cpuMs(c));
   side.nodes += nodes.size;
   for (const node of nodes.values()) side.nodeBytes += 34 + node.length;

@@ -97,9 +97,10 @@ interface Item {
   readonly valueHash: Buffer;
 }
 
-/** The nodes one update creates, by hash. */
+/** The nodes one update creates, by hash, and the stored nodes it replaces. */
 class NewNodes {
   readonly map = new Map<Hex, EncodedNode>();
+  readonly replaced: Hex[] = [];
   /** A leaf, from its key's item. */
   leaf(item: Item): Hex {
     const node = Buffer.allocUnsafe(65);
@@ -129,13 +130,15 @@ class NewNodes {
  * node shared by many writes is read and re-hashed once per block, and items are ranges of one
  * sorted array rather than copies. Returns the new root and the nodes it created (to store with
  * the block). The result depends only on the resulting key-value set, never on the order of
- * `writes`.
+ * `writes`. `replaced` names the nodes of the old tree the update walked through and rewrote: they
+ * are no longer in the new tree (a hash names one position, so nothing else shares them), which
+ * lets a store's cache drop them instead of keeping them over the nodes still in use.
  */
 export function updateTree(
   reader: TreeNodeReader,
   root: Hex,
   writes: ReadonlyMap<string, Json>,
-): { root: Hex; nodes: Map<Hex, EncodedNode> } {
+): { root: Hex; nodes: Map<Hex, EncodedNode>; replaced: Hex[] } {
   const items: Item[] = [];
   for (const [key, value] of writes)
     items.push({
@@ -145,7 +148,7 @@ export function updateTree(
   items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
   const nodes = new NewNodes();
   const newRoot = update(reader, nodes, root, 0, items, 0, items.length);
-  return { root: newRoot, nodes: nodes.map };
+  return { root: newRoot, nodes: nodes.map, replaced: nodes.replaced };
 }
 
 /** The subtree `nodeHash` at `depth` with `items[lo, hi)` written into it. */
@@ -161,6 +164,7 @@ function update(
   if (lo === hi) return nodeHash;
   if (nodeHash === EMPTY_ROOT) return build(nodes, depth, items, lo, hi);
   const node = asBuffer(load(reader, nodeHash));
+  nodes.replaced.push(nodeHash);
   if (node[0] === LEAF) {
     const keyHash = node.subarray(1, 33);
     // The existing key joins the new ones unless one of them overwrites it.
