@@ -156,3 +156,20 @@ test('a store from before binary tree nodes (`t:<hex>` text) still proves old ke
   await store.close();
   assert.deepEqual(verdict, { ok: true, height: 5, headHash: verdict.ok ? verdict.headHash : '' });
 });
+
+test('a past root still proves after later blocks replaced its nodes', async (t) => {
+  const chain = await Chain.open(tempDir(t), genesis, modules);
+  const b1 = await produce(chain, 20);
+  const root1 = chain.head.stateRoot;
+  // Later blocks rewrite the paths above block 1's keys; the cache drops the replaced nodes, the
+  // store keeps them.
+  for (let i = 0; i < 3; i++) await produce(chain, 10);
+  assert.notEqual(chain.head.stateRoot, root1);
+  const reader = { get: (k: string) => chain.readState(k), treeNode: (h: string) => chain.treeNode(h) };
+  for (const tx of b1.transactions) {
+    const proof = proveKey(reader, root1, `tx/${transactionHash(tx as never)}`);
+    assert.equal(stateProofProblem(root1, proof), undefined);
+    assert.notEqual(stateProofProblem(chain.head.stateRoot, proof), undefined);
+  }
+  await chain.close();
+});
