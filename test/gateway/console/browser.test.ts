@@ -43,6 +43,7 @@ const CASEWORKER = person('sub-sagsbehandler-1', 'Sara Sagsbehandler', MUNICIPAL
 const CHIEF = person('sub-centerchef-1', 'Carl <script>alert(1)</script> Centerchef', MUNICIPALITY, [
   'centre-chief',
 ]);
+const AUDITOR = person('sub-revisor-1', 'Rikke Revisor', MUNICIPALITY, ['auditor']);
 const CARE_WORKER = person('sub-botilbud-1', 'Bo Botilbud', CARE_HOME, ['provider-representative']);
 
 const freePort = () =>
@@ -83,7 +84,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const idp = await ContextHandlerEmulator.start({
     cert: idpServer.certPem,
     key: idpServer.keyPem,
-    persons: [CASEWORKER, CHIEF, CARE_WORKER],
+    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
   t.after(() => idp.stop());
@@ -327,10 +328,11 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   }
   const period = await overdue.first().getAttribute('value');
   await careSection.getByLabel('Periode', { exact: true }).selectOption(period as string);
+  const report = Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain');
   await careSection.getByLabel('Rapport (fil)').setInputFiles({
     name: 'statusrapport.txt',
     mimeType: 'text/plain',
-    buffer: Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain'),
+    buffer: report,
   });
   await go(care, careSection.getByRole('button', { name: 'Indsend rapport' }), 'Sagens overblik');
   await care
@@ -338,6 +340,62 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     .filter({ hasText: 'modtaget' })
     .waitFor();
   await accessible(care, 'the provider’s case page after a report');
+
+  // 6b. The auditor: the chain verified against the genesis, the placement's timeline with who
+  // approved in which role at which height, and the report checked against its commitment — the
+  // file sent (match), another file (mismatch), a hostile file name shown escaped.
+  const auditorContext = await newContext();
+  const auditor = await login(auditorContext, AUDITOR);
+  await go(auditor, auditor.getByRole('link', { name: 'Revision' }), 'Revision');
+  assert.match(
+    (await auditor.locator('p.verified').textContent()) ?? '',
+    /Verificeret: blok \d+ bærer 1 af 1 myndigheders underskrifter \(mindst 1 kræves\)/,
+  );
+  await accessible(auditor, 'the audit overview');
+  const placementLink = auditor.locator('li', { hasText: `leverandør CVR ${CARE_HOME}` }).getByRole('link');
+  const auditHeading = `Revision af kontrakt ${(await placementLink.textContent())?.replace('Kontrakt ', '').trim()}`;
+  await go(auditor, placementLink, auditHeading);
+  const timeline = auditor.locator('table.timeline tbody');
+  for (const who of [
+    /godkendelse\s*aktivering, af centerchef \(CVR 29189846\)/,
+    /godkendelse\s*aktivering, af leverandørrepræsentant \(CVR \d+\)/,
+  ])
+    assert.match((await timeline.textContent()) ?? '', who);
+  assert.match(
+    (await timeline.locator('tr', { hasText: 'godkendelse' }).first().locator('td').first().textContent()) ??
+      '',
+    /^\d+$/,
+    'each approval with its height',
+  );
+  await accessible(auditor, 'the contract timeline');
+  const check = async (name: string, buffer: Buffer, says: string) => {
+    const option = auditor.locator('#tjek-dok option', { hasText: `statusrapport for periode ${period} ` });
+    await auditor
+      .getByLabel('Dokument på kæden')
+      .selectOption((await option.getAttribute('value')) as string);
+    await auditor.getByLabel('Fil at kontrollere').setInputFiles({ name, mimeType: 'text/plain', buffer });
+    await go(auditor, auditor.getByRole('button', { name: 'Kontrollér fil' }), auditHeading);
+    await auditor.getByRole('alert').filter({ hasText: says }).waitFor();
+  };
+  await check('statusrapport.txt', report, 'Filen svarer til fingeraftrykket på kæden.');
+  await accessible(auditor, 'a matching document check');
+  await shot(auditor, 'audit');
+  const hostileName = '<img src=x onerror=alert(1)>.txt';
+  await check(hostileName, Buffer.from('en anden fil'), 'Filen svarer IKKE til fingeraftrykket på kæden.');
+  assert.match((await auditor.getByRole('alert').textContent()) ?? '', /<img src=x onerror=alert\(1\)>\.txt/);
+  assert.equal(await auditor.locator('main img').count(), 0, 'the file name is text, not markup');
+  await accessible(auditor, 'a failed document check');
+  // A commitment that is not the contract's is refused, and the auditor may not approve.
+  const csrf = await auditor.locator('input[name="_csrf"]').first().getAttribute('value');
+  const bogus = await auditorContext.request.post(`${auditor.url()}`, {
+    multipart: {
+      _csrf: csrf as string,
+      commitment: 'f'.repeat(64),
+      fil: { name: 'x.txt', mimeType: 'text/plain', buffer: report },
+    },
+  });
+  assert.equal(bogus.status(), 400);
+  assert.match(await bogus.text(), /Vælg et dokument fra kontraktens liste/);
 
   await cw.goto(caseUrl);
   const taxi = await cw
