@@ -398,6 +398,41 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   assert.equal(bogus.status(), 400);
   assert.match(await bogus.text(), /Vælg et dokument fra kontraktens liste/);
 
+  // 6c. An amendment with its version history: a price that is not a number is refused in Danish
+  // and changes nothing; the caseworker proposes a new price, the centre chief approves it, and
+  // both versions of the terms are shown with the height that set them.
+  await cw.goto(caseUrl);
+  const toAmend = cw.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  await toAmend.getByLabel('Ny pris pr. måned for ophold (kr.)').fill('<b>47000</b>');
+  await go(cw, toAmend.getByRole('button', { name: 'Send ændringsforslag' }), 'Handlingen blev afvist');
+  await cw.getByRole('alert').filter({ hasText: 'Prisen for ophold skal være et helt tal' }).waitFor();
+  await cw.goto(caseUrl);
+  assert.equal(await toAmend.locator('li.motion', { hasText: 'ændring' }).count(), 0, 'nothing proposed');
+  await toAmend.getByLabel('Ny pris pr. måned for ophold (kr.)').fill('47000');
+  await go(cw, toAmend.getByRole('button', { name: 'Send ændringsforslag' }), 'Sagens overblik');
+  assert.match(
+    (await toAmend.locator('li.motion', { hasText: 'ændring' }).textContent()) ?? '',
+    /mangler 1 centerchef \(kommunen\)/,
+  );
+  await chief.goto(caseUrl);
+  await go(
+    chief,
+    chief
+      .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+      .locator('li.motion', { hasText: 'ændring' })
+      .getByRole('button', { name: 'Godkend' }),
+    'Sagens overblik',
+  );
+  await cw.goto(caseUrl);
+  const versions = toAmend.locator('table.versions tbody tr');
+  await versions.nth(1).waitFor();
+  assert.match((await versions.nth(0).textContent()) ?? '', /1 \(oprettelse\).*ophold: 45\.000,00 kr\./);
+  assert.match(
+    (await versions.nth(1).textContent()) ?? '',
+    /2 \(ændring [0-9a-f]{8}\).*ophold: 47\.000,00 kr\./,
+  );
+  await accessible(cw, 'the case overview with an amendment');
+
   await cw.goto(caseUrl);
   const taxi = await cw
     .locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER}` })
