@@ -465,9 +465,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
 
   // 8. The operator: each node's fault counters, the authority set by height, and a membership
   // proposal with its votes. (Last: the added authority never starts, so this one-node chain halts.)
-  const authority = await connect(nodes[0]?.url as string, {
-    key: readKeyFile(join(config as string, '..', 'key.json')),
-  });
+  const authority = await connect(nodes[0]?.url as string, { key: readNodeConfigKey(config as string) });
   const proposed = await authority.proposeMembership(
     { action: 'add', name: 'Albertslund Kommune', cvr: '12345678', publicKey: generateKeyPair().publicKey },
     { wait: true },
