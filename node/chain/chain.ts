@@ -134,7 +134,13 @@ export class Chain {
     this.#committing = true;
     try {
       const head = headOf(block);
-      await this.#store.commit(block, execution.writes, head, execution.treeNodes, execution.replacedTreeNodes);
+      await this.#store.commit(
+        block,
+        execution.writes,
+        head,
+        execution.treeNodes,
+        execution.replacedTreeNodes,
+      );
       this.#head = head;
     } finally {
       this.#committing = false;
