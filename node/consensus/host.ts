@@ -77,6 +77,7 @@ export class ConsensusHost {
    * proof it signed at that height: until the engine runs, the bound rises above it too.
    */
   #awaitingPeers = false;
+  #unsure = false;
   #voteFrom = 1;
   /** While awaiting: the highest head heard per peer, and how many peers must be heard. */
   readonly #heardHeads = new Map<string, number>();
@@ -144,6 +145,7 @@ export class ConsensusHost {
     this.#hearing.started(chain.head.height);
     const unsure = chain.head.height === 0 || this.#o.authority?.signedLog.lost === true;
     const n = chain.authoritiesAt(chain.head.height + 1).length;
+    this.#unsure = unsure;
     this.#awaitingPeers = this.#engine !== undefined && unsure && n > 1;
     this.#heardHeads.clear();
     this.#newNetworkTicks = undefined;
@@ -245,6 +247,8 @@ export class ConsensusHost {
 
   /** While awaiting peers: a head heard; with enough peers heard, fixes the height to vote from. */
   #hearHead(peer: string, height: number): void {
+    // A chain exists: the network is not new, whatever heads of 0 said.
+    this.#newNetworkTicks = undefined;
     this.#heardHeads.set(peer, Math.max(height, this.#heardHeads.get(peer) ?? 0));
     if (this.#heardHeads.size < this.#peersNeeded) return;
     this.#awaitingPeers = false;
@@ -259,7 +263,7 @@ export class ConsensusHost {
     if (me === undefined || senderOf(message) !== me) return;
     const height = heightOf(message);
     const engine = this.#engine;
-    if (engine === undefined || engine.height >= this.#voteFrom) return;
+    if (!this.#unsure || engine === undefined || engine.height >= this.#voteFrom) return;
     this.#voteFrom = Math.max(this.#voteFrom, height + 1);
   }
 
