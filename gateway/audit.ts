@@ -13,7 +13,7 @@ export interface AuditEntry {
   readonly transactionTime?: string;
   readonly system?: string;
   readonly cvr?: string;
-  readonly via?: 'token' | 'certificate';
+  readonly via?: 'token' | 'certificate' | 'person';
   readonly service?: string;
   readonly action?: string;
   readonly method: string;

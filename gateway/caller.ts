@@ -18,7 +18,7 @@ export interface Caller {
   /** The organisation the call is made for: `anvenderkontekst` in a token, CVR in a certificate. */
   readonly cvr: string;
   readonly privileges: readonly Privilege[];
-  readonly via: 'token' | 'certificate';
+  readonly via: 'token' | 'certificate' | 'person';
   /** From `x-TransaktionsId` (a UUID), generated when the caller sent none. */
   readonly transactionId: string;
   /** From `x-TransaktionsTid`, when sent. */

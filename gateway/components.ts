@@ -60,6 +60,13 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The routes a person logged in to the console (gateway/console) may call with their session
+ * cookie rather than a token or certificate: reads that change nothing. The event stream is how a
+ * console page follows the chain live; its events are filtered to the person's organisation.
+ */
+export const PERSON_ROUTES: ReadonlySet<string> = new Set(['/v1/events/stream']);
+
 /** Health, readiness and the OpenAPI pages need no caller, and unknown routes have none. */
 export const isPublicRoute = (request: FastifyRequest): boolean =>
   request.routeOptions.config.access?.public === true ||

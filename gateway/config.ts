@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Privilege } from './caller.ts';
 import { ConfigError, isUrl, need, type Raw, section } from './config-check.ts';
+import { type ConsoleConfig, consoleConfig } from './console/config.ts';
 import { type DocumentsConfig, documentsConfig } from './documents/config.ts';
 import { type EventsConfig, eventsConfig } from './events/config.ts';
 
@@ -85,6 +86,8 @@ export interface GatewayConfig {
   readonly documents?: DocumentsConfig;
   /** The event plugin's section (gateway/events/config.ts). */
   readonly events?: EventsConfig;
+  /** The web console's section (gateway/console/config.ts); without it there is no console. */
+  readonly console?: ConsoleConfig;
 }
 
 /** Secrets are kept apart from the printable config. */
@@ -126,6 +129,7 @@ const KEYS = [
   'logLevel',
   'documents',
   'events',
+  'console',
 ] as const;
 
 /** Environment overrides, for operators who template containers rather than files. */
@@ -328,6 +332,7 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
     logLevel,
     ...(raw.documents !== undefined ? { documents: documentsConfig(raw.documents, path) } : {}),
     ...(raw.events !== undefined ? { events: eventsConfig(raw.events, path) } : {}),
+    ...(raw.console !== undefined ? { console: consoleConfig(raw.console, path) } : {}),
   };
 }
 

@@ -7,21 +7,25 @@
  *   keys/       the gateway's encrypted key store (a submitter key per municipality and provider)
  *   passphrase  its passphrase (mode 600; a real deployment injects it from a secret store)
  *   gateway.json
+ * and the Context Handler (OIDC) EMULATOR for the web console's person login (port 8444).
  * Each municipality is registered on chain with its gateway submitter key, signed by its own
  * authority key in its node directory; the provider is registered by Høje-Taastrup.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join, relative, resolve } from 'node:path';
-import { readKeyFile } from '../node/keyfile.ts';
+import { readNodeConfigKey } from '../node/custody/key-file.ts';
 import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
+import { bothParties, oneDirectorOrTwoCentreChiefs } from '../node/state/contracts/policy.ts';
 import { loadGatewayConfig } from './config.ts';
 import { DEMO_PROVIDER, demoAgreements, devGatewayAuth, devKeyStore, writeDemoPki } from './dev-material.ts';
 import { registerDevParties } from './dev-setup.ts';
+import { ContextHandlerEmulator, demoPersons } from './emulators/context-handler-oidc.ts';
 import { TestCa } from './emulators/test-ca.ts';
-import { TokenServiceEmulator } from './emulators/token-service.ts';
+import { requestToken, TokenServiceEmulator } from './emulators/token-service.ts';
 import { FileKeyStore } from './keystore.ts';
 import { startGateway } from './main.ts';
 
@@ -29,6 +33,7 @@ const NETWORK_DIR = resolve(process.env.TILLID_DEV_DIR ?? '.tillid/local');
 const DIR = join(NETWORK_DIR, 'gateway');
 const GATEWAY_PORT = Number(process.env.TILLID_GATEWAY_PORT ?? 8080);
 const TOKEN_SERVICE_PORT = 8443;
+const CONTEXT_HANDLER_PORT = 8444;
 const ENTITY_ID = 'urn:tillid:gateway';
 const CLI = join(import.meta.dirname, '..', 'node', 'cli', 'tillid.ts');
 
@@ -51,7 +56,7 @@ function nodeDirs(): NodeDir[] {
     .filter((e) => e.isDirectory() && existsSync(join(NETWORK_DIR, e.name, 'config.json')))
     .map((e) => {
       const config = JSON.parse(readFileSync(join(NETWORK_DIR, e.name, 'config.json'), 'utf8'));
-      const authority = readKeyFile(join(NETWORK_DIR, e.name, config.keyFile));
+      const authority = readNodeConfigKey(join(NETWORK_DIR, e.name, 'config.json'));
       const record = genesis.authorities.find(
         (a: { publicKey: string }) => a.publicKey === authority.publicKey,
       );
@@ -84,6 +89,54 @@ async function waitForNodes(nodes: readonly NodeDir[]): Promise<void> {
         `${node.url} answers for another network (its genesis is not ${NETWORK_DIR}/genesis.json): is something else (docker compose?) using the ports?`,
       );
   }
+}
+
+/**
+ * The template the console's demo drafts from (`anbringelse`): activation by a centre chief and
+ * the provider, every other action by one director or two centre chiefs. Defined by the demo case
+ * system (its director privilege) through the gateway; kept when it exists (templates are immutable).
+ */
+async function defineConsoleTemplate(
+  gw: string,
+  ca: string,
+  token: Parameters<typeof requestToken>[0],
+): Promise<string> {
+  const granted = await requestToken(token);
+  const body = JSON.stringify({
+    code: 'anbringelse',
+    releaseWithheldOnReport: true,
+    approvalLifetimeDays: 30,
+    role: 'director',
+    policies: {
+      activate: bothParties('centre-chief'),
+      amend: oneDirectorOrTwoCentreChiefs(),
+      suspend: oneDirectorOrTwoCentreChiefs(),
+      resume: oneDirectorOrTwoCentreChiefs(),
+      terminate: oneDirectorOrTwoCentreChiefs(),
+    },
+  });
+  const [status, answer] = await new Promise<[number, string]>((resolve, reject) => {
+    const req = httpsRequest(
+      `${gw}/v1/templates?wait=true`,
+      {
+        method: 'POST',
+        ca,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${granted.body.access_token}` },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => resolve([res.statusCode ?? 0, text]));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  if (status !== 200 && !answer.includes('TEMPLATE_EXISTS'))
+    throw new Error(`defining the console's demo template failed: ${status} ${answer}`);
+  return `${token.cvr}/anbringelse`;
 }
 
 async function main(): Promise<void> {
@@ -130,8 +183,26 @@ async function main(): Promise<void> {
     { privilege: 'urn:dk:tillid:roles:director' },
   ]);
 
+  // The staff identity provider EMULATOR for the console: demo people of the first municipality
+  // and of the demo provider, picked on its login page.
+  const idpCert = await ca.issueServer(['localhost', '127.0.0.1']);
+  const gw = `https://localhost:${GATEWAY_PORT}`;
+  const contextHandler = await ContextHandlerEmulator.start({
+    cert: idpCert.certPem,
+    key: idpCert.keyPem,
+    port: CONTEXT_HANDLER_PORT,
+    persons: demoPersons(first.cvr, DEMO_PROVIDER.cvr),
+    clients: { 'tillid-konsol': [`${gw}/konsol/callback`] },
+  });
+
   const config = {
     listen: { host: '127.0.0.1', port: GATEWAY_PORT },
+    console: {
+      issuer: contextHandler.issuer,
+      clientId: 'tillid-konsol',
+      publicUrl: gw,
+      issuerCaFile: 'pki/ca.pem',
+    },
     ...devGatewayAuth({ issuer: tokenService.issuer, audience: ENTITY_ID, jwksUrl: tokenService.jwksUrl }),
     certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
     topology: 'federated',
@@ -160,8 +231,15 @@ async function main(): Promise<void> {
     providers: [DEMO_PROVIDER.cvr],
   });
 
+  const template = await defineConsoleTemplate(gw, ca.certPem, {
+    tokenUrl: tokenService.tokenUrl,
+    cert: esdh.certPem,
+    key: esdh.keyPem,
+    ca: ca.certPem,
+    service: ENTITY_ID,
+    cvr: first.cvr,
+  });
   const pki = shortPath(join(DIR, 'pki'));
-  const gw = `https://localhost:${GATEWAY_PORT}`;
   console.error(`
 Tillid is running: ${nodes.length} nodes (${nodes.map((n) => n.url).join(', ')}),
 the gateway at ${gw} (OpenAPI: ${gw}/docs) and the token-service EMULATOR at ${tokenService.url}.
@@ -186,6 +264,8 @@ Then define a template and draft a contract with the demo provider (${DEMO_PROVI
     "months":12,"items":[{"code":"residence","monthly":4500000}],"reportEveryMonths":3,"role":"caseworker"}'
 
 The provider calls with its certificate instead of a token: curl --cert ${pki}/provider.pem --key ${pki}/provider.key …
+The web console for people: ${gw}/konsol/ (template ${template} for drafting) — log in through the Context Handler EMULATOR at
+${contextHandler.issuer} as one of its demo people (the browser will warn about the test CA: ${pki}/ca.pem).
 Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
 `);
   let stopping = false;
@@ -194,6 +274,7 @@ Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
     stopping = true;
     await gateway.stop();
     await tokenService.stop();
+    await contextHandler.stop();
     stopNetwork();
   };
   process.on('SIGINT', () => void stopAll());

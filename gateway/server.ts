@@ -18,11 +18,14 @@ import {
   useErrorSchema,
 } from '../node/api/errors.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
+import { consolePlugin } from './console/plugin.ts';
+import { Sessions } from './console/session.ts';
+import { DocumentService } from './documents/service.ts';
 import { gatewayStatusOf } from './errors.ts';
 import { registerMetrics } from './metrics.ts';
 import { audit, auditRefusedBeforeRouting } from './plugins/audit.ts';
 import { authentication } from './plugins/authentication.ts';
-import { documents } from './plugins/documents.ts';
+import { documentServiceOptions, documents } from './plugins/documents.ts';
 import { events } from './plugins/events.ts';
 import { serviceAgreements } from './plugins/service-agreements.ts';
 import { transactionId } from './plugins/transaction-id.ts';
@@ -91,7 +94,13 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
 
   // Order matters: each hook runs in the order its plugin registered it.
   await app.register(transactionId);
-  await app.register(authentication, { config: c.config, tokens: c.tokens });
+  // The console's sessions (gateway/console): people log in there and may follow the event stream.
+  const sessions = c.config.console ? new Sessions(c.config.console.sessionMinutes ?? 30) : undefined;
+  await app.register(authentication, {
+    config: c.config,
+    tokens: c.tokens,
+    people: sessions && ((request) => sessions.callerOf(request)),
+  });
   await app.register(serviceAgreements, { config: c.config });
   await app.register(audit, { sink: c.audit });
   // GET /metrics and the request counters (gateway/metrics.ts); event channels once they run.
@@ -127,7 +136,14 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       keyStore: c.keyStore,
     });
   });
-  await app.register(documents, components);
+  const documentOptions = await documentServiceOptions(components);
+  await app.register(documents, { ...components, documentOptions });
   await app.register(events, { ...components, onEventDelivery: (d) => metrics.watchEvents(d) });
+  // The web console for people (gateway/console), when the config has a `console` section.
+  await app.register(consolePlugin, {
+    ...components,
+    sessions,
+    documents: new DocumentService(documentOptions),
+  });
   return app;
 }

@@ -53,7 +53,7 @@ export interface TokenVerifierOptions {
 }
 
 /** `fetch` for a JWKS behind a private CA, on node:https so the CA applies to that one request. */
-function fetchWithCa(ca: string): FetchImplementation {
+export function fetchWithCa(ca: string): FetchImplementation {
   return (url, options) =>
     new Promise((resolve, reject) => {
       const req = httpsRequest(

@@ -10,7 +10,7 @@ import { answeredCode } from '../../node/api/errors.ts';
 import type { AuditEntry, AuditSink } from '../audit.ts';
 import { isPublicRoute } from '../components.ts';
 
-function entryOf(request: FastifyRequest, reply: FastifyReply): AuditEntry {
+export function entryOf(request: FastifyRequest, reply: FastifyReply): AuditEntry {
   const access = request.routeOptions?.config?.access;
   const caller = request.caller;
   const notes = request.auditNotes ?? {};

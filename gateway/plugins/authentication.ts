@@ -5,21 +5,24 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { certificatePrivileges, identityFromCertificate } from '../auth/certificate.ts';
 import type { TokenVerifier } from '../auth/token.ts';
 import type { Caller } from '../caller.ts';
-import { isPublicRoute } from '../components.ts';
+import { isPublicRoute, PERSON_ROUTES } from '../components.ts';
 import type { GatewayConfig } from '../config.ts';
 import { GatewayError } from '../errors.ts';
 
 export interface AuthenticationOptions {
   readonly config: GatewayConfig;
   readonly tokens?: TokenVerifier | undefined;
+  /** The console's sessions: a logged-in person, for the few routes people may call (PERSON_ROUTES). */
+  readonly people?: ((request: FastifyRequest) => Caller | undefined) | undefined;
 }
 
 export const authentication = fp<AuthenticationOptions>(
-  async (app, { config, tokens }) => {
+  async (app, { config, tokens, people }) => {
     app.addHook('onRequest', async (request) => {
       if (isPublicRoute(request)) return;
       const base = {
@@ -51,6 +54,14 @@ export const authentication = fp<AuthenticationOptions>(
           via: 'certificate',
           ...base,
         } satisfies Caller;
+        return;
+      }
+      const person =
+        people && request.method === 'GET' && PERSON_ROUTES.has(request.routeOptions.url ?? '')
+          ? people(request)
+          : undefined;
+      if (person) {
+        request.caller = person;
         return;
       }
       throw new GatewayError('AUTH_REQUIRED', 'authenticate with a bearer token or a client certificate');

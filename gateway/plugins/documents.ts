@@ -12,7 +12,7 @@ import type { Caller } from '../caller.ts';
 import { type PluginComponents, serviceRoutes } from '../components.ts';
 import { FileDocumentStore } from '../documents/file-store.ts';
 import { documentRoutes } from '../documents/routes.ts';
-import { ownerOrContractParties } from '../documents/service.ts';
+import { type DocumentServiceOptions, ownerOrContractParties } from '../documents/service.ts';
 
 /** Roles that may upload or erase documents; an auditor only reads. */
 const writes = (caller: Caller, side: 'municipality' | 'any') =>
@@ -26,7 +26,8 @@ const writes = (caller: Caller, side: 'municipality' | 'any') =>
 const reads = (caller: Caller) =>
   caller.privileges.some((p) => (ROLES as readonly string[]).includes(p.role));
 
-export async function documents(app: FastifyInstance, c: PluginComponents): Promise<void> {
+/** The document service's options from the config: store, rights, anchoring through the gateway. */
+export async function documentServiceOptions(c: PluginComponents): Promise<DocumentServiceOptions> {
   const options = c.config.documents ?? {};
   const dir = options.dir ?? resolve(join(c.config.keyStoreDir, '..', 'documents'));
   const store = await FileDocumentStore.open({
@@ -47,8 +48,7 @@ export async function documents(app: FastifyInstance, c: PluginComponents): Prom
     }
   };
   const byParties = ownerOrContractParties(parties);
-  app.addHook('onRoute', serviceRoutes('documents', 'document'));
-  await app.register(documentRoutes, {
+  return {
     store,
     erasureLog: join(dir, 'erasures.jsonl'),
     ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
@@ -65,5 +65,14 @@ export async function documents(app: FastifyInstance, c: PluginComponents): Prom
       const result = await c.submitter.sign(caller.cvr, tx.type, { ...tx.payload }, false);
       return { hash: result.hash };
     },
-  });
+  };
+}
+
+/** The document routes, on the options `documentServiceOptions` made (the console shares them). */
+export async function documents(
+  app: FastifyInstance,
+  c: PluginComponents & { readonly documentOptions: DocumentServiceOptions },
+): Promise<void> {
+  app.addHook('onRoute', serviceRoutes('documents', 'document'));
+  await app.register(documentRoutes, c.documentOptions);
 }

@@ -26,7 +26,8 @@ export const serviceAgreements = fp<{ config: GatewayConfig }>(
     // Runs after the rate limit's preHandler: registered after it.
     app.addHook('preHandler', async (request) => {
       const access = request.routeOptions.config.access;
-      if (!request.caller || !access?.service) return;
+      // Agreements are between systems; a person in the console acts through the gateway itself.
+      if (!request.caller || !access?.service || request.caller.via === 'person') return;
       agreements.check(request.caller, access.service);
     });
   },

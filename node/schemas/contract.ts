@@ -65,6 +65,9 @@ export function contractSchemas(limits: PayloadLimits = LIMITS) {
       onParentEnd: Type.Optional(Type.Union([Type.Literal('terminate'), Type.Literal('suspend')])),
       kle: Type.Optional(Kle),
       document: Type.Optional(Hash),
+      // A pseudonym of the municipality's case (the gateway's HMAC of its case number under a
+      // per-municipality secret), so one child's contracts can be found together; never the number.
+      caseRef: Type.Optional(Hash),
     }),
     propose: object({
       as: Acting,

@@ -48,6 +48,8 @@ export interface ContractRecord {
   readonly municipality: string;
   readonly provider: string;
   readonly kle?: string;
+  /** The municipality's case pseudonym (`contract.create`'s `caseRef`), when given. */
+  readonly caseRef?: Hex;
   readonly start: string;
   readonly parent?: Hex;
   readonly onParentEnd?: 'terminate' | 'suspend';

@@ -70,6 +70,7 @@ export const create: ContractAction = {
       municipality: acting.cvr,
       provider: provider.cvr,
       ...(p.kle ? { kle: p.kle as string } : {}),
+      ...(p.caseRef ? { caseRef: p.caseRef as Hex } : {}),
       start: p.start as string,
       ...(parent ? { parent: parent.id, onParentEnd: p.onParentEnd as 'terminate' | 'suspend' } : {}),
       children: [],

@@ -1,0 +1,57 @@
+/**
+ * The console's forms: what a person typed, checked field by field with a message in Danish,
+ * before anything is signed. The chain checks again (its payload schemas); these checks exist so
+ * the person learns which field is wrong in words rather than as a schema path.
+ */
+import type { JsonObject } from '../../node/protocol/canonical.ts';
+
+export type Form = Record<string, string>;
+
+/** A form the console refuses before anything is sent; the message is shown as it is (Danish). */
+export class FormError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(message: string, status = 400, code = 'FORM_INVALID') {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const CODE = /^[a-z][a-z0-9-]{0,31}$/;
+/** A whole number from a form field, or a FormError naming the field in Danish. */
+export const int = (v: string | undefined, what: string, min: number, max: number): number => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v ?? '') || n < min || n > max)
+    throw new FormError(`${what} skal være et helt tal fra ${min} til ${max}.`);
+  return n;
+};
+
+/** The draft form → a `contract.create` payload; every field checked, with a message in Danish. */
+export function draftPayload(cvr: string, caseRef: string, f: Form): JsonObject {
+  const template = String(f.template ?? '').trim();
+  if (!CODE.test(template))
+    throw new FormError('Skabelonens kode er små bogstaver, tal og bindestreg (fx anbringelse).');
+  const provider = String(f.provider ?? '').trim();
+  if (!/^\d{8}$/.test(provider)) throw new FormError('Leverandørens CVR-nummer er 8 cifre.');
+  const start = String(f.start ?? '');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(start)) throw new FormError('Startdatoen skal være en dato.');
+  const item = String(f.item ?? '').trim();
+  if (!CODE.test(item)) throw new FormError('Ydelsens kode er små bogstaver, tal og bindestreg (fx ophold).');
+  const parent = String(f.parent ?? '');
+  if (parent !== '' && !/^[0-9a-f]{64}$/.test(parent))
+    throw new FormError('Vælg hovedkontrakten fra listen.');
+  const onParentEnd = String(f.onParentEnd ?? 'terminate');
+  if (!['terminate', 'suspend'].includes(onParentEnd))
+    throw new FormError('Vælg hvad der sker ved hovedkontraktens ophør.');
+  return {
+    template: `${cvr}/${template}`,
+    provider,
+    start,
+    ...(f.months ? { months: int(f.months, 'Måneder', 1, 120) } : {}),
+    items: [{ code: item, monthly: int(f.monthly, 'Prisen', 1, 1_000_000) * 100 }],
+    reportEveryMonths: int(f.reportEveryMonths, 'Rapporteringen', 0, 12),
+    caseRef,
+    ...(parent ? { parent, onParentEnd } : {}),
+  };
+}

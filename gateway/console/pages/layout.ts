@@ -1,0 +1,51 @@
+/**
+ * The frame of every console page: language, title, the one stylesheet and script (external
+ * files: the CSP allows no inline code), a skip link, who is logged in and the logout form.
+ */
+import { ROLE_DA } from '../danish.ts';
+import { html, type SafeHtml } from '../html.ts';
+import type { Session } from '../session.ts';
+
+export const BASE = '/konsol';
+
+export const csrfField = (s: Session) => html`<input type="hidden" name="_csrf" value="${s.csrf}">`;
+
+export function layout(o: {
+  title: string;
+  session?: Session | undefined;
+  body: SafeHtml;
+  live?: string;
+}): SafeHtml {
+  const s = o.session;
+  return html`<!doctype html>
+<html lang="da">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title} – Tillid</title>
+<link rel="stylesheet" href="${BASE}/static/konsol.css">
+<script src="${BASE}/static/konsol.js" defer></script>
+</head>
+<body${o.live ? html` data-live="${o.live}"` : ''}>
+<a class="skip" href="#indhold">Spring til indhold</a>
+<header>
+<p class="brand"><a href="${BASE}/">Tillid</a></p>
+${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/netvaerk">Netværk</a></nav>` : ''}
+${
+  s
+    ? html`<p class="who">${s.person.name} · CVR ${s.person.cvr} · ${s.person.privileges.map((p) => ROLE_DA[p.role] ?? p.role).join(', ')}</p>
+<form method="post" action="${BASE}/logout">${csrfField(s)}<button type="submit">Log ud</button></form>`
+    : ''
+}
+</header>
+<main id="indhold">
+<h1>${o.title}</h1>
+${o.body}
+</main>
+${o.live ? html`<p class="live" role="status" aria-live="polite" id="live-status"></p>` : ''}
+</body>
+</html>`;
+}
+
+export const errorBody = (message: string, back?: string) =>
+  html`<p class="error" role="alert">${message}</p>${back ? html`<p><a href="${back}">Tilbage</a></p>` : ''}`;

@@ -1,0 +1,110 @@
+/**
+ * The web console (issue 16), served by the gateway under /konsol: server-rendered HTML (html.ts
+ * escapes everything), one stylesheet and one script as files (the CSP allows no inline code), a
+ * person's login through the staff identity provider (oidc.ts), sessions and CSRF tokens
+ * (session.ts). Its routes are "public" to the gateway's system authentication because they
+ * authenticate the person themselves; each sets `request.caller` from the session, so
+ * authorisation (authorization.ts), signing (submission.ts) and audit are the gateway's own, and
+ * an approval's actor is HMAC(secret, the person's subject): two people are two actors because
+ * the identity provider says so.
+ */
+import { readFileSync } from 'node:fs';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance } from 'fastify';
+import { isGatewayError } from '../errors.ts';
+import { entryOf } from '../plugins/audit.ts';
+import { CaseNumberError } from './case-ref.ts';
+import { ERROR_DA } from './danish.ts';
+import { FormError } from './forms.ts';
+import { html } from './html.ts';
+import { type ConsoleComponents, consoleKit } from './kit.ts';
+import { OidcClient } from './oidc.ts';
+import { BASE, errorBody, layout } from './pages/layout.ts';
+import { registerCaseRoutes } from './routes-case.ts';
+import { registerContractRoutes } from './routes-contract.ts';
+import { registerNetworkRoute } from './routes-network.ts';
+import { registerSessionRoutes } from './routes-session.ts';
+
+export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents): Promise<void> {
+  const cfg = c.config.console;
+  const sessions = c.sessions;
+  if (!cfg || !sessions) return;
+  const origin = new URL(cfg.publicUrl).origin;
+  const oidc = new OidcClient({
+    issuer: cfg.issuer,
+    clientId: cfg.clientId,
+    redirectUri: `${cfg.publicUrl}${BASE}/callback`,
+    ...(cfg.issuerCaFile ? { ca: readFileSync(cfg.issuerCaFile, 'utf8') } : {}),
+    roleUris: c.config.roleUris,
+  });
+  const csp = [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 16_384 },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  // Status reports arrive as files in multipart forms (the CSRF field first, then the file).
+  await app.register(multipart, {
+    limits: { files: 1, fields: 4, fieldSize: 256, fileSize: c.documents?.maxBytes ?? 25 * 1024 * 1024 },
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('content-security-policy', csp);
+    reply.header('x-content-type-options', 'nosniff');
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the console's own forms.
+    reply.header('referrer-policy', 'same-origin');
+    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+  // The gateway's audit hook records refusals on "public" routes; successful writes are added here.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method === 'POST' && reply.statusCode < 400 && request.caller)
+      c.audit.record(entryOf(request, reply));
+  });
+
+  const kit = consoleKit(c, sessions, oidc, origin);
+  const { page } = kit;
+
+  app.setErrorHandler((error, request, reply) => {
+    const session = sessions.of(request);
+    let status = 500;
+    let message = 'Der skete en fejl i gatewayen. Prøv igen.';
+    if (error instanceof FormError) [status, message] = [error.status, error.message];
+    else if (error instanceof CaseNumberError) [status, message] = [400, error.message];
+    else if (isGatewayError(error)) {
+      status = error.status;
+      message = ERROR_DA[error.code] ?? `Afvist (${error.code}).`;
+    } else if ((error as { validation?: unknown }).validation)
+      [status, message] = [400, ERROR_DA.FORM_INVALID as string];
+    else if (
+      (error as { statusCode?: number }).statusCode &&
+      ((error as { statusCode: number }).statusCode ?? 500) < 500
+    )
+      [status, message] = [(error as { statusCode: number }).statusCode, ERROR_DA.FORM_INVALID as string];
+    else request.log.error({ err: error }, 'console request failed');
+    const code = (error as { code?: string }).code;
+    return page(
+      reply,
+      status,
+      layout({
+        title: 'Handlingen blev afvist',
+        session,
+        body: html`${errorBody(message, `${BASE}/`)}${code ? html`<p class="hint">Kode: <code>${code}</code></p>` : ''}`,
+      }),
+    );
+  });
+
+  registerSessionRoutes(app, kit);
+  registerCaseRoutes(app, kit);
+  registerContractRoutes(app, kit);
+  registerNetworkRoute(app, kit);
+}

@@ -1,0 +1,52 @@
+/**
+ * The child's case: opened by its case number (which leaves the form only as its pseudonym),
+ * its overview across providers, and drafting a contract under it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../errors.ts';
+import { caseReference } from './case-ref.ts';
+import { draftPayload } from './forms.ts';
+import { access, type ConsoleKit, HEX64 } from './kit.ts';
+import { casePage } from './pages/case.ts';
+import { BASE } from './pages/layout.ts';
+
+export function registerCaseRoutes(app: FastifyInstance, k: ConsoleKit): void {
+  const { c, page, callerOf, sessionOf, formOf, act, contractOf, summariesOf, byId } = k;
+  // The case number arrives in a form body and leaves as its pseudonym: never in a URL or a log.
+  app.post(`${BASE}/sag`, { config: access, schema: { hide: true } }, async (request, reply) => {
+    const { s, form } = formOf(request);
+    const ref = caseReference(c.keyStore, s.person.cvr, String(form.sag ?? ''));
+    if (!ref) throw new GatewayError('NO_SUBMITTER_KEY', 'no pseudonym secret');
+    return reply.redirect(`${BASE}/sager/${ref}`, 303);
+  });
+
+  app.get<{ Params: { ref: string } }>(
+    `${BASE}/sager/:ref`,
+    {
+      config: access,
+      schema: { hide: true, params: { type: 'object', properties: { ref: HEX64 }, required: ['ref'] } },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const caller = callerOf(request, s);
+      const all = await summariesOf(caller);
+      const ids = all.filter((x) => x.caseRef === request.params.ref).map((x) => x.id);
+      const views = await Promise.all(ids.map((id) => contractOf(caller, id)));
+      return page(reply, 200, casePage(s, request.params.ref, views, byId(all)));
+    },
+  );
+
+  app.post<{ Params: { ref: string } }>(
+    `${BASE}/sager/:ref/kontrakter`,
+    {
+      config: access,
+      schema: { hide: true, params: { type: 'object', properties: { ref: HEX64 }, required: ['ref'] } },
+    },
+    async (request, reply) => {
+      const { s, form } = formOf(request);
+      const payload = draftPayload(s.person.cvr, request.params.ref, form);
+      await act(request, s, 'contract.create', 'contract.create', payload);
+      return reply.redirect(`${BASE}/sager/${request.params.ref}`, 303);
+    },
+  );
+}

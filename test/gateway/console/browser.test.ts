@@ -1,0 +1,372 @@
+/**
+ * The web console in a real browser (Debian's Chromium through playwright-core, headless) against
+ * the gateway over HTTPS in front of a real node process, with people logging in through the
+ * Context Handler emulator (OIDC, code + PKCE, signed ID token). Every page visited is checked
+ * with axe-core for WCAG 2.1 AA and for CSP violations. A caseworker opens a case, drafts two
+ * contracts under it (a placement and a dependent taxi), proposes activation and is refused when
+ * approving (no privilege, said in Danish); a centre chief in a second browser context approves;
+ * the care home's employee approves in a third, and the placement runs; hostile text (markup,
+ * script, a CPR-like number) is refused or shown escaped, and changes nothing.
+ *
+ * Screenshots go to a temporary directory, or to TILLID_CONSOLE_SCREENSHOTS (the README's come from
+ * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.test.ts`).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { bothParties, kOf } from '../../../client/policies.ts';
+import {
+  ContextHandlerEmulator,
+  type EmulatedPerson,
+} from '../../../gateway/emulators/context-handler-oidc.ts';
+import { TestCa } from '../../../gateway/emulators/test-ca.ts';
+import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
+import { tempDir } from '../../fixtures/node.ts';
+import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
+import { CARE_HOME, OTHER_PROVIDER, privilege, startGatewayFixture } from '../harness.ts';
+
+const CHROMIUM = process.env.TILLID_CHROMIUM ?? '/usr/bin/chromium';
+const AXE = readFileSync(new URL('../../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const MUNICIPALITY = '29189846';
+
+const person = (sub: string, name: string, cvr: string, roles: string[]): EmulatedPerson => ({
+  sub,
+  name,
+  cvr,
+  privileges: roles.map((r) => privilege(r)),
+});
+const CASEWORKER = person('sub-sagsbehandler-1', 'Sara Sagsbehandler', MUNICIPALITY, ['caseworker']);
+// Hostile text in the one place a person's own words reach every page: the name the IdP asserts.
+const CHIEF = person('sub-centerchef-1', 'Carl <script>alert(1)</script> Centerchef', MUNICIPALITY, [
+  'centre-chief',
+]);
+const CARE_WORKER = person('sub-botilbud-1', 'Bo Botilbud', CARE_HOME, ['provider-representative']);
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function startAfter(date: string): string {
+  const [y, m] = date.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m + 1, 1)).toISOString().slice(0, 10);
+}
+
+test('console: login, case overview, drafting, approvals by privilege, hostile text', async (t) => {
+  // Like the broker and Docker suites: a missing browser fails, saying how to get one.
+  assert.ok(
+    existsSync(CHROMIUM),
+    `no Chromium at ${CHROMIUM}: apt-get install chromium (or bash .ci/run), or set TILLID_CHROMIUM`,
+  );
+  const dir = tempDir(t, 'tillid-console-');
+  const shots = process.env.TILLID_CONSOLE_SCREENSHOTS ?? join(dir, 'screenshots');
+  mkdirSync(shots, { recursive: true });
+
+  const [config] = await initLocalNetwork(join(dir, 'network'), 1, 'tillid-console', 23, [
+    '--business-days-per-block',
+    '1',
+  ]);
+  const nodes: NodeProcess[] = [await startNodeProcess(config as string)];
+  t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
+
+  const idpCa = await TestCa.create();
+  const idpServer = await idpCa.issueServer(['localhost', '127.0.0.1']);
+  writeFileSync(join(dir, 'idp-ca.pem'), idpCa.certPem);
+  const port = await freePort();
+  const publicUrl = `https://localhost:${port}`;
+  const idp = await ContextHandlerEmulator.start({
+    cert: idpServer.certPem,
+    key: idpServer.keyPem,
+    persons: [CASEWORKER, CHIEF, CARE_WORKER],
+    clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
+  });
+  t.after(() => idp.stop());
+
+  const g = await startGatewayFixture<'esdh'>(t, {
+    municipalities: [
+      {
+        cvr: MUNICIPALITY,
+        nodes: [nodes[0]?.url as string],
+        authority: readNodeConfigKey(config as string),
+      },
+    ],
+    providers: [CARE_HOME, OTHER_PROVIDER],
+    register: true,
+    systems: { esdh: { cvr: MUNICIPALITY, privileges: [privilege('director')] } },
+    config: {
+      listen: { host: '127.0.0.1', port },
+      console: {
+        issuer: idp.issuer,
+        clientId: 'tillid-konsol',
+        publicUrl,
+        issuerCaFile: join(dir, 'idp-ca.pem'),
+      },
+    },
+  });
+  // The municipality's template, defined by its case system (a director's privilege).
+  const esdh = { token: await g.token(g.systems.esdh) };
+  const template = await g.call('POST', '/v1/templates?wait=true', {
+    as: esdh,
+    body: {
+      code: 'anbringelse',
+      releaseWithheldOnReport: true,
+      approvalLifetimeDays: 60,
+      policies: {
+        activate: bothParties('centre-chief'),
+        amend: kOf(1, 'centre-chief', 'municipality'),
+        suspend: kOf(1, 'centre-chief', 'municipality'),
+        resume: kOf(1, 'centre-chief', 'municipality'),
+        terminate: kOf(1, 'centre-chief', 'municipality'),
+      },
+    },
+  });
+  assert.equal(template.status, 200, JSON.stringify(template.body));
+  const network = await g.call('GET', '/v1/network', { as: esdh });
+  const start = startAfter(network.body.clock.businessDate);
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const violations: string[] = [];
+  const newContext = async (): Promise<BrowserContext> => {
+    // The gateway and the IdP emulator use throwaway test CAs the browser does not know.
+    const context = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1000, height: 800 },
+      locale: 'da-DK',
+    });
+    context.on('page', (p) =>
+      p.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      }),
+    );
+    // Writes wait for finality; on a loaded machine that can take longer than the default 30 s.
+    context.setDefaultTimeout(90_000);
+    t.after(() => context.close());
+    return context;
+  };
+  /** axe-core in the page (evaluated over the DevTools protocol, so the page's CSP stays strict). */
+  const accessible = async (page: Page, what: string) => {
+    await page.evaluate(AXE);
+    const result = (await page.evaluate(() =>
+      // biome-ignore lint/suspicious/noExplicitAny: axe is the global the script above defined
+      (globalThis as any).axe.run((globalThis as any).document, {
+        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
+      }),
+    )) as { violations: { id: string; help: string; nodes: { html: string }[] }[] };
+    assert.deepEqual(
+      result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`),
+      [],
+      `WCAG 2.1 AA on ${what}`,
+    );
+  };
+  /**
+   * Clicks what submits a form or follows a link and waits for the page it leads to, whose heading
+   * must be `heading`: a refusal fails the test with the page's own words, not a timeout.
+   */
+  const go = async (page: Page, target: Locator, heading: string) => {
+    await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), target.click()]);
+    const h1 = (await page.locator('h1').textContent())?.trim();
+    if (h1 !== heading)
+      assert.fail(`expected "${heading}", got "${h1}": ${await page.locator('main').textContent()}`);
+  };
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
+  const login = async (context: BrowserContext, who: EmulatedPerson) => {
+    const page = await context.newPage();
+    const answer = await page.goto(`${publicUrl}/konsol/`);
+    const csp = answer?.headers()['content-security-policy'] ?? '';
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    await page.getByRole('link', { name: 'Log ind som medarbejder' }).click();
+    await page.getByText('EMULATOR af Context Handler').waitFor();
+    await page.locator(`input[value="${who.sub}"]`).check();
+    await go(page, page.getByRole('button', { name: 'Log ind' }), 'Overblik');
+    return page;
+  };
+
+  // 1. The caseworker logs in; the session cookie is HttpOnly, Secure, SameSite=Strict.
+  const caseworkerContext = await newContext();
+  const loginPage = await caseworkerContext.newPage();
+  await loginPage.goto(`${publicUrl}/konsol/`);
+  await accessible(loginPage, 'the login page');
+  await shot(loginPage, 'login');
+  await loginPage.close();
+  const cw = await login(caseworkerContext, CASEWORKER);
+  const cookie = (await caseworkerContext.cookies()).find((c) => c.name === '__Host-tillid-konsol');
+  assert.ok(cookie, 'a session cookie');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  await accessible(cw, 'the overview');
+  // The session reaches only what people may call: not the systems' API, and no form without its token.
+  assert.equal((await caseworkerContext.request.get(`${publicUrl}/v1/contracts`)).status(), 401);
+  const forged = await caseworkerContext.request.post(`${publicUrl}/konsol/sag`, {
+    form: { sag: '27.12.04-G01-7-26' },
+    maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /Formularen er udløbet eller kom ikke fra konsollen/);
+
+  // The operator's first view: the network as the gateway sees it.
+  await go(cw, cw.getByRole('link', { name: 'Netværk' }), 'Netværket');
+  await cw.locator('tbody tr', { hasText: 'oppe' }).first().waitFor();
+  await accessible(cw, 'the network page');
+  await shot(cw, 'network');
+
+  // 2. Hostile case numbers are refused in Danish, shown escaped, and nothing changes.
+  for (const [input, says] of [
+    ['<script>alert(1)</script>', 'Et sagsnummer er 1-40 tegn'],
+    ['010203-1234', 'ligner et CPR-nummer'],
+  ] as const) {
+    await cw.goto(`${publicUrl}/konsol/`);
+    await cw.getByLabel('Sagsnummer').fill(input);
+    await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Handlingen blev afvist');
+    await cw.getByRole('alert').filter({ hasText: says }).waitFor();
+    assert.equal(await cw.locator('script:not([src])').count(), 0, 'no inline script in the page');
+  }
+  await shot(cw, 'refused');
+
+  // 3. Open a case and draft the placement and a dependent taxi contract under it.
+  await cw.goto(`${publicUrl}/konsol/`);
+  await cw.getByLabel('Sagsnummer').fill('27.12.04-G01-7-26');
+  await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Sagens overblik');
+  assert.doesNotMatch(cw.url(), /27\.12\.04/, 'the case number never appears in a URL');
+  const caseUrl = cw.url();
+  const draft = async (provider: string, item: string, monthly: string, parent?: boolean) => {
+    await cw.getByLabel('Skabelon (kode, fx anbringelse)').fill('anbringelse');
+    await cw.getByLabel('Leverandør (CVR)').fill(provider);
+    await cw.getByLabel('Start (dag 1–28)').fill(start);
+    await cw.getByLabel('Ydelse (kode)').fill(item);
+    await cw.getByLabel('Pris pr. måned (kr.)').fill(monthly);
+    if (parent) await cw.getByLabel('Afhænger af').selectOption({ index: 1 });
+    await go(cw, cw.getByRole('button', { name: 'Opret kladde' }), 'Sagens overblik');
+  };
+  await draft(CARE_HOME, 'ophold', '45000');
+  await draft(OTHER_PROVIDER, 'taxi', '3000', true);
+  const sections = cw.locator('section.contract');
+  assert.equal(await sections.count(), 2, 'the case shows both contracts');
+  const placement = sections.filter({ hasText: `leverandør CVR ${CARE_HOME}` });
+  assert.match((await placement.textContent()) ?? '', /45\.000,00 kr\./);
+  assert.match(
+    (await placement.locator('.cascade').textContent()) ?? '',
+    /Opsigelse vil også: opsige kontrakt/,
+  );
+  await accessible(cw, 'the case overview');
+
+  // 4. Propose activation; the caseworker may not approve, and is told so in Danish.
+  await placement.getByLabel('Handling').selectOption('activate');
+  await go(cw, placement.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
+  const motion = cw
+    .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+    .locator('li.motion');
+  assert.match(
+    (await motion.textContent()) ?? '',
+    /mangler 1 centerchef \(kommunen\) og 1 leverandørrepræsentant \(leverandøren\)/,
+  );
+  await go(cw, motion.getByRole('button', { name: 'Godkend' }), 'Handlingen blev afvist');
+  await cw
+    .getByRole('alert')
+    .filter({
+      hasText:
+        'Du har ikke en rettighed, der tillader at godkende. Forslaget mangler: 1 centerchef (kommunen) og 1 leverandørrepræsentant (leverandøren).',
+    })
+    .waitFor();
+  await accessible(cw, 'the refusal');
+  await shot(cw, 'not-permitted');
+
+  // 5. The centre chief (another person, another browser) approves; their name is shown escaped.
+  const chief = await login(await newContext(), CHIEF);
+  assert.match(
+    (await chief.locator('header .who').textContent()) ?? '',
+    /Carl <script>alert\(1\)<\/script> Centerchef/,
+  );
+  assert.equal(await chief.locator('script:not([src])').count(), 0);
+  await chief.goto(caseUrl);
+  const chiefMotion = chief
+    .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+    .locator('li.motion');
+  await go(chief, chiefMotion.getByRole('button', { name: 'Godkend' }), 'Sagens overblik');
+  assert.match(
+    (await chief
+      .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+      .locator('li.motion')
+      .textContent()) ?? '',
+    /mangler 1 leverandørrepræsentant \(leverandøren\)/,
+  );
+
+  // 6. The care home's employee sees only its own contract and approves; the placement runs.
+  const care = await login(await newContext(), CARE_WORKER);
+  const rows = care.locator('tbody tr');
+  assert.equal(await rows.count(), 1, 'a provider sees its own contracts only');
+  await go(care, rows.getByRole('link'), `Kontrakt ${(await rows.getByRole('link').textContent())?.trim()}`);
+  // The placement has a case reference, so the approval leads back to the case overview — which,
+  // for the provider, shows its own contract of the case only.
+  await go(care, care.getByRole('button', { name: 'Godkend' }), 'Sagens overblik');
+  assert.equal(
+    await care.locator('section.contract').count(),
+    1,
+    'the provider sees its own contract of the case',
+  );
+  await care.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
+  await accessible(care, 'the provider’s case page');
+  // The care home's employee sends a status report for an overdue month (one whose decision has
+  // passed, so its period has surely begun): the file goes to the document store, its commitment
+  // on chain; the month then shows as received. (Its withheld payment is released only once no
+  // report is missing: on this fast clock later months are overdue too.)
+  const careSection = care.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  const overdue = careSection.locator('option', { hasText: 'forsinket' });
+  for (let i = 0; (await overdue.count()) === 0; i++) {
+    assert.ok(i < 120, 'a reporting month falls overdue');
+    await care.waitForTimeout(500);
+    await care.reload();
+  }
+  const period = await overdue.first().getAttribute('value');
+  await careSection.getByLabel('Periode', { exact: true }).selectOption(period as string);
+  await careSection.getByLabel('Rapport (fil)').setInputFiles({
+    name: 'statusrapport.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain'),
+  });
+  await go(care, careSection.getByRole('button', { name: 'Indsend rapport' }), 'Sagens overblik');
+  await care
+    .locator('section.contract li', { hasText: `Periode ${period} (forfald` })
+    .filter({ hasText: 'modtaget' })
+    .waitFor();
+  await accessible(care, 'the provider’s case page after a report');
+
+  await cw.goto(caseUrl);
+  const taxi = await cw
+    .locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER}` })
+    .getAttribute('data-contract');
+  const refused = await care.goto(`${publicUrl}/konsol/kontrakter/${taxi}`);
+  assert.equal(refused?.status(), 403);
+  await care
+    .getByRole('alert')
+    .filter({ hasText: 'Din organisation er ikke part i denne kontrakt.' })
+    .waitFor();
+
+  await cw.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
+  await shot(cw, 'case-overview');
+
+  // 7. The centre chief terminates the placement: the cascade shown beforehand happens — and the
+  // caseworker's open overview shows it live, from the event stream, without reloading.
+  await cw.goto(caseUrl);
+  await cw.getByRole('status').filter({ hasText: 'Live: følger netværket' }).waitFor();
+  let navigations = 0;
+  cw.on('framenavigated', () => navigations++);
+  await chief.goto(caseUrl);
+  const toEnd = chief.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  await toEnd.getByLabel('Handling').selectOption('terminate');
+  await go(chief, toEnd.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
+  for (const provider of [CARE_HOME, OTHER_PROVIDER])
+    await chief.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
+  for (const provider of [CARE_HOME, OTHER_PROVIDER])
+    await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
+  assert.equal(navigations, 0, 'updated in place');
+  assert.deepEqual(violations, [], 'no CSP violations');
+});

@@ -1,0 +1,101 @@
+/**
+ * The console's pure parts: escaping by default, policy lines in Danish, case numbers (CPR-like
+ * and markup refused) and their pseudonyms, and the cascade preview (the chain's rule in agenda.ts).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CaseNumberError, caseReference, checkCaseNumber } from '../../../gateway/console/case-ref.ts';
+import { policyDa } from '../../../gateway/console/danish.ts';
+import { escapeHtml, html } from '../../../gateway/console/html.ts';
+import { type ContractSummary, cascadeOf } from '../../../gateway/console/pages/views.ts';
+import { FileKeyStore } from '../../../gateway/keystore.ts';
+import { tempDir } from '../../fixtures/node.ts';
+
+test('html escapes every interpolation unless it is html itself', () => {
+  const hostile = `<script>alert("x")</script>' onload=\`y\` &amp;`;
+  const out = html`<p title="${hostile}">${hostile}</p>${[html`<b>${'<i>'}</b>`, 1, null, undefined, false]}`
+    .value;
+  assert.equal(
+    out,
+    '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onload=&#96;y&#96; &amp;amp;">' +
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onload=&#96;y&#96; &amp;amp;</p><b>&lt;i&gt;</b>1',
+  );
+  assert.equal(escapeHtml('æøå 010203-1234'), 'æøå 010203-1234');
+});
+
+test('policy lines read in Danish', () => {
+  assert.equal(
+    policyDa('1 centre-chief or 1 director (municipality)'),
+    '1 centerchef eller 1 direktør (kommunen)',
+  );
+  assert.equal(policyDa('2 centre-chiefs (municipality)'), '2 centerchefer (kommunen)');
+  assert.equal(
+    policyDa('1 caseworker (municipality) and 1 provider-representative (provider)'),
+    '1 sagsbehandler (kommunen) og 1 leverandørrepræsentant (leverandøren)',
+  );
+  assert.equal(
+    policyDa('at least 2 of (1 director, 2 centre-chiefs) (municipality)'),
+    'mindst 2 af (1 direktør, 2 centerchefer) (kommunen)',
+  );
+});
+
+test('case numbers: ESDH style accepted; CPR-like numbers and markup refused', () => {
+  assert.equal(checkCaseNumber(' 27.12.04-G01-123-26 '), '27.12.04-G01-123-26');
+  for (const bad of ['010203-1234', '0102031234', 'sag-0102031234', '<b>x</b>', '', 'a'.repeat(41), 'a b'])
+    assert.throws(() => checkCaseNumber(bad), CaseNumberError, bad);
+});
+
+test('a case reference is a per-municipality pseudonym of the case number', (t) => {
+  const dir = tempDir(t, 'tillid-console-case-');
+  FileKeyStore.create(dir, 'throwaway-passphrase', '29189846');
+  FileKeyStore.create(dir, 'throwaway-passphrase', '29189847');
+  const keys = FileKeyStore.open(dir, 'throwaway-passphrase');
+  const a = caseReference(keys, '29189846', '27.12.04-G01-1-26');
+  assert.match(a ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(caseReference(keys, '29189846', '27.12.04-G01-1-26'), a);
+  assert.notEqual(
+    caseReference(keys, '29189847', '27.12.04-G01-1-26'),
+    a,
+    'another municipality, another pseudonym',
+  );
+  assert.notEqual(caseReference(keys, '29189846', '27.12.04-G01-2-26'), a);
+  assert.notEqual(
+    keys.pseudonym('29189846', 'person:console\nuser:27.12.04-G01-1-26'),
+    a,
+    'never an actor id',
+  );
+  assert.throws(() => caseReference(keys, '29189846', '010203-1234'), CaseNumberError);
+});
+
+const summary = (id: string, o: Partial<ContractSummary> = {}): ContractSummary => ({
+  id,
+  template: '29189846/anbringelse',
+  municipality: '29189846',
+  provider: '12345678',
+  start: '2026-03-01',
+  status: 'active',
+  children: [],
+  terms: { items: [{ code: 'ophold', monthly: 100 }], months: 12, reportEveryMonths: 1 },
+  ...o,
+});
+
+test('the cascade preview follows the chain: terminate recurses, suspend pauses active ones, drafts end', () => {
+  const all = new Map(
+    [
+      summary('root', { children: ['school', 'taxi', 'draft', 'done'] }),
+      summary('school', { parent: 'root', onParentEnd: 'suspend', children: ['tutor'] }),
+      summary('tutor', { parent: 'school', onParentEnd: 'terminate' }),
+      summary('taxi', { parent: 'root', onParentEnd: 'terminate', children: ['escort'] }),
+      summary('escort', { parent: 'taxi', onParentEnd: 'suspend' }),
+      summary('draft', { parent: 'root', onParentEnd: 'suspend', status: 'draft' }),
+      summary('done', { parent: 'root', onParentEnd: 'terminate', status: 'terminated' }),
+    ].map((c) => [c.id, c]),
+  );
+  assert.deepEqual(cascadeOf('root', all), [
+    { id: 'school', effect: 'suspend' },
+    { id: 'taxi', effect: 'terminate' },
+    { id: 'draft', effect: 'terminate' },
+    { id: 'escort', effect: 'suspend' },
+  ]);
+  assert.deepEqual(cascadeOf('school', all), [{ id: 'tutor', effect: 'terminate' }]);
+});
