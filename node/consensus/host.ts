@@ -143,7 +143,10 @@ export class ConsensusHost {
     this.#stopped = false;
     const { chain } = this.#o;
     this.#hearing.started(chain.head.height);
-    const unsure = chain.head.height === 0 || this.#o.authority?.signedLog.lost === true;
+    // A log that holds a signature at height 1 survived (a wiped data directory has an empty one):
+    // it vouches for what was signed, and the engine restores from it.
+    const log = this.#o.authority?.signedLog;
+    const unsure = log?.lost === true || (chain.head.height === 0 && (log?.signedAt(1).length ?? 0) === 0);
     const n = chain.authoritiesAt(chain.head.height + 1).length;
     this.#unsure = unsure;
     this.#awaitingPeers = this.#engine !== undefined && unsure && n > 1;
@@ -380,7 +383,9 @@ export class ConsensusHost {
     }
     const head = this.#o.chain.head.height;
     const engine = this.#engine;
-    if (!engine || !this.#running()) {
+    // Still waiting for heads from enough peers: ask again (peers answer a behind status).
+    if (this.#awaitingPeers) this.#o.network.status(head);
+    else if (!engine || !this.#running()) {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);
