@@ -24,7 +24,7 @@ import { HeightPacing } from './pacing.ts';
 import { StallWatch } from './stall-watch.ts';
 import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
-import { type ConsensusMessage, heightOf, senderOf } from './tendermint/messages.ts';
+import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
 export {
   type ConsensusHostOptions,
@@ -35,13 +35,6 @@ export {
   type HostTimers,
 } from './host-ports.ts';
 export { type Admission, MAX_HEIGHTS_AHEAD } from './message-admission.ts';
-
-/**
- * Ticks an unsure authority that heard only heads of 0 waits before voting at height 1. Peers
- * stalled at height 1 re-send every message they hold each tick, its own from before a wipe
- * among them (#noteOwn); a network that is really new loses two ticks once.
- */
-const NEW_NETWORK_TICKS = 2;
 
 export class ConsensusHost {
   readonly #o: ConsensusHostOptions;
@@ -60,30 +53,13 @@ export class ConsensusHost {
   /**
    * An authority that starts with an empty chain does not know whether it signed anything before
    * (a data directory lost with its signed-vote log looks exactly like a new one); nor does one
-   * whose signed-vote log is missing (a store restored from a block backup). Let S be the highest
-   * height it signed at before. It signed there with head S−1, so block S−1 had a precommit quorum
-   * of 2f+1 of the n = 3f+1 authorities: at least 2f besides itself, each running height S−1, so
-   * each with head ≥ S−2 then and ever since. Any 2f other authorities' heads include one of those
-   * quorum members (2f + 2f > 3f others), and with the wiped node counted among the f faulty at
-   * most f−1 of the heard may lie (2f − (f−1) ≥ 1 honest quorum member among them). So it waits
-   * for heads from max(1, 2f) distinct peers — reachable with f−1 others down besides itself —
-   * takes the highest H (or its own head, if higher), and votes only from H + 3 > S. The first
-   * head alone is not enough: a peer one height behind made seeds 112 and 543 of the empty-data-
-   * directory scenario sign twice with "first head + 2". The bound is fixed once the heads are in,
-   * so the node does not chase a network that keeps deciding without it. Heads of 0 only: the
-   * network is new or still at height 1; it votes from height 1 after NEW_NETWORK_TICKS, unless
-   * its own messages showed up meanwhile.
-   * A message signed with its own key that peers still carry (they re-send what they hold) is
-   * proof it signed at that height: until the engine runs, the bound rises above it too.
+   * whose signed-vote log is missing (a store restored from a block backup). It waits for a peer's
+   * head H: at 0 on an empty chain the network is new and it votes from height 1; otherwise it may
+   * have signed at most up to max(H, own head) + 1, so it follows by sync and votes from the height
+   * after that — never signing twice.
    */
   #awaitingPeers = false;
-  #unsure = false;
   #voteFrom = 1;
-  /** While awaiting: the highest head heard per peer, and how many peers must be heard. */
-  readonly #heardHeads = new Map<string, number>();
-  #peersNeeded = 1;
-  /** Ticks left before an authority that heard only heads of 0 votes from height 1. */
-  #newNetworkTicks: number | undefined;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
@@ -143,16 +119,9 @@ export class ConsensusHost {
     this.#stopped = false;
     const { chain } = this.#o;
     this.#hearing.started(chain.head.height);
-    // A log that holds a signature at height 1 survived (a wiped data directory has an empty one):
-    // it vouches for what was signed, and the engine restores from it.
-    const log = this.#o.authority?.signedLog;
-    const unsure = log?.lost === true || (chain.head.height === 0 && (log?.signedAt(1).length ?? 0) === 0);
-    const n = chain.authoritiesAt(chain.head.height + 1).length;
-    this.#unsure = unsure;
-    this.#awaitingPeers = this.#engine !== undefined && unsure && n > 1;
-    this.#heardHeads.clear();
-    this.#newNetworkTicks = undefined;
-    this.#peersNeeded = Math.min(n - 1, Math.max(1, 2 * Math.floor((n - 1) / 3)));
+    const unsure = chain.head.height === 0 || this.#o.authority?.signedLog.lost === true;
+    this.#awaitingPeers =
+      this.#engine !== undefined && unsure && chain.authoritiesAt(chain.head.height + 1).length > 1;
     this.#stall.start(() => this.#tick());
     if (this.#awaitingPeers) this.#o.network.status(0);
     else await this.#startEngine();
@@ -172,7 +141,6 @@ export class ConsensusHost {
 
   /** Whether a decoded, signature-checked message may reach the engine (message-admission.ts). */
   admit(message: ConsensusMessage, from: string): Admission {
-    this.#noteOwn(message);
     const { admission, peerHead } = admitMessage(this.#o.chain, message);
     if (peerHead !== undefined) this.#noteHead(from, peerHead);
     return admission;
@@ -192,10 +160,12 @@ export class ConsensusHost {
     if (this.#stopped) return;
     const head = this.#o.chain.head.height;
     if (height < head && this.#stall.mayAnswerStatus()) this.#o.network.status(head);
-    // A peer as new as we are, and nothing heard of any chain: the network is new, or still at
-    // height 1. Wait NEW_NETWORK_TICKS for peers stalled at height 1 to re-send our own messages.
-    if (this.#awaitingPeers && height === 0 && head === 0 && this.#heardHeads.size === 0)
-      this.#newNetworkTicks ??= NEW_NETWORK_TICKS;
+    if (this.#awaitingPeers) {
+      this.#awaitingPeers = false;
+      const top = Math.max(height, head);
+      this.#voteFrom = top === 0 ? 1 : top + 2;
+      if (top === 0) await this.#startEngine();
+    }
     this.#noteHead(from, height);
   }
   /** Blocks a peer sent in answer to requestBlocks. Each is checked before it is committed. */
@@ -224,7 +194,6 @@ export class ConsensusHost {
       this.#o.events?.caughtUp?.(start + 1, chain.head.height, from);
       this.#stall.progressed();
       this.#app?.committed();
-      this.#engine?.synced(chain.head.height);
       // Still behind: ask again at once; otherwise take part in the next height.
       if (this.#behind()) this.#requestSync();
       else await this.#startNextHeight();
@@ -240,34 +209,15 @@ export class ConsensusHost {
   // -------------------------------------------------------------------------------------------
 
   #noteHead(peer: string, height: number): void {
-    if (this.#awaitingPeers && height > 0) this.#hearHead(peer, height);
+    if (this.#awaitingPeers && height > 0) {
+      this.#awaitingPeers = false;
+      this.#voteFrom = Math.max(height, this.#o.chain.head.height) + 2;
+    }
     if (!this.#catchUp.note(peer, height)) return;
     // One block behind is normal while our engine is deciding that block; two means consensus has
     // moved on. A node not running the engine (following, or waiting to vote) syncs at once.
     const head = this.#o.chain.head.height;
     if (height >= head + 2 || (height > head && !this.#running())) this.#requestSync();
-  }
-
-  /** While awaiting peers: a head heard; with enough peers heard, fixes the height to vote from. */
-  #hearHead(peer: string, height: number): void {
-    // A chain exists: the network is not new, whatever heads of 0 said.
-    this.#newNetworkTicks = undefined;
-    this.#heardHeads.set(peer, Math.max(height, this.#heardHeads.get(peer) ?? 0));
-    if (this.#heardHeads.size < this.#peersNeeded) return;
-    this.#awaitingPeers = false;
-    const top = Math.max(this.#o.chain.head.height, ...this.#heardHeads.values());
-    this.#voteFrom = Math.max(this.#voteFrom, top + 3);
-    this.#heardHeads.clear();
-  }
-
-  /** A message signed with our own key, before the engine runs again: we signed at its height. */
-  #noteOwn(message: ConsensusMessage): void {
-    const me = this.#o.authority?.signer.publicKey;
-    if (me === undefined || senderOf(message) !== me) return;
-    const height = heightOf(message);
-    const engine = this.#engine;
-    if (!this.#unsure || engine === undefined || engine.height >= this.#voteFrom) return;
-    this.#voteFrom = Math.max(this.#voteFrom, height + 1);
   }
 
   /** Whether the engine is working on the height after the head. */
@@ -377,15 +327,9 @@ export class ConsensusHost {
    * sends nothing. An observer tells its height every tick, so authorities answer when it is behind.
    */
   async #tick(): Promise<void> {
-    if (this.#awaitingPeers && this.#newNetworkTicks !== undefined && --this.#newNetworkTicks <= 0) {
-      this.#awaitingPeers = false;
-      await this.#startEngine();
-    }
     const head = this.#o.chain.head.height;
     const engine = this.#engine;
-    // Still waiting for heads from enough peers: ask again (peers answer a behind status).
-    if (this.#awaitingPeers) this.#o.network.status(head);
-    else if (!engine || !this.#running()) {
+    if (!engine || !this.#running()) {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);

@@ -212,8 +212,6 @@ export class TendermintEngine {
   #futureRounds = new Map<Hex, Set<number>>();
   #reported = new Set<string>();
   #next: NextHeight | undefined;
-  /** The chain's head when block sync carried it past h_p (0 otherwise): see synced(). */
-  #syncedHead = 0;
 
   #out: EngineOutput[] = [];
 
@@ -267,11 +265,7 @@ export class TendermintEngine {
   onMessage(message: ConsensusMessage): EngineOutput[] {
     // Not started: this node is not (yet) an authority, e.g. an observer. Without a height there
     // is no quorum to count towards, and running the rules would schedule timeouts for height 0.
-    // Once block sync has carried the chain (synced), it buffers messages for the height after it.
-    if (this.#height === 0) {
-      if (this.#syncedHead > 0) this.#receive(message, false);
-      return [];
-    }
+    if (this.#height === 0) return [];
     this.#receive(message, false);
     this.#progress();
     return this.#flush();
@@ -310,18 +304,6 @@ export class TendermintEngine {
    * lost before GST or when an equivocator shows different peers different votes, and nodes can
    * then wait forever (lines 34 and 47 need 2f+1 votes before a timeout is even scheduled).
    */
-  /**
-   * Block sync committed up to `head`, at or past h_p: the next height this node will start is
-   * head + 1, so messages for it are buffered from now on (#receive). Without this a node catching
-   * up drops the opening messages of the height it starts next (they arrive while h_p is behind),
-   * starts it after the others decided it, syncs it, and stays one height behind for good.
-   */
-  synced(head: number): void {
-    if (head < this.#height || head <= this.#syncedHead) return;
-    this.#syncedHead = head;
-    if (this.#next && this.#next.height !== head + 1) this.#next = undefined;
-  }
-
   rebroadcast(): EngineOutput[] {
     if (this.#height === 0 || this.#decided) return [];
     const out: EngineOutput[] = [];
@@ -527,15 +509,14 @@ export class TendermintEngine {
   // Receiving
 
   #receive(m: ConsensusMessage, verified: boolean): void {
-    if (this.#height === 0 && this.#syncedHead === 0) return;
+    if (this.#height === 0) return;
     const chainId = m.kind === 'vote' ? m.vote.chainId : m.proposal.chainId;
     if (chainId !== this.#o.chainId) return;
     const height = heightOf(m);
-    if (height === Math.max(this.#height, this.#syncedHead) + 1) {
-      this.#bufferForNextHeight(m, verified, height);
+    if (height === this.#height + 1) {
+      this.#bufferForNextHeight(m, verified);
       return;
     }
-    if (this.#height === 0) return;
     // Older heights are final; heights further ahead are for block sync, not for us.
     if (height !== this.#height || this.#decided) return;
     if (m.kind === 'vote') this.#receiveVote(m.vote, verified);
@@ -600,11 +581,11 @@ export class TendermintEngine {
   }
 
   /**
-   * Messages for h_p + 1 (or the synced head + 1) arrive while we finish h_p (others decided a
-   * little earlier, or block sync carried the chain past h_p). They are
+   * Messages for h_p + 1 arrive while we finish h_p (others decided a little earlier). They are
    * checked now, kept per authority up to a bound, and replayed when that height starts.
    */
-  #bufferForNextHeight(m: ConsensusMessage, verified: boolean, height: number): void {
+  #bufferForNextHeight(m: ConsensusMessage, verified: boolean): void {
+    const height = this.#height + 1;
     if (this.#next?.height !== height) {
       const order = scheduleOrder(this.#o.app.authoritiesAt(height));
       this.#next = { height, order, members: new Set(order), byAuthority: new Map() };

@@ -419,35 +419,6 @@ test('messages for the next height are buffered, verified once and replayed; lat
   );
 });
 
-test('after block sync carries the chain past h_p, messages for the head + 1 are buffered for its start', () => {
-  // A wiped or lagging authority: its engine sits at height 1 (or was never started) while block
-  // sync commits up to height 2; the others are already deciding height 3.
-  const { engine } = setup();
-  engine.start(1);
-  const three = block('three', 3);
-  const early = [proposal(0, three, -1, 3), vote(1, 'prevote', 0, three, 3), vote(2, 'prevote', 0, three, 3)];
-  assert.deepEqual(feed(engine, ...early), []);
-  // Not yet told: height 3 is two ahead of h_p and dropped, as before.
-  assert.deepEqual(votesSent(engine.start(3), 'precommit'), []);
-  const { engine: lagging } = setup();
-  lagging.start(1);
-  lagging.synced(2);
-  assert.deepEqual(feed(lagging, ...early), []);
-  // The host starts height 3 after the sync: the buffered proposal and polka make p precommit.
-  assert.deepEqual(
-    votesSent(lagging.start(3), 'precommit').map((v) => v.blockHash),
-    [hashOf(three)],
-  );
-  // Never started at all (an empty data directory), then synced: the same.
-  const { engine: wiped } = setup();
-  wiped.synced(2);
-  feed(wiped, ...early);
-  assert.deepEqual(
-    votesSent(wiped.start(3), 'precommit').map((v) => v.blockHash),
-    [hashOf(three)],
-  );
-});
-
 test('the future-round allowance bounds what one authority can make p store', () => {
   const { engine } = setup();
   engine.start(1);
