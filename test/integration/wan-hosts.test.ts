@@ -58,8 +58,7 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
   const wan = net;
   const hosts = wan.hosts;
   const host = (i: number) => hosts[i] as WanHost;
-  const on = async (i: number, args: string[]) =>
-    (await wan.tillid(host(i), args, chainEnv(i))).stdout;
+  const on = async (i: number, args: string[]) => (await wan.tillid(host(i), args, chainEnv(i))).stdout;
   const api = (i: number) => `https://${host(i).publicIp}:7101`;
 
   // Key ceremony, step 1, on each member's host: the passphrase file, then the key (or the HSM key).
@@ -80,7 +79,11 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
     list.push({ name: `Kommune ${i + 1}`, cvr: String(29189846 + i), publicKey, host: host(i).publicIp });
   }
   const hsmKey = list[HSM_MEMBER]?.publicKey as string;
-  assert.equal(existsSync(join(volume(HSM_MEMBER), 'key.json')), false, 'the HSM key exists only in the token');
+  assert.equal(
+    existsSync(join(volume(HSM_MEMBER), 'key.json')),
+    false,
+    'the HSM key exists only in the token',
+  );
 
   // Step 3, the coordinator: genesis and bundles.
   writeFileSync(join(work, 'members.json'), JSON.stringify(list));
@@ -200,7 +203,13 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
   // Step 6: start it — no file edited; the members refuse it until the vote takes effect.
   nodes.push(await wan.startNode(host(J), join(nodeDir, 'config.json'), chainEnv(J)));
   const joinerCall = nodeFetch(readFileSync(joinerCa, 'utf8'));
-  const joinerStatus = async (): Promise<Json> => (await joinerCall(`${api(J)}/v1/status`)).json();
+  /** `GET path` of host i's node API, trusting that host's CA. */
+  const getOn = async (i: number, path: string): Promise<Json> => {
+    const r = await (i === J ? joinerCall : call)(`${api(i)}${path}`);
+    if (!r.ok) throw new Error(`${api(i)}${path}: ${r.status}`);
+    return r.json();
+  };
+  const joinerStatus = () => getOn(J, '/v1/status');
 
   // Step 7: one authority proposes, two vote — one of them signing in SoftHSM2 — each on its host
   // against its own node.
@@ -249,9 +258,8 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
     return s.height >= effectiveFrom + 3 && s.peers.length === 4 ? true : undefined;
   }, 120_000);
   const signedBy = async (i: number, key: string) => {
-    const fetchOf = i === J ? joinerCall : call;
-    const head = (await (await fetchOf(`${api(i)}/v1/status`)).json()).height;
-    const block = await (await fetchOf(`${api(i)}/v1/blocks/${head}`)).json();
+    const head = (await getOn(i, '/v1/status')).height;
+    const block = await getOn(i, `/v1/blocks/${head}`);
     return block.certificate.signatures.map((s: { authority: string }) => s.authority).includes(key);
   };
   await waitFor(async () => ((await signedBy(J, publicKey)) ? true : undefined), 60_000);
@@ -341,12 +349,8 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
   const height = (await get(`${api(0)}/v1/status`)).height;
   const hashes = new Set<string>();
   for (let i = 0; i <= J; i++) {
-    const fetchOf = i === J ? joinerCall : call;
-    await waitFor(
-      async () => ((await (await fetchOf(`${api(i)}/v1/status`)).json()).height >= height ? true : undefined),
-      60_000,
-    );
-    hashes.add((await (await fetchOf(`${api(i)}/v1/blocks/${height}`)).json()).certificate.blockHash);
+    await waitFor(async () => ((await getOn(i, '/v1/status')).height >= height ? true : undefined), 60_000);
+    hashes.add((await getOn(i, `/v1/blocks/${height}`)).certificate.blockHash);
   }
   assert.equal(hashes.size, 1, `all five hold the same block ${height}`);
   for (let i = 0; i <= J; i++) {
