@@ -156,9 +156,14 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
   assert.equal((await on(J, ['genesis', 'hash', '--genesis', genesisCopy])).trim(), agreed);
   const joinerPki = await createDevPki();
   const nodeDir = join(hostDir(J), 'node');
-  writeTlsFiles(join(nodeDir, 'tls'), memberCa, 'node', await joinerPki.issue([host(J).publicIp]));
-  const joinerCa = join(hostDir(J), 'own-ca.pem');
-  writeFileSync(joinerCa, joinerPki.caPem);
+  // ca.pem: the CA of the members' node certificates and the joiner's own (its API's), one file.
+  writeTlsFiles(
+    join(nodeDir, 'tls'),
+    `${memberCa.trim()}\n${joinerPki.caPem.trim()}\n`,
+    'node',
+    await joinerPki.issue([host(J).publicIp]),
+  );
+  const joinerCa = join(nodeDir, 'tls', 'ca.pem');
 
   // Step 4: the configuration from the genesis and the network; another network's genesis is refused.
   const joinArgs = (genesis: string) => [
