@@ -48,7 +48,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
   };
 
   /** A POST from the console's own page in this session: CSRF token, and Origin when the browser sends it. */
-  const checkCsrf = (request: FastifyRequest, s: Session, token: unknown) => {
+  const checkCsrf = (request: FastifyRequest, s: Session<unknown>, token: unknown) => {
     const sentOrigin = request.headers.origin;
     if (
       typeof token !== 'string' ||
