@@ -10,7 +10,30 @@ import { csrfField, layout } from '../console/pages/layout.ts';
 import { endOf } from '../console/pages/views.ts';
 import type { Session } from '../console/session.ts';
 import type { CaseSubject } from './case-system.ts';
-import type { Citizen, CitizenCaseView, CitizenService } from './services.ts';
+import type { Citizen, CitizenCaseView, CitizenService, LogLine } from './services.ts';
+
+const PURPOSE_DA: Record<string, string> = {
+  'case-handling': 'sagsbehandling',
+  delivery: 'levering af ydelsen',
+  audit: 'revision',
+};
+
+/** Who read the case: organisation and unit (never a person), when, why, through which system, and the proof. */
+export const accessLogSection = (
+  lines: readonly LogLine[],
+) => html`<section aria-labelledby="log-h"><h2 id="log-h">Hvem har set sagen</h2>
+${
+  lines.length === 0
+    ? html`<p>Ingen har læst sagens aftaler gennem Tillid endnu.</p>`
+    : html`<table class="access-log"><thead><tr><th scope="col">Tidspunkt</th><th scope="col">Organisation</th><th scope="col">Enhed</th><th scope="col">Formål</th><th scope="col">System</th><th scope="col">Bevis</th></tr></thead><tbody>
+${lines.map(
+  (
+    l,
+  ) => html`<tr><td>${l.entry.at.slice(0, 19).replace('T', ' ')} UTC</td><td>${l.organisation ? `${l.organisation} (CVR ${l.entry.cvr})` : `CVR ${l.entry.cvr}`}</td><td>${l.entry.unit ?? 'ikke oplyst'}</td><td>${word(PURPOSE_DA, l.entry.purpose)}</td><td>${l.entry.system === 'console' ? 'Tillids konsol' : l.entry.system}</td>
+<td>${l.verified ? html`Bekræftet: indgår i logrod ${l.verified.root.slice(0, 12)}…, forankret i blok ${l.verified.height}` : 'Afventer forankring'}</td></tr>`,
+)}</tbody></table>`
+}
+<p class="hint">Hver læsning af sagens aftaler registreres. Registreringerne samles i et Merkle-træ, hvis rod forankres i Tillids fælles kæde; her efterprøves for hver registrering, at den indgår i en forankret rod.</p></section>`;
 
 export const CITIZEN_BASE = '/borger';
 
@@ -95,9 +118,10 @@ export const citizenCasePage = (
   s: Session<Citizen>,
   c: CitizenCaseView,
   services: readonly CitizenService[],
+  log: readonly LogLine[],
 ) =>
   citizenLayout(
     whose(c.subject),
-    html`${servicesTable(services)}<p><a href="${CITIZEN_BASE}/">Tilbage til Mine ydelser</a></p>`,
+    html`${servicesTable(services)}${accessLogSection(log)}<p><a href="${CITIZEN_BASE}/">Tilbage til Mine ydelser</a></p>`,
     s,
   );

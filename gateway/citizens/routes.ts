@@ -14,7 +14,7 @@ import type { Session, Sessions } from '../console/session.ts';
 import { GatewayError } from '../errors.ts';
 import type { CaseSystem } from './case-system.ts';
 import { CITIZEN_BASE, citizenCasePage, citizenHomePage, citizenLoginPage } from './pages.ts';
-import { type Citizen, casesOf, servicesOf } from './services.ts';
+import { accessLogOf, type Citizen, casesOf, servicesOf } from './services.ts';
 
 const CPR = /^\d{10}$/;
 
@@ -63,7 +63,8 @@ export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: Ci
       const one = cases.find((x) => x.ref === request.params.ref);
       if (!one) throw new GatewayError('CASE_NOT_YOURS', 'the case is not among the citizen’s cases');
       const services = await servicesOf(c, caseSystem, municipality, new Set([one.ref]));
-      return page(reply, 200, citizenCasePage(s, one, services.get(one.ref) ?? []));
+      const log = await accessLogOf(c, caseSystem, municipality, one.ref);
+      return page(reply, 200, citizenCasePage(s, one, services.get(one.ref) ?? [], log));
     },
   );
 

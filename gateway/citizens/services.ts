@@ -5,6 +5,8 @@
  * number, no case number, no name.
  */
 import type { JsonObject } from '../../node/protocol/canonical.ts';
+import { type AccessEntry, leafOf } from '../access-log/log.ts';
+import { rootOf } from '../access-log/merkle-proof.ts';
 import { caseReference } from '../console/case-ref.ts';
 import type { ConsoleComponents } from '../console/kit.ts';
 import type { ContractSummary, ContractView } from '../console/pages/views.ts';
@@ -71,6 +73,56 @@ export async function servicesOf(
       contract,
       providerName: await caseSystem.organisationName(contract.provider),
     });
+  }
+  return out;
+}
+
+export interface LogLine {
+  readonly entry: AccessEntry;
+  readonly organisation?: string | undefined;
+  /** Set when the entry's inclusion proof leads to a root anchored on chain as an access log. */
+  readonly verified?: { readonly root: string; readonly height: number } | undefined;
+}
+
+/**
+ * The case's access log as the citizen sees it, each entry checked: its leaf recomputed from the
+ * entry, the inclusion proof followed to a root, and that root read back from the chain as an
+ * `access-log` anchor. An entry whose proof or anchor does not check shows as not (yet) verified.
+ */
+export async function accessLogOf(
+  c: ConsoleComponents,
+  caseSystem: CaseSystem,
+  municipality: string,
+  caseRef: string,
+): Promise<LogLine[]> {
+  const anchors = new Map<
+    string,
+    Promise<{ hash?: string; docType?: string; height?: number } | undefined>
+  >();
+  const names = new Map<string, Promise<string | undefined>>();
+  const out: LogLine[] = [];
+  for (const item of c.accessLog?.of(caseRef) ?? []) {
+    const { entry, anchored } = item;
+    if (!names.has(entry.cvr)) names.set(entry.cvr, caseSystem.organisationName(entry.cvr));
+    let verified: LogLine['verified'];
+    if (anchored && rootOf(leafOf(entry), anchored.proof) === anchored.root) {
+      if (!anchors.has(anchored.root))
+        anchors.set(
+          anchored.root,
+          c.router.get<{ hash?: string; docType?: string; height?: number }>(
+            municipality,
+            `/v1/anchors/${anchored.root}`,
+          ),
+        );
+      const anchor = await anchors.get(anchored.root);
+      if (
+        anchor?.hash === anchored.root &&
+        anchor.docType === 'access-log' &&
+        typeof anchor.height === 'number'
+      )
+        verified = { root: anchored.root, height: anchor.height };
+    }
+    out.push({ entry, organisation: await names.get(entry.cvr), verified });
   }
   return out;
 }

@@ -15,6 +15,8 @@ export interface Person {
   readonly sub: string;
   readonly name: string;
   readonly cvr: string;
+  /** The unit within the organisation (as the IdP asserts it), named in the access log. */
+  readonly unit?: string;
   readonly privileges: readonly Privilege[];
 }
 
@@ -107,6 +109,7 @@ export class OidcClient {
       sub: claims.sub,
       name: typeof claims.name === 'string' ? claims.name.slice(0, 200) : '',
       cvr: claims.cvr,
+      ...(typeof claims.unit === 'string' && claims.unit !== '' ? { unit: claims.unit.slice(0, 100) } : {}),
       privileges,
     };
   }

@@ -22,6 +22,8 @@ export interface EmulatedPerson {
   readonly name: string;
   /** The organisation the person acts for. */
   readonly cvr: string;
+  /** The unit the person works in (e.g. "Familieafdelingen"): named in the access log. */
+  readonly unit?: string;
   readonly privileges: readonly TokenPrivilege[];
 }
 
@@ -46,7 +48,7 @@ export const ContextHandlerEmulator = {
       subjects: persons.map((p) => ({
         sub: p.sub,
         label: `${p.name} (CVR ${p.cvr}: ${p.privileges.map((x) => x.privilege.split(':').pop()).join(', ')})`,
-        claims: { name: p.name, cvr: p.cvr, privileges: p.privileges },
+        claims: { name: p.name, cvr: p.cvr, ...(p.unit ? { unit: p.unit } : {}), privileges: p.privileges },
       })),
     }),
 };

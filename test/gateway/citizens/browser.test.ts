@@ -11,6 +11,8 @@
  * nothing. Every page is checked with axe-core. Afterwards the node's store and output, the
  * gateway's files, its log (debug level) and audit are searched for the CPR numbers and names
  * used: none may appear.
+ *
+ * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.test.ts`.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,10 @@ import { pino } from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { caseReference } from '../../../gateway/console/case-ref.ts';
 import { CaseSystemEmulator } from '../../../gateway/emulators/case-system-emulator.ts';
+import {
+  ContextHandlerEmulator,
+  type EmulatedPerson,
+} from '../../../gateway/emulators/context-handler-oidc.ts';
 import { type EmulatedCitizen, MitIdBrokerEmulator } from '../../../gateway/emulators/mitid-broker-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../../../gateway/keystore.ts';
@@ -39,6 +45,13 @@ const GUARDIAN: EmulatedCitizen = { sub: 'sub-borger-1', label: 'Anna Andersen (
 const OTHER: EmulatedCitizen = { sub: 'sub-borger-2', label: 'Ole Olsen', cpr: '0202709991' };
 const STRANGER: EmulatedCitizen = { sub: 'sub-borger-3', label: 'Søren Sørensen', cpr: '0303609997' };
 const CHILD = { cpr: '1505150008', firstName: 'Emmeline' };
+const CASEWORKER: EmulatedPerson = {
+  sub: 'sub-sagsbehandler-1',
+  name: 'Sara Sagsbehandler',
+  cvr: MUNICIPALITY,
+  unit: 'Familieafdelingen',
+  privileges: [privilege('caseworker')],
+};
 const CHILD_CASE = '27.12.04-G01-7-26';
 const OTHER_CASE = '27.12.04-G01-9-26';
 const SECRETS = [
@@ -49,6 +62,7 @@ const SECRETS = [
   'Anna Andersen',
   'Ole Olsen',
   'Søren Sørensen',
+  CASEWORKER.name,
   CHILD.firstName,
   CHILD_CASE,
   OTHER_CASE,
@@ -108,6 +122,13 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     clients: { 'tillid-borger': [`${publicUrl}/borger/callback`] },
   });
   t.after(() => mitid.stop());
+  const contextHandler = await ContextHandlerEmulator.start({
+    cert: idpServer.certPem,
+    key: idpServer.keyPem,
+    persons: [CASEWORKER],
+    clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
+  });
+  t.after(() => contextHandler.stop());
   const caseSystem = new CaseSystemEmulator({
     municipality: MUNICIPALITY,
     records: [
@@ -115,7 +136,11 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
       { cpr: CHILD.cpr, firstName: CHILD.firstName, caseNumbers: [CHILD_CASE] },
       { cpr: OTHER.cpr, firstName: 'Ole', caseNumbers: [OTHER_CASE] },
     ],
-    organisations: { [CARE_HOME]: 'Botilbuddet Solsiden', [OTHER_PROVIDER]: 'Taxa Syd' },
+    organisations: {
+      [MUNICIPALITY]: 'Aarhus Testkommune',
+      [CARE_HOME]: 'Botilbuddet Solsiden',
+      [OTHER_PROVIDER]: 'Taxa Syd',
+    },
   });
   // The gateway logs at debug level to a file, so the privacy check below reads everything it said.
   const logFile = join(dir, 'gateway.log');
@@ -139,9 +164,9 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     config: {
       listen: { host: '127.0.0.1', port },
       logLevel: 'debug',
+      accessLogAnchorMs: 500,
       console: {
-        // The staff IdP is not used here; the citizens' pages share the console's kit and section.
-        issuer: mitid.issuer,
+        issuer: contextHandler.issuer,
         clientId: 'tillid-konsol',
         publicUrl,
         issuerCaFile: join(dir, 'idp-ca.pem'),
@@ -260,6 +285,10 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
       `WCAG 2.1 AA on ${what}`,
     );
   };
+  const shots = process.env.TILLID_CITIZENS_SCREENSHOTS;
+  const shot = async (page: Page, name: string) => {
+    if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
   const heading = async (page: Page) => (await page.locator('h1').textContent())?.trim();
   /** Logs in through the MitID broker emulator; returns the page and the callback URL the browser visited. */
   const login = async (context: BrowserContext, who: EmulatedCitizen) => {
@@ -312,6 +341,7 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   assert.doesNotMatch(text, /fritidsklub|kr\.|45\.000|39\.000/, 'no draft, no amounts');
   assert.equal(await guardian.locator('section.case').count(), 1, 'only the child’s case');
   await accessible(guardian, 'Mine ydelser');
+  await shot(guardian, 'mine-ydelser');
 
   // The child's case page; then a changed id — the other citizen's case, and a made-up one — is refused.
   await guardian.locator('section.case h2 a').click();
@@ -325,6 +355,7 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     assert.doesNotMatch((await guardian.locator('main').textContent()) ?? '', /botilbud|taxa/i);
   }
   await accessible(guardian, 'a refused case');
+  await shot(guardian, 'refused');
   // The citizen's session opens neither the systems' API nor the staff console.
   assert.equal((await guardianContext.request.get(`${publicUrl}/v1/contracts`)).status(), 401);
   assert.equal(
@@ -334,7 +365,55 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     401,
   );
 
-  // 2. A replayed login (the guardian's callback URL in another browser) and a made-up one are refused.
+  // 2. A caseworker opens the case in the console, and the case system reads a contract through the
+  // API: the guardian's access log shows the caseworker's organisation and unit (not the person)
+  // and the system, each entry with its inclusion proof checked against a root anchored on chain.
+  const cwContext = await newContext();
+  const cw = await cwContext.newPage();
+  await cw.goto(`${publicUrl}/konsol/`);
+  await cw.getByRole('link', { name: 'Log ind som medarbejder' }).click();
+  await cw.locator(`input[value="${CASEWORKER.sub}"]`).check();
+  await Promise.all([
+    cw.waitForURL(`${publicUrl}/konsol/`),
+    cw.getByRole('button', { name: 'Log ind' }).click(),
+  ]);
+  await cw.getByLabel('Sagsnummer').fill(CHILD_CASE);
+  await Promise.all([
+    cw.waitForURL(`${publicUrl}/konsol/sager/${childRef}`),
+    cw.getByRole('button', { name: 'Åbn sag' }).click(),
+  ]);
+  assert.equal(await heading(cw), 'Sagens overblik');
+  const apiRead = await g.call('GET', `/v1/contracts/${placement}`, { as: esdh });
+  assert.equal(apiRead.status, 200);
+  const accessRows = guardian.locator('table.access-log tbody tr');
+  for (let i = 0; ; i++) {
+    await guardian.goto(`${publicUrl}/borger/sager/${childRef}`);
+    const pending = await accessRows.filter({ hasText: 'Afventer forankring' }).count();
+    if ((await accessRows.count()) > 0 && pending === 0) break;
+    assert.ok(i < 120, 'the access log entries are anchored');
+    await guardian.waitForTimeout(500);
+  }
+  const consoleRows = accessRows.filter({ hasText: 'Tillids konsol' });
+  assert.ok((await consoleRows.count()) >= 3, 'the caseworker read the case’s three contracts');
+  assert.match(
+    (await consoleRows.first().textContent()) ?? '',
+    new RegExp(
+      `Aarhus Testkommune \\(CVR ${MUNICIPALITY}\\).*Familieafdelingen.*sagsbehandling.*Bekræftet: indgår i logrod [0-9a-f]{12}…, forankret i blok \\d+`,
+      's',
+    ),
+  );
+  assert.match(
+    (await accessRows.filter({ hasNotText: 'Tillids konsol' }).first().textContent()) ?? '',
+    new RegExp(
+      `CVR ${MUNICIPALITY}.*ikke oplyst.*sagsbehandling.*${g.systems.esdh.systemId}.*Bekræftet`,
+      's',
+    ),
+  );
+  assert.doesNotMatch((await guardian.locator('main').textContent()) ?? '', /Sara/);
+  await accessible(guardian, 'the case with its access log');
+  await shot(guardian, 'access-log');
+
+  // 3. A replayed login (the guardian's callback URL in another browser) and a made-up one are refused.
   const replayContext = await newContext();
   const replay = await replayContext.newPage();
   assert.ok(callback.includes('code='), 'the callback URL was seen');
@@ -347,7 +426,7 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     false,
   );
 
-  // 3. The other citizen sees their own case only; a citizen the case system does not know, nothing.
+  // 4. The other citizen sees their own case only; a citizen the case system does not know, nothing.
   const { page: other } = await login(await newContext(), OTHER);
   assert.equal(await other.locator('section.case').count(), 1);
   assert.match(
@@ -361,14 +440,14 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   await strangerPage.getByRole('button', { name: 'Log ind' }).click();
   await strangerPage.getByText('Kommunen har ingen sager om dig eller dine børn.').waitFor();
 
-  // 4. Logout ends the session.
+  // 5. Logout ends the session.
   await guardian.goto(`${publicUrl}/borger/`);
   await guardian.getByRole('button', { name: 'Log ud' }).click();
   await guardian.getByRole('link', { name: 'Log ind med MitID' }).waitFor();
   assert.equal((await guardian.goto(`${publicUrl}/borger/sager/${childRef}`))?.status(), 401);
   assert.deepEqual(violations, [], 'no CSP violations');
 
-  // 5. Privacy: no CPR number, name or case number in the node's store and output, the gateway's
+  // 6. Privacy: no CPR number, name or case number in the node's store and output, the gateway's
   // files (key store, documents, config), its debug log or its audit.
   log.flush();
   const places: [string, Buffer][] = [
