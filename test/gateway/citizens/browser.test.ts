@@ -6,7 +6,10 @@
  *
  * A guardian sees the services agreed for the child in their custody — the placement with its
  * school support, and the taxi — with provider organisation, period, status, next report due and
- * whether it runs as agreed, but no amounts and no drafts; another citizen's case is refused
+ * whether it runs as agreed, but no amounts and no drafts. A caseworker opens the case in the
+ * console and the case system reads a contract through the API: the guardian's case page lists both
+ * reads with organisation, unit (not the person), purpose and system, each with its inclusion proof
+ * checked against a Merkle root anchored on chain. Another citizen's case is refused
  * (changed id), as are a made-up and a replayed login; a citizen unknown to the case system sees
  * nothing. Every page is checked with axe-core. Afterwards the node's store and output, the
  * gateway's files, its log (debug level) and audit are searched for the CPR numbers and names
