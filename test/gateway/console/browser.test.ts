@@ -23,7 +23,7 @@ import {
   type EmulatedPerson,
 } from '../../../gateway/emulators/context-handler-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
-import { readKeyFile } from '../../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
 import { CARE_HOME, OTHER_PROVIDER, privilege, startGatewayFixture } from '../harness.ts';
@@ -93,7 +93,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
       {
         cvr: MUNICIPALITY,
         nodes: [nodes[0]?.url as string],
-        authority: readKeyFile(join(config as string, '..', 'key.json')),
+        authority: readNodeConfigKey(config as string),
       },
     ],
     providers: [CARE_HOME, OTHER_PROVIDER],
