@@ -33,7 +33,7 @@ import {
 import { type EmulatedCitizen, MitIdBrokerEmulator } from '../../../gateway/emulators/mitid-broker-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../../../gateway/keystore.ts';
-import { readKeyFile } from '../../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { directorPolicies } from '../../fixtures/contracts.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
@@ -154,7 +154,7 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
       {
         cvr: MUNICIPALITY,
         nodes: [node.url],
-        authority: readKeyFile(join(config as string, '..', 'key.json')),
+        authority: readNodeConfigKey(config as string),
       },
     ],
     providers: [CARE_HOME, OTHER_PROVIDER],
