@@ -66,7 +66,11 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   });
   const submitter = new Submitter(c.router, c.keyStore, c.finality, c.config.finalityTimeoutMs);
   // Reads of a case's contracts, anchored on chain in Merkle roots (gateway/access-log).
-  const accessLog = new AccessLog({ submitter, intervalMs: c.config.accessLogAnchorMs });
+  const accessLog = new AccessLog({
+    submitter,
+    intervalMs: c.config.accessLogAnchorMs,
+    anchors: (cvr) => c.keyStore.signer(cvr) !== undefined,
+  });
   app.addHook('onClose', async () => accessLog.stop());
   const components: PluginComponents = { ...c, submitter };
 

@@ -60,13 +60,21 @@ export class AccessLog {
   #seq = 0;
   #anchoring = false;
 
-  constructor(o: { submitter: Submitter; intervalMs: number }) {
+  readonly #anchors: (municipality: string) => boolean;
+
+  /**
+   * `anchors(cvr)`: whether this gateway holds the municipality's submitter key and so can anchor
+   * its roots. A case of a municipality it cannot sign for is that municipality's gateway's to log.
+   */
+  constructor(o: { submitter: Submitter; intervalMs: number; anchors: (municipality: string) => boolean }) {
     this.#submitter = o.submitter;
+    this.#anchors = o.anchors;
     this.#timer = setInterval(() => void this.anchorPending(), o.intervalMs);
     this.#timer.unref();
   }
 
   record(e: Omit<AccessEntry, 'seq' | 'at'>): void {
+    if (!this.#anchors(e.municipality)) return;
     const entry: AccessEntry = { ...e, seq: ++this.#seq, at: new Date().toISOString() };
     const item: AnchoredEntry = { entry, leaf: leafOf(entry) };
     const batch = this.#pending.get(e.municipality) ?? [];
