@@ -61,3 +61,23 @@ export class CaseSystemEmulator implements CaseSystem {
     return this.#organisations[cvr];
   }
 }
+
+/** The demo case number `npm start` prints: a caseworker opens it in the console, the guardian sees its services. */
+export const DEMO_CHILD_CASE = '27.12.04-G01-1-26';
+
+/** THROWAWAY demo register for `npm start`: Vera has custody of Bo, whose case is DEMO_CHILD_CASE. */
+export const demoCaseSystem = (
+  municipality: string,
+  municipalityName: string,
+  provider: string,
+  providerName: string,
+) =>
+  new CaseSystemEmulator({
+    municipality,
+    records: [
+      { cpr: '0101859998', firstName: 'Vera', caseNumbers: [], custodyOf: ['1203159995'] },
+      { cpr: '1203159995', firstName: 'Bo', caseNumbers: [DEMO_CHILD_CASE] },
+      { cpr: '0202759996', firstName: 'Anders', caseNumbers: [] },
+    ],
+    organisations: { [municipality]: municipalityName, [provider]: providerName },
+  });

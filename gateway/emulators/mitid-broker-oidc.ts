@@ -42,3 +42,9 @@ export const MitIdBrokerEmulator = {
       subjects: citizens.map((c) => ({ sub: c.sub, label: c.label, claims: { cpr: c.cpr } })),
     }),
 };
+
+/** THROWAWAY demo citizens for `npm start`: made-up CPR numbers (the case system emulator knows them). */
+export const DEMO_CITIZENS: readonly EmulatedCitizen[] = [
+  { sub: 'demo-borger-vaerge', label: 'Vera Værge (forælder med forældremyndighed)', cpr: '0101859998' },
+  { sub: 'demo-borger-anden', label: 'Anders Anden (ingen sager om barnet)', cpr: '0202759996' },
+];
