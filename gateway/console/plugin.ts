@@ -23,6 +23,8 @@ import { html } from './html.ts';
 import { type ConsoleComponents, consoleKit } from './kit.ts';
 import { OidcClient } from './oidc.ts';
 import { BASE, errorBody, layout } from './pages/layout.ts';
+import { registerAmendRoute } from './routes-amend.ts';
+import { registerAuditRoutes } from './routes-audit.ts';
 import { registerCaseRoutes } from './routes-case.ts';
 import { registerContractRoutes } from './routes-contract.ts';
 import { registerNetworkRoute } from './routes-network.ts';
@@ -136,5 +138,7 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   registerCaseRoutes(app, kit);
   registerContractRoutes(app, kit);
   registerNetworkRoute(app, kit);
+  registerAuditRoutes(app, kit);
+  registerAmendRoute(app, kit);
   if (citizens) registerCitizenRoutes(app, kit, citizens);
 }
