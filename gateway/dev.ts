@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join, relative, resolve } from 'node:path';
-import { readKeyFile } from '../node/keyfile.ts';
+import { readNodeConfigKey } from '../node/custody/key-file.ts';
 import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
@@ -56,7 +56,7 @@ function nodeDirs(): NodeDir[] {
     .filter((e) => e.isDirectory() && existsSync(join(NETWORK_DIR, e.name, 'config.json')))
     .map((e) => {
       const config = JSON.parse(readFileSync(join(NETWORK_DIR, e.name, 'config.json'), 'utf8'));
-      const authority = readKeyFile(join(NETWORK_DIR, e.name, config.keyFile));
+      const authority = readNodeConfigKey(join(NETWORK_DIR, e.name, 'config.json'));
       const record = genesis.authorities.find(
         (a: { publicKey: string }) => a.publicKey === authority.publicKey,
       );

@@ -20,6 +20,8 @@ import { html } from './html.ts';
 import { type ConsoleComponents, consoleKit } from './kit.ts';
 import { OidcClient } from './oidc.ts';
 import { BASE, errorBody, layout } from './pages/layout.ts';
+import { registerAmendRoute } from './routes-amend.ts';
+import { registerAuditRoutes } from './routes-audit.ts';
 import { registerCaseRoutes } from './routes-case.ts';
 import { registerContractRoutes } from './routes-contract.ts';
 import { registerNetworkRoute } from './routes-network.ts';
@@ -107,4 +109,6 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   registerCaseRoutes(app, kit);
   registerContractRoutes(app, kit);
   registerNetworkRoute(app, kit);
+  registerAuditRoutes(app, kit);
+  registerAmendRoute(app, kit);
 }

@@ -78,9 +78,8 @@ export function registerContractReadRoutes(app: FastifyInstance, deps: ContractR
     async (request) => {
       const caller = callerOf(request);
       authorize(caller, 'contract.read');
-      // A municipality's decisions are one list in state, which the nodes prove (`?municipality=`);
-      // a provider's view is gathered from every municipality it has contracts with, which they do
-      // not prove yet, so it is read as the node serves it.
+      // A municipality's decisions are one list in state (`?municipality=`); a provider's view is
+      // gathered from every municipality it has contracts with (`?party=`). Both come proven.
       const who = router.isMunicipality(caller.cvr) ? 'municipality' : 'party';
       const decisions = await router.get<{ decisions: { provider?: string }[] }>(
         caller.cvr,

@@ -44,9 +44,13 @@ const contract = () => import('./contract.ts');
 const party = () => import('./party.ts');
 const authority = () => import('./authority.ts');
 const network = () => import('./network.ts');
+const keys = () => import('./keys.ts');
 
 const commands: Record<string, Command> = {
-  'keys generate': lazy(() => import('./keys.ts'), 'keysGenerate'),
+  'keys generate': lazy(keys, 'keysGenerate'),
+  'keys encrypt': lazy(keys, 'keysEncrypt'),
+  'keys hsm-generate': lazy(keys, 'keysHsmGenerate'),
+  'keys hsm-import': lazy(keys, 'keysHsmImport'),
   'network init': lazy(network, 'networkInit'),
   'network up': lazy(network, 'networkUp'),
   'network join': lazy(() => import('./join.ts'), 'networkJoin'),

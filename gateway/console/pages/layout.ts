@@ -30,7 +30,7 @@ export function layout(o: {
 <a class="skip" href="#indhold">Spring til indhold</a>
 <header>
 <p class="brand"><a href="${BASE}/">Tillid</a></p>
-${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/netvaerk">Netværk</a></nav>` : ''}
+${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/netvaerk">Netværk</a> <a href="${BASE}/revision">Revision</a></nav>` : ''}
 ${
   s
     ? html`<p class="who">${s.person.name} · CVR ${s.person.cvr} · ${s.person.privileges.map((p) => ROLE_DA[p.role] ?? p.role).join(', ')}</p>

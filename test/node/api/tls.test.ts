@@ -11,7 +11,7 @@ import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { nodeFetch } from '../../../gateway/node-fetch.ts';
 import { NodeRouter } from '../../../gateway/routing.ts';
 import { loadConfig, validateConfig } from '../../../node/config.ts';
-import { writeKeyFile } from '../../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
 import { devGenesis, generateKeyPair, startTestNode, tempDir } from '../../fixtures/node.ts';
 import { tillid } from '../../fixtures/processes.ts';
 
@@ -119,7 +119,7 @@ test('bad TLS and announce configuration is refused before anything starts', asy
   // A certificate file that is not there stops the node saying which.
   const missing = join(dir, 'no-such.pem');
   const key = generateKeyPair();
-  writeKeyFile(join(dir, 'k.json'), key);
+  writePlaintextKeyFile(join(dir, 'k.json'), key);
   writeFileSync(join(dir, 'g.json'), JSON.stringify(devGenesis([key])));
   writeFileSync(
     join(dir, 'config.json'),
