@@ -64,7 +64,7 @@ export function registerAuditRoutes(app: FastifyInstance, k: ConsoleKit): void {
   const audited = async (request: FastifyRequest, id: string) => {
     const s = sessionOf(request);
     const caller = callerOf(request, s);
-    const contract = (await contractOf(caller, id)) as unknown as Audited;
+    const contract = (await contractOf(caller, id, s)) as unknown as Audited;
     return { s, caller, contract, v: await verification(caller) };
   };
 

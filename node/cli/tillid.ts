@@ -124,9 +124,11 @@ function trustCa(args: string[]): string[] {
   } catch (e) {
     throw new UsageError(`--ca ${file}: ${(e as Error).message}`);
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new UsageError(`--ca ${file}: no PEM certificate in it`);
-  tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]);
+  // One entry per certificate: a bundle of several CAs (a member's and a joiner's own) is common,
+  // and OpenSSL refuses two concatenated PEM blocks without a newline between them.
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  if (!certs) throw new UsageError(`--ca ${file}: no PEM certificate in it`);
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...certs.map((c) => `${c}\n`)]);
   caGiven = true;
   const rest = [...args];
   rest.splice(at, args[at]?.startsWith('--ca=') ? 1 : 2);

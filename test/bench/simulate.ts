@@ -1,5 +1,7 @@
 /**
- * `npm run bench:consensus [-- --seeds N] [--fault-seeds M] [--workers W] [--sizes 4,16,49,98]`
+ * `npm run bench:consensus [-- --seeds N] [--fault-seeds M] [--workers W] [--sizes 4,16,49,98]
+ *  [--scenarios 'empty data dir,vote log lost']` (only the named fault scenarios; `--seeds 0` skips
+ *  the property runs and `--sizes ''` the projection)
  *
  * Every run below drives the shared consensus host (node/consensus/host.ts, the one production
  * runs) in the simulator (test/sim/), on a virtual clock. By default over 10,000 runs (5,833
@@ -92,6 +94,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '4,16,49,98' },
     'fault-seeds': { type: 'string', default: '560' },
     workers: { type: 'string', default: String(availableParallelism()) },
+    scenarios: { type: 'string' },
   },
 });
 const seeds = Number(values.seeds);
@@ -110,8 +113,14 @@ for (let seed = 1; seed <= seeds; seed++) {
   jobs.push({ kind: 'property', seed, authorities: 4 });
   if (seed % 6 === 0) jobs.push({ kind: 'property', seed, authorities: 7 });
 }
-for (let scenario = 0; scenario < FAULT_SCENARIOS.length; scenario++)
+const scenarioNames = FAULT_SCENARIOS.map((build) => build(1).name);
+const only = values.scenarios?.split(',').map((name) => name.trim());
+for (const name of only ?? [])
+  if (!scenarioNames.includes(name)) throw new Error(`no fault scenario "${name}"`);
+for (let scenario = 0; scenario < FAULT_SCENARIOS.length; scenario++) {
+  if (only && !only.includes(scenarioNames[scenario] as string)) continue;
   for (let seed = 1; seed <= faultSeeds; seed++) jobs.push({ kind: 'fault', scenario, seed });
+}
 
 const started = performance.now();
 const outcomes: Outcome[] = [];
@@ -258,7 +267,10 @@ async function project(n: number): Promise<SimulationResult> {
 const mean = (xs: readonly number[]) =>
   xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 const rows: string[][] = [];
-for (const n of values.sizes.split(',').map(Number)) {
+for (const n of values.sizes
+  .split(',')
+  .filter((size) => size !== '')
+  .map(Number)) {
   const t0 = performance.now();
   const result = await project(n);
   const wall = (performance.now() - t0) / 1000;

@@ -118,6 +118,10 @@ const startNode = (name: string) =>
     name,
     '-e',
     'TILLID_API_HOST=0.0.0.0',
+    // An idle network makes an empty block only every 10 minutes by default; this test waits for
+    // heights (and a rotation takes effect two blocks after it is decided), so blocks keep coming.
+    '-e',
+    'TILLID_EMPTY_BLOCK_INTERVAL_MS=500',
     '-v',
     `${name}:/var/lib/tillid`,
     ...secret(name),

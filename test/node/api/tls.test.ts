@@ -74,6 +74,10 @@ test('the CLI reads an HTTPS node API with --ca, and refuses a certificate from 
 
   const ok = await verify('--ca', join(files, 'ca.pem'));
   assert.equal(ok.code, 0, ok.stderr);
+  // A bundle of CAs (the members' and one's own), even glued without a newline between them.
+  writeFileSync(join(files, 'bundle.pem'), `${other.certPem.trim()}${ca.certPem}`);
+  const bundled = await verify('--ca', join(files, 'bundle.pem'));
+  assert.equal(bundled.code, 0, bundled.stderr);
   const wrong = await verify('--ca', join(files, 'other.pem'));
   assert.equal(wrong.code, 1);
   assert.match(
