@@ -30,7 +30,10 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
   const genesis = readGenesis(config.genesisFile);
   const signer = new Signer(readKeyFile(config.keyFile));
   const verified = new VerifiedSignatures();
-  const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
+  const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), {
+    signatureValid: verified.valid,
+    cosignatureValid: verified.cosignatureValid,
+  });
   log.info(
     {
       chainId: genesis.chainId,
