@@ -66,6 +66,8 @@ export function bundleCompose(b: BundleCompose): string {
     '    volumes:',
     '      - tillid-node:/var/lib/tillid   # key.json (key ceremony) and the chain store',
     '      - ./node:/etc/tillid:ro         # config.json, genesis.json, tls/',
+    // The key file is encrypted; the node finds its passphrase at /run/secrets/tillid-key-passphrase.
+    '    secrets: [tillid-key-passphrase]',
     '    ports:',
     `      - "${p2p}:${p2p}"   # p2p: open to the other members only (noise-encrypted; allow-list by key)`,
     ...(b.tls
@@ -92,10 +94,12 @@ export function bundleCompose(b: BundleCompose): string {
     ...(gateway ? ['  tillid-gateway:', `    name: tillid-${slug}-gateway`] : []),
     '  prometheus:',
     `    name: tillid-${slug}-prometheus`,
+    '',
+    'secrets:',
+    '  tillid-key-passphrase:',
+    "    file: ./secrets/tillid-key-passphrase   # the authority key's passphrase (README step 2), never sent anywhere",
     ...(gateway
       ? [
-          '',
-          'secrets:',
           '  keystore-passphrase:',
           '    file: ./secrets/keystore-passphrase   # made on this host (README), never sent anywhere',
         ]

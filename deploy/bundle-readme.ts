@@ -44,12 +44,21 @@ leaves this host's \`tillid-node\` volume.
 
 ## 2. The authority key (key ceremony, deploy/CEREMONY.md step 1)
 
-If the key was not made on this host yet (deploy/CEREMONY.md is the reference if it differs):
+The key file is encrypted under a passphrase kept in \`secrets/tillid-key-passphrase\` beside this
+README (a Docker secret: the node reads it at \`/run/secrets/tillid-key-passphrase\`; never argv or
+the environment). If the key was made in the ceremony, put that passphrase file there. If the key
+was not made on this host yet (deploy/CEREMONY.md is the reference if it differs):
 
 \`\`\`sh
+mkdir -p secrets && (umask 077; head -c 24 /dev/urandom | base64 > secrets/tillid-key-passphrase)
+sudo chown 1000:1000 secrets/tillid-key-passphrase
 docker volume create tillid-node
-docker run --rm -v tillid-node:/var/lib/tillid ${b.image} keys generate --out /var/lib/tillid/key.json
+docker run --rm -v tillid-node:/var/lib/tillid \\
+  -v "$PWD/secrets/tillid-key-passphrase:/run/secrets/tillid-key-passphrase:ro" \\
+  ${b.image} keys generate --out /var/lib/tillid/key.json
 \`\`\`
+
+Back up the encrypted key and, separately, its passphrase now (deploy/OPERATIONS.md, "Keys").
 
 The public key it prints must be this member's in the genesis: \`${m.publicKey}\`.
 

@@ -39,7 +39,7 @@ import {
 import { registerDevParties } from '../gateway/dev-setup.ts';
 import { TestCa } from '../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../gateway/keystore.ts';
-import { readKeyFile } from '../node/keyfile.ts';
+import { readNodeConfigKey } from '../node/custody/key-file.ts';
 
 export const ENTITY_ID = 'urn:tillid:gateway';
 export const TOKEN_ISSUER = 'https://sts.emulator.tillid.invalid';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const genesis = JSON.parse(readFileSync(genesisFile, 'utf8'));
   const nodes = ids.map((id) => {
     const dir = join(values['node-dirs'], id);
-    const authority = readKeyFile(join(dir, 'key.json'));
+    const authority = readNodeConfigKey(join(dir, 'config.json'));
     const record = genesis.authorities.find(
       (a: { publicKey: string }) => a.publicKey === authority.publicKey,
     );

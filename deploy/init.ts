@@ -18,7 +18,8 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acceleratedClock } from '../node/cli/network.ts';
-import { writeKeyFile } from '../node/keyfile.ts';
+import { writeEncryptedKeyFile } from '../node/custody/key-file.ts';
+import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../node/custody/passphrase.ts';
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
 import { type Authority, DEFAULT_PARAMS, decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import { generateKeyPair } from '../node/protocol/signature.ts';
@@ -90,9 +91,15 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
   for (const [i, n] of o.nodes.entries()) {
     const dir = dirs[i] as string;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const stale of ['key.json', 'config.json']) rmSync(join(dir, stale), { force: true });
+    for (const stale of ['key.json', 'config.json', THROWAWAY_PASSPHRASE_FILE])
+      rmSync(join(dir, stale), { force: true });
+    // Encrypted under a random passphrase beside it: a test network's keys, marked as throwaway.
     const key = generateKeyPair();
-    writeKeyFile(join(dir, 'key.json'), key);
+    writeEncryptedKeyFile(
+      join(dir, 'key.json'),
+      key,
+      writeRandomPassphrase(join(dir, THROWAWAY_PASSPHRASE_FILE)),
+    );
     nodes.push({ ...n, dir, publicKey: key.publicKey, peerId: await peerIdForPublicKey(key.publicKey) });
   }
   const address = (n: InitializedNode) => `/dns4/${n.id}/tcp/${p2pPort}`;
@@ -123,6 +130,7 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
       name: n.name,
       genesisFile: 'genesis.json',
       keyFile: 'key.json',
+      passphraseFile: THROWAWAY_PASSPHRASE_FILE,
       dataDir: 'data',
       api: { host: '0.0.0.0', port: o.apiPort ?? API_PORT },
       blockIntervalMs: o.blockIntervalMs ?? 500,

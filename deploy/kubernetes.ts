@@ -181,6 +181,14 @@ async function nodeObjects(
                 volumeMounts: [
                   { name: 'config', mountPath: '/etc/tillid', readOnly: true },
                   { name: 'key', mountPath: '/etc/tillid-key', readOnly: true },
+                  // The key file is encrypted; its passphrase is a second Secret, at the path the
+                  // node looks in by default (node/custody/passphrase.ts).
+                  {
+                    name: 'key-passphrase',
+                    mountPath: '/run/secrets/tillid-key-passphrase',
+                    subPath: 'passphrase',
+                    readOnly: true,
+                  },
                   { name: 'data', mountPath: '/var/lib/tillid' },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
@@ -190,6 +198,10 @@ async function nodeObjects(
               { name: 'config', configMap: { name: `${name}-config` } },
               // Owned by root, group fsGroup (1000): 0440 lets the node (uid 1000, gid 1000) read it.
               { name: 'key', secret: { secretName: `${name}-key`, defaultMode: 0o440 } },
+              {
+                name: 'key-passphrase',
+                secret: { secretName: `${name}-key-passphrase`, defaultMode: 0o440 },
+              },
               { name: 'tmp', emptyDir: {} },
             ],
           },

@@ -132,7 +132,11 @@ function buildRuntimeImage(tag: string): void {
     // addons such as classic-level link against, survives --strip-all.
     if (succeeds('strip', ['--version'])) run('strip', ['--strip-all', join(root, 'usr/local/bin/node')]);
     chmodSync(join(root, 'usr/local/bin/node'), 0o755);
-    const natives = [join(ROOT, 'node_modules/classic-level/prebuilds/linux-x64/classic-level.node')];
+    const natives = [
+      join(ROOT, 'node_modules/classic-level/prebuilds/linux-x64/classic-level.node'),
+      // The PKCS#11 binding, built at npm install; loaded only by a node configured with an HSM.
+      join(ROOT, 'node_modules/pkcs11js/build/Release/pkcs11.node'),
+    ];
     const libraries = copySharedLibraries(root, [node, ...natives.filter((f) => existsSync(f))]);
     writeBaseFiles(root, {
       passwd: 'tillid:x:1000:1000:Tillid:/var/lib/tillid:/sbin/nologin',

@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from '../node/log.ts';
 import type { AuditSink } from './audit.ts';
 import type { TokenVerifier } from './auth/token.ts';
+import type { CaseSystem } from './citizens/case-system.ts';
 import type { GatewayConfig, Service } from './config.ts';
 import type { EventDelivery } from './events/delivery.ts';
 import type { CertificateVerifier, FinalityWatcher } from './finality.ts';
@@ -25,6 +26,8 @@ export interface GatewayComponents {
   readonly audit: AuditSink;
   /** PEM material for HTTPS; with `ca`, clients may present certificates (mutual TLS). */
   readonly https?: { readonly key: string; readonly cert: string; readonly ca?: readonly string[] };
+  /** The municipality's case system adapter (gateway/citizens): without it there are no citizens' pages. */
+  readonly caseSystem?: CaseSystem;
 }
 
 /** The components plus the submitter the server makes from them, as the plugins receive them. */

@@ -80,6 +80,8 @@ export interface GatewayConfig {
   readonly auditFile?: string;
   readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
   readonly healthCheckIntervalMs: number;
+  /** How often the access log's pending entries are committed in a Merkle root anchored on chain (gateway/access-log). */
+  readonly accessLogAnchorMs: number;
   readonly finalityTimeoutMs: number;
   readonly logLevel: string;
   /** The document plugin's section (gateway/documents/config.ts). */
@@ -99,6 +101,7 @@ export const GATEWAY_DEFAULTS = {
   listen: { host: '127.0.0.1', port: 8080 },
   rateLimit: { max: 20_000, timeWindowMs: 1000 },
   healthCheckIntervalMs: 1000,
+  accessLogAnchorMs: 10_000,
   finalityTimeoutMs: 30_000,
   clockToleranceSeconds: 30,
   logLevel: 'info',
@@ -125,6 +128,7 @@ const KEYS = [
   'auditFile',
   'rateLimit',
   'healthCheckIntervalMs',
+  'accessLogAnchorMs',
   'finalityTimeoutMs',
   'logLevel',
   'documents',
@@ -306,6 +310,8 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
   need(Number.isInteger(rateLimit.timeWindowMs) && rateLimit.timeWindowMs >= 100, 'rateLimit.timeWindowMs');
   const healthCheckIntervalMs = raw.healthCheckIntervalMs ?? GATEWAY_DEFAULTS.healthCheckIntervalMs;
   need(Number.isInteger(healthCheckIntervalMs) && healthCheckIntervalMs >= 50, 'healthCheckIntervalMs ≥ 50');
+  const accessLogAnchorMs = raw.accessLogAnchorMs ?? GATEWAY_DEFAULTS.accessLogAnchorMs;
+  need(Number.isInteger(accessLogAnchorMs) && accessLogAnchorMs >= 100, 'accessLogAnchorMs ≥ 100');
   const finalityTimeoutMs = raw.finalityTimeoutMs ?? GATEWAY_DEFAULTS.finalityTimeoutMs;
   need(Number.isInteger(finalityTimeoutMs) && finalityTimeoutMs >= 100, 'finalityTimeoutMs ≥ 100');
   const logLevel = raw.logLevel ?? GATEWAY_DEFAULTS.logLevel;
@@ -328,6 +334,7 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
     ...(raw.auditFile ? { auditFile: path(raw.auditFile) } : {}),
     rateLimit,
     healthCheckIntervalMs,
+    accessLogAnchorMs,
     finalityTimeoutMs,
     logLevel,
     ...(raw.documents !== undefined ? { documents: documentsConfig(raw.documents, path) } : {}),

@@ -7,7 +7,9 @@
  *   keys/       the gateway's encrypted key store (a submitter key per municipality and provider)
  *   passphrase  its passphrase (mode 600; a real deployment injects it from a secret store)
  *   gateway.json
- * and the Context Handler (OIDC) EMULATOR for the web console's person login (port 8444).
+ * and the Context Handler (OIDC) EMULATOR for the web console's person login (port 8444), the
+ * MitID broker (OIDC) EMULATOR for citizens' login (port 8445) and an in-process EMULATOR of the
+ * municipality's case system with demo citizens (gateway/citizens).
  * Each municipality is registered on chain with its gateway submitter key, signed by its own
  * authority key in its node directory; the provider is registered by Høje-Taastrup.
  */
@@ -15,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join, relative, resolve } from 'node:path';
-import { readKeyFile } from '../node/keyfile.ts';
+import { readNodeConfigKey } from '../node/custody/key-file.ts';
 import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
@@ -23,7 +25,9 @@ import { bothParties, oneDirectorOrTwoCentreChiefs } from '../node/state/contrac
 import { loadGatewayConfig } from './config.ts';
 import { DEMO_PROVIDER, demoAgreements, devGatewayAuth, devKeyStore, writeDemoPki } from './dev-material.ts';
 import { registerDevParties } from './dev-setup.ts';
+import { DEMO_CHILD_CASE, demoCaseSystem } from './emulators/case-system-emulator.ts';
 import { ContextHandlerEmulator, demoPersons } from './emulators/context-handler-oidc.ts';
+import { DEMO_CITIZENS, MitIdBrokerEmulator } from './emulators/mitid-broker-oidc.ts';
 import { TestCa } from './emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from './emulators/token-service.ts';
 import { FileKeyStore } from './keystore.ts';
@@ -34,6 +38,7 @@ const DIR = join(NETWORK_DIR, 'gateway');
 const GATEWAY_PORT = Number(process.env.TILLID_GATEWAY_PORT ?? 8080);
 const TOKEN_SERVICE_PORT = 8443;
 const CONTEXT_HANDLER_PORT = 8444;
+const MITID_BROKER_PORT = 8445;
 const ENTITY_ID = 'urn:tillid:gateway';
 const CLI = join(import.meta.dirname, '..', 'node', 'cli', 'tillid.ts');
 
@@ -56,7 +61,7 @@ function nodeDirs(): NodeDir[] {
     .filter((e) => e.isDirectory() && existsSync(join(NETWORK_DIR, e.name, 'config.json')))
     .map((e) => {
       const config = JSON.parse(readFileSync(join(NETWORK_DIR, e.name, 'config.json'), 'utf8'));
-      const authority = readKeyFile(join(NETWORK_DIR, e.name, config.keyFile));
+      const authority = readNodeConfigKey(join(NETWORK_DIR, e.name, 'config.json'));
       const record = genesis.authorities.find(
         (a: { publicKey: string }) => a.publicKey === authority.publicKey,
       );
@@ -194,6 +199,14 @@ async function main(): Promise<void> {
     persons: demoPersons(first.cvr, DEMO_PROVIDER.cvr),
     clients: { 'tillid-konsol': [`${gw}/konsol/callback`] },
   });
+  // The citizen login EMULATOR (MitID via a broker) and the case system EMULATOR behind /borger.
+  const mitid = await MitIdBrokerEmulator.start({
+    cert: idpCert.certPem,
+    key: idpCert.keyPem,
+    port: MITID_BROKER_PORT,
+    citizens: DEMO_CITIZENS,
+    clients: { 'tillid-borger': [`${gw}/borger/callback`] },
+  });
 
   const config = {
     listen: { host: '127.0.0.1', port: GATEWAY_PORT },
@@ -202,6 +215,8 @@ async function main(): Promise<void> {
       clientId: 'tillid-konsol',
       publicUrl: gw,
       issuerCaFile: 'pki/ca.pem',
+      citizenIssuer: mitid.issuer,
+      citizenClientId: 'tillid-borger',
     },
     ...devGatewayAuth({ issuer: tokenService.issuer, audience: ENTITY_ID, jwksUrl: tokenService.jwksUrl }),
     certificatePrivileges: [{ cvr: DEMO_PROVIDER.cvr, privileges: [{ role: 'provider-representative' }] }],
@@ -221,6 +236,7 @@ async function main(): Promise<void> {
   });
   const gateway = await startGateway(loaded.config, loaded.secrets, {
     log: createLogger('warn', { component: 'gateway' }),
+    caseSystem: demoCaseSystem(first.cvr, first.name, DEMO_PROVIDER.cvr, DEMO_PROVIDER.name),
   });
 
   const keyStore = FileKeyStore.open(keysDir, passphrase);
@@ -266,6 +282,9 @@ Then define a template and draft a contract with the demo provider (${DEMO_PROVI
 The provider calls with its certificate instead of a token: curl --cert ${pki}/provider.pem --key ${pki}/provider.key …
 The web console for people: ${gw}/konsol/ (template ${template} for drafting) — log in through the Context Handler EMULATOR at
 ${contextHandler.issuer} as one of its demo people (the browser will warn about the test CA: ${pki}/ca.pem).
+Citizens: ${gw}/borger/ — log in through the MitID broker EMULATOR at ${mitid.issuer} as Vera, who has custody of
+a child whose case number is ${DEMO_CHILD_CASE}: a caseworker opens it in the console and drafts under it; once a
+contract there is active, Vera sees it, and the case page shows who read it with a proof anchored on chain.
 Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
 `);
   let stopping = false;
@@ -275,6 +294,7 @@ Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
     await gateway.stop();
     await tokenService.stop();
     await contextHandler.stop();
+    await mitid.stop();
     stopNetwork();
   };
   process.on('SIGINT', () => void stopAll());

@@ -45,6 +45,8 @@ const GATEWAY_ONLY = {
   WEBHOOK_URL_INVALID: 400,
   WEBHOOK_NOT_FOUND: 404,
   TOO_MANY_STREAMS: 503,
+  // A citizen asked for a case the municipality's case system does not give them (theirs or a child's in their custody).
+  CASE_NOT_YOURS: 403,
 } as const;
 
 export type GatewayErrorCode = ErrorCode | keyof typeof GATEWAY_ONLY;

@@ -3,23 +3,22 @@
  * (it signs on the caller's behalf). Behind `KeyStore`, so an HSM can take the file store's place:
  * an HSM signs Ed25519 and computes HMAC-SHA256 without the keys ever leaving it.
  *
- * The file store keeps one file per CVR, encrypted at rest: scrypt derives a key from the
- * passphrase and a per-file salt, AES-256-GCM encrypts the private key and the pseudonym secret,
- * and the CVR and public key are the authenticated data, so a file cannot be moved to another CVR.
+ * The file store keeps one file per CVR, encrypted at rest (node/custody/sealed.ts, as authority
+ * key files): scrypt derives a key from the passphrase and a per-file salt, AES-256-GCM encrypts
+ * the private key and the pseudonym secret, and the CVR and public key are the authenticated data,
+ * so a file cannot be moved to another CVR.
  * The gateway never holds an authority key: a submitter key is registered on chain by the
  * municipality (`party.register` / `party.addKey`) and can be revoked there.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SealError, type Sealed, seal, unseal } from '../node/custody/sealed.ts';
 import type { Hex } from '../node/protocol/hash.ts';
-import { generateKeyPair, keyPairFromSeed, Signer } from '../node/protocol/signature.ts';
+import { generateKeyPair, keyPairFromSeed, type MessageSigner, Signer } from '../node/protocol/signature.ts';
 
-/** Signs transactions for one party (CVR). node/protocol/signature.ts's `Signer` is one. */
-export interface SubmitterSigner {
-  readonly publicKey: Hex;
-  sign(message: Uint8Array): Hex;
-}
+/** Signs transactions for one party (CVR): the one signer interface (node/protocol/signature.ts). */
+export type SubmitterSigner = MessageSigner;
 
 export interface KeyStore {
   /** The CVRs the store holds a submitter key for. */
@@ -33,15 +32,11 @@ export interface KeyStore {
   pseudonym(cvr: string, identity: string): Hex | undefined;
 }
 
-const SCRYPT = { N: 1 << 15, r: 8, p: 1 } as const;
-const MAXMEM = 128 * SCRYPT.N * SCRYPT.r * 2;
-
-interface KeyFile {
+/** The sealing (scrypt, AES-256-GCM) is node/custody/sealed.ts's, shared with authority key files. */
+interface KeyFile extends Sealed {
   readonly version: 1;
   readonly cvr: string;
   readonly publicKey: Hex;
-  readonly kdf: { name: 'scrypt'; salt: string; N: number; r: number; p: number };
-  readonly cipher: { name: 'aes-256-gcm'; iv: string; tag: string; ciphertext: string };
 }
 
 const fileOf = (dir: string, cvr: string) => join(dir, `${cvr}.key.json`);
@@ -71,25 +66,13 @@ export class FileKeyStore implements KeyStore {
     const plaintext = Buffer.from(
       JSON.stringify({ privateKey: keyPair.privateKey, pseudonymSecret: randomBytes(32).toString('hex') }),
     );
-    const salt = randomBytes(16);
-    const iv = randomBytes(12);
-    const key = scryptSync(passphrase, salt, 32, { ...SCRYPT, maxmem: MAXMEM });
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(aad(cvr, keyPair.publicKey));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    plaintext.fill(0);
     const file: KeyFile = {
       version: 1,
       cvr,
       publicKey: keyPair.publicKey,
-      kdf: { name: 'scrypt', salt: salt.toString('hex'), ...SCRYPT },
-      cipher: {
-        name: 'aes-256-gcm',
-        iv: iv.toString('hex'),
-        tag: cipher.getAuthTag().toString('hex'),
-        ciphertext: ciphertext.toString('hex'),
-      },
+      ...seal(plaintext, passphrase, aad(cvr, keyPair.publicKey)),
     };
+    plaintext.fill(0);
     writeFileSync(fileOf(dir, cvr), `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     chmodSync(fileOf(dir, cvr), 0o600);
     return keyPair.publicKey;
@@ -111,24 +94,13 @@ export class FileKeyStore implements KeyStore {
       const file = JSON.parse(readFileSync(join(dir, name), 'utf8')) as KeyFile;
       if (file.version !== 1 || file.kdf?.name !== 'scrypt' || file.cipher?.name !== 'aes-256-gcm')
         throw new KeyStoreError(`${name}: unknown key file format`);
-      const { N, r, p } = file.kdf;
-      const key = scryptSync(passphrase, Buffer.from(file.kdf.salt, 'hex'), 32, {
-        N,
-        r,
-        p,
-        maxmem: 128 * N * r * 2,
-      });
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.cipher.iv, 'hex'));
-      decipher.setAAD(aad(file.cvr, file.publicKey));
-      decipher.setAuthTag(Buffer.from(file.cipher.tag, 'hex'));
       let plaintext: Buffer;
       try {
-        plaintext = Buffer.concat([
-          decipher.update(Buffer.from(file.cipher.ciphertext, 'hex')),
-          decipher.final(),
-        ]);
-      } catch {
-        throw new KeyStoreError(`${name}: wrong passphrase or the file was altered`);
+        plaintext = unseal(file, passphrase, aad(file.cvr, file.publicKey));
+      } catch (e) {
+        if (e instanceof SealError)
+          throw new KeyStoreError(`${name}: wrong passphrase or the file was altered`);
+        throw e;
       }
       const { privateKey, pseudonymSecret } = JSON.parse(plaintext.toString('utf8'));
       plaintext.fill(0);

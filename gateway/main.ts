@@ -4,12 +4,14 @@
  * pseudonym secret for a municipality or provider in the encrypted key store, printing only the
  * public key (to register on chain with `party.register` / `party.addKey`).
  */
+
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../node/log.ts';
 import { decodeGenesis } from '../node/protocol/genesis.ts';
 import { type AuditSink, FileAuditSink, MemoryAuditSink } from './audit.ts';
 import { TokenVerifier } from './auth/token.ts';
+import type { CaseSystem } from './citizens/case-system.ts';
 import {
   ConfigError,
   type GatewayConfig,
@@ -36,7 +38,7 @@ export interface RunningGateway {
 export async function startGateway(
   config: GatewayConfig,
   secrets: GatewaySecrets,
-  o: { log?: Logger; audit?: AuditSink } = {},
+  o: { log?: Logger; audit?: AuditSink; caseSystem?: CaseSystem } = {},
 ): Promise<RunningGateway> {
   const log = o.log ?? createLogger(config.logLevel, { component: 'gateway' });
   const keyStore = FileKeyStore.open(config.keyStoreDir, secrets.keyStorePassphrase);
@@ -91,6 +93,7 @@ export async function startGateway(
     audit,
     ...(tokens ? { tokens } : {}),
     ...(https ? { https } : {}),
+    ...(o.caseSystem ? { caseSystem: o.caseSystem } : {}),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -17,6 +17,7 @@ import {
   installErrorAnswers,
   useErrorSchema,
 } from '../node/api/errors.ts';
+import { AccessLog } from './access-log/log.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { consolePlugin } from './console/plugin.ts';
 import { Sessions } from './console/session.ts';
@@ -64,6 +65,13 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       : {}),
   });
   const submitter = new Submitter(c.router, c.keyStore, c.finality, c.config.finalityTimeoutMs);
+  // Reads of a case's contracts, anchored on chain in Merkle roots (gateway/access-log).
+  const accessLog = new AccessLog({
+    submitter,
+    intervalMs: c.config.accessLogAnchorMs,
+    anchors: (cvr) => c.keyStore.signer(cvr) !== undefined,
+  });
+  app.addHook('onClose', async () => accessLog.stop());
   const components: PluginComponents = { ...c, submitter };
 
   useErrorSchema(app);
@@ -134,6 +142,7 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       verifier: c.verifier,
       submitter,
       keyStore: c.keyStore,
+      accessLog,
     });
   });
   const documentOptions = await documentServiceOptions(components);
@@ -143,6 +152,7 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   await app.register(consolePlugin, {
     ...components,
     sessions,
+    accessLog,
     documents: new DocumentService(documentOptions),
   });
   return app;

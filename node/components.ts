@@ -16,11 +16,14 @@ import type { Mempool } from './mempool/mempool.ts';
 import type { VerifierPool } from './mempool/verifier-pool.ts';
 import type { RunningHost } from './p2p/host.ts';
 import type { TxGossip } from './p2p/tx-gossip.ts';
+import type { MessageSigner } from './protocol/signature.ts';
 
 export interface NodeComponents {
   readonly config: NodeConfig;
   readonly log: Logger;
   readonly chain: Chain;
+  /** Signs this node's proposals, votes and commits (a key file's or an HSM's). */
+  readonly signer: MessageSigner;
   readonly mempool: Mempool;
   readonly metrics: NodeMetrics;
   readonly verifierPool: VerifierPool | undefined;

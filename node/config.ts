@@ -5,12 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { HsmConfig } from './custody/pkcs11.ts';
 
 export interface NodeConfig {
   /** Display name for logs, e.g. the municipality. */
   readonly name: string;
   readonly genesisFile: string;
-  readonly keyFile: string;
+  /** The node's key file (encrypted: node/custody/key-file.ts); absent when the key is in an HSM. */
+  readonly keyFile?: string;
+  /** The file holding the key file's passphrase (or TILLID_PASSPHRASE_FILE, or the secret path). */
+  readonly passphraseFile?: string;
+  /** The node's key in an HSM through PKCS#11 instead of a key file (node/custody/pkcs11.ts). */
+  readonly hsm?: HsmConfig;
   readonly dataDir: string;
   /**
    * The HTTP API. `host` is the bind address: 127.0.0.1 for a node only its own operators reach,
@@ -96,6 +102,8 @@ const ENV = {
   TILLID_VERIFY_WORKERS: (c: Record<string, any>, v: string) => (c.verifyWorkers = Number(v)),
   TILLID_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.blockIntervalMs = Number(v)),
   TILLID_EMPTY_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.emptyBlockIntervalMs = Number(v)),
+  // Names the file (a Docker or Kubernetes secret); the passphrase itself never goes in the environment.
+  TILLID_PASSPHRASE_FILE: (c: Record<string, any>, v: string) => (c.passphraseFile = v),
 } as const;
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
@@ -118,8 +126,25 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
   const need = (ok: boolean, what: string) => {
     if (!ok) throw new ConfigError(`config: ${what}`);
   };
-  for (const f of ['name', 'genesisFile', 'keyFile', 'dataDir'])
+  for (const f of ['name', 'genesisFile', 'dataDir'])
     need(typeof raw[f] === 'string' && raw[f] !== '', `${f} is required`);
+  let hsm: HsmConfig | undefined;
+  if (raw.hsm !== undefined) {
+    const h = raw.hsm ?? {};
+    for (const f of ['module', 'token', 'keyLabel', 'pinFile'])
+      need(
+        typeof h[f] === 'string' && h[f] !== '',
+        `hsm.${f} is required (module, token, keyLabel, pinFile)`,
+      );
+    need(raw.keyFile === undefined, 'give either keyFile or hsm, not both');
+    hsm = { module: h.module, token: h.token, keyLabel: h.keyLabel, pinFile: resolve(baseDir, h.pinFile) };
+  } else {
+    need(typeof raw.keyFile === 'string' && raw.keyFile !== '', 'keyFile (or hsm) is required');
+  }
+  need(
+    raw.passphraseFile === undefined || (typeof raw.passphraseFile === 'string' && raw.passphraseFile !== ''),
+    'passphraseFile must be a path',
+  );
   const api = { ...DEFAULTS.api, ...(raw.api ?? {}) };
   need(typeof api.host === 'string', 'api.host must be a string');
   need(Number.isInteger(api.port) && api.port >= 0 && api.port < 65536, 'api.port must be 0-65535');
@@ -186,7 +211,8 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
     ...(p2p ? { p2p } : {}),
     ...(timeouts ? { timeouts } : {}),
     genesisFile: resolve(baseDir, raw.genesisFile),
-    keyFile: resolve(baseDir, raw.keyFile),
+    ...(hsm ? { hsm } : { keyFile: resolve(baseDir, raw.keyFile) }),
+    ...(raw.passphraseFile ? { passphraseFile: resolve(baseDir, raw.passphraseFile) } : {}),
     dataDir: resolve(baseDir, raw.dataDir),
     api,
     blockIntervalMs,

@@ -54,6 +54,8 @@ export class TillidNode {
     this.#log = c.log;
     const { network } = c;
     this.#lifecycle = new Lifecycle([
+      // Stopped last: an HSM session stays open until consensus and the p2p host have stopped signing.
+      { stop: async () => c.signer.close?.() },
       { stop: () => c.chain.close() },
       { stop: async () => void (await c.verifierPool?.close()) },
       { stop: () => network?.signedLog.close() },

@@ -6,12 +6,13 @@
  */
 import { Chain } from './chain/chain.ts';
 import type { NodeConfig } from './config.ts';
+import { isEncryptedKeyFile } from './custody/key-file.ts';
+import { exitOnSignerFailure, failStop, openSigner } from './custody/open-signer.ts';
 import { readGenesis } from './genesis-file.ts';
-import { readKeyFile } from './keyfile.ts';
 import type { Logger } from './log.ts';
 import type { RunningHost } from './p2p/host.ts';
 import { openNodeHost } from './p2p/node-host.ts';
-import { Signer } from './protocol/signature.ts';
+import type { MessageSigner } from './protocol/signature.ts';
 import { VerifiedSignatures } from './protocol/verdicts.ts';
 import { applicationModules } from './state/application.ts';
 
@@ -20,7 +21,7 @@ export interface Opened {
   readonly config: NodeConfig;
   readonly log: Logger;
   readonly chain: Chain;
-  readonly signer: Signer;
+  readonly signer: MessageSigner;
   /** Signature verdicts shared by admission and block validation, so each is checked once. */
   readonly verified: VerifiedSignatures;
   readonly running: RunningHost | undefined;
@@ -28,26 +29,45 @@ export interface Opened {
 
 export async function openNode(config: NodeConfig, log: Logger): Promise<Opened> {
   const genesis = readGenesis(config.genesisFile);
-  const signer = new Signer(readKeyFile(config.keyFile));
+  const opened = await openSigner(config);
+  const signer = config.hsm
+    ? failStop(opened, (e) => {
+        log.fatal({ err: e.message }, 'the HSM failed to sign: stopping the node');
+        exitOnSignerFailure(e);
+      })
+    : opened;
   const verified = new VerifiedSignatures();
-  const chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), {
-    signatureValid: verified.valid,
-    cosignatureValid: verified.cosignatureValid,
-  });
+  let chain: Chain;
+  try {
+    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), {
+      signatureValid: verified.valid,
+      cosignatureValid: verified.cosignatureValid,
+    });
+  } catch (e) {
+    signer.close?.();
+    throw e;
+  }
   log.info(
     {
       chainId: genesis.chainId,
       genesisHash: chain.genesisHash,
       height: chain.head.height,
       publicKey: signer.publicKey,
+      key: config.hsm ? `hsm:${config.hsm.token}/${config.hsm.keyLabel}` : 'file',
     },
     'chain opened',
   );
+  if (config.keyFile && !isEncryptedKeyFile(config.keyFile))
+    log.warn(
+      { keyFile: config.keyFile },
+      'the key file is PLAINTEXT: anyone who can read it can sign as this authority; encrypt it with `tillid keys encrypt`',
+    );
   let running: RunningHost | undefined;
   try {
     if (config.p2p) running = await openNodeHost({ p2p: config.p2p, signer, chain, log });
   } catch (e) {
     await chain.close();
+    signer.close?.();
     throw e;
   }
   return { config, log, chain, signer, verified, running };

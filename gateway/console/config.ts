@@ -15,9 +15,23 @@ export interface ConsoleConfig {
   readonly issuerCaFile?: string;
   /** Idle minutes before a console session ends; default 30. */
   readonly sessionMinutes?: number;
+  /**
+   * The citizen IdP (MitID through an OIDC broker) for the citizens' pages under /borger
+   * (gateway/citizens); its HTTPS certificate is checked against `issuerCaFile` too.
+   */
+  readonly citizenIssuer?: string;
+  readonly citizenClientId?: string;
 }
 
-const KEYS = ['issuer', 'clientId', 'publicUrl', 'issuerCaFile', 'sessionMinutes'] as const;
+const KEYS = [
+  'issuer',
+  'clientId',
+  'publicUrl',
+  'issuerCaFile',
+  'sessionMinutes',
+  'citizenIssuer',
+  'citizenClientId',
+] as const;
 
 export function consoleConfig(raw: unknown, path: (p: string) => string): ConsoleConfig {
   const c = section(raw, 'console', KEYS);
@@ -28,11 +42,28 @@ export function consoleConfig(raw: unknown, path: (p: string) => string): Consol
     need(typeof c.issuerCaFile === 'string' && c.issuerCaFile !== '', 'console.issuerCaFile must be a path');
   if (c.sessionMinutes !== undefined)
     need(positiveInteger(c.sessionMinutes), 'console.sessionMinutes must be a positive integer');
+  need(
+    (c.citizenIssuer === undefined) === (c.citizenClientId === undefined),
+    'console.citizenIssuer and console.citizenClientId go together',
+  );
+  if (c.citizenIssuer !== undefined)
+    need(isUrlOf(c.citizenIssuer, ['https:']), 'console.citizenIssuer must be an https URL');
+  if (c.citizenClientId !== undefined)
+    need(
+      typeof c.citizenClientId === 'string' && c.citizenClientId !== '',
+      'console.citizenClientId must be a string',
+    );
   return {
     issuer: (c.issuer as string).replace(/\/$/, ''),
     clientId: c.clientId,
     publicUrl: (c.publicUrl as string).replace(/\/$/, ''),
     ...(c.issuerCaFile ? { issuerCaFile: path(c.issuerCaFile) } : {}),
     ...(c.sessionMinutes !== undefined ? { sessionMinutes: c.sessionMinutes } : {}),
+    ...(c.citizenIssuer !== undefined
+      ? {
+          citizenIssuer: (c.citizenIssuer as string).replace(/\/$/, ''),
+          citizenClientId: c.citizenClientId as string,
+        }
+      : {}),
   };
 }

@@ -99,4 +99,5 @@ export const ERROR_DA: Record<string, string> = {
   CSRF: 'Formularen er udløbet eller kom ikke fra konsollen. Indlæs siden og prøv igen.',
   LOGIN_REQUIRED: 'Du skal logge ind.',
   LOGIN_FAILED: 'Login mislykkedes.',
+  CASE_NOT_YOURS: 'Sagen er ikke din eller et barns, du har forældremyndighed over.',
 };

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonObject } from '../../node/protocol/canonical.ts';
+import { type AccessLog, purposeOf } from '../access-log/log.ts';
 import { type Action, authorize, type ContractFacts } from '../authorization.ts';
 import type { Caller } from '../caller.ts';
 import type { PluginComponents } from '../components.ts';
@@ -26,6 +27,7 @@ export const access = { access: { public: true } };
 export type ConsoleComponents = PluginComponents & {
   readonly sessions?: Sessions | undefined;
   readonly documents?: DocumentService;
+  readonly accessLog?: AccessLog | undefined;
 };
 
 export type ConsoleKit = ReturnType<typeof consoleKit>;
@@ -48,7 +50,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
   };
 
   /** A POST from the console's own page in this session: CSRF token, and Origin when the browser sends it. */
-  const checkCsrf = (request: FastifyRequest, s: Session, token: unknown) => {
+  const checkCsrf = (request: FastifyRequest, s: Session<unknown>, token: unknown) => {
     const sentOrigin = request.headers.origin;
     if (
       typeof token !== 'string' ||
@@ -88,13 +90,26 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     return result.hash;
   };
 
-  const contractOf = async (caller: Caller, id: string) => {
+  /** A contract read on a case, in the case's access log: the person's organisation and unit, never the person. */
+  const logRead = (caller: Caller, s: Session, contract: ContractSummary) => {
+    if (!contract.caseRef || !c.accessLog) return;
+    c.accessLog.record({
+      caseRef: contract.caseRef,
+      municipality: contract.municipality,
+      cvr: caller.cvr,
+      unit: s.person.unit,
+      purpose: purposeOf(caller, contract.municipality),
+      system: caller.system,
+    });
+  };
+  const contractOf = async (caller: Caller, id: string, s?: Session) => {
     const contract = await c.router.get<ContractView & ContractFacts & JsonObject>(
       caller.cvr,
       `/v1/contracts/${id}`,
     );
     if (!contract) throw new GatewayError('CONTRACT_NOT_FOUND', `no contract ${id}`);
     authorize(caller, 'contract.read', { contract });
+    if (s) logRead(caller, s, contract);
     return contract;
   };
   const summariesOf = async (caller: Caller) => {

@@ -15,6 +15,8 @@ export interface Person {
   readonly sub: string;
   readonly name: string;
   readonly cvr: string;
+  /** The unit within the organisation (as the IdP asserts it), named in the access log. */
+  readonly unit?: string;
   readonly privileges: readonly Privilege[];
 }
 
@@ -39,7 +41,8 @@ export interface OidcClientOptions {
   readonly clientId: string;
   readonly redirectUri: string;
   readonly ca?: string;
-  readonly roleUris: Readonly<Record<string, string>>;
+  /** Role URIs of the staff IdP's privileges; a citizen IdP asserts none. */
+  readonly roleUris?: Readonly<Record<string, string>>;
 }
 
 const LOGIN_TTL_MS = 10 * 60_000;
@@ -93,6 +96,33 @@ export class OidcClient {
 
   /** The browser came back with `code` and `state`: exchange, verify, and say who logged in. */
   async finish(pending: PendingLogin | undefined, code: string, state: string): Promise<Person> {
+    const claims = await this.claims(pending, code, state);
+    if (typeof claims.cvr !== 'string' || !/^\d{8}$/.test(claims.cvr))
+      throw new LoginError('the ID token names no organisation (cvr)');
+    let privileges: Privilege[];
+    try {
+      privileges = privilegesFromClaims(claims, this.#o.roleUris ?? {});
+    } catch {
+      throw new LoginError('the ID token carries malformed privileges');
+    }
+    return {
+      sub: claims.sub,
+      name: typeof claims.name === 'string' ? claims.name.slice(0, 200) : '',
+      cvr: claims.cvr,
+      ...(typeof claims.unit === 'string' && claims.unit !== '' ? { unit: claims.unit.slice(0, 100) } : {}),
+      privileges,
+    };
+  }
+
+  /**
+   * The code exchanged and the ID token verified (signature by the issuer's JWKS, issuer,
+   * audience, expiry, nonce, a subject): its claims, for a login kind to read its own from.
+   */
+  async claims(
+    pending: PendingLogin | undefined,
+    code: string,
+    state: string,
+  ): Promise<TokenClaims & { sub: string; [claim: string]: unknown }> {
     if (!pending || pending.expires < Date.now() || pending.state !== state)
       throw new LoginError('the login is unknown, expired or was started in another browser');
     const d = await this.#discover();
@@ -127,20 +157,7 @@ export class OidcClient {
     if (claims.nonce !== pending.nonce) throw new LoginError('the ID token is for another login (nonce)');
     if (typeof claims.sub !== 'string' || claims.sub === '')
       throw new LoginError('the ID token names no person');
-    if (typeof claims.cvr !== 'string' || !/^\d{8}$/.test(claims.cvr))
-      throw new LoginError('the ID token names no organisation (cvr)');
-    let privileges: Privilege[];
-    try {
-      privileges = privilegesFromClaims(claims, this.#o.roleUris);
-    } catch {
-      throw new LoginError('the ID token carries malformed privileges');
-    }
-    return {
-      sub: claims.sub,
-      name: typeof claims.name === 'string' ? claims.name.slice(0, 200) : '',
-      cvr: claims.cvr,
-      privileges,
-    };
+    return claims as TokenClaims & { sub: string; [claim: string]: unknown };
   }
 
   #http(method: string, url: string, body?: string): Promise<[number, string]> {

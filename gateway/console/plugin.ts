@@ -11,6 +11,9 @@
 import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
+import { CITIZEN_BASE, citizenLayout } from '../citizens/pages.ts';
+import { registerCitizenRoutes } from '../citizens/routes.ts';
+import type { Citizen } from '../citizens/services.ts';
 import { isGatewayError } from '../errors.ts';
 import { entryOf } from '../plugins/audit.ts';
 import { CaseNumberError } from './case-ref.ts';
@@ -20,23 +23,44 @@ import { html } from './html.ts';
 import { type ConsoleComponents, consoleKit } from './kit.ts';
 import { OidcClient } from './oidc.ts';
 import { BASE, errorBody, layout } from './pages/layout.ts';
+import { registerAmendRoute } from './routes-amend.ts';
+import { registerAuditRoutes } from './routes-audit.ts';
 import { registerCaseRoutes } from './routes-case.ts';
 import { registerContractRoutes } from './routes-contract.ts';
 import { registerNetworkRoute } from './routes-network.ts';
 import { registerSessionRoutes } from './routes-session.ts';
+import { Sessions } from './session.ts';
 
 export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents): Promise<void> {
   const cfg = c.config.console;
   const sessions = c.sessions;
   if (!cfg || !sessions) return;
   const origin = new URL(cfg.publicUrl).origin;
+  const ca = cfg.issuerCaFile ? { ca: readFileSync(cfg.issuerCaFile, 'utf8') } : {};
   const oidc = new OidcClient({
     issuer: cfg.issuer,
     clientId: cfg.clientId,
     redirectUri: `${cfg.publicUrl}${BASE}/callback`,
-    ...(cfg.issuerCaFile ? { ca: readFileSync(cfg.issuerCaFile, 'utf8') } : {}),
+    ...ca,
     roleUris: c.config.roleUris,
   });
+  // The citizens' pages (gateway/citizens): their own IdP, their own sessions and cookie.
+  const citizens =
+    cfg.citizenIssuer && cfg.citizenClientId && c.caseSystem
+      ? {
+          caseSystem: c.caseSystem,
+          sessions: new Sessions<Citizen>(cfg.sessionMinutes ?? 30, {
+            session: '__Host-tillid-borger',
+            login: '__Host-tillid-borger-login',
+          }),
+          oidc: new OidcClient({
+            issuer: cfg.citizenIssuer,
+            clientId: cfg.citizenClientId,
+            redirectUri: `${cfg.publicUrl}${CITIZEN_BASE}/callback`,
+            ...ca,
+          }),
+        }
+      : undefined;
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
@@ -92,13 +116,20 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
       [status, message] = [(error as { statusCode: number }).statusCode, ERROR_DA.FORM_INVALID as string];
     else request.log.error({ err: error }, 'console request failed');
     const code = (error as { code?: string }).code;
+    const said = html`${errorBody(message, request.url.startsWith(CITIZEN_BASE) ? `${CITIZEN_BASE}/` : `${BASE}/`)}${code ? html`<p class="hint">Kode: <code>${code}</code></p>` : ''}`;
+    if (citizens && request.url.startsWith(CITIZEN_BASE))
+      return page(
+        reply,
+        status,
+        citizenLayout('Handlingen blev afvist', said, citizens.sessions.of(request)),
+      );
     return page(
       reply,
       status,
       layout({
         title: 'Handlingen blev afvist',
         session,
-        body: html`${errorBody(message, `${BASE}/`)}${code ? html`<p class="hint">Kode: <code>${code}</code></p>` : ''}`,
+        body: said,
       }),
     );
   });
@@ -107,4 +138,7 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   registerCaseRoutes(app, kit);
   registerContractRoutes(app, kit);
   registerNetworkRoute(app, kit);
+  registerAuditRoutes(app, kit);
+  registerAmendRoute(app, kit);
+  if (citizens) registerCitizenRoutes(app, kit, citizens);
 }

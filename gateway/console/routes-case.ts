@@ -31,7 +31,7 @@ export function registerCaseRoutes(app: FastifyInstance, k: ConsoleKit): void {
       const caller = callerOf(request, s);
       const all = await summariesOf(caller);
       const ids = all.filter((x) => x.caseRef === request.params.ref).map((x) => x.id);
-      const views = await Promise.all(ids.map((id) => contractOf(caller, id)));
+      const views = await Promise.all(ids.map((id) => contractOf(caller, id, s)));
       return page(reply, 200, casePage(s, request.params.ref, views, byId(all)));
     },
   );

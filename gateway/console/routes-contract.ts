@@ -22,7 +22,7 @@ export function registerContractRoutes(app: FastifyInstance, k: ConsoleKit): voi
     async (request, reply) => {
       const s = sessionOf(request);
       const caller = callerOf(request, s);
-      const contract = await contractOf(caller, request.params.id);
+      const contract = await contractOf(caller, request.params.id, s);
       return page(reply, 200, contractPage(s, contract, byId(await summariesOf(caller))));
     },
   );

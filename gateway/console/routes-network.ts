@@ -1,48 +1,89 @@
 /**
- * The network page: the block the gateway last verified, and each node serving the person's
- * organisation with the gateway's health verdict and the node's own status.
+ * The network page: the block the gateway last verified, each node serving the person's
+ * organisation (health, its own status, its fault counters from /metrics), the authority set by
+ * height, and one membership proposal with its votes (`?forslag=<transaction hash>`).
  */
 import type { FastifyInstance } from 'fastify';
-import { access, type ConsoleKit } from './kit.ts';
+import { access, type ConsoleKit, HEX64 } from './kit.ts';
 import { BASE } from './pages/layout.ts';
-import { type NodeRow, networkPage } from './pages/network.ts';
+import {
+  type AuthorityView,
+  countersOf,
+  type NetworkView,
+  type NodeRow,
+  networkPage,
+  type ProposalView,
+} from './pages/network.ts';
 
 export function registerNetworkRoute(app: FastifyInstance, k: ConsoleKit): void {
   const { c, page, callerOf, sessionOf } = k;
-  app.get(`${BASE}/netvaerk`, { config: access, schema: { hide: true } }, async (request, reply) => {
-    const s = sessionOf(request);
-    const caller = callerOf(request, s);
-    const head = await c.verifier.certifiedBlock(caller.cvr, 'latest');
-    const nodes = await Promise.all(
-      c.router.candidates(caller.cvr).map(async (url) => {
-        const health = c.router.health().find((h) => h.url === url);
-        let status: NodeRow['status'];
-        try {
-          const answer = await c.router.fetch(`${url}/v1/status`, { signal: AbortSignal.timeout(3000) });
-          if (answer.ok) status = (await answer.json()) as NodeRow['status'];
-        } catch {
-          // Shown as unknown; the health column says why the gateway considers it down.
-        }
-        return {
-          url,
-          healthy: health?.healthy ?? false,
-          ...(health?.reason ? { reason: health.reason } : {}),
-          ...(status ? { status } : {}),
-        };
-      }),
-    );
-    return page(
-      reply,
-      200,
-      networkPage(s, {
-        chainId: c.router.status.chainId,
-        head: {
-          height: head.header.height,
-          timestamp: head.header.timestamp,
-          signatures: head.certificate?.signatures.length ?? 0,
-        },
-        nodes,
-      }),
-    );
-  });
+  /** A node's answer, or undefined when it does not give one in time (shown as unknown). */
+  const ask = async (url: string, as: 'json' | 'text') => {
+    try {
+      const answer = await c.router.fetch(url, { signal: AbortSignal.timeout(3000) });
+      if (answer.ok) return as === 'json' ? ((await answer.json()) as unknown) : await answer.text();
+    } catch {
+      // The health column says why the gateway considers the node down.
+    }
+    return undefined;
+  };
+  app.get<{ Querystring: { forslag?: string } }>(
+    `${BASE}/netvaerk`,
+    {
+      config: access,
+      schema: {
+        hide: true,
+        querystring: { type: 'object', properties: { forslag: HEX64 }, additionalProperties: false },
+      },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const caller = callerOf(request, s);
+      const head = await c.verifier.certifiedBlock(caller.cvr, 'latest');
+      const nodes = await Promise.all(
+        c.router.candidates(caller.cvr).map(async (url): Promise<NodeRow> => {
+          const health = c.router.health().find((h) => h.url === url);
+          const [status, metrics] = await Promise.all([
+            ask(`${url}/v1/status`, 'json'),
+            ask(`${url}/metrics`, 'text'),
+          ]);
+          return {
+            url,
+            healthy: health?.healthy ?? false,
+            ...(health?.reason ? { reason: health.reason } : {}),
+            ...(status ? { status: status as NodeRow['status'] } : {}),
+            ...(typeof metrics === 'string' ? { counters: countersOf(metrics) } : {}),
+          };
+        }),
+      );
+      const authorities = await c.router.get<{ schedule: NetworkView['schedule'] }>(
+        caller.cvr,
+        '/v1/authorities',
+      );
+      const asked = request.query.forslag;
+      const proposal = asked
+        ? ((await c.router.get<ProposalView>(caller.cvr, `/v1/governance/proposals/${asked}`)) ?? null)
+        : undefined;
+      return page(
+        reply,
+        200,
+        networkPage(s, {
+          chainId: c.router.status.chainId,
+          head: {
+            height: head.header.height,
+            timestamp: head.header.timestamp,
+            signatures: head.certificate?.signatures.length ?? 0,
+          },
+          nodes,
+          schedule: (authorities?.schedule ?? []).map((e) => ({
+            fromHeight: e.fromHeight,
+            authorities: e.authorities.map(
+              (a): AuthorityView => ({ name: a.name, cvr: a.cvr, publicKey: a.publicKey }),
+            ),
+          })),
+          ...(proposal !== undefined ? { proposal } : {}),
+        }),
+      );
+    },
+  );
 }

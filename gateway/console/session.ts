@@ -25,9 +25,10 @@ export const SESSION_COOKIE = '__Host-tillid-konsol';
 export const LOGIN_COOKIE = '__Host-tillid-login';
 const MAX_SESSIONS = 10_000;
 
-export interface Session {
+/** Who a session belongs to: a staff person (the console), or a citizen's opaque handle (gateway/citizens). */
+export interface Session<P = Person> {
   readonly id: string;
-  readonly person: Person;
+  readonly person: P;
   readonly csrf: string;
   expires: number;
 }
@@ -52,18 +53,26 @@ const setCookie = (reply: FastifyReply, name: string, value: string, maxAgeSecon
 export const sameSecret = (a: string, b: string): boolean =>
   a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-export class Sessions {
+export class Sessions<P = Person> {
   readonly #idleMs: number;
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions = new Map<string, Session<P>>();
   readonly #logins = new Map<string, PendingLogin>();
+  readonly #cookie: string;
+  readonly #loginCookie: string;
 
-  constructor(idleMinutes: number) {
+  /** Cookie names default to the console's; the citizens' pages keep sessions of their own. */
+  constructor(
+    idleMinutes: number,
+    cookies: { session: string; login: string } = { session: SESSION_COOKIE, login: LOGIN_COOKIE },
+  ) {
     this.#idleMs = idleMinutes * 60_000;
+    this.#cookie = cookies.session;
+    this.#loginCookie = cookies.login;
   }
 
   /** The request's live session, its idle timer renewed; undefined when none or expired. */
-  of(request: FastifyRequest): Session | undefined {
-    const id = cookieOf(request, SESSION_COOKIE);
+  of(request: FastifyRequest): Session<P> | undefined {
+    const id = cookieOf(request, this.#cookie);
     if (!id) return undefined;
     const s = this.#sessions.get(id);
     if (!s) return undefined;
@@ -76,44 +85,44 @@ export class Sessions {
   }
 
   /** The request's person as a caller, for the routes people may call outside the console. */
-  callerOf(request: FastifyRequest): Caller | undefined {
+  callerOf(this: Sessions<Person>, request: FastifyRequest): Caller | undefined {
     const s = this.of(request);
     return s ? personCaller(s.person, request.transactionId) : undefined;
   }
 
-  start(reply: FastifyReply, person: Person): Session {
+  start(reply: FastifyReply, person: P): Session<P> {
     this.#sweep();
-    const s: Session = {
+    const s: Session<P> = {
       id: randomBytes(32).toString('base64url'),
       person,
       csrf: randomBytes(32).toString('base64url'),
       expires: Date.now() + this.#idleMs,
     };
     this.#sessions.set(s.id, s);
-    setCookie(reply, SESSION_COOKIE, s.id, Math.ceil(this.#idleMs / 1000));
+    setCookie(reply, this.#cookie, s.id, Math.ceil(this.#idleMs / 1000));
     return s;
   }
 
   end(request: FastifyRequest, reply: FastifyReply): void {
-    const id = cookieOf(request, SESSION_COOKIE);
+    const id = cookieOf(request, this.#cookie);
     if (id) this.#sessions.delete(id);
-    setCookie(reply, SESSION_COOKIE, '', 0);
+    setCookie(reply, this.#cookie, '', 0);
   }
 
   rememberLogin(reply: FastifyReply, pending: PendingLogin): void {
     this.#sweep();
     const id = randomBytes(32).toString('base64url');
     this.#logins.set(id, pending);
-    setCookie(reply, LOGIN_COOKIE, id, 600);
+    setCookie(reply, this.#loginCookie, id, 600);
   }
 
   /** The pending login of this browser, forgotten as it is taken (a code is used once). */
   takeLogin(request: FastifyRequest, reply: FastifyReply): PendingLogin | undefined {
-    const id = cookieOf(request, LOGIN_COOKIE);
+    const id = cookieOf(request, this.#loginCookie);
     if (!id) return undefined;
     const pending = this.#logins.get(id);
     this.#logins.delete(id);
-    setCookie(reply, LOGIN_COOKIE, '', 0);
+    setCookie(reply, this.#loginCookie, '', 0);
     return pending;
   }
 

@@ -92,6 +92,8 @@ export class FileDocumentStore implements DocumentStore {
   readonly #blobDir: string;
   readonly #keyDir: string;
   readonly #masterKey: Buffer | undefined;
+  /** commitment → id, built when the store opens and kept by `put` (metadata is never removed). */
+  readonly #byCommitment = new Map<string, string>();
 
   private constructor(options: FileDocumentStoreOptions) {
     this.#metaDir = join(options.dir, 'meta');
@@ -112,6 +114,7 @@ export class FileDocumentStore implements DocumentStore {
     for (const name of await readdir(store.#metaDir)) {
       if (!name.endsWith('.json')) continue;
       const meta = await store.meta(name.slice(0, -5));
+      if (meta) store.#byCommitment.set(meta.commitment, meta.id);
       if (meta?.erased) await store.#removeContent(meta.id);
     }
     return store;
@@ -139,6 +142,7 @@ export class FileDocumentStore implements DocumentStore {
     await writeFileDurably(paths.key, keyFile, this.#keyDir);
     await writeFileDurably(paths.blob, blob, this.#blobDir);
     await writeFileDurably(paths.meta, JSON.stringify(meta), this.#metaDir);
+    this.#byCommitment.set(meta.commitment, meta.id);
     keyMaterial.fill(0);
     key.fill(0);
   }
@@ -151,6 +155,10 @@ export class FileDocumentStore implements DocumentStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+  }
+
+  async idOf(commitment: string): Promise<string | undefined> {
+    return this.#byCommitment.get(commitment);
   }
 
   async get(id: string): Promise<{ salt: Buffer; bytes: Buffer } | undefined> {

@@ -179,6 +179,26 @@ export class DocumentService {
     return { meta, ...content };
   }
 
+  /**
+   * An auditor's document check: whether `bytes` are the document behind an on-chain `commitment`.
+   * The salt never leaves the store; the answer is only the verdict (and the document's metadata,
+   * which the caller may read). `unknown` when this gateway's store never held that commitment.
+   */
+  async check(
+    caller: Caller,
+    commitment: string,
+    bytes: Buffer,
+  ): Promise<{ verdict: 'match' | 'mismatch' | 'unknown' | 'erased'; meta?: DocumentMeta }> {
+    const id = await this.#store.idOf?.(commitment);
+    if (id === undefined) return { verdict: 'unknown' };
+    const meta = await this.meta(caller, id);
+    if (meta.erased) return { verdict: 'erased', meta };
+    const content = await this.#store.get(id);
+    if (!content) return { verdict: 'erased', meta };
+    const same = sameCommitment(documentCommitment(content.salt, bytes), commitment);
+    return { verdict: same ? 'match' : 'mismatch', meta };
+  }
+
   async erase(caller: Caller, id: string): Promise<ErasureRecord> {
     const meta = await this.#store.meta(id);
     if (!meta) throw new DocumentError('DOCUMENT_NOT_FOUND', 'no such document');

@@ -47,6 +47,12 @@ export interface DocumentStore {
    * again finishes an erasure a crash interrupted.
    */
   erase(id: string, erased: { at: string; by: string }): Promise<void>;
+  /**
+   * The id of the document with this commitment, when this store holds (or held) it. Optional: an
+   * auditor's document check (the console) needs it to find the salt; without it the check says
+   * the gateway cannot tell.
+   */
+  idOf?(commitment: string): Promise<string | undefined>;
 }
 
 export type DocumentErrorCode = Extract<

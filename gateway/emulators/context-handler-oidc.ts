@@ -9,15 +9,11 @@
  * (`cvr`) and their privileges from the role model (`privileges`: role URIs, optional KLE
  * constraints) — the same privilege shape the token service uses for systems.
  *
- * A citizen IdP (MitID through an OIDC broker, issue 17) is the same protocol with other claims;
- * the console's OIDC client (gateway/console/oidc.ts) takes an issuer per login kind.
+ * The protocol itself is the shared emulator core (oidc-provider-emulator.ts); the citizen IdP
+ * (MitID through a broker, mitid-broker-oidc.ts) is the same protocol with other claims.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { TokenPrivilege } from '../auth/token.ts';
-import { escapeHtml } from '../console/html.ts';
+import { OidcProviderEmulator } from './oidc-provider-emulator.ts';
 
 /** A test person the emulator can assert. THROWAWAY: made-up people, no real identities. */
 export interface EmulatedPerson {
@@ -26,6 +22,8 @@ export interface EmulatedPerson {
   readonly name: string;
   /** The organisation the person acts for. */
   readonly cvr: string;
+  /** The unit the person works in (e.g. "Familieafdelingen"): named in the access log. */
+  readonly unit?: string;
   readonly privileges: readonly TokenPrivilege[];
 }
 
@@ -40,215 +38,20 @@ export interface ContextHandlerOptions {
   readonly idTokenTtlSeconds?: number;
 }
 
-interface PendingCode {
-  readonly person: EmulatedPerson;
-  readonly clientId: string;
-  readonly redirectUri: string;
-  readonly challenge: string;
-  readonly nonce: string;
-  readonly expires: number;
-}
+export type ContextHandlerEmulator = OidcProviderEmulator;
 
-const CODE_TTL_MS = 60_000;
-
-type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
-type Answer = [status: number, headers: Record<string, string>, body: string];
-
-const page = (title: string, body: string) =>
-  `<!doctype html><html lang="da"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><main>${body}</main></body></html>`;
-
-export class ContextHandlerEmulator {
-  readonly #server: Server;
-  readonly #persons: Map<string, EmulatedPerson>;
-  readonly #clients: Readonly<Record<string, readonly string[]>>;
-  readonly #ttl: number;
-  readonly #codes = new Map<string, PendingCode>();
-  #key!: { kid: string; privateKey: SigningKey; jwk: JWK };
-  #url = '';
-
-  private constructor(o: ContextHandlerOptions) {
-    this.#persons = new Map(o.persons.map((p) => [p.sub, p]));
-    this.#clients = o.clients;
-    this.#ttl = o.idTokenTtlSeconds ?? 300;
-    this.#server = createServer({ cert: o.cert, key: o.key }, (req, res) => {
-      const url = new URL(req.url ?? '/', 'https://localhost');
-      let body = '';
-      req.on('data', (chunk) => {
-        body += chunk;
-        if (body.length > 16_384) req.destroy();
-      });
-      req.on('end', () => {
-        this.#handle(req.method ?? 'GET', url, new URLSearchParams(body)).then(
-          ([status, headers, out]) => answer(status, headers, out),
-          () => answer(500, { 'content-type': 'application/json' }, '{"error":"server_error"}'),
-        );
-      });
-      const answer = (status: number, headers: Record<string, string>, out: string) => {
-        res.writeHead(status, {
-          'cache-control': 'no-store',
-          'content-security-policy': "default-src 'none'; form-action 'self' https:; frame-ancestors 'none'",
-          ...headers,
-        });
-        res.end(out);
-      };
-    });
-  }
-
-  static async start(o: ContextHandlerOptions): Promise<ContextHandlerEmulator> {
-    const e = new ContextHandlerEmulator(o);
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const kid = randomUUID();
-    e.#key = { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } };
-    await new Promise<void>((resolve, reject) => {
-      e.#server.once('error', reject);
-      e.#server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve);
-    });
-    const { port } = e.#server.address() as AddressInfo;
-    e.#url = `https://localhost:${port}`;
-    return e;
-  }
-
-  /** The issuer (`iss`) and discovery base. */
-  get issuer(): string {
-    return this.#url;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#server.closeAllConnections();
-      this.#server.close(() => resolve());
-    });
-  }
-
-  async #handle(method: string, url: URL, form: URLSearchParams): Promise<Answer> {
-    const json = (status: number, v: unknown): Answer => [
-      status,
-      { 'content-type': 'application/json' },
-      JSON.stringify(v),
-    ];
-    if (method === 'GET' && url.pathname === '/.well-known/openid-configuration')
-      return json(200, {
-        issuer: this.#url,
-        authorization_endpoint: `${this.#url}/authorize`,
-        token_endpoint: `${this.#url}/token`,
-        jwks_uri: `${this.#url}/jwks`,
-        response_types_supported: ['code'],
-        code_challenge_methods_supported: ['S256'],
-        id_token_signing_alg_values_supported: ['ES256'],
-        subject_types_supported: ['pairwise'],
-      });
-    if (method === 'GET' && url.pathname === '/jwks') return json(200, { keys: [this.#key.jwk] });
-    if (url.pathname === '/authorize')
-      return this.#authorize(method, method === 'GET' ? url.searchParams : form);
-    if (method === 'POST' && url.pathname === '/token') return this.#token(form);
-    return json(404, { error: 'not_found' });
-  }
-
-  /** GET shows the person picker; POST (the picker's form) issues a code to the redirect URI. */
-  #authorize(method: string, q: URLSearchParams): Answer {
-    const htmlAnswer = (status: number, text: string): Answer => [
-      status,
-      { 'content-type': 'text/html; charset=utf-8' },
-      page('Fejl ved login', `<h1>Login afvist</h1><p>${escapeHtml(text)}</p>`),
-    ];
-    const clientId = q.get('client_id') ?? '';
-    const redirectUri = q.get('redirect_uri') ?? '';
-    // Never redirect to a URI the client did not register: errors before that are shown here.
-    if (!this.#clients[clientId]?.includes(redirectUri))
-      return htmlAnswer(400, 'Ukendt klient eller omdirigerings-adresse.');
-    if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256')
-      return htmlAnswer(400, 'Kun autorisationskode med PKCE (S256) understøttes.');
-    const challenge = q.get('code_challenge') ?? '';
-    const state = q.get('state') ?? '';
-    const nonce = q.get('nonce') ?? '';
-    if (!/^[A-Za-z0-9_-]{43}$/.test(challenge) || state === '' || nonce === '')
-      return htmlAnswer(400, 'code_challenge, state og nonce skal sendes.');
-    if (method === 'GET') {
-      const hidden = [
-        'client_id',
-        'redirect_uri',
-        'response_type',
-        'code_challenge',
-        'code_challenge_method',
-        'state',
-        'nonce',
-        'scope',
-      ]
-        .map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(q.get(k) ?? '')}">`)
-        .join('');
-      const options = [...this.#persons.values()]
-        .map(
-          (p, i) =>
-            `<div><input type="radio" name="person" id="p${i}" value="${escapeHtml(p.sub)}"${i === 0 ? ' checked' : ''}><label for="p${i}">${escapeHtml(p.name)} (CVR ${escapeHtml(p.cvr)}: ${escapeHtml(p.privileges.map((x) => x.privilege.split(':').pop()).join(', '))})</label></div>`,
-        )
-        .join('');
-      return [
-        200,
-        { 'content-type': 'text/html; charset=utf-8' },
-        page(
-          'Emulator: Context Handler',
-          `<h1>EMULATOR af Context Handler (kun test)</h1><p>Vælg en testperson at logge ind som.</p><form method="post" action="/authorize">${hidden}<fieldset><legend>Testperson</legend>${options}</fieldset><button type="submit">Log ind</button></form>`,
-        ),
-      ];
-    }
-    const person = this.#persons.get(q.get('person') ?? '');
-    if (!person) return htmlAnswer(400, 'Ukendt testperson.');
-    const code = randomBytes(24).toString('base64url');
-    this.#codes.set(code, {
-      person,
-      clientId,
-      redirectUri,
-      challenge,
-      nonce,
-      expires: Date.now() + CODE_TTL_MS,
-    });
-    const to = new URL(redirectUri);
-    to.searchParams.set('code', code);
-    to.searchParams.set('state', state);
-    return [303, { location: to.toString() }, ''];
-  }
-
-  /** The code for an ID token: single use, bound to client, redirect URI and PKCE verifier. */
-  async #token(form: URLSearchParams): Promise<Answer> {
-    const fail = (error: string): Answer => [
-      400,
-      { 'content-type': 'application/json' },
-      JSON.stringify({ error }),
-    ];
-    if (form.get('grant_type') !== 'authorization_code') return fail('unsupported_grant_type');
-    const code = form.get('code') ?? '';
-    const pending = this.#codes.get(code);
-    this.#codes.delete(code);
-    if (!pending || pending.expires < Date.now()) return fail('invalid_grant');
-    if (pending.clientId !== form.get('client_id') || pending.redirectUri !== form.get('redirect_uri'))
-      return fail('invalid_grant');
-    const verifier = form.get('code_verifier') ?? '';
-    if (createHash('sha256').update(verifier).digest('base64url') !== pending.challenge)
-      return fail('invalid_grant');
-    const idToken = await this.#sign(pending);
-    return [
-      200,
-      { 'content-type': 'application/json' },
-      JSON.stringify({ token_type: 'Bearer', id_token: idToken, expires_in: this.#ttl }),
-    ];
-  }
-
-  async #sign(p: PendingCode): Promise<string> {
-    return new SignJWT({
-      nonce: p.nonce,
-      name: p.person.name,
-      cvr: p.person.cvr,
-      privileges: p.person.privileges as unknown as Record<string, unknown>[],
-    })
-      .setProtectedHeader({ alg: 'ES256', kid: this.#key.kid, typ: 'JWT' })
-      .setIssuer(this.#url)
-      .setAudience(p.clientId)
-      .setSubject(p.person.sub)
-      .setIssuedAt()
-      .setExpirationTime(`${this.#ttl}s`)
-      .sign(this.#key.privateKey);
-  }
-}
+export const ContextHandlerEmulator = {
+  start: ({ persons, ...o }: ContextHandlerOptions): Promise<ContextHandlerEmulator> =>
+    OidcProviderEmulator.start({
+      ...o,
+      title: 'Context Handler',
+      subjects: persons.map((p) => ({
+        sub: p.sub,
+        label: `${p.name} (CVR ${p.cvr}: ${p.privileges.map((x) => x.privilege.split(':').pop()).join(', ')})`,
+        claims: { name: p.name, cvr: p.cvr, ...(p.unit ? { unit: p.unit } : {}), privileges: p.privileges },
+      })),
+    }),
+};
 
 /** THROWAWAY demo people for `npm start`: made-up names, pseudonymous subjects. */
 export function demoPersons(municipality: string, provider: string): EmulatedPerson[] {

@@ -2,10 +2,12 @@
  * What the contract routes share: who calls (and for which person), the contract facts
  * authorisation needs, and how a submission's outcome is answered.
  */
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JsonObject } from '../../node/protocol/canonical.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
 import type { ContractSchemas } from '../../node/schemas/contract.ts';
+import type { AccessLog } from '../access-log/log.ts';
 import type { ContractFacts } from '../authorization.ts';
 import type { Caller } from '../caller.ts';
 import { GatewayError } from '../errors.ts';
@@ -20,6 +22,8 @@ export interface ContractRouteDeps {
   readonly verifier: CertificateVerifier;
   readonly submitter: Submitter;
   readonly keyStore: KeyStore;
+  /** Reads of a case's contracts are recorded here (gateway/access-log). */
+  readonly accessLog?: AccessLog;
   /** The node's payload schemas the request bodies derive from; the protocol's by default. */
   readonly schemas?: ContractSchemas;
 }

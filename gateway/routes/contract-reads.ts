@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from '../../node/protocol/hash.ts';
+import { purposeOf } from '../access-log/log.ts';
 import { authorize } from '../authorization.ts';
 import type { Service } from '../config.ts';
 import { type ContractRouteDeps, callerOf, contractFacts } from './contract-calls.ts';
@@ -46,6 +47,15 @@ export function registerContractReadRoutes(app: FastifyInstance, deps: ContractR
       const contract = await contractFacts(router, caller, request.params.id);
       authorize(caller, 'contract.read', { contract });
       request.auditNotes.contract = request.params.id;
+      // A read of a case's contract by a support system: in the case's access log, the system named.
+      if (contract.caseRef && deps.accessLog)
+        deps.accessLog.record({
+          caseRef: contract.caseRef as Hex,
+          municipality: contract.municipality as string,
+          cvr: caller.cvr,
+          purpose: purposeOf(caller, contract.municipality as string),
+          system: caller.system,
+        });
       const head = await deps.verifier.certifiedBlock(caller.cvr, 'latest');
       return {
         ...contract,
@@ -78,9 +88,8 @@ export function registerContractReadRoutes(app: FastifyInstance, deps: ContractR
     async (request) => {
       const caller = callerOf(request);
       authorize(caller, 'contract.read');
-      // A municipality's decisions are one list in state, which the nodes prove (`?municipality=`);
-      // a provider's view is gathered from every municipality it has contracts with, which they do
-      // not prove yet, so it is read as the node serves it.
+      // A municipality's decisions are one list in state (`?municipality=`); a provider's view is
+      // gathered from every municipality it has contracts with (`?party=`). Both come proven.
       const who = router.isMunicipality(caller.cvr) ? 'municipality' : 'party';
       const decisions = await router.get<{ decisions: { provider?: string }[] }>(
         caller.cvr,

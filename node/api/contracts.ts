@@ -58,28 +58,42 @@ export const contractRoutes: FastifyPluginAsync<{
           reply.code(404).send({ code: 'CONTRACT_NOT_FOUND', message: `no contract ${request.params.id}` })),
   );
 
-  app.get<{ Querystring: { party: string } }>(
+  app.get<{ Querystring: { party: string; proof?: string } }>(
     '/v1/contracts',
     {
       schema: {
         description: 'The contracts a municipality or provider is party to.',
-        querystring: { type: 'object', properties: { party: cvrParam }, required: ['party'] },
+        querystring: {
+          type: 'object',
+          properties: { party: cvrParam, ...proofQuery },
+          required: ['party'],
+        },
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({ contracts: queries.contracts(request.query.party) }),
+    async (request, reply) =>
+      wantsProof(request.query)
+        ? sendProven(reply, prove, { kind: 'contracts', party: request.query.party })
+        : { contracts: queries.contracts(request.query.party) },
   );
 
-  app.get<{ Querystring: { party: string } }>(
+  app.get<{ Querystring: { party: string; proof?: string } }>(
     '/v1/reports',
     {
       schema: {
         description: "Overdue and upcoming status reports on a party's contracts.",
-        querystring: { type: 'object', properties: { party: cvrParam }, required: ['party'] },
+        querystring: {
+          type: 'object',
+          properties: { party: cvrParam, ...proofQuery },
+          required: ['party'],
+        },
         response: { 200: object, 400: { $ref: 'Error#' } },
       },
     },
-    async (request) => ({ reports: queries.reports(request.query.party) }),
+    async (request, reply) =>
+      wantsProof(request.query)
+        ? sendProven(reply, prove, { kind: 'reports', party: request.query.party })
+        : { reports: queries.reports(request.query.party) },
   );
 
   app.get<{ Querystring: { municipality?: string; party?: string; month: string; proof?: string } }>(
@@ -104,14 +118,14 @@ export const contractRoutes: FastifyPluginAsync<{
     },
     async (request, reply) => {
       const { municipality, party, month } = request.query;
-      if (wantsProof(request.query)) {
-        // A municipality's decisions are one list in state; a party's view is assembled from many.
-        if (municipality === undefined)
-          return reply
-            .code(400)
-            .send({ code: 'BAD_REQUEST', message: 'proof=true is available for ?municipality= reads' });
-        return sendProven(reply, prove, { kind: 'payments', municipality, month });
-      }
+      if (wantsProof(request.query))
+        return sendProven(
+          reply,
+          prove,
+          party !== undefined
+            ? { kind: 'partyPayments', party, month }
+            : { kind: 'payments', municipality: municipality as string, month },
+        );
       return {
         decisions:
           party !== undefined

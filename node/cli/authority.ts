@@ -3,7 +3,7 @@
  * municipality; the others vote; the change takes effect two blocks after more than two thirds
  * have voted for it. `tillid authority rotate`: an authority replaces its own key.
  */
-import { readKeyFile } from '../keyfile.ts';
+import { openKeyArgument } from '../custody/open-signer.ts';
 import { transactionHash } from '../protocol/transaction.ts';
 import { parse, required, UsageError } from './args.ts';
 import { signingFlags, signingSession, submitAndPrint } from './submit.ts';
@@ -44,8 +44,17 @@ export async function authorityVote(args: string[]): Promise<void> {
  * file from then on (deploy/CEREMONY.md, "Rotating an authority's key").
  */
 export async function authorityRotate(args: string[]): Promise<void> {
-  const v = parse(args, { ...signingFlags, 'new-key': { type: 'string' } });
-  const newKey = readKeyFile(required(v['new-key'], 'new-key'));
+  const v = parse(args, {
+    ...signingFlags,
+    'new-key': { type: 'string' },
+    'new-passphrase-file': { type: 'string' },
+  });
+  // The new key may be an encrypted file (its passphrase: --new-passphrase-file, else the current
+  // key's) or an HSM description: rotating into an HSM is a rotation like any other.
+  const newKey = await openKeyArgument(
+    required(v['new-key'], 'new-key'),
+    v['new-passphrase-file'] ?? v['passphrase-file'],
+  );
   const session = await signingSession(v);
   if (newKey.publicKey === session.signer().publicKey)
     throw new UsageError('--new-key is the same key as --key');

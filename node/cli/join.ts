@@ -9,8 +9,9 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { keyFilePublicKey, writeEncryptedKeyFile } from '../custody/key-file.ts';
+import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
 import { readGenesis } from '../genesis-file.ts';
-import { readKeyFile, writeKeyFile } from '../keyfile.ts';
 import { hostMultiaddr } from '../p2p/address.ts';
 import { authorityPeers } from '../p2p/peers.ts';
 import { genesisHash } from '../protocol/genesis.ts';
@@ -38,6 +39,7 @@ export async function networkJoin(args: string[]): Promise<void> {
     host: { type: 'string' },
     out: { type: 'string', default: '.' },
     key: { type: 'string' },
+    'passphrase-file': { type: 'string' },
     'p2p-port': { type: 'string', default: '7201' },
     'api-host': { type: 'string', default: '127.0.0.1' },
     'api-port': { type: 'string', default: '7101' },
@@ -88,10 +90,16 @@ export async function networkJoin(args: string[]): Promise<void> {
   const keyFile = resolve(v.key ?? join(out, 'key.json'));
   let generated = false;
   if (!existsSync(keyFile)) {
-    writeKeyFile(keyFile, generateKeyPair());
+    // Encrypted, as every generated key: the passphrase from --passphrase-file, TILLID_PASSPHRASE_FILE
+    // or the container secret the node will read it from too.
+    writeEncryptedKeyFile(
+      keyFile,
+      generateKeyPair(),
+      readNewPassphrase(passphraseFileOf(v['passphrase-file'])),
+    );
     generated = true;
   }
-  const { publicKey } = readKeyFile(keyFile);
+  const publicKey = keyFilePublicKey(keyFile);
   const peers = await authorityPeers(latest, publicKey);
   // Paths as the node will see them: relative to the config's directory when inside it, else as
   // given (a bundle mounts its node/ directory at /etc/tillid and keeps the key in the volume).
@@ -103,6 +111,7 @@ export async function networkJoin(args: string[]): Promise<void> {
     name,
     genesisFile: 'genesis.json',
     keyFile: inOut(keyFile),
+    ...(v['passphrase-file'] ? { passphraseFile: inOut(resolve(v['passphrase-file'])) } : {}),
     dataDir: v['data-dir'],
     api: {
       host: v['api-host'],

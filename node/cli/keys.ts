@@ -1,12 +1,103 @@
-/** `tillid keys generate`: a new Ed25519 key, written readable by its owner only. */
-import { writeKeyFile } from '../keyfile.ts';
+/**
+ * `tillid keys …`: an authority's or signer's key, encrypted by default or in an HSM.
+ *
+ *   generate       a new key in an encrypted key file (`--plaintext` only on explicit request)
+ *   encrypt        an old plaintext key file to the encrypted format (same key, new file)
+ *   hsm-generate   a new key inside an HSM: it never exists outside it (for a new member)
+ *   hsm-import     an existing key file's key into an HSM: an authority already in the genesis
+ *                  keeps its identity (moving to a new key would be a key rotation)
+ *
+ * Passphrases and PINs come from files only (node/custody/passphrase.ts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { readKeyFile, writeEncryptedKeyFile, writePlaintextKeyFile } from '../custody/key-file.ts';
+import { loadPkcs11 } from '../custody/open-signer.ts';
+import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
+import type { HsmConfig } from '../custody/pkcs11.ts';
 import { generateKeyPair } from '../protocol/signature.ts';
-import { parse, required } from './args.ts';
+import { parse, required, UsageError } from './args.ts';
+
+function refuseExisting(path: string): void {
+  if (existsSync(path)) throw new UsageError(`${path} already exists; a key file is never overwritten`);
+}
 
 export function keysGenerate(args: string[]): void {
-  const { out } = parse(args, { out: { type: 'string' } });
-  const path = required(out, 'out');
+  const v = parse(args, {
+    out: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+    plaintext: { type: 'boolean', default: false },
+  });
+  const path = required(v.out, 'out');
+  refuseExisting(path);
   const keyPair = generateKeyPair();
-  writeKeyFile(path, keyPair);
-  console.log(JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path }));
+  if (v.plaintext) {
+    if (v['passphrase-file']) throw new UsageError('--plaintext takes no --passphrase-file');
+    writePlaintextKeyFile(path, keyPair);
+    console.error(
+      `WARNING: ${path} holds the private key in PLAINTEXT: anyone who can read it can sign as this key. ` +
+        'Use it only where the disk itself is protected; `tillid keys encrypt` converts it.',
+    );
+  } else {
+    writeEncryptedKeyFile(path, keyPair, readNewPassphrase(passphraseFileOf(v['passphrase-file'])));
+  }
+  console.log(JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path, encrypted: !v.plaintext }));
+}
+
+export function keysEncrypt(args: string[]): void {
+  const v = parse(args, {
+    key: { type: 'string' },
+    out: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+  });
+  const from = required(v.key, 'key');
+  const to = required(v.out, 'out');
+  refuseExisting(to);
+  const passphrase = readNewPassphrase(passphraseFileOf(v['passphrase-file']));
+  const keyPair = readKeyFile(from, { allowPlaintext: true });
+  writeEncryptedKeyFile(to, keyPair, passphrase);
+  console.log(JSON.stringify({ publicKey: keyPair.publicKey, keyFile: to, encrypted: true }));
+  console.error(
+    `now check that ${to} opens (start the node with it), then delete ${from} for good (shred -u)`,
+  );
+}
+
+/** `--hsm <file>`: `{ "hsm": { module, token, keyLabel, pinFile } }`, the file `--key` also accepts. */
+function readHsmFile(path: string): HsmConfig {
+  let h: Partial<HsmConfig> | undefined;
+  try {
+    h = JSON.parse(readFileSync(path, 'utf8')).hsm;
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  for (const f of ['module', 'token', 'keyLabel', 'pinFile'] as const)
+    if (typeof h?.[f] !== 'string' || h[f] === '') throw new UsageError(`${path}: hsm.${f} is required`);
+  const config = h as HsmConfig;
+  return { ...config, pinFile: resolve(dirname(path), config.pinFile) };
+}
+
+export async function keysHsmGenerate(args: string[]): Promise<void> {
+  const v = parse(args, { hsm: { type: 'string' } });
+  const config = readHsmFile(required(v.hsm, 'hsm'));
+  const { hsmGenerate } = await loadPkcs11();
+  const publicKey = hsmGenerate(config);
+  console.log(JSON.stringify({ publicKey, token: config.token, keyLabel: config.keyLabel }));
+}
+
+export async function keysHsmImport(args: string[]): Promise<void> {
+  const v = parse(args, {
+    key: { type: 'string' },
+    hsm: { type: 'string' },
+    'passphrase-file': { type: 'string' },
+  });
+  const config = readHsmFile(required(v.hsm, 'hsm'));
+  const keyPair = readKeyFile(required(v.key, 'key'), { passphraseFile: v['passphrase-file'] });
+  const { hsmImport, Pkcs11Signer } = await loadPkcs11();
+  const publicKey = hsmImport(config, keyPair);
+  // Opening signs once and verifies: the imported key works before the operator deletes the file.
+  Pkcs11Signer.open(config).close();
+  console.log(JSON.stringify({ publicKey, token: config.token, keyLabel: config.keyLabel }));
+  console.error(
+    `the key is in the HSM; keep ${v.key} only as an offline backup (deploy/OPERATIONS.md), or delete it`,
+  );
 }

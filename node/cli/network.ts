@@ -4,14 +4,16 @@
  *
  * For a real network each municipality generates its key on its own host (`tillid keys generate`)
  * and shares only its public key; `init` is then given those keys. Without one, `init` generates
- * a throwaway development key next to that node's config and says so.
+ * a throwaway development key next to that node's config and says so: encrypted, with its random
+ * passphrase in a file beside it named THROWAWAY-DEVELOPMENT.passphrase.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
-import { writeKeyFile } from '../keyfile.ts';
+import { writeEncryptedKeyFile } from '../custody/key-file.ts';
+import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../custody/passphrase.ts';
 import { hostMultiaddr, parseHostPort } from '../p2p/address.ts';
 import { peerIdForPublicKey } from '../p2p/identity.ts';
 import {
@@ -111,8 +113,10 @@ export async function initNetwork(
     mkdirSync(dir, { recursive: true });
     let publicKey = m.publicKey;
     if (publicKey === undefined) {
+      // Encrypted like a real key, under a random passphrase kept beside it and named as what it is.
       const keyPair = generateKeyPair();
-      writeKeyFile(join(dir, 'key.json'), keyPair);
+      const passphrase = writeRandomPassphrase(join(dir, THROWAWAY_PASSPHRASE_FILE));
+      writeEncryptedKeyFile(join(dir, 'key.json'), keyPair, passphrase);
       generatedKeys.push(join(dir, 'key.json'));
       publicKey = keyPair.publicKey;
     } else if (!isValidPublicKey(publicKey)) {
@@ -130,6 +134,8 @@ export async function initNetwork(
       name: a.name,
       genesisFile: '../genesis.json',
       keyFile: 'key.json',
+      // A member's own key takes its passphrase from TILLID_PASSPHRASE_FILE or a mounted secret.
+      ...(o.municipalities[i]?.publicKey === undefined ? { passphraseFile: THROWAWAY_PASSPHRASE_FILE } : {}),
       dataDir: 'data',
       api: place.api,
       blockIntervalMs: o.blockIntervalMs,
@@ -238,7 +244,10 @@ export async function networkInit(args: string[]): Promise<void> {
       ? { clock: acceleratedClock(Number(v['business-days-per-block']), now) }
       : {}),
   });
-  for (const key of result.generatedKeys) console.error(`generated a THROWAWAY development key: ${key}`);
+  for (const key of result.generatedKeys)
+    console.error(
+      `generated a THROWAWAY development key: ${key} (its passphrase beside it: ${THROWAWAY_PASSPHRASE_FILE})`,
+    );
   console.log(JSON.stringify({ genesisHash: genesisHash(result.genesis), nodes: result.nodeDirs }, null, 2));
 }
 

@@ -1,5 +1,6 @@
 /**
- * How every signing CLI command submits, on the client library (`client/`): a key file, a node
+ * How every signing CLI command submits, on the client library (`client/`): a key (a key file,
+ * encrypted or not, or an HSM description: custody/open-signer.ts), a node
  * API, an optional `--wait` for finality. Prints `{ hash, ...extra }`, then with `--wait` the final
  * transaction status; a chain refusal prints the status too and exits 1.
  */
@@ -7,7 +8,7 @@
 import { TillidClientError } from '../../client/http.ts';
 import type { Acting } from '../../client/payloads.ts';
 import { connect, type Session } from '../../client/session.ts';
-import { readKeyFile } from '../keyfile.ts';
+import { openKeyArgument } from '../custody/open-signer.ts';
 import type { Transaction } from '../protocol/transaction.ts';
 import { required, UsageError } from './args.ts';
 
@@ -16,6 +17,7 @@ export const DEFAULT_API = 'http://127.0.0.1:7101';
 /** Flags every signing command takes. */
 export const signingFlags = {
   key: { type: 'string' },
+  'passphrase-file': { type: 'string' },
   api: { type: 'string', default: DEFAULT_API },
   'ttl-seconds': { type: 'string', default: '600' },
   wait: { type: 'boolean', default: false },
@@ -30,6 +32,7 @@ export const actingFlags = {
 
 export interface SigningValues {
   key?: string | undefined;
+  'passphrase-file'?: string | undefined;
   api: string;
   'ttl-seconds': string;
   wait: boolean;
@@ -48,7 +51,7 @@ export async function signingSession(v: SigningValues, as?: Acting): Promise<Ses
   const ttl = Number(v['ttl-seconds']);
   if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 3600)
     throw new UsageError('--ttl-seconds must be a whole number from 1 to 3600');
-  const key = readKeyFile(required(v.key, 'key'));
+  const key = await openKeyArgument(required(v.key, 'key'), v['passphrase-file']);
   return connect(v.api, { key, ttlMs: ttl * 1000, ...(as ? { as } : {}) });
 }
 

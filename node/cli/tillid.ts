@@ -44,9 +44,13 @@ const contract = () => import('./contract.ts');
 const party = () => import('./party.ts');
 const authority = () => import('./authority.ts');
 const network = () => import('./network.ts');
+const keys = () => import('./keys.ts');
 
 const commands: Record<string, Command> = {
-  'keys generate': lazy(() => import('./keys.ts'), 'keysGenerate'),
+  'keys generate': lazy(keys, 'keysGenerate'),
+  'keys encrypt': lazy(keys, 'keysEncrypt'),
+  'keys hsm-generate': lazy(keys, 'keysHsmGenerate'),
+  'keys hsm-import': lazy(keys, 'keysHsmImport'),
   'network init': lazy(network, 'networkInit'),
   'network up': lazy(network, 'networkUp'),
   'network join': lazy(() => import('./join.ts'), 'networkJoin'),
@@ -120,9 +124,11 @@ function trustCa(args: string[]): string[] {
   } catch (e) {
     throw new UsageError(`--ca ${file}: ${(e as Error).message}`);
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new UsageError(`--ca ${file}: no PEM certificate in it`);
-  tls.setDefaultCACertificates([...tls.getCACertificates('default'), pem]);
+  // One entry per certificate: a bundle of several CAs (a member's and a joiner's own) is common,
+  // and OpenSSL refuses two concatenated PEM blocks without a newline between them.
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+  if (!certs) throw new UsageError(`--ca ${file}: no PEM certificate in it`);
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), ...certs.map((c) => `${c}\n`)]);
   caGiven = true;
   const rest = [...args];
   rest.splice(at, args[at]?.startsWith('--ca=') ? 1 : 2);

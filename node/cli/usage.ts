@@ -4,7 +4,17 @@
  */
 export const USAGE = `usage: tillid <command>
 
-  keys generate --out <file>             a new Ed25519 key (file mode 600)
+  keys generate --out <file> [--passphrase-file <file> | --plaintext]
+                                         a new Ed25519 key, encrypted under the passphrase in the file
+  keys encrypt --key <plaintext file> --out <file> [--passphrase-file <file>]
+                                         encrypt an old plaintext key file (same key)
+  keys hsm-generate --hsm <hsm.json>     a new key inside an HSM (PKCS#11); prints its public key
+  keys hsm-import --key <file> --hsm <hsm.json> [--passphrase-file <file>]
+                                         move an existing key into an HSM
+      hsm.json: { "hsm": { "module": "/usr/lib/softhsm/libsofthsm2.so", "token": "<label>",
+                  "keyLabel": "<label>", "pinFile": "<file>" } }; --key takes it too.
+      Passphrases and PINs come from files, never argv: --passphrase-file, else the file named by
+      TILLID_PASSPHRASE_FILE, else /run/secrets/tillid-key-passphrase.
   network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
                [--member "Name=host[:p2pPort]" ...] [--host <host>] [--api-host <bind address>]
                [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
@@ -15,11 +25,11 @@ export const USAGE = `usage: tillid <command>
                                          API bound to --api-host (default 0.0.0.0 then; put it behind TLS)
   network join --genesis <file> --from <member API url> --name <name> --cvr <cvr> --host <address others reach>
                [--out .] [--key <out>/key.json] [--data-dir data] [--p2p-port 7201] [--api-host 127.0.0.1]
-               [--api-port 7101] [--tls-cert <pem> --tls-key <pem>]
+               [--api-port 7101] [--tls-cert <pem> --tls-key <pem>] [--passphrase-file <file>]
                                          a joining member's config.json and genesis.json from the genesis and
                                          the running network (peers: the authorities' on-chain addresses;
                                          announces --host); refuses a network with another genesis hash;
-                                         generates the key if there is none; prints the proposal to vote on
+                                         generates the key (encrypted) if there is none; prints the proposal to vote on
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
   node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>
@@ -27,7 +37,7 @@ export const USAGE = `usage: tillid <command>
   node restore --genesis <file> --from <backup> --data-dir <dir without a store>
                                          replay and verify a backup into a new store; then start the node
   genesis hash --genesis <file>          the genesis hash to compare in the key ceremony
-  tx send --key <file> (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
+  tx send --key <file> [--passphrase-file <file>] (--hash <hex> | --document <file>) [--doc-type <code>] [--ref <ref>] [--api <url>] [--wait]
                                          sign and submit an anchor
   chain verify --genesis <file> (--data-dir <dir> | --api <url>) [--expect-height <h> [--expect-hash <hex>]]
                                          replay and check every block from the genesis
@@ -37,7 +47,7 @@ export const USAGE = `usage: tillid <command>
                                          propose adding or removing an authority (an authority's key)
   authority vote --key <file> --proposal <id> [--api <url>] [--wait]
                                          vote for a membership proposal
-  authority rotate --key <current key file> --new-key <new key file> [--api <url>] [--wait]
+  authority rotate --key <current key file> --new-key <new key file or hsm.json> [--new-passphrase-file <file>] [--api <url>] [--wait]
                                          replace this authority's key (effective two blocks later); then
                                          restart the node with the new key file
   party register|add-key|revoke-key ...  parties (municipalities, providers) and their keys: tillid party --help

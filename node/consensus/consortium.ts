@@ -14,7 +14,7 @@ import type { RunningHost } from '../p2p/host.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
-import { type Signer, verifySignature } from '../protocol/signature.ts';
+import { type MessageSigner, verifySignature } from '../protocol/signature.ts';
 import type { Consensus } from './consensus.ts';
 import { ConsensusHost } from './host.ts';
 import type { RoundMetrics } from './metrics.ts';
@@ -36,7 +36,7 @@ export interface ConsortiumOptions {
   readonly running: RunningHost;
   readonly gossip: Gossip;
   /** Absent for an observer. */
-  readonly authority?: { readonly signer: Signer; readonly signedLog: SignedVoteLog };
+  readonly authority?: { readonly signer: MessageSigner; readonly signedLog: SignedVoteLog };
   readonly timeouts?: Timeouts;
   /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless the mempool holds a full block. */
   readonly blockIntervalMs: number;

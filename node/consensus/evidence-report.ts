@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { blockHash } from '../protocol/block.ts';
 import type { JsonObject } from '../protocol/canonical.ts';
 import type { Hex } from '../protocol/hash.ts';
-import type { Signer } from '../protocol/signature.ts';
+import type { MessageSigner } from '../protocol/signature.ts';
 import { signTransactionWith, transactionHash } from '../protocol/transaction.ts';
 import { type ConsensusMessage, senderOf } from '../protocol/votes.ts';
 
@@ -18,7 +18,7 @@ const EVIDENCE_TTL_MS = 10 * 60_000;
 
 export interface EvidenceReportComponents {
   readonly chain: Pick<Chain, 'authoritiesAt' | 'head' | 'rules'>;
-  readonly signer: Signer;
+  readonly signer: MessageSigner;
   /** Admits the transaction here and relays it to peers; throws a TillidError. */
   readonly submit: (tx: unknown) => Promise<Hex>;
   readonly log: Logger;

@@ -8,7 +8,7 @@ import type { Mempool } from '../mempool/mempool.ts';
 import type { Block } from '../protocol/block.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
-import type { Signer } from '../protocol/signature.ts';
+import type { MessageSigner } from '../protocol/signature.ts';
 import type { EngineOutput, Timeouts } from './tendermint/engine.ts';
 import type { ConsensusMessage, SignatureCheck } from './tendermint/messages.ts';
 import type { SignedVoteLog } from './tendermint/signed-log.ts';
@@ -62,7 +62,7 @@ export interface ConsensusHostOptions {
   /** Block timestamps (a wall clock; virtual in the simulator). */
   readonly clock: () => number;
   /** Absent for an observer: it follows by sync and votes on nothing. */
-  readonly authority?: { readonly signer: Signer; readonly signedLog: SignedVoteLog };
+  readonly authority?: { readonly signer: MessageSigner; readonly signedLog: SignedVoteLog };
   readonly timeouts?: Timeouts;
   readonly signatureCheck?: SignatureCheck;
   /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless a full block waits. */

@@ -10,7 +10,7 @@ import type { Mempool } from '../mempool/mempool.ts';
 import { type Block, blockHash, type CommitCertificate, commitDigest } from '../protocol/block.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
-import { type Signer, signingMessage } from '../protocol/signature.ts';
+import { type MessageSigner, signingMessage } from '../protocol/signature.ts';
 import type { Consensus } from './consensus.ts';
 import { HeightPacing } from './pacing.ts';
 import { realTimers } from './real-timers.ts';
@@ -18,7 +18,7 @@ import { realTimers } from './real-timers.ts';
 export interface SoloOptions {
   readonly chain: Chain;
   readonly mempool: Mempool;
-  readonly signer: Signer;
+  readonly signer: MessageSigner;
   readonly blockIntervalMs: number;
   /** With an empty mempool, how long to wait before an empty block; defaults to blockIntervalMs. */
   readonly emptyBlockIntervalMs?: number;

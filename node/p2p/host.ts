@@ -18,7 +18,7 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
-import type { KeyPair } from '../protocol/signature.ts';
+import type { KeyPair, MessageSigner } from '../protocol/signature.ts';
 import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
 import { GossipWatch } from './gossip-watch.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
@@ -27,7 +27,8 @@ import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 export const MAX_GOSSIP_BYTES = 8 * 1024 * 1024;
 
 export interface HostOptions {
-  readonly keyPair: KeyPair;
+  /** The node's key: its signer (a key file's or an HSM's), or a bare key pair in tests and tools. */
+  readonly identity: KeyPair | MessageSigner;
   /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/7201. */
   readonly listen: readonly string[];
   /** Public multiaddrs to advertise instead of the listen addresses (none: the listen addresses). */
@@ -76,7 +77,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
     return true;
   };
   const host = (await createLibp2p({
-    privateKey: await libp2pKey(options.keyPair),
+    privateKey: await libp2pKey(options.identity),
     nodeInfo: { name: 'tillid', version: SOFTWARE_VERSION, userAgent: options.agentVersion ?? AGENT_VERSION },
     // With an announce address, identify advertises only it: peers across a WAN must not learn
     // (and redial) 0.0.0.0, 127.0.0.1 or a container's private address.

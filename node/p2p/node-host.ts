@@ -11,7 +11,7 @@ import type { Chain } from '../chain/chain.ts';
 import type { NodeConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Authority } from '../protocol/genesis.ts';
-import type { Signer } from '../protocol/signature.ts';
+import type { MessageSigner } from '../protocol/signature.ts';
 import { authoritySchedule } from '../state/modules/governance-schedule.ts';
 import { TOPICS, topicName } from './gossip.ts';
 import { createHost, type RunningHost } from './host.ts';
@@ -19,7 +19,7 @@ import { authorityPeers } from './peers.ts';
 
 export interface NodeHostComponents {
   readonly p2p: NonNullable<NodeConfig['p2p']>;
-  readonly signer: Signer;
+  readonly signer: MessageSigner;
   readonly chain: Pick<Chain, 'authorityRecordsAt' | 'head' | 'rules' | 'genesis' | 'readState'>;
   readonly log: Logger;
 }
@@ -50,9 +50,9 @@ function warnIfRetired(chain: NodeHostComponents['chain'], key: string, log: Log
 
 export async function openNodeHost({ p2p, signer, chain, log }: NodeHostComponents): Promise<RunningHost> {
   const observers = new Set(p2p.observers);
-  const me = signer.keyPairForNetwork().publicKey;
+  const me = signer.publicKey;
   const running = await createHost({
-    keyPair: signer.keyPairForNetwork(),
+    identity: signer,
     listen: p2p.listen,
     ...(p2p.announce ? { announce: p2p.announce } : {}),
     peers: p2p.peers,

@@ -46,14 +46,25 @@ export const signWithNoble = (message: Uint8Array, privateKey: Hex): Hex =>
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
+/**
+ * What signs for a key, wherever the key lives: a key file's `Signer` below, or an HSM through
+ * PKCS#11 (node/custody/pkcs11.ts). Consensus (proposals, votes, commits), the CLI and the
+ * gateway's submitter sign only through this; verifying stays `verifySignature`, whoever signed.
+ */
+export interface MessageSigner {
+  readonly publicKey: Hex;
+  /** An Ed25519 signature over `message`, 128 hex. */
+  sign(message: Uint8Array): Hex;
+  /** Releases what the signer holds open (an HSM session); key-file signers hold nothing. */
+  close?(): void;
+}
+
 /** A node signs blocks and votes often, so it keeps its key as a KeyObject (22k signs/s). */
-export class Signer {
+export class Signer implements MessageSigner {
   readonly publicKey: Hex;
   readonly #key: KeyObject;
-  readonly #keyPair: KeyPair;
   constructor(keyPair: KeyPair) {
     this.publicKey = keyPair.publicKey;
-    this.#keyPair = keyPair;
     this.#key = createPrivateKey({
       key: Buffer.concat([PKCS8_PREFIX, Buffer.from(keyPair.privateKey, 'hex')]),
       format: 'der',
@@ -62,10 +73,6 @@ export class Signer {
   }
   sign(message: Uint8Array): Hex {
     return cryptoSign(null, message, this.#key).toString('hex');
-  }
-  /** The key for the node's libp2p identity, which is its authority key (p2p/identity.ts). */
-  keyPairForNetwork(): KeyPair {
-    return this.#keyPair;
   }
   /** Keeps the private key out of `JSON.stringify`, `util.inspect` and therefore out of logs. */
   toJSON() {

@@ -13,7 +13,7 @@
  */
 import { type Block, blockHash, type CommitCertificate, commitDigest } from './block.ts';
 import { canonicalHash, type Hex } from './hash.ts';
-import { type Signer, signingMessage, verifySignature } from './signature.ts';
+import { type MessageSigner, signingMessage, verifySignature } from './signature.ts';
 
 export interface Proposal {
   readonly chainId: string;
@@ -82,13 +82,13 @@ export function voteSigningMessage(v: Omit<Vote, 'signature' | 'authority'>): Ui
 
 export function signProposal(
   body: { chainId: string; height: number; round: number; block: Block; validRound: number },
-  signer: Signer,
+  signer: MessageSigner,
 ): Proposal {
   const message = proposalSigningMessage({ ...body, blockHash: blockHash(body.block.header) });
   return { ...body, proposer: signer.publicKey, signature: signer.sign(message) };
 }
 
-export function signVote(body: Omit<Vote, 'signature' | 'authority'>, signer: Signer): Vote {
+export function signVote(body: Omit<Vote, 'signature' | 'authority'>, signer: MessageSigner): Vote {
   const { chainId, type, height, round, blockHash: hash } = body;
   const unsigned = { chainId, type, height, round, blockHash: hash };
   return { ...unsigned, authority: signer.publicKey, signature: signer.sign(voteSigningMessage(unsigned)) };

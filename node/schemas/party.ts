@@ -3,7 +3,7 @@
  * (rules beyond a schema — a key's roles for its party's kind, a key on the curve — stay there).
  */
 import { Type } from '@sinclair/typebox';
-import { Cvr, Hash } from './common.ts';
+import { Cvr } from './common.ts';
 import { ROLES } from './roles.ts';
 
 /** A party has at most this many keys; a key at most this many roles. */

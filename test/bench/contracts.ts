@@ -20,8 +20,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readKeyFile } from '../../node/keyfile.ts';
-import type { Hex } from '../../node/protocol/hash.ts';
+import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { addMonths, DAY_MS, parseDate } from '../../node/state/contracts/calendar.ts';
 import { CARE_HOME_CVR, castOfCase, commitment, MUNICIPALITY_CVR, txBuilder } from '../contracts.ts';
@@ -75,7 +74,7 @@ try {
   // ---- everything signed up front ---------------------------------------------------------------
   const cast = castOfCase();
   const b = txBuilder(CHAIN_ID, () => Date.now() + 25 * 60_000);
-  const authority = readKeyFile(join(configs[0] as string, '..', 'key.json'));
+  const authority = readNodeConfigKey(configs[0] as string);
   const setup = [
     [
       b.registerMunicipality(authority, MUNICIPALITY_CVR, [

@@ -39,7 +39,7 @@ import { registerDevParties } from '../../gateway/dev-setup.ts';
 import { TestCa } from '../../gateway/emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
 import { FileKeyStore } from '../../gateway/keystore.ts';
-import { readKeyFile } from '../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
 import { signingMessage } from '../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
@@ -106,7 +106,7 @@ async function main() {
   const first = nodes[0] as NodeProcess;
   const genesis = JSON.parse(readFileSync(join(dir, 'network', 'genesis.json'), 'utf8'));
   const municipality = genesis.authorities[0].cvr as string;
-  const authority = readKeyFile(join(configs[0] as string, '..', 'key.json'));
+  const authority = readNodeConfigKey(configs[0] as string);
 
   // PKI, token service, key store: all throwaway.
   const ca = await TestCa.create();

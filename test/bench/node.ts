@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { transactions } from '../../client/transactions.ts';
-import { readKeyFile } from '../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import { Signer } from '../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { setPort, startNodeProcess, stopNodeProcess, tillid } from '../process.ts';
@@ -55,7 +55,7 @@ async function main() {
   parsed.verifyWorkers = 2;
   parsed.mempool = { maxTransactions: 1_000_000, maxBytes: 1024 * 1024 * 1024 };
   writeFileSync(config, JSON.stringify(parsed));
-  const key = readKeyFile(join(dir, nodeDir, 'key.json'));
+  const key = readNodeConfigKey(join(dir, nodeDir, 'config.json'));
   const signer = new Signer(key);
   const build = transactions('tillid-bench');
 

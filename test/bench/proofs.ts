@@ -1,9 +1,10 @@
 /**
  * `npm run bench:proofs`: what proven reads cost. A single-authority chain on a real LevelDB store
  * holds --anchors anchors (the tree's size) and --contracts K1 placement contracts whose first
- * month is decided in one block; then, for a contract read and for a page of 100 events:
- * proof size in bytes (the JSON a node sends), build time at the node, and verification rate
- * (proofs/s, the gateway's or an auditor's cost), and what a proof adds to the read's latency
+ * month is decided in one block (and 10 more, starting later, for a second provider); then, for a
+ * contract read, a party's list views (contracts, reports, payments seen; 10 and --contracts
+ * contracts) and a page of 100 events: proof size in bytes (the JSON a node sends), build time at
+ * the node, and verification rate (proofs/s, the gateway's or an auditor's cost), and what a proof adds to the read's latency
  * through a gateway without the network: the node's build and serialization, the gateway's parse
  * and verification, beside the plain read's evaluation. Same-run baseline: this machine's
  * single-core Ed25519 verify rate (a proof check includes one certificate signature per authority).
@@ -68,20 +69,31 @@ for (let i = 0; i < ANCHORS; i += 1000)
       anchorTx(cast.authority, genesis.chainId, { expiresAt: chain.head.timestamp + 60_000 }),
     ),
   );
-const creates = Array.from({ length: CONTRACTS }, () =>
-  b.create(cast.caseworker, {
-    template: templateId,
-    provider: cast.careHomeRep.cvr,
-    start: '2026-02-01',
-    months: 12,
-    reportEveryMonths: 3,
-    items: [{ code: 'residential', monthly: 4_500_000 }],
-  } as never),
-);
+// The care home has CONTRACTS contracts, the consultant 10: the list views of both are measured.
+// The consultant's start in April, so the month of payments and the event page below stay the
+// care home's CONTRACTS decisions (its payments read still proves that whole month).
+const contractsFor = (rep: typeof cast.careHomeRep, n: number, start: string) =>
+  Array.from({ length: n }, () =>
+    b.create(cast.caseworker, {
+      template: templateId,
+      provider: rep.cvr,
+      start,
+      months: 12,
+      reportEveryMonths: 3,
+      items: [{ code: 'residential', monthly: 4_500_000 }],
+    } as never),
+  );
+const creates = contractsFor(cast.careHomeRep, CONTRACTS, '2026-02-01');
+const fewer = contractsFor(cast.consultantRep, 10, '2026-04-01');
 await block(creates);
+await block(fewer); // a block of its own: the event page below is the CONTRACTS creations
 const motions = creates.map((c) => b.propose(cast.caseworker, transactionHash(c), 'activate'));
-await block(motions);
-await block(motions.map((m) => b.approve(cast.careHomeRep, transactionHash(m))));
+const fewerMotions = fewer.map((c) => b.propose(cast.caseworker, transactionHash(c), 'activate'));
+await block([...motions, ...fewerMotions]);
+await block([
+  ...motions.map((m) => b.approve(cast.careHomeRep, transactionHash(m))),
+  ...fewerMotions.map((m) => b.approve(cast.consultantRep, transactionHash(m))),
+]);
 // Business day = origin + height: run past 1 March, when every contract's February is decided.
 while (chain.head.height < 62) await block([]);
 
@@ -120,7 +132,7 @@ function measure(label: string, proven: ProvenRead, buildMs: number, spec: ReadS
   );
   const addedMs = buildMs + best(() => JSON.stringify(proven)) + best(() => JSON.parse(text)) + 1000 / rate;
   console.log(
-    `${label.padEnd(24)} ${String(text.length).padStart(8)} bytes  ${String(proven.entries.length).padStart(4)} keys  build ${buildMs.toFixed(2).padStart(6)} ms  verify ${rate.toFixed(0).padStart(5)} proofs/s  plain read ${plainMs.toFixed(2).padStart(5)} ms, proof adds ${addedMs.toFixed(1).padStart(5)} ms`,
+    `${label.padEnd(30)} ${String(text.length).padStart(8)} bytes  ${String(proven.entries.length).padStart(4)} keys  build ${buildMs.toFixed(2).padStart(6)} ms  verify ${rate.toFixed(0).padStart(5)} proofs/s  plain read ${plainMs.toFixed(2).padStart(5)} ms, proof adds ${addedMs.toFixed(1).padStart(5)} ms`,
   );
 }
 
@@ -145,6 +157,18 @@ measure(
   'payments of a month',
   ...(await timed({ kind: 'payments', municipality: MUNICIPALITY_CVR, month: '2026-03' })),
 );
+// The list views of one party: a provider with 10 and with CONTRACTS contracts.
+for (const [rep, n] of [
+  [cast.consultantRep, 10],
+  [cast.careHomeRep, CONTRACTS],
+] as const) {
+  measure(`contracts of a party (${n})`, ...(await timed({ kind: 'contracts', party: rep.cvr })));
+  measure(`reports of a party (${n})`, ...(await timed({ kind: 'reports', party: rep.cvr })));
+  measure(
+    `provider payments (${n})`,
+    ...(await timed({ kind: 'partyPayments', party: rep.cvr, month: '2026-03' })),
+  );
+}
 // The block where every February was decided holds CONTRACTS payment events: a page of them.
 let decidedAt = 1;
 while (

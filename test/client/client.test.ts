@@ -4,10 +4,9 @@
  * waited on until final, and read back through the node API.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, generateKeyPair, TillidClientError } from '../../client/index.ts';
-import { readKeyFile } from '../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import { addMonths, DAY_MS, formatDate, parseDate } from '../../node/state/contracts/calendar.ts';
 import { actorId, CARE_HOME_CVR, commitment, MUNICIPALITY_CVR, pilotPolicies } from '../contracts.ts';
 import { tempDir, waitFor } from '../helpers.ts';
@@ -20,7 +19,7 @@ test('every transaction type through the client: signed, final, read back; refus
   const [config] = await initLocalNetwork(dir, 1, CHAIN, 7, ['--business-days-per-block', '1']);
   const node = await startNodeProcess(config as string);
   t.after(() => stopNodeProcess(node, 'SIGKILL'));
-  const authorityKey = readKeyFile(join(config as string, '..', 'key.json'));
+  const authorityKey = readNodeConfigKey(config as string);
   const admin = generateKeyPair();
   const submitter = generateKeyPair(); // the municipality's case system: every municipal role
   const careHome = generateKeyPair();

@@ -16,7 +16,7 @@ import { loadGatewayConfig } from '../../gateway/config.ts';
 import { TestCa } from '../../gateway/emulators/test-ca.ts';
 import { startGateway } from '../../gateway/main.ts';
 import { nodeFetch } from '../../gateway/node-fetch.ts';
-import { writeKeyFile } from '../../node/keyfile.ts';
+import { writeEncryptedKeyFile } from '../../node/custody/key-file.ts';
 import { createLogger } from '../../node/log.ts';
 import { generateKeyPair } from '../../node/protocol/signature.ts';
 import { httpsJson } from '../fixtures/http.ts';
@@ -72,9 +72,12 @@ test('a TLS-on network from bundles finalizes, and the gateway reads it over HTT
   const nodes = await Promise.all(
     keys.map((key, i) => {
       const bundle = join(out, `kommune-${i + 1}`);
-      writeKeyFile(join(dir, `key-${i + 1}.json`), key);
+      // Each key encrypted, its passphrase in a file named by the environment (a secret in containers).
+      writeFileSync(join(dir, `passphrase-${i + 1}`), `passphrase of kommune ${i + 1}\n`, { mode: 0o600 });
+      writeEncryptedKeyFile(join(dir, `key-${i + 1}.json`), key, `passphrase of kommune ${i + 1}`);
       return startNodeProcess(join(bundle, 'node', 'config.json'), {
         TILLID_KEY_FILE: join(dir, `key-${i + 1}.json`),
+        TILLID_PASSPHRASE_FILE: join(dir, `passphrase-${i + 1}`),
         TILLID_DATA_DIR: join(dir, `data-${i + 1}`),
         TILLID_API_HOST: '127.0.0.1',
       });

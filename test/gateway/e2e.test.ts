@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import amqp from 'amqplib';
 import { verifyWebhookSignature } from '../../gateway/events/webhooks.ts';
-import { readKeyFile } from '../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import { verifyProvenRead } from '../../node/state/commitment/proven-read.ts';
 import { directorPolicies } from '../fixtures/contracts.ts';
 import { tempDir, waitFor } from '../helpers.ts';
@@ -65,7 +65,7 @@ test('placement contract end to end through the gateway, payment decision by AMQ
     municipalities: nodes.map((n, i) => ({
       cvr: cvrs[i] as string,
       nodes: [n.url],
-      authority: readKeyFile(join(configs[i] as string, '..', 'key.json')),
+      authority: readNodeConfigKey(configs[i] as string),
     })),
     providers: [CARE_HOME],
     register: true,

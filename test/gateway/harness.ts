@@ -4,10 +4,12 @@
  * (tokens and client certificates) in front of real nodes, and an HTTP client that calls it with
  * a token or a certificate. Everything is generated per run; nothing here is a real secret.
  */
+
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import { MemoryAuditSink } from '../../gateway/audit.ts';
 import type { TokenPrivilege } from '../../gateway/auth/token.ts';
+import type { CaseSystem } from '../../gateway/citizens/case-system.ts';
 import { type GatewayConfig, validateGatewayConfig } from '../../gateway/config.ts';
 import { devGatewayAuth } from '../../gateway/dev-material.ts';
 import { registerDevParties } from '../../gateway/dev-setup.ts';
@@ -15,7 +17,7 @@ import { type IssuedCertificate, type SystemCertificate, TestCa } from '../../ga
 import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
 import { FileKeyStore } from '../../gateway/keystore.ts';
 import { type RunningGateway, startGateway } from '../../gateway/main.ts';
-import { createLogger } from '../../node/log.ts';
+import { createLogger, type Logger } from '../../node/log.ts';
 import type { KeyPair } from '../../node/protocol/signature.ts';
 import { httpsJson } from '../fixtures/http.ts';
 import { tempDir } from '../fixtures/node.ts';
@@ -85,6 +87,8 @@ export async function startGatewayFixture<K extends string = never>(
      * and service agreements for `services` (default: all) on behalf of `cvr`.
      */
     systems?: { [P in K]: SystemSpec };
+    /** Components passed to the gateway: the case system adapter, a logger to inspect. */
+    components?: { caseSystem?: CaseSystem; log?: Logger };
   },
 ): Promise<GatewayFixture<K>> {
   const dir = tempDir(t, 'tillid-gateway-');
@@ -151,7 +155,8 @@ export async function startGatewayFixture<K extends string = never>(
     { keyStorePassphrase: TEST_PASSPHRASE },
     {
       audit,
-      log: createLogger('silent'),
+      log: o.components?.log ?? createLogger('silent'),
+      ...(o.components?.caseSystem ? { caseSystem: o.components.caseSystem } : {}),
     },
   );
   t.after(() => gateway.stop());

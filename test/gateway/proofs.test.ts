@@ -5,8 +5,6 @@
  * reader gets the honest node's answer, or CHAIN_UNVERIFIED (502) when no node proves its answer.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { GatewayError } from '../../gateway/errors.ts';
 import { envelopeOf } from '../../gateway/events/envelope.ts';
@@ -16,32 +14,9 @@ import { NodeRouter } from '../../gateway/routing.ts';
 import { transactionHash } from '../../node/protocol/transaction.ts';
 import { txBuilder } from '../contracts.ts';
 import { anchorTx, generateKeyPair, getJson, startTestNode, waitFor } from '../helpers.ts';
+import { type Loose, liar } from './liar.ts';
 
 const CVR = '29189846';
-// biome-ignore lint/suspicious/noExplicitAny: the liar edits arbitrary JSON
-type Loose = any;
-
-/** A "node" that forwards to a real one and lets `tamper` rewrite each JSON answer. */
-async function liar(
-  t: { after(fn: () => unknown): void },
-  target: string,
-  tamper: (path: string, body: Loose) => Loose,
-) {
-  const server: Server = createServer(async (req, res) => {
-    try {
-      const upstream = await fetch(`${target}${req.url}`);
-      const body = tamper(req.url ?? '', await upstream.json());
-      res.writeHead(upstream.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    } catch {
-      res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: 'BAD_GATEWAY', message: 'upstream unreachable' }));
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 test('a lying node among honest ones: forged reads and event pages are refused, counted and failed over', async (t) => {
   const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 50 });

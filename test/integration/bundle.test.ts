@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -60,12 +60,18 @@ test("a municipality's bundle runs as its README says: node and gateway over HTT
     await quietly('volume', 'rm', '-f', volume, `tillid-${slug}-gateway`, `tillid-${slug}-prometheus`);
   });
   await docker('volume', 'create', volume);
+  // README step 2: the key is encrypted under a passphrase from a file, mounted as the secret the
+  // node reads (readable by the containers' uid 1000: no chown without sudo in CI).
+  const passphrase = join(dir, 'tillid-key-passphrase');
+  writeFileSync(passphrase, `${randomBytes(24).toString('base64')}\n`, { mode: 0o644 });
   const generated = JSON.parse(
     await docker(
       'run',
       '--rm',
       '-v',
       `${volume}:/var/lib/tillid`,
+      '-v',
+      `${passphrase}:/run/secrets/tillid-key-passphrase:ro`,
       NODE_IMAGE_TAG,
       'keys',
       'generate',
@@ -100,6 +106,8 @@ test("a municipality's bundle runs as its README says: node and gateway over HTT
     emptyBlockIntervalMs: 200,
   });
   const bundle = join(dir, 'dist', slug);
+  mkdirSync(join(bundle, 'secrets'), { recursive: true });
+  copyFileSync(passphrase, join(bundle, 'secrets', 'tillid-key-passphrase'));
   const compose = composeCommand();
   const composeRun = async (...args: string[]) => {
     try {

@@ -338,6 +338,11 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
       assert.equal(read.status, 200, JSON.stringify(read.body));
       assert.equal(read.body.status, 'active');
       assert.ok(read.body.provenAt?.height >= forgery.height, JSON.stringify(read.body.provenAt));
+      // The list view too: the liar's list names the contract as suspended, and is refused.
+      const list = await g.call('GET', '/v1/contracts', { as: esdh });
+      assert.equal(list.status, 200, JSON.stringify(list.body));
+      assert.equal(list.body.contracts.find((c: Json) => c.id === contract)?.status, 'active');
+      assert.ok(list.body.provenAt, "a party's contracts are a proven read");
       const payments = await g.call('GET', `/v1/payments?month=${month}`, { as: esdh });
       assert.equal(payments.status, 200, JSON.stringify(payments.body));
       assert.deepEqual(

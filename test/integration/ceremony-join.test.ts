@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   chownSync,
   existsSync,
@@ -44,6 +45,17 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/**
+ * Each member's key passphrase: a file on its host, mounted as the secret the node and the CLI read
+ * (/run/secrets/tillid-key-passphrase) into every container that uses its volume — as the bundle's
+ * compose file does. Readable by the containers' uid 1000 (no chown without sudo in CI).
+ */
+const secret = (volume: string): string[] => {
+  const file = join(work, `${volume}.passphrase`);
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(24).toString('base64')}\n`, { mode: 0o644 });
+  return ['-v', `${file}:/run/secrets/tillid-key-passphrase:ro`];
+};
+
 const CA = '/etc/tillid/tls/ca.pem';
 /** A member's node directory (the bundle's `node/`), as its compose file mounts it. */
 const nodeDir = (i: number) => join(work, 'dist', `kommune-${i + 1}`, 'node');
@@ -63,6 +75,7 @@ const tillidIn = (name: string, ...args: string[]) =>
     P,
     '-v',
     `${name}:/var/lib/tillid`,
+    ...secret(name),
     '-v',
     `${dirOf(name)}:/etc/tillid:ro`,
     IMG,
@@ -105,8 +118,13 @@ const startNode = (name: string) =>
     name,
     '-e',
     'TILLID_API_HOST=0.0.0.0',
+    // An idle network makes an empty block only every 10 minutes by default; this test waits for
+    // heights (and a rotation takes effect two blocks after it is decided), so blocks keep coming.
+    '-e',
+    'TILLID_EMPTY_BLOCK_INTERVAL_MS=500',
     '-v',
     `${name}:/var/lib/tillid`,
+    ...secret(name),
     '-v',
     `${dirOf(name)}:/etc/tillid:ro`,
     IMG,
@@ -140,6 +158,7 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
         '--rm',
         '-v',
         `${name}:/var/lib/tillid`,
+        ...secret(name),
         IMG,
         'keys',
         'generate',
@@ -181,6 +200,7 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
       '--rm',
       '-v',
       `${newcomer}:/var/lib/tillid`,
+      ...secret(newcomer),
       IMG,
       'keys',
       'generate',
@@ -198,6 +218,7 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
       P,
       '-v',
       `${newcomer}:/var/lib/tillid`,
+      ...secret(newcomer),
       '-v',
       `${newcomerDir}:/etc/tillid`,
       '-v',
@@ -340,6 +361,7 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
     '--rm',
     '-v',
     `${rotating}:/var/lib/tillid`,
+    ...secret(rotating),
     '--entrypoint',
     'node',
     IMG,

@@ -43,7 +43,7 @@ import {
   initContainerNetwork,
 } from '../../deploy/init.ts';
 import { ensureImages, NODE_IMAGE_TAG } from '../../docker/build-images.ts';
-import { writeKeyFile } from '../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../node/custody/key-file.ts';
 import { peerIdForPublicKey } from '../../node/p2p/identity.ts';
 import { generateKeyPair } from '../../node/protocol/signature.ts';
 
@@ -186,7 +186,7 @@ export class Cluster {
     const dir = join(this.dir, 'intruder');
     mkdirSync(dir, { mode: 0o700 });
     const key = generateKeyPair();
-    writeKeyFile(join(dir, 'key.json'), key);
+    writePlaintextKeyFile(join(dir, 'key.json'), key);
     // The first authority's config, with every authority as a peer: it knows where everyone is.
     const first = nodes[0] as InitializedNode;
     const config = JSON.parse(readFileSync(join(first.dir, 'config.json'), 'utf8'));

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { validateConfig } from '../../node/config.ts';
-import { writeKeyFile } from '../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../node/custody/key-file.ts';
 import { createLogger } from '../../node/log.ts';
 import { TillidNode } from '../../node/node.ts';
 import { devGenesis, generateKeyPair, getJson, startTestNode, tempDir } from '../helpers.ts';
@@ -18,7 +18,7 @@ test('a node whose API port is taken fails to start, releases its store, and its
 
   const dir = tempDir(t);
   const key = generateKeyPair();
-  writeKeyFile(join(dir, 'key.json'), key);
+  writePlaintextKeyFile(join(dir, 'key.json'), key);
   writeFileSync(join(dir, 'genesis.json'), JSON.stringify(devGenesis([key])));
   const config = (apiPort: number) =>
     validateConfig(

@@ -6,6 +6,7 @@
 import { ACTION_DA, kroner, policyDa, REASON_DA, REPORT_DA, ROLE_DA, STATUS_DA, word } from '../danish.ts';
 import { html } from '../html.ts';
 import type { Session } from '../session.ts';
+import { amendForm, versionHistory } from './amend.ts';
 import { BASE, csrfField, layout } from './layout.ts';
 import { type ContractSummary, type ContractView, cascadeOf, endOf, monthly } from './views.ts';
 
@@ -59,6 +60,7 @@ ${level === 'h2' ? html`<h2 id="${hid}">${heading}</h2>` : html`<h3 id="${hid}">
 ${c.parent ? html`<dt>Afhænger af</dt><dd><a href="${BASE}/kontrakter/${c.parent}">${c.parent.slice(0, 12)}</a> (ved ophør: ${c.onParentEnd === 'suspend' ? 'sættes i bero' : 'ophører'})</dd>` : ''}
 ${c.kle ? html`<dt>KLE</dt><dd>${c.kle}</dd>` : ''}
 </dl>
+${versionHistory(c.versions)}
 <h4>Statusrapporter</h4>
 ${
   c.reportDuties.length === 0
@@ -89,6 +91,7 @@ ${approveForm(s, c, m.id)}</li>`,
       )}</ul>`
 }
 ${reportForm(s, c)}
+${amendForm(s, c)}
 ${
   c.status !== 'terminated' && c.status !== 'expired'
     ? html`<h4>Foreslå</h4>

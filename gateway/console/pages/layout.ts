@@ -8,13 +8,15 @@ import type { Session } from '../session.ts';
 
 export const BASE = '/konsol';
 
-export const csrfField = (s: Session) => html`<input type="hidden" name="_csrf" value="${s.csrf}">`;
+export const csrfField = (s: Session<unknown>) => html`<input type="hidden" name="_csrf" value="${s.csrf}">`;
 
 export function layout(o: {
   title: string;
   session?: Session | undefined;
   body: SafeHtml;
   live?: string;
+  /** Replaces the staff header (the citizens' pages: their own home, who and logout). */
+  header?: SafeHtml;
 }): SafeHtml {
   const s = o.session;
   return html`<!doctype html>
@@ -29,13 +31,16 @@ export function layout(o: {
 <body${o.live ? html` data-live="${o.live}"` : ''}>
 <a class="skip" href="#indhold">Spring til indhold</a>
 <header>
-<p class="brand"><a href="${BASE}/">Tillid</a></p>
-${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/netvaerk">Netværk</a></nav>` : ''}
+${
+  o.header ??
+  html`<p class="brand"><a href="${BASE}/">Tillid</a></p>
+${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/netvaerk">Netværk</a> <a href="${BASE}/revision">Revision</a></nav>` : ''}
 ${
   s
     ? html`<p class="who">${s.person.name} · CVR ${s.person.cvr} · ${s.person.privileges.map((p) => ROLE_DA[p.role] ?? p.role).join(', ')}</p>
 <form method="post" action="${BASE}/logout">${csrfField(s)}<button type="submit">Log ud</button></form>`
     : ''
+}`
 }
 </header>
 <main id="indhold">

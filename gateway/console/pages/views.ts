@@ -1,5 +1,7 @@
 /** The shapes of the node's contract read models the console renders (node/state/contracts/read-models.ts). */
 
+import type { TermsVersionView } from './amend.ts';
+
 export interface LineItemView {
   readonly code: string;
   readonly monthly: number;
@@ -37,6 +39,8 @@ export interface MotionView {
 
 export interface ContractView extends ContractSummary {
   readonly motions: readonly MotionView[];
+  /** Every version of the terms, oldest first (amendments add one). */
+  readonly versions?: readonly TermsVersionView[];
   readonly payments: readonly {
     readonly type: string;
     readonly period: number;

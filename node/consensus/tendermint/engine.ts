@@ -15,7 +15,7 @@
  */
 import { type Block, blockHash, type CommitCertificate, quorum } from '../../protocol/block.ts';
 import type { Hex } from '../../protocol/hash.ts';
-import { type Signer, verifySignature } from '../../protocol/signature.ts';
+import { type MessageSigner, verifySignature } from '../../protocol/signature.ts';
 import {
   type ConsensusMessage,
   certificateFromPrecommits,
@@ -94,7 +94,7 @@ export type EngineOutput =
 
 export interface EngineOptions {
   readonly chainId: string;
-  readonly signer: Signer;
+  readonly signer: MessageSigner;
   readonly app: ConsensusApplication;
   readonly signedLog: SignedVoteLog;
   readonly timeouts?: Timeouts;

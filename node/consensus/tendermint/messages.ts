@@ -6,7 +6,6 @@
  */
 
 import { type Block, decodeBlock } from '../../protocol/block.ts';
-import type { Hex } from '../../protocol/hash.ts';
 import type { ConsensusMessage, Proposal, Vote } from '../../protocol/votes.ts';
 
 export * from '../../protocol/votes.ts';

@@ -7,7 +7,15 @@ import type { Json } from '../../protocol/canonical.ts';
 import type { Genesis } from '../../protocol/genesis.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { businessDay, clockOf } from '../contracts/calendar.ts';
-import { contractView, eventsAfter, partyView, paymentsOf } from '../contracts/read-models.ts';
+import {
+  contractSummaries,
+  contractView,
+  eventsAfter,
+  partyView,
+  paymentsFor,
+  paymentsOf,
+  reportsOf,
+} from '../contracts/read-models.ts';
 import type { Receipt } from '../machine.ts';
 import { receiptKey } from '../machine.ts';
 import type { StateReader } from '../module.ts';
@@ -16,6 +24,10 @@ import { anchorKey } from '../modules/anchor.ts';
 export type ReadSpec =
   | { readonly kind: 'contract'; readonly id: Hex }
   | { readonly kind: 'party'; readonly cvr: string }
+  /** The list views of one party: its contracts, its due and overdue reports, the payments it sees. */
+  | { readonly kind: 'contracts'; readonly party: string }
+  | { readonly kind: 'reports'; readonly party: string }
+  | { readonly kind: 'partyPayments'; readonly party: string; readonly month: string }
   | { readonly kind: 'payments'; readonly municipality: string; readonly month: string }
   | { readonly kind: 'events'; readonly after: number; readonly limit: number }
   | { readonly kind: 'anchor'; readonly hash: Hex }
@@ -46,6 +58,13 @@ export function evaluateRead(spec: ReadSpec, state: StateReader, ctx: ReadContex
       return orNull(partyView(state, spec.cvr));
     case 'payments':
       return { decisions: paymentsOf(state, spec.municipality, spec.month) as Json[] };
+    // The lists are derived from the party's index (`byPartyKey`): its length proves none is left out.
+    case 'contracts':
+      return { contracts: contractSummaries(state, spec.party) as unknown as Json[] };
+    case 'reports':
+      return { reports: reportsOf(state, spec.party) as unknown as Json[] };
+    case 'partyPayments':
+      return { decisions: paymentsFor(state, spec.party, spec.month) as Json[] };
     case 'events': {
       const page = eventsAfter(state, spec.after, ctx.height, spec.limit, PROVEN_EVENT_HEIGHTS);
       return { ...page, head: ctx.height } as unknown as Json;
@@ -82,6 +101,13 @@ export function readSpecProblem(input: unknown): string | undefined {
       return fields('id') && HASH.test(String(r.id)) ? undefined : 'contract read needs id';
     case 'party':
       return fields('cvr') && CVR.test(String(r.cvr)) ? undefined : 'party read needs cvr';
+    case 'contracts':
+    case 'reports':
+      return fields('party') && CVR.test(String(r.party)) ? undefined : `${r.kind} read needs party`;
+    case 'partyPayments':
+      return fields('party', 'month') && CVR.test(String(r.party)) && MONTH.test(String(r.month))
+        ? undefined
+        : 'partyPayments read needs party and month';
     case 'payments':
       return fields('municipality', 'month') &&
         CVR.test(String(r.municipality)) &&

@@ -17,13 +17,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { connect, generateKeyPair } from '../../../client/index.ts';
 import { bothParties, kOf } from '../../../client/policies.ts';
 import {
   ContextHandlerEmulator,
   type EmulatedPerson,
 } from '../../../gateway/emulators/context-handler-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
-import { readKeyFile } from '../../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
 import { CARE_HOME, OTHER_PROVIDER, privilege, startGatewayFixture } from '../harness.ts';
@@ -43,6 +44,7 @@ const CASEWORKER = person('sub-sagsbehandler-1', 'Sara Sagsbehandler', MUNICIPAL
 const CHIEF = person('sub-centerchef-1', 'Carl <script>alert(1)</script> Centerchef', MUNICIPALITY, [
   'centre-chief',
 ]);
+const AUDITOR = person('sub-revisor-1', 'Rikke Revisor', MUNICIPALITY, ['auditor']);
 const CARE_WORKER = person('sub-botilbud-1', 'Bo Botilbud', CARE_HOME, ['provider-representative']);
 
 const freePort = () =>
@@ -83,7 +85,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const idp = await ContextHandlerEmulator.start({
     cert: idpServer.certPem,
     key: idpServer.keyPem,
-    persons: [CASEWORKER, CHIEF, CARE_WORKER],
+    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
   t.after(() => idp.stop());
@@ -93,13 +95,15 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
       {
         cvr: MUNICIPALITY,
         nodes: [nodes[0]?.url as string],
-        authority: readKeyFile(join(config as string, '..', 'key.json')),
+        authority: readNodeConfigKey(config as string),
       },
     ],
     providers: [CARE_HOME, OTHER_PROVIDER],
     register: true,
     systems: { esdh: { cvr: MUNICIPALITY, privileges: [privilege('director')] } },
     config: {
+      // The genesis the gateway trusts: the auditor's view shows the chain verified against it.
+      genesisFile: join(dir, 'network', 'genesis.json'),
       listen: { host: '127.0.0.1', port },
       console: {
         issuer: idp.issuer,
@@ -216,7 +220,6 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   await go(cw, cw.getByRole('link', { name: 'Netværk' }), 'Netværket');
   await cw.locator('tbody tr', { hasText: 'oppe' }).first().waitFor();
   await accessible(cw, 'the network page');
-  await shot(cw, 'network');
 
   // 2. Hostile case numbers are refused in Danish, shown escaped, and nothing changes.
   for (const [input, says] of [
@@ -327,10 +330,11 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   }
   const period = await overdue.first().getAttribute('value');
   await careSection.getByLabel('Periode', { exact: true }).selectOption(period as string);
+  const report = Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain');
   await careSection.getByLabel('Rapport (fil)').setInputFiles({
     name: 'statusrapport.txt',
     mimeType: 'text/plain',
-    buffer: Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain'),
+    buffer: report,
   });
   await go(care, careSection.getByRole('button', { name: 'Indsend rapport' }), 'Sagens overblik');
   await care
@@ -338,6 +342,98 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     .filter({ hasText: 'modtaget' })
     .waitFor();
   await accessible(care, 'the provider’s case page after a report');
+
+  // 6b. The auditor: the chain verified against the genesis, the placement's timeline with who
+  // approved in which role at which height, and the report checked against its commitment — the
+  // file sent (match), another file (mismatch), a hostile file name shown escaped.
+  const auditorContext = await newContext();
+  const auditor = await login(auditorContext, AUDITOR);
+  await go(auditor, auditor.getByRole('link', { name: 'Revision' }), 'Revision');
+  assert.match(
+    (await auditor.locator('p.verified').textContent()) ?? '',
+    /Verificeret: blok \d+ bærer 1 af 1 myndigheders underskrifter \(mindst 1 kræves\) og autoritetssættet begynder ved den betroede genesis\./,
+  );
+  await accessible(auditor, 'the audit overview');
+  await shot(auditor, 'audit-chain');
+  const placementLink = auditor.locator('li', { hasText: `leverandør CVR ${CARE_HOME}` }).getByRole('link');
+  const auditHeading = `Revision af kontrakt ${(await placementLink.textContent())?.replace('Kontrakt ', '').trim()}`;
+  await go(auditor, placementLink, auditHeading);
+  const timeline = auditor.locator('table.timeline tbody');
+  for (const who of [
+    /godkendelse\s*aktivering, af centerchef \(CVR 29189846\)/,
+    /godkendelse\s*aktivering, af leverandørrepræsentant \(CVR \d+\)/,
+  ])
+    assert.match((await timeline.textContent()) ?? '', who);
+  assert.match(
+    (await timeline.locator('tr', { hasText: 'godkendelse' }).first().locator('td').first().textContent()) ??
+      '',
+    /^\d+$/,
+    'each approval with its height',
+  );
+  await accessible(auditor, 'the contract timeline');
+  const check = async (name: string, buffer: Buffer, says: string) => {
+    const option = auditor.locator('#tjek-dok option', { hasText: `statusrapport for periode ${period} ` });
+    await auditor
+      .getByLabel('Dokument på kæden')
+      .selectOption((await option.getAttribute('value')) as string);
+    await auditor.getByLabel('Fil at kontrollere').setInputFiles({ name, mimeType: 'text/plain', buffer });
+    await go(auditor, auditor.getByRole('button', { name: 'Kontrollér fil' }), auditHeading);
+    await auditor.getByRole('alert').filter({ hasText: says }).waitFor();
+  };
+  await check('statusrapport.txt', report, 'Filen svarer til fingeraftrykket på kæden.');
+  await accessible(auditor, 'a matching document check');
+  await shot(auditor, 'audit');
+  const hostileName = '<img src=x onerror=alert(1)>.txt';
+  await check(hostileName, Buffer.from('en anden fil'), 'Filen svarer IKKE til fingeraftrykket på kæden.');
+  assert.match((await auditor.getByRole('alert').textContent()) ?? '', /<img src=x onerror=alert\(1\)>\.txt/);
+  assert.equal(await auditor.locator('main img').count(), 0, 'the file name is text, not markup');
+  await accessible(auditor, 'a failed document check');
+  // A commitment that is not the contract's is refused, and the auditor may not approve.
+  const csrf = await auditor.locator('input[name="_csrf"]').first().getAttribute('value');
+  const bogus = await auditorContext.request.post(`${auditor.url()}`, {
+    multipart: {
+      _csrf: csrf as string,
+      commitment: 'f'.repeat(64),
+      fil: { name: 'x.txt', mimeType: 'text/plain', buffer: report },
+    },
+  });
+  assert.equal(bogus.status(), 400);
+  assert.match(await bogus.text(), /Vælg et dokument fra kontraktens liste/);
+
+  // 6c. An amendment with its version history: a price that is not a number is refused in Danish
+  // and changes nothing; the caseworker proposes a new price, the centre chief approves it, and
+  // both versions of the terms are shown with the height that set them.
+  await cw.goto(caseUrl);
+  const toAmend = cw.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  await toAmend.getByLabel('Ny pris pr. måned for ophold (kr.)').fill('<b>47000</b>');
+  await go(cw, toAmend.getByRole('button', { name: 'Send ændringsforslag' }), 'Handlingen blev afvist');
+  await cw.getByRole('alert').filter({ hasText: 'Prisen for ophold skal være et helt tal' }).waitFor();
+  await cw.goto(caseUrl);
+  assert.equal(await toAmend.locator('li.motion', { hasText: 'ændring' }).count(), 0, 'nothing proposed');
+  await toAmend.getByLabel('Ny pris pr. måned for ophold (kr.)').fill('47000');
+  await go(cw, toAmend.getByRole('button', { name: 'Send ændringsforslag' }), 'Sagens overblik');
+  assert.match(
+    (await toAmend.locator('li.motion', { hasText: 'ændring' }).textContent()) ?? '',
+    /mangler 1 centerchef \(kommunen\)/,
+  );
+  await chief.goto(caseUrl);
+  await go(
+    chief,
+    chief
+      .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+      .locator('li.motion', { hasText: 'ændring' })
+      .getByRole('button', { name: 'Godkend' }),
+    'Sagens overblik',
+  );
+  await cw.goto(caseUrl);
+  const versions = toAmend.locator('table.versions tbody tr');
+  await versions.nth(1).waitFor();
+  assert.match((await versions.nth(0).textContent()) ?? '', /1 \(oprettelse\).*ophold: 45\.000,00 kr\./);
+  assert.match(
+    (await versions.nth(1).textContent()) ?? '',
+    /2 \(ændring [0-9a-f]{8}\).*ophold: 47\.000,00 kr\./,
+  );
+  await accessible(cw, 'the case overview with an amendment');
 
   await cw.goto(caseUrl);
   const taxi = await cw
@@ -368,5 +464,31 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   for (const provider of [CARE_HOME, OTHER_PROVIDER])
     await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
   assert.equal(navigations, 0, 'updated in place');
+
+  // 8. The operator: each node's fault counters, the authority set by height, and a membership
+  // proposal with its votes. (Last: the added authority never starts, so this one-node chain halts.)
+  const authority = await connect(nodes[0]?.url as string, { key: readNodeConfigKey(config as string) });
+  const proposed = await authority.proposeMembership(
+    { action: 'add', name: 'Albertslund Kommune', cvr: '12345678', publicKey: generateKeyPair().publicKey },
+    { wait: true },
+  );
+  await go(chief, chief.getByRole('link', { name: 'Netværk' }), 'Netværket');
+  const counters = chief.locator('table.counters tbody tr').first().locator('td');
+  assert.match((await counters.nth(1).textContent()) ?? '', /^\d+$/, 'round changes from the node');
+  await chief.getByLabel('Forslagets transaktions-hash').fill(proposed.hash);
+  await go(chief, chief.getByRole('button', { name: 'Vis forslag' }), 'Netværket');
+  const shown = (await chief.locator('dl.proposal').textContent()) ?? '';
+  assert.match(shown, /optag Albertslund Kommune \(CVR 12345678\)/);
+  assert.match(shown, /vedtaget, gælder fra højde \d+/);
+  assert.match(shown, /Stemmer \(1 af 1; over to tredjedele kræves\)/);
+  await accessible(chief, 'the network page with a proposal');
+  await shot(chief, 'network');
+  await chief.goto(`${publicUrl}/konsol/netvaerk?forslag=${'0'.repeat(64)}`);
+  await chief.getByRole('alert').filter({ hasText: 'Ingen node kender et forslag med den hash.' }).waitFor();
+  const hostile = await chief.goto(
+    `${publicUrl}/konsol/netvaerk?forslag=%3Cscript%3Ealert(1)%3C%2Fscript%3E`,
+  );
+  assert.equal(hostile?.status(), 400);
+  assert.equal(await chief.locator('script:not([src])').count(), 0);
   assert.deepEqual(violations, [], 'no CSP violations');
 });

@@ -11,7 +11,7 @@ import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { nodeFetch } from '../../../gateway/node-fetch.ts';
 import { NodeRouter } from '../../../gateway/routing.ts';
 import { loadConfig, validateConfig } from '../../../node/config.ts';
-import { writeKeyFile } from '../../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
 import { devGenesis, generateKeyPair, startTestNode, tempDir } from '../../fixtures/node.ts';
 import { tillid } from '../../fixtures/processes.ts';
 
@@ -74,6 +74,10 @@ test('the CLI reads an HTTPS node API with --ca, and refuses a certificate from 
 
   const ok = await verify('--ca', join(files, 'ca.pem'));
   assert.equal(ok.code, 0, ok.stderr);
+  // A bundle of CAs (the members' and one's own), even glued without a newline between them.
+  writeFileSync(join(files, 'bundle.pem'), `${other.certPem.trim()}${ca.certPem}`);
+  const bundled = await verify('--ca', join(files, 'bundle.pem'));
+  assert.equal(bundled.code, 0, bundled.stderr);
   const wrong = await verify('--ca', join(files, 'other.pem'));
   assert.equal(wrong.code, 1);
   assert.match(
@@ -119,7 +123,7 @@ test('bad TLS and announce configuration is refused before anything starts', asy
   // A certificate file that is not there stops the node saying which.
   const missing = join(dir, 'no-such.pem');
   const key = generateKeyPair();
-  writeKeyFile(join(dir, 'k.json'), key);
+  writePlaintextKeyFile(join(dir, 'k.json'), key);
   writeFileSync(join(dir, 'g.json'), JSON.stringify(devGenesis([key])));
   writeFileSync(
     join(dir, 'config.json'),

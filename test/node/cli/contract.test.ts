@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeKeyFile } from '../../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { generateKeyPair } from '../../../node/protocol/signature.ts';
 import { DAY_MS, formatDate, parseDate } from '../../../node/state/contracts/calendar.ts';
 import { actorId, CARE_HOME_CVR, MUNICIPALITY_CVR } from '../../contracts.ts';
@@ -26,7 +27,7 @@ test('party and contract commands: a contract from template to suspension, with 
   const keyFile = (name: string) => {
     const key = generateKeyPair();
     const path = join(dir, `${name}.json`);
-    writeKeyFile(path, key);
+    writePlaintextKeyFile(path, key);
     return { path, publicKey: key.publicKey };
   };
   const [admin, submitter, careHome] = [keyFile('admin'), keyFile('submitter'), keyFile('care-home')];
@@ -72,6 +73,8 @@ test('party and contract commands: a contract from template to suspension, with 
     'register',
     '--key',
     join(config as string, '..', 'key.json'),
+    '--passphrase-file',
+    join(config as string, '..', THROWAWAY_PASSPHRASE_FILE),
     '--cvr',
     MUNICIPALITY_CVR,
     '--kind',

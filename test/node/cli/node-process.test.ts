@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import { initSingleNode, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 
@@ -27,6 +28,8 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
     node.url,
     '--key',
     join(dir, nodeDir as string, 'key.json'),
+    '--passphrase-file',
+    join(dir, nodeDir as string, THROWAWAY_PASSPHRASE_FILE),
     '--document',
     document,
     '--doc-type',
@@ -79,9 +82,9 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
 test('kill -9 under load never loses an acknowledged finalized transaction nor corrupts the store', async (t) => {
   const dir = tempDir(t);
   const { name: nodeDir, config } = await initSingleNode(dir);
-  const { readKeyFile } = await import('../../../node/keyfile.ts');
+  const { readNodeConfigKey } = await import('../../../node/custody/key-file.ts');
   const { anchorTx } = await import('../../helpers.ts');
-  const key = readKeyFile(join(dir, nodeDir as string, 'key.json'));
+  const key = readNodeConfigKey(join(dir, nodeDir as string, 'config.json'));
   const chainId = (await import(join(dir, 'genesis.json'), { with: { type: 'json' } })).default.chainId;
   const finalized = new Map<string, number>();
 

@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
-import { readKeyFile } from '../../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { createLogger } from '../../../node/log.ts';
 import { Gossip, TOPICS, topicName } from '../../../node/p2p/gossip.ts';
 import { createHost } from '../../../node/p2p/host.ts';
@@ -39,9 +38,9 @@ async function honestThreeAndAnAttacker(
   const configs = await initLocalNetwork(dir, 4, chainId, portOffset);
   const honest = await startNodeProcesses(t, configs.slice(0, 3));
   const config = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
-  const key = readKeyFile(join(configs[3] as string, '..', 'key.json'));
+  const key = readNodeConfigKey(configs[3] as string);
   const attacker = await createHost({
-    keyPair: key,
+    identity: key,
     listen: config.p2p.listen,
     peers: config.p2p.peers,
     topics: TOPICS.map((n) => topicName(chainId, n)),

@@ -6,9 +6,10 @@
  * it — catches up and finalizes blocks as an authority. The chain verifies offline.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { peerIdForPublicKey } from '../../../node/p2p/identity.ts';
 import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
@@ -43,9 +44,14 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
   );
   await waitFor(async () => ((await status(first)).height >= 2 ? true : undefined), 30_000);
 
+  // The newcomer's key is generated encrypted; its passphrase file is named in its config.
+  const newcomerPassphrase = join(dir, 'newcomer.passphrase');
+  writeFileSync(newcomerPassphrase, 'the newcomer passphrase\n', { mode: 0o600 });
   const joinArgs = (genesis: string, out: string) => [
     'network',
     'join',
+    '--passphrase-file',
+    newcomerPassphrase,
     '--genesis',
     genesis,
     '--from',
@@ -97,7 +103,18 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
   // The vote, with the address the join printed.
   const governance = async (node: NodeProcess, i: number, args: string[]) => {
     const key = join(configs[i] as string, '..', 'key.json');
-    const result = await tillid(['authority', ...args, '--key', key, '--api', node.url, '--wait']);
+    const passphrase = join(configs[i] as string, '..', THROWAWAY_PASSPHRASE_FILE);
+    const result = await tillid([
+      'authority',
+      ...args,
+      '--key',
+      key,
+      '--passphrase-file',
+      passphrase,
+      '--api',
+      node.url,
+      '--wait',
+    ]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     return JSON.parse(result.stdout.split('\n')[0] as string) as { hash: string };
   };

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { peerIdForPublicKey } from '../../../node/p2p/identity.ts';
 import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
@@ -33,7 +34,16 @@ test('an authority rotates its key; the network keeps finalizing; the old key is
 
   const home = join(configs[1] as string, '..');
   const oldKey = JSON.parse(readFileSync(join(home, 'key.json'), 'utf8')).publicKey as string;
-  const generated = await tillid(['keys', 'generate', '--out', join(home, 'key-next.json')]);
+  // The new key under the node's (throwaway) passphrase file, so the config opens it after the swap.
+  const passphrase = join(home, THROWAWAY_PASSPHRASE_FILE);
+  const generated = await tillid([
+    'keys',
+    'generate',
+    '--out',
+    join(home, 'key-next.json'),
+    '--passphrase-file',
+    passphrase,
+  ]);
   assert.equal(generated.code, 0, generated.stderr);
   const newKey = JSON.parse(generated.stdout).publicKey as string;
 
@@ -44,6 +54,8 @@ test('an authority rotates its key; the network keeps finalizing; the old key is
     join(home, 'key.json'),
     '--new-key',
     join(home, 'key-next.json'),
+    '--passphrase-file',
+    passphrase,
     '--api',
     (nodes[1] as NodeProcess).url,
     '--wait',
@@ -93,6 +105,8 @@ test('an authority rotates its key; the network keeps finalizing; the old key is
     'propose',
     '--key',
     join(home, 'key-retired.json'),
+    '--passphrase-file',
+    passphrase,
     '--action',
     'remove',
     '--name',

@@ -5,10 +5,11 @@
  * chain, with its changing authority sets, verifies offline from the genesis.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { writeKeyFile } from '../../../node/keyfile.ts';
+import { writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
 import { generateKeyPair, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
   assertChainVerifies,
@@ -23,7 +24,19 @@ import {
 const status = (node: NodeProcess) => getJson(`${node.url}/v1/status`);
 
 async function governance(node: NodeProcess, keyFile: string, args: string[]): Promise<{ hash: string }> {
-  const result = await tillid(['authority', ...args, '--key', keyFile, '--api', node.url, '--wait']);
+  // The network's own keys are encrypted, each with its throwaway passphrase beside it.
+  const passphrase = join(dirname(keyFile), THROWAWAY_PASSPHRASE_FILE);
+  const unlock = existsSync(passphrase) ? ['--passphrase-file', passphrase] : [];
+  const result = await tillid([
+    'authority',
+    ...args,
+    '--key',
+    keyFile,
+    ...unlock,
+    '--api',
+    node.url,
+    '--wait',
+  ]);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   return JSON.parse(result.stdout.split('\n')[0] as string);
 }
@@ -38,7 +51,7 @@ test('a municipality is voted in, joins and proposes; another is voted out; the 
   const newcomer = generateKeyPair();
   const newDir = join(dir, 'kommune-e');
   mkdirSync(newDir);
-  writeKeyFile(join(newDir, 'key.json'), newcomer);
+  writePlaintextKeyFile(join(newDir, 'key.json'), newcomer);
   const template = JSON.parse(readFileSync(configs[3] as string, 'utf8'));
   const p2pPort = Number(template.p2p.listen[0].split('/').pop()) + 1;
   // The fourth node lists the other three; the first node's list ends with the fourth.

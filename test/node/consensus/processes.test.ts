@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { readKeyFile, writeKeyFile } from '../../../node/keyfile.ts';
+import { readNodeConfigKey, writePlaintextKeyFile } from '../../../node/custody/key-file.ts';
 import { anchorTx, generateKeyPair, getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import {
   assertChainVerifies,
@@ -30,7 +30,7 @@ test('four authority processes finalize, survive kill -9 of one, and catch it up
   const observerKey = generateKeyPair();
   const observerDir = join(dir, 'observer');
   mkdirSync(observerDir);
-  writeKeyFile(join(observerDir, 'key.json'), observerKey);
+  writePlaintextKeyFile(join(observerDir, 'key.json'), observerKey);
   for (const file of configs) {
     const config = JSON.parse(readFileSync(file, 'utf8'));
     config.p2p.observers = [observerKey.publicKey];
@@ -58,7 +58,7 @@ test('four authority processes finalize, survive kill -9 of one, and catch it up
   assert.equal(agreed.size, 1, 'all four hold the same block 3');
 
   // A transaction sent to one node is finalized on all.
-  const key = readKeyFile(join(dirOf(configs[0] as string), 'key.json'));
+  const key = readNodeConfigKey(configs[0] as string);
   const tx = anchorTx(key, 'tillid-four');
   const submitted = await fetch(`${nodes[0]?.url}/v1/transactions`, {
     method: 'POST',
@@ -90,4 +90,4 @@ test('four authority processes finalize, survive kill -9 of one, and catch it up
   await assertChainVerifies(dir, { api: nodes[3]?.url as string });
 });
 
-const dirOf = (file: string) => file.slice(0, file.lastIndexOf('/'));
+const _dirOf = (file: string) => file.slice(0, file.lastIndexOf('/'));

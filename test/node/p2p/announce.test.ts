@@ -18,13 +18,13 @@ test('peers learn only the announced address of a node listening on every interf
     allowed: (k: string) => allowed.has(k),
     log: pino({ level: 'silent' }),
   };
-  const listener = await createHost({ ...common, keyPair: b, listen: ['/ip4/127.0.0.1/tcp/0'], peers: [] });
+  const listener = await createHost({ ...common, identity: b, listen: ['/ip4/127.0.0.1/tcp/0'], peers: [] });
   t.after(() => listener.stop());
   const [listenerAddress] = listener.host.getMultiaddrs().map(String);
   const announced = '/dns4/node.kommune.example/tcp/7201';
   const dialer = await createHost({
     ...common,
-    keyPair: a,
+    identity: a,
     listen: ['/ip4/0.0.0.0/tcp/0'],
     announce: [announced],
     peers: [listenerAddress as string],

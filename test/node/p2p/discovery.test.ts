@@ -18,7 +18,7 @@ test('a member dials a peer learned at run time, and hangs up on one that leaves
   const newcomerKey: KeyPair = generateKeyPair();
   let admitted = true;
   const newcomer = await createHost({
-    keyPair: newcomerKey,
+    identity: newcomerKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     peers: [],
     topics: [],
@@ -29,7 +29,7 @@ test('a member dials a peer learned at run time, and hangs up on one that leaves
   const address = `${newcomer.host.getMultiaddrs()[0]?.toString()}`;
   let learned: string[] = [];
   const member = await createHost({
-    keyPair: memberKey,
+    identity: memberKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     peers: [],
     discover: async () => learned,

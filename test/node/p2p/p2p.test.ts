@@ -20,7 +20,7 @@ async function start(
 ) {
   const keys = new Set(allowed.map((k) => k.publicKey));
   const running = await createHost({
-    keyPair: key,
+    identity: key,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     peers,
     topics: ['tx', 'vote'].map((n) => topicName('tillid-test', n)),

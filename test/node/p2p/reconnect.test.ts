@@ -26,7 +26,7 @@ async function start(
 ) {
   const keys = new Set(members.map((k) => k.publicKey));
   const running = await createHost({
-    keyPair: key,
+    identity: key,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     peers,
     topics: [topicName('tillid-test', 'vote')],

@@ -39,7 +39,7 @@ async function host(
 ) {
   const allowed = new Set(keys.map((k) => k.publicKey));
   const running = await createHost({
-    keyPair: key,
+    identity: key,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     peers: o.peers ?? [],
     topics: [topicName('tillid-test', 'vote')],

@@ -7,9 +7,8 @@
  * the same state on every node and in a replay from the genesis.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { readKeyFile } from '../../../../node/keyfile.ts';
+import { readNodeConfigKey } from '../../../../node/custody/key-file.ts';
 import type { Hex } from '../../../../node/protocol/hash.ts';
 import { type Transaction, transactionHash } from '../../../../node/protocol/transaction.ts';
 import { addMonths, DAY_MS, formatDate, parseDate } from '../../../../node/state/contracts/calendar.ts';
@@ -38,7 +37,7 @@ test('the placement case on four authority processes: paid monthly, reports befo
   const configs = await initLocalNetwork(dir, 4, CHAIN, 5, ['--business-days-per-block', '2']);
   const nodes = await startNodeProcesses(t, configs);
   const [first, , , last] = nodes as [NodeProcess, NodeProcess, NodeProcess, NodeProcess];
-  const authorityKey = readKeyFile(join(configs[0] as string, '..', 'key.json'));
+  const authorityKey = readNodeConfigKey(configs[0] as string);
   const cast = castOfCase();
   const b = txBuilder(CHAIN);
 

@@ -1,0 +1,108 @@
+/**
+ * The citizens' routes under /borger: login through the citizen IdP (MitID via a broker), the
+ * overview of the services agreed for them or the children in their custody, one case, logout.
+ * The CPR number from the ID token goes to the case system's `identify` and nowhere else: not in
+ * the session (which holds the case system's opaque handle), not in a log line, not in a URL.
+ * A case reference not among the citizen's cases, now, is refused (403 CASE_NOT_YOURS).
+ */
+import type { FastifyInstance } from 'fastify';
+import { ERROR_DA } from '../console/danish.ts';
+import { FormError } from '../console/forms.ts';
+import { access, type ConsoleKit, HEX64 } from '../console/kit.ts';
+import { LoginError, type OidcClient } from '../console/oidc.ts';
+import type { Session, Sessions } from '../console/session.ts';
+import { GatewayError } from '../errors.ts';
+import type { CaseSystem } from './case-system.ts';
+import { CITIZEN_BASE, citizenCasePage, citizenHomePage, citizenLoginPage } from './pages.ts';
+import { accessLogOf, type Citizen, casesOf, servicesOf } from './services.ts';
+
+const CPR = /^\d{10}$/;
+
+export interface CitizenDeps {
+  readonly sessions: Sessions<Citizen>;
+  readonly oidc: OidcClient;
+  readonly caseSystem: CaseSystem;
+}
+
+export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: CitizenDeps): void {
+  const { c, page } = k;
+  const { sessions, oidc, caseSystem } = d;
+
+  const sessionOf = (request: Parameters<typeof sessions.of>[0]): Session<Citizen> => {
+    const s = sessions.of(request);
+    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
+    return s;
+  };
+  const mine = async (s: Session<Citizen>) => {
+    const found = await casesOf(c, caseSystem, s.person);
+    // The case system no longer knows the handle: nothing to show, and the session is over.
+    if (!found) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
+    return found;
+  };
+
+  app.get(`${CITIZEN_BASE}`, { config: access, schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect(`${CITIZEN_BASE}/`, 303),
+  );
+  app.get(`${CITIZEN_BASE}/`, { config: access, schema: { hide: true } }, async (request, reply) => {
+    const s = sessions.of(request);
+    if (!s) return page(reply, 200, citizenLoginPage());
+    const { municipality, cases } = await mine(s);
+    const services = await servicesOf(c, caseSystem, municipality, new Set(cases.map((x) => x.ref)));
+    return page(reply, 200, citizenHomePage(s, cases, services));
+  });
+
+  app.get<{ Params: { ref: string } }>(
+    `${CITIZEN_BASE}/sager/:ref`,
+    {
+      config: access,
+      schema: { hide: true, params: { type: 'object', properties: { ref: HEX64 }, required: ['ref'] } },
+    },
+    async (request, reply) => {
+      const s = sessionOf(request);
+      const { municipality, cases } = await mine(s);
+      const one = cases.find((x) => x.ref === request.params.ref);
+      if (!one) throw new GatewayError('CASE_NOT_YOURS', 'the case is not among the citizen’s cases');
+      const services = await servicesOf(c, caseSystem, municipality, new Set([one.ref]));
+      const log = await accessLogOf(c, caseSystem, municipality, one.ref);
+      return page(reply, 200, citizenCasePage(s, one, services.get(one.ref) ?? [], log));
+    },
+  );
+
+  app.get(`${CITIZEN_BASE}/login`, { config: access, schema: { hide: true } }, async (_request, reply) => {
+    const { url, pending } = await oidc.begin();
+    sessions.rememberLogin(reply, pending);
+    return reply.redirect(url, 303);
+  });
+
+  app.get<{ Querystring: { code?: string; state?: string } }>(
+    `${CITIZEN_BASE}/callback`,
+    { config: access, schema: { hide: true } },
+    async (request, reply) => {
+      const pending = sessions.takeLogin(request, reply);
+      const { code, state } = request.query;
+      try {
+        if (typeof code !== 'string' || typeof state !== 'string') throw new LoginError('no code');
+        const claims = await oidc.claims(pending, code, state);
+        if (typeof claims.cpr !== 'string' || !CPR.test(claims.cpr))
+          throw new LoginError('the ID token asserts no CPR number');
+        const handle = await caseSystem.identify(claims.cpr);
+        if (handle === undefined)
+          return page(reply, 200, citizenLoginPage('Kommunen har ingen sager om dig eller dine børn.'));
+        sessions.start(reply, { handle });
+        return reply.redirect(`${CITIZEN_BASE}/`, 303);
+      } catch (e) {
+        if (!(e instanceof LoginError)) throw e;
+        // The reason is the client's own sentence: never a claim, a token or a CPR number.
+        request.log.warn({ reason: e.message }, 'citizen login refused');
+        return page(reply, 401, citizenLoginPage(`${ERROR_DA.LOGIN_FAILED} Start forfra.`));
+      }
+    },
+  );
+
+  app.post(`${CITIZEN_BASE}/logout`, { config: access, schema: { hide: true } }, async (request, reply) => {
+    const s = sessionOf(request);
+    k.checkCsrf(request, s, ((request.body ?? {}) as { _csrf?: unknown })._csrf);
+    sessions.end(request, reply);
+    return reply.redirect(`${CITIZEN_BASE}/`, 303);
+  });
+}

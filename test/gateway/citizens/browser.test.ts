@@ -1,0 +1,498 @@
+/**
+ * Citizens' access ("Mine ydelser", issue 17) in a real browser (Debian's Chromium through
+ * playwright-core) against the gateway over HTTPS in front of a real node process. Citizens log in
+ * through the MitID broker EMULATOR (OIDC code + PKCE, signed ID token with a `cpr` claim); the
+ * municipality's case system EMULATOR is the only register of CPR numbers and custody.
+ *
+ * A guardian sees the services agreed for the child in their custody — the placement with its
+ * school support, and the taxi — with provider organisation, period, status, next report due and
+ * whether it runs as agreed, but no amounts and no drafts. A caseworker opens the case in the
+ * console and the case system reads a contract through the API: the guardian's case page lists both
+ * reads with organisation, unit (not the person), purpose and system, each with its inclusion proof
+ * checked against a Merkle root anchored on chain. Another citizen's case is refused
+ * (changed id), as are a made-up and a replayed login; a citizen unknown to the case system sees
+ * nothing. Every page is checked with axe-core. Afterwards the node's store and output, the
+ * gateway's files, its log (debug level) and audit are searched for the CPR numbers and names
+ * used: none may appear.
+ *
+ * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.test.ts`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { caseReference } from '../../../gateway/console/case-ref.ts';
+import { CaseSystemEmulator } from '../../../gateway/emulators/case-system-emulator.ts';
+import {
+  ContextHandlerEmulator,
+  type EmulatedPerson,
+} from '../../../gateway/emulators/context-handler-oidc.ts';
+import { type EmulatedCitizen, MitIdBrokerEmulator } from '../../../gateway/emulators/mitid-broker-oidc.ts';
+import { TestCa } from '../../../gateway/emulators/test-ca.ts';
+import { FileKeyStore } from '../../../gateway/keystore.ts';
+import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
+import { directorPolicies } from '../../fixtures/contracts.ts';
+import { tempDir } from '../../fixtures/node.ts';
+import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
+import { CARE_HOME, OTHER_PROVIDER, privilege, startGatewayFixture, TEST_PASSPHRASE } from '../harness.ts';
+
+const CHROMIUM = process.env.TILLID_CHROMIUM ?? '/usr/bin/chromium';
+const AXE = readFileSync(new URL('../../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const MUNICIPALITY = '29189846';
+
+// THROWAWAY test people: made-up CPR numbers and names.
+const GUARDIAN: EmulatedCitizen = { sub: 'sub-borger-1', label: 'Anna Andersen (værge)', cpr: '0101809995' };
+const OTHER: EmulatedCitizen = { sub: 'sub-borger-2', label: 'Ole Olsen', cpr: '0202709991' };
+const STRANGER: EmulatedCitizen = { sub: 'sub-borger-3', label: 'Søren Sørensen', cpr: '0303609997' };
+const CHILD = { cpr: '1505150008', firstName: 'Emmeline' };
+const CASEWORKER: EmulatedPerson = {
+  sub: 'sub-sagsbehandler-1',
+  name: 'Sara Sagsbehandler',
+  cvr: MUNICIPALITY,
+  unit: 'Familieafdelingen',
+  privileges: [privilege('caseworker')],
+};
+const CHILD_CASE = '27.12.04-G01-7-26';
+const OTHER_CASE = '27.12.04-G01-9-26';
+const SECRETS = [
+  GUARDIAN.cpr,
+  OTHER.cpr,
+  STRANGER.cpr,
+  CHILD.cpr,
+  'Anna Andersen',
+  'Ole Olsen',
+  'Søren Sørensen',
+  CASEWORKER.name,
+  CHILD.firstName,
+  CHILD_CASE,
+  OTHER_CASE,
+];
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function startAfter(date: string): string {
+  const [y, m] = date.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m + 1, 1)).toISOString().slice(0, 10);
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+test('citizens: a guardian sees the child’s services; others’ data, made-up and replayed logins refused; no CPR or name kept', async (t) => {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `no Chromium at ${CHROMIUM}: apt-get install chromium (or bash .ci/run), or set TILLID_CHROMIUM`,
+  );
+  const dir = tempDir(t, 'tillid-citizens-');
+  const [config] = await initLocalNetwork(join(dir, 'network'), 1, 'tillid-citizens', 23, [
+    '--business-days-per-block',
+    '1',
+  ]);
+  const node: NodeProcess = await startNodeProcess(config as string);
+  t.after(() => stopNodeProcess(node, 'SIGKILL'));
+  let nodeOutput = '';
+  node.child.stdout?.on('data', (d) => {
+    nodeOutput += d;
+  });
+  node.child.stderr?.on('data', (d) => {
+    nodeOutput += d;
+  });
+
+  const idpCa = await TestCa.create();
+  const idpServer = await idpCa.issueServer(['localhost', '127.0.0.1']);
+  writeFileSync(join(dir, 'idp-ca.pem'), idpCa.certPem);
+  const port = await freePort();
+  const publicUrl = `https://localhost:${port}`;
+  const mitid = await MitIdBrokerEmulator.start({
+    cert: idpServer.certPem,
+    key: idpServer.keyPem,
+    citizens: [GUARDIAN, OTHER, STRANGER],
+    clients: { 'tillid-borger': [`${publicUrl}/borger/callback`] },
+  });
+  t.after(() => mitid.stop());
+  const contextHandler = await ContextHandlerEmulator.start({
+    cert: idpServer.certPem,
+    key: idpServer.keyPem,
+    persons: [CASEWORKER],
+    clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
+  });
+  t.after(() => contextHandler.stop());
+  const caseSystem = new CaseSystemEmulator({
+    municipality: MUNICIPALITY,
+    records: [
+      { cpr: GUARDIAN.cpr, firstName: 'Anna', caseNumbers: [], custodyOf: [CHILD.cpr] },
+      { cpr: CHILD.cpr, firstName: CHILD.firstName, caseNumbers: [CHILD_CASE] },
+      { cpr: OTHER.cpr, firstName: 'Ole', caseNumbers: [OTHER_CASE] },
+    ],
+    organisations: {
+      [MUNICIPALITY]: 'Aarhus Testkommune',
+      [CARE_HOME]: 'Botilbuddet Solsiden',
+      [OTHER_PROVIDER]: 'Taxa Syd',
+    },
+  });
+  // The gateway logs at debug level to a file, so the privacy check below reads everything it said.
+  const logFile = join(dir, 'gateway.log');
+  const log = pino({ level: 'debug' }, pino.destination({ dest: logFile, sync: true }));
+
+  const g = await startGatewayFixture<'esdh' | 'careHome' | 'taxi'>(t, {
+    municipalities: [
+      {
+        cvr: MUNICIPALITY,
+        nodes: [node.url],
+        authority: readNodeConfigKey(config as string),
+      },
+    ],
+    providers: [CARE_HOME, OTHER_PROVIDER],
+    register: true,
+    systems: {
+      esdh: { cvr: MUNICIPALITY, privileges: [privilege('caseworker'), privilege('director')] },
+      careHome: { cvr: CARE_HOME },
+      taxi: { cvr: OTHER_PROVIDER },
+    },
+    config: {
+      listen: { host: '127.0.0.1', port },
+      logLevel: 'debug',
+      accessLogAnchorMs: 500,
+      console: {
+        issuer: contextHandler.issuer,
+        clientId: 'tillid-konsol',
+        publicUrl,
+        issuerCaFile: join(dir, 'idp-ca.pem'),
+        citizenIssuer: mitid.issuer,
+        citizenClientId: 'tillid-borger',
+      },
+    },
+    components: { caseSystem, log },
+  });
+
+  // The municipality's case system drafts and activates the contracts under the cases' references.
+  const keys = FileKeyStore.open(g.keyStoreDir, TEST_PASSPHRASE);
+  const childRef = caseReference(keys, MUNICIPALITY, CHILD_CASE) as string;
+  const otherRef = caseReference(keys, MUNICIPALITY, OTHER_CASE) as string;
+  const esdh = { token: await g.token(g.systems.esdh) };
+  const template = await g.call('POST', '/v1/templates?wait=true', {
+    as: esdh,
+    body: {
+      code: 'anbringelse',
+      releaseWithheldOnReport: true,
+      approvalLifetimeDays: 60,
+      policies: directorPolicies(),
+    },
+  });
+  assert.equal(template.status, 200, JSON.stringify(template.body));
+  const network = await g.call('GET', '/v1/network', { as: esdh });
+  const start = startAfter(network.body.clock.businessDate);
+  const contract = async (
+    caseRef: string,
+    provider: string,
+    items: { code: string; monthly: number }[],
+    o: { activateBy?: { cert: (typeof g.systems)['careHome'] }; parent?: string } = {},
+  ) => {
+    const created = await g.call('POST', '/v1/contracts?wait=true', {
+      as: esdh,
+      body: {
+        template: template.body.id,
+        provider,
+        start,
+        months: 24,
+        items,
+        reportEveryMonths: 3,
+        caseRef,
+        role: 'caseworker',
+        ...(o.parent ? { parent: o.parent, onParentEnd: 'terminate' } : {}),
+      },
+    });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    if (o.activateBy) {
+      const motion = await g.call('POST', `/v1/contracts/${id}/motions?wait=true`, {
+        as: esdh,
+        body: { action: 'activate', role: 'caseworker' },
+      });
+      assert.equal(motion.status, 200, JSON.stringify(motion.body));
+      const approved = await g.call(
+        'POST',
+        `/v1/contracts/${id}/motions/${motion.body.id}/approvals?wait=true`,
+        {
+          as: o.activateBy,
+          body: {},
+        },
+      );
+      assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    }
+    return id;
+  };
+  const placement = await contract(
+    childRef,
+    CARE_HOME,
+    [
+      { code: 'ophold', monthly: 4_500_000 },
+      { code: 'skole', monthly: 1_000_000 },
+    ],
+    { activateBy: { cert: g.systems.careHome } },
+  );
+  await contract(childRef, OTHER_PROVIDER, [{ code: 'taxi', monthly: 300_000 }], {
+    activateBy: { cert: g.systems.taxi },
+    parent: placement,
+  });
+  // A draft is not agreed: the guardian does not see it.
+  await contract(childRef, CARE_HOME, [{ code: 'fritidsklub', monthly: 200_000 }]);
+  await contract(otherRef, CARE_HOME, [{ code: 'ophold', monthly: 3_900_000 }], {
+    activateBy: { cert: g.systems.careHome },
+  });
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const violations: string[] = [];
+  const newContext = async (): Promise<BrowserContext> => {
+    const context = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1100, height: 800 },
+      locale: 'da-DK',
+    });
+    context.on('page', (p) =>
+      p.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      }),
+    );
+    context.setDefaultTimeout(60_000);
+    t.after(() => context.close());
+    return context;
+  };
+  const accessible = async (page: Page, what: string) => {
+    await page.evaluate(AXE);
+    const result = (await page.evaluate(() =>
+      // biome-ignore lint/suspicious/noExplicitAny: axe is the global the script above defined
+      (globalThis as any).axe.run((globalThis as any).document, {
+        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
+      }),
+    )) as { violations: { id: string; help: string; nodes: { html: string }[] }[] };
+    assert.deepEqual(
+      result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`),
+      [],
+      `WCAG 2.1 AA on ${what}`,
+    );
+  };
+  const shots = process.env.TILLID_CITIZENS_SCREENSHOTS;
+  const shot = async (page: Page, name: string) => {
+    if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
+  /**
+   * Chromium aborts a navigation with ERR_NETWORK_CHANGED when the machine's network interfaces
+   * change (other suites on a shared machine create and remove Docker networks): such a step is
+   * repeated, any other failure is not.
+   */
+  const steady = async <T>(step: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (attempt >= 4 || !/ERR_NETWORK_CHANGED/.test(String((e as Error).message))) throw e;
+      }
+    }
+  };
+  const visit = (page: Page, url: string) => steady(() => page.goto(url));
+  const heading = async (page: Page) => (await page.locator('h1').textContent())?.trim();
+  /** Logs in through the MitID broker emulator; returns the page and the callback URL the browser visited. */
+  const login = (context: BrowserContext, who: EmulatedCitizen) => steady(() => loginOnce(context, who));
+  const loginOnce = async (context: BrowserContext, who: EmulatedCitizen) => {
+    const page = await context.newPage();
+    let callback = '';
+    page.on('request', (r) => {
+      if (r.url().includes('/borger/callback')) callback = r.url();
+    });
+    const answer = await visit(page, `${publicUrl}/borger/`);
+    assert.doesNotMatch(answer?.headers()['content-security-policy'] ?? '', /unsafe-inline/);
+    await page.getByRole('link', { name: 'Log ind med MitID' }).click();
+    await page.getByText('EMULATOR af MitID via login-broker').waitFor();
+    await page.locator(`input[value="${who.sub}"]`).check();
+    await Promise.all([
+      page.waitForURL(`${publicUrl}/borger/`),
+      page.getByRole('button', { name: 'Log ind' }).click(),
+    ]);
+    return { page, callback };
+  };
+
+  // 1. The login page, then the guardian logs in and sees the child's services.
+  const guardianContext = await newContext();
+  const first = await guardianContext.newPage();
+  await visit(first, `${publicUrl}/borger/`);
+  await accessible(first, 'the citizens’ login page');
+  await first.close();
+  const { page: guardian, callback } = await login(guardianContext, GUARDIAN);
+  assert.equal(await heading(guardian), 'Mine ydelser');
+  const cookie = (await guardianContext.cookies()).find((c) => c.name === '__Host-tillid-borger');
+  assert.ok(cookie, 'a citizen session cookie');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  const child = guardian.locator('section.case', { hasText: `Ydelser for ${CHILD.firstName}` });
+  const rows = child.locator('tbody tr');
+  assert.equal(await rows.count(), 2, 'the placement and the taxi; not the draft');
+  const placementRow = rows.filter({ hasText: 'ophold på botilbud, skolestøtte' });
+  assert.match(
+    (await placementRow.textContent()) ?? '',
+    new RegExp(
+      `${start}.*Botilbuddet Solsiden \\(CVR ${CARE_HOME}\\).*aktiv.*\\d{4}-\\d{2}-\\d{2}.*(Ja\\.|Nej: leverandørens statusrapport)`,
+      's',
+    ),
+  );
+  assert.match(
+    (await rows.filter({ hasText: 'taxakørsel' }).textContent()) ?? '',
+    /Taxa Syd \(CVR 87654321\).*aktiv/s,
+  );
+  const text = (await guardian.locator('main').textContent()) ?? '';
+  assert.doesNotMatch(text, /fritidsklub|kr\.|45\.000|39\.000/, 'no draft, no amounts');
+  assert.equal(await guardian.locator('section.case').count(), 1, 'only the child’s case');
+  await accessible(guardian, 'Mine ydelser');
+  await shot(guardian, 'mine-ydelser');
+
+  // The child's case page; then a changed id — the other citizen's case, and a made-up one — is refused.
+  const caseLink = await guardian.locator('section.case h2 a').getAttribute('href');
+  assert.equal(caseLink, `/borger/sager/${childRef}`);
+  await visit(guardian, `${publicUrl}${caseLink}`);
+  assert.equal(await heading(guardian), `Ydelser for ${CHILD.firstName}`);
+  await accessible(guardian, 'the child’s case');
+  for (const ref of [otherRef, 'f'.repeat(64)]) {
+    const refused = await visit(guardian, `${publicUrl}/borger/sager/${ref}`);
+    assert.equal(refused?.status(), 403);
+    await guardian.getByRole('alert').filter({ hasText: 'Sagen er ikke din' }).waitFor();
+    assert.doesNotMatch((await guardian.locator('main').textContent()) ?? '', /botilbud|taxa/i);
+  }
+  await accessible(guardian, 'a refused case');
+  await shot(guardian, 'refused');
+  // The citizen's session opens neither the systems' API nor the staff console.
+  assert.equal((await guardianContext.request.get(`${publicUrl}/v1/contracts`)).status(), 401);
+  assert.equal(
+    (
+      await guardianContext.request.get(`${publicUrl}/konsol/sager/${childRef}`, { maxRedirects: 0 })
+    ).status(),
+    401,
+  );
+
+  // 2. A caseworker opens the case in the console, and the case system reads a contract through the
+  // API: the guardian's access log shows the caseworker's organisation and unit (not the person)
+  // and the system, each entry with its inclusion proof checked against a root anchored on chain.
+  const cwContext = await newContext();
+  const cw = await cwContext.newPage();
+  await steady(async () => {
+    await visit(cw, `${publicUrl}/konsol/`);
+    await cw.getByRole('link', { name: 'Log ind som medarbejder' }).click();
+    await cw.locator(`input[value="${CASEWORKER.sub}"]`).check();
+    await Promise.all([
+      cw.waitForURL(`${publicUrl}/konsol/`),
+      cw.getByRole('button', { name: 'Log ind' }).click(),
+    ]);
+    await cw.getByLabel('Sagsnummer').fill(CHILD_CASE);
+    await Promise.all([
+      cw.waitForURL(`${publicUrl}/konsol/sager/${childRef}`),
+      cw.getByRole('button', { name: 'Åbn sag' }).click(),
+    ]);
+  });
+  assert.equal(await heading(cw), 'Sagens overblik');
+  const apiRead = await g.call('GET', `/v1/contracts/${placement}`, { as: esdh });
+  assert.equal(apiRead.status, 200);
+  const accessRows = guardian.locator('table.access-log tbody tr');
+  for (let i = 0; ; i++) {
+    await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+    const pending = await accessRows.filter({ hasText: 'Afventer forankring' }).count();
+    if ((await accessRows.count()) > 0 && pending === 0) break;
+    assert.ok(i < 120, 'the access log entries are anchored');
+    await guardian.waitForTimeout(500);
+  }
+  const consoleRows = accessRows.filter({ hasText: 'Tillids konsol' });
+  assert.ok((await consoleRows.count()) >= 3, 'the caseworker read the case’s three contracts');
+  assert.match(
+    (await consoleRows.first().textContent()) ?? '',
+    new RegExp(
+      `Aarhus Testkommune \\(CVR ${MUNICIPALITY}\\).*Familieafdelingen.*sagsbehandling.*Bekræftet: indgår i logrod [0-9a-f]{12}…, forankret i blok \\d+`,
+      's',
+    ),
+  );
+  assert.match(
+    (await accessRows.filter({ hasNotText: 'Tillids konsol' }).first().textContent()) ?? '',
+    new RegExp(
+      `CVR ${MUNICIPALITY}.*ikke oplyst.*sagsbehandling.*${g.systems.esdh.systemId}.*Bekræftet`,
+      's',
+    ),
+  );
+  assert.doesNotMatch((await guardian.locator('main').textContent()) ?? '', /Sara/);
+  await accessible(guardian, 'the case with its access log');
+  await shot(guardian, 'access-log');
+
+  // 3. A replayed login (the guardian's callback URL in another browser) and a made-up one are refused.
+  const replayContext = await newContext();
+  const replay = await replayContext.newPage();
+  assert.ok(callback.includes('code='), 'the callback URL was seen');
+  assert.equal((await visit(replay, callback))?.status(), 401);
+  await replay.getByRole('alert').filter({ hasText: 'Login mislykkedes' }).waitFor();
+  assert.equal((await visit(replay, `${publicUrl}/borger/callback?code=forged&state=forged`))?.status(), 401);
+  assert.equal((await visit(replay, `${publicUrl}/borger/sager/${childRef}`))?.status(), 401);
+  assert.equal(
+    (await replayContext.cookies()).some((c) => c.name === '__Host-tillid-borger'),
+    false,
+  );
+
+  // 4. The other citizen sees their own case only; a citizen the case system does not know, nothing.
+  const { page: other } = await login(await newContext(), OTHER);
+  assert.equal(await other.locator('section.case').count(), 1);
+  assert.match(
+    (await other.locator('section.case').textContent()) ?? '',
+    /Dine egne ydelser.*ophold på botilbud/s,
+  );
+  assert.equal((await visit(other, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
+  const strangerPage = await (await newContext()).newPage();
+  await steady(async () => {
+    await visit(strangerPage, `${publicUrl}/borger/login`);
+    await strangerPage.locator(`input[value="${STRANGER.sub}"]`).check();
+    await Promise.all([
+      strangerPage.waitForURL(/\/borger\/callback/),
+      strangerPage.getByRole('button', { name: 'Log ind' }).click(),
+    ]);
+  });
+  await strangerPage.getByText('Kommunen har ingen sager om dig eller dine børn.').waitFor();
+  assert.equal(
+    (await strangerPage.context().cookies()).some((c) => c.name === '__Host-tillid-borger'),
+    false,
+  );
+
+  // 5. Logout ends the session.
+  await visit(guardian, `${publicUrl}/borger/`);
+  await guardian.getByRole('button', { name: 'Log ud' }).click();
+  await guardian.waitForLoadState().catch(() => undefined);
+  // The session is over whether or not the browser finished showing the page after logout.
+  await visit(guardian, `${publicUrl}/borger/`);
+  await guardian.getByRole('link', { name: 'Log ind med MitID' }).waitFor();
+  assert.equal((await visit(guardian, `${publicUrl}/borger/sager/${childRef}`))?.status(), 401);
+  assert.deepEqual(violations, [], 'no CSP violations');
+
+  // 6. Privacy: no CPR number, name or case number in the node's store and output, the gateway's
+  // files (key store, documents, config), its debug log or its audit.
+  log.flush();
+  const places: [string, Buffer][] = [
+    ...filesUnder(join(dir, 'network')).map((f) => [f, readFileSync(f)] as [string, Buffer]),
+    ...filesUnder(dirname(g.keyStoreDir)).map((f) => [f, readFileSync(f)] as [string, Buffer]),
+    [logFile, readFileSync(logFile)],
+    ['node output', Buffer.from(nodeOutput)],
+    ['audit', Buffer.from(JSON.stringify(g.audit.entries ?? []))],
+  ];
+  assert.ok(readFileSync(logFile).length > 0, 'the gateway logged');
+  for (const [where, bytes] of places)
+    for (const secret of SECRETS)
+      assert.equal(bytes.includes(Buffer.from(secret)), false, `${secret} found in ${where}`);
+});

@@ -1,0 +1,111 @@
+/**
+ * Keys in custody on a real network: four authority processes over libp2p, one signing through
+ * SoftHSM2 (its key imported from the throwaway key file, which is then deleted), three from
+ * encrypted key files. They finalize together; the HSM node proposes blocks that the others
+ * finalize, its libp2p identity (noise handshake) is proven by the token, a transaction signed
+ * by the CLI from an encrypted key file is final on all four, and the chain verifies.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { keyFilePublicKey } from '../../../node/custody/key-file.ts';
+import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
+import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
+import {
+  assertChainVerifies,
+  editConfigs,
+  initLocalNetwork,
+  type NodeProcess,
+  startNodeProcesses,
+  tillid,
+} from '../../fixtures/processes.ts';
+import { softHsmToken, useSoftHsm } from '../../fixtures/softhsm.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'tillid-softhsm-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+useSoftHsm(root);
+
+const height = async (node: NodeProcess): Promise<number> => (await getJson(`${node.url}/v1/status`)).height;
+
+test('four authorities, one signing through SoftHSM2 and three from encrypted files, finalize together', async (t) => {
+  const dir = tempDir(t);
+  const configs = await initLocalNetwork(dir, 4, 'tillid-custody', 13);
+  const hsmDir = join(configs[0] as string, '..');
+  const keyFile = join(hsmDir, 'key.json');
+  const hsmKey = keyFilePublicKey(keyFile);
+  const token = softHsmToken(hsmDir, 'kommune-01');
+  const imported = await tillid([
+    'keys',
+    'hsm-import',
+    '--key',
+    keyFile,
+    '--hsm',
+    token.hsmFile,
+    '--passphrase-file',
+    join(hsmDir, THROWAWAY_PASSPHRASE_FILE),
+  ]);
+  assert.equal(imported.code, 0, imported.stderr);
+  // The key now exists only in the token.
+  rmSync(keyFile);
+  rmSync(join(hsmDir, THROWAWAY_PASSPHRASE_FILE));
+  editConfigs([configs[0] as string], (config) => {
+    delete config.keyFile;
+    delete config.passphraseFile;
+    config.hsm = token.config;
+  });
+  for (const config of configs.slice(1)) {
+    const text = readFileSync(join(config, '..', 'key.json'), 'utf8');
+    assert.equal(JSON.parse(text).format, 'tillid-key', 'the others sign from encrypted key files');
+  }
+
+  const nodes = await startNodeProcesses(t, configs);
+  const hsmNode = nodes[0] as NodeProcess;
+  // Enough blocks that each authority has had its turn to propose (round robin over four).
+  await waitFor(
+    async () => ((await Promise.all(nodes.map(height))).every((h) => h >= 8) ? true : undefined),
+    60_000,
+  );
+  const blocks = await Promise.all(
+    [1, 2, 3, 4, 5, 6, 7, 8].map((h) => getJson(`${nodes[1]?.url}/v1/blocks/${h}`)),
+  );
+  const proposedByHsm = blocks.filter((b) => b.header.proposer === hsmKey);
+  // A finalized block proposed by it: the others verified the token's proposal signature.
+  assert.ok(proposedByHsm.length > 0, 'the HSM-held authority proposed finalized blocks');
+  for (const h of [4, 8]) {
+    const hashes = new Set(
+      await Promise.all(nodes.map(async (n) => (await getJson(`${n.url}/v1/blocks/${h}`)).hash)),
+    );
+    assert.equal(hashes.size, 1, `all four hold the same block ${h}`);
+  }
+  // Its votes go through the node's signed-vote log as any node's (pruned as heights finalize).
+  assert.ok(existsSync(join(hsmDir, 'data', 'signed-votes.jsonl')));
+  assert.equal(existsSync(keyFile), false);
+
+  // A transaction signed by the CLI from an encrypted key file is final on every node.
+  const other = join(configs[1] as string, '..');
+  const sent = await tillid([
+    'tx',
+    'send',
+    '--key',
+    join(other, 'key.json'),
+    '--passphrase-file',
+    join(other, THROWAWAY_PASSPHRASE_FILE),
+    '--hash',
+    'c'.repeat(64),
+    '--api',
+    hsmNode.url,
+    '--wait',
+  ]);
+  assert.equal(sent.code, 0, sent.stderr);
+  const { hash } = JSON.parse(sent.stdout.split('\n')[0] as string);
+  for (const node of nodes) {
+    await waitFor(
+      async () =>
+        (await getJson(`${node.url}/v1/transactions/${hash}`)).status === 'finalized' ? true : undefined,
+      20_000,
+    );
+  }
+  await assertChainVerifies(dir, { api: hsmNode.url });
+});
