@@ -17,21 +17,40 @@
  * gossipsub reacts to closed streams asynchronously), and on every periodic check, where a peer
  * must be found lacking twice in a row: one period's grace for a connection whose identify or
  * stream set-up has not finished.
+ *
+ * An outgoing stream gossipsub still lists is not enough: it must be open. gossipsub listens for
+ * the close of an outgoing stream only once `newStream` has returned it; when the connection dies
+ * in between (it was hung up on, or reset, while gossipsub set the stream up) the close is never
+ * seen, and the dead stream stays in `streamsOutbound` for good — also when the peer itself was
+ * removed meanwhile, as `removePeer` of an absent peer clears nothing. gossipsub then refuses to
+ * open an outgoing stream on any later connection ("one exists already"), so it never sends to
+ * that peer again nor tells it its subscriptions: the peer stays deaf to this node while both look
+ * connected (the flaky reconnect test of issue 11, at high load). The watch drops such a dead
+ * entry, which only gossipsub's missed close handler would have dropped, and hangs up so the
+ * reconnection sets up fresh streams.
+ *
+ * The check after a closed connection judges only the connections that were open when it closed:
+ * one opened since (the redial) is still setting up gossip, and hanging up on it half-way is what
+ * let the dead stream above arise. The periodic check likewise hangs up only when a connection it
+ * found lacking before is still open, not a newer one of the same peer.
  */
 import type { PeerId } from '@libp2p/interface';
 import type { Logger } from '../log.ts';
 
 /** What the watch needs of the libp2p host (structural, so tests can pass the real one). */
 export interface WatchedHost {
-  getConnections(): { remotePeer: PeerId; status: string }[];
+  getConnections(): { id: string; remotePeer: PeerId; status: string }[];
   hangUp(peer: PeerId): Promise<void>;
   readonly peerStore: { get(peer: PeerId): Promise<{ protocols: string[] }> };
   readonly services: {
     pubsub: {
       getPeers(): PeerId[];
       readonly protocols: string[];
-      /** gossipsub's outgoing stream per peer id. */
-      readonly streamsOutbound: ReadonlyMap<string, unknown>;
+      /**
+       * gossipsub's outgoing stream per peer id: `{ rawStream }` with the libp2p stream's status.
+       * Writable because the watch drops an entry whose stream is dead (see above).
+       */
+      readonly streamsOutbound: Map<string, unknown>;
     };
   };
 }
@@ -41,8 +60,8 @@ export class GossipWatch {
   readonly #log: Logger;
   /** Called after a hang-up made outside a check, so the peer is redialled without waiting. */
   readonly #reconnect: () => void;
-  /** Peers found lacking on the last check. */
-  #suspects = new Set<string>();
+  /** Peers found lacking on the last check, with their connections open at that time. */
+  #suspects = new Map<string, Set<string>>();
 
   constructor(host: WatchedHost, log: Logger, reconnect: () => void = () => {}) {
     this.#host = host;
@@ -52,15 +71,22 @@ export class GossipWatch {
 
   /** One periodic check; returns the peers hung up on. */
   async check(): Promise<string[]> {
-    const connected = new Map<string, PeerId>();
-    for (const c of this.#host.getConnections())
-      if (c.status === 'open') connected.set(c.remotePeer.toString(), c.remotePeer);
-    const suspects = new Set<string>();
+    const connected = new Map<string, { peer: PeerId; connections: Set<string> }>();
+    for (const c of this.#host.getConnections()) {
+      if (c.status !== 'open') continue;
+      const id = c.remotePeer.toString();
+      const entry = connected.get(id) ?? { peer: c.remotePeer, connections: new Set<string>() };
+      entry.connections.add(c.id);
+      connected.set(id, entry);
+    }
+    const suspects = new Map<string, Set<string>>();
     const hungUp: string[] = [];
-    for (const [id, peer] of connected) {
-      if (!(await this.#lacking(peer))) continue;
-      if (!this.#suspects.has(id)) {
-        suspects.add(id);
+    for (const [id, { peer, connections }] of connected) {
+      const verdict = await this.#lacking(peer);
+      if (verdict === false) continue;
+      const before = this.#suspects.get(id);
+      if (verdict === 'lacking' && (before === undefined || ![...connections].some((c) => before.has(c)))) {
+        suspects.set(id, connections);
         continue;
       }
       await this.#hangUp(peer);
@@ -70,10 +96,16 @@ export class GossipWatch {
     return hungUp;
   }
 
-  /** One of `peer`'s connections closed: if gossip lost it while another stays open, reconnect now. */
+  /**
+   * One of `peer`'s connections closed: if gossip lost it while another connection, open already
+   * at the close, stays open, reconnect now.
+   */
   connectionClosed(peer: PeerId, settleMs = 200): void {
+    const survivors = this.#openConnections(peer);
+    if (survivors.size === 0) return;
     setTimeout(() => {
       void (async () => {
+        if (![...this.#openConnections(peer)].some((c) => survivors.has(c))) return;
         if (!(await this.#lacking(peer))) return;
         await this.#hangUp(peer);
         this.#reconnect();
@@ -81,25 +113,54 @@ export class GossipWatch {
     }, settleMs).unref();
   }
 
-  /** Connected, speaks gossipsub, and gossipsub has no outgoing stream to it. */
-  async #lacking(peer: PeerId): Promise<boolean> {
+  #openConnections(peer: PeerId): Set<string> {
     const id = peer.toString();
-    const open = this.#host
+    return new Set(
+      this.#host
+        .getConnections()
+        .filter((c) => c.status === 'open' && c.remotePeer.toString() === id)
+        .map((c) => c.id),
+    );
+  }
+
+  /**
+   * Connected, speaks gossipsub, and gossipsub has no open outgoing stream to it: `dead` when
+   * gossipsub still listed a dead one (dropped here), which no wait repairs.
+   */
+  async #lacking(peer: PeerId): Promise<false | 'lacking' | 'dead'> {
+    const id = peer.toString();
+    const connected = this.#host
       .getConnections()
       .some((c) => c.status === 'open' && c.remotePeer.toString() === id);
-    if (!open) return false;
+    if (!connected) return false;
     const pubsub = this.#host.services.pubsub;
-    if (pubsub.streamsOutbound.has(id) && pubsub.getPeers().some((p) => p.toString() === id)) return false;
+    const outbound = pubsub.streamsOutbound.get(id);
+    let verdict: 'lacking' | 'dead' = 'lacking';
+    if (outbound !== undefined && !streamOpen(outbound)) {
+      this.#log.warn({ peer: id }, 'gossip kept a dead outgoing stream to a connected peer; dropping it');
+      pubsub.streamsOutbound.delete(id);
+      verdict = 'dead';
+    } else if (outbound !== undefined && pubsub.getPeers().some((p) => p.toString() === id)) return false;
     // A peer that never ran gossipsub (identify lists its protocols) is not ours to repair.
     const theirs = await this.#host.peerStore.get(peer).then(
       (p) => p.protocols,
       () => [] as string[],
     );
-    return theirs.some((p) => pubsub.protocols.includes(p));
+    return theirs.some((p) => pubsub.protocols.includes(p)) ? verdict : false;
   }
 
   async #hangUp(peer: PeerId): Promise<void> {
     this.#log.warn({ peer: peer.toString() }, 'connected peer lost by gossip; reconnecting it');
     await this.#host.hangUp(peer).catch(() => {});
   }
+}
+
+/**
+ * Whether gossipsub's outgoing stream can still carry messages. Its libp2p stream is `rawStream`
+ * (gossipsub 17); without one this cannot tell, and the stream counts as open as before.
+ */
+function streamOpen(outbound: unknown): boolean {
+  const raw = (outbound as { rawStream?: { status?: string; writeStatus?: string } }).rawStream;
+  if (raw === undefined) return true;
+  return raw.status === 'open' && raw.writeStatus !== 'closed' && raw.writeStatus !== 'closing';
 }

@@ -135,10 +135,11 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   // only sees new connections. Before that, hang up on peers gossip lost while connected, so they
   // are redialled too.
   const configured = options.peers.map((a) => multiaddr(a));
-  // The watch reads gossipsub's outgoing streams: a public field of its implementation, not of its
-  // interface. Checked here so an upgrade that renames it fails at start, not silently later.
+  // The watch reads gossipsub's outgoing streams (and drops a dead one gossipsub missed the close
+  // of): a public field of its implementation, not of its interface. Checked here so an upgrade
+  // that renames it fails at start, not silently later.
   const pubsub = host.services.pubsub as Host['services']['pubsub'] & {
-    streamsOutbound?: ReadonlyMap<string, unknown>;
+    streamsOutbound?: Map<string, unknown>;
   };
   const streamsOutbound = pubsub.streamsOutbound;
   if (!(streamsOutbound instanceof Map)) throw new Error('gossipsub no longer exposes streamsOutbound');

@@ -3,7 +3,9 @@
  * partition stall (issue 11) lived here: after a heal a peer often has two connections — the one
  * the split broke, still held by one side, and the one a redial just opened — and when the broken
  * one is reset, gossipsub dropped the peer while libp2p stayed connected over the new one. Nothing
- * redialled a connected peer, so the two nodes stayed deaf to each other for good.
+ * redialled a connected peer, so the two nodes stayed deaf to each other for good. The first test
+ * was flaky at high load for a second reason, forced in the third test: a connection that dies
+ * while gossipsub opens its outgoing stream on it left a dead stream that gossipsub kept for good.
  */
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -168,4 +170,49 @@ test('after a silent split, the side that noticed redials; the reset of the old 
   // Gossip flows both ways again (on the old code the stay side could hear but not send, for good).
   await reaches(stay, moved, 15_000);
   await reaches(moved, stay, 15_000);
+});
+
+test('a connection that dies while gossipsub opens its outgoing stream on it leaves no dead stream behind', async (t) => {
+  const [a, b] = [generateKeyPair(), generateKeyPair()] as KeyPair[];
+  const members = [a, b] as KeyPair[];
+  const stay = await start(t, a as KeyPair, members, []);
+  const moved = await start(t, b as KeyPair, members, [stay.address]);
+  await reaches(moved, stay, 10_000);
+  await reaches(stay, moved, 10_000);
+
+  // The race seen at high load: the moved node's next connection dies (the other side hangs up on
+  // it, or it is reset) while gossipsub waits for its outgoing stream on it, and gossipsub removes
+  // the peer before `newStream` returns. gossipsub then files a stream that is closed already and
+  // whose close it never hears. Forced here by holding the stream back until the peer is gone.
+  const movedPubsub = moved.running.host.services.pubsub as unknown as {
+    getPeers(): { toString(): string }[];
+    streamsOutbound: Map<string, unknown>;
+  };
+  const stayId = stay.running.host.peerId.toString();
+  let raced = false;
+  moved.running.host.addEventListener('connection:open', (e) => {
+    const connection = e.detail;
+    const newStream = connection.newStream.bind(connection);
+    connection.newStream = async (protocols, options) => {
+      const stream = await newStream(protocols, options);
+      if (raced || ![protocols].flat().some((p) => p.startsWith('/meshsub/'))) return stream;
+      raced = true;
+      const closed = new Promise((resolve) => stream.addEventListener('close', resolve, { once: true }));
+      connection.abort(new Error('hung up on while gossip was setting up'));
+      // gossipsub learns of the close only through the listener it adds once this returns.
+      await closed;
+      await waitFor(async () =>
+        movedPubsub.getPeers().some((p) => p.toString() === stayId) ? undefined : true,
+      );
+      return stream;
+    };
+  });
+  await moved.running.host.hangUp(stay.running.host.peerId);
+  // The moved node redials; on the old code its gossipsub kept the dead stream, refused to open one
+  // on the new connection, and so never sent the stay node a message (nor its subscriptions) again.
+  await waitFor(async () => (raced ? true : undefined));
+  await reaches(moved, stay, 15_000);
+  await reaches(stay, moved, 15_000);
+  assert.equal(stay.running.gossipPeers(), 1);
+  assert.equal(moved.running.gossipPeers(), 1);
 });
