@@ -215,6 +215,15 @@ describe('central: shared nodes, one of them lying; a municipality without a nod
       assert.equal(subscription.status, 201, JSON.stringify(subscription.body));
       stream = await g.stream(esdh, sse, 0);
 
+      // The liar is an observer and follows the authorities a moment behind: it must hold the
+      // activation and a block after it before the attacker stops it (the forgery cuts the
+      // activation event from an earlier block and adds a decision at the head).
+      const certified = Math.max(...(await c.heights(c.authorities.map((n) => n.id))).map((h) => h ?? 0));
+      await waitUntil(
+        async () => (((await c.heights([LIAR]))[0] ?? 0) > certified ? true : undefined),
+        60_000,
+        `${LIAR} to follow past height ${certified}`,
+      );
       // The attacker stops the node, forges its store and starts it again (the same image).
       await c.kill(LIAR);
       let fabricatedId = '';
