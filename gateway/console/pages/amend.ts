@@ -8,18 +8,7 @@ import { kroner } from '../danish.ts';
 import { html, type SafeHtml } from '../html.ts';
 import type { Session } from '../session.ts';
 import { BASE, csrfField } from './layout.ts';
-import type { ContractView, LineItemView } from './views.ts';
-
-export interface TermsVersionView {
-  readonly terms: {
-    readonly items: readonly LineItemView[];
-    readonly months: number | null;
-    readonly reportEveryMonths: number;
-  };
-  readonly fromPeriod: number;
-  readonly height: number;
-  readonly motion?: string;
-}
+import type { ContractView, TermsVersionView } from './views.ts';
 
 export function versionHistory(versions: readonly TermsVersionView[] | undefined): SafeHtml {
   if (!versions || versions.length === 0) return html``;

@@ -1,7 +1,5 @@
 /** The shapes of the node's contract read models the console renders (node/state/contracts/read-models.ts). */
 
-import type { TermsVersionView } from './amend.ts';
-
 export interface LineItemView {
   readonly code: string;
   readonly monthly: number;
@@ -91,4 +89,16 @@ export function cascadeOf(
     }
   }
   return out;
+}
+
+/** One version of a contract's terms, and the height and motion that set it. */
+export interface TermsVersionView {
+  readonly terms: {
+    readonly items: readonly LineItemView[];
+    readonly months: number | null;
+    readonly reportEveryMonths: number;
+  };
+  readonly fromPeriod: number;
+  readonly height: number;
+  readonly motion?: string;
 }
