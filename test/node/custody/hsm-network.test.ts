@@ -82,7 +82,10 @@ test('four authorities, one signing through SoftHSM2 and three from encrypted fi
     return undefined;
   }, 60_000).catch(() => undefined);
   // A finalized block proposed by it: the others verified the token's proposal signature.
-  assert.ok(proposedByHsm !== undefined, `the HSM-held authority proposed a finalized block (read 1..${scanned})`);
+  assert.ok(
+    proposedByHsm !== undefined,
+    `the HSM-held authority proposed a finalized block (read 1..${scanned})`,
+  );
   for (const h of [4, 8]) {
     const hashes = new Set(
       await Promise.all(nodes.map(async (n) => (await getJson(`${n.url}/v1/blocks/${h}`)).hash)),
