@@ -121,7 +121,8 @@ function assemble(opened: Opened): NodeComponents {
   const intake = new TransactionIntake({ ...base, transactionsArrived });
   const gossip =
     running && new Gossip(running, chain.rules.chainId, metrics.gossip, log.child({ component: 'p2p' }));
-  const txGossip = gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx) });
+  const txGossip =
+    gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx), backlog: () => intake.backlog });
   const submit = async (input: unknown) => {
     const hash = await intake.admit(input);
     txGossip?.relay(input);

@@ -39,7 +39,10 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
   const verified = new VerifiedSignatures();
   let chain: Chain;
   try {
-    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
+    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), {
+      signatureValid: verified.valid,
+      cosignatureValid: verified.cosignatureValid,
+    });
   } catch (e) {
     signer.close?.();
     throw e;

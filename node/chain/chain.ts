@@ -53,9 +53,9 @@ export class Chain {
     dataDir: string,
     genesis: Genesis,
     modules: ModuleRegistry,
-    signatureValid?: Rules['signatureValid'],
+    verdicts?: Pick<Rules, 'signatureValid' | 'cosignatureValid'>,
   ): Promise<Chain> {
-    return Chain.openStorage(await ChainStore.open(dataDir), genesis, modules, signatureValid);
+    return Chain.openStorage(await ChainStore.open(dataDir), genesis, modules, verdicts);
   }
 
   /** Opens the chain on any storage (in memory for the simulator). */
@@ -63,7 +63,7 @@ export class Chain {
     store: ChainStorage,
     genesis: Genesis,
     modules: ModuleRegistry,
-    signatureValid?: Rules['signatureValid'],
+    verdicts?: Pick<Rules, 'signatureValid' | 'cosignatureValid'>,
   ): Promise<Chain> {
     const expected = genesisHash(genesis);
     const stored = store.genesisHash();
@@ -76,7 +76,7 @@ export class Chain {
       chainId: genesis.chainId,
       params: genesis.params,
       modules,
-      signatureValid,
+      ...verdicts,
       committedState: store,
     };
     const head = store.head() ?? genesisHead(genesis);

@@ -116,6 +116,8 @@ export class ConsortiumConsensus implements Consensus {
         },
         ...(options.onDropped ? { dropped: options.onDropped } : {}),
         commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
+        signedLogFailed: (err) =>
+          log.error({ err }, 'the signed-vote log cannot be written: this node no longer votes'),
         caughtUp: (from, to, peer) => log.info({ from, to, peer }, 'caught up by block sync'),
         committed: () => rounds?.finalized(options.now()),
         decided: (height, round, missed) => rounds?.decided(height, round, missed),

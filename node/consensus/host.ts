@@ -48,6 +48,7 @@ export class ConsensusHost {
   /** Decisions and block sync both append to the chain; they take turns, each re-checking the head. */
   #appending: Promise<void> = Promise.resolve();
   #stopped = true;
+  #signedLogFailed = false;
   /** Round the engine was in at the last check, for round metrics. */
   #round = 0;
   /**
@@ -251,6 +252,9 @@ export class ConsensusHost {
     for (const output of outputs) {
       switch (output.type) {
         case 'broadcast':
+          // Never-sign-twice: what we signed must be on disk before it leaves the node. The log
+          // writes in the background (off the main thread); waiting here keeps that order.
+          if (!(await this.#signedLogDurable())) return;
           this.#o.network.broadcast(output.message);
           break;
         case 'schedule-timeout':
@@ -265,6 +269,20 @@ export class ConsensusHost {
       }
     }
     this.#noteRound();
+  }
+
+  /** Whether everything signed so far is durable; false (and reported once) after a disk failure. */
+  async #signedLogDurable(): Promise<boolean> {
+    const log = this.#o.authority?.signedLog;
+    if (!log?.durable) return true;
+    try {
+      await log.durable();
+      return !this.#stopped;
+    } catch (e) {
+      if (!this.#signedLogFailed) this.#o.events?.signedLogFailed?.(e);
+      this.#signedLogFailed = true;
+      return false;
+    }
   }
 
   #noteRound(): void {

@@ -1,7 +1,8 @@
 /**
  * Transaction intake: every transaction, from a client or a peer, enters through `admit`. It runs
- * admission (admission.ts), verifies signatures on worker threads when there are workers, counts
- * each outcome for the metrics, and tells consensus that work has arrived.
+ * admission (admission.ts) in turns with the rest of the main thread (turns.ts), verifies
+ * signatures on worker threads when there are workers, counts each outcome for the metrics, and
+ * tells consensus that work has arrived.
  */
 import type { Counter } from 'prom-client';
 import type { Chain } from '../chain/chain.ts';
@@ -11,6 +12,7 @@ import type { Transaction } from '../protocol/transaction.ts';
 import type { VerifiedSignatures } from '../protocol/verdicts.ts';
 import { admitTransaction } from './admission.ts';
 import type { Mempool } from './mempool.ts';
+import { AdmissionTurns } from './turns.ts';
 import type { VerifierPool } from './verifier-pool.ts';
 
 export interface IntakeComponents {
@@ -26,19 +28,29 @@ export interface IntakeComponents {
   readonly transactionsArrived: () => void;
   /** The node's clock; only admission reads it (expiry), blocks use their own timestamp. */
   readonly now: () => number;
+  /** Turns on the main thread, so consensus messages never wait behind a whole batch (turns.ts). */
+  readonly turns?: AdmissionTurns;
 }
 
 export class TransactionIntake {
   readonly #c: IntakeComponents;
+  readonly #turns: AdmissionTurns;
 
   constructor(components: IntakeComponents) {
     this.#c = components;
+    this.#turns = components.turns ?? new AdmissionTurns();
+  }
+
+  /** Admissions waiting for their turn on the main thread (backpressure for gossip). */
+  get backlog(): number {
+    return this.#turns.waiting;
   }
 
   /** Admits `input` into the mempool or throws a TillidError; resolves to its hash. */
   async admit(input: unknown): Promise<Hex> {
     const { chain, mempool, now } = this.#c;
     const { admissions } = this.#c.metrics;
+    await this.#turns.take();
     try {
       const hash = await admitTransaction(input, {
         rules: chain.rules,

@@ -8,6 +8,13 @@ import type { Gossip, Judgement } from './gossip.ts';
 
 const TX_GOSSIP_BATCH = 500;
 const TX_GOSSIP_DELAY_MS = 10;
+/**
+ * Admissions waiting for the main thread beyond which peers' batches are ignored (not forwarded,
+ * no blame): the node is behind, and taking more would only delay consensus messages further. The
+ * transactions are not lost: the node that admitted them keeps them for its own proposals, and
+ * this node validates them inside blocks like any other.
+ */
+export const MAX_ADMISSION_BACKLOG = 4 * TX_GOSSIP_BATCH;
 /** Admission outcomes that say nothing bad about the peer that relayed the transaction. */
 const BLAMELESS = new Set(['TX_DUPLICATE', 'MEMPOOL_FULL', 'TX_EXPIRED', 'TX_EXPIRY_TOO_FAR']);
 
@@ -15,17 +22,21 @@ export interface TxGossipComponents {
   readonly gossip: Pick<Gossip, 'on' | 'publish'>;
   /** Admission, exactly as for a transaction submitted to this node; throws a TillidError. */
   readonly admit: (input: unknown) => Promise<Hex>;
+  /** Admissions waiting for their turn (TransactionIntake.backlog); none if absent. */
+  readonly backlog?: () => number;
 }
 
 export class TxGossip {
   readonly #gossip: TxGossipComponents['gossip'];
   readonly #admit: TxGossipComponents['admit'];
+  readonly #backlog: () => number;
   #outbox: unknown[] = [];
   #outboxTimer: NodeJS.Timeout | undefined;
 
-  constructor({ gossip, admit }: TxGossipComponents) {
+  constructor({ gossip, admit, backlog }: TxGossipComponents) {
     this.#gossip = gossip;
     this.#admit = admit;
+    this.#backlog = backlog ?? (() => 0);
     gossip.on('tx', { validate: (input) => this.#judgeBatch(input), deliver: () => {} });
   }
 
@@ -65,6 +76,7 @@ export class TxGossip {
     if (!Array.isArray(transactions) || transactions.length === 0 || transactions.length > TX_GOSSIP_BATCH) {
       return { verdict: 'reject', reason: 'not a transaction batch' };
     }
+    if (this.#backlog() > MAX_ADMISSION_BACKLOG) return { verdict: 'ignore', reason: 'admission backlog' };
     // Admitted together, so their signatures are verified in batches on the verifier threads.
     const outcomes = await Promise.all(
       transactions.map((tx) =>

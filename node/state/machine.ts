@@ -11,7 +11,14 @@ import type { Hex } from '../protocol/hash.ts';
 import { findPersonalDataOf } from '../protocol/pii.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
 import { type EncodedNode, type TreeNodeReader, updateTree } from './commitment/tree.ts';
-import { type Action, actionOf, type BlockContext, type ModuleRegistry, type StateReader } from './module.ts';
+import {
+  type Action,
+  actionOf,
+  type BlockContext,
+  type ModuleRegistry,
+  type StateReader,
+  type TxContext,
+} from './module.ts';
 import { StateOverlay } from './overlay.ts';
 
 /** What happened to an included transaction. Part of state, so covered by the state root. */
@@ -44,6 +51,17 @@ export interface Rules {
    * version that remembers verdicts it has already reached, so each signature is verified once.
    */
   readonly signatureValid?: (tx: Transaction, hash: Hex) => boolean;
+  /**
+   * The signature rule for co-signature `index` inside transaction `hash`. Defaults to
+   * `verifySignature`; a node passes the same memo (protocol/verdicts.ts).
+   */
+  readonly cosignatureValid?: (
+    hash: Hex,
+    index: number,
+    publicKey: Hex,
+    message: Uint8Array,
+    signature: string,
+  ) => boolean;
   /**
    * The latest committed state, for admission's per-action checks (`Action.admit`). Never read by
    * block execution, which gets its base state explicitly.
@@ -115,6 +133,14 @@ export interface Execution {
   readonly replacedTreeNodes?: readonly Hex[];
 }
 
+/** The co-signature rule for one transaction, bound to its hash (the memo's key). */
+const cosignatureCheck = (rules: Rules, hash: Hex): Pick<TxContext, 'cosignatureValid'> => {
+  const memo = rules.cosignatureValid;
+  return memo
+    ? { cosignatureValid: (i, key, message, signature) => memo(hash, i, key, message, signature) }
+    : {};
+};
+
 /**
  * Executes `candidates` on top of `base` for the block described by `ctx`.
  *
@@ -163,7 +189,12 @@ export function executeBlock(
     const txState = new StateOverlay(block);
     let receipt: Receipt = { height: ctx.height, index, code: 'OK' };
     try {
-      action?.apply(txState, item.tx, { ...ctx, txHash: item.hash, index });
+      action?.apply(txState, item.tx, {
+        ...ctx,
+        txHash: item.hash,
+        index,
+        ...cosignatureCheck(rules, item.hash),
+      });
       txState.mergeInto(block);
     } catch (e) {
       // A module bug must not make nodes diverge: a non-typed failure is a rejection too, with a

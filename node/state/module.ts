@@ -27,6 +27,11 @@ export interface TxContext extends BlockContext {
   readonly txHash: Hex;
   /** Position of the transaction in its block. */
   readonly index: number;
+  /**
+   * The signature rule for the transaction's co-signature `i` (`publicKey` signed `message`),
+   * remembering verdicts by (txHash, i). Absent: `verifySignature` itself. Same outcome either way.
+   */
+  readonly cosignatureValid?: (i: number, publicKey: Hex, message: Uint8Array, signature: string) => boolean;
 }
 
 /**

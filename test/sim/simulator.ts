@@ -419,7 +419,9 @@ export class Simulation {
 
   /** Opens the node's chain on its store (resuming from it) and starts a fresh host and engine. */
   async #boot(node: SimNode): Promise<void> {
-    node.chain = await Chain.openStorage(node.store, this.genesis, this.modules, this.#memo.tx);
+    node.chain = await Chain.openStorage(node.store, this.genesis, this.modules, {
+      signatureValid: this.#memo.tx,
+    });
     node.mempool = new Mempool({ maxTransactions: 100_000, maxBytes: 256 * 1024 * 1024 });
     node.up = true;
     node.incarnation++;

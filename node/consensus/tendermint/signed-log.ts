@@ -6,8 +6,9 @@
  * message leaves the node. From the precommits it also rebuilds its lock after a restart.
  *
  * The memory implementation survives an engine restart in the simulator (the log object outlives
- * the engine, like a file outlives a process). A durable one must make `record` reach the disk
- * (fsync) before returning.
+ * the engine, like a file outlives a process). A durable one either makes `record` reach the disk
+ * (fsync) before returning, or writes in the background and offers `durable()`, which the host
+ * awaits before a signed message leaves the node (file-signed-log.ts).
  */
 import type { Block } from '../../protocol/block.ts';
 import type { Proposal, Vote, VoteType } from './messages.ts';
@@ -32,8 +33,16 @@ export interface SignedVoteLog {
   readonly lost?: boolean;
   /** Everything signed at `height`, in signing order. */
   signedAt(height: number): readonly SignedEntry[];
-  /** Must be durable when it returns: the signed message is broadcast right after. */
+  /**
+   * Enters `entry`; `signedAt` sees it at once. Durable when it returns, unless the log has
+   * `durable()`: then durable once the promise `durable()` returns after this call resolves.
+   */
   record(entry: SignedEntry): void;
+  /**
+   * Resolves when everything recorded so far is on disk; rejects if that can no longer be
+   * promised (a disk failure). Absent: `record` is durable when it returns.
+   */
+  durable?(): Promise<void>;
   /** Forgets heights below `height`; they are final and nothing there will be signed again. */
   prune(height: number): void;
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Judgement, TopicHandler } from '../../../node/p2p/gossip.ts';
-import { TxGossip } from '../../../node/p2p/tx-gossip.ts';
+import { MAX_ADMISSION_BACKLOG, TxGossip } from '../../../node/p2p/tx-gossip.ts';
 import { TillidError } from '../../../node/protocol/errors.ts';
 
 /** A gossip stand-in that records what is published and exposes the registered validator. */
@@ -82,4 +82,30 @@ test("a peer's batch is rejected only for a transaction no honest node would adm
   assert.equal((await judge({ not: 'a batch' })).verdict, 'reject');
   const tooMany = Array.from({ length: 501 }, (_, i) => ({ id: `t${i}` }));
   assert.equal((await judge({ transactions: tooMany })).verdict, 'reject');
+});
+
+test("with a long admission backlog, a peer's batch is ignored (not forwarded, no blame) until the node catches up", async () => {
+  const { judge, gossip } = fakeGossip();
+  let backlog = MAX_ADMISSION_BACKLOG + 1;
+  let admitted = 0;
+  new TxGossip({
+    gossip,
+    admit: async () => {
+      admitted++;
+      return 'a'.repeat(64);
+    },
+    backlog: () => backlog,
+  });
+  assert.deepEqual(await judge({ transactions: [{ id: 'a' }] }), {
+    verdict: 'ignore',
+    reason: 'admission backlog',
+  });
+  assert.equal(admitted, 0, 'no work taken on while behind');
+  assert.deepEqual(await judge({ transactions: 'junk' }), {
+    verdict: 'reject',
+    reason: 'not a transaction batch',
+  });
+  backlog = 0;
+  assert.equal((await judge({ transactions: [{ id: 'a' }] })).verdict, 'accept');
+  assert.equal(admitted, 1);
 });

@@ -76,11 +76,16 @@ export const propose: ContractAction = {
     write(state, contractKey(c.id), c2);
     write(state, motionKey(motion.id), motion);
     const digest = cosignDigest(ctx.chainId, p, tx.nonce, tx.expiresAt);
+    // The one signature rule, as for transactions; deterministic on every node. A node remembers
+    // verdicts by (transaction, index), so a co-signature is verified once, not per execution.
+    const cosignatureValid =
+      ctx.cosignatureValid ??
+      ((_i: number, key: Hex, message: Uint8Array, signature: string) =>
+        verifySignature(key, message, signature));
     const cosigners = ((p.cosignatures as JsonObject[] | undefined) ?? []).map((cs, i) => {
       const cosigner = resolveActing(state, cs.publicKey as Hex, cs.as as JsonObject);
       onContract(c, cosigner);
-      // The one signature rule, as for transactions; deterministic on every node.
-      if (!verifySignature(cs.publicKey as Hex, signingMessage('cosign', digest), cs.signature as string))
+      if (!cosignatureValid(i, cs.publicKey as Hex, signingMessage('cosign', digest), cs.signature as string))
         throw new TillidError('COSIGNATURE_INVALID', `cosignatures[${i}] does not verify for this motion`);
       return { acting: cosigner, proposer: false };
     });
