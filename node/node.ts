@@ -142,7 +142,11 @@ function assemble(opened: Opened): NodeComponents {
   let consensus: Consensus;
   if (running && gossip && txGossip) {
     // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
-    const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
+    // Write-behind: the fsync runs off the main thread; the consensus host sends nothing signed
+    // (and commits no block with our precommit) before the log says it is on disk (host.ts).
+    const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'), {
+      writeBehind: true,
+    });
     network = { running, txGossip, signedLog };
     const report = evidenceReporter(c);
     consensus = new ConsortiumConsensus({

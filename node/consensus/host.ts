@@ -254,13 +254,16 @@ export class ConsensusHost {
         case 'broadcast':
           // Never-sign-twice: what we signed must be on disk before it leaves the node. The log
           // writes in the background (off the main thread); waiting here keeps that order.
-          if (!(await this.#signedLogDurable())) return;
+          if (this.#o.authority?.signedLog.durable && !(await this.#signedLogDurable())) return;
           this.#o.network.broadcast(output.message);
           break;
         case 'schedule-timeout':
           this.#pacing.schedule(output.delayMs, () => this.#run(this.#engine?.onTimeout(output) ?? []));
           break;
         case 'decide':
+          // The certificate may hold our own precommit, and a committed block is served to peers:
+          // it waits for the log like a broadcast (another message's run may have decided first).
+          if (this.#o.authority?.signedLog.durable && !(await this.#signedLogDurable())) return;
           await this.#commit({ ...output.block, certificate: output.certificate });
           break;
         case 'evidence':
@@ -271,18 +274,22 @@ export class ConsensusHost {
     this.#noteRound();
   }
 
-  /** Whether everything signed so far is durable; false (and reported once) after a disk failure. */
+  /**
+   * Whether everything signed so far is durable; false (and reported once) after a disk failure.
+   * Callers skip it for a log without `durable()` (durable when `record` returns): no wait at
+   * all then, so the simulator's schedule is the same as before.
+   */
   async #signedLogDurable(): Promise<boolean> {
     const log = this.#o.authority?.signedLog;
     if (!log?.durable) return true;
-    try {
-      await log.durable();
-      return !this.#stopped;
-    } catch (e) {
-      if (!this.#signedLogFailed) this.#o.events?.signedLogFailed?.(e);
-      this.#signedLogFailed = true;
-      return false;
-    }
+    return log.durable().then(
+      () => !this.#stopped,
+      (e: unknown) => {
+        if (!this.#signedLogFailed) this.#o.events?.signedLogFailed?.(e);
+        this.#signedLogFailed = true;
+        return false;
+      },
+    );
   }
 
   #noteRound(): void {

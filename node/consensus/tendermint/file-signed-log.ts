@@ -1,12 +1,18 @@
 /**
  * The durable "last signed" log: one JSON line per signed message. A restarted authority must
  * never sign a conflicting message, so nothing it signed may leave the node before its line is on
- * disk. Writing and fsync happen off the main thread (libuv's pool): `record` enters the entry at
- * once (so the engine, which asks the log before signing, sees it) and queues the write; `durable()`
- * resolves once every entry recorded so far is fsync'ed, and the host waits for it before it
- * broadcasts (host.ts). Entries recorded while a write is under way go out together in the next
- * one (group commit), so under load one fsync covers several votes instead of blocking the event
- * loop once per vote.
+ * disk. Two ways to keep that order:
+ *
+ * - By default `record` writes and fsyncs before it returns (on the main thread), so any caller
+ *   may send the message as soon as the engine hands it over.
+ * - With `writeBehind`, writing and fsync happen off the main thread (libuv's pool): `record`
+ *   enters the entry at once (so the engine, which asks the log before signing, sees it) and
+ *   queues the write; `durable()` resolves once every entry recorded so far is fsync'ed. Only a
+ *   caller that waits for `durable()` before anything signed leaves the node may ask for this: the
+ *   consensus host does (host.ts), for every broadcast and before committing a block whose
+ *   certificate may hold its own precommit. Entries recorded while a write is under way go out
+ *   together in the next one (group commit), so under load one fsync covers several votes
+ *   instead of blocking the event loop once per vote.
  *
  * A crash before the fsync loses only entries whose messages were never sent. A failed write or
  * fsync is fatal for this log: every later `durable()` rejects, so the node stops sending signed
@@ -16,7 +22,20 @@
  * queue, after the writes before it. The file is created on first open, so a missing file later
  * means the record was lost (`lost`).
  */
-import { closeSync, existsSync, fdatasync, openSync, readFileSync, rename, write, writeFile } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  openSync,
+  readFileSync,
+  rename,
+  renameSync,
+  write,
+  writeFile,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { promisify } from 'node:util';
 import { type SignedEntry, type SignedVoteLog, slotOf } from './signed-log.ts';
 
@@ -37,9 +56,12 @@ export class FileSignedVoteLog implements SignedVoteLog {
   /** The last queued disk operation; resolves when it and all before it are done. */
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
+  readonly #writeBehind: boolean;
 
-  constructor(path: string) {
+  /** `writeBehind`: only for a caller that awaits `durable()` before sending what it signed. */
+  constructor(path: string, options: { writeBehind?: boolean } = {}) {
     this.#path = path;
+    this.#writeBehind = options.writeBehind ?? false;
     this.lost = !existsSync(path);
     if (!this.lost) {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
@@ -70,9 +92,19 @@ export class FileSignedVoteLog implements SignedVoteLog {
     if (entries.some((e) => slotOf(e).round === round && slotOf(e).type === type)) {
       throw new Error(`already signed ${type} at height ${height} round ${round}`);
     }
+    const line = `${JSON.stringify(entry)}\n`;
+    if (!this.#writeBehind) {
+      // Durable before the caller can send it. A prune queued meanwhile runs after this write
+      // and rewrites from memory, which holds this entry by then.
+      writeSync(this.#fd, line);
+      fdatasyncSync(this.#fd);
+      entries.push(entry);
+      this.#byHeight.set(height, entries);
+      return;
+    }
     entries.push(entry);
     this.#byHeight.set(height, entries);
-    this.#pending.push(`${JSON.stringify(entry)}\n`);
+    this.#pending.push(line);
     if (this.#writeQueued) return;
     this.#writeQueued = true;
     this.#enqueue(async () => {
@@ -94,16 +126,20 @@ export class FileSignedVoteLog implements SignedVoteLog {
     const stale = [...this.#byHeight.keys()].filter((h) => h < height);
     if (stale.length === 0) return;
     for (const h of stale) this.#byHeight.delete(h);
+    if (!this.#writeBehind) {
+      // On the main thread like `record`, so no record can fall between reading memory and the rename.
+      writeFileSync(`${this.#path}.tmp`, this.#lines(), { flush: true });
+      closeSync(this.#fd);
+      renameSync(`${this.#path}.tmp`, this.#path);
+      this.#fd = openSync(this.#path, 'a');
+      return;
+    }
     this.#enqueue(async () => {
       // Everything still in memory, pending lines included (they are dropped from the append
       // queue, so none is written twice): after the rename they are durable too.
       this.#pending = [];
-      const keep = [...this.#byHeight.values()]
-        .flat()
-        .map((e) => `${JSON.stringify(e)}\n`)
-        .join('');
       const tmp = `${this.#path}.tmp`;
-      await writeFileAsync(tmp, keep, { flush: true });
+      await writeFileAsync(tmp, this.#lines(), { flush: true });
       closeSync(this.#fd);
       await renameAsync(tmp, this.#path);
       this.#fd = openSync(this.#path, 'a');
@@ -115,6 +151,14 @@ export class FileSignedVoteLog implements SignedVoteLog {
     this.#closed = true;
     await this.#tail.catch(() => {});
     closeSync(this.#fd);
+  }
+
+  /** Every entry still kept, one line each, in signing order per height. */
+  #lines(): string {
+    return [...this.#byHeight.values()]
+      .flat()
+      .map((e) => `${JSON.stringify(e)}\n`)
+      .join('');
   }
 
   /** Runs `operation` after every earlier one; a failure fails every later one too. */
