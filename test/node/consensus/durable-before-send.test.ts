@@ -1,9 +1,10 @@
 /**
- * Never sign twice across a restart: the signed-vote log writes in the background (its fsync is
- * off the main thread), and the host sends nothing it signed before the log says it is on disk.
+ * Never sign twice across a restart: a write-behind signed-vote log (its fsync off the main
+ * thread) lets the host send nothing it signed, and commit no block it precommitted, before the
+ * log says it is on disk. A log without that owner writes before `record` returns.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,7 +21,7 @@ import {
 import { Mempool } from '../../../node/mempool/mempool.ts';
 import { generateKeyPair, Signer } from '../../../node/protocol/signature.ts';
 import { applicationModules } from '../../../node/state/application.ts';
-import { devGenesis } from '../../fixtures/node.ts';
+import { devGenesis, waitFor } from '../../fixtures/node.ts';
 
 const slotKey = (s: { height: number; round: number; type: string }) => `${s.height}/${s.round}/${s.type}`;
 const messageSlot = (m: ConsensusMessage) =>
@@ -79,19 +80,22 @@ async function soloHost(log: GatedLog) {
   return { host, chain, sent, failures };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+/** Resolves once `condition` holds (checked every 25 ms, at most 10 s). */
+const until = (condition: () => boolean) => waitFor(async () => (condition() ? true : undefined));
 
-test('the host sends a signed message only once the signed-vote log has it on disk', async () => {
+test('the host sends a signed message, and commits its block, only once the signed-vote log has it on disk', async () => {
   const log = new GatedLog();
   const { host, chain, sent } = await soloHost(log);
   const started = host.start();
-  await settle();
-  assert.ok(log.recorded.length >= 1, 'the proposal was signed and recorded');
+  await until(() => log.recorded.length >= 1);
+  // Signed and recorded, but the disk has not answered: nothing leaves and nothing is committed,
+  // however long the node runs meanwhile (several turns of the event loop and a timer).
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   assert.equal(sent.length, 0, 'nothing leaves the node while its record is not durable');
+  assert.equal(chain.head.height, 0);
   log.open();
   await started;
-  await settle();
-  assert.equal(chain.head.height, 1, 'height 1 decided once the log was durable');
+  await until(() => chain.head.height === 1 && sent.length === 3);
   assert.deepEqual(
     sent.map((s) => s.slot),
     ['1/0/proposal', '1/0/prevote', '1/0/precommit'],
@@ -105,18 +109,19 @@ test('the host sends a signed message only once the signed-vote log has it on di
 
 test('a signed-vote log that cannot be written stops the node from sending, and says so once', async () => {
   const log = new GatedLog();
-  const { host, sent, failures } = await soloHost(log);
+  const { host, chain, sent, failures } = await soloHost(log);
   const started = host.start();
-  await settle();
+  await until(() => log.recorded.length >= 1);
   log.fail();
   await started;
-  await settle();
+  await until(() => failures.length === 1);
   assert.equal(sent.length, 0);
-  assert.equal(failures.length, 1);
+  assert.equal(chain.head.height, 0, 'nothing decided is committed either');
   await host.stop();
+  assert.equal(failures.length, 1);
 });
 
-test('the file log: entries are visible at once, durable when durable() resolves, never written twice across a prune', async (t) => {
+test('the file log: on disk when record returns by default; write-behind: visible at once, on disk when durable() resolves, never written twice across a prune', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tillid-signed-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'signed-votes.jsonl');
@@ -133,9 +138,20 @@ test('the file log: entries are visible at once, durable when durable() resolves
       signature: '00',
     } as never,
   });
-  const log = new FileSignedVoteLog(path);
+  const onDisk = () => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
+
+  // Default: on disk when record returns, so any caller may send at once.
+  const direct = new FileSignedVoteLog(path);
+  direct.record(vote(1, 0, 'prevote'));
+  assert.equal(onDisk(), 1, 'written before record returned');
+  direct.prune(2);
+  assert.equal(onDisk(), 0, 'pruned at once');
+  await direct.close();
+
+  const log = new FileSignedVoteLog(path, { writeBehind: true });
   log.record(vote(1, 0, 'prevote'));
   assert.equal(log.signedAt(1).length, 1, 'the engine sees what it signed before the disk does');
+  assert.equal(onDisk(), 0, 'write-behind: not yet written when record returns');
   assert.throws(() => log.record(vote(1, 0, 'prevote')), /already signed/);
   log.record(vote(1, 0, 'precommit'));
   log.record(vote(2, 0, 'prevote'));
@@ -144,6 +160,7 @@ test('the file log: entries are visible at once, durable when durable() resolves
   log.record(vote(2, 0, 'precommit'));
   log.record(vote(3, 0, 'prevote'));
   await log.durable();
+  assert.equal(onDisk(), 3);
   const reopened = new FileSignedVoteLog(path);
   const slots = [2, 3].flatMap((h) => reopened.signedAt(h).map((e) => slotKey(slotOf(e))));
   assert.deepEqual(slots, ['2/0/prevote', '2/0/precommit', '3/0/prevote']);

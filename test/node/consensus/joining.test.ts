@@ -133,7 +133,11 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
   ]);
   await governance(nodes[1] as NodeProcess, 1, ['vote', '--proposal', proposal.hash]);
   await governance(nodes[2] as NodeProcess, 2, ['vote', '--proposal', proposal.hash]);
-  const approved = await getJson(`${first.url}/v1/governance/proposals/${proposal.hash}`);
+  // The last vote was waited for on nodes[2]; `first` may be a block behind it on a loaded machine.
+  const approved = await waitFor(async () => {
+    const seen = await getJson(`${first.url}/v1/governance/proposals/${proposal.hash}`);
+    return seen.status === 'open' ? undefined : seen;
+  }, 30_000);
   assert.equal(approved.status, 'approved');
 
   // Every member connects to it without a restart, it catches up and proposes (round-robin over five).

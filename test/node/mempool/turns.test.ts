@@ -9,12 +9,19 @@ import { AdmissionTurns, SLICE } from '../../../node/mempool/turns.ts';
 
 test('a batch is admitted in slices, in arrival order, with pending I/O handled between slices', async (t) => {
   // A real socket stands for a vote arriving while a gossiped batch of 500 is being admitted.
-  const server = createServer((socket) => socket.end('vote'));
+  // The batch starts only once the server has written the vote (not merely once the client is
+  // connected): otherwise, on a loaded machine, the server's accept can fall a turn later and the
+  // vote with it, which would measure the event loop's order rather than the slicing.
+  const served = Promise.withResolvers<void>();
+  const server = createServer((socket) => {
+    socket.end('vote');
+    served.resolve();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => server.close());
   const { port } = server.address() as { port: number };
   const client = connect(port, '127.0.0.1');
-  await new Promise((resolve) => client.once('connect', resolve));
+  await Promise.all([new Promise((resolve) => client.once('connect', resolve)), served.promise]);
 
   const turns = new AdmissionTurns();
   const order: string[] = [];
