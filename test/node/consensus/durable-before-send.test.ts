@@ -121,7 +121,7 @@ test('a signed-vote log that cannot be written stops the node from sending, and 
   assert.equal(failures.length, 1);
 });
 
-test('the file log: on disk when record returns by default; write-behind: visible at once, on disk when durable() resolves, never written twice across a prune', async (t) => {
+test('the file log: on disk when record returns by default, compacted once enough is stale; write-behind: visible at once, on disk when durable() resolves, never written twice across a compaction', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tillid-signed-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'signed-votes.jsonl');
@@ -141,14 +141,20 @@ test('the file log: on disk when record returns by default; write-behind: visibl
   const onDisk = () => readFileSync(path, 'utf8').split('\n').filter(Boolean).length;
 
   // Default: on disk when record returns, so any caller may send at once.
-  const direct = new FileSignedVoteLog(path);
+  const direct = new FileSignedVoteLog(path, { compactAfter: 2 });
   direct.record(vote(1, 0, 'prevote'));
   assert.equal(onDisk(), 1, 'written before record returned');
+  direct.record(vote(1, 0, 'precommit'));
+  direct.record(vote(2, 0, 'prevote'));
   direct.prune(2);
-  assert.equal(onDisk(), 0, 'pruned at once');
+  assert.equal(direct.signedAt(1).length, 0, 'forgotten in memory at once');
+  assert.equal(onDisk(), 1, 'the file compacted once two lines were stale');
+  direct.prune(3);
+  assert.equal(onDisk(), 1, 'one stale line stays in the file until more accumulate');
   await direct.close();
+  rmSync(path);
 
-  const log = new FileSignedVoteLog(path, { writeBehind: true });
+  const log = new FileSignedVoteLog(path, { writeBehind: true, compactAfter: 1 });
   log.record(vote(1, 0, 'prevote'));
   assert.equal(log.signedAt(1).length, 1, 'the engine sees what it signed before the disk does');
   assert.equal(onDisk(), 0, 'write-behind: not yet written when record returns');
