@@ -252,8 +252,8 @@ export class ConsensusHost {
     for (const output of outputs) {
       switch (output.type) {
         case 'broadcast':
-          // Never-sign-twice: what we signed must be on disk before it leaves the node. The log
-          // writes in the background (off the main thread); waiting here keeps that order.
+          // Never-sign-twice: what we signed must be on disk before it leaves the node. A
+          // write-behind log (file-signed-log.ts) writes off the main thread; waiting keeps that order.
           if (this.#o.authority?.signedLog.durable && !(await this.#signedLogDurable())) return;
           this.#o.network.broadcast(output.message);
           break;
