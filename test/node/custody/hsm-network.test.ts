@@ -55,9 +55,10 @@ test('four authorities, one signing through SoftHSM2 and three from encrypted fi
   const nodes = await startNodeProcesses(t, configs);
   const hsmNode = nodes[0] as NodeProcess;
   // Enough blocks that each authority could have had its turn to propose (round robin over four).
+  // A bound, not a speed target: at load 80 four node processes take about a minute to listen.
   await waitFor(
     async () => ((await Promise.all(nodes.map(height))).every((h) => h >= 8) ? true : undefined),
-    60_000,
+    180_000,
   );
   // The three file-key nodes can finalize without it (three of four is a quorum), so the first
   // heights may all be theirs while the HSM node is still opening its token and dialling: its
@@ -72,7 +73,7 @@ test('four authorities, one signing through SoftHSM2 and three from encrypted fi
       if (block.header.proposer === hsmKey) return h;
     }
     return undefined;
-  }, 60_000).catch(() => undefined);
+  }, 120_000).catch(() => undefined);
   // A finalized block proposed by it: the others verified the token's proposal signature.
   assert.ok(
     proposedByHsm !== undefined,
