@@ -112,6 +112,11 @@ export async function initNetwork(
   const places = placeNodes(o);
   // So is every HSM key: opened (it must be there and sign) and its public key read.
   const hsmKeys = await Promise.all(o.municipalities.map((m) => (m.hsm ? hsmPublicKey(m.hsm) : undefined)));
+  o.municipalities.forEach((m, i) => {
+    const held = hsmKeys[i];
+    if (held !== undefined && m.publicKey !== undefined && m.publicKey !== held)
+      throw new UsageError(`${m.name}: the public key given is not the key in its HSM (${held})`);
+  });
   mkdirSync(o.out, { recursive: true });
   const authorities: Authority[] = [];
   const nodeDirs: string[] = [];
@@ -121,10 +126,7 @@ export async function initNetwork(
     mkdirSync(dir, { recursive: true });
     let publicKey = m.publicKey;
     if (m.hsm !== undefined) {
-      const held = hsmKeys[i] as string;
-      if (publicKey !== undefined && publicKey !== held)
-        throw new UsageError(`${m.name}: the public key given is not the key in its HSM (${held})`);
-      publicKey = held;
+      publicKey = hsmKeys[i] as string;
     } else if (publicKey === undefined) {
       // Encrypted like a real key, under a random passphrase kept beside it and named as what it is.
       const keyPair = generateKeyPair();

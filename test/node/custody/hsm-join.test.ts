@@ -92,3 +92,50 @@ test('network join --hsm writes a config that signs with the token, and refuses 
   assert.equal(opened?.publicKey, hsmKey);
   assert.equal(opened?.key, 'hsm:kommune-e/authority');
 });
+
+test('network init --hsm refuses a token without the key, an unknown member and a mismatched key, writing nothing', async (t) => {
+  const dir = tempDir(t);
+  const empty = softHsmToken(dir, 'init-empty');
+  const init = (out: string, extra: string[]) =>
+    tillid([
+      'network',
+      'init',
+      '--out',
+      out,
+      '--municipality',
+      'Kommune A:11111111',
+      '--municipality',
+      'Kommune B:22222222',
+      ...extra,
+    ]);
+  const noKey = await init(join(dir, 'a'), ['--hsm', `Kommune A=${empty.hsmFile}`]);
+  assert.equal(noKey.code, 1, noKey.stdout);
+  assert.match(noKey.stderr, /token "init-empty" holds no Ed25519 private key labelled "authority"/);
+  assert.ok(!existsSync(join(dir, 'a')), 'nothing written');
+
+  const unknown = await init(join(dir, 'b'), ['--hsm', `Kommune Z=${empty.hsmFile}`]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--hsm "Kommune Z=.*": no municipality named Kommune Z/);
+  assert.ok(!existsSync(join(dir, 'b')));
+
+  // A public key given for the member must be the token's.
+  const token = softHsmToken(dir, 'init-a');
+  const generated = await tillid(['keys', 'hsm-generate', '--hsm', token.hsmFile]);
+  assert.equal(generated.code, 0, generated.stderr);
+  const other = 'ab'.repeat(32);
+  const mismatched = await tillid([
+    'network',
+    'init',
+    '--out',
+    join(dir, 'c'),
+    '--municipality',
+    `Kommune A:11111111:${other}`,
+    '--municipality',
+    'Kommune B:22222222',
+    '--hsm',
+    `Kommune A=${token.hsmFile}`,
+  ]);
+  assert.equal(mismatched.code, 2, mismatched.stderr);
+  assert.match(mismatched.stderr, /Kommune A: the public key given is not the key in its HSM/);
+  assert.ok(!existsSync(join(dir, 'c', 'genesis.json')));
+});
