@@ -25,6 +25,8 @@ import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
 /** How long one dial may take (libp2p's default): under load, set-up itself takes seconds. */
 const DIAL_TIMEOUT_MS = 10_000;
+/** The least time between two dials of one peer (below the 2 s period, so no period is skipped). */
+const MIN_REDIAL_MS = 1500;
 
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
 export const MAX_GOSSIP_BYTES = 8 * 1024 * 1024;
@@ -157,8 +159,9 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   const watch = new GossipWatch(watched, log, () => void redial());
   let stopped = false;
   let checking = false;
-  /** Peers with a dial in flight. */
+  /** Peers with a dial in flight, and when each was last dialled. */
   const dialling = new Set<string>();
+  const dialledAt = new Map<string, number>();
   const redial = async () => {
     // A check (and the on-chain addresses it asks for) can outlast the interval: one at a time.
     if (stopped || checking) return;
@@ -186,6 +189,12 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
       seen.add(peer);
       if (stopped || dialling.has(peer)) continue;
       if (host.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
+      // At most one dial per peer and period: a peer whose gater refuses this node (a newcomer
+      // before the vote) closes each connection at once, and redialling on every disconnect
+      // would hammer it with handshakes. A long-held connection that drops is redialled at once.
+      const now = Date.now();
+      if (now - (dialledAt.get(peer) ?? 0) < MIN_REDIAL_MS) continue;
+      dialledAt.set(peer, now);
       // Not awaited: each peer has at most one dial in flight, with libp2p's own dial budget. On a
       // loaded host a TCP + noise + yamux set-up can take seconds (seen: 10-20 s at load 60-90),
       // and a dial cut short at 2 s can fail on every retry; a slow or unreachable peer holds up no
