@@ -146,7 +146,9 @@ export class AccessLog {
     }
     const anchoredBy = new Map<number, { batch: Batch; index: number }>();
     for (const batch of this.#batches)
-      batch.seqs.forEach((seq, index) => anchoredBy.set(seq, { batch, index }));
+      batch.seqs.forEach((seq, index) => {
+        anchoredBy.set(seq, { batch, index });
+      });
     for (const entry of [...entries.values()].sort((a, b) => a.seq - b.seq)) {
       this.#seq = Math.max(this.#seq, entry.seq);
       const at = anchoredBy.get(entry.seq);
