@@ -19,6 +19,7 @@ import {
   useErrorSchema,
 } from '../node/api/errors.ts';
 import { AccessLog } from './access-log/log.ts';
+import { openCitizenStores } from './citizens/stores.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { consolePlugin } from './console/plugin.ts';
 import { Sessions } from './console/session.ts';
@@ -166,6 +167,16 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
     ...components,
     sessions,
     accessLog,
+    // The citizens' messages and grants (gateway/citizens), beside the gateway's other files.
+    citizenStores:
+      c.caseSystem && c.config.console?.citizenIssuer
+        ? openCitizenStores({
+            keyStoreDir: c.config.keyStoreDir,
+            submitter,
+            store: documentOptions.store,
+            caseSystem: c.caseSystem,
+          })
+        : undefined,
     documents: new DocumentService(documentOptions),
   });
   return app;
