@@ -56,6 +56,8 @@ const CASEWORKER: EmulatedPerson = {
   privileges: [privilege('caseworker')],
 };
 const CHILD_CASE = '27.12.04-G01-7-26';
+// The guardian's correction request: stored encrypted, delivered to the case system only.
+const CORRECTION = 'Taxaen henter Emmeline kl. 7.40, ikke 8.10 <b>som der står</b>. Vh Anna';
 const OTHER_CASE = '27.12.04-G01-9-26';
 const SECRETS = [
   GUARDIAN.cpr,
@@ -69,6 +71,8 @@ const SECRETS = [
   CHILD.firstName,
   CHILD_CASE,
   OTHER_CASE,
+  CORRECTION,
+  'Taxaen henter',
 ];
 
 const freePort = () =>
@@ -407,14 +411,28 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   assert.equal(await heading(cw), 'Sagens overblik');
   const apiRead = await g.call('GET', `/v1/contracts/${placement}`, { as: esdh });
   assert.equal(apiRead.status, 200);
+  // The provider uploads a status report under the placement; the case system reads it: a read of
+  // the case's document, in the log like a contract read.
+  const upload = await g.call('POST', `/v1/documents?docType=status-report&contract=${placement}`, {
+    as: { cert: g.systems.careHome },
+    raw: { bytes: Buffer.from('Statusrapport: trives i skolen.'), contentType: 'text/plain' },
+  });
+  assert.equal(upload.status, 201, JSON.stringify(upload.body));
+  const docRead = await g.call('GET', `/v1/documents/${upload.body.id}`, { as: esdh });
+  assert.equal(docRead.status, 200);
   const accessRows = guardian.locator('table.access-log tbody tr');
   for (let i = 0; ; i++) {
     await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
     const pending = await accessRows.filter({ hasText: 'Afventer forankring' }).count();
-    if ((await accessRows.count()) > 0 && pending === 0) break;
-    assert.ok(i < 120, 'the access log entries are anchored');
+    const documentRows = await accessRows.filter({ hasText: 'et dokument' }).count();
+    if ((await accessRows.count()) > 0 && documentRows > 0 && pending === 0) break;
+    assert.ok(i < 120, 'the access log entries, the document read among them, are anchored');
     await guardian.waitForTimeout(500);
   }
+  assert.match(
+    (await accessRows.filter({ hasText: 'et dokument' }).first().textContent()) ?? '',
+    new RegExp(`CVR ${MUNICIPALITY}.*sagsbehandling.*${g.systems.esdh.systemId}.*Bekræftet`, 's'),
+  );
   const consoleRows = accessRows.filter({ hasText: 'Tillids konsol' });
   assert.ok((await consoleRows.count()) >= 3, 'the caseworker read the case’s three contracts');
   assert.match(
@@ -456,20 +474,131 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     /Dine egne ydelser.*ophold på botilbud/s,
   );
   assert.equal((await visit(other, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
-  const strangerPage = await (await newContext()).newPage();
-  await steady(async () => {
-    await visit(strangerPage, `${publicUrl}/borger/login`);
-    await strangerPage.locator(`input[value="${STRANGER.sub}"]`).check();
-    await Promise.all([
-      strangerPage.waitForURL(/\/borger\/callback/),
-      strangerPage.getByRole('button', { name: 'Log ind' }).click(),
-    ]);
-  });
+  const { page: strangerPage } = await login(await newContext(), STRANGER);
+  // Someone the case system does not know (an adviser) logs in — they may hold a power of attorney —
+  // but sees no case, and the child's case is refused.
   await strangerPage.getByText('Kommunen har ingen sager om dig eller dine børn.').waitFor();
-  assert.equal(
-    (await strangerPage.context().cookies()).some((c) => c.name === '__Host-tillid-borger'),
-    false,
+  assert.equal(await strangerPage.locator('section.case').count(), 0);
+  assert.equal((await visit(strangerPage, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
+  await visit(strangerPage, `${publicUrl}/borger/`);
+  await accessible(strangerPage, 'the home page of a person without cases');
+
+  // 4b. Contribute and correct: the guardian asks to correct the taxi. Hostile text is refused first,
+  // and nothing reaches the case system; the request then reaches its inbox, with a receipt on chain.
+  await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+  const taxiId = (await guardian
+    .locator('tr[data-contract]', { hasText: 'taxakørsel' })
+    .getAttribute('data-contract')) as string;
+  const sendMessage = async (text: string) => {
+    await guardian.getByLabel('Ydelse').selectOption(taxiId);
+    await guardian.getByLabel('Hvad vil du?').selectOption('correction');
+    await guardian.getByLabel('Din besked').fill(text);
+    const [answer] = await Promise.all([
+      guardian.waitForResponse((r) => r.url().endsWith('/henvendelser') && r.request().method() === 'POST'),
+      guardian.getByRole('button', { name: 'Send til kommunen' }).click(),
+    ]);
+    await guardian.waitForLoadState();
+    return answer.status();
+  };
+  assert.equal(await sendMessage(`Barnets CPR er ${CHILD.cpr}`), 400);
+  await guardian.getByRole('alert').filter({ hasText: 'Skriv ikke CPR-numre' }).waitFor();
+  await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+  assert.equal(await sendMessage('Ret \u202edette'), 400);
+  await guardian.getByRole('alert').filter({ hasText: 'usynlige tegn' }).waitFor();
+  assert.equal(caseSystem.inbox.length, 0, 'nothing refused reached the case system');
+  await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+  assert.equal(await sendMessage(CORRECTION), 303);
+  await guardian.waitForURL(`${publicUrl}/borger/sager/${childRef}#henvendelser`);
+  assert.equal(caseSystem.inbox.length, 1);
+  const delivered = caseSystem.inbox[0] as (typeof caseSystem.inbox)[number];
+  assert.equal(delivered.message.text, CORRECTION, 'the text as written: markup is text');
+  assert.equal(delivered.message.caseNumber, CHILD_CASE);
+  assert.equal(delivered.message.contract, taxiId);
+  assert.equal(delivered.message.kind, 'correction');
+  assert.equal(delivered.fromCpr, GUARDIAN.cpr);
+  const receipt = await fetch(`${node.url}/v1/anchors/${delivered.message.commitment}`);
+  assert.equal(receipt.status, 200);
+  assert.equal(((await receipt.json()) as { docType: string }).docType, 'citizen-correction');
+  const messageRow = guardian.locator(`tr[data-message="${delivered.message.id}"]`);
+  assert.match(
+    (await messageRow.textContent()) ?? '',
+    /Anmodning om rettelse.*taxakørsel.*Modtaget af kommunen/s,
   );
+  assert.equal(await guardian.locator('main b').count(), 0, 'no markup from a citizen’s text on the page');
+  await accessible(guardian, 'the case page with a message sent');
+  await shot(guardian, 'henvendelse');
+  caseSystem.handle(delivered.message.id);
+  await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+  assert.match((await messageRow.textContent()) ?? '', /Behandlet/);
+
+  // 4c. Power of attorney: the guardian gives the adviser access to the child's case until a date;
+  // the adviser enters the code and sees the services; the guardian revokes it and the adviser is refused.
+  const give = async () => {
+    await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+    const until = await guardian.getByLabel('Adgang til og med').getAttribute('min');
+    await guardian.getByLabel('Adgang til og med').fill(until as string);
+    await guardian.getByRole('button', { name: 'Opret fuldmagt' }).click();
+    await guardian.getByText('Fuldmagten er oprettet').waitFor();
+    await accessible(guardian, 'the grant’s code');
+    return (await guardian.locator('[data-code]').textContent()) as string;
+  };
+  const redeem = async (code: string) => {
+    await visit(strangerPage, `${publicUrl}/borger/`);
+    await strangerPage.getByLabel('Kode fra den, der gav dig fuldmagt').fill(code);
+    await Promise.all([
+      strangerPage.waitForURL(/\/borger\/fuldmagter\/[0-9a-f-]{36}$/),
+      strangerPage.getByRole('button', { name: 'Brug koden' }).click(),
+    ]);
+    return strangerPage.url();
+  };
+  const code = await give();
+  await shot(guardian, 'fuldmagt-kode');
+  const grantUrl = await redeem(code);
+  assert.equal(await heading(strangerPage), 'Sag delt med dig');
+  assert.equal(await strangerPage.locator('tbody tr').count(), 2, 'the placement and the taxi');
+  assert.doesNotMatch((await strangerPage.locator('main').textContent()) ?? '', /kr\.|Emmeline/);
+  await accessible(strangerPage, 'a case shared by power of attorney');
+  await shot(strangerPage, 'fuldmagt-brugt');
+  const grants = readFileSync(join(dirname(g.keyStoreDir), 'citizens', 'grants.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const given = grants[0].grant as { commitment: string; id: string };
+  const onChain = await fetch(`${node.url}/v1/anchors/${given.commitment}`);
+  assert.equal(((await onChain.json()) as { docType: string }).docType, 'citizen-grant');
+  // The code is used: another person cannot take it over.
+  const other2 = await login(await newContext(), OTHER);
+  await other2.page.getByLabel('Kode fra den, der gav dig fuldmagt').fill(code);
+  const [taken] = await Promise.all([
+    other2.page.waitForResponse(
+      (r) => r.url().endsWith('/borger/fuldmagter') && r.request().method() === 'POST',
+    ),
+    other2.page.getByRole('button', { name: 'Brug koden' }).click(),
+  ]);
+  assert.equal(taken.status(), 404);
+  // Revoked by the guardian: refused with a clear message, the revocation on chain.
+  await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+  await guardian
+    .locator(`tr[data-grant="${given.id}"]`)
+    .getByRole('button', { name: /Tilbagekald/ })
+    .click();
+  await guardian.waitForURL(`${publicUrl}/borger/sager/${childRef}#fuldmagter`);
+  assert.match((await guardian.locator(`tr[data-grant="${given.id}"]`).textContent()) ?? '', /Tilbagekaldt/);
+  assert.equal((await visit(strangerPage, grantUrl))?.status(), 403);
+  await strangerPage.getByRole('alert').filter({ hasText: 'Fuldmagten er tilbagekaldt' }).waitFor();
+  assert.doesNotMatch((await strangerPage.locator('main').textContent()) ?? '', /botilbud|taxa/i);
+  await accessible(strangerPage, 'a revoked grant');
+  await shot(strangerPage, 'fuldmagt-tilbagekaldt');
+
+  // 4d. Custody follows the case system: a second grant works until the guardian loses custody;
+  // then both the guardian and the adviser are refused.
+  const lapsing = await redeem(await give());
+  assert.equal(await heading(strangerPage), 'Sag delt med dig');
+  caseSystem.setCustody(GUARDIAN.cpr, []);
+  assert.equal((await visit(strangerPage, lapsing))?.status(), 403);
+  await strangerPage.getByRole('alert').filter({ hasText: 'har ikke længere adgang til sagen' }).waitFor();
+  assert.equal((await visit(guardian, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
+  caseSystem.setCustody(GUARDIAN.cpr, [CHILD.cpr]);
 
   // 5. Logout ends the session.
   await visit(guardian, `${publicUrl}/borger/`);
