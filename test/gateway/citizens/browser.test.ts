@@ -33,6 +33,7 @@ import {
 import { type EmulatedCitizen, MitIdBrokerEmulator } from '../../../gateway/emulators/mitid-broker-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../../../gateway/keystore.ts';
+import { startGateway } from '../../../gateway/main.ts';
 import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { directorPolicies } from '../../fixtures/contracts.ts';
 import { tempDir } from '../../fixtures/node.ts';
@@ -608,6 +609,36 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   await visit(guardian, `${publicUrl}/borger/`);
   await guardian.getByRole('link', { name: 'Log ind med MitID' }).waitFor();
   assert.equal((await visit(guardian, `${publicUrl}/borger/sager/${childRef}`))?.status(), 401);
+
+  // 5b. The gateway restarts: the access log, the messages and the grants are read back from its
+  // files; after logging in again the guardian sees the same entries, still verified on chain.
+  const { page: again } = await login(guardianContext, GUARDIAN);
+  await visit(again, `${publicUrl}/borger/sager/${childRef}`);
+  const rowsBefore = await again.locator('table.access-log tbody tr').count();
+  await g.gateway.stop();
+  const restarted = await startGateway(
+    g.config,
+    { keyStorePassphrase: TEST_PASSPHRASE },
+    { audit: g.audit, log, caseSystem },
+  );
+  t.after(() => restarted.stop());
+  const { page: afterRestart } = await login(guardianContext, GUARDIAN);
+  await visit(afterRestart, `${publicUrl}/borger/sager/${childRef}`);
+  const rowsAfter = afterRestart.locator('table.access-log tbody tr');
+  assert.equal(await rowsAfter.count(), rowsBefore, 'every entry survived the restart');
+  assert.equal(
+    await rowsAfter.filter({ hasText: 'Bekræftet' }).count(),
+    rowsBefore,
+    'each still proves into a root anchored on chain',
+  );
+  assert.match(
+    (await afterRestart.locator(`tr[data-message="${delivered.message.id}"]`).textContent()) ?? '',
+    /Behandlet/,
+  );
+  assert.match(
+    (await afterRestart.locator(`tr[data-grant="${given.id}"]`).textContent()) ?? '',
+    /Tilbagekaldt/,
+  );
   assert.deepEqual(violations, [], 'no CSP violations');
 
   // 6. Privacy: no CPR number, name or case number in the node's store and output, the gateway's
