@@ -25,7 +25,7 @@ export const accessLogSection = (
 ) => html`<section aria-labelledby="log-h"><h2 id="log-h">Hvem har set sagen</h2>
 ${
   lines.length === 0
-    ? html`<p>Ingen har læst sagens aftaler gennem Tillid endnu.</p>`
+    ? html`<p>Ingen har læst sagens aftaler eller dokumenter gennem Tillid endnu.</p>`
     : html`<table class="access-log"><thead><tr><th scope="col">Tidspunkt</th><th scope="col">Læst</th><th scope="col">Organisation</th><th scope="col">Enhed</th><th scope="col">Formål</th><th scope="col">System</th><th scope="col">Bevis</th></tr></thead><tbody>
 ${lines.map(
   (

@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { AccessLog } from '../../../gateway/access-log/log.ts';
 import { caseReference } from '../../../gateway/console/case-ref.ts';
 import { CaseSystemEmulator } from '../../../gateway/emulators/case-system-emulator.ts';
 import {
@@ -453,6 +454,8 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   assert.doesNotMatch((await guardian.locator('main').textContent()) ?? '', /Sara/);
   await accessible(guardian, 'the case with its access log');
   await shot(guardian, 'access-log');
+  // The caseworker's open page refreshes itself (a read each time): closed, so the log stands still.
+  await cwContext.close();
 
   // 3. A replayed login (the guardian's callback URL in another browser) and a made-up one are refused.
   const replayContext = await newContext();
@@ -612,9 +615,21 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
 
   // 5b. The gateway restarts: the access log, the messages and the grants are read back from its
   // files; after logging in again the guardian sees the same entries, still verified on chain.
+  /** The case page once no entry awaits anchoring: the number of entries, all verified (bounded wait). */
+  const settled = async (page: Page) => {
+    const rows = page.locator('table.access-log tbody tr');
+    for (let i = 0; ; i++) {
+      await visit(page, `${publicUrl}/borger/sager/${childRef}`);
+      if ((await rows.filter({ hasText: 'Afventer forankring' }).count()) === 0) break;
+      assert.ok(i < 120, 'the access log entries are anchored');
+      await page.waitForTimeout(500);
+    }
+    const count = await rows.count();
+    assert.equal(await rows.filter({ hasText: 'Bekræftet' }).count(), count, 'each entry verified');
+    return count;
+  };
   const { page: again } = await login(guardianContext, GUARDIAN);
-  await visit(again, `${publicUrl}/borger/sager/${childRef}`);
-  const rowsBefore = await again.locator('table.access-log tbody tr').count();
+  const rowsBefore = await settled(again);
   await g.gateway.stop();
   const restarted = await startGateway(
     g.config,
@@ -623,13 +638,10 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   );
   t.after(() => restarted.stop());
   const { page: afterRestart } = await login(guardianContext, GUARDIAN);
-  await visit(afterRestart, `${publicUrl}/borger/sager/${childRef}`);
-  const rowsAfter = afterRestart.locator('table.access-log tbody tr');
-  assert.equal(await rowsAfter.count(), rowsBefore, 'every entry survived the restart');
   assert.equal(
-    await rowsAfter.filter({ hasText: 'Bekræftet' }).count(),
+    await settled(afterRestart),
     rowsBefore,
-    'each still proves into a root anchored on chain',
+    'every entry survived the restart and still proves into a root anchored on chain',
   );
   assert.match(
     (await afterRestart.locator(`tr[data-message="${delivered.message.id}"]`).textContent()) ?? '',
@@ -639,10 +651,55 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     (await afterRestart.locator(`tr[data-grant="${given.id}"]`).textContent()) ?? '',
     /Tilbagekaldt/,
   );
+
+  // 5c. Retention: with the gateway stopped, the log erases the entries read before the latest one
+  // (as its retention sweep does once they are old). After the restart the guardian sees only the
+  // rest, each still verified against its root on chain, and is told that older entries were erased.
+  await restarted.stop();
+  const logFileOfAccess = join(dirname(g.keyStoreDir), 'access-log', 'access-log.jsonl');
+  const recorded = readFileSync(logFileOfAccess, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((x) => x.entry)
+    .map((x) => x.entry as { at: string; caseRef: string });
+  const cutoff = recorded
+    .map((e) => e.at)
+    .sort()
+    .at(-1) as string;
+  const keep = recorded.filter((e) => e.caseRef === childRef && e.at >= cutoff).length;
+  assert.ok(keep > 0 && keep < rowsBefore, 'some entries are older than the cutoff, some not');
+  const offline = AccessLog.open({
+    file: logFileOfAccess,
+    anchor: () => Promise.reject(new Error('the gateway is stopped')),
+    intervalMs: 3_600_000,
+    retentionDays: 1,
+    anchors: () => true,
+  });
+  assert.equal(await offline.eraseBefore(new Date(cutoff)), recorded.filter((e) => e.at < cutoff).length);
+  await offline.stop();
+  const afterRetention = await startGateway(
+    g.config,
+    { keyStorePassphrase: TEST_PASSPHRASE },
+    { audit: g.audit, log, caseSystem },
+  );
+  t.after(() => afterRetention.stop());
+  const { page: retained } = await login(guardianContext, GUARDIAN);
+  assert.equal(await settled(retained), keep, 'the entries kept, each still verified');
+  await retained.getByText('er slettet efter kommunens opbevaringsperiode').waitFor();
+  assert.equal(
+    readFileSync(logFileOfAccess, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"entry"')).length,
+    recorded.filter((e) => e.at >= cutoff).length,
+    'erased from the file, not only from the page',
+  );
+  await accessible(retained, 'the access log after retention');
   assert.deepEqual(violations, [], 'no CSP violations');
 
-  // 6. Privacy: no CPR number, name or case number in the node's store and output, the gateway's
-  // files (key store, documents, config), its debug log or its audit.
+  // 6. Privacy: no CPR number, name, case number or the correction's text in the node's store and
+  // output, the gateway's files (key store, documents, access log, messages, grants), its debug log
+  // or its audit.
   log.flush();
   const places: [string, Buffer][] = [
     ...filesUnder(join(dir, 'network')).map((f) => [f, readFileSync(f)] as [string, Buffer]),
