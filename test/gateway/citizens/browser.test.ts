@@ -11,9 +11,12 @@
  * reads with organisation, unit (not the person), purpose and system, each with its inclusion proof
  * checked against a Merkle root anchored on chain. Another citizen's case is refused
  * (changed id), as are a made-up and a replayed login; a citizen unknown to the case system sees
- * nothing. Every page is checked with axe-core. Afterwards the node's store and output, the
- * gateway's files, its log (debug level) and audit are searched for the CPR numbers and names
- * used: none may appear.
+ * nothing. A document read is logged too. The guardian's correction request reaches the case
+ * system's inbox (hostile text refused first); a power of attorney is given, used, revoked, and
+ * lapses with custody. The gateway restarts and the log, messages and grants are read back; the
+ * log's retention erases old entries and the rest still verify. Every page is checked with
+ * axe-core. Afterwards the node's store and output, the gateway's files, its log (debug level) and
+ * audit are searched for the CPR numbers, names and the correction's text used: none may appear.
  *
  * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.test.ts`.
  */
