@@ -1,9 +1,12 @@
 /**
  * The citizens' routes under /borger: login through the citizen IdP (MitID via a broker), the
- * overview of the services agreed for them or the children in their custody, one case, logout.
+ * overview of the services agreed for them or the children in their custody (and the cases shared
+ * with them by power of attorney), one case, logout; writing to the municipality and powers of
+ * attorney have their own files (routes-messages.ts, routes-grants.ts) on the kit made here.
  * The CPR number from the ID token goes to the case system's `identify` and nowhere else: not in
- * the session (which holds the case system's opaque handle), not in a log line, not in a URL.
- * A case reference not among the citizen's cases, now, is refused (403 CASE_NOT_YOURS).
+ * the session (which holds the case system's opaque handle and a hash of the login subject), not
+ * in a log line, not in a URL. A case reference not among the citizen's cases, now, is refused
+ * (403 CASE_NOT_YOURS).
  */
 import type { FastifyInstance } from 'fastify';
 import { ERROR_DA } from '../console/danish.ts';
