@@ -6,12 +6,23 @@
  * commitments the store asked to anchor (the browser test anchors on a real node).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Grants, grantCommitment, granteeOf } from '../../../gateway/citizens/grants.ts';
-import { checkText } from '../../../gateway/citizens/messages.ts';
+import { CitizenMessages, checkText } from '../../../gateway/citizens/messages.ts';
+import { FileDocumentStore } from '../../../gateway/documents/file-store.ts';
+import { CaseSystemEmulator } from '../../../gateway/emulators/case-system-emulator.ts';
 import { tempDir } from '../../fixtures/node.ts';
+
+/** Every file under `dir`, recursively. */
+const filesUnder = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir).flatMap((name) => {
+        const p = join(dir, name);
+        return statSync(p).isDirectory() ? filesUnder(p) : [p];
+      })
+    : [];
 
 const refusal = (code: string, message: RegExp) => (e: unknown) => {
   const err = e as { code?: string; status?: number; message?: string };
@@ -130,4 +141,82 @@ test('grants: given with a commitment on chain, redeemed once, refused when expi
     again.ofCase(caseRef).map((g) => g.id),
     [second.grant.id, grant.id],
   );
+});
+
+test('messages: stored encrypted, anchored, delivered to the case system’s inbox; a failed anchoring keeps nothing; a refused delivery is shown as such', async (t) => {
+  const dir = tempDir(t, 'tillid-messages-');
+  const store = await FileDocumentStore.open({ dir: join(dir, 'documents') });
+  const caseSystem = new CaseSystemEmulator({
+    municipality: '29189846',
+    records: [{ cpr: '0101809995', firstName: 'Anna', caseNumbers: ['27.12.04-G01-7-26'] }],
+  });
+  const handle = (await caseSystem.identify('0101809995')) as string;
+  const chain: { hash: string; docType: string; ref: string }[] = [];
+  let nodeAnswers = true;
+  const open = () =>
+    CitizenMessages.open({
+      file: join(dir, 'citizens', 'messages.jsonl'),
+      store,
+      caseSystem,
+      anchor: async (_m, hash, docType, ref) => {
+        if (!nodeAnswers) throw new Error('no node');
+        chain.push({ hash, docType, ref });
+        return `tx-${chain.length}`;
+      },
+    });
+  const messages = open();
+  const caseRef = 'c'.repeat(64);
+  const base = {
+    handle,
+    municipality: '29189846',
+    caseRef,
+    caseNumber: '27.12.04-G01-7-26',
+    contract: 'd'.repeat(64),
+    kind: 'correction' as const,
+  };
+  const text = 'Taxaen kommer kl. 7.40, ikke 8.10.';
+  const sent = await messages.send({ ...base, text });
+  assert.deepEqual(chain.at(-1), {
+    hash: sent.commitment,
+    docType: 'citizen-correction',
+    ref: `tillid:document:${sent.document}`,
+  });
+  const stored = await store.get(sent.document);
+  assert.equal(stored?.bytes.toString(), text);
+  assert.equal(
+    (await store.meta(sent.document))?.contract,
+    undefined,
+    'tied to no contract: the provider does not read it',
+  );
+  assert.equal(caseSystem.inbox[0]?.message.text, text);
+  assert.equal(caseSystem.inbox[0]?.fromCpr, '0101809995');
+  for (const f of [join(dir, 'citizens', 'messages.jsonl'), ...filesUnder(join(dir, 'documents'))])
+    assert.equal(readFileSync(f).includes(Buffer.from('Taxaen')), false, `no text in clear in ${f}`);
+  assert.deepEqual(
+    (await messages.of(caseRef)).map((x) => x.status),
+    ['received'],
+  );
+  caseSystem.handle(sent.id);
+  assert.deepEqual(
+    (await open().of(caseRef)).map((x) => x.status),
+    ['handled'],
+    'kept across a restart, the status from the case system',
+  );
+
+  // No node: refused, and nothing kept or delivered.
+  nodeAnswers = false;
+  await assert.rejects(messages.send({ ...base, text: 'En anden besked' }), /no node/);
+  assert.equal(caseSystem.inbox.length, 1);
+  assert.equal((await messages.of(caseRef)).length, 1);
+  const live = filesUnder(join(dir, 'documents', 'meta'))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as { erased?: unknown })
+    .filter((m) => !m.erased);
+  assert.equal(live.length, 1, 'the unanchored copy is erased again');
+  assert.equal(filesUnder(join(dir, 'documents', 'blobs')).length, 1);
+  nodeAnswers = true;
+
+  // The case system no longer knows the citizen: stored and anchored, shown as not delivered.
+  const lost = await messages.send({ ...base, handle: 'unknown-handle', text: 'Tredje besked' });
+  assert.equal(lost.delivered, false);
+  assert.equal((await messages.of(caseRef))[0]?.status, 'undelivered');
 });
