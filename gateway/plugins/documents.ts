@@ -43,7 +43,7 @@ export async function documentServiceOptions(
   });
   const parties = async (contract: string) => {
     try {
-      return await c.router.get<{ municipality: string; provider: string; caseRef?: string }>(
+      return await c.router.get<{ municipality: string; provider: string }>(
         c.config.municipalities[0]?.cvr as string,
         `/v1/contracts/${contract}`,
       );
@@ -66,9 +66,13 @@ export async function documentServiceOptions(
       return roleAllows && (await byParties(caller, action, document));
     },
     // A download of a document under a case's contract is a read of the case: in its access log.
+    // A node that does not answer fails the download (its error passes through) rather than serve an unlogged read.
     onDownload: async (caller, meta) => {
       if (!accessLog || !meta.contract) return;
-      const contract = await parties(meta.contract);
+      const contract = await c.router.get<{ municipality: string; caseRef?: string }>(
+        c.config.municipalities[0]?.cvr as string,
+        `/v1/contracts/${meta.contract}`,
+      );
       if (!contract?.caseRef) return;
       await accessLog.record({
         caseRef: contract.caseRef,
