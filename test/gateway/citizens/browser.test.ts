@@ -574,6 +574,12 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   const bidi = await sendMessage('Ret \u202edette');
   assert.equal(bidi !== 'took' && bidi.status, 400);
   await guardian.getByRole('alert').filter({ hasText: 'usynlige tegn' }).waitFor();
+  // A post from elsewhere, with the session cookie but without the page's CSRF token, is refused too.
+  const forged = await guardianContext.request.post(`${casePage}/henvendelser`, {
+    form: { contract: taxiId, kind: 'correction', text: 'Forfalsket' },
+    maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403);
   assert.equal(caseSystem.inbox.length, 0, 'nothing refused reached the case system');
   const sent = await sendMessage(CORRECTION, async () => caseSystem.inbox.length > 0);
   if (sent !== 'took') {
@@ -659,6 +665,9 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     await other2.page.getByRole('button', { name: 'Brug koden' }).click();
   });
   assert.equal(taken !== 'took' && taken.status, 404);
+  // Nor can they open the grant by its id.
+  assert.equal((await visit(other2.page, grantUrl))?.status(), 404);
+  assert.doesNotMatch((await other2.page.locator('main').textContent()) ?? '', /botilbud|taxa/i);
   // Revoked by the guardian: refused with a clear message, the revocation on chain.
   const revoked = await submit(
     guardian,
