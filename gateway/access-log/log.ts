@@ -165,7 +165,8 @@ export class AccessLog {
         : { entry, leaf: leafOf(entry) };
       this.#index(item, !at);
     }
-    for (const batch of this.#batches) this.#seq = Math.max(this.#seq, ...batch.seqs);
+    // Erased entries' numbers stay taken: their leaves are still in the batches.
+    for (const batch of this.#batches) for (const seq of batch.seqs) this.#seq = Math.max(this.#seq, seq);
   }
 
   #index(item: AnchoredEntry, pending: boolean): void {
