@@ -112,7 +112,7 @@ export class AccessLog {
   #unwritten: string[] = [];
   #writing: Promise<void> = Promise.resolve();
   /** The latest erasure by retention: entries read before `before` are gone. */
-  #erased: { before: string; count: number } | undefined;
+  #erased: { before: string; count: number; lastSeq: number } | undefined;
 
   private constructor(o: AccessLogOptions) {
     this.#o = o;
@@ -133,7 +133,11 @@ export class AccessLog {
     const entries = new Map<number, AccessEntry>();
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
-      let x: { entry?: AccessEntry; batch?: Batch; erased?: { before: string; count: number } };
+      let x: {
+        entry?: AccessEntry;
+        batch?: Batch;
+        erased?: { before: string; count: number; lastSeq: number };
+      };
       try {
         x = JSON.parse(line);
       } catch {
@@ -142,7 +146,10 @@ export class AccessLog {
       }
       if (x.entry) entries.set(x.entry.seq, x.entry);
       if (x.batch) this.#batches.push(x.batch);
-      if (x.erased) this.#erased = x.erased;
+      if (x.erased) {
+        this.#erased = x.erased;
+        this.#seq = Math.max(this.#seq, x.erased.lastSeq ?? 0);
+      }
     }
     const anchoredBy = new Map<number, { batch: Batch; index: number }>();
     for (const batch of this.#batches)
@@ -279,7 +286,9 @@ export class AccessLog {
       else this.#byCase.set(ref, kept);
     }
     if (count === 0) return 0;
-    this.#erased = { before: limit, count: count + (this.#erased?.count ?? 0) };
+    // The last number given out is kept with the erasure, so numbers are never given out twice
+    // even when every entry was erased.
+    this.#erased = { before: limit, count: count + (this.#erased?.count ?? 0), lastSeq: this.#seq };
     // The rewrite is made when its turn in the write chain comes, from memory as it is then: every
     // line not yet written is in it, so it replaces them.
     this.#writing = this.#writing.then(async () => {

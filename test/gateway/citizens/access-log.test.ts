@@ -147,4 +147,12 @@ test('access log retention: old anchored entries are erased, the rest still veri
   h.lateAnswers();
   await again.anchorPending();
   verifies(again.of(CASE_B), h.anchored);
+
+  // Everything erased: after a restart the numbers still continue, never given out twice.
+  assert.equal(await again.eraseBefore(new Date('2030-01-01T00:00:00Z')), 2);
+  await again.stop();
+  const emptied = h.open();
+  assert.equal(emptied.of(CASE_A).length + emptied.of(CASE_B).length, 0);
+  await emptied.record(read(CASE_A, 'Efter'));
+  assert.equal(emptied.of(CASE_A)[0]?.entry.seq, 6);
 });
