@@ -234,3 +234,17 @@ export function provePath(
     nodeHash = bit ? node.right : node.left;
   }
 }
+
+/** The hashes of the stored nodes on `key`'s path under `root`, root first: what its proof reads. */
+export function pathNodes(reader: TreeNodeReader, root: Hex, key: string): Hex[] {
+  const keyHash = keyHashOf(key);
+  const path: Hex[] = [];
+  let nodeHash = root;
+  for (let depth = 0; nodeHash !== EMPTY_ROOT; depth++) {
+    path.push(nodeHash);
+    const node = decodeNode(load(reader, nodeHash));
+    if (node.kind === 'leaf') break;
+    nodeHash = bitAt(keyHash, depth) ? node.right : node.left;
+  }
+  return path;
+}
