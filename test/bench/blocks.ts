@@ -5,7 +5,10 @@
  * another checkout of this repository (e.g. `git worktree add /tmp/old <commit>` with its
  * node_modules), so the old code is measured as a same-run baseline; alternate the order.
  *
- *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR]
+ *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR] [--retention R]
+ *
+ * `--retention R` prunes tree versions older than R heights (node/chain/pruning.ts); code from
+ * before pruning ignores it.
  *
  * Printed per phase: blocks, state writes and tree nodes written per block (0 before the tree),
  * and CPU ms per block (this process, all threads) for propose + certify + commit. The workload's
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     contracts: { type: 'string', default: '1000' },
     'anchor-blocks': { type: 'string', default: '10' },
     root: { type: 'string', default: resolve(import.meta.dirname, '../..') },
+    retention: { type: 'string' },
   },
 });
 const CONTRACTS = Number(values.contracts);
@@ -44,7 +48,8 @@ const cast = contracts.castOfCase();
 const genesis = contracts.contractsGenesis([cast.authority]);
 const dir = mkdtempSync(join(tmpdir(), 'tillid-bench-blocks-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const chain = await Chain.open(dir, genesis, applicationModules(genesis));
+const retention = values.retention === undefined ? {} : { stateRetention: Number(values.retention) };
+const chain = await Chain.open(dir, genesis, applicationModules(genesis), undefined, retention);
 const signer = new Signer(cast.authority);
 
 let totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
@@ -75,7 +80,9 @@ function report(label: string): void {
   totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
 }
 
-console.log(`bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions`);
+console.log(
+  `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
+);
 const b = contracts.txBuilder(genesis.chainId, () => chain.head.timestamp);
 const setup: unknown[][] = [];
 const collect = (...txs: unknown[]) => {
