@@ -46,7 +46,9 @@ function encode(tag: number, a: Uint8Array, b: Uint8Array): Buffer {
   node.set(b, 33);
   return node;
 }
-const sha256 = (bytes: Uint8Array): Buffer => hash('sha256', bytes, 'buffer') as unknown as Buffer;
+// Through hex: `hash(…, 'buffer')` measured about four times the cost of `hash(…, 'hex')` plus the
+// decoding (Node 24), and a block hashes two per write.
+const sha256 = (bytes: Uint8Array): Buffer => Buffer.from(hash('sha256', bytes, 'hex'), 'hex');
 const bytesOf = (h: Hex): Buffer => Buffer.from(h, 'hex');
 const asBuffer = (u: Uint8Array): Buffer =>
   Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
