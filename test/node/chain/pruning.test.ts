@@ -14,6 +14,7 @@ import { proveRead } from '../../../node/chain/prove.ts';
 import { pruneHeight } from '../../../node/chain/pruning.ts';
 import { ChainStore, type Head } from '../../../node/chain/store.ts';
 import { verifyChain } from '../../../node/chain/verify.ts';
+import { validateConfig } from '../../../node/config.ts';
 import type { Block } from '../../../node/protocol/block.ts';
 import type { Json } from '../../../node/protocol/canonical.ts';
 import { TillidError } from '../../../node/protocol/errors.ts';
@@ -33,7 +34,7 @@ import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
 import { castOfCase, contractsGenesis } from '../../contracts.ts';
 import { commitBlock } from '../../fixtures/commit.ts';
-import { anchorTx, devGenesis, tempDir } from '../../helpers.ts';
+import { anchorTx, devGenesis, getJson, startTestNode, tempDir, waitFor } from '../../helpers.ts';
 
 /** Every node reachable from `root`. */
 function reachable(reader: TreeNodeReader, root: Hex, into = new Set<Hex>()): Set<Hex> {
@@ -56,7 +57,8 @@ async function storedNodes(dir: string): Promise<Set<Hex>> {
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
   const out = new Set<Hex>();
-  for await (const key of db.keys({ gte: Buffer.from('T:'), lt: Buffer.from('T;') })) out.add(key.toString('hex', 2));
+  for await (const key of db.keys({ gte: Buffer.from('T:'), lt: Buffer.from('T;') }))
+    out.add(key.toString('hex', 2));
   await db.close();
   return out;
 }
@@ -154,7 +156,10 @@ test('a chain with stateRetention proves receipts within it, refuses older ones 
   );
   await store.close();
   assert.equal(verdict.ok, true);
-  await assert.rejects(Chain.open(tempDir(t), genesis, anchors, undefined, { stateRetention: 0 }), /stateRetention/);
+  await assert.rejects(
+    Chain.open(tempDir(t), genesis, anchors, undefined, { stateRetention: 0 }),
+    /stateRetention/,
+  );
 });
 
 test('a proven read across an authority change verifies long after that header left the retention', async (t) => {
@@ -203,4 +208,27 @@ test('a proven read across an authority change verifies long after that header l
     (e) => e instanceof TillidError && e.code === 'STATE_PRUNED',
   );
   await chain.close();
+});
+
+test('a node configured with stateRetention answers a proof below it with 410 STATE_PRUNED, and proves within it', async (t) => {
+  // A retention wide enough that the head cannot outrun a proof at it between two requests, even
+  // on a loaded machine (blocks every 20 ms).
+  const { url, genesis } = await startTestNode(t, { blockIntervalMs: 20, stateRetention: 30 });
+  // Empty blocks come at the block pace; wait (bounded) until block 1 is below the retention.
+  const head = await waitFor(async () => {
+    const status = await getJson(`${url}/v1/status`);
+    return status.height >= 35 ? (status.height as number) : undefined;
+  }, 60_000);
+  const pruned = await fetch(`${url}/v1/blocks/1/receipts?proof=true`);
+  assert.equal(pruned.status, 410);
+  const body = (await pruned.json()) as { code: string; details: { provableFrom: number } };
+  assert.equal(body.code, 'STATE_PRUNED');
+  assert.ok(body.details.provableFrom >= head - 30);
+  const recent = await fetch(`${url}/v1/blocks/${head}/receipts?proof=true`);
+  assert.equal(recent.status, 200);
+  assert.ok(verifyProvenRead(genesis, await recent.json()).ok);
+  assert.throws(
+    () => validateConfig({ name: 'x', genesisFile: 'g', keyFile: 'k', dataDir: 'd', stateRetention: 0 }, '/'),
+    /stateRetention/,
+  );
 });
