@@ -44,6 +44,8 @@ export class Chain {
   readonly #store: ChainStorage;
   readonly #retention: number | undefined;
   readonly #pinned = new PinnedPaths(SCHEDULE_KEY);
+  /** The state root under each header an authority change's proof cites, by height. */
+  readonly #pinnedRoots = new Map<number, Hex>();
   #head: Head;
   #committing = false;
   readonly #listeners: ((committed: CommittedBlock) => void)[] = [];
@@ -187,9 +189,14 @@ export class Chain {
     if (due === undefined) return { keep: new Set() };
     const roots: Hex[] = [];
     for (const entry of authoritySchedule(this.#store, this.genesis)) {
-      if (entry.fromHeight <= 1 || entry.fromHeight - 1 > this.#head.height) continue;
-      const before = await this.#store.getBlock(entry.fromHeight - 1);
-      if (before) roots.push(before.header.stateRoot);
+      const at = entry.fromHeight - 1;
+      if (at < 1 || at > this.#head.height) continue;
+      let root = this.#pinnedRoots.get(at);
+      if (root === undefined) {
+        root = (await this.#store.getBlock(at))?.header.stateRoot;
+        if (root !== undefined) this.#pinnedRoots.set(at, root);
+      }
+      if (root !== undefined) roots.push(root);
     }
     return { height: due, keep: this.#pinned.nodes(this.#store, roots) };
   }
