@@ -285,6 +285,9 @@ ${contextHandler.issuer} as one of its demo people (the browser will warn about 
 Citizens: ${gw}/borger/ — log in through the MitID broker EMULATOR at ${mitid.issuer} as Vera, who has custody of
 a child whose case number is ${DEMO_CHILD_CASE}: a caseworker opens it in the console and drafts under it; once a
 contract there is active, Vera sees it, and the case page shows who read it with a proof anchored on chain.
+There she can ask to correct a service (the emulated case system's inbox gets it) and give Anders a power of
+attorney: he logs in and enters her code on the front page. The emulated case system is in memory, so its
+inbox, and the handles that grants rest on, start afresh with every run.
 Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
 `);
   let stopping = false;

@@ -47,6 +47,16 @@ const GATEWAY_ONLY = {
   TOO_MANY_STREAMS: 503,
   // A citizen asked for a case the municipality's case system does not give them (theirs or a child's in their custody).
   CASE_NOT_YOURS: 403,
+  // A citizen's comment or correction request refused before anything is stored (gateway/citizens/messages.ts).
+  MESSAGE_REFUSED: 400,
+  // Consent and power of attorney (gateway/citizens/grants.ts): no grant with that code or id for this person,
+  GRANT_NOT_FOUND: 404,
+  // its period is over,
+  GRANT_EXPIRED: 403,
+  // the citizen who gave it revoked it,
+  GRANT_REVOKED: 403,
+  // or the one who gave it no longer has the case (custody ended).
+  GRANT_LAPSED: 403,
 } as const;
 
 export type GatewayErrorCode = ErrorCode | keyof typeof GATEWAY_ONLY;

@@ -8,6 +8,7 @@ import type { JsonObject } from '../../node/protocol/canonical.ts';
 import { type AccessLog, purposeOf } from '../access-log/log.ts';
 import { type Action, authorize, type ContractFacts } from '../authorization.ts';
 import type { Caller } from '../caller.ts';
+import type { CitizenStores } from '../citizens/stores.ts';
 import type { PluginComponents } from '../components.ts';
 import type { DocumentService } from '../documents/service.ts';
 import { GatewayError } from '../errors.ts';
@@ -28,6 +29,8 @@ export type ConsoleComponents = PluginComponents & {
   readonly sessions?: Sessions | undefined;
   readonly documents?: DocumentService;
   readonly accessLog?: AccessLog | undefined;
+  /** The citizens' messages and grants (gateway/citizens/stores.ts), when there are citizens' pages. */
+  readonly citizenStores?: CitizenStores | undefined;
 };
 
 export type ConsoleKit = ReturnType<typeof consoleKit>;

@@ -46,9 +46,11 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   });
   // The citizens' pages (gateway/citizens): their own IdP, their own sessions and cookie.
   const citizens =
-    cfg.citizenIssuer && cfg.citizenClientId && c.caseSystem
+    cfg.citizenIssuer && cfg.citizenClientId && c.caseSystem && c.citizenStores
       ? {
           caseSystem: c.caseSystem,
+          issuer: cfg.citizenIssuer,
+          stores: c.citizenStores,
           sessions: new Sessions<Citizen>(cfg.sessionMinutes ?? 30, {
             session: '__Host-tillid-borger',
             login: '__Host-tillid-borger-login',

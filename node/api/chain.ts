@@ -63,10 +63,10 @@ export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, {
     {
       schema: {
         description:
-          "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet.",
+          "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet. With proof=true, 410 STATE_PRUNED for a height below the node's stateRetention.",
         params: heightParams,
         querystring: proofOnly,
-        response: { 200: blockReceiptsSchema, ...errorReplies },
+        response: { 200: blockReceiptsSchema, ...errorReplies, ...replies([410]) },
       },
     },
     async (request, reply) => {
