@@ -4,17 +4,23 @@
  * the person learns which field is wrong in words rather than as a schema path.
  */
 import type { JsonObject } from '../../node/protocol/canonical.ts';
+import { type GatewayErrorCode, gatewayStatusOf } from '../errors.ts';
 
 export type Form = Record<string, string>;
 
-/** A form the console refuses before anything is sent; the message is shown as it is (Danish). */
+/**
+ * A refusal the console words itself; the message is shown as it is (Danish). Its code is one of
+ * the gateway's documented codes (`../errors.ts`) and its status is that code's, from the one table.
+ * The older `(message, status, code)` call shape still compiles; its status is not used.
+ */
 export class FormError extends Error {
   readonly status: number;
-  readonly code: string;
-  constructor(message: string, status = 400, code = 'FORM_INVALID') {
+  readonly code: GatewayErrorCode;
+  constructor(message: string, ...rest: [] | [GatewayErrorCode] | [number, GatewayErrorCode]) {
     super(message);
-    this.status = status;
+    const code = (rest.length === 2 ? rest[1] : (rest[0] ?? 'FORM_INVALID')) as GatewayErrorCode;
     this.code = code;
+    this.status = gatewayStatusOf[code];
   }
 }
 

@@ -45,7 +45,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
 
   const sessionOf = (request: FastifyRequest): Session => {
     const s = sessions.of(request);
-    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
+    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 'LOGIN_REQUIRED');
     return s;
   };
 
@@ -57,7 +57,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
       !sameSecret(token, s.csrf) ||
       (sentOrigin !== undefined && sentOrigin !== origin)
     )
-      throw new FormError(ERROR_DA.CSRF as string, 403, 'CSRF');
+      throw new FormError(ERROR_DA.CSRF as string, 'CSRF');
   };
   const formOf = (request: FastifyRequest): { s: Session; form: Form } => {
     const s = sessionOf(request);

@@ -14,11 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { CITIZEN_BASE, citizenLayout } from '../citizens/pages.ts';
 import { registerCitizenRoutes } from '../citizens/routes.ts';
 import type { Citizen } from '../citizens/services.ts';
-import { isGatewayError } from '../errors.ts';
 import { entryOf } from '../plugins/audit.ts';
-import { CaseNumberError } from './case-ref.ts';
-import { ERROR_DA } from './danish.ts';
-import { FormError } from './forms.ts';
+import { consoleRefusal } from './refusal.ts';
 import { html } from './html.ts';
 import { type ConsoleComponents, consoleKit } from './kit.ts';
 import { OidcClient } from './oidc.ts';
@@ -100,23 +97,9 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
 
   app.setErrorHandler((error, request, reply) => {
     const session = sessions.of(request);
-    let status = 500;
-    let message = 'Der skete en fejl i gatewayen. Prøv igen.';
-    if (error instanceof FormError) [status, message] = [error.status, error.message];
-    else if (error instanceof CaseNumberError) [status, message] = [400, error.message];
-    else if (isGatewayError(error)) {
-      status = error.status;
-      message = ERROR_DA[error.code] ?? `Afvist (${error.code}).`;
-    } else if ((error as { validation?: unknown }).validation)
-      [status, message] = [400, ERROR_DA.FORM_INVALID as string];
-    else if (
-      (error as { statusCode?: number }).statusCode &&
-      ((error as { statusCode: number }).statusCode ?? 500) < 500
-    )
-      [status, message] = [(error as { statusCode: number }).statusCode, ERROR_DA.FORM_INVALID as string];
-    else request.log.error({ err: error }, 'console request failed');
-    const code = (error as { code?: string }).code;
-    const said = html`${errorBody(message, request.url.startsWith(CITIZEN_BASE) ? `${CITIZEN_BASE}/` : `${BASE}/`)}${code ? html`<p class="hint">Kode: <code>${code}</code></p>` : ''}`;
+    const { status, code, message } = consoleRefusal(error);
+    if (status >= 500 && code === 'INTERNAL') request.log.error({ err: error }, 'console request failed');
+    const said = html`${errorBody(message, request.url.startsWith(CITIZEN_BASE) ? `${CITIZEN_BASE}/` : `${BASE}/`)}<p class="hint">Kode: <code>${code}</code></p>`;
     if (citizens && request.url.startsWith(CITIZEN_BASE))
       return page(
         reply,

@@ -215,6 +215,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   });
   assert.equal(forged.status(), 403);
   assert.match(await forged.text(), /Formularen er udløbet eller kom ikke fra konsollen/);
+  assert.match(await forged.text(), /Kode: <code>CSRF<\/code>/, 'the documented code');
 
   // The operator's first view: the network as the gateway sees it.
   await go(cw, cw.getByRole('link', { name: 'Netværk' }), 'Netværket');
@@ -230,6 +231,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await cw.getByLabel('Sagsnummer').fill(input);
     await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Handlingen blev afvist');
     await cw.getByRole('alert').filter({ hasText: says }).waitFor();
+    await cw.locator('p.hint code', { hasText: 'CASE_NUMBER_INVALID' }).waitFor();
     assert.equal(await cw.locator('script:not([src])').count(), 0, 'no inline script in the page');
   }
   await shot(cw, 'refused');
