@@ -99,8 +99,7 @@ export function registerContractRoutes(app: FastifyInstance, k: ConsoleKit): voi
     },
     async (request, reply) => {
       const s = sessionOf(request);
-      if (!c.documents)
-        throw new FormError('Gatewayen gemmer ikke dokumenter.', 'DOCUMENT_STORE_FAILED');
+      if (!c.documents) throw new FormError('Gatewayen gemmer ikke dokumenter.', 'DOCUMENT_STORE_FAILED');
       if (!request.isMultipart()) throw new FormError('Send rapporten som fil.');
       const file = await request.file();
       const field = (name: string) => {

@@ -24,6 +24,8 @@ import {
   type EmulatedPerson,
 } from '../../../gateway/emulators/context-handler-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
+import { LogRing } from '../../../gateway/log-ring.ts';
+import { gatewayLogger } from '../../../gateway/main.ts';
 import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
@@ -90,7 +92,10 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   });
   t.after(() => idp.stop());
 
+  // The gateway's warnings go to its log ring, which the operator's page shows.
+  const logRing = new LogRing();
   const g = await startGatewayFixture<'esdh'>(t, {
+    components: { log: gatewayLogger('warn', logRing, false), logRing },
     municipalities: [
       {
         cvr: MUNICIPALITY,
@@ -217,9 +222,22 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   assert.match(await forged.text(), /Formularen er udløbet eller kom ikke fra konsollen/);
   assert.match(await forged.text(), /Kode: <code>CSRF<\/code>/, 'the documented code');
 
-  // The operator's first view: the network as the gateway sees it.
+  // A forged login answer is refused (401) and logged as a warning, without the code or the state.
+  const badLogin = await caseworkerContext.request.get(
+    `${publicUrl}/konsol/callback?code=forged-code-123&state=forged-state`,
+    { maxRedirects: 0 },
+  );
+  assert.equal(badLogin.status(), 401);
+
+  // The operator's first view: the network as the gateway sees it, no open membership proposals,
+  // and the gateway's recent warnings — the refused login among them, and nothing it was sent.
   await go(cw, cw.getByRole('link', { name: 'Netværk' }), 'Netværket');
   await cw.locator('tbody tr', { hasText: 'oppe' }).first().waitFor();
+  await cw.getByText('Ingen åbne forslag.').waitFor();
+  const logRows = cw.locator('table.log tbody tr');
+  await logRows.filter({ hasText: 'console login refused' }).first().waitFor();
+  assert.match((await logRows.first().textContent()) ?? '', /advarsel/);
+  assert.doesNotMatch((await cw.locator('table.log').textContent()) ?? '', /forged-code|forged-state/);
   await accessible(cw, 'the network page');
 
   // 2. Hostile case numbers are refused in Danish, shown escaped, and nothing changes.

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import { CaseNumberError, caseReference, checkCaseNumber } from '../../../gateway/console/case-ref.ts';
 import { ERROR_DA, policyDa } from '../../../gateway/console/danish.ts';
 import { FormError } from '../../../gateway/console/forms.ts';
-import { consoleRefusal } from '../../../gateway/console/refusal.ts';
-import { GatewayError, gatewayStatusOf } from '../../../gateway/errors.ts';
 import { escapeHtml, html } from '../../../gateway/console/html.ts';
 import { type ContractSummary, cascadeOf } from '../../../gateway/console/pages/views.ts';
+import { consoleRefusal } from '../../../gateway/console/refusal.ts';
+import { GatewayError, gatewayStatusOf } from '../../../gateway/errors.ts';
 import { FileKeyStore } from '../../../gateway/keystore.ts';
 import { tempDir } from '../../fixtures/node.ts';
 
@@ -116,7 +116,12 @@ test('every console refusal carries a documented gateway code, its status and a 
     // The older call shape: the status comes from the table, not the caller.
     [new FormError('Log ind.', 500, 'LOGIN_REQUIRED'), 401, 'LOGIN_REQUIRED', /Log ind/],
     [new CaseNumberError('ligner et CPR-nummer'), 400, 'CASE_NUMBER_INVALID', /CPR/],
-    [new GatewayError('KLE_NOT_PERMITTED', 'kle 27.* does not cover 28.01'), 403, 'KLE_NOT_PERMITTED', /KLE-emne/],
+    [
+      new GatewayError('KLE_NOT_PERMITTED', 'kle 27.* does not cover 28.01'),
+      403,
+      'KLE_NOT_PERMITTED',
+      /KLE-emne/,
+    ],
     [Object.assign(new Error('body/x'), { validation: [{}] }), 400, 'FORM_INVALID', /ikke udfyldt korrekt/],
     [Object.assign(new Error('too large'), { statusCode: 413 }), 413, 'BODY_TOO_LARGE', /for stor/],
     [Object.assign(new Error('odd'), { statusCode: 405 }), 400, 'FORM_INVALID', /ikke udfyldt korrekt/],
