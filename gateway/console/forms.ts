@@ -25,6 +25,8 @@ export class FormError extends Error {
 }
 
 const CODE = /^[a-z][a-z0-9-]{0,31}$/;
+/** A KLE subject code, as the chain's schema (node/schemas/common.ts) has it. */
+const KLE = /^\d{2}(\.\d{2}){0,2}$/;
 /** A whole number from a form field, or a FormError naming the field in Danish. */
 export const int = (v: string | undefined, what: string, min: number, max: number): number => {
   const n = Number(v);
@@ -47,6 +49,9 @@ export function draftPayload(cvr: string, caseRef: string, f: Form): JsonObject 
   const parent = String(f.parent ?? '');
   if (parent !== '' && !/^[0-9a-f]{64}$/.test(parent))
     throw new FormError('Vælg hovedkontrakten fra listen.');
+  const kle = String(f.kle ?? '').trim();
+  if (kle !== '' && !KLE.test(kle))
+    throw new FormError('KLE-emnet er to, fire eller seks cifre med punktum (fx 27.20.04).');
   const onParentEnd = String(f.onParentEnd ?? 'terminate');
   if (!['terminate', 'suspend'].includes(onParentEnd))
     throw new FormError('Vælg hvad der sker ved hovedkontraktens ophør.');
@@ -58,6 +63,37 @@ export function draftPayload(cvr: string, caseRef: string, f: Form): JsonObject 
     items: [{ code: item, monthly: int(f.monthly, 'Prisen', 1, 1_000_000) * 100 }],
     reportEveryMonths: int(f.reportEveryMonths, 'Rapporteringen', 0, 12),
     caseRef,
+    ...(kle ? { kle } : {}),
     ...(parent ? { parent, onParentEnd } : {}),
   };
+}
+
+/**
+ * The "amend one line item" form → the `changes.items` of an amend motion: every item in force as
+ * it is, but the chosen one with a new monthly price and/or a new last day (`until`, after the
+ * contract's start; the chain checks it again). At least one of the two must be given.
+ */
+export function itemAmendment(
+  items: readonly { code: string; monthly: number; until?: string }[],
+  start: string,
+  f: Form,
+): { code: string; monthly: number; until?: string }[] {
+  const chosen = String(f.ydelse ?? '');
+  const index = items.findIndex((x) => x.code === chosen);
+  if (index < 0) throw new FormError('Vælg ydelsen fra listen.');
+  const price = String(f.pris ?? '').trim();
+  const until = String(f.til ?? '').trim();
+  if (price === '' && until === '') throw new FormError('Angiv en ny pris, en ny slutdato eller begge.');
+  if (until !== '' && (!/^\d{4}-\d{2}-\d{2}$/.test(until) || Number.isNaN(Date.parse(until))))
+    throw new FormError('Slutdatoen skal være en dato (åååå-mm-dd).');
+  if (until !== '' && until <= start)
+    throw new FormError(`Slutdatoen skal ligge efter kontraktens start (${start}).`);
+  return items.map((x, i) => {
+    if (i !== index) return { ...x };
+    return {
+      code: x.code,
+      monthly: price === '' ? x.monthly : int(price, `Prisen for ${x.code}`, 1, 1_000_000) * 100,
+      ...(until !== '' ? { until } : x.until ? { until: x.until } : {}),
+    };
+  });
 }

@@ -121,6 +121,22 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     return list?.contracts ?? [];
   };
   const byId = (list: readonly ContractSummary[]) => new Map(list.map((x) => [x.id, x]));
+  /**
+   * The contracts the person may read, and how many of `list` their KLE constraints leave out (a
+   * privilege limited to KLE ranges covers only contracts with a subject in them: authorization.ts).
+   */
+  const withinKle = (caller: Caller, list: readonly ContractSummary[]) => {
+    const shown = list.filter((x) => {
+      try {
+        authorize(caller, 'contract.read', { contract: x });
+        return true;
+      } catch (e) {
+        if (e instanceof GatewayError && e.code === 'KLE_NOT_PERMITTED') return false;
+        throw e;
+      }
+    });
+    return { shown, outsideKle: list.length - shown.length };
+  };
   const backTo = (contract: ContractSummary) =>
     contract.caseRef ? `${BASE}/sager/${contract.caseRef}` : `${BASE}/kontrakter/${contract.id}`;
 
@@ -137,6 +153,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     contractOf,
     summariesOf,
     byId,
+    withinKle,
     backTo,
   };
 }

@@ -25,6 +25,7 @@ import { registerAuditRoutes } from './routes-audit.ts';
 import { registerCaseRoutes } from './routes-case.ts';
 import { registerContractRoutes } from './routes-contract.ts';
 import { registerNetworkRoute } from './routes-network.ts';
+import { registerPaymentsRoute } from './routes-payments.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { Sessions } from './session.ts';
 
@@ -123,5 +124,6 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   registerNetworkRoute(app, kit);
   registerAuditRoutes(app, kit);
   registerAmendRoute(app, kit);
+  registerPaymentsRoute(app, kit);
   if (citizens) registerCitizenRoutes(app, kit, citizens);
 }

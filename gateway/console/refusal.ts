@@ -31,6 +31,12 @@ const FRAMEWORK: Readonly<Record<number, GatewayErrorCode>> = {
 export function consoleRefusal(error: unknown): Refusal {
   if (error instanceof FormError) return said(error.code, error.message);
   if (error instanceof CaseNumberError) return said(error.code, error.message);
+  // A KLE refusal names the subject the person's privileges do not cover.
+  if (isGatewayError(error) && error.code === 'KLE_NOT_PERMITTED' && typeof error.details?.kle === 'string')
+    return said(
+      error.code,
+      `Dine rettigheder dækker ikke KLE-emnet ${error.details.kle}; du kan kun handle inden for dine egne KLE-emner.`,
+    );
   if (isGatewayError(error)) return said(error.code);
   if ((error as { validation?: unknown }).validation) return said('FORM_INVALID');
   const status = (error as { statusCode?: unknown }).statusCode;

@@ -47,6 +47,13 @@ const CHIEF = person('sub-centerchef-1', 'Carl <script>alert(1)</script> Centerc
   'centre-chief',
 ]);
 const AUDITOR = person('sub-revisor-1', 'Rikke Revisor', MUNICIPALITY, ['auditor']);
+// A caseworker whose privilege covers only KLE subjects 28.* (as Context Handler asserts a constraint).
+const KLE_WORKER: EmulatedPerson = {
+  sub: 'sub-sagsbehandler-kle',
+  name: 'Kim Kle',
+  cvr: MUNICIPALITY,
+  privileges: [privilege('caseworker', ['28.*'])],
+};
 const CARE_WORKER = person('sub-botilbud-1', 'Bo Botilbud', CARE_HOME, ['provider-representative']);
 
 const freePort = () =>
@@ -87,7 +94,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const idp = await ContextHandlerEmulator.start({
     cert: idpServer.certPem,
     key: idpServer.keyPem,
-    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR],
+    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR, KLE_WORKER],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
   t.after(() => idp.stop());
@@ -156,6 +163,16 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     );
     // Writes wait for finality; on a loaded machine that can take longer than the default 30 s.
     context.setDefaultTimeout(90_000);
+    // Chromium aborts its requests in flight with ERR_NETWORK_CHANGED whenever a network interface
+    // of the host comes or goes (Docker starting a container for another suite does that), loopback
+    // included. So the pages' requests are made by playwright from Node and handed to the page:
+    // the same requests, headers, cookies and bodies, the same answers — without Chromium's
+    // sockets. The event stream never ends, so it alone stays with Chromium (EventSource
+    // reconnects by itself).
+    await context.route(
+      (url) => url.pathname !== '/v1/events/stream',
+      async (route) => route.fulfill({ response: await route.fetch({ maxRedirects: 0 }) }),
+    );
     t.after(() => context.close());
     return context;
   };
@@ -349,6 +366,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await care.reload();
   }
   const period = await overdue.first().getAttribute('value');
+  const dueMonth = /forfald (\d{4}-\d{2})/.exec((await overdue.first().textContent()) ?? '')?.[1] as string;
   await careSection.getByLabel('Periode', { exact: true }).selectOption(period as string);
   const report = Buffer.from('Statusrapport <script>alert(1)</script> – the file stays off chain');
   await careSection.getByLabel('Rapport (fil)').setInputFiles({
@@ -362,6 +380,36 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     .filter({ hasText: 'modtaget' })
     .waitFor();
   await accessible(care, 'the provider’s case page after a report');
+
+  // 6a. The provider's payment overview: the month whose report was missing shows that month
+  // withheld and why (the chain decides at the due day, so in the due month or, when the due day
+  // fell on the month's last block, the next), and its reports still due, overdue first.
+  let withheldRow: Locator | undefined;
+  const [dy, dm] = dueMonth.split('-').map(Number) as [number, number];
+  const nextMonth = new Date(Date.UTC(dy, dm, 1)).toISOString().slice(0, 7);
+  for (const month of [dueMonth, nextMonth]) {
+    await care.goto(`${publicUrl}/konsol/betalinger?maaned=${month}`);
+    const row = care.locator('table.decisions tbody tr', { hasText: `${period} (` });
+    if ((await row.count()) > 0) {
+      withheldRow = row.first();
+      break;
+    }
+  }
+  assert.ok(withheldRow, `the decision on period ${period} in the provider's overview`);
+  assert.match((await withheldRow.textContent()) ?? '', /tilbageholdt.*statusrapport mangler/);
+  assert.match(
+    (await care.locator('p.summary').textContent()) ?? '',
+    /\d+ frigivet i alt .* kr\.; \d+ tilbageholdt\./,
+  );
+  await accessible(care, 'the payment overview');
+  await shot(care, 'payments');
+  // A month that is not a month is refused with the documented code, and shown as text.
+  const badMonth = await care.goto(
+    `${publicUrl}/konsol/betalinger?maaned=%3Cscript%3Ealert(1)%3C%2Fscript%3E`,
+  );
+  assert.equal(badMonth?.status(), 400);
+  await care.locator('p.hint code', { hasText: 'FORM_INVALID' }).waitFor();
+  assert.equal(await care.locator('script:not([src])').count(), 0);
 
   // 6b. The auditor: the chain verified against the genesis, the placement's timeline with who
   // approved in which role at which height, and the report checked against its commitment — the
@@ -455,6 +503,41 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   );
   await accessible(cw, 'the case overview with an amendment');
 
+  // 6d. One line item amended — its price and its last day — with the other terms unchanged: a
+  // last day that is not a date is refused in Danish and changes nothing; then proposed, approved,
+  // and the third version shows the item's new price and last day.
+  const csrfOf = async () =>
+    (await cw.locator('input[name="_csrf"]').first().getAttribute('value')) as string;
+  const placementId = (await toAmend.getAttribute('data-contract')) as string;
+  const hostileItem = await caseworkerContext.request.post(
+    `${publicUrl}/konsol/kontrakter/${placementId}/aendring/ydelse`,
+    { form: { _csrf: await csrfOf(), ydelse: 'ophold', pris: '', til: '"><script>alert(1)</script>' } },
+  );
+  assert.equal(hostileItem.status(), 400);
+  assert.match(await hostileItem.text(), /Slutdatoen skal være en dato/);
+  assert.doesNotMatch(await hostileItem.text(), /<script>alert/);
+  const until = `${Number(start.slice(0, 4)) + 1}${start.slice(4)}`;
+  await toAmend.getByLabel('Ydelse', { exact: true }).selectOption('ophold');
+  await toAmend.getByLabel('Ny pris pr. måned (kr.; tom: uændret)').fill('48000');
+  await toAmend.getByLabel('Ydelsen ophører efter (dato; tom: uændret)').fill(until);
+  await go(cw, toAmend.getByRole('button', { name: 'Send ændring af ydelsen' }), 'Sagens overblik');
+  await chief.goto(caseUrl);
+  await go(
+    chief,
+    chief
+      .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+      .locator('li.motion', { hasText: 'ændring' })
+      .getByRole('button', { name: 'Godkend' }),
+    'Sagens overblik',
+  );
+  await cw.goto(caseUrl);
+  await versions.nth(2).waitFor();
+  assert.match(
+    (await versions.nth(2).textContent()) ?? '',
+    new RegExp(`3 \\(ændring [0-9a-f]{8}\\).*ophold: 48\\.000,00 kr\\. til ${until}`),
+  );
+  await accessible(cw, 'the case overview with a line item amended');
+
   await cw.goto(caseUrl);
   const taxi = await cw
     .locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER}` })
@@ -484,6 +567,54 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   for (const provider of [CARE_HOME, OTHER_PROVIDER])
     await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
   assert.equal(navigations, 0, 'updated in place');
+
+  // 7b. KLE constraints. The caseworker drafts a contract on KLE subject 27.20.04 in the case; a
+  // caseworker whose privilege covers only 28.* sees it counted but not shown, is refused opening
+  // it and drafting under 27.20.04 (in Danish, naming the subject), and nothing changes.
+  const later = startAfter((await g.call('GET', '/v1/network', { as: esdh })).body.clock.businessDate);
+  const kleDraft = async (page: Page, kle: string, heading: string) => {
+    await page.getByLabel('Skabelon (kode, fx anbringelse)').fill('anbringelse');
+    await page.getByLabel('Leverandør (CVR)').fill(OTHER_PROVIDER);
+    await page.getByLabel('Start (dag 1–28)').fill(later);
+    await page.getByLabel('Ydelse (kode)').fill('stoette');
+    await page.getByLabel('Pris pr. måned (kr.)').fill('2000');
+    await page.getByLabel('KLE-emne (valgfrit, fx 27.20.04)').fill(kle);
+    await go(page, page.getByRole('button', { name: 'Opret kladde' }), heading);
+  };
+  await cw.goto(caseUrl);
+  await kleDraft(cw, '27.20.04', 'Sagens overblik');
+  const kleSection = cw.locator('section.contract', { hasText: '27.20.04' });
+  const kleContract = (await kleSection.getAttribute('data-contract')) as string;
+  const kw = await login(await newContext(), KLE_WORKER);
+  assert.match((await kw.locator('header .who').textContent()) ?? '', /sagsbehandler \(KLE 28\.\*\)/);
+  await kw.goto(caseUrl);
+  await kw
+    .getByRole('note')
+    .filter({ hasText: '1 kontrakt(er) ligger uden for dine KLE-emner (28.*) og vises ikke.' })
+    .waitFor();
+  assert.equal(await kw.locator(`section.contract[data-contract="${kleContract}"]`).count(), 0);
+  await kw.getByText('Dine rettigheder dækker KLE 28.*: en kontrakt uden for dem afvises.').waitFor();
+  await accessible(kw, 'the case page of a KLE-limited caseworker');
+  await kleDraft(kw, '27.20.04', 'Handlingen blev afvist');
+  await kw
+    .getByRole('alert')
+    .filter({ hasText: 'Dine rettigheder dækker ikke KLE-emnet 27.20.04' })
+    .waitFor();
+  await kw.locator('p.hint code', { hasText: 'KLE_NOT_PERMITTED' }).waitFor();
+  await accessible(kw, 'a KLE refusal');
+  await shot(kw, 'kle-refused');
+  const outside = await kw.goto(`${publicUrl}/konsol/kontrakter/${kleContract}`);
+  assert.equal(outside?.status(), 403);
+  await kw
+    .getByRole('alert')
+    .filter({ hasText: 'Dine rettigheder dækker ikke KLE-emnet 27.20.04' })
+    .waitFor();
+  // Hostile text in the KLE field is refused before anything is signed.
+  await kw.goto(caseUrl);
+  await kleDraft(kw, '<b>2</b>', 'Handlingen blev afvist');
+  await kw.getByRole('alert').filter({ hasText: 'KLE-emnet er to, fire eller seks cifre' }).waitFor();
+  await cw.goto(caseUrl);
+  assert.equal(await cw.locator('section.contract').count(), 3, 'nothing drafted by the refused attempts');
 
   // 8. The operator: each node's fault counters, the authority set by height, and a membership
   // proposal with its votes. (Last: the added authority never starts, so this one-node chain halts.)

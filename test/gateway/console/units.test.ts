@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CaseNumberError, caseReference, checkCaseNumber } from '../../../gateway/console/case-ref.ts';
 import { ERROR_DA, policyDa } from '../../../gateway/console/danish.ts';
-import { FormError } from '../../../gateway/console/forms.ts';
+import { FormError, itemAmendment } from '../../../gateway/console/forms.ts';
 import { escapeHtml, html } from '../../../gateway/console/html.ts';
 import { type ContractSummary, cascadeOf } from '../../../gateway/console/pages/views.ts';
 import { consoleRefusal } from '../../../gateway/console/refusal.ts';
@@ -134,4 +134,33 @@ test('every console refusal carries a documented gateway code, its status and a 
     assert.equal(gatewayStatusOf[r.code], r.status, `${code}: the table's status`);
     assert.match(r.message, message);
   }
+});
+
+test('amending one line item changes that item only; hostile or empty input is refused in Danish', () => {
+  const items = [
+    { code: 'ophold', monthly: 4_500_000 },
+    { code: 'taxi', monthly: 300_000, until: '2026-09-30' },
+  ];
+  assert.deepEqual(itemAmendment(items, '2026-03-01', { ydelse: 'taxi', pris: '3500', til: '' }), [
+    { code: 'ophold', monthly: 4_500_000 },
+    { code: 'taxi', monthly: 350_000, until: '2026-09-30' },
+  ]);
+  assert.deepEqual(itemAmendment(items, '2026-03-01', { ydelse: 'ophold', pris: '', til: '2026-12-31' }), [
+    { code: 'ophold', monthly: 4_500_000, until: '2026-12-31' },
+    { code: 'taxi', monthly: 300_000, until: '2026-09-30' },
+  ]);
+  for (const [form, says] of [
+    [{ ydelse: '<script>', pris: '1' }, /Vælg ydelsen fra listen/],
+    [{ ydelse: 'taxi', pris: '', til: '' }, /Angiv en ny pris/],
+    [{ ydelse: 'taxi', pris: '<b>1</b>' }, /Prisen for taxi skal være et helt tal/],
+    [{ ydelse: 'taxi', pris: '010203-1234' }, /Prisen for taxi skal være et helt tal/],
+    [{ ydelse: 'taxi', til: '"><img src=x>' }, /Slutdatoen skal være en dato/],
+    [{ ydelse: 'taxi', til: '2026-02-30x' }, /Slutdatoen skal være en dato/],
+    [{ ydelse: 'taxi', til: '2026-03-01' }, /efter kontraktens start \(2026-03-01\)/],
+  ] as const)
+    assert.throws(
+      () => itemAmendment(items, '2026-03-01', form as Record<string, string>),
+      (e: unknown) => e instanceof FormError && e.code === 'FORM_INVALID' && says.test(e.message),
+      JSON.stringify(form),
+    );
 });
