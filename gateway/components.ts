@@ -31,6 +31,8 @@ export interface GatewayComponents {
   readonly caseSystem?: CaseSystem;
   /** The gateway's recent warnings and errors, fed by its logger (the console's network page shows them). */
   readonly logRing?: LogRing;
+  /** The key store passphrase, from which the console's session file key is derived (console.sessionFile). */
+  readonly sessionSecret?: string;
 }
 
 /** The components plus the submitter the server makes from them, as the plugins receive them. */

@@ -215,6 +215,8 @@ async function main(): Promise<void> {
       clientId: 'tillid-konsol',
       publicUrl: gw,
       issuerCaFile: 'pki/ca.pem',
+      // Sessions survive a restart of `npm start` (encrypted under the key store passphrase).
+      sessionFile: 'console-sessions.json',
       citizenIssuer: mitid.issuer,
       citizenClientId: 'tillid-borger',
     },

@@ -104,6 +104,7 @@ export async function startGateway(
     ...(https ? { https } : {}),
     ...(o.caseSystem ? { caseSystem: o.caseSystem } : {}),
     ...(logRing ? { logRing } : {}),
+    sessionSecret: secrets.keyStorePassphrase,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();

@@ -163,16 +163,6 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     );
     // Writes wait for finality; on a loaded machine that can take longer than the default 30 s.
     context.setDefaultTimeout(90_000);
-    // Chromium aborts its requests in flight with ERR_NETWORK_CHANGED whenever a network interface
-    // of the host comes or goes (Docker starting a container for another suite does that), loopback
-    // included. So the pages' requests are made by playwright from Node and handed to the page:
-    // the same requests, headers, cookies and bodies, the same answers — without Chromium's
-    // sockets. The event stream never ends, so it alone stays with Chromium (EventSource
-    // reconnects by itself).
-    await context.route(
-      (url) => url.pathname !== '/v1/events/stream',
-      async (route) => route.fulfill({ response: await route.fetch({ maxRedirects: 0 }) }),
-    );
     t.after(() => context.close());
     return context;
   };
