@@ -132,7 +132,9 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     body: {
       code: 'anbringelse',
       releaseWithheldOnReport: true,
-      approvalLifetimeDays: 60,
+      // The business clock runs a day per block, so a motion's lifetime is counted in blocks; on a
+      // loaded machine the people of this test take long enough that 60 let the activation lapse.
+      approvalLifetimeDays: 365,
       policies: {
         activate: bothParties('centre-chief'),
         amend: kOf(1, 'centre-chief', 'municipality'),
