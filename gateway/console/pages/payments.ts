@@ -81,10 +81,10 @@ export function paymentsPage(
 ${
   decisions.length === 0
     ? html`<p>Ingen beslutninger i ${monthDa(month)}.</p>`
-    : html`<table class="decisions"><caption>Kæden afgør hver måned ved forfald: frigiv, eller tilbagehold mens en rapport mangler</caption><thead><tr><th scope="col">Kontrakt</th><th scope="col">Kommune</th><th scope="col">Leverandør</th><th scope="col">Periode (forfald)</th><th scope="col">Afgørelse</th><th scope="col">Beløb</th><th scope="col">Hvorfor</th></tr></thead><tbody>
+    : html`<table class="decisions"><caption>Kæden afgør hver måned ved forfald: frigiv, eller tilbagehold mens en rapport mangler</caption><thead><tr><th scope="col">Kontrakt</th><th scope="col">Kommune</th><th scope="col">Leverandør</th><th scope="col">Periode (forfald)</th><th scope="col">Afgørelse</th><th scope="col">Beløb (frigivet eller tilbageholdt)</th><th scope="col">Hvorfor</th></tr></thead><tbody>
 ${decisions.map(
   (d) =>
-    html`<tr class="${d.kind}"><td>${link(d.contract)}</td><td>${contracts.get(d.contract)?.municipality ?? ''}</td><td>${d.provider}</td><td>${d.period} (${d.due})</td><td>${d.kind === 'release' ? 'frigivet' : 'tilbageholdt'}</td><td>${d.kind === 'release' ? kroner(d.amount) : ''}</td><td>${word(REASON_DA, d.reason)}</td></tr>`,
+    html`<tr class="${d.kind}"><td>${link(d.contract)}</td><td>${contracts.get(d.contract)?.municipality ?? ''}</td><td>${d.provider}</td><td>${d.period} (${d.due})</td><td>${d.kind === 'release' ? 'frigivet' : 'tilbageholdt'}</td><td>${kroner(d.amount)}</td><td>${word(REASON_DA, d.reason)}</td></tr>`,
 )}
 </tbody></table>`
 }</section>

@@ -275,6 +275,9 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await cw.getByLabel('Start (dag 1–28)').fill(start);
     await cw.getByLabel('Ydelse (kode)').fill(item);
     await cw.getByLabel('Pris pr. måned (kr.)').fill(monthly);
+    // The business clock runs a day per block: a year's contract could expire while a loaded
+    // machine runs this test, so the placement and its taxi run ten years.
+    await cw.getByLabel('Måneder', { exact: true }).fill('120');
     if (parent) await cw.getByLabel('Afhænger af').selectOption({ index: 1 });
     await go(cw, cw.getByRole('button', { name: 'Opret kladde' }), 'Sagens overblik');
   };
