@@ -162,7 +162,13 @@ export class Sessions<P = Person> {
   /** An idle renewal only moves an expiry later: written within RENEWAL_WRITE_MS, not per request. */
   #saveSoon(): void {
     if (!this.#file || this.#renewalWrite) return;
-    this.#renewalWrite = setTimeout(() => this.#save(), RENEWAL_WRITE_MS);
+    this.#renewalWrite = setTimeout(() => {
+      try {
+        this.#save();
+      } catch {
+        // A renewal not written only shortens a session after a restart; the next write retries.
+      }
+    }, RENEWAL_WRITE_MS);
     this.#renewalWrite.unref();
   }
 
