@@ -1,10 +1,11 @@
 /**
  * The open membership proposals, for operators (the console's network page). State keeps each
  * proposal under its id only (governance.ts), so this read model remembers the ids of the
- * `governance.propose` transactions the chain includes — from each commit, and once, on the first
- * question, from the blocks a still-open proposal can have come from (the last PROPOSAL_LIFETIME
- * heights; older ones have expired) — and reads each proposal's state when asked. It never
- * touches consensus: it only reads committed blocks and state.
+ * `governance.propose` transactions the chain includes — from each commit, and once, in the
+ * background from the node's start, from the blocks a still-open proposal can have come from (the
+ * last PROPOSAL_LIFETIME heights; older ones have expired) — and reads each proposal's state when
+ * asked. Started at once so that the first question (a gateway waits 5 s) does not wait for up to
+ * 10,000 block reads. It never touches consensus: it only reads committed blocks and state.
  */
 import type { Hex } from '../protocol/hash.ts';
 import { transactionHash } from '../protocol/transaction.ts';
@@ -25,11 +26,13 @@ export class OpenProposalIndex {
     chain.onCommit(({ execution }) => {
       for (const t of execution.included) if (t.tx.type === 'governance.propose') this.#ids.add(t.hash);
     });
+    this.#scanned = this.#scanFromHead();
   }
 
   /** Proposals still open at the head, oldest first (ties by id, so every node lists them alike). */
   async open(): Promise<MembershipProposal[]> {
-    this.#scanned ??= this.#scan(this.#chain.head.height);
+    // A scan that failed (the store closing under it) is tried again by the next question.
+    this.#scanned ??= this.#scanFromHead();
     await this.#scanned;
     const head = this.#chain.head.height;
     const open: MembershipProposal[] = [];
@@ -40,6 +43,12 @@ export class OpenProposalIndex {
       else this.#ids.delete(id);
     }
     return open.sort((a, b) => a.proposedAt - b.proposedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  #scanFromHead(): Promise<void> {
+    return this.#scan(this.#chain.head.height).catch(() => {
+      this.#scanned = undefined;
+    });
   }
 
   async #scan(to: number): Promise<void> {
