@@ -9,7 +9,7 @@
  * script, a CPR-like number) is refused or shown escaped, and changes nothing.
  *
  * Screenshots go to a temporary directory, or to TILLID_CONSOLE_SCREENSHOTS (the README's come from
- * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.test.ts`).
+ * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.alone.ts`).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
