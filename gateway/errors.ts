@@ -57,6 +57,17 @@ const GATEWAY_ONLY = {
   GRANT_REVOKED: 403,
   // or the one who gave it no longer has the case (custody ended).
   GRANT_LAPSED: 403,
+  // The web console's refusals (gateway/console), shown to a person as a Danish sentence with the code.
+  /** A console form field is wrong; the page's sentence names the field. */
+  FORM_INVALID: 400,
+  /** A console form without this session's CSRF token, or sent from another origin. */
+  CSRF: 403,
+  /** A console page or form without a live session. */
+  LOGIN_REQUIRED: 401,
+  /** The identity provider's answer did not verify (state, nonce, PKCE, signature, expiry). */
+  LOGIN_FAILED: 401,
+  /** A case number that is not a case number (markup, too long) or looks like a CPR number. */
+  CASE_NUMBER_INVALID: 400,
 } as const;
 
 export type GatewayErrorCode = ErrorCode | keyof typeof GATEWAY_ONLY;

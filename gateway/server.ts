@@ -117,7 +117,13 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   // Order matters: each hook runs in the order its plugin registered it.
   await app.register(transactionId);
   // The console's sessions (gateway/console): people log in there and may follow the event stream.
-  const sessions = c.config.console ? new Sessions(c.config.console.sessionMinutes ?? 30) : undefined;
+  const cc = c.config.console;
+  const sessionFile =
+    cc?.sessionFile && c.sessionSecret ? { path: cc.sessionFile, passphrase: c.sessionSecret } : undefined;
+  const sessions = cc ? new Sessions(cc.sessionMinutes ?? 30, undefined, sessionFile) : undefined;
+  if (sessions?.fileUnreadable)
+    c.log.warn('the console session file does not decrypt with this passphrase: everyone logs in again');
+  if (sessions) app.addHook('onClose', async () => sessions.flush());
   await app.register(authentication, {
     config: c.config,
     tokens: c.tokens,

@@ -48,7 +48,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
 
   const sessionOf = (request: FastifyRequest): Session => {
     const s = sessions.of(request);
-    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
+    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 'LOGIN_REQUIRED');
     return s;
   };
 
@@ -60,7 +60,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
       !sameSecret(token, s.csrf) ||
       (sentOrigin !== undefined && sentOrigin !== origin)
     )
-      throw new FormError(ERROR_DA.CSRF as string, 403, 'CSRF');
+      throw new FormError(ERROR_DA.CSRF as string, 'CSRF');
   };
   const formOf = (request: FastifyRequest): { s: Session; form: Form } => {
     const s = sessionOf(request);
@@ -124,6 +124,22 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     return list?.contracts ?? [];
   };
   const byId = (list: readonly ContractSummary[]) => new Map(list.map((x) => [x.id, x]));
+  /**
+   * The contracts the person may read, and how many of `list` their KLE constraints leave out (a
+   * privilege limited to KLE ranges covers only contracts with a subject in them: authorization.ts).
+   */
+  const withinKle = (caller: Caller, list: readonly ContractSummary[]) => {
+    const shown = list.filter((x) => {
+      try {
+        authorize(caller, 'contract.read', { contract: x });
+        return true;
+      } catch (e) {
+        if (e instanceof GatewayError && e.code === 'KLE_NOT_PERMITTED') return false;
+        throw e;
+      }
+    });
+    return { shown, outsideKle: list.length - shown.length };
+  };
   const backTo = (contract: ContractSummary) =>
     contract.caseRef ? `${BASE}/sager/${contract.caseRef}` : `${BASE}/kontrakter/${contract.id}`;
 
@@ -140,6 +156,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     contractOf,
     summariesOf,
     byId,
+    withinKle,
     backTo,
   };
 }

@@ -18,7 +18,7 @@
  * axe-core. Afterwards the node's store and output, the gateway's files, its log (debug level) and
  * audit are searched for the CPR numbers, names and the correction's text used: none may appear.
  *
- * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.test.ts`.
+ * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.alone.ts`.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
