@@ -39,10 +39,13 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
   const verified = new VerifiedSignatures();
   let chain: Chain;
   try {
-    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), {
-      signatureValid: verified.valid,
-      cosignatureValid: verified.cosignatureValid,
-    });
+    chain = await Chain.open(
+      config.dataDir,
+      genesis,
+      applicationModules(genesis),
+      { signatureValid: verified.valid, cosignatureValid: verified.cosignatureValid },
+      { ...(config.stateRetention !== undefined ? { stateRetention: config.stateRetention } : {}) },
+    );
   } catch (e) {
     signer.close?.();
     throw e;
