@@ -15,7 +15,7 @@ import {
   submittedTotal,
   type TxClass,
 } from './model.ts';
-import type { TopologyRun } from './run.ts';
+import type { TopologyRun, Window } from './run.ts';
 
 export const YEAR_SECONDS = 365 * 86_400;
 
@@ -42,26 +42,32 @@ const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
 
 export function unitsOf(run: TopologyRun): Units {
   const n = run.authorities;
-  const idle = run.windows.filter((w) => w.kind === 'idle');
-  const idleBlocks = sum(idle.map((w) => w.blocks));
-  const perNode = (field: keyof Unit, ws = idle) =>
+  // A window whose bytes are unknown (a peer connection closed inside it) is left out of the
+  // bytes figures only, together with its blocks and its count.
+  const known = (field: keyof Unit) => (w: Window) => w.nodes.every((d) => Number.isFinite(d[field]));
+  const windows = (kind: string, field: keyof Unit) =>
+    run.windows.filter((w) => w.kind === kind).filter(known(field));
+  const perNode = (field: keyof Unit, ws: Window[]) =>
     Array.from({ length: n }, (_, i) => sum(ws.map((w) => w.nodes[i]?.[field] ?? 0)));
-  const block: Unit = {
-    cpuSeconds: mean(perNode('cpuSeconds')) / idleBlocks,
-    diskBytes: mean(perNode('diskBytes')) / idleBlocks,
-    bytesSent: mean(perNode('bytesSent')) / idleBlocks,
-  };
+  const FIELDS = ['cpuSeconds', 'diskBytes', 'bytesSent'] as const;
+  const block = {} as Unit;
+  for (const f of FIELDS) {
+    const idle = windows('idle', f);
+    block[f] = mean(perNode(f, idle)) / sum(idle.map((w) => w.blocks));
+  }
   const perClass = {} as Record<TxClass, Unit>;
   for (const k of CLASSES) {
-    const ws = run.windows.filter((w) => w.kind === k);
-    const count = sum(ws.map((w) => w.count));
-    const blocks = sum(ws.map((w) => w.blocks));
-    // What the class added over the blocks the clock would have made anyway.
-    const marginal = (field: keyof Unit) => perNode(field, ws).map((x) => x - blocks * block[field]);
-    // A read costs only the node that serves it: total over nodes, per read.
-    const per = (field: keyof Unit) =>
-      count === 0 ? 0 : (k === 'read' ? sum(marginal(field)) : mean(marginal(field))) / count;
-    perClass[k] = { cpuSeconds: per('cpuSeconds'), diskBytes: per('diskBytes'), bytesSent: per('bytesSent') };
+    const unit = {} as Unit;
+    for (const f of FIELDS) {
+      const ws = windows(k, f);
+      const count = sum(ws.map((w) => w.count));
+      const blocks = sum(ws.map((w) => w.blocks));
+      // What the class added over the blocks the clock would have made anyway.
+      const marginal = perNode(f, ws).map((x) => x - blocks * block[f]);
+      // A read costs only the node that serves it: total over nodes, per read.
+      unit[f] = count === 0 ? 0 : (k === 'read' ? sum(marginal) : mean(marginal)) / count;
+    }
+    perClass[k] = unit;
   }
   return {
     topology: run.topology,

@@ -29,7 +29,7 @@ import {
 import { tempDirPlain } from '../util.ts';
 import { type Delta, delta, type Probe, type Sample, sample } from './measure.ts';
 import type { Assumptions, TxClass } from './model.ts';
-import { planYear } from './workload.ts';
+import { planSetup, planYear } from './workload.ts';
 
 export type WindowKind = TxClass | 'idle';
 
@@ -105,26 +105,8 @@ export async function runTopology(
       config.emptyBlockIntervalMs = o.blockIntervalMs;
       config.logLevel = 'info';
     });
-    const genesis = JSON.parse(readFileSync(resolve(dir, 'genesis.json'), 'utf8'));
-    const origin = genesis.params.clock.origin / DAY_MS;
     const cast = castOfCase();
-    const contractsGuess = Math.ceil(o.children * 2.5);
-    // Setup, creation and activation must be final before the year starts: a day per block, with
-    // room for one block per batch of each.
-    const margin = 15 + 4 * Math.ceil(contractsGuess / BATCH);
-    const m0 = new Date((origin + margin) * DAY_MS);
-    const startDay = Date.UTC(m0.getUTCFullYear(), m0.getUTCMonth() + 1, 1) / DAY_MS;
-    const plan = planYear(
-      o.assumptions,
-      o.children,
-      chainId,
-      readNodeConfigKey(configs[0] as string),
-      cast,
-      formatDate(startDay),
-    );
-    o.log(
-      `${topology}: ${authorities} node(s); ${o.children} children → ${plan.create.length} contracts; year from ${formatDate(startDay)}`,
-    );
+    const setup = planSetup(chainId, readNodeConfigKey(configs[0] as string), cast);
     await startAll(configs);
     const probes: Probe[] = nodes.map((n, i) => {
       const config = JSON.parse(readFileSync(configs[i] as string, 'utf8'));
@@ -211,10 +193,19 @@ export async function runTopology(
     const idleUntil = (day: number) =>
       measure('idle', 0, () => until(`business day ${formatDate(day)}`, async () => (await today()) >= day));
 
-    for (const group of plan.setup) {
+    for (const group of setup) {
       await send(group);
       await final(group);
     }
+    // The year starts on the 1st of a month far enough ahead for signing, creation and activation
+    // to be final before it (the clock runs a business day per block meanwhile, whatever the load).
+    const batches = Math.ceil((o.children * 2.5) / BATCH);
+    const m0 = new Date(((await today()) + 20 + 6 * batches) * DAY_MS);
+    const startDay = Date.UTC(m0.getUTCFullYear(), m0.getUTCMonth() + 1, 1) / DAY_MS;
+    const plan = planYear(o.assumptions, o.children, chainId, cast, formatDate(startDay));
+    o.log(
+      `${topology}: ${authorities} node(s); ${o.children} children → ${plan.create.length} contracts; year from ${formatDate(startDay)}`,
+    );
     const disk0 = sample(probes).map((s) => s.diskBytes);
     const yearStart = performance.now();
     const yearH0 = (await heights())[0] as number;

@@ -20,7 +20,6 @@ import {
 import type { Assumptions, TxClass } from './model.ts';
 
 export interface Plan {
-  readonly setup: Transaction[][];
   readonly create: Transaction[];
   readonly activate: Transaction[];
   /** Per month 1..12 of the year (index 0 unused): what is sent mid-month. */
@@ -32,24 +31,10 @@ export interface Plan {
   readonly counts: Record<TxClass, number>;
 }
 
-export function planYear(
-  a: Assumptions,
-  children: number,
-  chainId: string,
-  authority: KeyPair,
-  cast: Cast,
-  start: string,
-): Plan {
-  // Pre-signed transactions must still be valid when sent: the node refuses an expiresAt more than
-  // an hour past block time, and the run is far shorter than the half hour given here.
-  const b = txBuilder(chainId, () => Date.now() + 25 * 60_000);
-  const provider = {
-    placement: cast.careHomeRep,
-    consultant: cast.consultantRep,
-    taxi: cast.taxiRep,
-    'school-support': cast.careHomeRep,
-  } as Record<string, typeof cast.careHomeRep>;
-  const setup = [
+/** The municipality, its three providers and the placement template, in the order they must land. */
+export function planSetup(chainId: string, authority: KeyPair, cast: Cast): Transaction[][] {
+  const b = txBuilder(chainId);
+  return [
     [
       b.registerMunicipality(authority, MUNICIPALITY_CVR, [
         { publicKey: cast.municipalAdmin.publicKey, roles: [], admin: true },
@@ -63,6 +48,18 @@ export function planYear(
       b.defineTemplate(cast.director, 'placement', { approvalLifetimeDays: 365 }),
     ],
   ];
+}
+
+export function planYear(a: Assumptions, children: number, chainId: string, cast: Cast, start: string): Plan {
+  // Pre-signed transactions must still be valid when sent: the node refuses an expiresAt more than
+  // an hour past block time, and the run is far shorter than the half hour given here.
+  const b = txBuilder(chainId, () => Date.now() + 25 * 60_000);
+  const provider = {
+    placement: cast.careHomeRep,
+    consultant: cast.consultantRep,
+    taxi: cast.taxiRep,
+    'school-support': cast.careHomeRep,
+  } as Record<string, typeof cast.careHomeRep>;
   const template = `${MUNICIPALITY_CVR}/placement`;
   const create: Transaction[] = [];
   const activate: Transaction[] = [];
@@ -114,7 +111,6 @@ export function planYear(
     );
   const sum = (k: 'report' | 'amend' | 'anchor') => monthly.reduce((s, m) => s + m[k].length, 0);
   return {
-    setup,
     create,
     activate,
     monthly,
