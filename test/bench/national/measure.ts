@@ -1,9 +1,9 @@
 /**
  * What one node process costs, read from outside it: CPU seconds (utime + stime, all threads, from
  * /proc), RSS now and at its peak (VmRSS, VmHWM), the size of its data directory (`du`), and the
- * bytes it has sent to its peers — the `bytes_sent` of its established TCP sockets (`ss -tinp`,
- * kernel counters), leaving out the sockets of its own API port, which carry this benchmark's
- * requests rather than the network's traffic.
+ * bytes it has sent to its peers — the `bytes_sent` of its established TCP sockets to or from a
+ * node's p2p port (`ss -tinp`, kernel counters); its API sockets, which carry this benchmark's
+ * requests rather than the network's traffic, are not among them.
  *
  * Socket counters live as long as the socket: a connection that closes takes its count with it.
  * libp2p keeps its peer connections open for the whole run, so the sum grows monotonically; a
@@ -22,7 +22,8 @@ export interface Sample {
 
 export interface Probe {
   readonly pid: number;
-  readonly apiPort: number;
+  /** The port the node's libp2p listens on; absent for a node without peers. */
+  readonly p2pPort: number | undefined;
   readonly dataDir: string;
 }
 
@@ -41,27 +42,33 @@ function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export const du = (dir: string): number =>
   Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 
-/** bytes_sent per pid over its established TCP sockets, except those on `apiPorts` (one `ss` call). */
-export function bytesSentByPid(apiPorts: Map<number, number>): Map<number, number> {
-  const text = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8' });
+/**
+ * bytes_sent per pid over its established TCP sockets to or from the nodes' p2p ports (one `ss`
+ * call, filtered in the kernel: the machine may hold many other sockets).
+ */
+export function bytesSentByPid(probes: readonly Probe[]): Map<number, number> {
   const sent = new Map<number, number>();
+  const ports = probes.flatMap((p) => (p.p2pPort ? [p.p2pPort] : []));
+  if (ports.length === 0) return sent; // a single-authority chain has no peers
+  const filter = `( ${ports.map((p) => `sport = :${p} or dport = :${p}`).join(' or ')} )`;
+  const text = execFileSync('ss', ['-tinpH', 'state', 'established', filter], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const pids = new Set(probes.map((p) => p.pid));
   // ss prints each socket on one line and its counters on the next (indented).
   const lines = text.split('\n');
   for (let i = 0; i < lines.length - 1; i++) {
-    const line = lines[i] as string;
-    const pid = Number(/pid=(\d+)/.exec(line)?.[1]);
-    if (!Number.isInteger(pid) || !apiPorts.has(pid)) continue;
-    const local = /^\s*\d+\s+\d+\s+\S+:(\d+)\s/.exec(line);
-    if (local && Number(local[1]) === apiPorts.get(pid)) continue;
-    const counters = lines[i + 1] as string;
-    const bytes = Number(/bytes_sent:(\d+)/.exec(counters)?.[1] ?? 0);
+    const pid = Number(/pid=(\d+)/.exec(lines[i] as string)?.[1]);
+    if (!pids.has(pid)) continue;
+    const bytes = Number(/bytes_sent:(\d+)/.exec(lines[i + 1] as string)?.[1] ?? 0);
     sent.set(pid, (sent.get(pid) ?? 0) + bytes);
   }
   return sent;
 }
 
 export function sample(probes: readonly Probe[]): Sample[] {
-  const sent = bytesSentByPid(new Map(probes.map((p) => [p.pid, p.apiPort])));
+  const sent = bytesSentByPid(probes);
   return probes.map((p) => ({
     cpuSeconds: cpuSeconds(p.pid),
     rssMb: memoryMb(p.pid, 'VmRSS'),

@@ -31,6 +31,12 @@ import { type Delta, delta, type Probe, type Sample, sample } from './measure.ts
 import type { Assumptions, TxClass } from './model.ts';
 import { planSetup, planYear } from './workload.ts';
 
+/** The TCP port of a config's first p2p listen address (`/ip4/…/tcp/<port>`). */
+const p2pPort = (config: { p2p?: { listen?: string[] } }): number | undefined => {
+  const m = /\/tcp\/(\d+)/.exec(config.p2p?.listen?.[0] ?? '');
+  return m ? Number(m[1]) : undefined;
+};
+
 export type WindowKind = TxClass | 'idle';
 
 export interface Window {
@@ -112,7 +118,7 @@ export async function runTopology(
       const config = JSON.parse(readFileSync(configs[i] as string, 'utf8'));
       return {
         pid: n.child.pid as number,
-        apiPort: Number(new URL(n.url).port),
+        p2pPort: p2pPort(config),
         dataDir: resolve(dirname(configs[i] as string), config.dataDir),
       };
     });
