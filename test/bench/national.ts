@@ -27,12 +27,12 @@
  * Never hangs or leaves processes: every wait is bounded, --timeout (default 1800 s) ends the run,
  * and every node process is killed on exit or on a signal.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NodeProcess } from '../fixtures/processes.ts';
-import { perMunicipality, projectTo, type Units, unitsOf } from './national/cost.ts';
+import { diskPerItemOf, perMunicipality, projectTo, type Units, unitsOf } from './national/cost.ts';
 import { CLASSES, loadAssumptions, municipalityCount } from './national/model.ts';
 import { runTopology, type TopologyRun } from './national/run.ts';
 import { verifyBaseline } from './util.ts';
@@ -47,6 +47,7 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '30' },
     timeout: { type: 'string', default: '1800' },
     'no-write': { type: 'boolean', default: false },
+    from: { type: 'string' },
   },
 });
 const a = loadAssumptions();
@@ -84,50 +85,90 @@ setTimeout(() => {
   process.exit(2);
 }, Number(values.timeout) * 1000).unref();
 
-const baseline = verifyBaseline();
-const loadStart = load();
-const children = Math.max(4, Math.round(a.childrenPlacedNationally * scale));
-log(
-  `baseline: Ed25519 verify ${baseline.toFixed(0)}/s on one core; load average ${loadStart}; ${children} children`,
-);
-const options = {
-  assumptions: a,
-  children,
-  blockIntervalMs: Number(values['block-interval-ms']),
-  readSample: Number(values['read-sample']),
-  idleSeconds: Number(values['idle-seconds']),
-  log,
-  started,
-};
-const runs: TopologyRun[] = [];
-const failed: { topology: string; error: string }[] = [];
-const topologies: [string, number][] = [
-  ...(values['no-local'] ? [] : ([['local', 1]] as [string, number][])),
-  ...federatedSizes.map((n) => [`federated-${n}`, n] as [string, number]),
-];
-for (const [k, [name, n]] of topologies.entries()) {
-  const basePort = 33_000 + (process.pid % 300) * 40 + k * 10;
-  try {
-    const r = await runTopology(name, n, { ...options, basePort });
-    runs.push(r);
-    log(
-      `${name}: year of ${r.yearBlocks} blocks in ${r.yearSeconds.toFixed(0)} s; ${r.decisionsMade} decisions`,
-    );
-  } catch (e) {
-    // A topology that cannot finish its year on this machine (a bounded wait ran out) does not
-    // cost the others' figures; it is reported as failed, with why.
-    failed.push({ topology: name, error: (e as Error).message });
-    log(`${name}: FAILED — ${(e as Error).message}`);
-  }
+interface Measured {
+  measuredAt: string;
+  baseline: number;
+  loadStart: string;
+  loadEnd: string;
+  children: number;
+  scale: number;
+  blockIntervalMs: number;
+  runs: TopologyRun[];
+  failed: { topology: string; error: string }[];
 }
-if (runs.length === 0) throw new Error('no topology finished its year');
-const loadEnd = load();
-const units = runs.map(unitsOf);
+
+async function measure(): Promise<Measured> {
+  const baseline = verifyBaseline();
+  const loadStart = load();
+  const children = Math.max(4, Math.round(a.childrenPlacedNationally * scale));
+  log(
+    `baseline: Ed25519 verify ${baseline.toFixed(0)}/s on one core; load average ${loadStart}; ${children} children`,
+  );
+  const options = {
+    assumptions: a,
+    children,
+    blockIntervalMs: Number(values['block-interval-ms']),
+    readSample: Number(values['read-sample']),
+    idleSeconds: Number(values['idle-seconds']),
+    log,
+    started,
+  };
+  const runs: TopologyRun[] = [];
+  const failed: { topology: string; error: string }[] = [];
+  const topologies: [string, number][] = [
+    ...(values['no-local'] ? [] : ([['local', 1]] as [string, number][])),
+    ...federatedSizes.map((n) => [`federated-${n}`, n] as [string, number]),
+  ];
+  for (const [k, [name, n]] of topologies.entries()) {
+    const basePort = 33_000 + (process.pid % 300) * 40 + k * 10;
+    try {
+      const r = await runTopology(name, n, { ...options, basePort });
+      runs.push(r);
+      log(
+        `${name}: year of ${r.yearBlocks} blocks in ${r.yearSeconds.toFixed(0)} s; ${r.decisionsMade} decisions`,
+      );
+    } catch (e) {
+      // A topology that cannot finish its year on this machine (a bounded wait ran out) does not
+      // cost the others' figures; it is reported as failed, with why.
+      failed.push({ topology: name, error: (e as Error).message });
+      log(`${name}: FAILED — ${(e as Error).message}`);
+    }
+  }
+  if (runs.length === 0) throw new Error('no topology finished its year');
+  const loadEnd = load();
+  return {
+    measuredAt: new Date().toISOString(),
+    baseline,
+    loadStart,
+    loadEnd,
+    children,
+    scale,
+    blockIntervalMs: options.blockIntervalMs,
+    runs,
+    failed,
+  };
+}
+
+// --from FILE: the report again from a earlier run's deploy/national.json (new prices or
+// assumptions, no new measurement); the year's windows are not kept there, the units are.
+const saved = values.from ? JSON.parse(readFileSync(values.from, 'utf8')) : undefined;
+const m: Measured = saved
+  ? {
+      ...saved,
+      baseline: saved.baselineVerifyPerSecond,
+      loadStart: saved.loadAverage.start,
+      loadEnd: saved.loadAverage.end,
+    }
+  : await measure();
+const { baseline, loadStart, loadEnd, children, runs, failed } = m;
+const units: Units[] = saved
+  ? (saved.units as Units[]).map((u, i) => ({ ...u, diskPerItem: diskPerItemOf(saved.runs[i]) }))
+  : runs.map(unitsOf);
 
 // ---- per-node unit costs, as measured ------------------------------------------------------------
 const ms = (s: number) => (s * 1000).toFixed(2);
 console.log(
-  `\nbench:national — ${children} children (${scale} of ${a.childrenPlacedNationally}), ${cpus().length} cores`,
+  `\nbench:national — ${children} children (${m.scale} of ${a.childrenPlacedNationally}), ${cpus().length} cores`,
 );
 console.log(
   `load average at start ${loadStart}, at end ${loadEnd}; Ed25519 verify baseline ${baseline.toFixed(0)}/s\n`,
@@ -135,7 +176,7 @@ console.log(
 for (const f of failed) console.log(`${f.topology}: did not finish its year (${f.error})\n`);
 console.log('Per node, measured (single box: every node of a run shares these cores):\n');
 console.log(
-  `| topology | CPU ms per block | bytes sent per block | disk bytes per block | ${CLASSES.map((k) => `CPU ms per ${k}`).join(' | ')} | bytes sent per tx (create, report, anchor) | background CPU s per hour | RSS idle / peak MB |`,
+  `| topology | CPU ms per block | bytes sent per block | disk bytes per item (all-in) | ${CLASSES.map((k) => `CPU ms per ${k}`).join(' | ')} | bytes sent per tx (create, report, anchor) | background CPU s per hour | RSS idle / peak MB |`,
 );
 console.log(`|---|---|---|---|${CLASSES.map(() => '---|').join('')}---|---|---|`);
 for (const u of units) {
@@ -143,7 +184,7 @@ for (const u of units) {
     .map((k) => u.perClass[k].bytesSent.toFixed(0))
     .join(', ');
   console.log(
-    `| ${u.topology} | ${ms(u.block.cpuSeconds)} | ${u.block.bytesSent.toFixed(0)} | ${u.block.diskBytes.toFixed(0)} | ${CLASSES.map((k) => ms(u.perClass[k].cpuSeconds)).join(' | ')} | ${bytes} | ${(u.background.cpuSeconds * 3600).toFixed(1)} | ${u.background.rssMb.toFixed(0)} / ${u.peakRssMb.toFixed(0)} |`,
+    `| ${u.topology} | ${ms(u.block.cpuSeconds)} | ${u.block.bytesSent.toFixed(0)} | ${u.diskPerItem.toFixed(0)} | ${CLASSES.map((k) => ms(u.perClass[k].cpuSeconds)).join(' | ')} | ${bytes} | ${(u.background.cpuSeconds * 3600).toFixed(1)} | ${u.background.rssMb.toFixed(0)} / ${u.peakRssMb.toFixed(0)} |`,
   );
 }
 
@@ -178,14 +219,18 @@ if (!values['no-write']) {
     file,
     `${JSON.stringify(
       {
-        measuredAt: new Date().toISOString(),
+        measuredAt: m.measuredAt,
         cores: cpus().length,
         loadAverage: { start: loadStart, end: loadEnd },
         baselineVerifyPerSecond: Math.round(baseline),
-        scale,
+        scale: m.scale,
         children,
-        blockIntervalMs: options.blockIntervalMs,
-        runs: runs.map((r) => ({ ...r, windows: undefined, windowCount: r.windows.length })),
+        blockIntervalMs: m.blockIntervalMs,
+        runs: runs.map((r) => ({
+          ...r,
+          windows: undefined,
+          windowCount: r.windows ? r.windows.length : (r as { windowCount?: number }).windowCount,
+        })),
         failed,
         units,
         perMunicipality: tables,

@@ -25,6 +25,7 @@ const units = (authorities: number, blockCpu: number, backgroundCpu = 0): Units 
   ) as Units['perClass'],
   background: { cpuSeconds: backgroundCpu, bytesSent: 0, rssMb: 100 },
   peakRssMb: 150,
+  diskPerItem: 1000,
 });
 
 test('a year is blocks × per-block cost + counts × per-transaction cost + background × a year', () => {
@@ -34,7 +35,7 @@ test('a year is blocks × per-block cost + counts × per-transaction cost + back
   assert.equal(y.blocks, blocks);
   const cpu = blocks * 0.02 + counts.create * 0.01 + 0.001 * YEAR_SECONDS;
   assert.ok(Math.abs(y.cpuHours - cpu / 3600) < 1e-9);
-  assert.ok(Math.abs(y.diskGb - (blocks * 1000) / 1e9) < 1e-12);
+  assert.ok(Math.abs(y.diskGb - ((221_250 + 270_000) * 1000) / 1e9) < 1e-12);
   assert.ok(Math.abs(y.egressGb - (blocks * 400) / 1e9) < 1e-12);
 });
 

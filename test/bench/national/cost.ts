@@ -35,7 +35,17 @@ export interface Units {
   /** Per node, per second with no block (production empty-block interval). */
   readonly background: { cpuSeconds: number; bytesSent: number; rssMb: number };
   readonly peakRssMb: number;
+  /**
+   * Store growth per node per item (submitted transaction or payment decision), all-in: the run's
+   * total growth of the data directory — its blocks, indexes and LevelDB's own files included —
+   * over its items. Per window `du` is dominated by LevelDB compaction (a window can shrink the
+   * store), so disk is taken over the whole year instead.
+   */
+  readonly diskPerItem: number;
 }
+
+export const diskPerItemOf = (run: Pick<TopologyRun, 'diskGrowthBytes' | 'counts'>): number =>
+  mean(run.diskGrowthBytes) / (submittedTotal(run.counts) + run.counts.decision);
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
 const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
@@ -80,6 +90,7 @@ export function unitsOf(run: TopologyRun): Units {
       rssMb: mean(run.background.rssMb),
     },
     peakRssMb: Math.max(...run.peakRssMb),
+    diskPerItem: diskPerItemOf(run),
   };
 }
 
@@ -140,7 +151,7 @@ export function yearFor(a: Assumptions, u: Units, chainCounts: Counts, reads: nu
   return {
     cpuHours: (u.background.cpuSeconds * YEAR_SECONDS + total('cpuSeconds')) / 3600,
     peakRssMb: u.peakRssMb,
-    diskGb: Math.max(0, total('diskBytes')) / 1e9,
+    diskGb: (u.diskPerItem * (submittedTotal(chainCounts) + chainCounts.decision)) / 1e9,
     egressGb: (u.background.bytesSent * YEAR_SECONDS + total('bytesSent')) / 1e9,
     blocks,
   };
