@@ -3,7 +3,7 @@
  * assumptions.json, deploy/national-model.md) on real networks of node processes, per topology,
  * and what it costs a municipality per year in CPU hours, memory, disk, bandwidth and kroner.
  *
- *   npm run bench:national -- [--scale 0.01] [--federated 4,7] [--no-local]
+ *   npm run bench:national -- [--scale 0.01] [--federated 4,7] [--no-local] [--out FILE] [--from FILE,…]
  *                             [--block-interval-ms 250] [--read-sample 200] [--idle-seconds 30] [--no-write]
  *
  * --scale is the fraction of the country's placed children the run carries (0.01: 125 children,
@@ -48,6 +48,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '1800' },
     'no-write': { type: 'boolean', default: false },
     from: { type: 'string' },
+    out: { type: 'string', default: join(import.meta.dirname, '..', '..', 'deploy', 'national.json') },
   },
 });
 const a = loadAssumptions();
@@ -95,6 +96,23 @@ interface Measured {
   blockIntervalMs: number;
   runs: TopologyRun[];
   failed: { topology: string; error: string }[];
+}
+
+/**
+ * Saved runs, several files joined (e.g. a federated size measured on its own): the first file's
+ * header, every file's runs, units and failures (a failure another file measured is dropped).
+ */
+function mergeSaved(files: string[]) {
+  const all = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
+  const first = all[0];
+  const runs = all.flatMap((x) => x.runs);
+  const measured = new Set(runs.map((r: { topology: string }) => r.topology));
+  return {
+    ...first,
+    runs,
+    units: all.flatMap((x) => x.units),
+    failed: all.flatMap((x) => x.failed ?? []).filter((f: { topology: string }) => !measured.has(f.topology)),
+  };
 }
 
 async function measure(): Promise<Measured> {
@@ -151,7 +169,7 @@ async function measure(): Promise<Measured> {
 
 // --from FILE: the report again from a earlier run's deploy/national.json (new prices or
 // assumptions, no new measurement); the year's windows are not kept there, the units are.
-const saved = values.from ? JSON.parse(readFileSync(values.from, 'utf8')) : undefined;
+const saved = values.from ? mergeSaved(values.from.split(',')) : undefined;
 const m: Measured = saved
   ? {
       ...saved,
@@ -214,7 +232,7 @@ for (const [name, rows] of Object.entries(tables)) {
     );
 }
 if (!values['no-write']) {
-  const file = join(import.meta.dirname, '..', '..', 'deploy', 'national.json');
+  const file = values.out as string;
   writeFileSync(
     file,
     `${JSON.stringify(
