@@ -112,18 +112,45 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const nodes = await Promise.all(configs.map((c, i) => wan?.startNode(host(i), c, env)));
     const pids = nodes.map((c) => c?.pid as number);
     let caughtUpBySync = 0;
-    for (const child of nodes)
+    let died: string | undefined;
+    let stopping = false;
+    nodes.forEach((child, i) => {
+      let tail = '';
       child?.stdout?.on('data', (d: Buffer) => {
         caughtUpBySync += d.toString().split('caught up by block sync').length - 1;
       });
+      child?.stderr?.on('data', (d: Buffer) => {
+        tail = (tail + d.toString()).slice(-2000);
+      });
+      child?.once('exit', (code, signal) => {
+        died ??= `node ${i + 1} exited (${code ?? signal}) during the run: ${tail}`;
+      });
+    });
+    const alive = () => {
+      if (died !== undefined && !stopping) throw new Error(died);
+    };
+
     const status = async (i: number) =>
       (await (await fetch(`${url(i)}/v1/status`)).json()) as { height: number; peers: unknown[] };
+    // A node that is still busy starting (every other one is too, on the same cores) may drop a
+    // request: it counts as not connected yet, and the wait is bounded.
+    const peerCount = (i: number) =>
+      status(i).then(
+        (s) => s.peers.length,
+        () => -1,
+      );
+    let reported = performance.now();
     for (;;) {
-      const peers = await Promise.all(hosts.map((_, i) => status(i).then((s) => s.peers.length)));
+      alive();
+      const peers = await Promise.all(hosts.map((_, i) => peerCount(i)));
       if (peers.every((p) => p >= n - 1)) break;
-      if (performance.now() - started > 300_000)
-        throw new Error(`not every node reaches all ${n - 1} others after 300 s: ${peers.join(' ')}`);
-      await sleep(500);
+      if (performance.now() - started > 600_000)
+        throw new Error(`not every node reaches all ${n - 1} others after 600 s: ${peers.join(' ')}`);
+      if (performance.now() - reported > 30_000) {
+        log(`N=${n}: peers per node ${peers.join(' ')}`);
+        reported = performance.now();
+      }
+      await sleep(1000);
     }
     const startSeconds = (performance.now() - started) / 1000;
     log(
@@ -158,7 +185,16 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const prefix = `urn:bench:${tag}:`;
     let finalCount = 0;
     let following = true;
-    let next = (await status(0)).height + 1;
+    let next = 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        next = (await status(0)).height + 1;
+        break;
+      } catch (e) {
+        if (attempt === 10) throw e;
+        await sleep(1000);
+      }
+    }
     const follower = (async () => {
       while (following) {
         let r: Response;
@@ -211,12 +247,27 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     };
     const waitFinal = async (indices: number[], ms: number) => {
       const from = performance.now();
-      while (indices.some((i) => finalizedAt[i] === 0) && performance.now() - from < ms) await sleep(50);
+      while (indices.some((i) => finalizedAt[i] === 0) && performance.now() - from < ms) {
+        alive();
+        await sleep(50);
+      }
     };
 
     // ---- warm-up: every node has proposed or seen a few blocks --------------------------------
     const warm = Array.from({ length: 4 * n }, () => cursor++);
-    await Promise.all(warm.map((i, k) => post(k % n, [i])));
+    await Promise.all(
+      warm.map(async (i, k) => {
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const code = await post(k % n, [i]).then(
+            ([c]) => c,
+            (e: Error) => `NETWORK_ERROR ${e.message}`,
+          );
+          if (code === undefined) return;
+          log(`N=${n}: warm-up transaction refused by node ${(k % n) + 1}: ${code}`);
+          await sleep(2000);
+        }
+      }),
+    );
     await waitFinal(warm, 120_000);
     if (warm.some((i) => finalizedAt[i] === 0))
       throw new Error(`N=${n}: the warm-up transactions did not finalize in 120 s`);
@@ -342,11 +393,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       await Promise.all(Array.from({ length: 2 }, sender));
     });
     const roundChanges = await Promise.all(
-      hosts.map((_, i) => counter(url(i), 'tillid_consensus_round_changes_total')),
+      hosts.map((_, i) => counter(url(i), 'tillid_consensus_round_changes_total').catch(() => Number.NaN)),
     );
     const peakRss = pids.map((p) => statusMb(p, 'VmHWM'));
     following = false;
     await follower;
+    stopping = true;
     if (o.cpuProfDir) for (const child of nodes) child?.kill('SIGTERM');
     if (o.cpuProfDir)
       await Promise.all(
