@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { transactions } from '../../client/transactions.ts';
@@ -38,6 +38,10 @@ export interface RunOptions {
   readonly maxPending: number;
   readonly blockIntervalMs?: number;
   readonly cpuProfDir?: string;
+  /** Keep each node's output (its log) in this directory, as n<N>-node-<i>.log. */
+  readonly logDir?: string;
+  /** The nodes' log level (default info: start-up waits for the info line "node started"). */
+  readonly logLevel?: string;
   readonly log: (line: string) => void;
   /** Told the hosts as soon as they exist, so a signal handler can remove them. */
   readonly onHosts: (wan: WanHosts | undefined) => void;
@@ -101,7 +105,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const configs = init.nodes.map((d) => join(d, 'config.json'));
     for (const file of configs) {
       const config = JSON.parse(readFileSync(file, 'utf8'));
-      config.logLevel = 'info'; // startNode waits for the info line "node started"
+      config.logLevel = o.logLevel ?? 'info'; // startNode waits for the info line "node started"
       if (o.blockIntervalMs !== undefined) config.blockIntervalMs = o.blockIntervalMs;
       writeFileSync(file, JSON.stringify(config, null, 2));
     }
@@ -114,8 +118,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     let caughtUpBySync = 0;
     let died: string | undefined;
     let stopping = false;
+    if (o.logDir) mkdirSync(o.logDir, { recursive: true });
     nodes.forEach((child, i) => {
       let tail = '';
+      if (o.logDir) {
+        const file = join(o.logDir, `n${n}-node-${i + 1}.log`);
+        writeFileSync(file, '');
+        child?.stdout?.on('data', (d: Buffer) => appendFileSync(file, d));
+        child?.stderr?.on('data', (d: Buffer) => appendFileSync(file, d));
+      }
       child?.stdout?.on('data', (d: Buffer) => {
         caughtUpBySync += d.toString().split('caught up by block sync').length - 1;
       });

@@ -7,6 +7,7 @@
  *
  *   npm run bench:wan [-- --n 16,31] [--baseline 4] [--delay-ms 5] [--jitter-ms 10]
  *       [--rate 20] [--municipal-seconds 30] [--saturation-seconds 30] [--cpu-prof DIR]
+ *       [--log-dir DIR] [--log-level debug]
  *
  * Per N, one after another (never side by side), after a warm-up: the municipal load (--rate tx/s
  * open loop, single POSTs round-robin) and saturation (closed loop, batches of --batch, at most
@@ -42,6 +43,8 @@ const { values } = parseArgs({
     'max-pending': { type: 'string', default: '1000' },
     'block-interval-ms': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'log-dir': { type: 'string' },
+    'log-level': { type: 'string' },
     timeout: { type: 'string', default: '3600' },
   },
 });
@@ -93,35 +96,7 @@ log(
   `sizes ${sizes.join(', ')}; load average ${loadAtStart}; ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
 );
 const results: (RunResult | { n: number; error: string; load: string })[] = [];
-for (const n of sizes) {
-  try {
-    const r = await runScenario({
-      n,
-      delayMs: whole(values['delay-ms'], 'delay-ms', 0),
-      jitterMs: whole(values['jitter-ms'], 'jitter-ms', 0),
-      rate: whole(values.rate, 'rate', 1),
-      municipalSeconds: whole(values['municipal-seconds'], 'municipal-seconds', 1),
-      saturationSeconds: whole(values['saturation-seconds'], 'saturation-seconds', 1),
-      batch: whole(values.batch, 'batch', 1),
-      maxPending: whole(values['max-pending'], 'max-pending', 1),
-      ...(values['block-interval-ms']
-        ? { blockIntervalMs: whole(values['block-interval-ms'], 'block-interval-ms', 10) }
-        : {}),
-      ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
-      log,
-      onHosts: (wan) => {
-        current = wan;
-      },
-    });
-    results.push(r);
-    log(`N=${n} done; load average ${load()}`);
-  } catch (e) {
-    log(`N=${n} FAILED: ${(e as Error).message}`);
-    results.push({ n, error: (e as Error).message, load: load() });
-  }
-}
-
-// ---- report ------------------------------------------------------------------------------------
+// ---- report, each N as soon as it is measured ---------------------------------------------------
 const out = console.log;
 const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'never');
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
@@ -144,22 +119,22 @@ const phaseLines = (name: string, p: PhaseResult, cores: number) => {
     `  ${''.padEnd(11)} node CPU ${spread(
       p.cost.cpu.map((c) => (100 * c) / p.wallSeconds),
       (v) => `${v.toFixed(0)} %`,
-    )} of a core; relay ${((100 * p.relayCpu) / p.wallSeconds).toFixed(0)} %; the box's ${cores} cores ${(100 * box).toFixed(0)} % busy${p.rejections.size ? `; refused ${[...p.rejections].map(([c, k]) => `${c} ${k}`).join(', ')}` : ''}`,
+    )} of a core; all nodes together ${(sum(p.cost.cpu) / p.blocks).toFixed(2)} CPU s per block (${(sum(p.cost.cpu) / p.blocks / cores).toFixed(2)} s of this whole box); relay ${((100 * p.relayCpu) / p.wallSeconds).toFixed(0)} %; the box's ${cores} cores ${(100 * box).toFixed(0)} % busy${p.rejections.size ? `; refused ${[...p.rejections].map(([c, k]) => `${c} ${k}`).join(', ')}` : ''}`,
   );
 };
 out('');
 out(
-  `bench:wan — each authority a node process in its own network namespace, ${values['delay-ms']} ms + up to ${values['jitter-ms']} ms jitter each way between hosts (userspace relay); all on this one box (${cpus().length} CPUs shared); load average at start ${loadAtStart}, at end ${load()}`,
+  `bench:wan — each authority a node process in its own network namespace, ${values['delay-ms']} ms + up to ${values['jitter-ms']} ms jitter each way between hosts (userspace relay); all on this one box (${cpus().length} CPUs shared); load average at start ${loadAtStart}`,
 );
 out(
   `loads: municipal ${values.rate} tx/s open loop for ${values['municipal-seconds']} s; saturation closed loop for ${values['saturation-seconds']} s, batches of ${values.batch}, ≤ ${values['max-pending']} pending`,
 );
 let firstSlow: number | undefined;
-for (const r of results) {
+const printResult = (r: (typeof results)[number]) => {
   out('');
   if ('error' in r) {
     out(`N=${r.n}${r.n === baseline ? ' (baseline)' : ''}: FAILED — ${r.error} (load average ${r.load})`);
-    continue;
+    return;
   }
   const cores = cpus().length;
   const m = r.municipal;
@@ -181,8 +156,41 @@ for (const r of results) {
   out(
     `  target (31 authorities, municipal load: p50 ≤ 1 s, p99 ≤ 2 s): ${percentile(m.latencies, 50) <= 1000 && !slow ? 'met' : 'MISSED'} at N=${r.n}`,
   );
+};
+for (const n of sizes) {
+  try {
+    const r = await runScenario({
+      n,
+      delayMs: whole(values['delay-ms'], 'delay-ms', 0),
+      jitterMs: whole(values['jitter-ms'], 'jitter-ms', 0),
+      rate: whole(values.rate, 'rate', 1),
+      municipalSeconds: whole(values['municipal-seconds'], 'municipal-seconds', 1),
+      saturationSeconds: whole(values['saturation-seconds'], 'saturation-seconds', 1),
+      batch: whole(values.batch, 'batch', 1),
+      maxPending: whole(values['max-pending'], 'max-pending', 1),
+      ...(values['block-interval-ms']
+        ? { blockIntervalMs: whole(values['block-interval-ms'], 'block-interval-ms', 10) }
+        : {}),
+      ...(values['cpu-prof'] ? { cpuProfDir: resolve(values['cpu-prof']) } : {}),
+      ...(values['log-dir'] ? { logDir: resolve(values['log-dir']) } : {}),
+      ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
+      log,
+      onHosts: (wan) => {
+        current = wan;
+      },
+    });
+    results.push(r);
+    printResult(r);
+    log(`N=${n} done; load average ${load()}`);
+  } catch (e) {
+    log(`N=${n} FAILED: ${(e as Error).message}`);
+    const failed = { n, error: (e as Error).message, load: load() };
+    results.push(failed);
+    printResult(failed);
+  }
 }
 out('');
+out(`load average at end ${load()}`);
 out(
   firstSlow === undefined
     ? 'municipal finality p99 stayed within 2 s at every N measured'
