@@ -87,6 +87,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const { n, log } = o;
   const dir = tempDirPlain(`tillid-bench-wan-${n}-`);
   let wan: WanHosts | undefined;
+  // The follower polls node 1 until this is false: also when the scenario fails part-way.
+  let following = true;
   try {
     wan = await startWanHosts(n, [API_PORT, P2P_PORT], { delayMs: o.delayMs, jitterMs: o.jitterMs });
     o.onHosts(wan);
@@ -195,7 +197,6 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const blocks: { at: number; txs: number; round: number }[] = [];
     const prefix = `urn:bench:${tag}:`;
     let finalCount = 0;
-    let following = true;
     let next = 1;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -426,6 +427,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       caughtUpBySync,
     };
   } finally {
+    following = false;
     await wan?.close();
     o.onHosts(undefined);
     rmSync(dir, { recursive: true, force: true });

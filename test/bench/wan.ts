@@ -196,3 +196,5 @@ out(
     ? 'municipal finality p99 stayed within 2 s at every N measured'
     : `municipal finality p99 first exceeds 2 s at N=${firstSlow}`,
 );
+// Every scenario's hosts are gone; nothing of this run should keep the process.
+process.exit(results.some((r) => 'error' in r) ? 1 : 0);
