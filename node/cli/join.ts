@@ -7,6 +7,7 @@
  * and on-chain address for the `authority propose` the existing members vote on: once the vote
  * takes effect they dial the new node at that address (p2p/node-host.ts), with no restart.
  */
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { keyFilePublicKey, writeEncryptedKeyFile } from '../custody/key-file.ts';
@@ -123,8 +124,12 @@ export async function networkJoin(args: string[]): Promise<void> {
   };
   writeFileSync(join(out, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
   writeFileSync(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  if (generated)
+  if (generated) {
+    // A key made just now has signed nothing: its node starts with a complete (empty) vote log. An
+    // existing key may have signed: its node treats a missing log as lost (file-signed-log.ts).
+    provisionSignedVoteLog(resolve(out, v['data-dir'] as string));
     console.error(`generated a new key: ${keyFile} (back it up; only its public key leaves this host)`);
+  }
   if (latest.some((a) => a.publicKey === publicKey))
     console.error('this key is already an authority: no vote is needed, start the node');
   console.log(

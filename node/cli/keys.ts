@@ -10,7 +10,8 @@
  * Passphrases and PINs come from files only (node/custody/passphrase.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { provisionSignedVoteLog, SIGNED_VOTE_LOG } from '../consensus/tendermint/file-signed-log.ts';
 import { readKeyFile, writeEncryptedKeyFile, writePlaintextKeyFile } from '../custody/key-file.ts';
 import { loadPkcs11 } from '../custody/open-signer.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
@@ -22,11 +23,25 @@ function refuseExisting(path: string): void {
   if (existsSync(path)) throw new UsageError(`${path} already exists; a key file is never overwritten`);
 }
 
+/**
+ * A key made just now has signed nothing: the node that will use it gets its empty signed-vote log
+ * now, in `--data-dir`, so it starts as a node whose record is complete. Explicit, never a default:
+ * the same command also makes rotation keys beside a node whose data directory may have been wiped,
+ * and an empty log there would let its old key sign twice. Without the file a node takes its log as
+ * lost and waits for the other authorities before it signs (node/consensus/rejoin.ts).
+ */
+function provisionLog(dataDir: string | undefined): string | undefined {
+  if (dataDir === undefined) return undefined;
+  provisionSignedVoteLog(dataDir);
+  return join(dataDir, SIGNED_VOTE_LOG);
+}
+
 export function keysGenerate(args: string[]): void {
   const v = parse(args, {
     out: { type: 'string' },
     'passphrase-file': { type: 'string' },
     plaintext: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
   });
   const path = required(v.out, 'out');
   refuseExisting(path);
@@ -41,7 +56,8 @@ export function keysGenerate(args: string[]): void {
   } else {
     writeEncryptedKeyFile(path, keyPair, readNewPassphrase(passphraseFileOf(v['passphrase-file'])));
   }
-  console.log(JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path, encrypted: !v.plaintext }));
+  const signedVoteLog = provisionLog(v['data-dir']);
+  console.log(JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path, encrypted: !v.plaintext, signedVoteLog }));
 }
 
 export function keysEncrypt(args: string[]): void {
@@ -77,11 +93,19 @@ function readHsmFile(path: string): HsmConfig {
 }
 
 export async function keysHsmGenerate(args: string[]): Promise<void> {
-  const v = parse(args, { hsm: { type: 'string' } });
+  const v = parse(args, { hsm: { type: 'string' }, 'data-dir': { type: 'string' } });
   const config = readHsmFile(required(v.hsm, 'hsm'));
   const { hsmGenerate } = await loadPkcs11();
   const publicKey = hsmGenerate(config);
-  console.log(JSON.stringify({ publicKey, token: config.token, keyLabel: config.keyLabel }));
+  const signedVoteLog = provisionLog(v['data-dir']);
+  console.log(
+    JSON.stringify({
+      publicKey,
+      token: config.token,
+      keyLabel: config.keyLabel,
+      ...(signedVoteLog ? { signedVoteLog } : {}),
+    }),
+  );
 }
 
 export async function keysHsmImport(args: string[]): Promise<void> {

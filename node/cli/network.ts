@@ -7,6 +7,7 @@
  * a throwaway development key next to that node's config and says so: encrypted, with its random
  * passphrase in a file beside it named THROWAWAY-DEVELOPMENT.passphrase.
  */
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -122,6 +123,9 @@ export async function initNetwork(
     } else if (!isValidPublicKey(publicKey)) {
       throw new UsageError(`${m.name}: invalid public key`);
     }
+    // Before its genesis exists no key can have signed for this chain (signatures name the chain):
+    // each node starts with a complete, empty vote log (file-signed-log.ts).
+    provisionSignedVoteLog(join(dir, 'data'));
     authorities.push({ name: m.name, cvr: m.cvr, publicKey, address: places[i]?.address as string });
     nodeDirs.push(dir);
   });
