@@ -7,9 +7,10 @@
  * and on-chain address for the `authority propose` the existing members vote on: once the vote
  * takes effect they dial the new node at that address (p2p/node-host.ts), with no restart.
  */
-import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
+
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { keyFilePublicKey, writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
 import { readGenesis } from '../genesis-file.ts';

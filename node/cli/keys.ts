@@ -57,7 +57,9 @@ export function keysGenerate(args: string[]): void {
     writeEncryptedKeyFile(path, keyPair, readNewPassphrase(passphraseFileOf(v['passphrase-file'])));
   }
   const signedVoteLog = provisionLog(v['data-dir']);
-  console.log(JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path, encrypted: !v.plaintext, signedVoteLog }));
+  console.log(
+    JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path, encrypted: !v.plaintext, signedVoteLog }),
+  );
 }
 
 export function keysEncrypt(args: string[]): void {

@@ -7,12 +7,13 @@
  * a throwaway development key next to that node's config and says so: encrypted, with its random
  * passphrase in a file beside it named THROWAWAY-DEVELOPMENT.passphrase.
  */
-import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../custody/passphrase.ts';
 import { hostMultiaddr, parseHostPort } from '../p2p/address.ts';

@@ -74,7 +74,14 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
       ).publicKey;
     } else {
       const made = JSON.parse(
-        await on(i, ['keys', 'generate', '--out', join(volume(i), 'key.json'), '--data-dir', join(volume(i), 'data')]),
+        await on(i, [
+          'keys',
+          'generate',
+          '--out',
+          join(volume(i), 'key.json'),
+          '--data-dir',
+          join(volume(i), 'data'),
+        ]),
       );
       assert.equal(made.encrypted, true);
       publicKey = made.publicKey;
@@ -155,7 +162,14 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
   mkdirSync(volume(J), { recursive: true });
   writeFileSync(passphrase(J), `${randomBytes(24).toString('base64')}\n`, { mode: 0o400 });
   const { publicKey } = JSON.parse(
-    await on(J, ['keys', 'generate', '--out', join(volume(J), 'key.json'), '--data-dir', join(volume(J), 'data')]),
+    await on(J, [
+      'keys',
+      'generate',
+      '--out',
+      join(volume(J), 'key.json'),
+      '--data-dir',
+      join(volume(J), 'data'),
+    ]),
   );
   const genesisCopy = join(hostDir(J), 'genesis.json');
   writeFileSync(genesisCopy, readFileSync(join(bundle(0), 'node', 'genesis.json')));

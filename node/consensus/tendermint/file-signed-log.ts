@@ -12,8 +12,8 @@
 import {
   closeSync,
   existsSync,
-  mkdirSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
