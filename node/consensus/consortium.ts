@@ -125,6 +125,11 @@ export class ConsortiumConsensus implements Consensus {
         ...(options.onDropped ? { dropped: options.onDropped } : {}),
         commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
         caughtUp: (from, to, peer) => log.info({ from, to, peer }, 'caught up by block sync'),
+        rejoinBounded: (voteFrom) =>
+          log.warn(
+            { voteFrom },
+            'signed-vote log lost: the other authorities told their heads; signing again from this height',
+          ),
         committed: () => rounds?.finalized(options.now()),
         decided: (height, round, missed) => rounds?.decided(height, round, missed),
         roundChanged: (height, round) => {
