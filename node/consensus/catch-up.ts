@@ -47,6 +47,10 @@ export class CatchUp {
   request(head: number): void {
     const now = this.#now();
     if (this.#pending && now < this.#pending.until) return;
+    // A peer that let its request pass the deadline is not asked again until it tells its head
+    // anew — as production's failed fetch does (onSyncFailed) — or a node keeps asking a dead
+    // peer that was first to claim the highest head, and never catches up from the live ones.
+    if (this.#pending) this.forget(this.#pending.peer);
     let best: string | undefined;
     let bestHeight = head;
     for (const [peer, h] of this.#heads) {

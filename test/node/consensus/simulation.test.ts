@@ -50,6 +50,16 @@ test('a node restarted before its first commit votes from its kept log at once (
   assert.deepEqual(problems, [], 'seed 4008, n=7');
 });
 
+test('a node one height behind catches up from a live peer when the first one it asked is down', async () => {
+  // Seed 910: the equivocator missed the decision of height 1 while the others moved on; it asked
+  // the peer that had first claimed head 2 — the one that then crashed — and, with no failure
+  // reported for an unanswered request, asked it again after every deadline for 4 s, so its
+  // equivocations were all for a height nobody was at any more and it was never reported. A
+  // request past its deadline now forgets that peer, as production's failed fetch does.
+  const { problems } = await checkSeed(910, { authorities: 4, byzantine: 1, crash: true });
+  assert.deepEqual(problems, []);
+});
+
 test('a node down for many heights restarts from its store, syncs certified blocks and votes again', async () => {
   for (const seed of [1, 2, 3]) {
     const base = randomScenario(seed, { authorities: 4, partitions: 0 });
