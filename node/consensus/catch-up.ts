@@ -1,6 +1,7 @@
 /**
  * Catching up by block sync, for the consensus host: which peers are ahead (from their status or
- * their messages for later heights), which one to ask, one request at a time with a deadline, and
+ * their messages for later heights), which one to ask, one request at a time with a deadline (a peer
+ * that lets it pass is forgotten until it tells its head again), and
  * the check every synced block passes before it is committed — decodes, is the next height,
  * executes to the state root it claims, and carries a valid certificate of the authorities there.
  * Deterministic: peers are chosen by height, ties by the order in which they were first noted.
