@@ -191,3 +191,33 @@ test("the compose networks' init (deploy/init.ts) writes encrypted throwaway key
     first.nodes.map((n) => n.publicKey),
   );
 });
+
+test('keys generate --data-dir gives the new key its empty signed-vote log; without it nothing is written there', async (t) => {
+  const dir = tempDir(t);
+  const pass = passphraseFile(dir, 'pass', 'a long enough passphrase');
+  const made = await tillid([
+    'keys',
+    'generate',
+    '--out',
+    join(dir, 'key.json'),
+    '--passphrase-file',
+    pass,
+    '--data-dir',
+    join(dir, 'data'),
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  const log = join(dir, 'data', 'signed-votes.jsonl');
+  assert.equal(JSON.parse(made.stdout).signedVoteLog, log);
+  assert.equal(readFileSync(log, 'utf8'), '', 'a key that never signed: a complete, empty record');
+  const other = await tillid([
+    'keys',
+    'generate',
+    '--out',
+    join(dir, 'next.json'),
+    '--passphrase-file',
+    pass,
+  ]);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(JSON.parse(other.stdout).signedVoteLog, undefined);
+  assert.equal(existsSync(join(dir, 'other-data')), false);
+});
