@@ -209,15 +209,17 @@ test('keys generate --data-dir gives the new key its empty signed-vote log; with
   const log = join(dir, 'data', 'signed-votes.jsonl');
   assert.equal(JSON.parse(made.stdout).signedVoteLog, log);
   assert.equal(readFileSync(log, 'utf8'), '', 'a key that never signed: a complete, empty record');
+  // Without --data-dir (a rotation key beside a running node, a client's key): no log anywhere.
+  const elsewhere = tempDir(t);
   const other = await tillid([
     'keys',
     'generate',
     '--out',
-    join(dir, 'next.json'),
+    join(elsewhere, 'next.json'),
     '--passphrase-file',
     pass,
   ]);
   assert.equal(other.code, 0, other.stderr);
   assert.equal(JSON.parse(other.stdout).signedVoteLog, undefined);
-  assert.equal(existsSync(join(dir, 'other-data')), false);
+  assert.equal(existsSync(join(elsewhere, 'data')), false);
 });
