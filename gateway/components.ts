@@ -12,6 +12,7 @@ import type { GatewayConfig, Service } from './config.ts';
 import type { EventDelivery } from './events/delivery.ts';
 import type { CertificateVerifier, FinalityWatcher } from './finality.ts';
 import type { KeyStore } from './keystore.ts';
+import type { LogRing } from './log-ring.ts';
 import type { NodeRouter } from './routing.ts';
 import type { Submitter } from './submission.ts';
 
@@ -28,6 +29,10 @@ export interface GatewayComponents {
   readonly https?: { readonly key: string; readonly cert: string; readonly ca?: readonly string[] };
   /** The municipality's case system adapter (gateway/citizens): without it there are no citizens' pages. */
   readonly caseSystem?: CaseSystem;
+  /** The gateway's recent warnings and errors, fed by its logger (the console's network page shows them). */
+  readonly logRing?: LogRing;
+  /** The key store passphrase, from which the console's session file key is derived (console.sessionFile). */
+  readonly sessionSecret?: string;
 }
 
 /** The components plus the submitter the server makes from them, as the plugins receive them. */

@@ -82,6 +82,8 @@ export interface GatewayConfig {
   readonly healthCheckIntervalMs: number;
   /** How often the access log's pending entries are committed in a Merkle root anchored on chain (gateway/access-log). */
   readonly accessLogAnchorMs: number;
+  /** How long access-log entries are kept once anchored (days); older ones are erased, their roots stay verifiable. */
+  readonly accessLogRetentionDays: number;
   readonly finalityTimeoutMs: number;
   readonly logLevel: string;
   /** The document plugin's section (gateway/documents/config.ts). */
@@ -102,6 +104,7 @@ export const GATEWAY_DEFAULTS = {
   rateLimit: { max: 20_000, timeWindowMs: 1000 },
   healthCheckIntervalMs: 1000,
   accessLogAnchorMs: 10_000,
+  accessLogRetentionDays: 730,
   finalityTimeoutMs: 30_000,
   clockToleranceSeconds: 30,
   logLevel: 'info',
@@ -129,6 +132,7 @@ const KEYS = [
   'rateLimit',
   'healthCheckIntervalMs',
   'accessLogAnchorMs',
+  'accessLogRetentionDays',
   'finalityTimeoutMs',
   'logLevel',
   'documents',
@@ -312,6 +316,11 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
   need(Number.isInteger(healthCheckIntervalMs) && healthCheckIntervalMs >= 50, 'healthCheckIntervalMs ≥ 50');
   const accessLogAnchorMs = raw.accessLogAnchorMs ?? GATEWAY_DEFAULTS.accessLogAnchorMs;
   need(Number.isInteger(accessLogAnchorMs) && accessLogAnchorMs >= 100, 'accessLogAnchorMs ≥ 100');
+  const accessLogRetentionDays = raw.accessLogRetentionDays ?? GATEWAY_DEFAULTS.accessLogRetentionDays;
+  need(
+    Number.isInteger(accessLogRetentionDays) && accessLogRetentionDays >= 1,
+    'accessLogRetentionDays must be a whole number of days ≥ 1',
+  );
   const finalityTimeoutMs = raw.finalityTimeoutMs ?? GATEWAY_DEFAULTS.finalityTimeoutMs;
   need(Number.isInteger(finalityTimeoutMs) && finalityTimeoutMs >= 100, 'finalityTimeoutMs ≥ 100');
   const logLevel = raw.logLevel ?? GATEWAY_DEFAULTS.logLevel;
@@ -335,6 +344,7 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
     rateLimit,
     healthCheckIntervalMs,
     accessLogAnchorMs,
+    accessLogRetentionDays,
     finalityTimeoutMs,
     logLevel,
     ...(raw.documents !== undefined ? { documents: documentsConfig(raw.documents, path) } : {}),

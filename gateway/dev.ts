@@ -18,7 +18,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { request as httpsRequest } from 'node:https';
 import { join, relative, resolve } from 'node:path';
 import { readNodeConfigKey } from '../node/custody/key-file.ts';
-import { createLogger } from '../node/log.ts';
 import { decodeGenesis, genesisHash } from '../node/protocol/genesis.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
 import { bothParties, oneDirectorOrTwoCentreChiefs } from '../node/state/contracts/policy.ts';
@@ -31,7 +30,8 @@ import { DEMO_CITIZENS, MitIdBrokerEmulator } from './emulators/mitid-broker-oid
 import { TestCa } from './emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from './emulators/token-service.ts';
 import { FileKeyStore } from './keystore.ts';
-import { startGateway } from './main.ts';
+import { LogRing } from './log-ring.ts';
+import { gatewayLogger, startGateway } from './main.ts';
 
 const NETWORK_DIR = resolve(process.env.TILLID_DEV_DIR ?? '.tillid/local');
 const DIR = join(NETWORK_DIR, 'gateway');
@@ -215,6 +215,8 @@ async function main(): Promise<void> {
       clientId: 'tillid-konsol',
       publicUrl: gw,
       issuerCaFile: 'pki/ca.pem',
+      // Sessions survive a restart of `npm start` (encrypted under the key store passphrase).
+      sessionFile: 'console-sessions.json',
       citizenIssuer: mitid.issuer,
       citizenClientId: 'tillid-borger',
     },
@@ -234,8 +236,10 @@ async function main(): Promise<void> {
     ...process.env,
     TILLID_GATEWAY_KEYSTORE_PASSPHRASE_FILE: passphraseFile,
   });
+  const logRing = new LogRing();
   const gateway = await startGateway(loaded.config, loaded.secrets, {
-    log: createLogger('warn', { component: 'gateway' }),
+    log: gatewayLogger('warn', logRing),
+    logRing,
     caseSystem: demoCaseSystem(first.cvr, first.name, DEMO_PROVIDER.cvr, DEMO_PROVIDER.name),
   });
 
@@ -285,6 +289,9 @@ ${contextHandler.issuer} as one of its demo people (the browser will warn about 
 Citizens: ${gw}/borger/ — log in through the MitID broker EMULATOR at ${mitid.issuer} as Vera, who has custody of
 a child whose case number is ${DEMO_CHILD_CASE}: a caseworker opens it in the console and drafts under it; once a
 contract there is active, Vera sees it, and the case page shows who read it with a proof anchored on chain.
+There she can ask to correct a service (the emulated case system's inbox gets it) and give Anders a power of
+attorney: he logs in and enters her code on the front page. The emulated case system is in memory, so its
+inbox, and the handles that grants rest on, start afresh with every run.
 Audit log: ${shortPath(join(DIR, 'audit.jsonl'))}. Stop everything with Ctrl-C.
 `);
   let stopping = false;

@@ -47,6 +47,27 @@ const GATEWAY_ONLY = {
   TOO_MANY_STREAMS: 503,
   // A citizen asked for a case the municipality's case system does not give them (theirs or a child's in their custody).
   CASE_NOT_YOURS: 403,
+  // A citizen's comment or correction request refused before anything is stored (gateway/citizens/messages.ts).
+  MESSAGE_REFUSED: 400,
+  // Consent and power of attorney (gateway/citizens/grants.ts): no grant with that code or id for this person,
+  GRANT_NOT_FOUND: 404,
+  // its period is over,
+  GRANT_EXPIRED: 403,
+  // the citizen who gave it revoked it,
+  GRANT_REVOKED: 403,
+  // or the one who gave it no longer has the case (custody ended).
+  GRANT_LAPSED: 403,
+  // The web console's refusals (gateway/console), shown to a person as a Danish sentence with the code.
+  /** A console form field is wrong; the page's sentence names the field. */
+  FORM_INVALID: 400,
+  /** A console form without this session's CSRF token, or sent from another origin. */
+  CSRF: 403,
+  /** A console page or form without a live session. */
+  LOGIN_REQUIRED: 401,
+  /** The identity provider's answer did not verify (state, nonce, PKCE, signature, expiry). */
+  LOGIN_FAILED: 401,
+  /** A case number that is not a case number (markup, too long) or looks like a CPR number. */
+  CASE_NUMBER_INVALID: 400,
 } as const;
 
 export type GatewayErrorCode = ErrorCode | keyof typeof GATEWAY_ONLY;

@@ -138,6 +138,11 @@ interface Waiter {
 const POLL_MS = 20;
 /** A waiter not seen in a block this long is polled directly (it may have been dropped). */
 const DIRECT_POLL_AFTER_MS = 2000;
+/**
+ * Blocks walked per tick before the direct poll gets its turn: a walk that never reaches the head
+ * (it lags a fast chain) must not starve the poll that settles waiters beyond it.
+ */
+const WALK_PER_TICK = 20;
 
 export class FinalityWatcher {
   readonly #router: NodeRouter;
@@ -229,7 +234,7 @@ export class FinalityWatcher {
     // One request per block, for its receipts (the verdict on each of its transactions); a block
     // that holds a waited-for transaction is then fetched and its certificate verified, and the
     // receipts must name exactly that block's transactions, before any waiter is settled.
-    while (this.#waiters.size > 0) {
+    for (let walked = 0; this.#waiters.size > 0 && walked < WALK_PER_TICK; walked++) {
       const height: number = (this.#cursor as number) + 1;
       const receipts = await this.#router.get<BlockReceipts>(first.cvr, `/v1/blocks/${height}/receipts`);
       if (receipts === undefined) break;
@@ -268,6 +273,9 @@ export class FinalityWatcher {
       this.#cursor = height;
     }
     // Transactions refused before any block (expired, dropped) never appear in one: poll those.
+    // So are those in blocks the walk has not reached: behind a node making blocks faster than it
+    // reads them (100 ms empty blocks, a loaded host) the walk falls further behind every tick,
+    // and a waiter beyond it timed out (FINALITY_TIMEOUT in the console's browser test).
     const now = Date.now();
     const stale = [...this.#waiters.entries()].filter(
       ([, w]) => now - w.since > DIRECT_POLL_AFTER_MS && now - w.lastPolled > 1000,
@@ -277,22 +285,19 @@ export class FinalityWatcher {
         w.lastPolled = now;
         const verdict = await this.outcome(w.cvr, hash).catch(() => undefined);
         if (verdict?.status === 'rejected' && verdict.height === undefined) this.#settle(hash, verdict);
-        if (
-          verdict?.status === 'finalized' &&
-          verdict.height !== undefined &&
-          verdict.height <= (this.#cursor ?? 0)
-        ) {
-          // Finalized in a block the watcher passed before this waiter joined: verify that block now.
-          const block = await this.#verifier.certifiedBlock(w.cvr, verdict.height);
-          this.#settle(hash, {
-            ...verdict,
-            block: {
-              height: verdict.height,
-              hash: block.hash,
-              signatures: block.certificate?.signatures.length ?? 0,
-            },
-          });
-        }
+        if (verdict?.status === 'pending' || verdict?.height === undefined) return;
+        // In a block, by the node's word: settled only once that block's certificate verifies and
+        // the block holds the transaction.
+        const block = await this.#verifier.certifiedBlock(w.cvr, verdict.height);
+        if (!block.transactions.some((tx) => transactionHash(tx) === hash)) return;
+        this.#settle(hash, {
+          ...verdict,
+          block: {
+            height: verdict.height,
+            hash: block.hash,
+            signatures: block.certificate?.signatures.length ?? 0,
+          },
+        });
       }),
     );
   }

@@ -22,6 +22,7 @@ import {
 } from './config.ts';
 import { CertificateVerifier, FinalityWatcher } from './finality.ts';
 import { FileKeyStore } from './keystore.ts';
+import { LogRing } from './log-ring.ts';
 import { nodeFetch } from './node-fetch.ts';
 import { ProofChecker } from './proofs/checker.ts';
 import { NodeRouter } from './routing.ts';
@@ -34,13 +35,21 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** The gateway's logger: JSON lines to stdout, warnings and errors also into `ring` (the console shows them). */
+export const gatewayLogger = (level: string, ring?: LogRing, stdout = true): Logger =>
+  ring
+    ? createLogger(level, { component: 'gateway' }, { level: 'warn', stream: ring, stdout })
+    : createLogger(level, { component: 'gateway' });
+
 /** Starts a gateway from a validated config; used by main, the dev launcher, tests and the bench. */
 export async function startGateway(
   config: GatewayConfig,
   secrets: GatewaySecrets,
-  o: { log?: Logger; audit?: AuditSink; caseSystem?: CaseSystem } = {},
+  o: { log?: Logger; audit?: AuditSink; caseSystem?: CaseSystem; logRing?: LogRing } = {},
 ): Promise<RunningGateway> {
-  const log = o.log ?? createLogger(config.logLevel, { component: 'gateway' });
+  // A logger made here feeds a ring of its own; a caller's logger feeds the ring it passes, if any.
+  const logRing = o.log ? o.logRing : (o.logRing ?? new LogRing());
+  const log = o.log ?? gatewayLogger(config.logLevel, logRing);
   const keyStore = FileKeyStore.open(config.keyStoreDir, secrets.keyStorePassphrase);
   const genesis = config.genesisFile
     ? decodeGenesis(JSON.parse(readFileSync(config.genesisFile, 'utf8')))
@@ -94,6 +103,8 @@ export async function startGateway(
     ...(tokens ? { tokens } : {}),
     ...(https ? { https } : {}),
     ...(o.caseSystem ? { caseSystem: o.caseSystem } : {}),
+    ...(logRing ? { logRing } : {}),
+    sessionSecret: secrets.keyStorePassphrase,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -133,9 +144,10 @@ async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
   if (!values.config) throw new ConfigError('usage: node gateway/main.ts --config <gateway.json>');
   const { config, secrets } = loadGatewayConfig(values.config);
-  const log = createLogger(config.logLevel, { component: 'gateway' });
+  const logRing = new LogRing();
+  const log = gatewayLogger(config.logLevel, logRing);
   log.info({ config: printable(config) }, 'gateway config');
-  const gateway = await startGateway(config, secrets, { log });
+  const gateway = await startGateway(config, secrets, { log, logRing });
   const stop = () => {
     void gateway.stop().then(() => process.exit(0));
   };

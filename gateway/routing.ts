@@ -185,6 +185,7 @@ export class NodeRouter {
     let refused = 0;
     let behind: Proven | undefined;
     let lastProblem = '';
+    let pruned: { code?: string; message?: string } | undefined;
     for (const [i, url] of urls.entries()) {
       let response: Response;
       try {
@@ -231,6 +232,12 @@ export class NodeRouter {
         this.#markDown(url, `HTTP ${response.status}`);
         continue;
       }
+      // 410 STATE_PRUNED: this node keeps fewer old state versions (its stateRetention) than the
+      // read needs. It is healthy; another node may keep more, so ask it before giving up.
+      if (response.status === 410) {
+        pruned = body;
+        continue;
+      }
       if (!response.ok)
         throw GatewayError.fromNode(body.code ?? 'BAD_REQUEST', body.message ?? 'node refused');
       const problem = o.verify ? await o.verify(body) : undefined;
@@ -244,6 +251,8 @@ export class NodeRouter {
       return body as T;
     }
     if (behind && spec) return provenValue(spec.kind, behind) as T | undefined;
+    if (pruned && refused === 0)
+      throw GatewayError.fromNode(pruned.code ?? 'STATE_PRUNED', pruned.message ?? 'state pruned');
     if (refused > 0)
       throw new GatewayError(
         'CHAIN_UNVERIFIED',

@@ -7,6 +7,7 @@
  * OpenAPI document at /docs is generated from them. Errors leave as `{ code, message }` with a code
  * of gateway/errors.ts, the framework's own errors included (node/api/errors.ts).
  */
+import { dirname, join } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -18,6 +19,7 @@ import {
   useErrorSchema,
 } from '../node/api/errors.ts';
 import { AccessLog } from './access-log/log.ts';
+import { openCitizenStores } from './citizens/stores.ts';
 import type { GatewayComponents, PluginComponents } from './components.ts';
 import { consolePlugin } from './console/plugin.ts';
 import { Sessions } from './console/session.ts';
@@ -66,10 +68,22 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   });
   const submitter = new Submitter(c.router, c.keyStore, c.finality, c.config.finalityTimeoutMs);
   // Reads of a case's contracts, anchored on chain in Merkle roots (gateway/access-log).
-  const accessLog = new AccessLog({
-    submitter,
+  const accessLog = AccessLog.open({
+    file: join(dirname(c.config.keyStoreDir), 'access-log', 'access-log.jsonl'),
+    anchor: async (municipality, root, ref) => {
+      const result = await submitter.sign(
+        municipality,
+        'anchor.record',
+        { hash: root, docType: 'access-log', ref },
+        true,
+      );
+      if (result.outcome?.status !== 'finalized') throw new Error('the access-log root is not final');
+      return result.hash;
+    },
     intervalMs: c.config.accessLogAnchorMs,
+    retentionDays: c.config.accessLogRetentionDays,
     anchors: (cvr) => c.keyStore.signer(cvr) !== undefined,
+    onError: (e) => c.log.error({ err: e }, 'the access log could not be written'),
   });
   app.addHook('onClose', async () => accessLog.stop());
   const components: PluginComponents = { ...c, submitter };
@@ -103,7 +117,13 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
   // Order matters: each hook runs in the order its plugin registered it.
   await app.register(transactionId);
   // The console's sessions (gateway/console): people log in there and may follow the event stream.
-  const sessions = c.config.console ? new Sessions(c.config.console.sessionMinutes ?? 30) : undefined;
+  const cc = c.config.console;
+  const sessionFile =
+    cc?.sessionFile && c.sessionSecret ? { path: cc.sessionFile, passphrase: c.sessionSecret } : undefined;
+  const sessions = cc ? new Sessions(cc.sessionMinutes ?? 30, undefined, sessionFile) : undefined;
+  if (sessions?.fileUnreadable)
+    c.log.warn('the console session file does not decrypt with this passphrase: everyone logs in again');
+  if (sessions) app.addHook('onClose', async () => sessions.flush());
   await app.register(authentication, {
     config: c.config,
     tokens: c.tokens,
@@ -145,7 +165,7 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
       accessLog,
     });
   });
-  const documentOptions = await documentServiceOptions(components);
+  const documentOptions = await documentServiceOptions(components, accessLog);
   await app.register(documents, { ...components, documentOptions });
   await app.register(events, { ...components, onEventDelivery: (d) => metrics.watchEvents(d) });
   // The web console for people (gateway/console), when the config has a `console` section.
@@ -153,6 +173,16 @@ export async function buildGateway(c: GatewayComponents): Promise<FastifyInstanc
     ...components,
     sessions,
     accessLog,
+    // The citizens' messages and grants (gateway/citizens), beside the gateway's other files.
+    citizenStores:
+      c.caseSystem && c.config.console?.citizenIssuer
+        ? openCitizenStores({
+            keyStoreDir: c.config.keyStoreDir,
+            submitter,
+            store: documentOptions.store,
+            caseSystem: c.caseSystem,
+          })
+        : undefined,
     documents: new DocumentService(documentOptions),
   });
   return app;

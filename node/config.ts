@@ -63,6 +63,12 @@ export interface NodeConfig {
     /** Public keys of non-voting observer nodes allowed to connect, besides the authorities. */
     readonly observers: readonly string[];
   };
+  /**
+   * Heights of old state trees kept for proofs (node/chain/pruning.ts): a proof at a height more
+   * than this far below the head is refused with STATE_PRUNED. It must cover how far behind a
+   * gateway reading this node's block receipts may fall. Absent: every version is kept.
+   */
+  readonly stateRetention?: number;
   /** Consensus timeouts in ms (base, and added per round); defaults suit a LAN or a region. */
   readonly timeouts?: {
     readonly proposeMs: number;
@@ -102,6 +108,7 @@ const ENV = {
   TILLID_VERIFY_WORKERS: (c: Record<string, any>, v: string) => (c.verifyWorkers = Number(v)),
   TILLID_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.blockIntervalMs = Number(v)),
   TILLID_EMPTY_BLOCK_INTERVAL_MS: (c: Record<string, any>, v: string) => (c.emptyBlockIntervalMs = Number(v)),
+  TILLID_STATE_RETENTION: (c: Record<string, any>, v: string) => (c.stateRetention = Number(v)),
   // Names the file (a Docker or Kubernetes secret); the passphrase itself never goes in the environment.
   TILLID_PASSPHRASE_FILE: (c: Record<string, any>, v: string) => (c.passphraseFile = v),
 } as const;
@@ -177,6 +184,11 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
   const mempool = { ...DEFAULTS.mempool, ...(raw.mempool ?? {}) };
   need(Number.isInteger(mempool.maxTransactions) && mempool.maxTransactions > 0, 'mempool.maxTransactions');
   need(Number.isInteger(mempool.maxBytes) && mempool.maxBytes > 0, 'mempool.maxBytes');
+  const stateRetention = raw.stateRetention;
+  need(
+    stateRetention === undefined || (Number.isInteger(stateRetention) && stateRetention >= 1),
+    'stateRetention must be a whole number of heights, at least 1 (or absent: keep every version)',
+  );
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
   need(LOG_LEVELS.includes(logLevel), `logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   let p2p: NodeConfig['p2p'];
@@ -220,6 +232,7 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
     verifyWorkers,
     mempool,
     logLevel,
+    ...(stateRetention !== undefined ? { stateRetention } : {}),
   };
 }
 

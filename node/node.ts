@@ -14,6 +14,7 @@ import { NodeMetrics } from './api/metrics.ts';
 import { nodeApi } from './api/node-api.ts';
 import { buildApi, listeningApi } from './api/server.ts';
 import type { Chain } from './chain/chain.ts';
+import { OpenProposalIndex } from './chain/proposals.ts';
 import { proveRead } from './chain/prove.ts';
 import { BlockReceiptIndex } from './chain/receipts.ts';
 import type { NodeComponents } from './components.ts';
@@ -166,8 +167,9 @@ function assemble(opened: Opened): NodeComponents {
   const activity = new ChainActivity(c);
   const queries = stateQueries({ get: (k) => chain.readState(k) }, chain.genesis, () => chain.head);
   const receipts = new BlockReceiptIndex(c);
+  const proposals = new OpenProposalIndex(c);
   const api = buildApi(
-    nodeApi({ ...c, activity, queries, receipts, proveRead: (spec) => proveRead(chain, spec) }),
+    nodeApi({ ...c, activity, queries, receipts, proposals, proveRead: (spec) => proveRead(chain, spec) }),
     log.child({ component: 'api' }),
     config.api.tls ? readApiTls(config.api.tls) : undefined,
   );

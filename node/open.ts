@@ -39,7 +39,9 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
   const verified = new VerifiedSignatures();
   let chain: Chain;
   try {
-    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid);
+    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verified.valid, {
+      ...(config.stateRetention !== undefined ? { stateRetention: config.stateRetention } : {}),
+    });
   } catch (e) {
     signer.close?.();
     throw e;

@@ -30,6 +30,29 @@ export interface CitizenCases {
   readonly cases: readonly CitizenCase[];
 }
 
+/**
+ * A citizen's comment on, or request to correct, a service: delivered to the case system as an
+ * event in its inbox. The case system (the municipality's system of record) answers it; the gateway
+ * keeps only the salted commitment's receipt and asks the case system for its status.
+ */
+export interface CitizenMessage {
+  /** The gateway's id of the message (a random UUID). */
+  readonly id: string;
+  readonly kind: 'comment' | 'correction';
+  /** The case it concerns, as the case system numbers it. */
+  readonly caseNumber: string;
+  /** The contract (service) it concerns, by its id on chain. */
+  readonly contract: string;
+  readonly text: string;
+  /** The salted commitment anchored on chain (the citizen's receipt), and its transaction. */
+  readonly commitment: string;
+  readonly anchorTx: string;
+  readonly sentAt: string;
+}
+
+/** Where a message is: in the case system's inbox, or answered by a caseworker. */
+export type MessageStatus = 'received' | 'handled';
+
 export interface CaseSystem {
   /**
    * A CPR number → the case system's opaque handle for the citizen, or undefined when the
@@ -40,4 +63,8 @@ export interface CaseSystem {
   casesOf(handle: string): Promise<CitizenCases | undefined>;
   /** The name of a provider the municipality contracts with (from its supplier register). */
   organisationName(cvr: string): Promise<string | undefined>;
+  /** Delivers a citizen's message (from the citizen behind `handle`) to the case system's inbox. */
+  deliver(handle: string, message: CitizenMessage): Promise<void>;
+  /** The status of a delivered message; undefined when the case system does not know it. */
+  messageStatus(id: string): Promise<MessageStatus | undefined>;
 }

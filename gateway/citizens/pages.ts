@@ -21,19 +21,21 @@ const PURPOSE_DA: Record<string, string> = {
 /** Who read the case: organisation and unit (never a person), when, why, through which system, and the proof. */
 export const accessLogSection = (
   lines: readonly LogLine[],
+  erased?: { readonly before: string } | undefined,
 ) => html`<section aria-labelledby="log-h"><h2 id="log-h">Hvem har set sagen</h2>
 ${
   lines.length === 0
-    ? html`<p>Ingen har læst sagens aftaler gennem Tillid endnu.</p>`
-    : html`<table class="access-log"><thead><tr><th scope="col">Tidspunkt</th><th scope="col">Organisation</th><th scope="col">Enhed</th><th scope="col">Formål</th><th scope="col">System</th><th scope="col">Bevis</th></tr></thead><tbody>
+    ? html`<p>Ingen har læst sagens aftaler eller dokumenter gennem Tillid endnu.</p>`
+    : html`<table class="access-log"><thead><tr><th scope="col">Tidspunkt</th><th scope="col">Læst</th><th scope="col">Organisation</th><th scope="col">Enhed</th><th scope="col">Formål</th><th scope="col">System</th><th scope="col">Bevis</th></tr></thead><tbody>
 ${lines.map(
   (
     l,
-  ) => html`<tr><td>${l.entry.at.slice(0, 19).replace('T', ' ')} UTC</td><td>${l.organisation ? `${l.organisation} (CVR ${l.entry.cvr})` : `CVR ${l.entry.cvr}`}</td><td>${l.entry.unit ?? 'ikke oplyst'}</td><td>${word(PURPOSE_DA, l.entry.purpose)}</td><td>${l.entry.system === 'console' ? 'Tillids konsol' : l.entry.system}</td>
+  ) => html`<tr><td>${l.entry.at.slice(0, 19).replace('T', ' ')} UTC</td><td>${l.entry.what === 'document' ? 'et dokument' : 'en aftale'}</td><td>${l.organisation ? `${l.organisation} (CVR ${l.entry.cvr})` : `CVR ${l.entry.cvr}`}</td><td>${l.entry.unit ?? 'ikke oplyst'}</td><td>${word(PURPOSE_DA, l.entry.purpose)}</td><td>${l.entry.system === 'console' ? 'Tillids konsol' : l.entry.system}</td>
 <td>${l.verified ? html`Bekræftet: indgår i logrod ${l.verified.root.slice(0, 12)}…, forankret i blok ${l.verified.height}` : 'Afventer forankring'}</td></tr>`,
 )}</tbody></table>`
 }
-<p class="hint">Hver læsning af sagens aftaler registreres. Registreringerne samles i et Merkle-træ, hvis rod forankres i Tillids fælles kæde; her efterprøves for hver registrering, at den indgår i en forankret rod.</p></section>`;
+${erased ? html`<p class="hint">Registreringer fra før ${erased.before.slice(0, 10)} er slettet efter kommunens opbevaringsperiode. De forankrede rødder står stadig i kæden, så de viste registreringer kan stadig efterprøves.</p>` : ''}
+<p class="hint">Hver læsning af sagens aftaler og dokumenter registreres. Registreringerne samles i et Merkle-træ, hvis rod forankres i Tillids fælles kæde; her efterprøves for hver registrering, at den indgår i en forankret rod.</p></section>`;
 
 export const CITIZEN_BASE = '/borger';
 
@@ -80,9 +82,14 @@ function asAgreed(c: CitizenService['contract']): string {
   return 'Ja.';
 }
 
-function serviceRow({ contract: c, providerName }: CitizenService): SafeHtml {
+/** What a service is, in words: its line items. */
+export const serviceWords = ({ contract: c }: CitizenService) =>
+  c.terms.items.map((i) => word(SERVICE_DA, i.code)).join(', ');
+
+function serviceRow(x: CitizenService): SafeHtml {
+  const { contract: c, providerName } = x;
   const next = c.reportDuties.find((d) => d.status !== 'received');
-  const what = c.terms.items.map((i) => word(SERVICE_DA, i.code)).join(', ');
+  const what = serviceWords(x);
   return html`<tr data-contract="${c.id}"><th scope="row">${what}</th><td>${c.start}</td><td>${endOf(c) ?? 'indtil videre'}</td>
 <td>${providerName ? html`${providerName} (CVR ${c.provider})` : html`CVR ${c.provider}`}</td><td>${word(STATUS_DA, c.status)}</td>
 <td>${next ? next.due : 'ingen'}</td><td>${asAgreed(c)}</td></tr>`;
@@ -98,6 +105,7 @@ export function citizenHomePage(
   s: Session<Citizen>,
   cases: readonly CitizenCaseView[],
   services: ReadonlyMap<string, readonly CitizenService[]>,
+  more: SafeHtml,
 ) {
   return citizenLayout(
     'Mine ydelser',
@@ -109,7 +117,8 @@ ${cases.map(
   ) => html`<section class="case" aria-labelledby="c${i}"><h2 id="c${i}"><a href="${CITIZEN_BASE}/sager/${x.ref}">${whose(x.subject)}</a></h2>
 ${servicesTable(services.get(x.ref) ?? [])}</section>`,
 )}
-<p class="hint">Beløb mellem kommunen og leverandøren vises ikke her. Spørg din sagsbehandler, hvis du vil have aktindsigt.</p>`,
+<p class="hint">Beløb mellem kommunen og leverandøren vises ikke her. Spørg din sagsbehandler, hvis du vil have aktindsigt.</p>
+${more}`,
     s,
   );
 }
@@ -119,9 +128,19 @@ export const citizenCasePage = (
   c: CitizenCaseView,
   services: readonly CitizenService[],
   log: readonly LogLine[],
+  erased: { readonly before: string } | undefined,
+  more: SafeHtml,
 ) =>
   citizenLayout(
     whose(c.subject),
-    html`${servicesTable(services)}${accessLogSection(log)}<p><a href="${CITIZEN_BASE}/">Tilbage til Mine ydelser</a></p>`,
+    html`${servicesTable(services)}${accessLogSection(log, erased)}${more}<p><a href="${CITIZEN_BASE}/">Tilbage til Mine ydelser</a></p>`,
+    s,
+  );
+
+/** A case shared with the person by a grant: its services, read only, until the grant's last day. */
+export const grantedCasePage = (s: Session<Citizen>, until: string, services: readonly CitizenService[]) =>
+  citizenLayout(
+    'Sag delt med dig',
+    html`<p>Du har fuldmagt til at se ydelserne i denne sag til og med ${until}.</p>${servicesTable(services)}<p><a href="${CITIZEN_BASE}/">Tilbage til forsiden</a></p>`,
     s,
   );

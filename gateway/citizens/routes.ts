@@ -1,33 +1,47 @@
 /**
  * The citizens' routes under /borger: login through the citizen IdP (MitID via a broker), the
- * overview of the services agreed for them or the children in their custody, one case, logout.
+ * overview of the services agreed for them or the children in their custody (and the cases shared
+ * with them by power of attorney), one case, logout; writing to the municipality and powers of
+ * attorney have their own files (routes-messages.ts, routes-grants.ts) on the kit made here.
  * The CPR number from the ID token goes to the case system's `identify` and nowhere else: not in
- * the session (which holds the case system's opaque handle), not in a log line, not in a URL.
- * A case reference not among the citizen's cases, now, is refused (403 CASE_NOT_YOURS).
+ * the session (which holds the case system's opaque handle and a hash of the login subject), not
+ * in a log line, not in a URL. A case reference not among the citizen's cases, now, is refused
+ * (403 CASE_NOT_YOURS).
  */
 import type { FastifyInstance } from 'fastify';
 import { ERROR_DA } from '../console/danish.ts';
 import { FormError } from '../console/forms.ts';
+import { html } from '../console/html.ts';
 import { access, type ConsoleKit, HEX64 } from '../console/kit.ts';
 import { LoginError, type OidcClient } from '../console/oidc.ts';
 import type { Session, Sessions } from '../console/session.ts';
 import { GatewayError } from '../errors.ts';
 import type { CaseSystem } from './case-system.ts';
-import { CITIZEN_BASE, citizenCasePage, citizenHomePage, citizenLoginPage } from './pages.ts';
+import { granteeOf } from './grants.ts';
+import { CITIZEN_BASE, citizenCasePage, citizenHomePage, citizenLoginPage, serviceWords } from './pages.ts';
+import { grantsSection, heldSection, messagesSection } from './pages-say.ts';
+import { registerGrantRoutes } from './routes-grants.ts';
+import { registerMessageRoutes } from './routes-messages.ts';
 import { accessLogOf, type Citizen, casesOf, servicesOf } from './services.ts';
+import type { CitizenStores } from './stores.ts';
 
 const CPR = /^\d{10}$/;
 
 export interface CitizenDeps {
   readonly sessions: Sessions<Citizen>;
   readonly oidc: OidcClient;
+  /** The citizen IdP's issuer: with the subject, who holds a grant. */
+  readonly issuer: string;
   readonly caseSystem: CaseSystem;
+  readonly stores: CitizenStores;
 }
 
-export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: CitizenDeps): void {
-  const { c, page } = k;
-  const { sessions, oidc, caseSystem } = d;
+/** What the citizens' route files share. */
+export type CitizenRouteKit = ReturnType<typeof citizenRouteKit>;
 
+function citizenRouteKit(k: ConsoleKit, d: CitizenDeps) {
+  const { c } = k;
+  const { sessions, caseSystem } = d;
   const sessionOf = (request: Parameters<typeof sessions.of>[0]): Session<Citizen> => {
     const s = sessions.of(request);
     if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
@@ -39,6 +53,28 @@ export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: Ci
     if (!found) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
     return found;
   };
+  /** One of the citizen's cases now (theirs or a child's in their custody), or 403 CASE_NOT_YOURS. */
+  const oneOf = async (s: Session<Citizen>, ref: string) => {
+    const { municipality, cases } = await mine(s);
+    const one = cases.find((x) => x.ref === ref);
+    if (!one) throw new GatewayError('CASE_NOT_YOURS', 'the case is not among the citizen’s cases');
+    return { municipality, one };
+  };
+  /** A POST from the citizen's own page: the session and its CSRF token. */
+  const formOf = (request: Parameters<typeof sessions.of>[0]) => {
+    const s = sessionOf(request);
+    const form = (request.body ?? {}) as Record<string, unknown>;
+    k.checkCsrf(request, s, form._csrf);
+    return { s, form };
+  };
+  return { ...k, d, sessionOf, mine, oneOf, formOf };
+}
+
+export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: CitizenDeps): void {
+  const { c, page } = k;
+  const { sessions, oidc, caseSystem, stores } = d;
+  const ck = citizenRouteKit(k, d);
+  const { mine, oneOf, sessionOf } = ck;
 
   app.get(`${CITIZEN_BASE}`, { config: access, schema: { hide: true } }, async (_request, reply) =>
     reply.redirect(`${CITIZEN_BASE}/`, 303),
@@ -47,8 +83,14 @@ export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: Ci
     const s = sessions.of(request);
     if (!s) return page(reply, 200, citizenLoginPage());
     const { municipality, cases } = await mine(s);
-    const services = await servicesOf(c, caseSystem, municipality, new Set(cases.map((x) => x.ref)));
-    return page(reply, 200, citizenHomePage(s, cases, services));
+    const services =
+      cases.length === 0
+        ? new Map()
+        : await servicesOf(c, caseSystem, municipality, new Set(cases.map((x) => x.ref)));
+    const held = stores.grants
+      .ofGrantee(s.person.grantee)
+      .map((grant) => ({ grant, state: stores.grants.stateOf(grant) }));
+    return page(reply, 200, citizenHomePage(s, cases, services, heldSection(s, held)));
   });
 
   app.get<{ Params: { ref: string } }>(
@@ -59,14 +101,21 @@ export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: Ci
     },
     async (request, reply) => {
       const s = sessionOf(request);
-      const { municipality, cases } = await mine(s);
-      const one = cases.find((x) => x.ref === request.params.ref);
-      if (!one) throw new GatewayError('CASE_NOT_YOURS', 'the case is not among the citizen’s cases');
-      const services = await servicesOf(c, caseSystem, municipality, new Set([one.ref]));
+      const { municipality, one } = await oneOf(s, request.params.ref);
+      const services = (await servicesOf(c, caseSystem, municipality, new Set([one.ref]))).get(one.ref) ?? [];
       const log = await accessLogOf(c, caseSystem, municipality, one.ref);
-      return page(reply, 200, citizenCasePage(s, one, services.get(one.ref) ?? [], log));
+      const sent = await stores.messages.of(one.ref);
+      const given = stores.grants
+        .ofCase(one.ref)
+        .map((grant) => ({ grant, state: stores.grants.stateOf(grant) }));
+      const { min, max } = stores.grants.untilRange();
+      const more = html`${messagesSection(s, one.ref, services, sent, serviceWords)}${grantsSection(s, one.ref, given, max, min)}`;
+      return page(reply, 200, citizenCasePage(s, one, services, log, c.accessLog?.erased(), more));
     },
   );
+
+  registerMessageRoutes(app, ck);
+  registerGrantRoutes(app, ck);
 
   app.get(`${CITIZEN_BASE}/login`, { config: access, schema: { hide: true } }, async (_request, reply) => {
     const { url, pending } = await oidc.begin();
@@ -85,10 +134,11 @@ export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: Ci
         const claims = await oidc.claims(pending, code, state);
         if (typeof claims.cpr !== 'string' || !CPR.test(claims.cpr))
           throw new LoginError('the ID token asserts no CPR number');
+        if (typeof claims.sub !== 'string' || claims.sub === '')
+          throw new LoginError('the ID token names no subject');
+        // A person the case system does not know has no cases, but may hold a grant (an adviser).
         const handle = await caseSystem.identify(claims.cpr);
-        if (handle === undefined)
-          return page(reply, 200, citizenLoginPage('Kommunen har ingen sager om dig eller dine børn.'));
-        sessions.start(reply, { handle });
+        sessions.start(reply, { handle, grantee: granteeOf(d.issuer, claims.sub) });
         return reply.redirect(`${CITIZEN_BASE}/`, 303);
       } catch (e) {
         if (!(e instanceof LoginError)) throw e;

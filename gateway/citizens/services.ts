@@ -13,14 +13,21 @@ import type { ContractSummary, ContractView } from '../console/pages/views.ts';
 import { GatewayError } from '../errors.ts';
 import type { CaseSubject, CaseSystem } from './case-system.ts';
 
-/** The session's only content: the case system's opaque handle. */
+/**
+ * The session's only content: the case system's opaque handle (absent for a person the case system
+ * does not know: an adviser who holds a grant), and the person as a grant's receiver (a hash of the
+ * citizen IdP's subject, `grants.ts`).
+ */
 export interface Citizen {
-  readonly handle: string;
+  readonly handle?: string | undefined;
+  readonly grantee: string;
 }
 
 export interface CitizenCaseView {
   readonly ref: string;
   readonly subject: CaseSubject;
+  /** The case system's number: for a message back to the case system only; never shown, kept or logged. */
+  readonly caseNumber: string;
 }
 
 export interface CitizenService {
@@ -34,13 +41,14 @@ export async function casesOf(
   caseSystem: CaseSystem,
   citizen: Citizen,
 ): Promise<{ municipality: string; cases: CitizenCaseView[] } | undefined> {
+  if (citizen.handle === undefined) return { municipality: '', cases: [] };
   const found = await caseSystem.casesOf(citizen.handle);
   if (!found) return undefined;
   const cases: CitizenCaseView[] = [];
   for (const x of found.cases) {
     const ref = caseReference(c.keyStore, found.municipality, x.caseNumber);
     if (!ref) throw new GatewayError('NO_SUBMITTER_KEY', 'no pseudonym secret for the municipality');
-    cases.push({ ref, subject: x.subject });
+    cases.push({ ref, subject: x.subject, caseNumber: x.caseNumber });
   }
   return { municipality: found.municipality, cases };
 }

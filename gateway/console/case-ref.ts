@@ -8,7 +8,10 @@
 import type { Hex } from '../../node/protocol/hash.ts';
 import type { KeyStore } from '../keystore.ts';
 
-export class CaseNumberError extends Error {}
+/** Refused with the gateway's documented code `CASE_NUMBER_INVALID` (400). */
+export class CaseNumberError extends Error {
+  readonly code = 'CASE_NUMBER_INVALID';
+}
 
 const SHAPE = /^[A-Za-z0-9][A-Za-z0-9./_-]{0,39}$/;
 /** Six digits that could be a birth date, then four more: the CPR shape, with or without a dash. */

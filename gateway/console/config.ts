@@ -16,6 +16,11 @@ export interface ConsoleConfig {
   /** Idle minutes before a console session ends; default 30. */
   readonly sessionMinutes?: number;
   /**
+   * Where sessions are kept across restarts: a file encrypted under the key store passphrase
+   * (console/session-file.ts). Without it sessions live in memory and a restart logs everyone out.
+   */
+  readonly sessionFile?: string;
+  /**
    * The citizen IdP (MitID through an OIDC broker) for the citizens' pages under /borger
    * (gateway/citizens); its HTTPS certificate is checked against `issuerCaFile` too.
    */
@@ -29,6 +34,7 @@ const KEYS = [
   'publicUrl',
   'issuerCaFile',
   'sessionMinutes',
+  'sessionFile',
   'citizenIssuer',
   'citizenClientId',
 ] as const;
@@ -42,6 +48,8 @@ export function consoleConfig(raw: unknown, path: (p: string) => string): Consol
     need(typeof c.issuerCaFile === 'string' && c.issuerCaFile !== '', 'console.issuerCaFile must be a path');
   if (c.sessionMinutes !== undefined)
     need(positiveInteger(c.sessionMinutes), 'console.sessionMinutes must be a positive integer');
+  if (c.sessionFile !== undefined)
+    need(typeof c.sessionFile === 'string' && c.sessionFile !== '', 'console.sessionFile must be a path');
   need(
     (c.citizenIssuer === undefined) === (c.citizenClientId === undefined),
     'console.citizenIssuer and console.citizenClientId go together',
@@ -59,6 +67,7 @@ export function consoleConfig(raw: unknown, path: (p: string) => string): Consol
     publicUrl: (c.publicUrl as string).replace(/\/$/, ''),
     ...(c.issuerCaFile ? { issuerCaFile: path(c.issuerCaFile) } : {}),
     ...(c.sessionMinutes !== undefined ? { sessionMinutes: c.sessionMinutes } : {}),
+    ...(c.sessionFile ? { sessionFile: path(c.sessionFile as string) } : {}),
     ...(c.citizenIssuer !== undefined
       ? {
           citizenIssuer: (c.citizenIssuer as string).replace(/\/$/, ''),

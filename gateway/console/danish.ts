@@ -100,4 +100,11 @@ export const ERROR_DA: Record<string, string> = {
   LOGIN_REQUIRED: 'Du skal logge ind.',
   LOGIN_FAILED: 'Login mislykkedes.',
   CASE_NOT_YOURS: 'Sagen er ikke din eller et barns, du har forældremyndighed over.',
+  CASE_NUMBER_INVALID: 'Et sagsnummer er 1-40 tegn: bogstaver, tal og . / _ - og ligner ikke et CPR-nummer.',
+  DOCUMENT_STORE_FAILED: 'Dokumentlageret fejlede. Prøv igen.',
+  DOCUMENT_FORBIDDEN: 'Du må ikke se eller sende dette dokument.',
+  BODY_TOO_LARGE: 'Filen eller formularen er for stor.',
+  UNSUPPORTED_MEDIA_TYPE: 'Formularen kom i et format, konsollen ikke tager imod.',
+  NOT_FOUND: 'Siden findes ikke.',
+  INTERNAL: 'Der skete en fejl i gatewayen. Prøv igen.',
 };

@@ -8,6 +8,7 @@ import type { JsonObject } from '../../node/protocol/canonical.ts';
 import { type AccessLog, purposeOf } from '../access-log/log.ts';
 import { type Action, authorize, type ContractFacts } from '../authorization.ts';
 import type { Caller } from '../caller.ts';
+import type { CitizenStores } from '../citizens/stores.ts';
 import type { PluginComponents } from '../components.ts';
 import type { DocumentService } from '../documents/service.ts';
 import { GatewayError } from '../errors.ts';
@@ -28,6 +29,8 @@ export type ConsoleComponents = PluginComponents & {
   readonly sessions?: Sessions | undefined;
   readonly documents?: DocumentService;
   readonly accessLog?: AccessLog | undefined;
+  /** The citizens' messages and grants (gateway/citizens/stores.ts), when there are citizens' pages. */
+  readonly citizenStores?: CitizenStores | undefined;
 };
 
 export type ConsoleKit = ReturnType<typeof consoleKit>;
@@ -45,7 +48,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
 
   const sessionOf = (request: FastifyRequest): Session => {
     const s = sessions.of(request);
-    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
+    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 'LOGIN_REQUIRED');
     return s;
   };
 
@@ -57,7 +60,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
       !sameSecret(token, s.csrf) ||
       (sentOrigin !== undefined && sentOrigin !== origin)
     )
-      throw new FormError(ERROR_DA.CSRF as string, 403, 'CSRF');
+      throw new FormError(ERROR_DA.CSRF as string, 'CSRF');
   };
   const formOf = (request: FastifyRequest): { s: Session; form: Form } => {
     const s = sessionOf(request);
@@ -121,6 +124,22 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     return list?.contracts ?? [];
   };
   const byId = (list: readonly ContractSummary[]) => new Map(list.map((x) => [x.id, x]));
+  /**
+   * The contracts the person may read, and how many of `list` their KLE constraints leave out (a
+   * privilege limited to KLE ranges covers only contracts with a subject in them: authorization.ts).
+   */
+  const withinKle = (caller: Caller, list: readonly ContractSummary[]) => {
+    const shown = list.filter((x) => {
+      try {
+        authorize(caller, 'contract.read', { contract: x });
+        return true;
+      } catch (e) {
+        if (e instanceof GatewayError && e.code === 'KLE_NOT_PERMITTED') return false;
+        throw e;
+      }
+    });
+    return { shown, outsideKle: list.length - shown.length };
+  };
   const backTo = (contract: ContractSummary) =>
     contract.caseRef ? `${BASE}/sager/${contract.caseRef}` : `${BASE}/kontrakter/${contract.id}`;
 
@@ -137,6 +156,7 @@ export function consoleKit(c: ConsoleComponents, sessions: Sessions, oidc: OidcC
     contractOf,
     summariesOf,
     byId,
+    withinKle,
     backTo,
   };
 }

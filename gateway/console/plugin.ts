@@ -14,20 +14,18 @@ import type { FastifyInstance } from 'fastify';
 import { CITIZEN_BASE, citizenLayout } from '../citizens/pages.ts';
 import { registerCitizenRoutes } from '../citizens/routes.ts';
 import type { Citizen } from '../citizens/services.ts';
-import { isGatewayError } from '../errors.ts';
 import { entryOf } from '../plugins/audit.ts';
-import { CaseNumberError } from './case-ref.ts';
-import { ERROR_DA } from './danish.ts';
-import { FormError } from './forms.ts';
 import { html } from './html.ts';
 import { type ConsoleComponents, consoleKit } from './kit.ts';
 import { OidcClient } from './oidc.ts';
 import { BASE, errorBody, layout } from './pages/layout.ts';
+import { consoleRefusal } from './refusal.ts';
 import { registerAmendRoute } from './routes-amend.ts';
 import { registerAuditRoutes } from './routes-audit.ts';
 import { registerCaseRoutes } from './routes-case.ts';
 import { registerContractRoutes } from './routes-contract.ts';
 import { registerNetworkRoute } from './routes-network.ts';
+import { registerPaymentsRoute } from './routes-payments.ts';
 import { registerSessionRoutes } from './routes-session.ts';
 import { Sessions } from './session.ts';
 
@@ -46,9 +44,11 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   });
   // The citizens' pages (gateway/citizens): their own IdP, their own sessions and cookie.
   const citizens =
-    cfg.citizenIssuer && cfg.citizenClientId && c.caseSystem
+    cfg.citizenIssuer && cfg.citizenClientId && c.caseSystem && c.citizenStores
       ? {
           caseSystem: c.caseSystem,
+          issuer: cfg.citizenIssuer,
+          stores: c.citizenStores,
           sessions: new Sessions<Citizen>(cfg.sessionMinutes ?? 30, {
             session: '__Host-tillid-borger',
             login: '__Host-tillid-borger-login',
@@ -100,23 +100,9 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
 
   app.setErrorHandler((error, request, reply) => {
     const session = sessions.of(request);
-    let status = 500;
-    let message = 'Der skete en fejl i gatewayen. Prøv igen.';
-    if (error instanceof FormError) [status, message] = [error.status, error.message];
-    else if (error instanceof CaseNumberError) [status, message] = [400, error.message];
-    else if (isGatewayError(error)) {
-      status = error.status;
-      message = ERROR_DA[error.code] ?? `Afvist (${error.code}).`;
-    } else if ((error as { validation?: unknown }).validation)
-      [status, message] = [400, ERROR_DA.FORM_INVALID as string];
-    else if (
-      (error as { statusCode?: number }).statusCode &&
-      ((error as { statusCode: number }).statusCode ?? 500) < 500
-    )
-      [status, message] = [(error as { statusCode: number }).statusCode, ERROR_DA.FORM_INVALID as string];
-    else request.log.error({ err: error }, 'console request failed');
-    const code = (error as { code?: string }).code;
-    const said = html`${errorBody(message, request.url.startsWith(CITIZEN_BASE) ? `${CITIZEN_BASE}/` : `${BASE}/`)}${code ? html`<p class="hint">Kode: <code>${code}</code></p>` : ''}`;
+    const { status, code, message } = consoleRefusal(error);
+    if (status >= 500 && code === 'INTERNAL') request.log.error({ err: error }, 'console request failed');
+    const said = html`${errorBody(message, request.url.startsWith(CITIZEN_BASE) ? `${CITIZEN_BASE}/` : `${BASE}/`)}<p class="hint">Kode: <code>${code}</code></p>`;
     if (citizens && request.url.startsWith(CITIZEN_BASE))
       return page(
         reply,
@@ -140,5 +126,6 @@ export async function consolePlugin(app: FastifyInstance, c: ConsoleComponents):
   registerNetworkRoute(app, kit);
   registerAuditRoutes(app, kit);
   registerAmendRoute(app, kit);
+  registerPaymentsRoute(app, kit);
   if (citizens) registerCitizenRoutes(app, kit, citizens);
 }

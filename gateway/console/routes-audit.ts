@@ -90,8 +90,7 @@ export function registerAuditRoutes(app: FastifyInstance, k: ConsoleKit): void {
     { config: access, schema: { hide: true, params } },
     async (request, reply) => {
       const s = sessionOf(request);
-      if (!c.documents)
-        throw new FormError('Gatewayen gemmer ikke dokumenter.', 503, 'DOCUMENT_STORE_FAILED');
+      if (!c.documents) throw new FormError('Gatewayen gemmer ikke dokumenter.', 'DOCUMENT_STORE_FAILED');
       if (!request.isMultipart()) throw new FormError('Send dokumentet som fil.');
       const file = await request.file();
       const field = (name: string) => {

@@ -11,7 +11,7 @@ import { casePage } from './pages/case.ts';
 import { BASE } from './pages/layout.ts';
 
 export function registerCaseRoutes(app: FastifyInstance, k: ConsoleKit): void {
-  const { c, page, callerOf, sessionOf, formOf, act, contractOf, summariesOf, byId } = k;
+  const { c, page, callerOf, sessionOf, formOf, act, contractOf, summariesOf, byId, withinKle } = k;
   // The case number arrives in a form body and leaves as its pseudonym: never in a URL or a log.
   app.post(`${BASE}/sag`, { config: access, schema: { hide: true } }, async (request, reply) => {
     const { s, form } = formOf(request);
@@ -30,9 +30,13 @@ export function registerCaseRoutes(app: FastifyInstance, k: ConsoleKit): void {
       const s = sessionOf(request);
       const caller = callerOf(request, s);
       const all = await summariesOf(caller);
-      const ids = all.filter((x) => x.caseRef === request.params.ref).map((x) => x.id);
-      const views = await Promise.all(ids.map((id) => contractOf(caller, id, s)));
-      return page(reply, 200, casePage(s, request.params.ref, views, byId(all)));
+      // Contracts of the case outside the person's KLE ranges are counted, not opened.
+      const { shown, outsideKle } = withinKle(
+        caller,
+        all.filter((x) => x.caseRef === request.params.ref),
+      );
+      const views = await Promise.all(shown.map((x) => contractOf(caller, x.id, s)));
+      return page(reply, 200, casePage(s, request.params.ref, views, byId(all), outsideKle));
     },
   );
 
@@ -45,7 +49,15 @@ export function registerCaseRoutes(app: FastifyInstance, k: ConsoleKit): void {
     async (request, reply) => {
       const { s, form } = formOf(request);
       const payload = draftPayload(s.person.cvr, request.params.ref, form);
-      await act(request, s, 'contract.create', 'contract.create', payload);
+      // The person's KLE constraints are checked against the new contract's subject before signing.
+      await act(
+        request,
+        s,
+        'contract.create',
+        'contract.create',
+        payload,
+        typeof payload.kle === 'string' ? { kle: payload.kle } : {},
+      );
       return reply.redirect(`${BASE}/sager/${request.params.ref}`, 303);
     },
   );

@@ -81,7 +81,6 @@ export function registerContractRoutes(app: FastifyInstance, k: ConsoleKit): voi
         if (isGatewayError(e) && e.code === 'ROLE_NOT_PERMITTED' && motion.missing)
           throw new FormError(
             `Du har ikke en rettighed, der tillader at godkende. Forslaget mangler: ${policyDa(motion.missing)}.`,
-            403,
             e.code,
           );
         throw e;
@@ -100,8 +99,7 @@ export function registerContractRoutes(app: FastifyInstance, k: ConsoleKit): voi
     },
     async (request, reply) => {
       const s = sessionOf(request);
-      if (!c.documents)
-        throw new FormError('Gatewayen gemmer ikke dokumenter.', 503, 'DOCUMENT_STORE_FAILED');
+      if (!c.documents) throw new FormError('Gatewayen gemmer ikke dokumenter.', 'DOCUMENT_STORE_FAILED');
       if (!request.isMultipart()) throw new FormError('Send rapporten som fil.');
       const file = await request.file();
       const field = (name: string) => {

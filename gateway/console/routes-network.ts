@@ -1,9 +1,11 @@
 /**
  * The network page: the block the gateway last verified, each node serving the person's
  * organisation (health, its own status, its fault counters from /metrics), the authority set by
- * height, and one membership proposal with its votes (`?forslag=<transaction hash>`).
+ * height, the open membership proposals and one proposal with its votes (`?forslag=<transaction
+ * hash>`), and the gateway's own recent warnings and errors (its log ring, gateway/log-ring.ts).
  */
 import type { FastifyInstance } from 'fastify';
+import type { LogLine } from '../log-ring.ts';
 import { access, type ConsoleKit, HEX64 } from './kit.ts';
 import { BASE } from './pages/layout.ts';
 import {
@@ -14,6 +16,14 @@ import {
   networkPage,
   type ProposalView,
 } from './pages/network.ts';
+
+/**
+ * The log lines a person may see: those about no organisation or about theirs, and about no node
+ * or one serving their organisation — the gateway serves several municipalities, and one's
+ * operator learns nothing of another's callers or nodes here.
+ */
+export const recentFor = (lines: readonly LogLine[], cvr: string, nodes: ReadonlySet<string>): LogLine[] =>
+  lines.filter((l) => (l.cvr === undefined || l.cvr === cvr) && (l.node === undefined || nodes.has(l.node)));
 
 export function registerNetworkRoute(app: FastifyInstance, k: ConsoleKit): void {
   const { c, page, callerOf, sessionOf } = k;
@@ -60,6 +70,8 @@ export function registerNetworkRoute(app: FastifyInstance, k: ConsoleKit): void 
         caller.cvr,
         '/v1/authorities',
       );
+      const open = await c.router.get<{ proposals: ProposalView[] }>(caller.cvr, '/v1/governance/proposals');
+      const candidates = new Set(c.router.candidates(caller.cvr));
       const asked = request.query.forslag;
       const proposal = asked
         ? ((await c.router.get<ProposalView>(caller.cvr, `/v1/governance/proposals/${asked}`)) ?? null)
@@ -82,6 +94,9 @@ export function registerNetworkRoute(app: FastifyInstance, k: ConsoleKit): void 
             ),
           })),
           ...(proposal !== undefined ? { proposal } : {}),
+          // undefined when the node does not list them (an older node): the page says so.
+          ...(open ? { openProposals: open.proposals } : {}),
+          log: c.logRing ? recentFor(c.logRing.recent(), caller.cvr, candidates) : undefined,
         }),
       );
     },

@@ -19,7 +19,7 @@ const STATIC: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
 );
 
 export function registerSessionRoutes(app: FastifyInstance, k: ConsoleKit): void {
-  const { sessions, oidc, page, callerOf, formOf, summariesOf } = k;
+  const { sessions, oidc, page, callerOf, formOf, summariesOf, withinKle } = k;
   app.get(`${BASE}/static/:file`, { config: access, schema: { hide: true } }, async (request, reply) => {
     const file = STATIC[(request.params as { file: string }).file];
     if (!file) return reply.code(404).type('text/plain').send('ikke fundet');
@@ -32,7 +32,9 @@ export function registerSessionRoutes(app: FastifyInstance, k: ConsoleKit): void
   app.get(`${BASE}/`, { config: access, schema: { hide: true } }, async (request, reply) => {
     const s = sessions.of(request);
     if (!s) return page(reply, 200, loginPage());
-    return page(reply, 200, homePage(s, await summariesOf(callerOf(request, s))));
+    const caller = callerOf(request, s);
+    const { shown, outsideKle } = withinKle(caller, await summariesOf(caller));
+    return page(reply, 200, homePage(s, shown, outsideKle));
   });
 
   app.get(`${BASE}/login`, { config: access, schema: { hide: true } }, async (_request, reply) => {

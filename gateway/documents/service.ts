@@ -53,6 +53,11 @@ export interface DocumentServiceOptions {
   /** Largest document in bytes; default 25 MiB. */
   readonly maxBytes?: number;
   readonly now?: () => Date;
+  /**
+   * Told of every download served (after the rights and commitment checks), before the bytes
+   * leave: the gateway records a read of a case's document in the case's access log here.
+   */
+  readonly onDownload?: (caller: Caller, meta: DocumentMeta) => Promise<void>;
 }
 
 /** One line of the erasure log per erasure (and one more once its on-chain record is known). */
@@ -94,6 +99,7 @@ export class DocumentService {
   readonly #submit: SubmitToChain | undefined;
   readonly #erasureLog: string;
   readonly #now: () => Date;
+  readonly #onDownload: DocumentServiceOptions['onDownload'];
 
   constructor(options: DocumentServiceOptions) {
     this.#store = options.store;
@@ -102,6 +108,7 @@ export class DocumentService {
     this.#erasureLog = options.erasureLog;
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
     this.#now = options.now ?? (() => new Date());
+    this.#onDownload = options.onDownload;
   }
 
   async upload(caller: Caller, input: UploadInput): Promise<{ meta: DocumentMeta; anchorTx?: string }> {
@@ -176,6 +183,7 @@ export class DocumentService {
         'the stored document does not match its commitment; it was altered and is not served',
       );
     }
+    await this.#onDownload?.(caller, meta);
     return { meta, ...content };
   }
 

@@ -6,7 +6,13 @@
  * number leaves it.
  */
 import { randomBytes } from 'node:crypto';
-import type { CaseSystem, CitizenCase, CitizenCases } from '../citizens/case-system.ts';
+import type {
+  CaseSystem,
+  CitizenCase,
+  CitizenCases,
+  CitizenMessage,
+  MessageStatus,
+} from '../citizens/case-system.ts';
 
 export interface EmulatedCaseRecord {
   /** A made-up CPR number. */
@@ -18,9 +24,19 @@ export interface EmulatedCaseRecord {
   readonly custodyOf?: readonly string[];
 }
 
+/** A message in the emulator's inbox, as a caseworker's queue would show it. */
+export interface InboxItem {
+  readonly message: CitizenMessage;
+  /** Who sent it (the case system knows its citizens; it never leaves the emulator). */
+  readonly fromCpr: string;
+  status: MessageStatus;
+}
+
 export class CaseSystemEmulator implements CaseSystem {
   readonly #municipality: string;
-  readonly #byCpr: ReadonlyMap<string, EmulatedCaseRecord>;
+  readonly #byCpr: Map<string, EmulatedCaseRecord>;
+  /** The case system's inbox of citizens' messages, oldest first: a caseworker's queue. */
+  readonly inbox: InboxItem[] = [];
   readonly #organisations: Readonly<Record<string, string>>;
   readonly #handles = new Map<string, string>();
 
@@ -59,6 +75,30 @@ export class CaseSystemEmulator implements CaseSystem {
 
   async organisationName(cvr: string): Promise<string | undefined> {
     return this.#organisations[cvr];
+  }
+
+  async deliver(handle: string, message: CitizenMessage): Promise<void> {
+    const fromCpr = this.#handles.get(handle);
+    if (!fromCpr) throw new Error('unknown citizen handle');
+    this.inbox.push({ message, fromCpr, status: 'received' });
+  }
+
+  async messageStatus(id: string): Promise<MessageStatus | undefined> {
+    return this.inbox.find((x) => x.message.id === id)?.status;
+  }
+
+  /** A caseworker answers a message in the case system. */
+  handle(id: string): void {
+    const item = this.inbox.find((x) => x.message.id === id);
+    if (!item) throw new Error(`no message ${id} in the inbox`);
+    item.status = 'handled';
+  }
+
+  /** Custody changes in the register (a court decision): the guardian's access follows at once. */
+  setCustody(cpr: string, children: readonly string[]): void {
+    const record = this.#byCpr.get(cpr);
+    if (!record) throw new Error('no such citizen in the register');
+    this.#byCpr.set(cpr, { ...record, custodyOf: children });
   }
 }
 

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { type AccessLog, purposeOf } from '../access-log/log.ts';
 import { ROLES, SIDE_OF_ROLE } from '../authorization.ts';
 import type { Caller } from '../caller.ts';
 import { type PluginComponents, serviceRoutes } from '../components.ts';
@@ -27,7 +28,10 @@ const reads = (caller: Caller) =>
   caller.privileges.some((p) => (ROLES as readonly string[]).includes(p.role));
 
 /** The document service's options from the config: store, rights, anchoring through the gateway. */
-export async function documentServiceOptions(c: PluginComponents): Promise<DocumentServiceOptions> {
+export async function documentServiceOptions(
+  c: PluginComponents,
+  accessLog?: AccessLog,
+): Promise<DocumentServiceOptions> {
   const options = c.config.documents ?? {};
   const dir = options.dir ?? resolve(join(c.config.keyStoreDir, '..', 'documents'));
   const store = await FileDocumentStore.open({
@@ -60,6 +64,24 @@ export async function documentServiceOptions(c: PluginComponents): Promise<Docum
             ? writes(caller, 'municipality')
             : writes(caller, 'any');
       return roleAllows && (await byParties(caller, action, document));
+    },
+    // A download of a document under a case's contract is a read of the case: in its access log.
+    // A node that does not answer fails the download (its error passes through) rather than serve an unlogged read.
+    onDownload: async (caller, meta) => {
+      if (!accessLog || !meta.contract) return;
+      const contract = await c.router.get<{ municipality: string; caseRef?: string }>(
+        c.config.municipalities[0]?.cvr as string,
+        `/v1/contracts/${meta.contract}`,
+      );
+      if (!contract?.caseRef) return;
+      await accessLog.record({
+        caseRef: contract.caseRef,
+        municipality: contract.municipality,
+        cvr: caller.cvr,
+        purpose: purposeOf(caller, contract.municipality),
+        system: caller.system,
+        what: 'document',
+      });
     },
     submit: async (caller, tx) => {
       const result = await c.submitter.sign(caller.cvr, tx.type, { ...tx.payload }, false);

@@ -49,7 +49,7 @@ export function registerContractReadRoutes(app: FastifyInstance, deps: ContractR
       request.auditNotes.contract = request.params.id;
       // A read of a case's contract by a support system: in the case's access log, the system named.
       if (contract.caseRef && deps.accessLog)
-        deps.accessLog.record({
+        await deps.accessLog.record({
           caseRef: contract.caseRef as Hex,
           municipality: contract.municipality as string,
           cvr: caller.cvr,

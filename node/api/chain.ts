@@ -27,6 +27,8 @@ export interface ChainApi {
   readonly queries: StateQueries;
   /** `?proof=true` reads (api/proofs.ts). */
   readonly proveRead: ProveRead;
+  /** The membership proposals open at the head (chain/proposals.ts). */
+  openProposals?(): Promise<readonly unknown[]>;
 }
 
 const proofOnly = { type: 'object', properties: proofQuery, additionalProperties: false } as const;
@@ -63,10 +65,10 @@ export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, {
     {
       schema: {
         description:
-          "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet.",
+          "Each transaction's receipt in a finalized block, in block order; 404 for a height not final yet. With proof=true, 410 STATE_PRUNED for a height below the node's stateRetention.",
         params: heightParams,
         querystring: proofOnly,
-        response: { 200: blockReceiptsSchema, ...errorReplies },
+        response: { 200: blockReceiptsSchema, ...errorReplies, ...replies([410]) },
       },
     },
     async (request, reply) => {
@@ -100,6 +102,20 @@ export const chainRoutes: FastifyPluginAsync<{ node: ChainApi }> = async (app, {
       },
     },
     async () => ({ schedule: node.queries.authoritySchedule() }),
+  );
+
+  app.get(
+    '/v1/governance/proposals',
+    {
+      schema: {
+        description:
+          'The membership proposals open at the head (neither adopted nor expired), oldest first, with their votes.',
+      },
+    },
+    async (_request, reply) =>
+      node.openProposals
+        ? { height: node.status().height, proposals: await node.openProposals() }
+        : reply.code(404).send({ code: 'NOT_FOUND', message: 'this node does not list proposals' }),
   );
 
   app.get<{ Params: { hash: Hex } }>(

@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Chain } from '../chain/chain.ts';
+import type { OpenProposalIndex } from '../chain/proposals.ts';
 import type { BlockReceiptIndex } from '../chain/receipts.ts';
 import type { Mempool } from '../mempool/mempool.ts';
 import type { RejectionMemory } from '../mempool/rejections.ts';
@@ -23,6 +24,7 @@ export interface NodeApiComponents {
   readonly mempool: Pick<Mempool, 'size' | 'bytes' | 'has'>;
   readonly rejections: Pick<RejectionMemory, 'get'>;
   readonly receipts: Pick<BlockReceiptIndex, 'of'>;
+  readonly proposals?: Pick<OpenProposalIndex, 'open'>;
   readonly queries: StateQueries;
   readonly metrics: { readonly registry: Registry };
   /** Connected peers (none for a solo node). */
@@ -71,6 +73,7 @@ export function nodeApi(c: NodeApiComponents): NodeApi {
     metrics: c.metrics.registry,
     queries: c.queries,
     proveRead: c.proveRead,
+    ...(c.proposals ? { openProposals: () => (c.proposals as OpenProposalIndex).open() } : {}),
   };
 }
 

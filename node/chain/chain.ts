@@ -19,7 +19,8 @@ import {
   receiptKey,
 } from '../state/machine.ts';
 import type { ModuleRegistry } from '../state/module.ts';
-import { authoritiesAt } from '../state/modules/governance.ts';
+import { authoritiesAt, authoritySchedule, SCHEDULE_KEY } from '../state/modules/governance.ts';
+import { PinnedPaths, type PruneStep, pruneHeight } from './pruning.ts';
 import { type ChainStorage, ChainStore, type Head } from './store.ts';
 import { headOf, validateBlock } from './validation.ts';
 
@@ -28,21 +29,40 @@ export interface CommittedBlock {
   readonly execution: Execution;
 }
 
+export interface ChainOptions {
+  /**
+   * Heights of old state trees to keep (node/chain/pruning.ts): proofs stay possible at the last
+   * `stateRetention` + 1 heights, older versions are deleted. Absent: every version is kept.
+   */
+  readonly stateRetention?: number;
+}
+
 export class Chain {
   readonly genesis: Genesis;
   readonly genesisHash: Hex;
   readonly rules: Rules;
   readonly #store: ChainStorage;
+  readonly #retention: number | undefined;
+  readonly #pinned = new PinnedPaths(SCHEDULE_KEY);
+  /** The state root under each header an authority change's proof cites, by height. */
+  readonly #pinnedRoots = new Map<number, Hex>();
   #head: Head;
   #committing = false;
   readonly #listeners: ((committed: CommittedBlock) => void)[] = [];
 
-  private constructor(store: ChainStorage, genesis: Genesis, rules: Rules, head: Head) {
+  private constructor(
+    store: ChainStorage,
+    genesis: Genesis,
+    rules: Rules,
+    head: Head,
+    options: ChainOptions,
+  ) {
     this.#store = store;
     this.genesis = genesis;
     this.genesisHash = genesisHash(genesis);
     this.rules = rules;
     this.#head = head;
+    this.#retention = options.stateRetention;
   }
 
   /**
@@ -54,8 +74,9 @@ export class Chain {
     genesis: Genesis,
     modules: ModuleRegistry,
     signatureValid?: Rules['signatureValid'],
+    options: ChainOptions = {},
   ): Promise<Chain> {
-    return Chain.openStorage(await ChainStore.open(dataDir), genesis, modules, signatureValid);
+    return Chain.openStorage(await ChainStore.open(dataDir), genesis, modules, signatureValid, options);
   }
 
   /** Opens the chain on any storage (in memory for the simulator). */
@@ -64,7 +85,11 @@ export class Chain {
     genesis: Genesis,
     modules: ModuleRegistry,
     signatureValid?: Rules['signatureValid'],
+    options: ChainOptions = {},
   ): Promise<Chain> {
+    const r = options.stateRetention;
+    if (r !== undefined && !(Number.isInteger(r) && r >= 1))
+      throw new Error('stateRetention must be a whole number of heights, at least 1');
     const expected = genesisHash(genesis);
     const stored = store.genesisHash();
     if (stored === undefined) await store.setGenesisHash(expected);
@@ -80,7 +105,7 @@ export class Chain {
       committedState: store,
     };
     const head = store.head() ?? genesisHead(genesis);
-    return new Chain(store, genesis, rules, head);
+    return new Chain(store, genesis, rules, head, options);
   }
 
   get head(): Head {
@@ -140,12 +165,40 @@ export class Chain {
         head,
         execution.treeNodes,
         execution.replacedTreeNodes,
+        await this.#pruneStep(head.height),
       );
       this.#head = head;
     } finally {
       this.#committing = false;
     }
     for (const listener of this.#listeners) listener({ block, execution });
+  }
+
+  /** The lowest height whose state can still be proven (1 unless pruned). */
+  get provableFrom(): number {
+    return this.#store.provableFrom();
+  }
+
+  /**
+   * With pruning on, what the commit of `height` prunes: the stale list due, sparing the paths of
+   * the authority schedule under each header a proven read's `authorityChanges` cites (prove.ts).
+   */
+  async #pruneStep(height: number): Promise<PruneStep | undefined> {
+    if (this.#retention === undefined) return undefined;
+    const due = pruneHeight(height, this.#retention);
+    if (due === undefined) return { keep: new Set() };
+    const roots: Hex[] = [];
+    for (const entry of authoritySchedule(this.#store, this.genesis)) {
+      const at = entry.fromHeight - 1;
+      if (at < 1 || at > this.#head.height) continue;
+      let root = this.#pinnedRoots.get(at);
+      if (root === undefined) {
+        root = (await this.#store.getBlock(at))?.header.stateRoot;
+        if (root !== undefined) this.#pinnedRoots.set(at, root);
+      }
+      if (root !== undefined) roots.push(root);
+    }
+    return { height: due, keep: this.#pinned.nodes(this.#store, roots) };
   }
 
   onCommit(listener: (committed: CommittedBlock) => void): void {

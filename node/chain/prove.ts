@@ -72,6 +72,13 @@ async function attempt(chain: Chain, spec: ReadSpec): Promise<ProvenRead> {
   }
   // Evaluate and prove in one synchronous stretch, so the state cannot move in between; a value
   // committed after `root` (the store runs a moment ahead of the head) is caught by the proof.
+  // Checked here, in that stretch: a commit raises `provableFrom` before it deletes anything.
+  if (height < chain.provableFrom)
+    throw new TillidError(
+      'STATE_PRUNED',
+      `the state at ${height} is pruned: this node proves heights from ${chain.provableFrom}`,
+      { provableFrom: chain.provableFrom },
+    );
   const recording = new RecordingState(reader);
   const value = evaluateRead(spec, recording, {
     genesis: chain.genesis,

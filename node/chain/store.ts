@@ -3,8 +3,11 @@
  *   `b:<height>`  a finalized block (JSON)         `s:<key>`  application state (JSON)
  *   `m:head`      the head: height, hash, roots    `m:genesis` the genesis hash this store belongs to
  *   `T:<hash>`    a state tree node (state/commitment/tree.ts), content-addressed: binary key
- *                 (`T:` and the 32 hash bytes) and value (the node's 65 bytes), half the bytes of
- *                 hex; `t:<hex hash>` → hex text is the format before, still read
+ *                 (`T:` and the 32 hash bytes) and value (the node's 65 bytes, then the height of
+ *                 the block that last wrote it as 4 bytes big-endian, which pruning reads); 65-byte
+ *                 values (before pruning) and `t:<hex hash>` → hex text (before that) are still read
+ *   `S:<height>`  with pruning on (node/chain/pruning.ts): the nodes block `height` took out of the
+ *                 tree, 32 hash bytes each        `m:pruned` the lowest height whose tree is whole
  * A block, its state writes, its new tree nodes and the new head go in one batch written with fsync, so after a crash
  * (even `kill -9` or power loss) the store holds either all of a block or none of it, and the head
  * always names a block whose state is present. Nothing is replayed on restart.
@@ -15,6 +18,7 @@ import type { Json } from '../protocol/canonical.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { EncodedNode, TreeNodeReader } from '../state/commitment/tree.ts';
 import type { StateReader } from '../state/module.ts';
+import { type PruneStep, staleListKey, staleNodes } from './pruning.ts';
 
 export interface Head {
   readonly height: number;
@@ -48,6 +52,16 @@ const nodeKey = (hash: Hex): Buffer => {
   return key;
 };
 const BINARY = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
+/** A node's stored value: its 65 bytes and the height of the block that wrote it. */
+function nodeRecord(node: EncodedNode, height: number): Buffer {
+  const record = Buffer.allocUnsafe(69);
+  record.set(node, 0);
+  record.writeUInt32BE(height, 65);
+  return record;
+}
+/** The height that last wrote a stored node; 0 for a node stored before heights were kept. */
+export const recordHeight = (record: Uint8Array): number =>
+  record.length === 69 ? Buffer.from(record.buffer, record.byteOffset, 69).readUInt32BE(65) : 0;
 
 /** A node in the format before `T:` (`i` or `l`, then the two hashes in hex), as bytes. */
 function legacyNode(text: string): EncodedNode {
@@ -72,9 +86,13 @@ export interface ChainStorage extends StateReader, TreeNodeReader {
     writes: ReadonlyMap<string, Json>,
     head: Head,
     treeNodes: ReadonlyMap<Hex, EncodedNode>,
-    /** The nodes the block replaced (`updateTree`): only a hint for a cache, never deleted. */
+    /** The nodes the block replaced (`updateTree`): a hint for a cache, and pruning's stale list. */
     replacedTreeNodes?: readonly Hex[],
+    /** With pruning on: the old tree version to drop in the same batch (node/chain/pruning.ts). */
+    prune?: PruneStep,
   ): Promise<void>;
+  /** The lowest height whose state tree is whole (1 when nothing was pruned). */
+  provableFrom(): number;
   close(): Promise<void>;
 }
 
@@ -118,8 +136,10 @@ class NodeCache {
 export class ChainStore implements ChainStorage {
   readonly #db: ClassicLevel<string, string>;
   readonly #nodes = new NodeCache(250_000);
+  #provableFrom: number;
   private constructor(db: ClassicLevel<string, string>) {
     this.#db = db;
+    this.#provableFrom = Number(db.getSync('m:pruned') ?? 1);
   }
 
   /** `createIfMissing: false` for a verifier: an empty directory is no chain. */
@@ -147,7 +167,10 @@ export class ChainStore implements ChainStorage {
   treeNode(hash: Hex): EncodedNode | undefined {
     const cached = this.#nodes.get(hash);
     if (cached !== undefined) return cached;
-    const raw = this.#db.getSync(nodeKey(hash) as unknown as string, BINARY) as unknown as Buffer | undefined;
+    const record = this.#db.getSync(nodeKey(hash) as unknown as string, BINARY) as unknown as
+      | Buffer
+      | undefined;
+    const raw = record === undefined || record.length !== 69 ? record : record.subarray(0, 65);
     const legacy = raw === undefined ? this.#db.getSync(`t:${hash}`) : undefined;
     const stored = raw ?? (legacy === undefined ? undefined : legacyNode(legacy));
     if (stored !== undefined) this.#nodes.set(hash, stored);
@@ -182,11 +205,21 @@ export class ChainStore implements ChainStorage {
     head: Head,
     treeNodes: ReadonlyMap<Hex, EncodedNode>,
     replacedTreeNodes: readonly Hex[] = [],
+    prune?: PruneStep,
   ): Promise<void> {
     const batch = this.#db.batch();
+    const height = head.height;
     for (const [hash, node] of treeNodes)
-      batch.put(nodeKey(hash) as unknown as string, node as unknown as string, BINARY);
+      batch.put(nodeKey(hash) as unknown as string, nodeRecord(node, height) as unknown as string, BINARY);
     for (const [key, value] of commitEntries(block, writes, head)) batch.put(key, value);
+    if (prune) {
+      const stale = staleNodes(replacedTreeNodes, treeNodes);
+      if (stale.length > 0) batch.put(staleListKey(height), stale as unknown as string, BINARY);
+      if (prune.height !== undefined) this.#prune(batch, prune.height, treeNodes, prune.keep);
+    }
+    // Raised before the write: LevelDB applies the batch in the background, and a proof that checked
+    // `provableFrom` must never then read a tree half deleted under it (chain/prove.ts).
+    if (prune?.height !== undefined) this.#provableFrom = Math.max(this.#provableFrom, prune.height);
     await batch.write({ sync: true });
     // Only after the write: a cached node must be one the store holds. Every new node is cached,
     // not only those read: the next blocks walk through them, and a read from LevelDB costs
@@ -194,6 +227,35 @@ export class ChainStore implements ChainStorage {
     // creates a node with the hash it replaces, and that one stays.
     for (const hash of replacedTreeNodes) this.#nodes.delete(hash);
     for (const [hash, node] of treeNodes) this.#nodes.set(hash, node);
+  }
+
+  provableFrom(): number {
+    return this.#provableFrom;
+  }
+
+  /**
+   * Deletes the nodes block `height` took out of the tree, so no root before `height` stays whole.
+   * Nodes are content-addressed, so a later block can have written one of them again (a value set
+   * back, a leaf moved deeper): its record then carries that later height, and it stays. `keep`
+   * names nodes a proof still needs (pruning.ts); `created` are this batch's own nodes.
+   */
+  #prune(
+    batch: ReturnType<ClassicLevel<string, string>['batch']>,
+    height: number,
+    created: ReadonlyMap<Hex, EncodedNode>,
+    keep: ReadonlySet<Hex>,
+  ): void {
+    const listKey = staleListKey(height);
+    const list = this.#db.getSync(listKey as unknown as string, BINARY) as unknown as Buffer | undefined;
+    for (let at = 0; list !== undefined && at + 32 <= list.length; at += 32) {
+      const hash = list.toString('hex', at, at + 32);
+      if (created.has(hash) || keep.has(hash)) continue;
+      const key = nodeKey(hash);
+      const record = this.#db.getSync(key as unknown as string, BINARY) as unknown as Buffer | undefined;
+      if (record !== undefined && recordHeight(record) < height) batch.del(key as unknown as string, BINARY);
+    }
+    if (list !== undefined) batch.del(listKey as unknown as string, BINARY);
+    batch.put('m:pruned', String(height));
   }
 
   async close(): Promise<void> {
@@ -229,6 +291,7 @@ export class MemoryChainStore implements ChainStorage {
   treeNode(hash: Hex): EncodedNode | undefined {
     return this.#treeNodes.get(hash);
   }
+  /** The simulator keeps every version: it never prunes. */
   async commit(
     block: Block,
     writes: ReadonlyMap<string, Json>,
@@ -237,6 +300,9 @@ export class MemoryChainStore implements ChainStorage {
   ): Promise<void> {
     for (const [hash, node] of treeNodes) this.#treeNodes.set(hash, node);
     for (const [key, value] of commitEntries(block, writes, head)) this.#values.set(key, value);
+  }
+  provableFrom(): number {
+    return 1;
   }
   async close(): Promise<void> {}
 }

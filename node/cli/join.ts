@@ -5,7 +5,9 @@
  * network whose genesis differs from the joiner's; the peers are the on-chain addresses of the
  * authorities in the member's current schedule (`GET /v1/authorities`). It prints the public key
  * and on-chain address for the `authority propose` the existing members vote on: once the vote
- * takes effect they dial the new node at that address (p2p/node-host.ts), with no restart.
+ * takes effect they dial the new node at that address (p2p/node-host.ts), with no restart. With
+ * `--hsm <hsm.json>` the key is the one in that HSM (`keys hsm-generate`): its public key is read
+ * from the token and the config names the `hsm`, not a key file.
  */
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { genesisHash } from '../protocol/genesis.ts';
 import { generateKeyPair } from '../protocol/signature.ts';
 import type { ScheduledSet } from '../state/modules/governance-schedule.ts';
 import { parse, required, UsageError } from './args.ts';
+import { hsmConfigFor, hsmPublicKey, readHsmFile } from './hsm-file.ts';
 
 async function getJson(url: string): Promise<Record<string, unknown>> {
   let response: Response;
@@ -41,6 +44,7 @@ export async function networkJoin(args: string[]): Promise<void> {
     host: { type: 'string' },
     out: { type: 'string', default: '.' },
     key: { type: 'string' },
+    hsm: { type: 'string' },
     'passphrase-file': { type: 'string' },
     'p2p-port': { type: 'string', default: '7201' },
     'api-host': { type: 'string', default: '127.0.0.1' },
@@ -51,6 +55,8 @@ export async function networkJoin(args: string[]): Promise<void> {
   });
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined))
     throw new UsageError('--tls-cert and --tls-key go together (the node API certificate and its key)');
+  if (v.hsm !== undefined && (v.key !== undefined || v['passphrase-file'] !== undefined))
+    throw new UsageError('--hsm names the key (in the HSM): give it without --key and --passphrase-file');
   const genesisFile = required(v.genesis, 'genesis');
   const from = required(v.from, 'from').replace(/\/+$/, '');
   const name = required(v.name, 'name');
@@ -76,6 +82,9 @@ export async function networkJoin(args: string[]): Promise<void> {
     if (existsSync(join(out, file)))
       throw new UsageError(`${join(out, file)} exists: this directory already holds a node`);
 
+  // The HSM's key is opened (and its public key read) before the network is asked.
+  const hsm = v.hsm !== undefined ? readHsmFile(v.hsm) : undefined;
+  const hsmKey = hsm ? await hsmPublicKey(hsm) : undefined;
   const genesis = readGenesis(genesisFile);
   const ours = genesisHash(genesis);
   const status = await getJson(`${from}/v1/status`);
@@ -91,7 +100,7 @@ export async function networkJoin(args: string[]): Promise<void> {
   mkdirSync(out, { recursive: true });
   const keyFile = resolve(v.key ?? join(out, 'key.json'));
   let generated = false;
-  if (!existsSync(keyFile)) {
+  if (hsmKey === undefined && !existsSync(keyFile)) {
     // Encrypted, as every generated key: the passphrase from --passphrase-file, TILLID_PASSPHRASE_FILE
     // or the container secret the node will read it from too.
     writeEncryptedKeyFile(
@@ -101,7 +110,7 @@ export async function networkJoin(args: string[]): Promise<void> {
     );
     generated = true;
   }
-  const publicKey = keyFilePublicKey(keyFile);
+  const publicKey = hsmKey ?? keyFilePublicKey(keyFile);
   const peers = await authorityPeers(latest, publicKey);
   // Paths as the node will see them: relative to the config's directory when inside it, else as
   // given (a bundle mounts its node/ directory at /etc/tillid and keeps the key in the volume).
@@ -112,8 +121,13 @@ export async function networkJoin(args: string[]): Promise<void> {
   const config = {
     name,
     genesisFile: 'genesis.json',
-    keyFile: inOut(keyFile),
-    ...(v['passphrase-file'] ? { passphraseFile: inOut(resolve(v['passphrase-file'])) } : {}),
+    // The key in the HSM (node/config.ts), or the key file and its passphrase file.
+    ...(hsm
+      ? { hsm: hsmConfigFor(hsm, out) }
+      : {
+          keyFile: inOut(keyFile),
+          ...(v['passphrase-file'] ? { passphraseFile: inOut(resolve(v['passphrase-file'])) } : {}),
+        }),
     dataDir: v['data-dir'],
     api: {
       host: v['api-host'],

@@ -9,15 +9,15 @@
  *
  * Passphrases and PINs come from files only (node/custody/passphrase.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { provisionSignedVoteLog, SIGNED_VOTE_LOG } from '../consensus/tendermint/file-signed-log.ts';
 import { readKeyFile, writeEncryptedKeyFile, writePlaintextKeyFile } from '../custody/key-file.ts';
 import { loadPkcs11 } from '../custody/open-signer.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
-import type { HsmConfig } from '../custody/pkcs11.ts';
 import { generateKeyPair } from '../protocol/signature.ts';
 import { parse, required, UsageError } from './args.ts';
+import { readHsmFile } from './hsm-file.ts';
 
 function refuseExisting(path: string): void {
   if (existsSync(path)) throw new UsageError(`${path} already exists; a key file is never overwritten`);
@@ -78,20 +78,6 @@ export function keysEncrypt(args: string[]): void {
   console.error(
     `now check that ${to} opens (start the node with it), then delete ${from} for good (shred -u)`,
   );
-}
-
-/** `--hsm <file>`: `{ "hsm": { module, token, keyLabel, pinFile } }`, the file `--key` also accepts. */
-function readHsmFile(path: string): HsmConfig {
-  let h: Partial<HsmConfig> | undefined;
-  try {
-    h = JSON.parse(readFileSync(path, 'utf8')).hsm;
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  for (const f of ['module', 'token', 'keyLabel', 'pinFile'] as const)
-    if (typeof h?.[f] !== 'string' || h[f] === '') throw new UsageError(`${path}: hsm.${f} is required`);
-  const config = h as HsmConfig;
-  return { ...config, pinFile: resolve(dirname(path), config.pinFile) };
 }
 
 export async function keysHsmGenerate(args: string[]): Promise<void> {

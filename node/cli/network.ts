@@ -5,7 +5,9 @@
  * For a real network each municipality generates its key on its own host (`tillid keys generate`)
  * and shares only its public key; `init` is then given those keys. Without one, `init` generates
  * a throwaway development key next to that node's config and says so: encrypted, with its random
- * passphrase in a file beside it named THROWAWAY-DEVELOPMENT.passphrase.
+ * passphrase in a file beside it named THROWAWAY-DEVELOPMENT.passphrase. A municipality whose key is
+ * in an HSM (`--hsm "Name=hsm.json"`) gets the `hsm` object in its config and no key file; its
+ * public key is read from the token.
  */
 
 import { spawn } from 'node:child_process';
@@ -16,6 +18,7 @@ import { DEFAULTS } from '../config.ts';
 import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../custody/passphrase.ts';
+import type { HsmConfig } from '../custody/pkcs11.ts';
 import { hostMultiaddr, parseHostPort } from '../p2p/address.ts';
 import { peerIdForPublicKey } from '../p2p/identity.ts';
 import {
@@ -29,6 +32,7 @@ import {
 import { generateKeyPair, isValidPublicKey } from '../protocol/signature.ts';
 import { DAY_MS } from '../state/contracts/calendar.ts';
 import { parse, UsageError } from './args.ts';
+import { hsmConfigFor, hsmPublicKey, readHsmFile } from './hsm-file.ts';
 import { placeNodes } from './network-places.ts';
 import { NODE_ENV, NODE_FLAGS } from './node-flags.ts';
 
@@ -39,6 +43,8 @@ export interface MunicipalityInput {
   /** Its own host (DNS name or IP) on a network of separate hosts; the p2p port there, default 7201. */
   host?: string;
   port?: number;
+  /** Its key is in this HSM (`keys hsm-generate`): the config names it instead of a key file. */
+  hsm?: HsmConfig;
 }
 
 /**
@@ -106,6 +112,13 @@ export async function initNetwork(
   if (existsSync(join(o.out, 'genesis.json'))) throw new UsageError(`${o.out} already holds a network`);
   // Every address is checked before anything is written.
   const places = placeNodes(o);
+  // So is every HSM key: opened (it must be there and sign) and its public key read.
+  const hsmKeys = await Promise.all(o.municipalities.map((m) => (m.hsm ? hsmPublicKey(m.hsm) : undefined)));
+  o.municipalities.forEach((m, i) => {
+    const held = hsmKeys[i];
+    if (held !== undefined && m.publicKey !== undefined && m.publicKey !== held)
+      throw new UsageError(`${m.name}: the public key given is not the key in its HSM (${held})`);
+  });
   mkdirSync(o.out, { recursive: true });
   const authorities: Authority[] = [];
   const nodeDirs: string[] = [];
@@ -114,7 +127,9 @@ export async function initNetwork(
     const dir = join(o.out, slug(m.name) || `node-${i + 1}`);
     mkdirSync(dir, { recursive: true });
     let publicKey = m.publicKey;
-    if (publicKey === undefined) {
+    if (m.hsm !== undefined) {
+      publicKey = hsmKeys[i] as string;
+    } else if (publicKey === undefined) {
       // Encrypted like a real key, under a random passphrase kept beside it and named as what it is.
       const keyPair = generateKeyPair();
       const passphrase = writeRandomPassphrase(join(dir, THROWAWAY_PASSPHRASE_FILE));
@@ -138,9 +153,7 @@ export async function initNetwork(
     const config = {
       name: a.name,
       genesisFile: '../genesis.json',
-      keyFile: 'key.json',
-      // A member's own key takes its passphrase from TILLID_PASSPHRASE_FILE or a mounted secret.
-      ...(o.municipalities[i]?.publicKey === undefined ? { passphraseFile: THROWAWAY_PASSPHRASE_FILE } : {}),
+      ...keySource(o.municipalities[i] as MunicipalityInput, nodeDirs[i] as string),
       dataDir: 'data',
       api: place.api,
       blockIntervalMs: o.blockIntervalMs,
@@ -170,6 +183,37 @@ export async function initNetwork(
   });
   writeFileSync(join(o.out, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
   return { genesis, nodeDirs, generatedKeys };
+}
+
+/**
+ * Where a node's config finds its key: the HSM; else `key.json` beside it — a generated throwaway
+ * key with its passphrase file, or a member's own key whose passphrase comes from
+ * TILLID_PASSPHRASE_FILE or a mounted secret.
+ */
+function keySource(m: MunicipalityInput, dir: string): Record<string, unknown> {
+  if (m.hsm) return { hsm: hsmConfigFor(m.hsm, dir) };
+  return {
+    keyFile: 'key.json',
+    ...(m.publicKey === undefined ? { passphraseFile: THROWAWAY_PASSPHRASE_FILE } : {}),
+  };
+}
+
+/** `--hsm "Name=hsm.json"` (or `CVR=hsm.json`): that municipality's key is in an HSM. */
+function withHsms(municipalities: MunicipalityInput[], hsms: string[]): MunicipalityInput[] {
+  const given = new Map<MunicipalityInput, HsmConfig>();
+  for (const text of hsms) {
+    const at = text.indexOf('=');
+    if (at <= 0) throw new UsageError(`--hsm "${text}": expected Name=hsm.json`);
+    const who = text.slice(0, at);
+    const m = municipalities.find((x) => x.name === who || x.cvr === who);
+    if (!m) throw new UsageError(`--hsm "${text}": no municipality named ${who}`);
+    if (given.has(m)) throw new UsageError(`--hsm: ${who} given twice`);
+    given.set(m, readHsmFile(text.slice(at + 1)));
+  }
+  return municipalities.map((m) => {
+    const hsm = given.get(m);
+    return hsm ? { ...m, hsm } : m;
+  });
 }
 
 /** A JSON array of `{ name, cvr, publicKey?, host? }`, host as `host[:p2pPort]`. */
@@ -226,6 +270,7 @@ export async function networkInit(args: string[]): Promise<void> {
     'block-interval-ms': { type: 'string', default: String(DEFAULTS.blockIntervalMs) },
     host: { type: 'string', default: '127.0.0.1' },
     member: { type: 'string', multiple: true },
+    hsm: { type: 'string', multiple: true },
     'api-host': { type: 'string' },
     'business-days-per-block': { type: 'string' },
   });
@@ -234,7 +279,8 @@ export async function networkInit(args: string[]): Promise<void> {
     : v.municipality
       ? v.municipality.map(parseMunicipality)
       : DEV_MUNICIPALITIES;
-  const municipalities = v.member ? withMembers(listed, v.member) : listed;
+  const placed = v.member ? withMembers(listed, v.member) : listed;
+  const municipalities = v.hsm ? withHsms(placed, v.hsm) : placed;
   const now = Date.now();
   const result = await initNetwork({
     out: v.out,

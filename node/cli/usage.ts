@@ -20,20 +20,23 @@ export const USAGE = `usage: tillid <command>
       Passphrases and PINs come from files, never argv: --passphrase-file, else the file named by
       TILLID_PASSPHRASE_FILE, else /run/secrets/tillid-key-passphrase.
   network init [--out <dir>] [--chain-id <id>] [--municipalities <file.json> | --municipality "Name:CVR[:publicKey]" ...]
-               [--member "Name=host[:p2pPort]" ...] [--host <host>] [--api-host <bind address>]
+               [--member "Name=host[:p2pPort]" ...] [--hsm "Name=hsm.json" ...] [--host <host>] [--api-host <bind address>]
                [--base-port 7101] [--block-interval-ms 500] [--business-days-per-block <n>]
                                          a genesis plus one node config per municipality. One host for all
                                          (--host, default 127.0.0.1): ports base-port+i (API) and +100+i (p2p).
                                          Separate hosts (--member per municipality, or "host" in the file):
                                          every node on API 7101 / p2p 7201, announcing only its own host,
-                                         API bound to --api-host (default 0.0.0.0 then; put it behind TLS)
+                                         API bound to --api-host (default 0.0.0.0 then; put it behind TLS).
+                                         --hsm: that municipality's key is in the HSM (keys hsm-generate);
+                                         its config names the hsm, no key file
   network join --genesis <file> --from <member API url> --name <name> --cvr <cvr> --host <address others reach>
                [--out .] [--key <out>/key.json] [--data-dir data] [--p2p-port 7201] [--api-host 127.0.0.1]
-               [--api-port 7101] [--tls-cert <pem> --tls-key <pem>] [--passphrase-file <file>]
+               [--api-port 7101] [--tls-cert <pem> --tls-key <pem>] [--passphrase-file <file> | --hsm <hsm.json>]
                                          a joining member's config.json and genesis.json from the genesis and
                                          the running network (peers: the authorities' on-chain addresses;
                                          announces --host); refuses a network with another genesis hash;
-                                         generates the key (encrypted) if there is none; prints the proposal to vote on
+                                         generates the key (encrypted) if there is none, or uses the HSM's
+                                         (--hsm: the config names it); prints the proposal to vote on
   network up [--dir .tillid/local]       start every node of a network directory (creating a dev network if empty)
   node start --config <file>             run one node
   node backup --genesis <file> (--api <url> | --data-dir <dir>) --out <file>

@@ -16,7 +16,7 @@
  * fresh connection. It looks when one of a peer's connections closes (after a short settle, since
  * gossipsub reacts to closed streams asynchronously), and on every periodic check, where a peer
  * must be found lacking twice in a row: one period's grace for a connection whose identify or
- * stream set-up has not finished.
+ * stream set-up has not finished — and only once that connection is SETUP_GRACE_MS old.
  *
  * An outgoing stream gossipsub still lists is not enough: it must be open. gossipsub listens for
  * the close of an outgoing stream only once `newStream` has returned it; when the connection dies
@@ -39,7 +39,7 @@ import type { Logger } from '../log.ts';
 
 /** What the watch needs of the libp2p host (structural, so tests can pass the real one). */
 export interface WatchedHost {
-  getConnections(): { id: string; remotePeer: PeerId; status: string }[];
+  getConnections(): { id: string; remotePeer: PeerId; status: string; timeline: { open: number } }[];
   hangUp(peer: PeerId): Promise<void>;
   readonly peerStore: { get(peer: PeerId): Promise<{ protocols: string[] }> };
   readonly services: {
@@ -55,6 +55,15 @@ export interface WatchedHost {
   };
 }
 
+/**
+ * How long a connection may take to set up gossip (identify, then gossipsub's outgoing stream)
+ * before the periodic check may judge it: libp2p's own protocol negotiation budget. Two checks in
+ * a row (2 s apart) were too little on a loaded host, where the set-up takes several seconds:
+ * the watch hung up on connections 1-9 s old, each redial started the set-up over, and members
+ * took minutes to keep a newcomer connected (the joining test, at load 35-90).
+ */
+export const SETUP_GRACE_MS = 10_000;
+
 export class GossipWatch {
   readonly #host: WatchedHost;
   readonly #log: Logger;
@@ -63,29 +72,39 @@ export class GossipWatch {
   /** Peers found lacking on the last check, with their connections open at that time. */
   #suspects = new Map<string, Set<string>>();
 
-  constructor(host: WatchedHost, log: Logger, reconnect: () => void = () => {}) {
+  readonly #now: () => number;
+
+  constructor(host: WatchedHost, log: Logger, reconnect: () => void = () => {}, now = Date.now) {
     this.#host = host;
     this.#log = log;
     this.#reconnect = reconnect;
+    this.#now = now;
   }
 
   /** One periodic check; returns the peers hung up on. */
   async check(): Promise<string[]> {
-    const connected = new Map<string, { peer: PeerId; connections: Set<string> }>();
+    const connected = new Map<string, { peer: PeerId; connections: Set<string>; settled: Set<string> }>();
+    const now = this.#now();
     for (const c of this.#host.getConnections()) {
       if (c.status !== 'open') continue;
       const id = c.remotePeer.toString();
-      const entry = connected.get(id) ?? { peer: c.remotePeer, connections: new Set<string>() };
+      const entry = connected.get(id) ?? {
+        peer: c.remotePeer,
+        connections: new Set<string>(),
+        settled: new Set<string>(),
+      };
       entry.connections.add(c.id);
+      if (now - c.timeline.open >= SETUP_GRACE_MS) entry.settled.add(c.id);
       connected.set(id, entry);
     }
     const suspects = new Map<string, Set<string>>();
     const hungUp: string[] = [];
-    for (const [id, { peer, connections }] of connected) {
+    for (const [id, { peer, connections, settled }] of connected) {
       const verdict = await this.#lacking(peer);
       if (verdict === false) continue;
       const before = this.#suspects.get(id);
-      if (verdict === 'lacking' && (before === undefined || ![...connections].some((c) => before.has(c)))) {
+      // Lacking is judged on a connection found lacking before that has had its set-up time.
+      if (verdict === 'lacking' && (before === undefined || ![...settled].some((c) => before.has(c)))) {
         suspects.set(id, connections);
         continue;
       }

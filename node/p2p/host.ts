@@ -23,6 +23,11 @@ import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } 
 import { GossipWatch } from './gossip-watch.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
+/** How long one dial may take (libp2p's default): under load, set-up itself takes seconds. */
+const DIAL_TIMEOUT_MS = 10_000;
+/** The least time between two dials of one peer (below the 2 s period, so no period is skipped). */
+const MIN_REDIAL_MS = 1500;
+
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
 export const MAX_GOSSIP_BYTES = 8 * 1024 * 1024;
 
@@ -153,16 +158,19 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   };
   const watch = new GossipWatch(watched, log, () => void redial());
   let stopped = false;
-  let dialling = false;
+  let checking = false;
+  /** Peers with a dial in flight, and when each was last dialled. */
+  const dialling = new Set<string>();
+  const dialledAt = new Map<string, number>();
   const redial = async () => {
-    // A round of dials can outlast the interval (each waits up to 2 s): never run two at once.
-    if (stopped || dialling) return;
-    dialling = true;
+    // A check (and the on-chain addresses it asks for) can outlast the interval: one at a time.
+    if (stopped || checking) return;
+    checking = true;
     try {
       await watch.check();
       await redialOnce();
     } finally {
-      dialling = false;
+      checking = false;
     }
   };
   const redialOnce = async () => {
@@ -179,10 +187,25 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
       const peer = target.getComponents().findLast((c) => c.name === 'p2p')?.value;
       if (peer === undefined || seen.has(peer) || peer === host.peerId.toString()) continue;
       seen.add(peer);
-      if (stopped || host.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
-      await host.dial(target, { signal: AbortSignal.timeout(2000) }).catch((e: Error) => {
-        log.debug({ peer: target.toString(), err: e.message }, 'peer not reachable yet');
-      });
+      if (stopped || dialling.has(peer)) continue;
+      if (host.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
+      // At most one dial per peer and period: a peer whose gater refuses this node (a newcomer
+      // before the vote) closes each connection at once, and redialling on every disconnect
+      // would hammer it with handshakes. A long-held connection that drops is redialled at once.
+      const now = Date.now();
+      if (now - (dialledAt.get(peer) ?? 0) < MIN_REDIAL_MS) continue;
+      dialledAt.set(peer, now);
+      // Not awaited: each peer has at most one dial in flight, with libp2p's own dial budget. On a
+      // loaded host a TCP + noise + yamux set-up can take seconds (seen: 10-20 s at load 60-90),
+      // and a dial cut short at 2 s can fail on every retry; a slow or unreachable peer holds up no
+      // other peer's dial, as it did when they were dialled one after another.
+      dialling.add(peer);
+      void host
+        .dial(target, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        .catch((e: Error) => {
+          log.debug({ peer: target.toString(), err: e.message }, 'peer not reachable yet');
+        })
+        .finally(() => dialling.delete(peer));
     }
   };
   // A configured peer that dropped is redialled at once, not at the next period: after a network

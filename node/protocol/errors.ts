@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'COSIGNATURE_INVALID'
   | 'TX_FAILED'
   | 'NOT_FOUND'
+  | 'STATE_PRUNED'
   | 'NOT_READY'
   | 'INTERNAL';
 
@@ -94,6 +95,9 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   // A module failed on a transaction without a typed error (a bug): not the caller's to fix.
   TX_FAILED: 500,
   NOT_FOUND: 404,
+  // A proof at a height whose state tree this node no longer keeps (its stateRetention): ask at a
+  // later height, or a node that keeps more.
+  STATE_PRUNED: 410,
   NOT_READY: 503,
   INTERNAL: 500,
 };

@@ -5,13 +5,16 @@
  * another checkout of this repository (e.g. `git worktree add /tmp/old <commit>` with its
  * node_modules), so the old code is measured as a same-run baseline; alternate the order.
  *
- *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR]
+ *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR] [--retention R]
+ *
+ * `--retention R` prunes tree versions older than R heights (node/chain/pruning.ts); code from
+ * before pruning ignores it.
  *
  * Printed per phase: blocks, state writes and tree nodes written per block (0 before the tree),
  * and CPU ms per block (this process, all threads) for propose + certify + commit. The workload's
- * transactions are signed before each phase starts.
+ * transactions are signed before each phase starts. Last, the store's size on disk.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     contracts: { type: 'string', default: '1000' },
     'anchor-blocks': { type: 'string', default: '10' },
     root: { type: 'string', default: resolve(import.meta.dirname, '../..') },
+    retention: { type: 'string' },
   },
 });
 const CONTRACTS = Number(values.contracts);
@@ -44,7 +48,8 @@ const cast = contracts.castOfCase();
 const genesis = contracts.contractsGenesis([cast.authority]);
 const dir = mkdtempSync(join(tmpdir(), 'tillid-bench-blocks-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const chain = await Chain.open(dir, genesis, applicationModules(genesis));
+const retention = values.retention === undefined ? {} : { stateRetention: Number(values.retention) };
+const chain = await Chain.open(dir, genesis, applicationModules(genesis), undefined, retention);
 const signer = new Signer(cast.authority);
 
 let totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
@@ -75,7 +80,9 @@ function report(label: string): void {
   totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
 }
 
-console.log(`bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions`);
+console.log(
+  `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
+);
 const b = contracts.txBuilder(genesis.chainId, () => chain.head.timestamp);
 const setup: unknown[][] = [];
 const collect = (...txs: unknown[]) => {
@@ -116,3 +123,16 @@ const anchors = Array.from({ length: ANCHOR_BLOCKS }, () =>
 for (const txs of anchors) await block(txs);
 report('anchors');
 await chain.close();
+// What the store holds at the end of the run: tree nodes stored, and LevelDB's files once
+// compacted (before compaction, deletions only add tombstones).
+const { ClassicLevel } = await import(join(root, 'node_modules/classic-level/index.js'));
+const db = new ClassicLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+await db.open();
+let treeRecords = 0;
+for await (const key of db.keys()) if (key[0] === 0x54 || key[0] === 0x74) treeRecords++; // T:, t:
+await db.compactRange(Buffer.alloc(0), Buffer.alloc(64, 0xff));
+await db.close();
+const bytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+console.log(
+  `  store after ${chain.head.height} blocks: ${treeRecords} tree records, ${(bytes / 1e6).toFixed(1)} MB compacted`,
+);

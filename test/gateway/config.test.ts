@@ -92,3 +92,15 @@ test('config: the gateway refuses to start with a misspelt key, naming it', (t) 
   assert.equal(run.status, 1, run.stderr);
   assert.match(run.stderr, /unknown key events\.amqp\.urll/);
 });
+
+test('config: the access log’s retention is whole days, at least one; two years by default', () => {
+  refused({ accessLogRetentionDays: 0 }, /accessLogRetentionDays must be a whole number of days ≥ 1/);
+  refused({ accessLogRetentionDays: 1.5 }, /accessLogRetentionDays/);
+  refused({ accessLogRetentionDays: '30' }, /accessLogRetentionDays/);
+  refused({ accessLogRetentionDay: 30 }, /unknown key accessLogRetentionDay\b/);
+  assert.equal(validateGatewayConfig(base, '/srv/gateway').accessLogRetentionDays, 730);
+  assert.equal(
+    validateGatewayConfig({ ...base, accessLogRetentionDays: 180 }, '/srv/gateway').accessLogRetentionDays,
+    180,
+  );
+});

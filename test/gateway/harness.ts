@@ -16,6 +16,7 @@ import { registerDevParties } from '../../gateway/dev-setup.ts';
 import { type IssuedCertificate, type SystemCertificate, TestCa } from '../../gateway/emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
 import { FileKeyStore } from '../../gateway/keystore.ts';
+import type { LogRing } from '../../gateway/log-ring.ts';
 import { type RunningGateway, startGateway } from '../../gateway/main.ts';
 import { createLogger, type Logger } from '../../node/log.ts';
 import type { KeyPair } from '../../node/protocol/signature.ts';
@@ -88,7 +89,7 @@ export async function startGatewayFixture<K extends string = never>(
      */
     systems?: { [P in K]: SystemSpec };
     /** Components passed to the gateway: the case system adapter, a logger to inspect. */
-    components?: { caseSystem?: CaseSystem; log?: Logger };
+    components?: { caseSystem?: CaseSystem; log?: Logger; logRing?: LogRing };
   },
 ): Promise<GatewayFixture<K>> {
   const dir = tempDir(t, 'tillid-gateway-');
@@ -157,6 +158,7 @@ export async function startGatewayFixture<K extends string = never>(
       audit,
       log: o.components?.log ?? createLogger('silent'),
       ...(o.components?.caseSystem ? { caseSystem: o.components.caseSystem } : {}),
+      ...(o.components?.logRing ? { logRing: o.components.logRing } : {}),
     },
   );
   t.after(() => gateway.stop());

@@ -37,5 +37,16 @@ ${c.terms.items.map(
 <label for="${id}-m">Måneder i alt (tom: uændret)</label>
 <input id="${id}-m" name="months" inputmode="numeric">
 <button type="submit">Send ændringsforslag</button>
-</form>`;
+</form>
+<h4>Ændr én ydelse</h4>
+<form method="post" action="${BASE}/kontrakter/${c.id}/aendring/ydelse">${csrfField(s)}
+<label for="${id}-y">Ydelse</label>
+<select id="${id}-y" name="ydelse">${c.terms.items.map((x) => html`<option value="${x.code}">${x.code} (${kroner(x.monthly)}${x.until ? ` til ${x.until}` : ''})</option>`)}</select>
+<label for="${id}-yp">Ny pris pr. måned (kr.; tom: uændret)</label>
+<input id="${id}-yp" name="pris" inputmode="numeric" autocomplete="off">
+<label for="${id}-yt">Ydelsen ophører efter (dato; tom: uændret)</label>
+<input id="${id}-yt" name="til" type="date">
+<button type="submit">Send ændring af ydelsen</button>
+</form>
+<p class="hint">De øvrige ydelser fortsætter uændret; ændringen gælder fra den næste uafgjorte periode, når den er godkendt.</p>`;
 }

@@ -2,7 +2,7 @@
 import { kroner, STATUS_DA, word } from '../danish.ts';
 import { html } from '../html.ts';
 import type { Session } from '../session.ts';
-import { BASE, csrfField, layout } from './layout.ts';
+import { BASE, csrfField, kleNotice, layout } from './layout.ts';
 import { type ContractSummary, monthly } from './views.ts';
 
 export const loginPage = (message?: string) =>
@@ -14,7 +14,7 @@ export const loginPage = (message?: string) =>
 <p class="hint">Kommunens medarbejdere logger ind gennem kommunens identitetsudbyder (Context Handler), leverandører som medarbejder i deres organisation.</p>`,
   });
 
-export function homePage(s: Session, contracts: readonly ContractSummary[]) {
+export function homePage(s: Session, contracts: readonly ContractSummary[], outsideKle = 0) {
   const municipality = s.person.privileges.some((p) => p.role !== 'provider-representative');
   return layout({
     title: 'Overblik',
@@ -32,6 +32,7 @@ export function homePage(s: Session, contracts: readonly ContractSummary[]) {
         : ''
     }
 <section aria-labelledby="k-h"><h2 id="k-h">Kontrakter (${contracts.length})</h2>
+${kleNotice(s, outsideKle)}
 ${
   contracts.length === 0
     ? html`<p>Ingen kontrakter endnu.</p>`

@@ -8,6 +8,18 @@ import type { Session } from '../session.ts';
 
 export const BASE = '/konsol';
 
+/** The person's KLE ranges, when any privilege is limited to some (`27.*, 28.10.*`); else undefined. */
+export const kleRanges = (s: Session): string | undefined => {
+  const ranges = [...new Set(s.person.privileges.flatMap((p) => p.kle ?? []))];
+  return ranges.length > 0 ? ranges.join(', ') : undefined;
+};
+
+/** Says how many contracts are left out because they lie outside the person's KLE ranges. */
+export const kleNotice = (s: Session, outside: number) =>
+  outside > 0
+    ? html`<p class="notice" role="note">${outside} kontrakt(er) ligger uden for dine KLE-emner (${kleRanges(s) ?? ''}) og vises ikke.</p>`
+    : '';
+
 export const csrfField = (s: Session<unknown>) => html`<input type="hidden" name="_csrf" value="${s.csrf}">`;
 
 export function layout(o: {
@@ -34,10 +46,10 @@ export function layout(o: {
 ${
   o.header ??
   html`<p class="brand"><a href="${BASE}/">Tillid</a></p>
-${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/netvaerk">Netværk</a> <a href="${BASE}/revision">Revision</a></nav>` : ''}
+${s ? html`<nav aria-label="Konsol"><a href="${BASE}/">Overblik</a> <a href="${BASE}/betalinger">Betalinger</a> <a href="${BASE}/netvaerk">Netværk</a> <a href="${BASE}/revision">Revision</a></nav>` : ''}
 ${
   s
-    ? html`<p class="who">${s.person.name} · CVR ${s.person.cvr} · ${s.person.privileges.map((p) => ROLE_DA[p.role] ?? p.role).join(', ')}</p>
+    ? html`<p class="who">${s.person.name} · CVR ${s.person.cvr} · ${s.person.privileges.map((p) => `${ROLE_DA[p.role] ?? p.role}${p.kle ? ` (KLE ${p.kle.join(', ')})` : ''}`).join(', ')}</p>
 <form method="post" action="${BASE}/logout">${csrfField(s)}<button type="submit">Log ud</button></form>`
     : ''
 }`

@@ -225,6 +225,10 @@ test('the event feed pages by height and names the business clock', async (t) =>
   });
   assert.equal(feed.events[0].type, 'governance.membership-changed');
   assert.equal(feed.events[0].cvr, '44444444');
+  // Adopted at once (1 of 1), so not among the open proposals the node lists (chain/proposals.ts).
+  const open = await getJson(`${url}/v1/governance/proposals`);
+  assert.deepEqual(open.proposals, []);
+  assert.ok(open.height >= feed.events[0].height);
   const after = await getJson(`${url}/v1/events?after=${feed.events[0].height}`);
   assert.equal(after.events.length, 0, 'the cursor moves past what was read');
   assert.ok(after.next >= feed.events[0].height);

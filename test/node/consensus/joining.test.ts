@@ -42,7 +42,9 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
       .p2p.listen[0].split('/')
       .pop(),
   );
-  await waitFor(async () => ((await status(first)).height >= 2 ? true : undefined), 30_000);
+  // Bounds, not speed targets: at load 60-90 four node processes took 50 s to listen and 20 s more
+  // to connect.
+  await waitFor(async () => ((await status(first)).height >= 2 ? true : undefined), 120_000);
 
   // The newcomer's key is generated encrypted; its passphrase file is named in its config.
   const newcomerPassphrase = join(dir, 'newcomer.passphrase');
@@ -96,9 +98,15 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
 
   const newcomer = await startNodeProcess(join(out, 'config.json'));
   t.after(() => stopNodeProcess(newcomer, 'SIGKILL'));
-  // Not an authority yet: the members' gaters refuse it.
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  assert.deepEqual((await status(newcomer)).peers, []);
+  // Not an authority yet: the members' gaters refuse it, so for a while no member lists it and it
+  // syncs nothing. (The newcomer itself may list a member for the moment between its own
+  // handshake and that member hanging up: seen under load, so it is not asserted.)
+  const refusedUntil = Date.now() + 3000;
+  while (Date.now() < refusedUntil) {
+    for (const node of nodes) assert.ok(!(await status(node)).peers.includes(newcomerPeer));
+    assert.equal((await status(newcomer)).height, 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 
   // The vote, with the address the join printed.
   const governance = async (node: NodeProcess, i: number, args: string[]) => {
@@ -140,7 +148,7 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
   await waitFor(async () => {
     for (const node of nodes) if (!(await status(node)).peers.includes(newcomerPeer)) return undefined;
     return true;
-  }, 30_000);
+  }, 120_000);
   await waitFor(async () => {
     const head = (await status(newcomer)).height;
     for (let h = Math.max(approved.effectiveFrom, head - 10); h <= head; h++) {

@@ -9,7 +9,7 @@
  * script, a CPR-like number) is refused or shown escaped, and changes nothing.
  *
  * Screenshots go to a temporary directory, or to TILLID_CONSOLE_SCREENSHOTS (the README's come from
- * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.test.ts`).
+ * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.alone.ts`).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,8 @@ import {
   type EmulatedPerson,
 } from '../../../gateway/emulators/context-handler-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
+import { LogRing } from '../../../gateway/log-ring.ts';
+import { gatewayLogger } from '../../../gateway/main.ts';
 import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
@@ -45,6 +47,13 @@ const CHIEF = person('sub-centerchef-1', 'Carl <script>alert(1)</script> Centerc
   'centre-chief',
 ]);
 const AUDITOR = person('sub-revisor-1', 'Rikke Revisor', MUNICIPALITY, ['auditor']);
+// A caseworker whose privilege covers only KLE subjects 28.* (as Context Handler asserts a constraint).
+const KLE_WORKER: EmulatedPerson = {
+  sub: 'sub-sagsbehandler-kle',
+  name: 'Kim Kle',
+  cvr: MUNICIPALITY,
+  privileges: [privilege('caseworker', ['28.*'])],
+};
 const CARE_WORKER = person('sub-botilbud-1', 'Bo Botilbud', CARE_HOME, ['provider-representative']);
 
 const freePort = () =>
@@ -85,12 +94,15 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const idp = await ContextHandlerEmulator.start({
     cert: idpServer.certPem,
     key: idpServer.keyPem,
-    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR],
+    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR, KLE_WORKER],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
   t.after(() => idp.stop());
 
+  // The gateway's warnings go to its log ring, which the operator's page shows.
+  const logRing = new LogRing();
   const g = await startGatewayFixture<'esdh'>(t, {
+    components: { log: gatewayLogger('warn', logRing, false), logRing },
     municipalities: [
       {
         cvr: MUNICIPALITY,
@@ -120,7 +132,9 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     body: {
       code: 'anbringelse',
       releaseWithheldOnReport: true,
-      approvalLifetimeDays: 60,
+      // The business clock runs a day per block, so a motion's lifetime is counted in blocks; on a
+      // loaded machine the people of this test take long enough that 60 let the activation lapse.
+      approvalLifetimeDays: 365,
       policies: {
         activate: bothParties('centre-chief'),
         amend: kOf(1, 'centre-chief', 'municipality'),
@@ -215,10 +229,24 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   });
   assert.equal(forged.status(), 403);
   assert.match(await forged.text(), /Formularen er udløbet eller kom ikke fra konsollen/);
+  assert.match(await forged.text(), /Kode: <code>CSRF<\/code>/, 'the documented code');
 
-  // The operator's first view: the network as the gateway sees it.
+  // A forged login answer is refused (401) and logged as a warning, without the code or the state.
+  const badLogin = await caseworkerContext.request.get(
+    `${publicUrl}/konsol/callback?code=forged-code-123&state=forged-state`,
+    { maxRedirects: 0 },
+  );
+  assert.equal(badLogin.status(), 401);
+
+  // The operator's first view: the network as the gateway sees it, no open membership proposals,
+  // and the gateway's recent warnings — the refused login among them, and nothing it was sent.
   await go(cw, cw.getByRole('link', { name: 'Netværk' }), 'Netværket');
   await cw.locator('tbody tr', { hasText: 'oppe' }).first().waitFor();
+  await cw.getByText('Ingen åbne forslag.').waitFor();
+  const logRows = cw.locator('table.log tbody tr');
+  await logRows.filter({ hasText: 'console login refused' }).first().waitFor();
+  assert.match((await logRows.first().textContent()) ?? '', /advarsel/);
+  assert.doesNotMatch((await cw.locator('table.log').textContent()) ?? '', /forged-code|forged-state/);
   await accessible(cw, 'the network page');
 
   // 2. Hostile case numbers are refused in Danish, shown escaped, and nothing changes.
@@ -230,6 +258,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await cw.getByLabel('Sagsnummer').fill(input);
     await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Handlingen blev afvist');
     await cw.getByRole('alert').filter({ hasText: says }).waitFor();
+    await cw.locator('p.hint code', { hasText: 'CASE_NUMBER_INVALID' }).waitFor();
     assert.equal(await cw.locator('script:not([src])').count(), 0, 'no inline script in the page');
   }
   await shot(cw, 'refused');
@@ -246,6 +275,9 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     await cw.getByLabel('Start (dag 1–28)').fill(start);
     await cw.getByLabel('Ydelse (kode)').fill(item);
     await cw.getByLabel('Pris pr. måned (kr.)').fill(monthly);
+    // The business clock runs a day per block: a year's contract could expire while a loaded
+    // machine runs this test, so the placement and its taxi run ten years.
+    await cw.getByLabel('Måneder', { exact: true }).fill('120');
     if (parent) await cw.getByLabel('Afhænger af').selectOption({ index: 1 });
     await go(cw, cw.getByRole('button', { name: 'Opret kladde' }), 'Sagens overblik');
   };
@@ -343,6 +375,38 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     .waitFor();
   await accessible(care, 'the provider’s case page after a report');
 
+  // 6a. The provider's payment overview: the month that decided the period whose report was
+  // missing shows it withheld and why. The chain decides a month at its due day, or — when the
+  // contract was activated after it — on the day of activation, so the person walks back from the
+  // current business month (the page's default) to find it; and the reports still due are listed.
+  await care.goto(`${publicUrl}/konsol/betalinger`);
+  let withheldRow: Locator | undefined;
+  for (let back = 0; back < 24 && !withheldRow; back++) {
+    const row = care
+      .locator('table.decisions tbody tr', { hasText: `${period} (` })
+      .filter({ hasText: 'tilbageholdt' });
+    if ((await row.count()) > 0) withheldRow = row.first();
+    else await go(care, care.getByRole('link', { name: 'Forrige måned' }), 'Betalinger og rapporter');
+  }
+  assert.ok(
+    withheldRow,
+    `the decision on period ${period} in the provider's overview: ${await care.locator('main').textContent()}`,
+  );
+  assert.match((await withheldRow.textContent()) ?? '', /tilbageholdt.*statusrapport mangler/);
+  assert.match(
+    (await care.locator('p.summary').textContent()) ?? '',
+    /\d+ frigivet i alt .* kr\.; \d+ tilbageholdt\./,
+  );
+  await accessible(care, 'the payment overview');
+  await shot(care, 'payments');
+  // A month that is not a month is refused with the documented code, and shown as text.
+  const badMonth = await care.goto(
+    `${publicUrl}/konsol/betalinger?maaned=%3Cscript%3Ealert(1)%3C%2Fscript%3E`,
+  );
+  assert.equal(badMonth?.status(), 400);
+  await care.locator('p.hint code', { hasText: 'FORM_INVALID' }).waitFor();
+  assert.equal(await care.locator('script:not([src])').count(), 0);
+
   // 6b. The auditor: the chain verified against the genesis, the placement's timeline with who
   // approved in which role at which height, and the report checked against its commitment — the
   // file sent (match), another file (mismatch), a hostile file name shown escaped.
@@ -435,6 +499,41 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   );
   await accessible(cw, 'the case overview with an amendment');
 
+  // 6d. One line item amended — its price and its last day — with the other terms unchanged: a
+  // last day that is not a date is refused in Danish and changes nothing; then proposed, approved,
+  // and the third version shows the item's new price and last day.
+  const csrfOf = async () =>
+    (await cw.locator('input[name="_csrf"]').first().getAttribute('value')) as string;
+  const placementId = (await toAmend.getAttribute('data-contract')) as string;
+  const hostileItem = await caseworkerContext.request.post(
+    `${publicUrl}/konsol/kontrakter/${placementId}/aendring/ydelse`,
+    { form: { _csrf: await csrfOf(), ydelse: 'ophold', pris: '', til: '"><script>alert(1)</script>' } },
+  );
+  assert.equal(hostileItem.status(), 400);
+  assert.match(await hostileItem.text(), /Slutdatoen skal være en dato/);
+  assert.doesNotMatch(await hostileItem.text(), /<script>alert/);
+  const until = `${Number(start.slice(0, 4)) + 1}${start.slice(4)}`;
+  await toAmend.getByLabel('Ydelse', { exact: true }).selectOption('ophold');
+  await toAmend.getByLabel('Ny pris pr. måned (kr.; tom: uændret)').fill('48000');
+  await toAmend.getByLabel('Ydelsen ophører efter (dato; tom: uændret)').fill(until);
+  await go(cw, toAmend.getByRole('button', { name: 'Send ændring af ydelsen' }), 'Sagens overblik');
+  await chief.goto(caseUrl);
+  await go(
+    chief,
+    chief
+      .locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` })
+      .locator('li.motion', { hasText: 'ændring' })
+      .getByRole('button', { name: 'Godkend' }),
+    'Sagens overblik',
+  );
+  await cw.goto(caseUrl);
+  await versions.nth(2).waitFor();
+  assert.match(
+    (await versions.nth(2).textContent()) ?? '',
+    new RegExp(`3 \\(ændring [0-9a-f]{8}\\).*ophold: 48\\.000,00 kr\\. til ${until}`),
+  );
+  await accessible(cw, 'the case overview with a line item amended');
+
   await cw.goto(caseUrl);
   const taxi = await cw
     .locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER}` })
@@ -464,6 +563,54 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   for (const provider of [CARE_HOME, OTHER_PROVIDER])
     await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
   assert.equal(navigations, 0, 'updated in place');
+
+  // 7b. KLE constraints. The caseworker drafts a contract on KLE subject 27.20.04 in the case; a
+  // caseworker whose privilege covers only 28.* sees it counted but not shown, is refused opening
+  // it and drafting under 27.20.04 (in Danish, naming the subject), and nothing changes.
+  const later = startAfter((await g.call('GET', '/v1/network', { as: esdh })).body.clock.businessDate);
+  const kleDraft = async (page: Page, kle: string, heading: string) => {
+    await page.getByLabel('Skabelon (kode, fx anbringelse)').fill('anbringelse');
+    await page.getByLabel('Leverandør (CVR)').fill(OTHER_PROVIDER);
+    await page.getByLabel('Start (dag 1–28)').fill(later);
+    await page.getByLabel('Ydelse (kode)').fill('stoette');
+    await page.getByLabel('Pris pr. måned (kr.)').fill('2000');
+    await page.getByLabel('KLE-emne (valgfrit, fx 27.20.04)').fill(kle);
+    await go(page, page.getByRole('button', { name: 'Opret kladde' }), heading);
+  };
+  await cw.goto(caseUrl);
+  await kleDraft(cw, '27.20.04', 'Sagens overblik');
+  const kleSection = cw.locator('section.contract', { hasText: '27.20.04' });
+  const kleContract = (await kleSection.getAttribute('data-contract')) as string;
+  const kw = await login(await newContext(), KLE_WORKER);
+  assert.match((await kw.locator('header .who').textContent()) ?? '', /sagsbehandler \(KLE 28\.\*\)/);
+  await kw.goto(caseUrl);
+  await kw
+    .getByRole('note')
+    .filter({ hasText: '1 kontrakt(er) ligger uden for dine KLE-emner (28.*) og vises ikke.' })
+    .waitFor();
+  assert.equal(await kw.locator(`section.contract[data-contract="${kleContract}"]`).count(), 0);
+  await kw.getByText('Dine rettigheder dækker KLE 28.*: en kontrakt uden for dem afvises.').waitFor();
+  await accessible(kw, 'the case page of a KLE-limited caseworker');
+  await kleDraft(kw, '27.20.04', 'Handlingen blev afvist');
+  await kw
+    .getByRole('alert')
+    .filter({ hasText: 'Dine rettigheder dækker ikke KLE-emnet 27.20.04' })
+    .waitFor();
+  await kw.locator('p.hint code', { hasText: 'KLE_NOT_PERMITTED' }).waitFor();
+  await accessible(kw, 'a KLE refusal');
+  await shot(kw, 'kle-refused');
+  const outside = await kw.goto(`${publicUrl}/konsol/kontrakter/${kleContract}`);
+  assert.equal(outside?.status(), 403);
+  await kw
+    .getByRole('alert')
+    .filter({ hasText: 'Dine rettigheder dækker ikke KLE-emnet 27.20.04' })
+    .waitFor();
+  // Hostile text in the KLE field is refused before anything is signed.
+  await kw.goto(caseUrl);
+  await kleDraft(kw, '<b>2</b>', 'Handlingen blev afvist');
+  await kw.getByRole('alert').filter({ hasText: 'KLE-emnet er to, fire eller seks cifre' }).waitFor();
+  await cw.goto(caseUrl);
+  assert.equal(await cw.locator('section.contract').count(), 3, 'nothing drafted by the refused attempts');
 
   // 8. The operator: each node's fault counters, the authority set by height, and a membership
   // proposal with its votes. (Last: the added authority never starts, so this one-node chain halts.)

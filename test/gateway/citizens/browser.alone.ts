@@ -11,11 +11,14 @@
  * reads with organisation, unit (not the person), purpose and system, each with its inclusion proof
  * checked against a Merkle root anchored on chain. Another citizen's case is refused
  * (changed id), as are a made-up and a replayed login; a citizen unknown to the case system sees
- * nothing. Every page is checked with axe-core. Afterwards the node's store and output, the
- * gateway's files, its log (debug level) and audit are searched for the CPR numbers and names
- * used: none may appear.
+ * nothing. A document read is logged too. The guardian's correction request reaches the case
+ * system's inbox (hostile text refused first); a power of attorney is given, used, revoked, and
+ * lapses with custody. The gateway restarts and the log, messages and grants are read back; the
+ * log's retention erases old entries and the rest still verify. Every page is checked with
+ * axe-core. Afterwards the node's store and output, the gateway's files, its log (debug level) and
+ * audit are searched for the CPR numbers, names and the correction's text used: none may appear.
  *
- * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.test.ts`.
+ * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.alone.ts`.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,15 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type Request as PageRequest,
+  type Response as PageResponse,
+} from 'playwright-core';
+import { AccessLog } from '../../../gateway/access-log/log.ts';
 import { caseReference } from '../../../gateway/console/case-ref.ts';
 import { CaseSystemEmulator } from '../../../gateway/emulators/case-system-emulator.ts';
 import {
@@ -33,6 +44,7 @@ import {
 import { type EmulatedCitizen, MitIdBrokerEmulator } from '../../../gateway/emulators/mitid-broker-oidc.ts';
 import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../../../gateway/keystore.ts';
+import { startGateway } from '../../../gateway/main.ts';
 import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { directorPolicies } from '../../fixtures/contracts.ts';
 import { tempDir } from '../../fixtures/node.ts';
@@ -56,6 +68,8 @@ const CASEWORKER: EmulatedPerson = {
   privileges: [privilege('caseworker')],
 };
 const CHILD_CASE = '27.12.04-G01-7-26';
+// The guardian's correction request: stored encrypted, delivered to the case system only.
+const CORRECTION = 'Taxaen henter Emmeline kl. 7.40, ikke 8.10 <b>som der står</b>. Vh Anna';
 const OTHER_CASE = '27.12.04-G01-9-26';
 const SECRETS = [
   GUARDIAN.cpr,
@@ -69,6 +83,8 @@ const SECRETS = [
   CHILD.firstName,
   CHILD_CASE,
   OTHER_CASE,
+  CORRECTION,
+  'Taxaen henter',
 ];
 
 const freePort = () =>
@@ -407,14 +423,28 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   assert.equal(await heading(cw), 'Sagens overblik');
   const apiRead = await g.call('GET', `/v1/contracts/${placement}`, { as: esdh });
   assert.equal(apiRead.status, 200);
+  // The provider uploads a status report under the placement; the case system reads it: a read of
+  // the case's document, in the log like a contract read.
+  const upload = await g.call('POST', `/v1/documents?docType=status-report&contract=${placement}`, {
+    as: { cert: g.systems.careHome },
+    raw: { bytes: Buffer.from('Statusrapport: trives i skolen.'), contentType: 'text/plain' },
+  });
+  assert.equal(upload.status, 201, JSON.stringify(upload.body));
+  const docRead = await g.call('GET', `/v1/documents/${upload.body.id}`, { as: esdh });
+  assert.equal(docRead.status, 200);
   const accessRows = guardian.locator('table.access-log tbody tr');
   for (let i = 0; ; i++) {
     await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
     const pending = await accessRows.filter({ hasText: 'Afventer forankring' }).count();
-    if ((await accessRows.count()) > 0 && pending === 0) break;
-    assert.ok(i < 120, 'the access log entries are anchored');
+    const documentRows = await accessRows.filter({ hasText: 'et dokument' }).count();
+    if ((await accessRows.count()) > 0 && documentRows > 0 && pending === 0) break;
+    assert.ok(i < 120, 'the access log entries, the document read among them, are anchored');
     await guardian.waitForTimeout(500);
   }
+  assert.match(
+    (await accessRows.filter({ hasText: 'et dokument' }).first().textContent()) ?? '',
+    new RegExp(`CVR ${MUNICIPALITY}.*sagsbehandling.*${g.systems.esdh.systemId}.*Bekræftet`, 's'),
+  );
   const consoleRows = accessRows.filter({ hasText: 'Tillids konsol' });
   assert.ok((await consoleRows.count()) >= 3, 'the caseworker read the case’s three contracts');
   assert.match(
@@ -434,6 +464,8 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   assert.doesNotMatch((await guardian.locator('main').textContent()) ?? '', /Sara/);
   await accessible(guardian, 'the case with its access log');
   await shot(guardian, 'access-log');
+  // The caseworker's open page refreshes itself (a read each time): closed, so the log stands still.
+  await cwContext.close();
 
   // 3. A replayed login (the guardian's callback URL in another browser) and a made-up one are refused.
   const replayContext = await newContext();
@@ -456,20 +488,218 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     /Dine egne ydelser.*ophold på botilbud/s,
   );
   assert.equal((await visit(other, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
-  const strangerPage = await (await newContext()).newPage();
-  await steady(async () => {
-    await visit(strangerPage, `${publicUrl}/borger/login`);
-    await strangerPage.locator(`input[value="${STRANGER.sub}"]`).check();
-    await Promise.all([
-      strangerPage.waitForURL(/\/borger\/callback/),
-      strangerPage.getByRole('button', { name: 'Log ind' }).click(),
-    ]);
-  });
+  const { page: strangerPage } = await login(await newContext(), STRANGER);
+  // Someone the case system does not know (an adviser) logs in — they may hold a power of attorney —
+  // but sees no case, and the child's case is refused.
   await strangerPage.getByText('Kommunen har ingen sager om dig eller dine børn.').waitFor();
-  assert.equal(
-    (await strangerPage.context().cookies()).some((c) => c.name === '__Host-tillid-borger'),
-    false,
+  assert.equal(await strangerPage.locator('section.case').count(), 0);
+  assert.equal((await visit(strangerPage, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
+  await visit(strangerPage, `${publicUrl}/borger/`);
+  await accessible(strangerPage, 'the home page of a person without cases');
+
+  // 4b. Contribute and correct: the guardian asks to correct the taxi. Hostile text is refused first,
+  // and nothing reaches the case system; the request then reaches its inbox, with a receipt on chain.
+  await visit(guardian, `${publicUrl}/borger/sager/${childRef}`);
+  const taxiId = (await guardian
+    .locator('tr[data-contract]', { hasText: 'taxakørsel' })
+    .getAttribute('data-contract')) as string;
+  /**
+   * Submits a form in the browser: `act` (re)opens the page, fills the form and clicks; the answer
+   * to the POST to `path` is returned with its status and redirect. When Chromium aborts that POST
+   * for a network change (see `steady`), `took` says whether it took effect anyway; if not, the
+   * whole step is done again. A POST is never repeated once it took effect.
+   */
+  const submit = async (
+    page: Page,
+    path: string,
+    act: () => Promise<unknown>,
+    took: () => Promise<boolean> = async () => false,
+  ): Promise<{ status: number; location: string | undefined } | 'took'> => {
+    for (let attempt = 1; ; attempt++) {
+      const isIt = (method: string, url: string) => method === 'POST' && new URL(url).pathname === path;
+      let stop = (): void => undefined;
+      const answer = new Promise<{ status: number; location: string | undefined } | 'aborted'>(
+        (resolve, reject) => {
+          const onResponse = (r: PageResponse) => {
+            if (isIt(r.request().method(), r.url()))
+              resolve({ status: r.status(), location: r.headers().location });
+          };
+          const onFailed = (r: PageRequest) => {
+            if (isIt(r.method(), r.url()) && /ERR_NETWORK_CHANGED/.test(r.failure()?.errorText ?? ''))
+              resolve('aborted');
+          };
+          const timer = setTimeout(() => reject(new Error(`no answer to POST ${path}`)), 90_000);
+          page.on('response', onResponse);
+          page.on('requestfailed', onFailed);
+          stop = () => {
+            clearTimeout(timer);
+            page.off('response', onResponse);
+            page.off('requestfailed', onFailed);
+          };
+        },
+      );
+      // Handled here too, so that a time-out while `act` still runs is not an unhandled rejection.
+      answer.catch(() => undefined);
+      try {
+        await act();
+        const a = await answer;
+        if (a !== 'aborted') {
+          await page.waitForLoadState().catch(() => undefined);
+          return a;
+        }
+      } finally {
+        stop();
+      }
+      if (await took()) return 'took';
+      assert.ok(attempt < 4, `POST ${path} aborted by network changes four times`);
+    }
+  };
+  const casePage = `${publicUrl}/borger/sager/${childRef}`;
+  const sendMessage = (text: string, took?: () => Promise<boolean>) =>
+    submit(
+      guardian,
+      `/borger/sager/${childRef}/henvendelser`,
+      async () => {
+        await visit(guardian, casePage);
+        await guardian.getByLabel('Ydelse').selectOption(taxiId);
+        await guardian.getByLabel('Hvad vil du?').selectOption('correction');
+        await guardian.getByLabel('Din besked').fill(text);
+        await guardian.getByRole('button', { name: 'Send til kommunen' }).click();
+      },
+      took,
+    );
+  const cpr = await sendMessage(`Barnets CPR er ${CHILD.cpr}`);
+  assert.equal(cpr !== 'took' && cpr.status, 400);
+  await guardian.getByRole('alert').filter({ hasText: 'Skriv ikke CPR-numre' }).waitFor();
+  const bidi = await sendMessage('Ret \u202edette');
+  assert.equal(bidi !== 'took' && bidi.status, 400);
+  await guardian.getByRole('alert').filter({ hasText: 'usynlige tegn' }).waitFor();
+  // A post from elsewhere, with the session cookie but without the page's CSRF token, is refused too.
+  const forged = await guardianContext.request.post(`${casePage}/henvendelser`, {
+    form: { contract: taxiId, kind: 'correction', text: 'Forfalsket' },
+    maxRedirects: 0,
+  });
+  assert.equal(forged.status(), 403);
+  assert.equal(caseSystem.inbox.length, 0, 'nothing refused reached the case system');
+  const sent = await sendMessage(CORRECTION, async () => caseSystem.inbox.length > 0);
+  if (sent !== 'took') {
+    assert.equal(sent.status, 303);
+    assert.equal(sent.location, `/borger/sager/${childRef}#henvendelser`);
+  }
+  await visit(guardian, casePage);
+  assert.equal(caseSystem.inbox.length, 1);
+  const delivered = caseSystem.inbox[0] as (typeof caseSystem.inbox)[number];
+  assert.equal(delivered.message.text, CORRECTION, 'the text as written: markup is text');
+  assert.equal(delivered.message.caseNumber, CHILD_CASE);
+  assert.equal(delivered.message.contract, taxiId);
+  assert.equal(delivered.message.kind, 'correction');
+  assert.equal(delivered.fromCpr, GUARDIAN.cpr);
+  const receipt = await fetch(`${node.url}/v1/anchors/${delivered.message.commitment}`);
+  assert.equal(receipt.status, 200);
+  assert.equal(((await receipt.json()) as { docType: string }).docType, 'citizen-correction');
+  const messageRow = guardian.locator(`tr[data-message="${delivered.message.id}"]`);
+  assert.match(
+    (await messageRow.textContent()) ?? '',
+    /Anmodning om rettelse.*taxakørsel.*Modtaget af kommunen/s,
   );
+  assert.equal(await guardian.locator('main b').count(), 0, 'no markup from a citizen’s text on the page');
+  await accessible(guardian, 'the case page with a message sent');
+  await shot(guardian, 'henvendelse');
+  caseSystem.handle(delivered.message.id);
+  await visit(guardian, casePage);
+  assert.match((await messageRow.textContent()) ?? '', /Behandlet/);
+
+  // 4c. Power of attorney: the guardian gives the adviser access to the child's case until a date;
+  // the adviser enters the code and sees the services; the guardian revokes it and the adviser is refused.
+  const give = async () => {
+    // The code is shown only once: a page lost to a network change means another grant (the lost one waits unused).
+    const made = await submit(guardian, `/borger/sager/${childRef}/fuldmagter`, async () => {
+      await visit(guardian, casePage);
+      const until = await guardian.getByLabel('Adgang til og med').getAttribute('min');
+      await guardian.getByLabel('Adgang til og med').fill(until as string);
+      await guardian.getByRole('button', { name: 'Opret fuldmagt' }).click();
+    });
+    assert.equal(made !== 'took' && made.status, 200);
+    await guardian.getByText('Fuldmagten er oprettet').waitFor();
+    await accessible(guardian, 'the grant’s code');
+    return (await guardian.locator('[data-code]').textContent()) as string;
+  };
+  /** The adviser enters the code (again, when a network change lost the answer: it is the same grant). */
+  const redeem = async (code: string) => {
+    const used = await submit(strangerPage, '/borger/fuldmagter', async () => {
+      await visit(strangerPage, `${publicUrl}/borger/`);
+      await strangerPage.getByLabel('Kode fra den, der gav dig fuldmagt').fill(code);
+      await strangerPage.getByRole('button', { name: 'Brug koden' }).click();
+    });
+    assert.ok(used !== 'took' && used.status === 303 && used.location);
+    assert.match(used.location, /^\/borger\/fuldmagter\/[0-9a-f-]{36}$/);
+    await visit(strangerPage, `${publicUrl}${used.location}`);
+    return `${publicUrl}${used.location}`;
+  };
+  const code = await give();
+  await shot(guardian, 'fuldmagt-kode');
+  const grantUrl = await redeem(code);
+  assert.equal(await heading(strangerPage), 'Sag delt med dig');
+  assert.equal(await strangerPage.locator('tbody tr').count(), 2, 'the placement and the taxi');
+  assert.doesNotMatch((await strangerPage.locator('main').textContent()) ?? '', /kr\.|Emmeline/);
+  await accessible(strangerPage, 'a case shared by power of attorney');
+  await shot(strangerPage, 'fuldmagt-brugt');
+  const grantLines = (): { grant?: { id: string; commitment: string }; revoked?: { id: string } }[] =>
+    readFileSync(join(dirname(g.keyStoreDir), 'citizens', 'grants.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+  const grantId = grantUrl.split('/').at(-1) as string;
+  const given = grantLines().find((x) => x.grant?.id === grantId)?.grant as {
+    commitment: string;
+    id: string;
+  };
+  assert.ok(given, 'the grant is kept');
+  const onChain = await fetch(`${node.url}/v1/anchors/${given.commitment}`);
+  assert.equal(((await onChain.json()) as { docType: string }).docType, 'citizen-grant');
+  // The code is used: another person cannot take it over.
+  const other2 = await login(await newContext(), OTHER);
+  const taken = await submit(other2.page, '/borger/fuldmagter', async () => {
+    await visit(other2.page, `${publicUrl}/borger/`);
+    await other2.page.getByLabel('Kode fra den, der gav dig fuldmagt').fill(code);
+    await other2.page.getByRole('button', { name: 'Brug koden' }).click();
+  });
+  assert.equal(taken !== 'took' && taken.status, 404);
+  // Nor can they open the grant by its id.
+  assert.equal((await visit(other2.page, grantUrl))?.status(), 404);
+  assert.doesNotMatch((await other2.page.locator('main').textContent()) ?? '', /botilbud|taxa/i);
+  // Revoked by the guardian: refused with a clear message, the revocation on chain.
+  const revoked = await submit(
+    guardian,
+    `/borger/sager/${childRef}/fuldmagter/${given.id}/tilbagekald`,
+    async () => {
+      await visit(guardian, casePage);
+      await guardian
+        .locator(`tr[data-grant="${given.id}"]`)
+        .getByRole('button', { name: /Tilbagekald/ })
+        .click();
+    },
+    // A revoked grant has no button to press again: whether it took is in the gateway's grants file.
+    async () => grantLines().some((x) => x.revoked?.id === given.id),
+  );
+  if (revoked !== 'took') assert.equal(revoked.status, 303);
+  await visit(guardian, casePage);
+  assert.match((await guardian.locator(`tr[data-grant="${given.id}"]`).textContent()) ?? '', /Tilbagekaldt/);
+  assert.equal((await visit(strangerPage, grantUrl))?.status(), 403);
+  await strangerPage.getByRole('alert').filter({ hasText: 'Fuldmagten er tilbagekaldt' }).waitFor();
+  assert.doesNotMatch((await strangerPage.locator('main').textContent()) ?? '', /botilbud|taxa/i);
+  await accessible(strangerPage, 'a revoked grant');
+  await shot(strangerPage, 'fuldmagt-tilbagekaldt');
+
+  // 4d. Custody follows the case system: a second grant works until the guardian loses custody;
+  // then both the guardian and the adviser are refused.
+  const lapsing = await redeem(await give());
+  assert.equal(await heading(strangerPage), 'Sag delt med dig');
+  caseSystem.setCustody(GUARDIAN.cpr, []);
+  assert.equal((await visit(strangerPage, lapsing))?.status(), 403);
+  await strangerPage.getByRole('alert').filter({ hasText: 'har ikke længere adgang til sagen' }).waitFor();
+  assert.equal((await visit(guardian, `${publicUrl}/borger/sager/${childRef}`))?.status(), 403);
+  caseSystem.setCustody(GUARDIAN.cpr, [CHILD.cpr]);
 
   // 5. Logout ends the session.
   await visit(guardian, `${publicUrl}/borger/`);
@@ -479,10 +709,94 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   await visit(guardian, `${publicUrl}/borger/`);
   await guardian.getByRole('link', { name: 'Log ind med MitID' }).waitFor();
   assert.equal((await visit(guardian, `${publicUrl}/borger/sager/${childRef}`))?.status(), 401);
+
+  // 5b. The gateway restarts: the access log, the messages and the grants are read back from its
+  // files; after logging in again the guardian sees the same entries, still verified on chain.
+  /** The case page once no entry awaits anchoring: the number of entries, all verified (bounded wait). */
+  const settled = async (page: Page) => {
+    const rows = page.locator('table.access-log tbody tr');
+    for (let i = 0; ; i++) {
+      await visit(page, `${publicUrl}/borger/sager/${childRef}`);
+      if ((await rows.filter({ hasText: 'Afventer forankring' }).count()) === 0) break;
+      assert.ok(i < 120, 'the access log entries are anchored');
+      await page.waitForTimeout(500);
+    }
+    const count = await rows.count();
+    assert.equal(await rows.filter({ hasText: 'Bekræftet' }).count(), count, 'each entry verified');
+    return count;
+  };
+  const { page: again } = await login(guardianContext, GUARDIAN);
+  const rowsBefore = await settled(again);
+  await g.gateway.stop();
+  const restarted = await startGateway(
+    g.config,
+    { keyStorePassphrase: TEST_PASSPHRASE },
+    { audit: g.audit, log, caseSystem },
+  );
+  t.after(() => restarted.stop());
+  const { page: afterRestart } = await login(guardianContext, GUARDIAN);
+  assert.equal(
+    await settled(afterRestart),
+    rowsBefore,
+    'every entry survived the restart and still proves into a root anchored on chain',
+  );
+  assert.match(
+    (await afterRestart.locator(`tr[data-message="${delivered.message.id}"]`).textContent()) ?? '',
+    /Behandlet/,
+  );
+  assert.match(
+    (await afterRestart.locator(`tr[data-grant="${given.id}"]`).textContent()) ?? '',
+    /Tilbagekaldt/,
+  );
+
+  // 5c. Retention: with the gateway stopped, the log erases the entries read before the latest one
+  // (as its retention sweep does once they are old). After the restart the guardian sees only the
+  // rest, each still verified against its root on chain, and is told that older entries were erased.
+  await restarted.stop();
+  const logFileOfAccess = join(dirname(g.keyStoreDir), 'access-log', 'access-log.jsonl');
+  const recorded = readFileSync(logFileOfAccess, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((x) => x.entry)
+    .map((x) => x.entry as { at: string; caseRef: string });
+  const cutoff = recorded
+    .map((e) => e.at)
+    .sort()
+    .at(-1) as string;
+  const keep = recorded.filter((e) => e.caseRef === childRef && e.at >= cutoff).length;
+  assert.ok(keep > 0 && keep < rowsBefore, 'some entries are older than the cutoff, some not');
+  const offline = AccessLog.open({
+    file: logFileOfAccess,
+    anchor: () => Promise.reject(new Error('the gateway is stopped')),
+    intervalMs: 3_600_000,
+    retentionDays: 1,
+    anchors: () => true,
+  });
+  assert.equal(await offline.eraseBefore(new Date(cutoff)), recorded.filter((e) => e.at < cutoff).length);
+  await offline.stop();
+  const afterRetention = await startGateway(
+    g.config,
+    { keyStorePassphrase: TEST_PASSPHRASE },
+    { audit: g.audit, log, caseSystem },
+  );
+  t.after(() => afterRetention.stop());
+  const { page: retained } = await login(guardianContext, GUARDIAN);
+  assert.equal(await settled(retained), keep, 'the entries kept, each still verified');
+  await retained.getByText('er slettet efter kommunens opbevaringsperiode').waitFor();
+  assert.equal(
+    readFileSync(logFileOfAccess, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"entry"')).length,
+    recorded.filter((e) => e.at >= cutoff).length,
+    'erased from the file, not only from the page',
+  );
+  await accessible(retained, 'the access log after retention');
   assert.deepEqual(violations, [], 'no CSP violations');
 
-  // 6. Privacy: no CPR number, name or case number in the node's store and output, the gateway's
-  // files (key store, documents, config), its debug log or its audit.
+  // 6. Privacy: no CPR number, name, case number or the correction's text in the node's store and
+  // output, the gateway's files (key store, documents, access log, messages, grants), its debug log
+  // or its audit.
   log.flush();
   const places: [string, Buffer][] = [
     ...filesUnder(join(dir, 'network')).map((f) => [f, readFileSync(f)] as [string, Buffer]),

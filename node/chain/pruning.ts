@@ -1,0 +1,68 @@
+/**
+ * Pruning old versions of the state tree. Tree nodes are stored under their hash and never change
+ * (state/commitment/tree.ts), so each block leaves the nodes it rewrote in the store, reachable only
+ * from older roots — about as many bytes per block as it adds. With a retention of R heights, a
+ * store keeps the trees of the last R + 1 heights whole and deletes the rest:
+ *
+ * - each block's commit also writes its *stale list*: the nodes it took out of the tree (those it
+ *   replaced and did not write again itself);
+ * - the commit of head h deletes the stale list of height h − R in the same batch: after it, no
+ *   root before h − R is whole, and `provableFrom` says so (a proof asked below it is refused with
+ *   `STATE_PRUNED`, never answered from a half-deleted tree);
+ * - a node a later block wrote again (a value set back, a leaf pushed one level down by a new
+ *   neighbour) is in the tree again: its stored record carries that later height, and it stays;
+ * - proofs that outlive the retention are kept: a proven read carries, for every change of the
+ *   authority set, the schedule's proof under the header before it (chain/prove.ts), so the nodes
+ *   on those paths are never deleted (`pinnedNodes`).
+ *
+ * Blocks and application state are untouched: `tillid chain verify` and the nodes that sync from
+ * this one replay blocks, not trees. Blocks committed before pruning was switched on have no stale
+ * list, so their old nodes stay.
+ */
+import type { Hex } from '../protocol/hash.ts';
+import type { EncodedNode, TreeNodeReader } from '../state/commitment/tree.ts';
+import { pathNodes } from '../state/commitment/tree.ts';
+
+/** What a commit prunes: the stale list of `height` (when due), sparing `keep`. */
+export interface PruneStep {
+  readonly height?: number;
+  readonly keep: ReadonlySet<Hex>;
+}
+
+export const staleListKey = (height: number): Buffer => Buffer.from(`S:${String(height).padStart(12, '0')}`);
+
+/** The nodes a block took out of the tree, as concatenated hash bytes (32 each). */
+export function staleNodes(replaced: readonly Hex[], created: ReadonlyMap<Hex, EncodedNode>): Buffer {
+  const out = Buffer.allocUnsafe(replaced.length * 32);
+  let at = 0;
+  for (const hash of replaced) if (!created.has(hash)) at += out.write(hash, at, 32, 'hex');
+  return out.subarray(0, at);
+}
+
+/** The height whose stale list the commit of `head` deletes, with `retention` heights kept. */
+export const pruneHeight = (head: number, retention: number): number | undefined =>
+  head - retention >= 1 ? head - retention : undefined;
+
+/**
+ * The nodes on `key`'s path under each of `roots`: kept whatever the retention, since a proof
+ * along them is still served. Memoized per root (nodes never change, so neither does a path).
+ */
+export class PinnedPaths {
+  readonly #paths = new Map<Hex, readonly Hex[]>();
+  readonly #key: string;
+  constructor(key: string) {
+    this.#key = key;
+  }
+  nodes(reader: TreeNodeReader, roots: readonly Hex[]): Set<Hex> {
+    const keep = new Set<Hex>();
+    for (const root of roots) {
+      let path = this.#paths.get(root);
+      if (path === undefined) {
+        path = pathNodes(reader, root, this.#key);
+        this.#paths.set(root, path);
+      }
+      for (const hash of path) keep.add(hash);
+    }
+    return keep;
+  }
+}
