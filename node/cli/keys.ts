@@ -9,7 +9,7 @@
  *
  * Passphrases and PINs come from files only (node/custody/passphrase.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionSignedVoteLog, SIGNED_VOTE_LOG } from '../consensus/tendermint/file-signed-log.ts';
 import { readKeyFile, writeEncryptedKeyFile, writePlaintextKeyFile } from '../custody/key-file.ts';
@@ -60,6 +60,34 @@ export function keysGenerate(args: string[]): void {
   console.log(
     JSON.stringify({ publicKey: keyPair.publicKey, keyFile: path, encrypted: !v.plaintext, signedVoteLog }),
   );
+}
+
+/**
+ * `keys provision-log --data-dir <dir>`: the operator states that the key this data directory's node
+ * signs with has never signed (a new network on fresh volumes, e.g. Kubernetes PersistentVolumes the
+ * key ceremony could not write to). Refuses a directory that already holds a log or anything else —
+ * a node that has run there may have signed, and an empty log would let it sign twice.
+ */
+export function keysProvisionLog(args: string[]): void {
+  const v = parse(args, {
+    'data-dir': { type: 'string' },
+    'unless-used': { type: 'boolean', default: false },
+  });
+  const dataDir = required(v['data-dir'], 'data-dir');
+  const used = existsSync(dataDir) && readdirSync(dataDir).length > 0;
+  // --unless-used: for an init step that runs before every start (Kubernetes --new-network): a used
+  // directory is left as it is — its own log, or none, decides.
+  if (used && v['unless-used']) {
+    console.log(JSON.stringify({ signedVoteLog: null, reason: `${dataDir} is in use; left as it is` }));
+    return;
+  }
+  if (used)
+    throw new UsageError(
+      `${dataDir} is not empty: a node has run there and may have signed; its log is never made up ` +
+        '(a node without one waits for the other authorities: deploy/OPERATIONS.md, "The signed-vote log")',
+    );
+  provisionSignedVoteLog(dataDir);
+  console.log(JSON.stringify({ signedVoteLog: join(dataDir, SIGNED_VOTE_LOG) }));
 }
 
 export function keysEncrypt(args: string[]): void {

@@ -9,6 +9,11 @@ export const USAGE = `usage: tillid <command>
                                          --data-dir: its node's data directory gets the key's empty
                                          signed-vote log (a key that never signed; without it the
                                          node takes its log as lost and waits before it signs)
+  keys provision-log --data-dir <empty dir> [--unless-used]
+                                         state that the key of the node using this (empty) data
+                                         directory has never signed: writes its empty signed-vote log
+                                         (a new network on fresh volumes); refuses a used directory
+                                         (--unless-used: leaves it alone, exit 0)
   keys encrypt --key <plaintext file> --out <file> [--passphrase-file <file>]
                                          encrypt an old plaintext key file (same key)
   keys hsm-generate --hsm <hsm.json> [--data-dir <dir>]
