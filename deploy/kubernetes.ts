@@ -150,6 +150,21 @@ async function nodeObjects(
           spec: {
             terminationGracePeriodSeconds: 20,
             securityContext: podSecurityContext(),
+            // --new-network: the key has never signed, so a fresh volume gets its empty signed-vote
+            // log before the first start; a used volume is left alone (its own log decides).
+            ...(o.newNetwork
+              ? {
+                  initContainers: [
+                    {
+                      name: 'provision-vote-log',
+                      image: o.image,
+                      args: ['keys', 'provision-log', '--data-dir', '/var/lib/tillid/data', '--unless-used'],
+                      securityContext: containerSecurityContext(),
+                      volumeMounts: [{ name: 'data', mountPath: '/var/lib/tillid' }],
+                    },
+                  ],
+                }
+              : {}),
             containers: [
               {
                 name: 'node',

@@ -23,7 +23,7 @@ import type { Consensus } from './consensus/consensus.ts';
 import { ConsortiumConsensus } from './consensus/consortium.ts';
 import { evidenceReporter } from './consensus/evidence-report.ts';
 import { SoloAuthority } from './consensus/solo.ts';
-import { FileSignedVoteLog } from './consensus/tendermint/file-signed-log.ts';
+import { FileSignedVoteLog, SIGNED_VOTE_LOG } from './consensus/tendermint/file-signed-log.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { TransactionIntake } from './mempool/intake.ts';
@@ -142,7 +142,14 @@ function assemble(opened: Opened): NodeComponents {
   let consensus: Consensus;
   if (running && gossip && txGossip) {
     // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
-    const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
+    const signedLog = new FileSignedVoteLog(join(config.dataDir, SIGNED_VOTE_LOG));
+    if (signedLog.lost)
+      log.warn(
+        { file: join(config.dataDir, SIGNED_VOTE_LOG) },
+        'signed-vote log missing: taken as lost; this authority signs again only once the other authorities ' +
+          'have told it their heads and finalized past them (README, consensus). A key that never signed gets an ' +
+          'empty log from network init / join / keys generate --data-dir',
+      );
     network = { running, txGossip, signedLog };
     const report = evidenceReporter(c);
     consensus = new ConsortiumConsensus({

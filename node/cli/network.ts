@@ -9,11 +9,13 @@
  * in an HSM (`--hsm "Name=hsm.json"`) gets the `hsm` object in its config and no key file; its
  * public key is read from the token.
  */
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../custody/passphrase.ts';
 import type { HsmConfig } from '../custody/pkcs11.ts';
@@ -137,6 +139,9 @@ export async function initNetwork(
     } else if (!isValidPublicKey(publicKey)) {
       throw new UsageError(`${m.name}: invalid public key`);
     }
+    // Before its genesis exists no key can have signed for this chain (signatures name the chain):
+    // each node starts with a complete, empty vote log (file-signed-log.ts).
+    provisionSignedVoteLog(join(dir, 'data'));
     authorities.push({ name: m.name, cvr: m.cvr, publicKey, address: places[i]?.address as string });
     nodeDirs.push(dir);
   });

@@ -9,15 +9,18 @@
  * round-robin to the authorities' APIs, closed loop with at most --max-pending submitted but not yet
  * final, for --duration seconds. Reported per topology: finalized tx/s inside the window (and as a
  * ratio to the same run's `local` figure), submission-to-finality p50/p99 as seen by following
- * the first node's blocks, mean CPU % and peak memory per container (`docker stats`, sampled), and
- * storage growth per 100,000 transactions — extrapolated from the bytes each node's store grew per
+ * the first node's blocks, mean CPU % and peak memory per container (`docker stats`, sampled), each
+ * container's CPU seconds per finalized block and CPU ms per finalized transaction over the sampled
+ * span (its own cost, which is what it would cost on a host of its own), and storage growth per
+ * 100,000 transactions — extrapolated from the bytes each node's store grew per
  * finalized transaction during the run (empty blocks included). Also printed: this machine's
  * single-core Ed25519 verify rate as a baseline. Writes deploy/topologies.json and
  * deploy/topologies.svg unless --no-write.
  *
- * Not run: `central` (4 authorities, municipalities through the gateway): the gateway runs in
- * compose (docker-compose.yml) but this benchmark does not drive it yet; `npm run bench:gateway`
- * measures the gateway's own cost against the same nodes.
+ * Every container shares this machine's cores: tx/s and finality are single-box figures, labelled
+ * so in deploy/TOPOLOGIES.md. Per-node cost at the national workload, central included (the
+ * operator's shared nodes), is `npm run bench:national`; `npm run bench:gateway` measures the
+ * gateway's own cost against the same nodes.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -57,6 +60,13 @@ interface Result {
   memMbPeak: Record<string, number>;
   storageBytesPerTx: number;
   storageMbPer100kTx: number;
+  /**
+   * Per container, CPU seconds per finalized block and CPU ms per finalized transaction while
+   * sampled: mean CPU % × the sampled span ÷ blocks (transactions) finalized in it. A node's own
+   * cost, though every container here shares the same cores.
+   */
+  cpuSecondsPerBlock: Record<string, number>;
+  cpuMsPerTx: Record<string, number>;
 }
 
 const { values } = parseArgs({
@@ -119,6 +129,8 @@ async function runTopology(t: Topology): Promise<Result> {
     const submittedAt = new Float64Array(count);
     const finalizedAt = new Float64Array(count);
     let finalized = 0;
+    /** When each block was seen and how many of this run's transactions it held. */
+    const seen: { at: number; txs: number }[] = [];
     let following = true;
     const prefix = `urn:bench:${run}:`;
     let next = (await c.status(first)).finalizedHeight + 1;
@@ -130,6 +142,7 @@ async function runTopology(t: Topology): Promise<Result> {
           continue;
         }
         const now = performance.now();
+        const before = finalized;
         for (const tx of block.transactions as { payload: { ref?: string } }[]) {
           const ref = tx.payload.ref;
           if (!ref?.startsWith(prefix)) continue;
@@ -139,6 +152,7 @@ async function runTopology(t: Topology): Promise<Result> {
             finalized++;
           }
         }
+        seen.push({ at: now, txs: finalized - before });
         next++;
       }
     })();
@@ -147,14 +161,18 @@ async function runTopology(t: Topology): Promise<Result> {
     const cpu = new Map<string, number[]>();
     const mem = new Map<string, number>();
     let sampling = true;
+    let sampledFrom = Number.NaN;
+    let sampledTo = Number.NaN;
     const sampler = (async () => {
       await sleep(2000);
+      sampledFrom = performance.now();
       while (sampling) {
         for (const [id, s] of await c.stats().catch(() => new Map())) {
           cpu.set(id, [...(cpu.get(id) ?? []), s.cpu]);
           mem.set(id, Math.max(mem.get(id) ?? 0, s.memMb));
         }
       }
+      sampledTo = performance.now();
     })();
 
     let cursor = 0;
@@ -202,6 +220,9 @@ async function runTopology(t: Topology): Promise<Result> {
     const grown = bytesAfter.reduce((s, b, i) => s + (b - (bytesBefore[i] as number)), 0) / dataDirs.length;
     const perTx = finalized > 0 ? grown / finalized : Number.NaN;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const span = seen.filter((b) => b.at >= sampledFrom && b.at <= sampledTo);
+    const spanTxs = span.reduce((s, b) => s + b.txs, 0);
+    const cpuSeconds = (xs: number[]) => (mean(xs) / 100) * ((sampledTo - sampledFrom) / 1000);
     return {
       topology: t.name,
       containers: all.length,
@@ -213,6 +234,15 @@ async function runTopology(t: Topology): Promise<Result> {
       memMbPeak: Object.fromEntries([...mem].map(([id, m]) => [id, Math.round(m)])),
       storageBytesPerTx: Math.round(perTx),
       storageMbPer100kTx: Math.round((perTx * 100_000) / 1e5) / 10,
+      cpuSecondsPerBlock: Object.fromEntries(
+        [...cpu].map(([id, xs]) => [
+          id,
+          Math.round((cpuSeconds(xs) / Math.max(1, span.length)) * 1000) / 1000,
+        ]),
+      ),
+      cpuMsPerTx: Object.fromEntries(
+        [...cpu].map(([id, xs]) => [id, Math.round((cpuSeconds(xs) / Math.max(1, spanTxs)) * 1e5) / 100]),
+      ),
     };
   } finally {
     await c.stop();
@@ -239,7 +269,7 @@ function svgChart(results: Result[], baseline: number): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
 <title>Tillid topologies: finalized tx/s and finality per topology</title>
 <rect width="100%" height="100%" fill="white"/>
-<text x="10" y="22" font-size="15" font-weight="bold">Tillid topologies in containers: finalized tx/s and finality</text>
+<text x="10" y="22" font-size="15" font-weight="bold">Tillid topologies on ONE machine (single box): finalized tx/s and finality</text>
 <text x="10" y="40" font-size="11" fill="#555">${cpus().length} cores shared by every container; baseline Ed25519 verify ${baseline.toFixed(0)}/s on one core (npm run bench:topologies)</text>
 ${bars}
 </svg>
@@ -261,15 +291,15 @@ const local = results.find((r) => r.topology === 'local');
 for (const r of results) if (local) r.ratioToLocal = r.txPerSecond / local.txPerSecond;
 
 console.log(
-  '\n| topology | containers | tx/s | × local | finality p50 | p99 | CPU % per container (mean) | memory MB per container (peak) | MB per 100k tx per node |',
+  '\n| topology | containers | tx/s | × local | finality p50 | p99 | CPU % per container (mean) | CPU s per block per container | CPU ms per tx per container | memory MB per container (peak) | MB per 100k tx per node |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const cpu = Object.values(r.cpuPercentMean);
   const mem = Object.values(r.memMbPeak);
   const range = (xs: number[]) => (xs.length ? `${Math.min(...xs)}–${Math.max(...xs)}` : 'n/a');
   console.log(
-    `| ${r.topology} | ${r.containers} | ${r.txPerSecond.toFixed(0)} | ${(r.ratioToLocal ?? Number.NaN).toFixed(2)} | ${r.finalityP50Ms.toFixed(0)} ms | ${Number.isFinite(r.finalityP99Ms) ? r.finalityP99Ms.toFixed(0) : '∞'} ms | ${range(cpu)} | ${range(mem)} | ${r.storageMbPer100kTx} |`,
+    `| ${r.topology} | ${r.containers} | ${r.txPerSecond.toFixed(0)} | ${(r.ratioToLocal ?? Number.NaN).toFixed(2)} | ${r.finalityP50Ms.toFixed(0)} ms | ${Number.isFinite(r.finalityP99Ms) ? r.finalityP99Ms.toFixed(0) : '∞'} ms | ${range(cpu)} | ${range(Object.values(r.cpuSecondsPerBlock))} | ${range(Object.values(r.cpuMsPerTx))} | ${range(mem)} | ${r.storageMbPer100kTx} |`,
   );
 }
 console.log(`\nbaseline: Ed25519 verify ${baseline.toFixed(0)} ops/s on one core (same run)`);

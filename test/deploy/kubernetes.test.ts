@@ -149,3 +149,33 @@ test('the schema check catches a wrong manifest (it is not a formality)', async 
   pdb.spec.minAvailable = { three: 3 };
   assert.throws(() => new PodDisruptionBudget(pdb).validate());
 });
+
+test('--new-network gives each node an init step that writes the empty vote log on a fresh volume only; without it none', async () => {
+  const fresh = await kubernetesNetwork(members(4), { ...options, newNetwork: true });
+  validate(fresh.manifests);
+  for (const set of byKind(fresh.manifests, 'StatefulSet').filter((s) =>
+    s.metadata.name.startsWith('node-'),
+  )) {
+    const init = (set.spec.template.spec.initContainers as Manifest[])[0] as Manifest;
+    assert.deepEqual(init.args, [
+      'keys',
+      'provision-log',
+      '--data-dir',
+      '/var/lib/tillid/data',
+      '--unless-used',
+    ]);
+    assert.equal(init.image, set.spec.template.spec.containers[0].image);
+    // The node's data directory is on the volume the init step writes to.
+    const config = JSON.parse(
+      byKind(fresh.manifests, 'ConfigMap').find((c) => c.metadata.name === `${set.metadata.name}-config`)
+        ?.data['config.json'],
+    );
+    assert.equal(config.dataDir, '/var/lib/tillid/data');
+  }
+  const later = await kubernetesNetwork(members(4), options);
+  for (const set of byKind(later.manifests, 'StatefulSet'))
+    assert.equal(
+      set.spec.template.spec.initContainers?.some((c: Manifest) => c.name === 'provision-vote-log') ?? false,
+      false,
+    );
+});

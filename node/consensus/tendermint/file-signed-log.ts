@@ -2,19 +2,43 @@
  * The durable "last signed" log: one JSON line per signed message, fsync'ed before `record`
  * returns, because the message is broadcast right after and a restarted authority must never sign
  * a conflicting one. Pruning rewrites the file (write, fsync, rename) with the entries still needed.
- * The file is created on first open, so a missing file later means the record was lost (`lost`).
+ * A missing file means the record was lost (`lost`): a fresh data directory for a key that has
+ * signed before looks exactly like one for a new key, so a missing log is never taken to mean "new".
+ * A key that has never signed gets its empty log when it is provisioned (`provisionSignedVoteLog`:
+ * `network init`, `network join` and `keys generate` do it), and that file is the marker that the
+ * log is complete from the start. The file is also created on first open, so a node whose log was
+ * lost is a normal node again from its next start on (by then it has rejoined safely).
  */
 import {
   closeSync,
   existsSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { join } from 'node:path';
 import { type SignedEntry, type SignedVoteLog, slotOf } from './signed-log.ts';
+
+/** The log's file name in a node's data directory. */
+export const SIGNED_VOTE_LOG = 'signed-votes.jsonl';
+
+/**
+ * Creates the empty signed-vote log for a key that has never signed, in the data directory its node
+ * will use, so the node starts as one whose record is complete. Call it only where the key was just
+ * made (or before the genesis exists): for a key that has signed, an empty log would let the node
+ * sign twice. Never touches an existing log. Returns whether it created one.
+ */
+export function provisionSignedVoteLog(dataDir: string): boolean {
+  const path = join(dataDir, SIGNED_VOTE_LOG);
+  if (existsSync(path)) return false;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path, '', { flag: 'wx', flush: true });
+  return true;
+}
 
 export class FileSignedVoteLog implements SignedVoteLog {
   readonly #path: string;

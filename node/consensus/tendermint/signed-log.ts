@@ -26,8 +26,9 @@ export type SlotType = 'proposal' | VoteType;
 export interface SignedVoteLog {
   /**
    * True when the log cannot vouch for what was signed before it was opened: its file was missing
-   * (a data directory restored from a block backup, or the log deleted). The host then treats the
-   * node like one with an empty chain and votes only from a peer's head + 2.
+   * (a data directory wiped or restored from a block backup, or the log deleted). A log that exists
+   * vouches for everything, even on an empty chain. The host then signs nothing until other
+   * authorities' heads bound what this key signed before (../rejoin.ts).
    */
   readonly lost?: boolean;
   /** Everything signed at `height`, in signing order. */
@@ -46,7 +47,7 @@ export const slotOf = (entry: SignedEntry): { height: number; round: number; typ
 export class MemorySignedVoteLog implements SignedVoteLog {
   readonly #byHeight = new Map<number, SignedEntry[]>();
   readonly lost: boolean;
-  /** `lost`: the simulator's stand-in for a node restarted without its signed-vote log file. */
+  /** `lost`: the simulator's stand-in for a node restarted without its signed-vote log file (or wiped). */
   constructor(options: { lost?: boolean } = {}) {
     this.lost = options.lost ?? false;
   }
