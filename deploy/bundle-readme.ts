@@ -55,7 +55,7 @@ sudo chown 1000:1000 secrets/tillid-key-passphrase
 docker volume create tillid-node
 docker run --rm -v tillid-node:/var/lib/tillid \\
   -v "$PWD/secrets/tillid-key-passphrase:/run/secrets/tillid-key-passphrase:ro" \\
-  ${b.image} keys generate --out /var/lib/tillid/key.json
+  ${b.image} keys generate --out /var/lib/tillid/key.json --data-dir /var/lib/tillid/data
 \`\`\`
 
 Back up the encrypted key and, separately, its passphrase now (deploy/OPERATIONS.md, "Keys").

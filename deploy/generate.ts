@@ -295,6 +295,8 @@ Kubernetes (deploy/KUBERNETES.md), from the same members.json:
   --kubernetes network --members members.json --out DIR        every member's node + the gateway
   --kubernetes municipality --members members.json --genesis genesis.json --municipality NAME|CVR --out DIR
   [--namespace tillid] [--storage 20Gi] [--chain-id ID] [--image TAG] [--gateway-image TAG]
+  [--new-network]   first start of a new network: fresh volumes get the keys' empty signed-vote
+                    logs (re-apply without it once the network has finalized; KUBERNETES.md)
 
 Every compose file has log rotation and the monitoring profile; start with
   npm run up -- --file DIR/docker-compose.yml [--monitoring]`;
@@ -332,6 +334,7 @@ if (import.meta.main) {
         namespace: { type: 'string', default: 'tillid' },
         storage: { type: 'string', default: '20Gi' },
         genesis: { type: 'string' },
+        'new-network': { type: 'boolean', default: false },
       },
     });
     if (values.help) {
@@ -355,6 +358,7 @@ if (import.meta.main) {
         gatewayImage: values['gateway-image'],
         blockIntervalMs,
         storage: values.storage,
+        newNetwork: values['new-network'],
         ...(values.genesis
           ? { genesis: decodeGenesis(JSON.parse(readFileSync(values.genesis, 'utf8'))) }
           : {}),

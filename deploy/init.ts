@@ -18,6 +18,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { acceleratedClock } from '../node/cli/network.ts';
+import { provisionSignedVoteLog } from '../node/consensus/tendermint/file-signed-log.ts';
 import { writeEncryptedKeyFile } from '../node/custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../node/custody/passphrase.ts';
 import { peerIdForPublicKey } from '../node/p2p/identity.ts';
@@ -100,6 +101,8 @@ export async function initContainerNetwork(o: ContainerNetworkOptions): Promise<
       key,
       writeRandomPassphrase(join(dir, THROWAWAY_PASSPHRASE_FILE)),
     );
+    // A key made just now has signed nothing: its node starts with a complete (empty) vote log.
+    provisionSignedVoteLog(join(dir, 'data'));
     nodes.push({ ...n, dir, publicKey: key.publicKey, peerId: await peerIdForPublicKey(key.publicKey) });
   }
   const address = (n: InitializedNode) => `/dns4/${n.id}/tcp/${p2pPort}`;

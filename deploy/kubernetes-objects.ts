@@ -19,6 +19,13 @@ export interface KubernetesOptions {
    * every member must start from the same bytes; `network` makes one when it is not given.
    */
   readonly genesis?: Genesis;
+  /**
+   * A new network whose keys have never signed: each node's empty volume gets an empty signed-vote
+   * log before the node's first start (an init container). Without it a node on a fresh volume takes
+   * its log as lost and waits for the others, so a whole new network would never start. Re-apply
+   * without it once the network has finalized: a volume lost later must not get a made-up log.
+   */
+  readonly newNetwork?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are plain JSON, checked against the API schemas in tests

@@ -44,6 +44,16 @@ export function nodeName(member: Pick<Member, 'name'>): string {
   return `node-${slug(member.name).slice(0, 40).replace(/-$/, '')}`;
 }
 
+/** The DNS names a node's API certificate must cover in `namespace`. */
+export function tlsNames(name: string, namespace: string): string[] {
+  return [
+    name,
+    `${name}.${namespace}.svc`,
+    `${name}.${namespace}.svc.cluster.local`,
+    `${name}-0.${name}.${namespace}.svc.cluster.local`,
+  ];
+}
+
 export const quorum = (authorities: number): number => Math.floor((2 * authorities) / 3) + 1;
 
 function genesisOf(
@@ -84,7 +94,13 @@ async function nodeObjects(
     genesisFile: '/etc/tillid/genesis.json',
     keyFile: '/etc/tillid-key/key.json',
     dataDir: '/var/lib/tillid/data',
-    api: { host: '0.0.0.0', port: API },
+    // HTTPS only: the API carries what municipalities act on, so it is never plain HTTP across the
+    // cluster. The certificate is the operator's (Secret `<node>-tls`, see KUBERNETES.md).
+    api: {
+      host: '0.0.0.0',
+      port: API,
+      tls: { cert: '/etc/tillid-tls/tls.crt', key: '/etc/tillid-tls/tls.key' },
+    },
     blockIntervalMs: o.blockIntervalMs,
     logLevel: 'info',
     p2p: {
@@ -143,13 +159,31 @@ async function nodeObjects(
             labels: podLabels,
             annotations: {
               'prometheus.io/scrape': 'true',
+              'prometheus.io/scheme': 'https',
               'prometheus.io/port': String(API),
               'prometheus.io/path': '/metrics',
+              // The names the certificate in `<name>-tls` must cover: what the gateway and peers dial.
+              'tillid.dk/tls-names': tlsNames(name, o.namespace).join(','),
             },
           },
           spec: {
             terminationGracePeriodSeconds: 20,
             securityContext: podSecurityContext(),
+            // --new-network: the key has never signed, so a fresh volume gets its empty signed-vote
+            // log before the first start; a used volume is left alone (its own log decides).
+            ...(o.newNetwork
+              ? {
+                  initContainers: [
+                    {
+                      name: 'provision-vote-log',
+                      image: o.image,
+                      args: ['keys', 'provision-log', '--data-dir', '/var/lib/tillid/data', '--unless-used'],
+                      securityContext: containerSecurityContext(),
+                      volumeMounts: [{ name: 'data', mountPath: '/var/lib/tillid' }],
+                    },
+                  ],
+                }
+              : {}),
             containers: [
               {
                 name: 'node',
@@ -162,18 +196,18 @@ async function nodeObjects(
                 env: [{ name: 'TILLID_API_HOST', value: '0.0.0.0' }],
                 resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } },
                 livenessProbe: {
-                  httpGet: { path: '/healthz', port: 'api' },
+                  httpGet: { path: '/healthz', port: 'api', scheme: 'HTTPS' },
                   periodSeconds: 10,
                   timeoutSeconds: 3,
                   failureThreshold: 6,
                 },
                 readinessProbe: {
-                  httpGet: { path: '/readyz', port: 'api' },
+                  httpGet: { path: '/readyz', port: 'api', scheme: 'HTTPS' },
                   periodSeconds: 5,
                   timeoutSeconds: 3,
                 },
                 startupProbe: {
-                  httpGet: { path: '/healthz', port: 'api' },
+                  httpGet: { path: '/healthz', port: 'api', scheme: 'HTTPS' },
                   periodSeconds: 5,
                   failureThreshold: 60,
                 },
@@ -189,6 +223,7 @@ async function nodeObjects(
                     subPath: 'passphrase',
                     readOnly: true,
                   },
+                  { name: 'tls', mountPath: '/etc/tillid-tls', readOnly: true },
                   { name: 'data', mountPath: '/var/lib/tillid' },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
@@ -196,6 +231,9 @@ async function nodeObjects(
             ],
             volumes: [
               { name: 'config', configMap: { name: `${name}-config` } },
+              // A kubernetes.io/tls Secret (tls.crt, tls.key), e.g. from cert-manager or the
+              // municipality's PKI; the generator never makes one, as it never makes a key.
+              { name: 'tls', secret: { secretName: `${name}-tls`, defaultMode: 0o440 } },
               // Owned by root, group fsGroup (1000): 0440 lets the node (uid 1000, gid 1000) read it.
               { name: 'key', secret: { secretName: `${name}-key`, defaultMode: 0o440 } },
               {

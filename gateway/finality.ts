@@ -157,6 +157,49 @@ export class FinalityWatcher {
   }
 
   /** The chain's verdict as the node reports it now (no waiting). */
+  /**
+   * Settles every waiter whose transaction block `height` holds. One request for the block's
+   * receipts (the verdict on each of its transactions); when it holds a waited-for transaction the
+   * block is fetched and its certificate verified, and the receipts must name exactly that block's
+   * transactions, before any waiter is settled. False when the node has no such block yet.
+   */
+  async #settleFromBlock(cvr: string, height: number): Promise<boolean> {
+    const receipts = await this.#router.get<BlockReceipts>(cvr, `/v1/blocks/${height}/receipts`);
+    if (receipts === undefined) return false;
+    if (!receipts.receipts.some((r) => this.#waiters.has(r.hash))) return true;
+    const block = await this.#verifier.certifiedBlock(cvr, height);
+    const held = block.transactions.map(transactionHash);
+    if (
+      receipts.height !== height ||
+      receipts.hash !== block.hash ||
+      receipts.receipts.length !== held.length ||
+      receipts.receipts.some((r, i) => r.hash !== held[i] || r.index !== i)
+    )
+      throw new GatewayError(
+        'CHAIN_UNVERIFIED',
+        `the receipts served for block ${height} do not match its verified transactions`,
+      );
+    const summary = { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 };
+    for (const r of receipts.receipts) {
+      if (!this.#waiters.has(r.hash)) continue;
+      this.#settle(
+        r.hash,
+        r.code === 'OK'
+          ? { hash: r.hash, status: 'finalized', height, index: r.index, block: summary }
+          : {
+              hash: r.hash,
+              status: 'rejected',
+              height,
+              index: r.index,
+              code: r.code,
+              ...(r.message !== undefined ? { message: r.message } : {}),
+              block: summary,
+            },
+      );
+    }
+    return true;
+  }
+
   async outcome(cvr: string, hash: Hex): Promise<TransactionOutcome | undefined> {
     return this.#router.get<TransactionOutcome>(cvr, `/v1/transactions/${hash}`);
   }
@@ -230,46 +273,11 @@ export class FinalityWatcher {
       // Start a few blocks back from where we joined: a transaction may be in a block just committed.
       this.#cursor = Math.max(0, (status.finalizedHeight ?? status.height) - 3);
     }
-    // A node serves only committed blocks: walk forward until the next height does not exist yet.
-    // One request per block, for its receipts (the verdict on each of its transactions); a block
-    // that holds a waited-for transaction is then fetched and its certificate verified, and the
-    // receipts must name exactly that block's transactions, before any waiter is settled.
+    // A node serves only committed blocks: walk forward until the next height does not exist yet,
+    // at most WALK_PER_TICK blocks a tick.
     for (let walked = 0; this.#waiters.size > 0 && walked < WALK_PER_TICK; walked++) {
       const height: number = (this.#cursor as number) + 1;
-      const receipts = await this.#router.get<BlockReceipts>(first.cvr, `/v1/blocks/${height}/receipts`);
-      if (receipts === undefined) break;
-      if (receipts.receipts.some((r) => this.#waiters.has(r.hash))) {
-        const block = await this.#verifier.certifiedBlock(first.cvr, height);
-        const held = block.transactions.map(transactionHash);
-        if (
-          receipts.height !== height ||
-          receipts.hash !== block.hash ||
-          receipts.receipts.length !== held.length ||
-          receipts.receipts.some((r, i) => r.hash !== held[i] || r.index !== i)
-        )
-          throw new GatewayError(
-            'CHAIN_UNVERIFIED',
-            `the receipts served for block ${height} do not match its verified transactions`,
-          );
-        const summary = { height, hash: block.hash, signatures: block.certificate?.signatures.length ?? 0 };
-        for (const r of receipts.receipts) {
-          if (!this.#waiters.has(r.hash)) continue;
-          this.#settle(
-            r.hash,
-            r.code === 'OK'
-              ? { hash: r.hash, status: 'finalized', height, index: r.index, block: summary }
-              : {
-                  hash: r.hash,
-                  status: 'rejected',
-                  height,
-                  index: r.index,
-                  code: r.code,
-                  ...(r.message !== undefined ? { message: r.message } : {}),
-                  block: summary,
-                },
-          );
-        }
-      }
+      if (!(await this.#settleFromBlock(first.cvr, height))) break;
       this.#cursor = height;
     }
     // Transactions refused before any block (expired, dropped) never appear in one: poll those.
@@ -286,18 +294,10 @@ export class FinalityWatcher {
         const verdict = await this.outcome(w.cvr, hash).catch(() => undefined);
         if (verdict?.status === 'rejected' && verdict.height === undefined) this.#settle(hash, verdict);
         if (verdict?.status === 'pending' || verdict?.height === undefined) return;
-        // In a block, by the node's word: settled only once that block's certificate verifies and
-        // the block holds the transaction.
-        const block = await this.#verifier.certifiedBlock(w.cvr, verdict.height);
-        if (!block.transactions.some((tx) => transactionHash(tx) === hash)) return;
-        this.#settle(hash, {
-          ...verdict,
-          block: {
-            height: verdict.height,
-            hash: block.hash,
-            signatures: block.certificate?.signatures.length ?? 0,
-          },
-        });
+        // In a block, by the node's word: that block is read as the walk reads one (its receipts,
+        // proven where proofs are on, matched against its certified transactions), so the verdict
+        // comes from the block, never from the node's answer alone.
+        await this.#settleFromBlock(w.cvr, verdict.height);
       }),
     );
   }

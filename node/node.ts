@@ -23,7 +23,7 @@ import type { Consensus } from './consensus/consensus.ts';
 import { ConsortiumConsensus } from './consensus/consortium.ts';
 import { evidenceReporter } from './consensus/evidence-report.ts';
 import { SoloAuthority } from './consensus/solo.ts';
-import { FileSignedVoteLog } from './consensus/tendermint/file-signed-log.ts';
+import { FileSignedVoteLog, SIGNED_VOTE_LOG } from './consensus/tendermint/file-signed-log.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { TransactionIntake } from './mempool/intake.ts';
@@ -143,11 +143,15 @@ function assemble(opened: Opened): NodeComponents {
   let consensus: Consensus;
   if (running && gossip && txGossip) {
     // Every consortium node can vote if the authorities vote it in; until then it follows as an observer.
-    // Durable when record returns (one O_DSYNC write on the main thread). Write-behind (the write
-    // in libuv's pool, host.ts waiting before it sends) is not used: with it, four nodes at
-    // saturation on a loaded machine finalized 0–4 tx/s against 19–83 without it, measured side by
-    // side (README, speed levers); a trip to the pool per signed message costs more than it frees.
-    const signedLog = new FileSignedVoteLog(join(config.dataDir, 'signed-votes.jsonl'));
+    // Durable when record returns: one O_DSYNC write on the main thread (file-signed-log.ts).
+    const signedLog = new FileSignedVoteLog(join(config.dataDir, SIGNED_VOTE_LOG));
+    if (signedLog.lost)
+      log.warn(
+        { file: join(config.dataDir, SIGNED_VOTE_LOG) },
+        'signed-vote log missing: taken as lost; this authority signs again only once the other authorities ' +
+          'have told it their heads and finalized past them (README, consensus). A key that never signed gets an ' +
+          'empty log from network init / join / keys generate --data-dir',
+      );
     network = { running, txGossip, signedLog };
     const report = evidenceReporter(c);
     consensus = new ConsortiumConsensus({

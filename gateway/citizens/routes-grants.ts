@@ -15,7 +15,7 @@ import { access, HEX64 } from '../console/kit.ts';
 import { CITIZEN_BASE, citizenLayout, grantedCasePage } from './pages.ts';
 import { grantCodeBody } from './pages-say.ts';
 import { CitizenRefusal } from './refusal.ts';
-import type { CitizenRouteKit } from './routes.ts';
+import type { CitizenRouteKit } from './route-kit.ts';
 import { casesOf, servicesOf } from './services.ts';
 
 const UUID = {

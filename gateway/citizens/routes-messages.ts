@@ -10,7 +10,7 @@ import { access, HEX64 } from '../console/kit.ts';
 import { checkText, MESSAGE_KINDS, type MessageKind } from './messages.ts';
 import { CITIZEN_BASE } from './pages.ts';
 import { CitizenRefusal } from './refusal.ts';
-import type { CitizenRouteKit } from './routes.ts';
+import type { CitizenRouteKit } from './route-kit.ts';
 import { servicesOf } from './services.ts';
 
 export function registerMessageRoutes(app: FastifyInstance, ck: CitizenRouteKit): void {

@@ -10,65 +10,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ERROR_DA } from '../console/danish.ts';
-import { FormError } from '../console/forms.ts';
 import { html } from '../console/html.ts';
 import { access, type ConsoleKit, HEX64 } from '../console/kit.ts';
-import { LoginError, type OidcClient } from '../console/oidc.ts';
-import type { Session, Sessions } from '../console/session.ts';
-import { GatewayError } from '../errors.ts';
-import type { CaseSystem } from './case-system.ts';
+import { LoginError } from '../console/oidc.ts';
 import { granteeOf } from './grants.ts';
 import { CITIZEN_BASE, citizenCasePage, citizenHomePage, citizenLoginPage, serviceWords } from './pages.ts';
 import { grantsSection, heldSection, messagesSection } from './pages-say.ts';
+import { type CitizenDeps, citizenRouteKit } from './route-kit.ts';
 import { registerGrantRoutes } from './routes-grants.ts';
 import { registerMessageRoutes } from './routes-messages.ts';
-import { accessLogOf, type Citizen, casesOf, servicesOf } from './services.ts';
-import type { CitizenStores } from './stores.ts';
+import { accessLogOf, servicesOf } from './services.ts';
 
 const CPR = /^\d{10}$/;
-
-export interface CitizenDeps {
-  readonly sessions: Sessions<Citizen>;
-  readonly oidc: OidcClient;
-  /** The citizen IdP's issuer: with the subject, who holds a grant. */
-  readonly issuer: string;
-  readonly caseSystem: CaseSystem;
-  readonly stores: CitizenStores;
-}
-
-/** What the citizens' route files share. */
-export type CitizenRouteKit = ReturnType<typeof citizenRouteKit>;
-
-function citizenRouteKit(k: ConsoleKit, d: CitizenDeps) {
-  const { c } = k;
-  const { sessions, caseSystem } = d;
-  const sessionOf = (request: Parameters<typeof sessions.of>[0]): Session<Citizen> => {
-    const s = sessions.of(request);
-    if (!s) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
-    return s;
-  };
-  const mine = async (s: Session<Citizen>) => {
-    const found = await casesOf(c, caseSystem, s.person);
-    // The case system no longer knows the handle: nothing to show, and the session is over.
-    if (!found) throw new FormError(ERROR_DA.LOGIN_REQUIRED as string, 401, 'LOGIN_REQUIRED');
-    return found;
-  };
-  /** One of the citizen's cases now (theirs or a child's in their custody), or 403 CASE_NOT_YOURS. */
-  const oneOf = async (s: Session<Citizen>, ref: string) => {
-    const { municipality, cases } = await mine(s);
-    const one = cases.find((x) => x.ref === ref);
-    if (!one) throw new GatewayError('CASE_NOT_YOURS', 'the case is not among the citizen’s cases');
-    return { municipality, one };
-  };
-  /** A POST from the citizen's own page: the session and its CSRF token. */
-  const formOf = (request: Parameters<typeof sessions.of>[0]) => {
-    const s = sessionOf(request);
-    const form = (request.body ?? {}) as Record<string, unknown>;
-    k.checkCsrf(request, s, form._csrf);
-    return { s, form };
-  };
-  return { ...k, d, sessionOf, mine, oneOf, formOf };
-}
 
 export function registerCitizenRoutes(app: FastifyInstance, k: ConsoleKit, d: CitizenDeps): void {
   const { c, page } = k;

@@ -9,8 +9,10 @@
  * `--hsm <hsm.json>` the key is the one in that HSM (`keys hsm-generate`): its public key is read
  * from the token and the config names the `hsm`, not a key file.
  */
+
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { keyFilePublicKey, writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
 import { readGenesis } from '../genesis-file.ts';
@@ -137,8 +139,12 @@ export async function networkJoin(args: string[]): Promise<void> {
   };
   writeFileSync(join(out, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
   writeFileSync(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  if (generated)
+  if (generated) {
+    // A key made just now has signed nothing: its node starts with a complete (empty) vote log. An
+    // existing key may have signed: its node treats a missing log as lost (file-signed-log.ts).
+    provisionSignedVoteLog(resolve(out, v['data-dir'] as string));
     console.error(`generated a new key: ${keyFile} (back it up; only its public key leaves this host)`);
+  }
   if (latest.some((a) => a.publicKey === publicKey))
     console.error('this key is already an authority: no vote is needed, start the node');
   console.log(

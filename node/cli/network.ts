@@ -9,11 +9,13 @@
  * in an HSM (`--hsm "Name=hsm.json"`) gets the `hsm` object in its config and no key file; its
  * public key is read from the token.
  */
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../config.ts';
+import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { THROWAWAY_PASSPHRASE_FILE, writeRandomPassphrase } from '../custody/passphrase.ts';
 import type { HsmConfig } from '../custody/pkcs11.ts';
@@ -117,38 +119,54 @@ export async function initNetwork(
     if (held !== undefined && m.publicKey !== undefined && m.publicKey !== held)
       throw new UsageError(`${m.name}: the public key given is not the key in its HSM (${held})`);
   });
-  mkdirSync(o.out, { recursive: true });
+  // Keys are made in memory and the genesis is decoded (CVRs, names, keys checked) before the first
+  // file is written: a refused network leaves no half-made folder behind.
   const authorities: Authority[] = [];
   const nodeDirs: string[] = [];
-  const generatedKeys: string[] = [];
+  const newKeys = new Map<number, ReturnType<typeof generateKeyPair>>();
   o.municipalities.forEach((m, i) => {
-    const dir = join(o.out, slug(m.name) || `node-${i + 1}`);
-    mkdirSync(dir, { recursive: true });
+    nodeDirs.push(join(o.out, slug(m.name) || `node-${i + 1}`));
     let publicKey = m.publicKey;
     if (m.hsm !== undefined) {
       publicKey = hsmKeys[i] as string;
     } else if (publicKey === undefined) {
-      // Encrypted like a real key, under a random passphrase kept beside it and named as what it is.
       const keyPair = generateKeyPair();
-      const passphrase = writeRandomPassphrase(join(dir, THROWAWAY_PASSPHRASE_FILE));
-      writeEncryptedKeyFile(join(dir, 'key.json'), keyPair, passphrase);
-      generatedKeys.push(join(dir, 'key.json'));
+      newKeys.set(i, keyPair);
       publicKey = keyPair.publicKey;
     } else if (!isValidPublicKey(publicKey)) {
       throw new UsageError(`${m.name}: invalid public key`);
     }
     authorities.push({ name: m.name, cvr: m.cvr, publicKey, address: places[i]?.address as string });
-    nodeDirs.push(dir);
+  });
+  const genesis = decodeGenesis({
+    chainId: o.chainId,
+    genesisTime: o.genesisTime,
+    authorities,
+    params: o.clock ? { ...DEFAULT_PARAMS, clock: o.clock } : DEFAULT_PARAMS,
   });
   const addresses = await Promise.all(
     authorities.map(async (a) => `${a.address}/p2p/${await peerIdForPublicKey(a.publicKey)}`),
   );
+  mkdirSync(o.out, { recursive: true });
+  const generatedKeys: string[] = [];
   authorities.forEach((a, i) => {
+    const dir = nodeDirs[i] as string;
+    mkdirSync(dir, { recursive: true });
+    const keyPair = newKeys.get(i);
+    if (keyPair !== undefined) {
+      // Encrypted like a real key, under a random passphrase kept beside it and named as what it is.
+      const passphrase = writeRandomPassphrase(join(dir, THROWAWAY_PASSPHRASE_FILE));
+      writeEncryptedKeyFile(join(dir, 'key.json'), keyPair, passphrase);
+      generatedKeys.push(join(dir, 'key.json'));
+    }
+    // Before its genesis exists no key can have signed for this chain (signatures name the chain):
+    // each node starts with a complete, empty vote log (file-signed-log.ts).
+    provisionSignedVoteLog(join(dir, 'data'));
     const place = places[i] as (typeof places)[number];
     const config = {
       name: a.name,
       genesisFile: '../genesis.json',
-      ...keySource(o.municipalities[i] as MunicipalityInput, nodeDirs[i] as string),
+      ...keySource(o.municipalities[i] as MunicipalityInput, dir),
       dataDir: 'data',
       api: place.api,
       blockIntervalMs: o.blockIntervalMs,
@@ -168,13 +186,7 @@ export async function initNetwork(
           }
         : {}),
     };
-    writeFileSync(join(nodeDirs[i] as string, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  });
-  const genesis = decodeGenesis({
-    chainId: o.chainId,
-    genesisTime: o.genesisTime,
-    authorities,
-    params: o.clock ? { ...DEFAULT_PARAMS, clock: o.clock } : DEFAULT_PARAMS,
+    writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   });
   writeFileSync(join(o.out, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
   return { genesis, nodeDirs, generatedKeys };

@@ -49,6 +49,7 @@ const keys = () => import('./keys.ts');
 const commands: Record<string, Command> = {
   'keys generate': lazy(keys, 'keysGenerate'),
   'keys encrypt': lazy(keys, 'keysEncrypt'),
+  'keys provision-log': lazy(keys, 'keysProvisionLog'),
   'keys hsm-generate': lazy(keys, 'keysHsmGenerate'),
   'keys hsm-import': lazy(keys, 'keysHsmImport'),
   'network init': lazy(network, 'networkInit'),

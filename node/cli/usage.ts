@@ -4,11 +4,20 @@
  */
 export const USAGE = `usage: tillid <command>
 
-  keys generate --out <file> [--passphrase-file <file> | --plaintext]
-                                         a new Ed25519 key, encrypted under the passphrase in the file
+  keys generate --out <file> [--passphrase-file <file> | --plaintext] [--data-dir <dir>]
+                                         a new Ed25519 key, encrypted under the passphrase in the file;
+                                         --data-dir: its node's data directory gets the key's empty
+                                         signed-vote log (a key that never signed; without it the
+                                         node takes its log as lost and waits before it signs)
+  keys provision-log --data-dir <empty dir> [--unless-used]
+                                         state that the key of the node using this (empty) data
+                                         directory has never signed: writes its empty signed-vote log
+                                         (a new network on fresh volumes); refuses a used directory
+                                         (--unless-used: leaves it alone, exit 0)
   keys encrypt --key <plaintext file> --out <file> [--passphrase-file <file>]
                                          encrypt an old plaintext key file (same key)
-  keys hsm-generate --hsm <hsm.json>     a new key inside an HSM (PKCS#11); prints its public key
+  keys hsm-generate --hsm <hsm.json> [--data-dir <dir>]
+                                         a new key inside an HSM (PKCS#11); prints its public key
   keys hsm-import --key <file> --hsm <hsm.json> [--passphrase-file <file>]
                                          move an existing key into an HSM
       hsm.json: { "hsm": { "module": "/usr/lib/softhsm/libsofthsm2.so", "token": "<label>",

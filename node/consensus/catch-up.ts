@@ -1,6 +1,7 @@
 /**
  * Catching up by block sync, for the consensus host: which peers are ahead (from their status or
- * their messages for later heights), which one to ask, one request at a time with a deadline, and
+ * their messages for later heights), which one to ask, one request at a time with a deadline (a peer
+ * that lets it pass is forgotten until it tells its head again), and
  * the check every synced block passes before it is committed — decodes, is the next height,
  * executes to the state root it claims, and carries a valid certificate of the authorities there.
  * Deterministic: peers are chosen by height, ties by the order in which they were first noted.
@@ -47,6 +48,10 @@ export class CatchUp {
   request(head: number): void {
     const now = this.#now();
     if (this.#pending && now < this.#pending.until) return;
+    // A peer that let its request pass the deadline is not asked again until it tells its head
+    // anew — as production's failed fetch does (onSyncFailed) — or a node keeps asking a dead
+    // peer that was first to claim the highest head, and never catches up from the live ones.
+    if (this.#pending) this.forget(this.#pending.peer);
     let best: string | undefined;
     let bestHeight = head;
     for (const [peer, h] of this.#heads) {

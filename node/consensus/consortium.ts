@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Mempool } from '../mempool/mempool.ts';
 import type { Gossip, Judgement } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
+import { publicKeyOfPeer } from '../p2p/identity.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
@@ -91,7 +92,14 @@ export class ConsortiumConsensus implements Consensus {
       network: {
         broadcast: (message) =>
           void options.gossip.publish(message.kind, { message, relay: this.#relay++ } satisfies Envelope),
-        status: (height) => void options.gossip.publish('status', { height, at: options.now() }),
+        // `author` lets a peer that lost its vote log count this as our own head (rejoin.ts) when it
+        // arrives straight from us; a forwarded copy does not count.
+        status: (height) =>
+          void options.gossip.publish('status', {
+            height,
+            at: options.now(),
+            ...(options.authority ? { author: options.authority.signer.publicKey } : {}),
+          }),
         requestBlocks: (peer, from) => void this.#fetch(peer, from),
         punish: (peer, reason) => {
           options.syncRejected.inc();
@@ -116,9 +124,12 @@ export class ConsortiumConsensus implements Consensus {
         },
         ...(options.onDropped ? { dropped: options.onDropped } : {}),
         commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
-        signedLogFailed: (err) =>
-          log.error({ err }, 'the signed-vote log cannot be written: this node no longer votes'),
         caughtUp: (from, to, peer) => log.info({ from, to, peer }, 'caught up by block sync'),
+        rejoinBounded: (voteFrom) =>
+          log.warn(
+            { voteFrom },
+            'signed-vote log lost: the other authorities told their heads; signing again from this height',
+          ),
         committed: () => rounds?.finalized(options.now()),
         decided: (height, round, missed) => rounds?.decided(height, round, missed),
         roundChanged: (height, round) => {
@@ -159,14 +170,21 @@ export class ConsortiumConsensus implements Consensus {
         deliver: (envelope) => void this.#host.onMessage(envelope.message),
       });
     }
-    gossip.on<{ height: number }>('status', {
+    gossip.on<{ height: number; author: unknown }>('status', {
       validate: (input) => {
-        const height = (input as { height?: unknown })?.height;
+        const { height, author } = (input ?? {}) as { height?: unknown; author?: unknown };
         return Number.isSafeInteger(height) && (height as number) >= 0
-          ? { verdict: 'accept', value: { height: height as number } }
+          ? { verdict: 'accept', value: { height: height as number, author } }
           : { verdict: 'reject', reason: 'bad status' };
       },
-      deliver: ({ height }, from) => void this.#host.onStatus(this.#peer(from), height),
+      // Gossip here is unsigned: only a status whose author is the peer that handed it to us is
+      // that authority's own head.
+      deliver: ({ height, author }, from) =>
+        void this.#host.onStatus(
+          this.#peer(from),
+          height,
+          typeof author === 'string' && author === publicKeyOfPeer(from) ? author : undefined,
+        ),
     });
     await this.#host.start();
   }

@@ -49,9 +49,9 @@ export interface HostEvents {
   evidence?(output: Extract<EngineOutput, { type: 'evidence' }>): void;
   dropped?(hash: Hex, error: TillidError): void;
   commitFailed?(height: number, error: unknown): void;
-  /** The signed-vote log could not be made durable: this node no longer sends signed messages. */
-  signedLogFailed?(error: unknown): void;
   caughtUp?(from: number, to: number, peer: string): void;
+  /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
+  rejoinBounded?(voteFrom: number): void;
 }
 
 export interface ConsensusHostOptions {

@@ -17,10 +17,12 @@
  * what lets the simulator replay a run from its seed.
  */
 import type { Block } from '../protocol/block.ts';
+import type { Hex } from '../protocol/hash.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
 import { type ConsensusHostOptions, DEFAULT_SYNC_TIMEOUT_MS, DEFAULT_TICK_MS } from './host-ports.ts';
 import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
+import { LostLogRejoin } from './rejoin.ts';
 import { StallWatch } from './stall-watch.ts';
 import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
@@ -48,18 +50,15 @@ export class ConsensusHost {
   /** Decisions and block sync both append to the chain; they take turns, each re-checking the head. */
   #appending: Promise<void> = Promise.resolve();
   #stopped = true;
-  #signedLogFailed = false;
   /** Round the engine was in at the last check, for round metrics. */
   #round = 0;
   /**
-   * An authority that starts with an empty chain does not know whether it signed anything before
-   * (a data directory lost with its signed-vote log looks exactly like a new one); nor does one
-   * whose signed-vote log is missing (a store restored from a block backup). It waits for a peer's
-   * head H: at 0 on an empty chain the network is new and it votes from height 1; otherwise it may
-   * have signed at most up to max(H, own head) + 1, so it follows by sync and votes from the height
-   * after that — never signing twice.
+   * Set while this authority's signed-vote log is lost (rejoin.ts): it signs nothing until enough
+   * other authorities have told it their own heads, and then only from the height that bound gives.
+   * A log that exists is trusted whatever the chain holds — an empty chain with its log (a node
+   * stopped before its first commit) votes at once.
    */
-  #awaitingPeers = false;
+  #rejoin: LostLogRejoin | undefined;
   #voteFrom = 1;
 
   constructor(options: ConsensusHostOptions) {
@@ -120,11 +119,11 @@ export class ConsensusHost {
     this.#stopped = false;
     const { chain } = this.#o;
     this.#hearing.started(chain.head.height);
-    const unsure = chain.head.height === 0 || this.#o.authority?.signedLog.lost === true;
-    this.#awaitingPeers =
-      this.#engine !== undefined && unsure && chain.authoritiesAt(chain.head.height + 1).length > 1;
+    const lost = this.#o.authority?.signedLog.lost === true;
+    if (this.#engine && lost && chain.authoritiesAt(chain.head.height + 1).length > 1)
+      this.#rejoin = new LostLogRejoin();
     this.#stall.start(() => this.#tick());
-    if (this.#awaitingPeers) this.#o.network.status(0);
+    if (this.#rejoin) this.#askHeads();
     else await this.#startEngine();
   }
 
@@ -156,18 +155,20 @@ export class ConsensusHost {
     await this.#run(this.#engine?.onMessage(message) ?? []);
   }
 
-  /** A peer's head height. A peer behind us gets ours back (at most once a tick), so it can sync. */
-  async onStatus(from: string, height: number): Promise<void> {
+  /**
+   * A peer's head height. A peer behind us gets ours back (at most once a tick), so it can sync.
+   * `author`: the authority whose own head this is, when the adapter knows the status came straight
+   * from it (not forwarded); only such heads let a node that lost its vote log vote again.
+   */
+  async onStatus(from: string, height: number, author?: Hex): Promise<void> {
     if (this.#stopped) return;
     const head = this.#o.chain.head.height;
     if (height < head && this.#stall.mayAnswerStatus()) this.#o.network.status(head);
-    if (this.#awaitingPeers) {
-      this.#awaitingPeers = false;
-      const top = Math.max(height, head);
-      this.#voteFrom = top === 0 ? 1 : top + 2;
-      if (top === 0) await this.#startEngine();
-    }
     this.#noteHead(from, height);
+    if (this.#rejoin && author !== undefined) {
+      this.#rejoin.note(author, height);
+      await this.#rejoinIfBounded();
+    }
   }
   /** Blocks a peer sent in answer to requestBlocks. Each is checked before it is committed. */
   async onBlocks(from: string, raw: readonly unknown[]): Promise<void> {
@@ -210,15 +211,29 @@ export class ConsensusHost {
   // -------------------------------------------------------------------------------------------
 
   #noteHead(peer: string, height: number): void {
-    if (this.#awaitingPeers && height > 0) {
-      this.#awaitingPeers = false;
-      this.#voteFrom = Math.max(height, this.#o.chain.head.height) + 2;
-    }
     if (!this.#catchUp.note(peer, height)) return;
     // One block behind is normal while our engine is deciding that block; two means consensus has
     // moved on. A node not running the engine (following, or waiting to vote) syncs at once.
     const head = this.#o.chain.head.height;
     if (height >= head + 2 || (height > head && !this.#running())) this.#requestSync();
+  }
+
+  /** Asks every peer for its head: announcing 0, which every peer with a block answers. */
+  #askHeads(): void {
+    this.#o.network.status(0);
+  }
+
+  /** Once enough authorities told their heads, the lost log's bound is known and the wait ends. */
+  async #rejoinIfBounded(): Promise<void> {
+    const me = this.#o.authority?.signer.publicKey;
+    const rejoin = this.#rejoin;
+    if (!rejoin || !me) return;
+    const from = rejoin.voteFrom(this.#o.chain.authoritiesAt(this.#o.chain.head.height + 1), me);
+    if (from === undefined) return;
+    this.#rejoin = undefined;
+    this.#voteFrom = from;
+    this.#o.events?.rejoinBounded?.(from);
+    await this.#startEngine();
   }
 
   /** Whether the engine is working on the height after the head. */
@@ -240,7 +255,7 @@ export class ConsensusHost {
     const height = this.#o.chain.head.height + 1;
     const me = this.#o.authority?.signer.publicKey;
     if (this.#stopped || !this.#engine || !me || !this.#o.chain.authoritiesAt(height).includes(me)) return;
-    if (this.#awaitingPeers || height < this.#voteFrom || this.#engine.height >= height) return;
+    if (this.#rejoin || height < this.#voteFrom || this.#engine.height >= height) return;
     this.#round = 0;
     this.#o.events?.heightStarted?.(height);
     await this.#run(this.#engine.start(height));
@@ -252,18 +267,12 @@ export class ConsensusHost {
     for (const output of outputs) {
       switch (output.type) {
         case 'broadcast':
-          // Never-sign-twice: what we signed must be on disk before it leaves the node. A
-          // write-behind log (file-signed-log.ts) writes off the main thread; waiting keeps that order.
-          if (this.#o.authority?.signedLog.durable && !(await this.#signedLogDurable())) return;
           this.#o.network.broadcast(output.message);
           break;
         case 'schedule-timeout':
           this.#pacing.schedule(output.delayMs, () => this.#run(this.#engine?.onTimeout(output) ?? []));
           break;
         case 'decide':
-          // The certificate may hold our own precommit, and a committed block is served to peers:
-          // it waits for the log like a broadcast (another message's run may have decided first).
-          if (this.#o.authority?.signedLog.durable && !(await this.#signedLogDurable())) return;
           await this.#commit({ ...output.block, certificate: output.certificate });
           break;
         case 'evidence':
@@ -272,24 +281,6 @@ export class ConsensusHost {
       }
     }
     this.#noteRound();
-  }
-
-  /**
-   * Whether everything signed so far is durable; false (and reported once) after a disk failure.
-   * Callers skip it for a log without `durable()` (durable when `record` returns): no wait at
-   * all then, so the simulator's schedule is the same as before.
-   */
-  async #signedLogDurable(): Promise<boolean> {
-    const log = this.#o.authority?.signedLog;
-    if (!log?.durable) return true;
-    return log.durable().then(
-      () => !this.#stopped,
-      (e: unknown) => {
-        if (!this.#signedLogFailed) this.#o.events?.signedLogFailed?.(e);
-        this.#signedLogFailed = true;
-        return false;
-      },
-    );
   }
 
   #noteRound(): void {
@@ -354,7 +345,8 @@ export class ConsensusHost {
   async #tick(): Promise<void> {
     const head = this.#o.chain.head.height;
     const engine = this.#engine;
-    if (!engine || !this.#running()) {
+    if (this.#rejoin) this.#askHeads();
+    else if (!engine || !this.#running()) {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);

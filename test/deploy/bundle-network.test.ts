@@ -16,6 +16,7 @@ import { loadGatewayConfig } from '../../gateway/config.ts';
 import { TestCa } from '../../gateway/emulators/test-ca.ts';
 import { startGateway } from '../../gateway/main.ts';
 import { nodeFetch } from '../../gateway/node-fetch.ts';
+import { provisionSignedVoteLog } from '../../node/consensus/tendermint/file-signed-log.ts';
 import { writeEncryptedKeyFile } from '../../node/custody/key-file.ts';
 import { createLogger } from '../../node/log.ts';
 import { generateKeyPair } from '../../node/protocol/signature.ts';
@@ -75,6 +76,8 @@ test('a TLS-on network from bundles finalizes, and the gateway reads it over HTT
       // Each key encrypted, its passphrase in a file named by the environment (a secret in containers).
       writeFileSync(join(dir, `passphrase-${i + 1}`), `passphrase of kommune ${i + 1}\n`, { mode: 0o600 });
       writeEncryptedKeyFile(join(dir, `key-${i + 1}.json`), key, `passphrase of kommune ${i + 1}`);
+      // A new key's empty vote log, as `keys generate --data-dir` makes it (CEREMONY step 1).
+      provisionSignedVoteLog(join(dir, `data-${i + 1}`));
       return startNodeProcess(join(bundle, 'node', 'config.json'), {
         TILLID_KEY_FILE: join(dir, `key-${i + 1}.json`),
         TILLID_PASSPHRASE_FILE: join(dir, `passphrase-${i + 1}`),

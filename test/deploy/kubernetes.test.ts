@@ -92,10 +92,23 @@ for (const n of [4, 98]) {
         'the key comes from a Secret the operator creates',
       );
       assert.equal(set.spec.volumeClaimTemplates[0].spec.resources.requests.storage, '20Gi');
+      // HTTPS only, with the operator's certificate from a kubernetes.io/tls Secret; probes follow.
+      assert.equal(pod.volumes.find((v: Manifest) => v.name === 'tls').secret.secretName, `${name}-tls`);
+      const tlsMount = container.volumeMounts.find((v: Manifest) => v.name === 'tls');
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'])
+        assert.equal(container[probe].httpGet.scheme, 'HTTPS', probe);
+      assert.equal(set.spec.template.metadata.annotations['prometheus.io/scheme'], 'https');
+      const tlsNames = set.spec.template.metadata.annotations['tillid.dk/tls-names'].split(',');
+      assert.ok(tlsNames.includes(`${name}-0.${name}.tillid.svc.cluster.local`), 'the name peers dial');
+      assert.ok(tlsNames.includes(`${name}.tillid.svc`), 'the Service name a gateway dials');
       // The config the node will read is valid and names its peers by the Services' pod DNS names.
       const cm = byKind(manifests, 'ConfigMap').find((c) => c.metadata.name === `${name}-config`) as Manifest;
       const config = validateConfig(JSON.parse(cm.data['config.json']), '/etc/tillid');
       assert.equal(config.p2p?.peers.length, n - 1);
+      assert.deepEqual(config.api.tls, {
+        cert: `${tlsMount.mountPath}/tls.crt`,
+        key: `${tlsMount.mountPath}/tls.key`,
+      });
       const other = list.find((x) => x !== m) as Member;
       assert.ok(
         config.p2p?.peers.includes(
@@ -148,4 +161,34 @@ test('the schema check catches a wrong manifest (it is not a formality)', async 
   delete pdb.spec.selector;
   pdb.spec.minAvailable = { three: 3 };
   assert.throws(() => new PodDisruptionBudget(pdb).validate());
+});
+
+test('--new-network gives each node an init step that writes the empty vote log on a fresh volume only; without it none', async () => {
+  const fresh = await kubernetesNetwork(members(4), { ...options, newNetwork: true });
+  validate(fresh.manifests);
+  for (const set of byKind(fresh.manifests, 'StatefulSet').filter((s) =>
+    s.metadata.name.startsWith('node-'),
+  )) {
+    const init = (set.spec.template.spec.initContainers as Manifest[])[0] as Manifest;
+    assert.deepEqual(init.args, [
+      'keys',
+      'provision-log',
+      '--data-dir',
+      '/var/lib/tillid/data',
+      '--unless-used',
+    ]);
+    assert.equal(init.image, set.spec.template.spec.containers[0].image);
+    // The node's data directory is on the volume the init step writes to.
+    const config = JSON.parse(
+      byKind(fresh.manifests, 'ConfigMap').find((c) => c.metadata.name === `${set.metadata.name}-config`)
+        ?.data['config.json'],
+    );
+    assert.equal(config.dataDir, '/var/lib/tillid/data');
+  }
+  const later = await kubernetesNetwork(members(4), options);
+  for (const set of byKind(later.manifests, 'StatefulSet'))
+    assert.equal(
+      set.spec.template.spec.initContainers?.some((c: Manifest) => c.name === 'provision-vote-log') ?? false,
+      false,
+    );
 });

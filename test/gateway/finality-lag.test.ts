@@ -4,7 +4,9 @@
  * blocks and slow receipts the walk falls further behind on every tick. A transaction finalized far ahead of the
  * walk must still be reported final — by the direct poll of a waiter not seen in a block, which
  * verifies the block the node names — rather than FINALITY_TIMEOUT (the console's browser test
- * once timed out so on a loaded machine, its node making 100 ms empty blocks).
+ * once timed out so on a loaded machine, its node making 100 ms empty blocks). The verdict it
+ * reports is the block's (its receipts, matched to its certified transactions): a node whose
+ * transaction view calls an accepted transaction rejected does not make it so.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -19,7 +21,7 @@ const CVR = '29189846';
 /** How late a block's receipts are answered: the walk reads at most one block a second. */
 const SLOW_RECEIPTS_MS = 1000;
 
-test('a transaction final far ahead of a lagging walk is still reported final, from a verified block', async (t) => {
+async function lagging(t: { after(fn: () => unknown): void }, lie: boolean): Promise<void> {
   const { url, key, genesis } = await startTestNode(t, { blockIntervalMs: 20, emptyBlockIntervalMs: 20 });
   await waitFor(async () => ((await getJson(`${url}/v1/status`)).height >= 2 ? true : undefined));
   // A slow but honest node: the receipts the walk reads block by block come late.
@@ -27,8 +29,15 @@ test('a transaction final far ahead of a lagging walk is still reported final, f
     if (req.url?.endsWith('/receipts')) await new Promise((r) => setTimeout(r, SLOW_RECEIPTS_MS));
     try {
       const upstream = await fetch(`${url}${req.url}`);
+      let body = await upstream.text();
+      // The lie: a transaction's own view says "rejected" in the block that accepted it.
+      if (lie && req.url?.startsWith('/v1/transactions/') && upstream.ok) {
+        const view = JSON.parse(body);
+        if (view.status === 'finalized')
+          body = JSON.stringify({ ...view, status: 'rejected', code: 'TX_EXPIRED' });
+      }
       res.writeHead(upstream.status, { 'content-type': 'application/json' });
-      res.end(await upstream.text());
+      res.end(body);
     } catch {
       // The node stopped (the test is over; the waiter that never settles still polls).
       res.writeHead(502).end();
@@ -72,4 +81,10 @@ test('a transaction final far ahead of a lagging walk is still reported final, f
   assert.equal(outcome.block?.hash, block.hash, 'the verified block that holds it');
   assert.ok((outcome.block?.signatures ?? 0) >= 1);
   void never;
-});
+}
+
+test('a transaction final far ahead of a lagging walk is still reported final, from a verified block', (t) =>
+  lagging(t, false));
+
+test('the direct poll takes the verdict from the block, not from the node’s word about the transaction', (t) =>
+  lagging(t, true));

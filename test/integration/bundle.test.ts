@@ -77,6 +77,8 @@ test("a municipality's bundle runs as its README says: node and gateway over HTT
       'generate',
       '--out',
       '/var/lib/tillid/key.json',
+      '--data-dir',
+      '/var/lib/tillid/data',
     ),
   ) as { publicKey: string };
 

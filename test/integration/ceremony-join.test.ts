@@ -164,6 +164,8 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
         'generate',
         '--out',
         '/var/lib/tillid/key.json',
+        '--data-dir',
+        '/var/lib/tillid/data',
       ),
     );
     list.push({ name: `Kommune ${i + 1}`, cvr: String(29189846 + i), publicKey: key.publicKey, host: name });
@@ -206,6 +208,8 @@ test('a newcomer joins with no edited file and an authority rotates its key, by 
       'generate',
       '--out',
       '/var/lib/tillid/key.json',
+      '--data-dir',
+      '/var/lib/tillid/data',
     ),
   );
   mkdirSync(newcomerDir);

@@ -69,9 +69,20 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
     let publicKey: string;
     if (i === HSM_MEMBER) {
       const token = softHsmToken(hostDir(i), 'kommune-4', 'tillid-authority');
-      publicKey = JSON.parse(await on(i, ['keys', 'hsm-generate', '--hsm', token.hsmFile])).publicKey;
+      publicKey = JSON.parse(
+        await on(i, ['keys', 'hsm-generate', '--hsm', token.hsmFile, '--data-dir', join(volume(i), 'data')]),
+      ).publicKey;
     } else {
-      const made = JSON.parse(await on(i, ['keys', 'generate', '--out', join(volume(i), 'key.json')]));
+      const made = JSON.parse(
+        await on(i, [
+          'keys',
+          'generate',
+          '--out',
+          join(volume(i), 'key.json'),
+          '--data-dir',
+          join(volume(i), 'data'),
+        ]),
+      );
       assert.equal(made.encrypted, true);
       publicKey = made.publicKey;
     }
@@ -150,7 +161,16 @@ test('four municipalities and a joiner on separate hosts over a delaying WAN, by
   const J = 4;
   mkdirSync(volume(J), { recursive: true });
   writeFileSync(passphrase(J), `${randomBytes(24).toString('base64')}\n`, { mode: 0o400 });
-  const { publicKey } = JSON.parse(await on(J, ['keys', 'generate', '--out', join(volume(J), 'key.json')]));
+  const { publicKey } = JSON.parse(
+    await on(J, [
+      'keys',
+      'generate',
+      '--out',
+      join(volume(J), 'key.json'),
+      '--data-dir',
+      join(volume(J), 'data'),
+    ]),
+  );
   const genesisCopy = join(hostDir(J), 'genesis.json');
   writeFileSync(genesisCopy, readFileSync(join(bundle(0), 'node', 'genesis.json')));
   assert.equal((await on(J, ['genesis', 'hash', '--genesis', genesisCopy])).trim(), agreed);

@@ -405,9 +405,11 @@ export class Simulation {
         node.restarts++;
         node.consensusDecisionsSinceRestart = 0;
         if (event.wipe) {
-          // An empty data directory: no chain, and no record of what this authority signed.
+          // An empty data directory: no chain, and no record of what this authority signed. Its key
+          // has signed before, so the node must treat its log as lost (production does: a missing
+          // log file is lost unless provisioning created it for a key that never signed).
           node.store = new MemoryChainStore();
-          node.signedLog = new MemorySignedVoteLog();
+          node.signedLog = new MemorySignedVoteLog({ lost: true });
         } else if (event.loseVoteLog) {
           // The chain survives; the record of what this authority signed does not, and says so.
           node.signedLog = new MemorySignedVoteLog({ lost: true });
@@ -587,7 +589,8 @@ export class Simulation {
         this.#admit(node, payload.tx, false);
         return;
       case 'status':
-        return node.host.onStatus(String(from), payload.height);
+        // Straight from its sender: the sender's own head.
+        return node.host.onStatus(String(from), payload.height, this.#nodes[from]?.signer.publicKey);
       case 'sync-request':
         return this.#serveSync(node, from, payload.fromHeight);
       case 'sync-response':

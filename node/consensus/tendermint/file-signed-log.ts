@@ -1,51 +1,39 @@
 /**
- * The durable "last signed" log: one JSON line per signed message. A restarted authority must
- * never sign a conflicting message, so nothing it signed may leave the node before its line is on
- * disk. Two ways to keep that order:
+ * The durable "last signed" log: one JSON line per signed message, on disk before `record`
+ * returns, because the message is broadcast right after and a restarted authority must never sign
+ * a conflicting one. The file is opened with O_DSYNC, so the one write that appends a line returns
+ * only once the line is on disk: one system call per signed message, no separate fsync.
  *
- * - By default `record` writes and fsyncs before it returns (on the main thread), so any caller
- *   may send the message as soon as the engine hands it over.
- * - With `writeBehind`, writing and fsync happen off the main thread (libuv's pool): `record`
- *   enters the entry at once (so the engine, which asks the log before signing, sees it) and
- *   queues the write; `durable()` resolves once every entry recorded so far is fsync'ed. Only a
- *   caller that waits for `durable()` before anything signed leaves the node may ask for this: the
- *   consensus host does (host.ts), for every broadcast and before committing a block whose
- *   certificate may hold its own precommit. Entries recorded while a write is under way go out
- *   together in the next one (group commit), so under load one fsync covers several votes
- *   instead of blocking the event loop once per vote.
+ * Pruning forgets finished heights in memory at once; the file is compacted (write and flush a
+ * copy, rename it over the log, fsync the directory so the rename itself survives a crash) only
+ * once `compactAfter` of its lines are stale, not at every height: a stale line is harmless
+ * (nothing is signed again below the committed head), and a rewrite per height would cost two
+ * more disk flushes per block.
  *
- * A crash before the fsync loses only entries whose messages were never sent. A failed write or
- * fsync is fatal for this log: every later `durable()` rejects, so the node stops sending signed
- * messages rather than send one it may not remember.
- *
- * The file is opened with O_DSYNC: a write returns once its data is on disk, so one system call
- * (one trip to libuv's pool in write-behind) makes a line durable, with no separate fsync.
- *
- * Pruning forgets finished heights in memory at once; the file is compacted (write, fsync, rename,
- * in the same queue after the writes before it) only once `compactAfter` lines in it are stale, not
- * at every height: a stale line is harmless (nothing is signed again below the committed head),
- * and compacting per height would cost an extra rewrite and fsync per block. The file is created
- * on first open, so a missing file later means the record was lost (`lost`).
+ * A missing file means the record was lost (`lost`): a fresh data directory for a key that has
+ * signed before looks exactly like one for a new key, so a missing log is never taken to mean "new".
+ * A key that has never signed gets its empty log when it is provisioned (`provisionSignedVoteLog`:
+ * `network init`, `network join` and `keys generate` do it), and that file is the marker that the
+ * log is complete from the start. The file is also created on first open, so a node whose log was
+ * lost is a normal node again from its next start on (by then it has rejoined safely).
  */
 import {
   closeSync,
   constants,
   existsSync,
+  fsyncSync,
+  mkdirSync,
   openSync,
   readFileSync,
-  rename,
   renameSync,
-  write,
-  writeFile,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { type SignedEntry, type SignedVoteLog, slotOf } from './signed-log.ts';
 
-const writeAsync = promisify(write) as (fd: number, text: string) => Promise<{ bytesWritten: number }>;
-const renameAsync = promisify(rename);
-const writeFileAsync = promisify(writeFile);
+/** The log's file name in a node's data directory. */
+export const SIGNED_VOTE_LOG = 'signed-votes.jsonl';
 
 /** Stale lines (about a hundred heights' worth) before the file is compacted. */
 export const COMPACT_AFTER = 300;
@@ -54,30 +42,42 @@ export const COMPACT_AFTER = 300;
 const openLog = (path: string): number =>
   openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC);
 
+/** Makes a rename (or creation) in `dir` durable: the directory entry itself is flushed. */
+const syncDirectory = (dir: string): void => {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/**
+ * Creates the empty signed-vote log for a key that has never signed, in the data directory its node
+ * will use, so the node starts as one whose record is complete. Call it only where the key was just
+ * made (or before the genesis exists): for a key that has signed, an empty log would let the node
+ * sign twice. Never touches an existing log. Returns whether it created one.
+ */
+export function provisionSignedVoteLog(dataDir: string): boolean {
+  const path = join(dataDir, SIGNED_VOTE_LOG);
+  if (existsSync(path)) return false;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path, '', { flag: 'wx', flush: true });
+  return true;
+}
+
 export class FileSignedVoteLog implements SignedVoteLog {
   readonly #path: string;
   readonly #byHeight = new Map<number, SignedEntry[]>();
   readonly lost: boolean;
-  #fd: number;
-  /** Lines recorded but not yet handed to a write. */
-  #pending: string[] = [];
-  /** A write of `#pending` is queued and has not started: new lines join it. */
-  #writeQueued = false;
-  /** The last queued disk operation; resolves when it and all before it are done. */
-  #tail: Promise<void> = Promise.resolve();
-  #closed = false;
-  readonly #writeBehind: boolean;
   readonly #compactAfter: number;
+  #fd: number;
   /** Lines in the file for heights already pruned from memory. */
   #staleLines = 0;
 
-  /**
-   * `writeBehind`: only for a caller that awaits `durable()` before sending what it signed.
-   * `compactAfter`: stale lines the file may hold before it is rewritten.
-   */
-  constructor(path: string, options: { writeBehind?: boolean; compactAfter?: number } = {}) {
+  /** `compactAfter`: stale lines the file may hold before it is rewritten. */
+  constructor(path: string, options: { compactAfter?: number } = {}) {
     this.#path = path;
-    this.#writeBehind = options.writeBehind ?? false;
     this.#compactAfter = options.compactAfter ?? COMPACT_AFTER;
     this.lost = !existsSync(path);
     if (!this.lost) {
@@ -87,8 +87,8 @@ export class FileSignedVoteLog implements SignedVoteLog {
         try {
           entry = JSON.parse(line);
         } catch {
-          // A torn last line from a crash mid-write: its message was never sent (it was not yet
-          // durable), so it is safe to forget.
+          // A torn last line from a crash mid-write: its message was never sent (record had not
+          // returned), so it is safe to forget.
           continue;
         }
         const { height } = slotOf(entry);
@@ -103,40 +103,16 @@ export class FileSignedVoteLog implements SignedVoteLog {
   }
 
   record(entry: SignedEntry): void {
-    if (this.#closed) throw new Error('the signed-vote log is closed');
     const { height, round, type } = slotOf(entry);
     const entries = this.#byHeight.get(height) ?? [];
     if (entries.some((e) => slotOf(e).round === round && slotOf(e).type === type)) {
       throw new Error(`already signed ${type} at height ${height} round ${round}`);
     }
     const line = `${JSON.stringify(entry)}\n`;
-    if (!this.#writeBehind) {
-      // Durable before the caller can send it. A prune queued meanwhile runs after this write
-      // and rewrites from memory, which holds this entry by then.
-      const written = writeSync(this.#fd, line);
-      if (written !== Buffer.byteLength(line)) throw new Error('the signed-vote log: short write');
-      entries.push(entry);
-      this.#byHeight.set(height, entries);
-      return;
-    }
+    const written = writeSync(this.#fd, line);
+    if (written !== Buffer.byteLength(line)) throw new Error('the signed-vote log: short write');
     entries.push(entry);
     this.#byHeight.set(height, entries);
-    this.#pending.push(line);
-    if (this.#writeQueued) return;
-    this.#writeQueued = true;
-    this.#enqueue(async () => {
-      this.#writeQueued = false;
-      const text = this.#pending.join('');
-      this.#pending = [];
-      if (text === '') return; // taken by a prune's rewrite meanwhile
-      const { bytesWritten } = await writeAsync(this.#fd, text);
-      if (bytesWritten !== Buffer.byteLength(text)) throw new Error('the signed-vote log: short write');
-    });
-  }
-
-  /** Resolves when everything recorded so far is on disk; rejects for good after a disk failure. */
-  durable(): Promise<void> {
-    return this.#tail;
   }
 
   prune(height: number): void {
@@ -148,45 +124,23 @@ export class FileSignedVoteLog implements SignedVoteLog {
     }
     if (this.#staleLines < this.#compactAfter) return;
     this.#staleLines = 0;
-    if (!this.#writeBehind) {
-      // On the main thread like `record`, so no record can fall between reading memory and the rename.
-      writeFileSync(`${this.#path}.tmp`, this.#lines(), { flush: true });
-      closeSync(this.#fd);
-      renameSync(`${this.#path}.tmp`, this.#path);
-      this.#fd = openLog(this.#path);
-      return;
-    }
-    this.#enqueue(async () => {
-      // Everything still in memory, pending lines included (they are dropped from the append
-      // queue, so none is written twice): after the rename they are durable too.
-      this.#pending = [];
-      const tmp = `${this.#path}.tmp`;
-      await writeFileAsync(tmp, this.#lines(), { flush: true });
-      closeSync(this.#fd);
-      await renameAsync(tmp, this.#path);
-      this.#fd = openLog(this.#path);
-    });
-  }
-
-  /** Waits for queued writes, then closes the file. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#tail.catch(() => {});
+    const tmp = `${this.#path}.tmp`;
+    writeFileSync(
+      tmp,
+      [...this.#byHeight.values()]
+        .flat()
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(''),
+      { flush: true },
+    );
     closeSync(this.#fd);
+    renameSync(tmp, this.#path);
+    // Without this a crash could bring back the old file while later lines went to the new one.
+    syncDirectory(dirname(this.#path));
+    this.#fd = openLog(this.#path);
   }
 
-  /** Every entry still kept, one line each, in signing order per height. */
-  #lines(): string {
-    return [...this.#byHeight.values()]
-      .flat()
-      .map((e) => `${JSON.stringify(e)}\n`)
-      .join('');
-  }
-
-  /** Runs `operation` after every earlier one; a failure fails every later one too. */
-  #enqueue(operation: () => Promise<void>): void {
-    this.#tail = this.#tail.then(operation);
-    // A rejection is reported through durable(); keep it from counting as unhandled meanwhile.
-    this.#tail.catch(() => {});
+  close(): void {
+    closeSync(this.#fd);
   }
 }

@@ -6,9 +6,8 @@
  * message leaves the node. From the precommits it also rebuilds its lock after a restart.
  *
  * The memory implementation survives an engine restart in the simulator (the log object outlives
- * the engine, like a file outlives a process). A durable one either makes `record` reach the disk
- * (fsync) before returning, or writes in the background and offers `durable()`, which the host
- * awaits before a signed message leaves the node (file-signed-log.ts).
+ * the engine, like a file outlives a process). A durable one must make `record` reach the disk
+ * (fsync) before returning.
  */
 import type { Block } from '../../protocol/block.ts';
 import type { Proposal, Vote, VoteType } from './messages.ts';
@@ -27,22 +26,15 @@ export type SlotType = 'proposal' | VoteType;
 export interface SignedVoteLog {
   /**
    * True when the log cannot vouch for what was signed before it was opened: its file was missing
-   * (a data directory restored from a block backup, or the log deleted). The host then treats the
-   * node like one with an empty chain and votes only from a peer's head + 2.
+   * (a data directory wiped or restored from a block backup, or the log deleted). A log that exists
+   * vouches for everything, even on an empty chain. The host then signs nothing until other
+   * authorities' heads bound what this key signed before (../rejoin.ts).
    */
   readonly lost?: boolean;
   /** Everything signed at `height`, in signing order. */
   signedAt(height: number): readonly SignedEntry[];
-  /**
-   * Enters `entry`; `signedAt` sees it at once. Durable when it returns, unless the log has
-   * `durable()`: then durable once the promise `durable()` returns after this call resolves.
-   */
+  /** Must be durable when it returns: the signed message is broadcast right after. */
   record(entry: SignedEntry): void;
-  /**
-   * Resolves when everything recorded so far is on disk; rejects if that can no longer be
-   * promised (a disk failure). Absent: `record` is durable when it returns.
-   */
-  durable?(): Promise<void>;
   /** Forgets heights below `height`; they are final and nothing there will be signed again. */
   prune(height: number): void;
 }
@@ -55,7 +47,7 @@ export const slotOf = (entry: SignedEntry): { height: number; round: number; typ
 export class MemorySignedVoteLog implements SignedVoteLog {
   readonly #byHeight = new Map<number, SignedEntry[]>();
   readonly lost: boolean;
-  /** `lost`: the simulator's stand-in for a node restarted without its signed-vote log file. */
+  /** `lost`: the simulator's stand-in for a node restarted without its signed-vote log file (or wiped). */
   constructor(options: { lost?: boolean } = {}) {
     this.lost = options.lost ?? false;
   }

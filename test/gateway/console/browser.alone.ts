@@ -2,11 +2,15 @@
  * The web console in a real browser (Debian's Chromium through playwright-core, headless) against
  * the gateway over HTTPS in front of a real node process, with people logging in through the
  * Context Handler emulator (OIDC, code + PKCE, signed ID token). Every page visited is checked
- * with axe-core for WCAG 2.1 AA and for CSP violations. A caseworker opens a case, drafts two
- * contracts under it (a placement and a dependent taxi), proposes activation and is refused when
- * approving (no privilege, said in Danish); a centre chief in a second browser context approves;
- * the care home's employee approves in a third, and the placement runs; hostile text (markup,
- * script, a CPR-like number) is refused or shown escaped, and changes nothing.
+ * with axe-core for WCAG 2.1 AA and for CSP violations. A caseworker opens a case, drafts three
+ * contracts under it (a placement, a taxi that ends with it, school support that pauses), proposes
+ * activation and is refused when approving (no privilege, said in Danish); a centre chief in a
+ * second browser context approves; the care home's employee co-signs in a third, the placement
+ * runs, the employee uploads a report, and the month's payment decision appears live in both the
+ * caseworker's and the care home's open pages; the school support is activated too; the case
+ * overview shows all three; termination shows its cascade and then performs it (taxi ended, school
+ * support paused). Hostile text (markup, script, a CPR-like number) is refused or shown escaped,
+ * and changes nothing.
  *
  * Screenshots go to a temporary directory, or to TILLID_CONSOLE_SCREENSHOTS (the README's come from
  * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.alone.ts`).
@@ -55,6 +59,11 @@ const KLE_WORKER: EmulatedPerson = {
   privileges: [privilege('caseworker', ['28.*'])],
 };
 const CARE_WORKER = person('sub-botilbud-1', 'Bo Botilbud', CARE_HOME, ['provider-representative']);
+// The school-support firm: a third provider in the case, with its own employee.
+const SCHOOL_FIRM = '11223344';
+const SCHOOL_WORKER = person('sub-skolestoette-1', 'Sif Skolestøtte', SCHOOL_FIRM, [
+  'provider-representative',
+]);
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -94,7 +103,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const idp = await ContextHandlerEmulator.start({
     cert: idpServer.certPem,
     key: idpServer.keyPem,
-    persons: [CASEWORKER, CHIEF, CARE_WORKER, AUDITOR, KLE_WORKER],
+    persons: [CASEWORKER, CHIEF, CARE_WORKER, SCHOOL_WORKER, AUDITOR, KLE_WORKER],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
   t.after(() => idp.stop());
@@ -110,7 +119,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
         authority: readNodeConfigKey(config as string),
       },
     ],
-    providers: [CARE_HOME, OTHER_PROVIDER],
+    providers: [CARE_HOME, OTHER_PROVIDER, SCHOOL_FIRM],
     register: true,
     systems: { esdh: { cvr: MUNICIPALITY, privileges: [privilege('director')] } },
     config: {
@@ -263,13 +272,19 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   }
   await shot(cw, 'refused');
 
-  // 3. Open a case and draft the placement and a dependent taxi contract under it.
+  // 3. Open a case and draft three contracts under it: the placement, a taxi that ends with it,
+  // and school support that the placement's end only pauses (once it runs).
   await cw.goto(`${publicUrl}/konsol/`);
   await cw.getByLabel('Sagsnummer').fill('27.12.04-G01-7-26');
   await go(cw, cw.getByRole('button', { name: 'Åbn sag' }), 'Sagens overblik');
   assert.doesNotMatch(cw.url(), /27\.12\.04/, 'the case number never appears in a URL');
   const caseUrl = cw.url();
-  const draft = async (provider: string, item: string, monthly: string, parent?: boolean) => {
+  const draft = async (
+    provider: string,
+    item: string,
+    monthly: string,
+    parent?: { id: string; onEnd: 'terminate' | 'suspend' },
+  ) => {
     await cw.getByLabel('Skabelon (kode, fx anbringelse)').fill('anbringelse');
     await cw.getByLabel('Leverandør (CVR)').fill(provider);
     await cw.getByLabel('Start (dag 1–28)').fill(start);
@@ -278,18 +293,40 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     // The business clock runs a day per block: a year's contract could expire while a loaded
     // machine runs this test, so the placement and its taxi run ten years.
     await cw.getByLabel('Måneder', { exact: true }).fill('120');
-    if (parent) await cw.getByLabel('Afhænger af').selectOption({ index: 1 });
+    if (parent) {
+      await cw.getByLabel('Afhænger af').selectOption(parent.id);
+      await cw.getByLabel('Når den ophører').selectOption(parent.onEnd);
+    }
     await go(cw, cw.getByRole('button', { name: 'Opret kladde' }), 'Sagens overblik');
   };
   await draft(CARE_HOME, 'ophold', '45000');
-  await draft(OTHER_PROVIDER, 'taxi', '3000', true);
+  const placementId = (await cw.locator('section.contract').getAttribute('data-contract')) as string;
+  await draft(OTHER_PROVIDER, 'taxi', '3000', { id: placementId, onEnd: 'terminate' });
+  await draft(SCHOOL_FIRM, 'skolestoette', '6000', { id: placementId, onEnd: 'suspend' });
   const sections = cw.locator('section.contract');
-  assert.equal(await sections.count(), 2, 'the case shows both contracts');
-  const placement = sections.filter({ hasText: `leverandør CVR ${CARE_HOME}` });
+  assert.equal(await sections.count(), 3, 'the case shows all three contracts');
+  const sectionOf = (page: Page, provider: string) =>
+    page.locator('section.contract', { hasText: `leverandør CVR ${provider}` });
+  const idOf = async (provider: string) =>
+    ((await sectionOf(cw, provider).getAttribute('data-contract')) as string).slice(0, 12);
+  const [taxiId, schoolId] = [await idOf(OTHER_PROVIDER), await idOf(SCHOOL_FIRM)];
+  const placement = sectionOf(cw, CARE_HOME);
   assert.match((await placement.textContent()) ?? '', /45\.000,00 kr\./);
-  assert.match(
-    (await placement.locator('.cascade').textContent()) ?? '',
-    /Opsigelse vil også: opsige kontrakt/,
+  assert.match((await sectionOf(cw, OTHER_PROVIDER).textContent()) ?? '', /taxi: 3\.000,00 kr\./);
+  assert.match((await sectionOf(cw, SCHOOL_FIRM).textContent()) ?? '', /skolestoette: 6\.000,00 kr\./);
+  for (const [provider, onEnd] of [
+    [OTHER_PROVIDER, 'ophører'],
+    [SCHOOL_FIRM, 'sættes i bero'],
+  ] as const)
+    assert.match(
+      (await sectionOf(cw, provider).textContent()) ?? '',
+      new RegExp(`Afhænger af\\s*${placementId.slice(0, 12)} \\(ved ophør: ${onEnd}\\)`),
+    );
+  // A draft ends with its parent whatever it was drafted to do (the chain's rule): so far ending
+  // the placement would end both.
+  assert.equal(
+    (await placement.locator('.cascade').textContent())?.trim(),
+    `Opsigelse vil også: opsige kontrakt ${taxiId}; opsige kontrakt ${schoolId}.`,
   );
   await accessible(cw, 'the case overview');
 
@@ -374,6 +411,36 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     .filter({ hasText: 'modtaget' })
     .waitFor();
   await accessible(care, 'the provider’s case page after a report');
+
+  // 6'. The month's payment decision appears live in both open pages — the caseworker's and the
+  // provider's — from the event stream, neither page reloading: the next month decided after both
+  // pages show what they show now must appear in each of them in place.
+  await cw.goto(caseUrl);
+  const watching = [cw, care];
+  const moved = new Map<Page, number>(watching.map((p) => [p, 0]));
+  for (const page of watching) {
+    page.on('framenavigated', (f) => {
+      if (f === page.mainFrame()) moved.set(page, (moved.get(page) ?? 0) + 1);
+    });
+    // "Live: …" once the stream is open; "Opdateret …" once an event has refreshed the page.
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Live: følger netværket|Opdateret/ })
+      .waitFor();
+  }
+  const decisions = (page: Page) =>
+    sectionOf(page, CARE_HOME).locator('li', {
+      hasText: /Periode \d+ \(\d{4}-\d{2}-\d{2}\): (udbetalt|tilbageholdt)/,
+    });
+  const shownPeriods = async (page: Page) =>
+    (await decisions(page).allTextContents()).map((text) => Number(/Periode (\d+)/.exec(text)?.[1]));
+  const next = Math.max(0, ...(await shownPeriods(cw)), ...(await shownPeriods(care))) + 1;
+  for (const page of watching)
+    await decisions(page)
+      .filter({ hasText: new RegExp(`Periode ${next} \\(`) })
+      // A month is about twenty blocks on this clock: bounded well above that on a loaded machine.
+      .waitFor({ timeout: 180_000 });
+  assert.deepEqual([...moved.values()], [0, 0], 'both pages updated in place, not reloaded');
 
   // 6a. The provider's payment overview: the month that decided the period whose report was
   // missing shows it withheld and why. The chain decides a month at its due day, or — when the
@@ -504,7 +571,6 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   // and the third version shows the item's new price and last day.
   const csrfOf = async () =>
     (await cw.locator('input[name="_csrf"]').first().getAttribute('value')) as string;
-  const placementId = (await toAmend.getAttribute('data-contract')) as string;
   const hostileItem = await caseworkerContext.request.post(
     `${publicUrl}/konsol/kontrakter/${placementId}/aendring/ydelse`,
     { form: { _csrf: await csrfOf(), ydelse: 'ophold', pris: '', til: '"><script>alert(1)</script>' } },
@@ -545,7 +611,40 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
     .filter({ hasText: 'Din organisation er ikke part i denne kontrakt.' })
     .waitFor();
 
-  await cw.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME} · aktiv` }).waitFor();
+  // 6e. The school support runs too: the caseworker proposes its activation, the centre chief
+  // approves, and the school-support firm's employee (another browser context) co-signs.
+  await cw.goto(caseUrl);
+  const school = sectionOf(cw, SCHOOL_FIRM);
+  await school.getByLabel('Handling').selectOption('activate');
+  await go(cw, school.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
+  await chief.goto(caseUrl);
+  await go(
+    chief,
+    sectionOf(chief, SCHOOL_FIRM).locator('li.motion').getByRole('button', { name: 'Godkend' }),
+    'Sagens overblik',
+  );
+  const firm = await login(await newContext(), SCHOOL_WORKER);
+  const firmRows = firm.locator('tbody tr');
+  assert.equal(await firmRows.count(), 1, 'the firm sees its own contract only');
+  await go(firm, firmRows.getByRole('link'), `Kontrakt ${schoolId}`);
+  await go(firm, firm.getByRole('button', { name: 'Godkend' }), 'Sagens overblik');
+  await firm.locator('section.contract', { hasText: `leverandør CVR ${SCHOOL_FIRM} · aktiv` }).waitFor();
+  assert.equal(
+    await firm.locator('section.contract').count(),
+    1,
+    'the firm sees its own contract of the case',
+  );
+  await accessible(firm, 'the school-support firm’s case page');
+
+  await cw.goto(caseUrl);
+  assert.equal(
+    await cw.locator('section.contract').count(),
+    3,
+    'the case overview shows all three contracts',
+  );
+  for (const provider of [CARE_HOME, SCHOOL_FIRM])
+    await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · aktiv` }).waitFor();
+  await cw.locator('section.contract', { hasText: `leverandør CVR ${OTHER_PROVIDER} · kladde` }).waitFor();
   await shot(cw, 'case-overview');
 
   // 7. The centre chief terminates the placement: the cascade shown beforehand happens — and the
@@ -556,12 +655,21 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   cw.on('framenavigated', () => navigations++);
   await chief.goto(caseUrl);
   const toEnd = chief.locator('section.contract', { hasText: `leverandør CVR ${CARE_HOME}` });
+  // Shown before it happens: the taxi (drafted to end with it, and still a draft) ends; the running
+  // school support (drafted to pause) is paused.
+  assert.equal(
+    (await toEnd.locator('.cascade').textContent())?.trim(),
+    `Opsigelse vil også: opsige kontrakt ${taxiId}; sætte i bero kontrakt ${schoolId}.`,
+  );
   await toEnd.getByLabel('Handling').selectOption('terminate');
   await go(chief, toEnd.getByRole('button', { name: 'Foreslå' }), 'Sagens overblik');
-  for (const provider of [CARE_HOME, OTHER_PROVIDER])
-    await chief.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
-  for (const provider of [CARE_HOME, OTHER_PROVIDER])
-    await cw.locator('section.contract', { hasText: `leverandør CVR ${provider} · ophørt` }).waitFor();
+  for (const page of [chief, cw])
+    for (const [provider, status] of [
+      [CARE_HOME, 'ophørt'],
+      [OTHER_PROVIDER, 'ophørt'],
+      [SCHOOL_FIRM, 'sat i bero'],
+    ] as const)
+      await page.locator('section.contract', { hasText: `leverandør CVR ${provider} · ${status}` }).waitFor();
   assert.equal(navigations, 0, 'updated in place');
 
   // 7b. KLE constraints. The caseworker drafts a contract on KLE subject 27.20.04 in the case; a
@@ -610,7 +718,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   await kleDraft(kw, '<b>2</b>', 'Handlingen blev afvist');
   await kw.getByRole('alert').filter({ hasText: 'KLE-emnet er to, fire eller seks cifre' }).waitFor();
   await cw.goto(caseUrl);
-  assert.equal(await cw.locator('section.contract').count(), 3, 'nothing drafted by the refused attempts');
+  assert.equal(await cw.locator('section.contract').count(), 4, 'nothing drafted by the refused attempts');
 
   // 8. The operator: each node's fault counters, the authority set by height, and a membership
   // proposal with its votes. (Last: the added authority never starts, so this one-node chain halts.)

@@ -5,7 +5,7 @@
  * On one host (the development network) the ports still differ per node and stay on loopback.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { peerIdForPublicKey } from '../../../node/p2p/identity.ts';
@@ -148,4 +148,19 @@ test('bad member addresses are refused with a usage error and write no genesis',
     assert.match(r.stderr, message);
     assert.throws(() => readFileSync(join(out, 'genesis.json')));
   }
+});
+
+test('a bad CVR is refused before anything is written: no folder, no key, no genesis', async (t) => {
+  const out = join(tempDir(t), 'net');
+  const r = await tillid([
+    'network',
+    'init',
+    '--out',
+    out,
+    ...[...FOUR.slice(0, 3), 'Glostrup Kommune:3333'].flatMap((m) => ['--municipality', m]),
+  ]);
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(r.stderr, /Glostrup Kommune: CVR must be 8 digits/);
+  // The folder of a refused network does not exist at all: nothing to clean up before a retry.
+  assert.equal(existsSync(out), false, `${out} was created`);
 });

@@ -43,6 +43,24 @@ test('a wiped authority rejoins by sync and votes again, without signing twice',
   }
 });
 
+test('a wiped authority never signs twice, even when the first head it hears is behind its own', async () => {
+  // Under the old rule (vote from the first peer head heard + 2) these seeds signed twice: the
+  // first status came from a peer behind the height the wiped node had signed at — 112: heads 6
+  // then 7, it had proposed and prevoted at 8/0 and did again; 296: head 1, it had signed 3/0;
+  // 543: head 2, it had prevoted nil at 4/0 and prevoted a block there after; 549: head 0 from a
+  // lagging peer, taken for a new network, while it had committed 1 and signed at 2 (it re-proposed
+  // at 1/0).
+  // 349 never decided again. Now it waits for every other authority's own head (n = 4).
+  for (const seed of [112, 296, 349, 543, 549]) {
+    const scenario = FAULT_SCENARIOS.map((b) => b(seed)).find((s) => s.name === 'empty data dir');
+    assert.ok(scenario);
+    const result = await simulate(scenario.config);
+    assert.deepEqual(propertyViolations(result), [], `seed ${seed}`);
+    const wiped = result.nodes[scenario.config.crashes?.[0]?.node as number];
+    assert.ok(wiped && wiped.consensusDecisionsSinceRestart > 0, `seed ${seed}: decided by consensus again`);
+  }
+});
+
 test('an authority restarted without its signed-vote log votes again only after the network moved on', async () => {
   // Of seeds 1-150, 62, 63, 83, 110 and 123 sign twice when the restored authority votes as soon
   // as it restarts (checked): it had signed in the height it crashed in, and signs again there.

@@ -36,6 +36,30 @@ test('safety and liveness, n=7 with two equivocating authorities and a crash-res
   await assertSeeds(2_000, Math.ceil(SEEDS / 6), { authorities: 7, byzantine: 2, crash: true });
 });
 
+test('a node restarted before its first commit votes from its kept log at once (seeds that stalled before)', async () => {
+  // Until the vote log's existence was trusted, an empty chain meant "unsure": the restarted node
+  // waited for a peer's head H and voted only from H + 2, while the other honest node(s) and the
+  // equivocators could not decide H + 1 without it — 824, 3951 (n=4) and 4008 (n=7) never decided
+  // again. 3142 failed the evidence check in that version's run (its equivocator was never reported);
+  // 106, 303, 537 stopped deciding under a stricter rule that still waited on an empty chain.
+  for (const seed of [106, 303, 537, 824, 3142, 3951]) {
+    const { problems } = await checkSeed(seed, { authorities: 4, byzantine: 1, crash: true });
+    assert.deepEqual(problems, [], `seed ${seed}`);
+  }
+  const { problems } = await checkSeed(4008, { authorities: 7, byzantine: 2, crash: true });
+  assert.deepEqual(problems, [], 'seed 4008, n=7');
+});
+
+test('a node one height behind catches up from a live peer when the first one it asked is down', async () => {
+  // Seed 910: the equivocator missed the decision of height 1 while the others moved on; it asked
+  // the peer that had first claimed head 2 — the one that then crashed — and, with no failure
+  // reported for an unanswered request, asked it again after every deadline for 4 s, so its
+  // equivocations were all for a height nobody was at any more and it was never reported. A
+  // request past its deadline now forgets that peer, as production's failed fetch does.
+  const { problems } = await checkSeed(910, { authorities: 4, byzantine: 1, crash: true });
+  assert.deepEqual(problems, []);
+});
+
 test('a node down for many heights restarts from its store, syncs certified blocks and votes again', async () => {
   for (const seed of [1, 2, 3]) {
     const base = randomScenario(seed, { authorities: 4, partitions: 0 });

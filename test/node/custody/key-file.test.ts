@@ -4,7 +4,7 @@
  * missing one or a tampered file — a clear message, a non-zero exit, and nothing written.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -190,4 +190,57 @@ test("the compose networks' init (deploy/init.ts) writes encrypted throwaway key
     again.nodes.map((n) => n.publicKey),
     first.nodes.map((n) => n.publicKey),
   );
+});
+
+test('keys generate --data-dir gives the new key its empty signed-vote log; without it nothing is written there', async (t) => {
+  const dir = tempDir(t);
+  const pass = passphraseFile(dir, 'pass', 'a long enough passphrase');
+  const made = await tillid([
+    'keys',
+    'generate',
+    '--out',
+    join(dir, 'key.json'),
+    '--passphrase-file',
+    pass,
+    '--data-dir',
+    join(dir, 'data'),
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  const log = join(dir, 'data', 'signed-votes.jsonl');
+  assert.equal(JSON.parse(made.stdout).signedVoteLog, log);
+  assert.equal(readFileSync(log, 'utf8'), '', 'a key that never signed: a complete, empty record');
+  // Without --data-dir (a rotation key beside a running node, a client's key): no log anywhere.
+  const elsewhere = tempDir(t);
+  const other = await tillid([
+    'keys',
+    'generate',
+    '--out',
+    join(elsewhere, 'next.json'),
+    '--passphrase-file',
+    pass,
+  ]);
+  assert.equal(other.code, 0, other.stderr);
+  assert.equal(JSON.parse(other.stdout).signedVoteLog, undefined);
+  assert.equal(existsSync(join(elsewhere, 'data')), false);
+});
+
+test('keys provision-log writes an empty vote log only into an empty directory; --unless-used leaves a used one alone', async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const made = await tillid(['keys', 'provision-log', '--data-dir', data]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal(readFileSync(join(data, 'signed-votes.jsonl'), 'utf8'), '');
+  // A directory a node has used (here: it has a log with a vote) is never given a made-up log.
+  writeFileSync(join(data, 'signed-votes.jsonl'), '{"height":7}\n');
+  const again = await tillid(['keys', 'provision-log', '--data-dir', data]);
+  assert.equal(again.code, 2, again.stdout);
+  assert.match(again.stderr, /not empty/);
+  const init = await tillid(['keys', 'provision-log', '--data-dir', data, '--unless-used']);
+  assert.equal(init.code, 0, init.stderr);
+  assert.equal(readFileSync(join(data, 'signed-votes.jsonl'), 'utf8'), '{"height":7}\n', 'left as it was');
+  // A store without a log (a wiped log): left without one, so the node waits before it signs.
+  const wiped = join(dir, 'wiped');
+  mkdirSync(join(wiped, 'chain'), { recursive: true });
+  assert.equal((await tillid(['keys', 'provision-log', '--data-dir', wiped, '--unless-used'])).code, 0);
+  assert.equal(existsSync(join(wiped, 'signed-votes.jsonl')), false);
 });

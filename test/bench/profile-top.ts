@@ -1,0 +1,85 @@
+/**
+ * Where the CPU went, summed over every V8 .cpuprofile in a directory (as `--cpu-prof DIR` of
+ * bench:wan or bench:network leaves them, one per node): self time per function and per source
+ * file, the largest first, as a share of all sampled time. Idle (the event loop waiting) and
+ * program/GC pseudo-frames are listed as such, so "busy" excludes waiting.
+ *
+ *   node test/bench/profile-top.ts DIR [--top 25]
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const { values, positionals } = parseArgs({
+  options: { top: { type: 'string', default: '25' } },
+  allowPositionals: true,
+});
+const dir = positionals[0];
+if (!dir) throw new Error('usage: node test/bench/profile-top.ts DIR [--top 25]');
+const files: string[] = [];
+const walk = (d: string) => {
+  for (const name of readdirSync(d)) {
+    const path = join(d, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (name.endsWith('.cpuprofile')) files.push(path);
+  }
+};
+walk(dir);
+
+const byFunction = new Map<string, number>();
+const byFile = new Map<string, number>();
+let total = 0;
+let idle = 0;
+const short = (url: string) =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, 'node_modules/')
+    .replace(/^.*\/wt\/[^/]+\//, '');
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  profile.samples.forEach((id, k) => {
+    const us = profile.timeDeltas[k] ?? 0;
+    const f = frames.get(id);
+    if (!f) return;
+    total += us;
+    if (f.functionName === '(idle)') {
+      idle += us;
+      return;
+    }
+    const where = f.url ? short(f.url) : f.functionName;
+    const fn = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    const pkg = where.startsWith('node_modules/')
+      ? where
+          .split('/')
+          .slice(0, where.startsWith('node_modules/@') ? 3 : 2)
+          .join('/')
+      : where;
+    byFile.set(pkg, (byFile.get(pkg) ?? 0) + us);
+  });
+}
+const busy = total - idle;
+const top = Number(values.top);
+const print = (title: string, m: Map<string, number>) => {
+  console.log(`\n${title}`);
+  for (const [name, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(
+      `${((100 * us) / busy).toFixed(1).padStart(6)} %  ${(us / 1e6).toFixed(1).padStart(7)} s  ${name}`,
+    );
+};
+console.log(
+  `${files.length} profiles, ${(total / 1e6).toFixed(0)} s sampled, ${(busy / 1e6).toFixed(0)} s busy (${((100 * busy) / total).toFixed(0)} %); shares below are of busy time`,
+);
+print('self time by file or package', byFile);
+print('self time by function', byFunction);

@@ -1,0 +1,60 @@
+/**
+ * What bench:wan reads of each node process from /proc, with no help from the node: CPU seconds
+ * (utime + stime of all its threads), resident memory, and the bytes through its network
+ * namespace's interfaces. A node started by `ip netns exec` is that process (ip execs it), and
+ * /proc/<pid>/net/dev shows the namespace the pid lives in, so the bytes are that host's own:
+ * p2p traffic with every other host plus the API requests it serves, nothing of anyone else's.
+ */
+import { readFileSync } from 'node:fs';
+
+/** utime + stime in seconds (fields 14 and 15 of proc_pid_stat(5), USER_HZ = 100). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A /proc/<pid>/status size field (VmRSS, VmHWM) in MB. */
+export function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0) / 1024;
+}
+
+/** Bytes received plus sent on every interface but loopback of the pid's network namespace. */
+export function netBytes(pid: number): number {
+  let total = 0;
+  for (const line of readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2)) {
+    const [name, counters] = line.split(':');
+    if (!counters || name?.trim() === 'lo') continue;
+    const f = counters.trim().split(/\s+/);
+    // Receive bytes is the first column, transmit bytes the ninth.
+    total += Number(f[0]) + Number(f[8]);
+  }
+  return total;
+}
+
+export interface Sample {
+  readonly cpu: number[];
+  readonly bytes: number[];
+}
+
+export const sample = (pids: readonly number[]): Sample => ({
+  cpu: pids.map(cpuSeconds),
+  bytes: pids.map(netBytes),
+});
+
+export const since = (a: Sample, b: Sample): Sample => ({
+  cpu: b.cpu.map((c, i) => c - (a.cpu[i] as number)),
+  bytes: b.bytes.map((c, i) => c - (a.bytes[i] as number)),
+});
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/** The p-th percentile of sorted values (nearest rank). */
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;

@@ -1,0 +1,435 @@
+/**
+ * One bench:wan scenario: N authorities, each a node process in its own network namespace,
+ * reaching each other only through the delaying relay (test/fixtures/wan-hosts.ts), configured
+ * by `tillid network init --member Name=host` as separate hosts are. Two loads follow a warm-up:
+ * the municipal one (open loop, single-transaction POSTs at --rate tx/s, round-robin over the
+ * nodes) and saturation (closed loop, batches round-robin, a cap on transactions submitted but
+ * not final). Finality is submission to the moment this process sees the block holding the
+ * transaction on node 1, read through the relay as every request is, so it includes one WAN
+ * round trip plus the follower's polling.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { transactions } from '../../client/transactions.ts';
+import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
+import { generateKeyPair, Signer } from '../../node/protocol/signature.ts';
+import { startWanHosts, type WanHost, type WanHosts } from '../fixtures/wan-hosts.ts';
+import { CLI } from '../process.ts';
+import { tempDirPlain } from './util.ts';
+import { percentile, type Sample, sample, since, statusMb } from './wan-proc.ts';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const CHAIN_ID = 'tillid-bench-wan';
+const API_PORT = 7101;
+const P2P_PORT = 7201;
+
+export interface RunOptions {
+  readonly n: number;
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly rate: number;
+  readonly municipalSeconds: number;
+  readonly saturationSeconds: number;
+  readonly batch: number;
+  readonly maxPending: number;
+  readonly blockIntervalMs?: number;
+  readonly cpuProfDir?: string;
+  /** Keep each node's output (its log) in this directory, as n<N>-node-<i>.log. */
+  readonly logDir?: string;
+  /** The nodes' log level (default info: start-up waits for the info line "node started"). */
+  readonly logLevel?: string;
+  readonly log: (line: string) => void;
+  /** Told the hosts as soon as they exist, so a signal handler can remove them. */
+  readonly onHosts: (wan: WanHosts | undefined) => void;
+}
+
+export interface PhaseResult {
+  /** How long the load ran. */
+  readonly seconds: number;
+  /** The load plus the drain after it: the span the CPU and byte counts cover. */
+  readonly wallSeconds: number;
+  readonly accepted: number;
+  readonly finalized: number;
+  /** Finalized before the load stopped (the rest during the drain). */
+  readonly finalizedInLoad: number;
+  readonly notFinal: number;
+  readonly latencies: number[];
+  readonly blocks: number;
+  readonly txPerBlock: number;
+  readonly roundAbove0: number;
+  readonly cost: Sample;
+  readonly relayCpu: number;
+  readonly rejections: Map<string, number>;
+}
+
+export interface RunResult {
+  readonly n: number;
+  readonly startSeconds: number;
+  readonly idleRss: number[];
+  readonly peakRss: number[];
+  readonly municipal: PhaseResult;
+  readonly saturation: PhaseResult & { readonly tps: number };
+  readonly roundChanges: number[];
+  readonly caughtUpBySync: number;
+}
+
+/** Every node's counter `name` from its /metrics. */
+async function counter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
+export async function runScenario(o: RunOptions): Promise<RunResult> {
+  const { n, log } = o;
+  const dir = tempDirPlain(`tillid-bench-wan-${n}-`);
+  let wan: WanHosts | undefined;
+  // The follower polls node 1 until this is false: also when the scenario fails part-way.
+  let following = true;
+  try {
+    wan = await startWanHosts(n, [API_PORT, P2P_PORT], { delayMs: o.delayMs, jitterMs: o.jitterMs });
+    o.onHosts(wan);
+    const hosts = wan.hosts;
+    const host = (i: number) => hosts[i] as WanHost;
+    const url = (i: number) => `http://${host(i).publicIp}:${API_PORT}`;
+
+    // Separate hosts as an operator sets them up: one init, each member at its own address.
+    const names = hosts.map((_, i) => `Kommune ${i + 1}`);
+    const args = ['network', 'init', '--out', join(dir, 'net'), '--chain-id', CHAIN_ID];
+    args.push('--base-port', String(API_PORT));
+    names.forEach((name, i) => {
+      args.push('--municipality', `${name}:${29189846 + i}`, '--member', `${name}=${host(i).publicIp}`);
+    });
+    const init = JSON.parse((await run(process.execPath, [CLI, ...args])).stdout) as { nodes: string[] };
+    const configs = init.nodes.map((d) => join(d, 'config.json'));
+    for (const file of configs) {
+      const config = JSON.parse(readFileSync(file, 'utf8'));
+      config.logLevel = o.logLevel ?? 'info'; // startNode waits for the info line "node started"
+      if (o.blockIntervalMs !== undefined) config.blockIntervalMs = o.blockIntervalMs;
+      writeFileSync(file, JSON.stringify(config, null, 2));
+    }
+
+    // ---- start every node at once, as a network comes up --------------------------------------
+    const started = performance.now();
+    const env = o.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProfDir}/n${n}` } : {};
+    const nodes = await Promise.all(configs.map((c, i) => wan?.startNode(host(i), c, env)));
+    const pids = nodes.map((c) => c?.pid as number);
+    let caughtUpBySync = 0;
+    let died: string | undefined;
+    let stopping = false;
+    if (o.logDir) mkdirSync(o.logDir, { recursive: true });
+    nodes.forEach((child, i) => {
+      let tail = '';
+      if (o.logDir) {
+        const file = join(o.logDir, `n${n}-node-${i + 1}.log`);
+        writeFileSync(file, '');
+        child?.stdout?.on('data', (d: Buffer) => appendFileSync(file, d));
+        child?.stderr?.on('data', (d: Buffer) => appendFileSync(file, d));
+      }
+      child?.stdout?.on('data', (d: Buffer) => {
+        caughtUpBySync += d.toString().split('caught up by block sync').length - 1;
+      });
+      child?.stderr?.on('data', (d: Buffer) => {
+        tail = (tail + d.toString()).slice(-2000);
+      });
+      child?.once('exit', (code, signal) => {
+        died ??= `node ${i + 1} exited (${code ?? signal}) during the run: ${tail}`;
+      });
+    });
+    const alive = () => {
+      if (died !== undefined && !stopping) throw new Error(died);
+    };
+
+    const status = async (i: number) =>
+      (await (await fetch(`${url(i)}/v1/status`)).json()) as { height: number; peers: unknown[] };
+    // A node that is still busy starting (every other one is too, on the same cores) may drop a
+    // request: it counts as not connected yet, and the wait is bounded.
+    const peerCount = (i: number) =>
+      status(i).then(
+        (s) => s.peers.length,
+        () => -1,
+      );
+    let reported = performance.now();
+    for (;;) {
+      alive();
+      const peers = await Promise.all(hosts.map((_, i) => peerCount(i)));
+      if (peers.every((p) => p >= n - 1)) break;
+      if (performance.now() - started > 600_000)
+        throw new Error(`not every node reaches all ${n - 1} others after 600 s: ${peers.join(' ')}`);
+      if (performance.now() - reported > 30_000) {
+        log(`N=${n}: peers per node ${peers.join(' ')}`);
+        reported = performance.now();
+      }
+      await sleep(1000);
+    }
+    const startSeconds = (performance.now() - started) / 1000;
+    log(
+      `N=${n}: all ${n} nodes up and fully connected in ${startSeconds.toFixed(0)} s; pids ${pids.join(' ')}`,
+    );
+
+    // ---- transactions, signed before the load starts -----------------------------------------
+    const signers = Array.from({ length: 4 }, () => new Signer(generateKeyPair()));
+    const build = transactions(CHAIN_ID);
+    const tag = `${process.pid}-${n}`;
+    const expiresAt = Date.now() + DEFAULT_PARAMS.maxTransactionTtlMs - 10 * 60_000;
+    const sign = (i: number) =>
+      JSON.stringify(
+        build.anchor(
+          signers[i % signers.length] as Signer,
+          {
+            hash: createHash('sha256').update(`${tag}:${i}`).digest('hex'),
+            docType: 'status-report',
+            ref: `urn:bench:${tag}:${i}`,
+          },
+          { nonce: `${tag}-${i}`, expiresAt },
+        ),
+      );
+    const total = 4 * n + o.rate * o.municipalSeconds + 400 * o.saturationSeconds + 5000;
+    const txs: string[] = Array.from({ length: total }, (_, i) => sign(i));
+    let cursor = 0;
+
+    // ---- the finality follower on node 1 -----------------------------------------------------
+    const submittedAt = new Float64Array(total);
+    const finalizedAt = new Float64Array(total);
+    const blocks: { at: number; txs: number; round: number }[] = [];
+    const prefix = `urn:bench:${tag}:`;
+    let finalCount = 0;
+    let next = 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        next = (await status(0)).height + 1;
+        break;
+      } catch (e) {
+        if (attempt === 10) throw e;
+        await sleep(1000);
+      }
+    }
+    const follower = (async () => {
+      while (following) {
+        let r: Response;
+        try {
+          r = await fetch(`${url(0)}/v1/blocks/${next}`);
+        } catch {
+          await sleep(50);
+          continue;
+        }
+        if (r.status === 404) {
+          await r.arrayBuffer();
+          await sleep(10);
+          continue;
+        }
+        const block = (await r.json()) as {
+          transactions: { payload: { ref?: unknown } }[];
+          certificate: { round: number };
+        };
+        const now = performance.now();
+        for (const tx of block.transactions) {
+          const ref = tx.payload.ref;
+          if (typeof ref === 'string' && ref.startsWith(prefix)) {
+            const i = Number(ref.slice(prefix.length));
+            if (finalizedAt[i] === 0) {
+              finalizedAt[i] = now;
+              finalCount++;
+            }
+          }
+        }
+        blocks.push({ at: now, txs: block.transactions.length, round: block.certificate.round });
+        next++;
+      }
+    })();
+
+    const rejections = new Map<string, number>();
+    const post = async (node: number, indices: number[]): Promise<(string | undefined)[]> => {
+      const single = indices.length === 1;
+      const r = await fetch(`${url(node)}${single ? '/v1/transactions' : '/v1/transactions/batch'}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: single
+          ? (txs[indices[0] as number] as string)
+          : `{"transactions":[${indices.map((i) => txs[i]).join(',')}]}`,
+      });
+      const body = (await r.json()) as { code?: string; results?: { code?: string }[] };
+      if (single) return [r.status === 202 ? undefined : (body.code ?? `HTTP_${r.status}`)];
+      return body.results
+        ? body.results.map((x) => x.code)
+        : indices.map(() => body.code ?? `HTTP_${r.status}`);
+    };
+    const waitFinal = async (indices: number[], ms: number) => {
+      const from = performance.now();
+      while (indices.some((i) => finalizedAt[i] === 0) && performance.now() - from < ms) {
+        alive();
+        await sleep(50);
+      }
+    };
+
+    // ---- warm-up: every node has proposed or seen a few blocks --------------------------------
+    const warm = Array.from({ length: 4 * n }, () => cursor++);
+    await Promise.all(
+      warm.map(async (i, k) => {
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const code = await post(k % n, [i]).then(
+            ([c]) => c,
+            (e: Error) => `NETWORK_ERROR ${e.message}`,
+          );
+          if (code === undefined) return;
+          log(`N=${n}: warm-up transaction refused by node ${(k % n) + 1}: ${code}`);
+          await sleep(2000);
+        }
+      }),
+    );
+    await waitFinal(warm, 120_000);
+    if (warm.some((i) => finalizedAt[i] === 0))
+      throw new Error(`N=${n}: the warm-up transactions did not finalize in 120 s`);
+    await sleep(3000);
+    const idleRss = pids.map((p) => statusMb(p, 'VmRSS'));
+
+    const phase = async (
+      name: string,
+      seconds: number,
+      load: (until: number, accepted: number[]) => Promise<void>,
+    ): Promise<PhaseResult> => {
+      const before = sample(pids);
+      const relayBefore = sample([wan?.relayPid as number]);
+      const fromBlock = blocks.length;
+      const start = performance.now();
+      const accepted: number[] = [];
+      await load(start + seconds * 1000, accepted);
+      const loadEnd = performance.now();
+      await waitFinal(accepted, 60_000);
+      const cost = since(before, sample(pids));
+      const relayCpu = (since(relayBefore, sample([wan?.relayPid as number])).cpu[0] as number) ?? 0;
+      const mine = blocks.slice(fromBlock);
+      const latencies = accepted
+        .map((i) =>
+          finalizedAt[i] ? (finalizedAt[i] as number) - (submittedAt[i] as number) : Number.POSITIVE_INFINITY,
+        )
+        .sort((a, b) => a - b);
+      const finalized = accepted.filter((i) => finalizedAt[i] !== 0).length;
+      log(
+        `N=${n} ${name}: ${accepted.length} accepted, ${finalized} final, p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, ${mine.length} blocks, ${((loadEnd - start) / 1000).toFixed(0)} s`,
+      );
+      return {
+        seconds: (loadEnd - start) / 1000,
+        wallSeconds: (performance.now() - start) / 1000,
+        accepted: accepted.length,
+        finalized,
+        finalizedInLoad: accepted.filter((i) => finalizedAt[i] !== 0 && (finalizedAt[i] as number) <= loadEnd)
+          .length,
+        notFinal: accepted.length - finalized,
+        latencies,
+        blocks: mine.length,
+        txPerBlock: mine.length ? mine.reduce((a, b) => a + b.txs, 0) / mine.length : 0,
+        roundAbove0: mine.filter((b) => b.round > 0).length,
+        cost,
+        relayCpu,
+        rejections: new Map(rejections),
+      };
+    };
+    const note = (code: string, k = 1) => rejections.set(code, (rejections.get(code) ?? 0) + k);
+
+    // ---- municipal: open loop, one transaction per request ------------------------------------
+    const municipal = await phase('municipal', o.municipalSeconds, async (until, accepted) => {
+      const start = performance.now();
+      const inFlight: Promise<void>[] = [];
+      let sent = 0;
+      while (performance.now() < until) {
+        const due = Math.floor(((performance.now() - start) / 1000) * o.rate) + 1;
+        for (; sent < due && cursor < total; sent++) {
+          const i = cursor++;
+          submittedAt[i] = performance.now();
+          inFlight.push(
+            post(sent % n, [i]).then(
+              ([code]) => {
+                if (code === undefined) accepted.push(i);
+                else note(code);
+              },
+              () => {
+                note('NETWORK_ERROR');
+              },
+            ),
+          );
+        }
+        await sleep(5);
+      }
+      await Promise.all(inFlight);
+    });
+    rejections.clear();
+
+    // ---- saturation: closed loop, batches, bounded backlog ------------------------------------
+    const saturation = await phase('saturation', o.saturationSeconds, async (until, accepted) => {
+      let inFlight = 0;
+      let turn = 0;
+      const finalBefore = finalCount;
+      const retry: number[] = [];
+      // Submitted and not yet final: what the nodes' mempools and the wire hold of this phase.
+      const pending = () => inFlight + accepted.length - (finalCount - finalBefore);
+      const sender = async () => {
+        while (performance.now() < until) {
+          if (pending() + o.batch > o.maxPending) {
+            await sleep(10);
+            continue;
+          }
+          const indices = retry.splice(0, o.batch);
+          while (indices.length < o.batch && cursor < total) indices.push(cursor++);
+          if (indices.length === 0) return;
+          const at = performance.now();
+          for (const i of indices) submittedAt[i] = at;
+          inFlight += indices.length;
+          let full = false;
+          try {
+            const codes = await post(turn++ % n, indices);
+            codes.forEach((code, k) => {
+              const i = indices[k] as number;
+              if (code === undefined) accepted.push(i);
+              else {
+                note(code);
+                if (code === 'MEMPOOL_FULL') {
+                  retry.push(i);
+                  full = true;
+                }
+              }
+            });
+          } catch {
+            note('NETWORK_ERROR', indices.length);
+            retry.push(...indices);
+            full = true;
+          } finally {
+            inFlight -= indices.length;
+          }
+          if (full) await sleep(100);
+        }
+      };
+      await Promise.all(Array.from({ length: 2 }, sender));
+    });
+    const roundChanges = await Promise.all(
+      hosts.map((_, i) => counter(url(i), 'tillid_consensus_round_changes_total').catch(() => Number.NaN)),
+    );
+    const peakRss = pids.map((p) => statusMb(p, 'VmHWM'));
+    following = false;
+    await follower;
+    stopping = true;
+    if (o.cpuProfDir) for (const child of nodes) child?.kill('SIGTERM');
+    if (o.cpuProfDir)
+      await Promise.all(
+        nodes.map((c) => new Promise((r) => (c?.exitCode !== null ? r(0) : c.once('exit', r)))),
+      );
+    return {
+      n,
+      startSeconds,
+      idleRss,
+      peakRss,
+      municipal,
+      saturation: { ...saturation, tps: saturation.finalizedInLoad / saturation.seconds },
+      roundChanges,
+      caughtUpBySync,
+    };
+  } finally {
+    following = false;
+    await wan?.close();
+    o.onHosts(undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
