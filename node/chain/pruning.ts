@@ -20,8 +20,8 @@
  * list, so their old nodes stay.
  */
 import type { Hex } from '../protocol/hash.ts';
-import type { EncodedNode, TreeNodeReader } from '../state/commitment/tree.ts';
-import { pathNodes } from '../state/commitment/tree.ts';
+import type { TreePageReader } from '../state/commitment/tree.ts';
+import { pathRecords } from '../state/commitment/tree.ts';
 
 /** What a commit prunes: the stale list of `height` (when due), sparing `keep`. */
 export interface PruneStep {
@@ -31,8 +31,8 @@ export interface PruneStep {
 
 export const staleListKey = (height: number): Buffer => Buffer.from(`S:${String(height).padStart(12, '0')}`);
 
-/** The nodes a block took out of the tree, as concatenated hash bytes (32 each). */
-export function staleNodes(replaced: readonly Hex[], created: ReadonlyMap<Hex, EncodedNode>): Buffer {
+/** The records (pages) a block took out of the tree, as concatenated hash bytes (32 each). */
+export function staleRecords(replaced: readonly Hex[], created: ReadonlyMap<Hex, Uint8Array>): Buffer {
   const out = Buffer.allocUnsafe(replaced.length * 32);
   let at = 0;
   for (const hash of replaced) if (!created.has(hash)) at += out.write(hash, at, 32, 'hex');
@@ -53,12 +53,12 @@ export class PinnedPaths {
   constructor(key: string) {
     this.#key = key;
   }
-  nodes(reader: TreeNodeReader, roots: readonly Hex[]): Set<Hex> {
+  records(reader: TreePageReader, roots: readonly Hex[]): Set<Hex> {
     const keep = new Set<Hex>();
     for (const root of roots) {
       let path = this.#paths.get(root);
       if (path === undefined) {
-        path = pathNodes(reader, root, this.#key);
+        path = pathRecords(reader, root, this.#key);
         this.#paths.set(root, path);
       }
       for (const hash of path) keep.add(hash);

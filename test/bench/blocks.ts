@@ -70,12 +70,12 @@ async function block(txs: readonly unknown[]): Promise<void> {
   totals.blocks++;
   totals.cpuMs += (used.user + used.system) / 1000;
   totals.writes += execution.writes.size;
-  totals.nodes += execution.treeNodes?.size ?? 0;
+  totals.nodes += (execution.treePages ?? execution.treeNodes)?.size ?? 0;
 }
 function report(label: string): void {
   const n = totals.blocks;
   console.log(
-    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes  ${(totals.nodes / n).toFixed(0).padStart(6)} tree nodes  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block`,
+    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes  ${(totals.nodes / n).toFixed(0).padStart(6)} tree records  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block`,
   );
   totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0 };
 }
