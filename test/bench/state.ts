@@ -8,7 +8,8 @@
  * new way (tree update, the block's new tree nodes in the batch) and once the old way (chained
  * hash, no tree pages), each into its own store holding the same state. Per block it reports the
  * median CPU time (this process, all threads: LevelDB writes on the thread pool too) of the state
- * root and of the commit, the tree records (pages) written and the bytes the tree adds to the store.
+ * root and of the commit, the tree records (pages) written and the bytes the tree adds to the store;
+ * then the process's memory, and the first blocks after reopening the store (a restart).
  *
  *   npm run bench:state -- [--keys 100000] [--writes 1000] [--blocks 20]
  */
@@ -157,5 +158,24 @@ for (const r of [t, o])
 console.log(
   `  tree ÷ old           ${(t.total / o.total).toFixed(2)}×   tree records written ${(treeSide.nodes / BLOCKS).toFixed(0)} per block (${(treeSide.nodes / BLOCKS / WRITES).toFixed(1)} per write, ${(treeSide.nodeBytes / BLOCKS / WRITES) | 0} bytes per write)`,
 );
-await treeSide.store.close();
+// Memory: the head's tree is held in memory (state/commitment/pages.ts), so the process grows with
+// the state: measured here, with the old side's store open too.
+console.log(
+  `  memory: RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, JS heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB with the tree of ${KEYS + BLOCKS * WRITES} keys in memory`,
+);
 await oldSide.store.close();
+// A restart: the tree is not rebuilt, its pages are read as blocks and proofs walk into them.
+await treeSide.store.close();
+const c = process.cpuUsage();
+const reopened: Side = {
+  ...treeSide,
+  store: await ChainStore.open(dirs[0] as string),
+  rootMs: [],
+  commitMs: [],
+};
+const openMs = cpuMs(c);
+for (let b = 0; b < 3; b++) await commit(reopened, true, ++height, anchorWrites(height));
+console.log(
+  `  restart: open ${openMs.toFixed(1)} ms, then blocks of ${WRITES} writes ${reopened.rootMs.map((m, i) => (m + (reopened.commitMs[i] as number)).toFixed(1)).join(', ')} CPU ms (the first reads its pages from the store)`,
+);
+await reopened.store.close();
