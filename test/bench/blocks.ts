@@ -10,9 +10,9 @@
  * `--retention R` prunes tree versions older than R heights (node/chain/pruning.ts); code from
  * before pruning ignores it.
  *
- * Printed per phase: blocks, state writes and tree nodes written per block (0 before the tree),
- * and CPU ms per block (this process, all threads) for propose + certify + commit. The workload's
- * transactions are signed before each phase starts. Last, the store's size on disk.
+ * Printed per phase: blocks, state writes and tree records written per block (0 before the tree),
+ * and CPU ms per block (this process, all threads, and its main thread alone) for propose + certify
+ * + commit. The workload's transactions are signed before each phase starts. Last, the store's size on disk.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,7 +126,7 @@ const anchors = Array.from({ length: ANCHOR_BLOCKS }, () =>
 for (const txs of anchors) await block(txs);
 report('anchors');
 await chain.close();
-// What the store holds at the end of the run: tree nodes stored, and LevelDB's files once
+// What the store holds at the end of the run: tree records stored, and LevelDB's files once
 // compacted (before compaction, deletions only add tombstones).
 const { ClassicLevel } = await import(join(root, 'node_modules/classic-level/index.js'));
 const db = new ClassicLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });

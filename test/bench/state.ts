@@ -5,7 +5,7 @@
  *
  * The store is grown to --keys state keys (anchors and their receipts, in blocks of --writes).
  * Then --blocks more blocks of --writes fresh keys are committed twice each, alternating: once the
- * new way (tree update, the block's new tree nodes in the batch) and once the old way (chained
+ * new way (tree update, the block's new tree pages in the batch) and once the old way (chained
  * hash, no tree pages), each into its own store holding the same state. Per block it reports the
  * median CPU time (this process, all threads: LevelDB writes on the thread pool too) of the state
  * root and of the commit, the tree records (pages) written and the bytes the tree adds to the store;
