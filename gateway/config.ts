@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { TokenConfig } from '../node/custody/pkcs11-session.ts';
 import type { Privilege } from './caller.ts';
 import { ConfigError, isUrl, need, type Raw, section } from './config-check.ts';
 import { type ConsoleConfig, consoleConfig } from './console/config.ts';
@@ -73,8 +74,13 @@ export interface GatewayConfig {
   /** CVRs of providers the gateway acts for (they sign through their municipality's nodes). */
   readonly providers: readonly string[];
   readonly agreements: readonly ServiceAgreement[];
-  /** Directory of the encrypted key store (submitter keys and pseudonym secrets per CVR). */
+  /**
+   * Directory of the encrypted key store (submitter keys and pseudonym secrets per CVR); also the
+   * base the gateway's other files sit beside (its parent holds access-log/, citizens/, events/).
+   */
   readonly keyStoreDir: string;
+  /** An HSM instead: the keys and secrets live in this PKCS#11 token (gateway/keystore-hsm.ts). */
+  readonly keyStoreHsm?: TokenConfig;
   /** The genesis the gateway trusts: the authority set commit certificates are checked against. */
   readonly genesisFile?: string;
   readonly auditFile?: string;
@@ -127,6 +133,7 @@ const KEYS = [
   'providers',
   'agreements',
   'keyStoreDir',
+  'keyStoreHsm',
   'genesisFile',
   'auditFile',
   'rateLimit',
@@ -306,6 +313,16 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
   });
 
   need(typeof raw.keyStoreDir === 'string' && raw.keyStoreDir !== '', 'keyStoreDir is required');
+  let keyStoreHsm: TokenConfig | undefined;
+  if (raw.keyStoreHsm !== undefined) {
+    const h = section(raw.keyStoreHsm, 'keyStoreHsm', ['module', 'token', 'pinFile']);
+    for (const f of ['module', 'token', 'pinFile'])
+      need(
+        typeof h[f] === 'string' && h[f] !== '',
+        `keyStoreHsm.${f} is required (a path, a token label, a PIN file)`,
+      );
+    keyStoreHsm = { module: h.module, token: h.token, pinFile: path(h.pinFile) };
+  }
   const rateLimit = {
     ...GATEWAY_DEFAULTS.rateLimit,
     ...section(raw.rateLimit ?? {}, 'rateLimit', ['max', 'timeWindowMs']),
@@ -339,6 +356,7 @@ export function validateGatewayConfig(input: Raw, baseDir: string): GatewayConfi
     providers: providers.map(String),
     agreements,
     keyStoreDir: path(raw.keyStoreDir),
+    ...(keyStoreHsm ? { keyStoreHsm } : {}),
     ...(raw.genesisFile ? { genesisFile: path(raw.genesisFile) } : {}),
     ...(raw.auditFile ? { auditFile: path(raw.auditFile) } : {}),
     rateLimit,

@@ -15,7 +15,13 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { SealError, type Sealed, seal, unseal } from '../node/custody/sealed.ts';
 import type { Hex } from '../node/protocol/hash.ts';
-import { generateKeyPair, keyPairFromSeed, type MessageSigner, Signer } from '../node/protocol/signature.ts';
+import {
+  generateKeyPair,
+  type KeyPair,
+  keyPairFromSeed,
+  type MessageSigner,
+  Signer,
+} from '../node/protocol/signature.ts';
 
 /** Signs transactions for one party (CVR): the one signer interface (node/protocol/signature.ts). */
 export type SubmitterSigner = MessageSigner;
@@ -30,6 +36,18 @@ export interface KeyStore {
    * the secret makes every actor id of that CVR unlinkable.
    */
   pseudonym(cvr: string, identity: string): Hex | undefined;
+  /** Ends what the store holds open (an HSM's sessions); a file store holds nothing. */
+  close?(): void;
+}
+
+/** What a pseudonym's HMAC is taken over, before the identity: the same in every store. */
+export const PSEUDONYM_CONTEXT = 'tillid/actor/v1\n';
+
+/** One CVR's secrets, unsealed: only for moving them into an HSM (`keys import-to-hsm`). */
+export interface KeyStoreEntry {
+  readonly cvr: string;
+  readonly keyPair: KeyPair;
+  readonly pseudonymSecret: Buffer;
 }
 
 /** The sealing (scrypt, AES-256-GCM) is node/custody/sealed.ts's, shared with authority key files. */
@@ -87,7 +105,17 @@ export class FileKeyStore implements KeyStore {
   /** Opens every key file in `dir`; a wrong passphrase or a tampered file fails loudly. */
   static open(dir: string, passphrase: string): FileKeyStore {
     const store = new FileKeyStore();
-    if (!existsSync(dir)) return store;
+    for (const { cvr, keyPair, pseudonymSecret } of FileKeyStore.entries(dir, passphrase)) {
+      store.#signers.set(cvr, new Signer(keyPair));
+      store.#secrets.set(cvr, pseudonymSecret);
+    }
+    return store;
+  }
+
+  /** Every CVR's key pair and pseudonym secret in `dir`, unsealed and checked, in CVR order. */
+  static entries(dir: string, passphrase: string): KeyStoreEntry[] {
+    if (!existsSync(dir)) return [];
+    const entries: KeyStoreEntry[] = [];
     for (const name of readdirSync(dir)
       .filter((f) => f.endsWith('.key.json'))
       .sort()) {
@@ -107,10 +135,9 @@ export class FileKeyStore implements KeyStore {
       const keyPair = keyPairFromSeed(Buffer.from(privateKey, 'hex'));
       if (keyPair.publicKey !== file.publicKey)
         throw new KeyStoreError(`${name}: key does not match its public key`);
-      store.#signers.set(file.cvr, new Signer(keyPair));
-      store.#secrets.set(file.cvr, Buffer.from(pseudonymSecret, 'hex'));
+      entries.push({ cvr: file.cvr, keyPair, pseudonymSecret: Buffer.from(pseudonymSecret, 'hex') });
     }
-    return store;
+    return entries;
   }
 
   cvrs(): readonly string[] {
@@ -127,7 +154,7 @@ export class FileKeyStore implements KeyStore {
     if (known) return known;
     const secret = this.#secrets.get(cvr);
     if (!secret) return undefined;
-    const pseudonym = createHmac('sha256', secret).update(`tillid/actor/v1\n${identity}`).digest('hex');
+    const pseudonym = createHmac('sha256', secret).update(`${PSEUDONYM_CONTEXT}${identity}`).digest('hex');
     if (this.#pseudonyms.size >= 100_000) this.#pseudonyms.clear();
     this.#pseudonyms.set(key, pseudonym);
     return pseudonym;

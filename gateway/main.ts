@@ -1,12 +1,17 @@
 /**
  * `node gateway/main.ts --config <file>`: run the gateway. Also
- * `node gateway/main.ts keys create --dir <key store> --cvr <CVR>`: generate a submitter key and
- * pseudonym secret for a municipality or provider in the encrypted key store, printing only the
- * public key (to register on chain with `party.register` / `party.addKey`).
+ * `node gateway/main.ts keys create --dir <key store> --cvr <CVR>` (or `--hsm <token.json>` instead of
+ * `--dir`): generate a submitter key and pseudonym secret for a municipality or provider in the
+ * encrypted key store or inside an HSM, printing only the public key (to register on chain with
+ * `party.register` / `party.addKey`); and `keys import-to-hsm --dir <key store> --hsm <token.json>`:
+ * move a file store's keys and secrets into an HSM unchanged (pseudonyms stay the same).
+ * `<token.json>` is `{ "hsm": { module, token, pinFile } }`, pinFile relative to it.
  */
 
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { TokenConfig } from '../node/custody/pkcs11-session.ts';
 import { createLogger, type Logger } from '../node/log.ts';
 import { decodeGenesis } from '../node/protocol/genesis.ts';
 import { type AuditSink, FileAuditSink, MemoryAuditSink } from './audit.ts';
@@ -21,7 +26,7 @@ import {
   readSecrets,
 } from './config.ts';
 import { CertificateVerifier, FinalityWatcher } from './finality.ts';
-import { FileKeyStore } from './keystore.ts';
+import { FileKeyStore, type KeyStore } from './keystore.ts';
 import { LogRing } from './log-ring.ts';
 import { nodeFetch } from './node-fetch.ts';
 import { ProofChecker } from './proofs/checker.ts';
@@ -50,7 +55,7 @@ export async function startGateway(
   // A logger made here feeds a ring of its own; a caller's logger feeds the ring it passes, if any.
   const logRing = o.log ? o.logRing : (o.logRing ?? new LogRing());
   const log = o.log ?? gatewayLogger(config.logLevel, logRing);
-  const keyStore = FileKeyStore.open(config.keyStoreDir, secrets.keyStorePassphrase);
+  const keyStore = await openKeyStore(config, secrets);
   const genesis = config.genesisFile
     ? decodeGenesis(JSON.parse(readFileSync(config.genesisFile, 'utf8')))
     : undefined;
@@ -122,25 +127,74 @@ export async function startGateway(
       router.stop();
       await app.close();
       await audit.close();
+      keyStore.close?.();
     },
   };
 }
 
-async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'keys' && argv[1] === 'create') {
-    const { values } = parseArgs({
-      args: argv.slice(2),
-      options: { dir: { type: 'string' }, cvr: { type: 'string', multiple: true } },
-    });
-    if (!values.dir || !values.cvr)
-      throw new ConfigError('usage: keys create --dir <key store> --cvr <CVR> [--cvr …]');
-    const { keyStorePassphrase } = readSecrets(process.env);
-    for (const cvr of values.cvr)
-      console.log(
-        JSON.stringify({ cvr, publicKey: FileKeyStore.create(values.dir, keyStorePassphrase, cvr) }),
+/** The file store, or the HSM store when `keyStoreHsm` is configured (its native binding loaded only then). */
+async function openKeyStore(config: GatewayConfig, secrets: GatewaySecrets): Promise<KeyStore> {
+  if (!config.keyStoreHsm) return FileKeyStore.open(config.keyStoreDir, secrets.keyStorePassphrase);
+  const { HsmKeyStore } = await import('./keystore-hsm.ts');
+  return HsmKeyStore.open(config.keyStoreHsm);
+}
+
+/** `{ "hsm": { module, token, pinFile } }`, pinFile relative to the file. */
+function readTokenFile(file: string): TokenConfig {
+  const h = (JSON.parse(readFileSync(file, 'utf8')) as { hsm?: Record<string, unknown> }).hsm ?? {};
+  for (const f of ['module', 'token', 'pinFile'])
+    if (typeof h[f] !== 'string' || h[f] === '') throw new ConfigError(`${file}: hsm.${f} is required`);
+  return {
+    module: h.module as string,
+    token: h.token as string,
+    pinFile: resolve(dirname(file), h.pinFile as string),
+  };
+}
+
+async function keys(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv.slice(1),
+    options: { dir: { type: 'string' }, hsm: { type: 'string' }, cvr: { type: 'string', multiple: true } },
+  });
+  const { HsmKeyStore } = values.hsm ? await import('./keystore-hsm.ts') : { HsmKeyStore: undefined };
+  if (argv[0] === 'create') {
+    if (!(values.dir || values.hsm) || !values.cvr)
+      throw new ConfigError(
+        'usage: keys create (--dir <key store> | --hsm <token.json>) --cvr <CVR> [--cvr …]',
       );
+    const token = values.hsm ? readTokenFile(values.hsm) : undefined;
+    const passphrase = token ? '' : readSecrets(process.env).keyStorePassphrase;
+    for (const cvr of values.cvr) {
+      const publicKey =
+        token && HsmKeyStore
+          ? HsmKeyStore.create(token, cvr)
+          : FileKeyStore.create(values.dir as string, passphrase, cvr);
+      console.log(JSON.stringify({ cvr, publicKey }));
+    }
     return;
   }
+  if (argv[0] === 'import-to-hsm' && values.dir && values.hsm && HsmKeyStore) {
+    const token = readTokenFile(values.hsm);
+    for (const e of FileKeyStore.entries(values.dir, readSecrets(process.env).keyStorePassphrase)) {
+      if (values.cvr && !values.cvr.includes(e.cvr)) continue;
+      console.log(
+        JSON.stringify({
+          cvr: e.cvr,
+          publicKey: HsmKeyStore.import(token, e.cvr, e.keyPair, e.pseudonymSecret),
+        }),
+      );
+      e.pseudonymSecret.fill(0);
+    }
+    return;
+  }
+  throw new ConfigError(
+    'usage: keys create (--dir <key store> | --hsm <token.json>) --cvr <CVR> …\n' +
+      '       keys import-to-hsm --dir <key store> --hsm <token.json> [--cvr <CVR> …]',
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'keys') return keys(argv.slice(1));
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
   if (!values.config) throw new ConfigError('usage: node gateway/main.ts --config <gateway.json>');
   const { config, secrets } = loadGatewayConfig(values.config);

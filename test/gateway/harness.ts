@@ -15,7 +15,7 @@ import { devGatewayAuth } from '../../gateway/dev-material.ts';
 import { registerDevParties } from '../../gateway/dev-setup.ts';
 import { type IssuedCertificate, type SystemCertificate, TestCa } from '../../gateway/emulators/test-ca.ts';
 import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
-import { FileKeyStore } from '../../gateway/keystore.ts';
+import { FileKeyStore, type KeyStore } from '../../gateway/keystore.ts';
 import type { LogRing } from '../../gateway/log-ring.ts';
 import { type RunningGateway, startGateway } from '../../gateway/main.ts';
 import { createLogger, type Logger } from '../../node/log.ts';
@@ -83,6 +83,8 @@ export async function startGatewayFixture<K extends string = never>(
     config?: Record<string, unknown>;
     /** Register parties on chain through the first node. */
     register?: boolean;
+    /** The store whose submitter keys `register` puts on chain (default: the file store it made). */
+    keyStore?: KeyStore;
     /**
      * Support systems by name: a certificate for `cvr`, a token grant of `privileges` (if given),
      * and service agreements for `services` (default: all) on behalf of `cvr`.
@@ -163,7 +165,7 @@ export async function startGatewayFixture<K extends string = never>(
   );
   t.after(() => gateway.stop());
   if (o.register) {
-    const keyStore = FileKeyStore.open(keyStoreDir, TEST_PASSPHRASE);
+    const keyStore = o.keyStore ?? FileKeyStore.open(keyStoreDir, TEST_PASSPHRASE);
     const municipalities = new Map(
       o.municipalities.filter((m) => m.authority).map((m) => [m.cvr, m.authority as KeyPair]),
     );
