@@ -44,16 +44,17 @@ export interface GatewayRunOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cpuSeconds(pid: number): number {
+/** utime + stime of a process, in seconds (proc_pid_stat(5)). */
+export function cpuOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-const memoryMb = (pid: number, field: 'VmRSS' | 'VmHWM') =>
+export const memoryOf = (pid: number, field: 'VmRSS' | 'VmHWM') =>
   Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) /
   1024;
 
 /** bytes_sent over every established TCP socket of `pid` (to its callers and to the nodes). */
-function bytesSent(pid: number): number {
+export function bytesSentOf(pid: number): number {
   const lines = execFileSync('ss', ['-tinpH', 'state', 'established'], {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
@@ -104,8 +105,8 @@ export async function measureGateway(o: GatewayRunOptions): Promise<GatewayUnits
     await rig.defineTemplate();
     const gw = rig;
     const sample = (): Sample => ({
-      cpu: cpuSeconds(gw.pid),
-      bytes: bytesSent(gw.pid),
+      cpu: cpuOf(gw.pid),
+      bytes: bytesSentOf(gw.pid),
       // The gateway's own files: audit log, access log, key store (the network folder is the nodes').
       disk: du(dir) - du(join(dir, 'network')),
       at: performance.now(),
@@ -121,7 +122,7 @@ export async function measureGateway(o: GatewayRunOptions): Promise<GatewayUnits
     const background = {
       cpuSeconds: (b1.cpu - b0.cpu) / seconds,
       bytesSent: Math.max(0, b1.bytes - b0.bytes) / seconds,
-      rssMb: memoryMb(gw.pid, 'VmRSS'),
+      rssMb: memoryOf(gw.pid, 'VmRSS'),
     };
     o.log(`central gateway: background ${(background.cpuSeconds * 3600).toFixed(1)} CPU s per hour`);
 
@@ -177,7 +178,7 @@ export async function measureGateway(o: GatewayRunOptions): Promise<GatewayUnits
       background,
       perSubmission: submit,
       perRead: read,
-      peakRssMb: memoryMb(gw.pid, 'VmHWM'),
+      peakRssMb: memoryOf(gw.pid, 'VmHWM'),
       calls: o.count,
     };
     o.log(
