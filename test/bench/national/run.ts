@@ -274,6 +274,15 @@ export async function runTopology(
             await send(txs);
             await final(txs);
           });
+        // The month's reports must be on chain before the 1st, when the chain decides the month:
+        // a report final later makes the chain withhold that month and release it on the report,
+        // which is not the year the model plays. The clock is a business day per block, so a
+        // burst that needs too many blocks (a loaded machine) runs past it; say so.
+        const next = addMonths(startDay, m);
+        if (kind === 'report' && txs.length > 0 && (await today()) >= next)
+          throw new Error(
+            `${topology}: month ${m}'s ${txs.length} reports were final only on business day ${formatDate(await today())}, on or after ${formatDate(next)} when the chain decides the month (the burst took more blocks than the ${Math.round(next - first - 8)} days left; a loaded machine, or raise --block-interval-ms)`,
+          );
       }
       const readsThisMonth = Math.min(o.readSample, Math.round(plan.counts.read / 12));
       await measure('read', readsThisMonth, async () => {
