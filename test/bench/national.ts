@@ -242,6 +242,10 @@ const projected = federated.length ? projectTo(federated, n) : undefined;
 const central = federated.find((u) => u.authorities === 4);
 const tables: Record<string, ReturnType<typeof perMunicipality>> = {};
 if (local) tables.local = perMunicipality(a, 'local', local);
+// Each federated size as measured: a node of an N-authority network carrying the country's chain
+// (also what an authority of a hybrid network with N authorities runs).
+for (const u of federated)
+  tables[`${u.topology} (as measured, the country's chain)`] = perMunicipality(a, 'federated', u);
 if (projected)
   tables[
     `federated-${n}${projected.projected ? ` (projected: per-block and background on the straight line through federated-${federated.map((u) => u.authorities).join(', ')})` : ` (as measured at ${federated.at(-1)?.authorities})`}`
@@ -294,5 +298,5 @@ if (!values['no-write']) {
       2,
     )}\n`,
   );
-  console.log('\nwrote deploy/national.json');
+  console.log(`\nwrote ${file}`);
 }
