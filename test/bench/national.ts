@@ -3,7 +3,8 @@
  * assumptions.json, deploy/national-model.md) on real networks of node processes, per topology,
  * and what it costs a municipality per year in CPU hours, memory, disk, bandwidth and kroner.
  *
- *   npm run bench:national -- [--scale 0.01] [--federated 4,7] [--no-local] [--out FILE] [--from FILE,…]
+ *   npm run bench:national -- [--scale 0.01] [--federated 4,7] [--no-local] [--no-gateway] [--gateway-calls 400]
+ *                             [--out FILE] [--from FILE,…]
  *                             [--block-interval-ms 250] [--read-sample 200] [--idle-seconds 30] [--no-write]
  *
  * --scale is the fraction of the country's placed children the run carries (0.01: 125 children,
@@ -14,9 +15,10 @@
  *   federated-N   N authority processes (one per municipality), for each N in --federated.
  * 98 node processes do not fit two cores, so federated-98 is projected: per-block and background
  * costs on a straight line through the federated sizes measured, per-transaction costs as the
- * largest size measured. central is the operator's 4 shared nodes, i.e. the federated-4 run, shared
- * among the 98 municipalities by population; the gateway in front of them is not in this run
- * (`npm run bench:gateway` measures its CPU per submission).
+ * largest size measured. central is the operator's 4 shared nodes, i.e. the federated-4 run, and
+ * the gateway in front of them (measured on its own process, national/gateway.ts; --no-gateway
+ * leaves it out, --gateway-calls sets its windows), shared among the 98 municipalities by
+ * population.
  *
  * Printed and written to deploy/national.json (unless --no-write): per-node unit costs measured
  * for each topology (CPU ms per block and per transaction of each class, bytes sent, disk, RSS),
