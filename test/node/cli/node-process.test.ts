@@ -4,11 +4,12 @@
  * one byte of a stored block and see verification name that height.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { THROWAWAY_PASSPHRASE_FILE } from '../../../node/custody/passphrase.ts';
+import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
 import { getJson, tempDir, waitFor } from '../../fixtures/node.ts';
 import { initSingleNode, startNodeProcess, stopNodeProcess, tillid } from '../../fixtures/processes.ts';
 
@@ -45,6 +46,9 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
   assert.equal(outcome.status, 'finalized');
   const finalized = await getJson(`${node.url}/v1/transactions/${submitted.hash}`);
   assert.deepEqual(finalized, outcome);
+  // The block's proven receipts, answered from the state tree held in memory.
+  const receipts = `/v1/blocks/${outcome.height}/receipts?proof=true`;
+  const provenBefore = await getJson(`${node.url}${receipts}`);
 
   await stopNodeProcess(node, 'SIGKILL');
   node = await startNodeProcess(config);
@@ -53,6 +57,14 @@ test('send, kill -9, restart, verify, tamper, verify again', async (t) => {
     outcome,
     'kept across kill -9',
   );
+  // After kill -9 the tree is read back from its stored pages: the same proof, and it verifies.
+  const genesis = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+  const provenAfter = await getJson(`${node.url}${receipts}`);
+  assert.deepEqual(provenAfter, provenBefore);
+  assert.ok(verifyProvenRead(genesis, provenAfter).ok);
+  const anchorRead = await getJson(`${node.url}/v1/anchors/${submitted.anchoredHash}?proof=true`);
+  assert.ok(verifyProvenRead(genesis, anchorRead).ok);
+  assert.equal(anchorRead.value.txHash, submitted.hash);
   await waitFor(async () =>
     (await getJson(`${node.url}/v1/status`)).height > outcome.height + 2 ? true : undefined,
   );
