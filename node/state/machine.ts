@@ -10,7 +10,7 @@ import type { ChainParams } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { findPersonalDataOf } from '../protocol/pii.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
-import { type EncodedNode, type TreeNodeReader, updateTree } from './commitment/tree.ts';
+import { type TreeNode, type TreePageReader, updateTree } from './commitment/tree.ts';
 import {
   type Action,
   actionOf,
@@ -127,10 +127,12 @@ export interface Execution {
   readonly writes: ReadonlyMap<string, Json>;
   /** The state tree's root after the block (state/commitment/tree.ts). */
   readonly stateRoot: Hex;
-  /** The tree nodes the block created, stored with it (content-addressed, never overwritten). */
-  readonly treeNodes: ReadonlyMap<Hex, EncodedNode>;
-  /** The nodes of the previous tree this block replaced; a store's cache drops them. */
-  readonly replacedTreeNodes?: readonly Hex[];
+  /** The tree pages the block created, stored with it (content-addressed, never overwritten). */
+  readonly treePages: ReadonlyMap<Hex, Uint8Array>;
+  /** The stored pages of the previous tree this block replaced: pruning's stale list. */
+  readonly replacedTreePages?: readonly Hex[];
+  /** The new tree in memory (sharing the unchanged part with the old one): the store keeps the head's. */
+  readonly tree?: TreeNode;
 }
 
 /** The co-signature rule for one transaction, bound to its hash (the memo's key). */
@@ -149,7 +151,7 @@ const cosignatureCheck = (rules: Rules, hash: Hex): Pick<TxContext, 'cosignature
  * honest proposer would have dropped it.
  */
 export function executeBlock(
-  base: StateReader & TreeNodeReader,
+  base: StateReader & TreePageReader,
   previousStateRoot: Hex,
   candidates: readonly HashedTransaction[],
   ctx: BlockContext,
@@ -218,7 +220,8 @@ export function executeBlock(
     dropped,
     writes: block.writes,
     stateRoot: tree.root,
-    treeNodes: tree.nodes,
-    replacedTreeNodes: tree.replaced,
+    treePages: tree.pages,
+    replacedTreePages: tree.replaced,
+    tree: tree.tree,
   };
 }
