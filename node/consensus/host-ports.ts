@@ -50,6 +50,8 @@ export interface HostEvents {
   dropped?(hash: Hex, error: TillidError): void;
   commitFailed?(height: number, error: unknown): void;
   caughtUp?(from: number, to: number, peer: string): void;
+  /** A stalled height's proposals and votes were re-sent (`messages` of them). */
+  resent?(messages: readonly ConsensusMessage[]): void;
   /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
   rejoinBounded?(voteFrom: number): void;
 }

@@ -350,7 +350,9 @@ export class ConsensusHost {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);
-      await this.#run(engine.rebroadcast());
+      const again = engine.rebroadcast();
+      this.#o.events?.resent?.(again.flatMap((o) => (o.type === 'broadcast' ? [o.message] : [])));
+      await this.#run(again);
     }
     if (this.#behind()) this.#requestSync();
   }
