@@ -250,7 +250,10 @@ export class ConsortiumConsensus implements Consensus {
     // The engine's own check, run here once so an invalid message is never forwarded. Only valid
     // verdicts are remembered, keyed by everything the signature covers, so the engine skips
     // re-verifying exactly this message — and a reused signature on other bytes proves nothing.
+    // A message seen before (a re-send after a stall, or a copy in another envelope) is not
+    // verified again.
     const remember: SignatureCheck = (key, bytes, signature) => {
+      if (this.#verified.has(verdictKey(key, bytes, signature))) return true;
       const valid = verifySignature(key, bytes, signature);
       if (valid) {
         if (this.#verified.size > 50_000) this.#verified.clear();

@@ -19,17 +19,23 @@
 import type { Block } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
-import { type ConsensusHostOptions, DEFAULT_SYNC_TIMEOUT_MS, DEFAULT_TICK_MS } from './host-ports.ts';
+import {
+  type ConsensusHostOptions,
+  DEFAULT_STALL_MS,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_TICK_MS,
+} from './host-ports.ts';
 import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
 import { LostLogRejoin } from './rejoin.ts';
 import { StallWatch } from './stall-watch.ts';
 import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
-import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
+import { type ConsensusMessage, heightOf, senderOf } from './tendermint/messages.ts';
 
 export {
   type ConsensusHostOptions,
+  DEFAULT_STALL_MS,
   DEFAULT_SYNC_TIMEOUT_MS,
   DEFAULT_TICK_MS,
   type HostEvents,
@@ -64,7 +70,11 @@ export class ConsensusHost {
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
     const tickMs = options.tickIntervalMs ?? DEFAULT_TICK_MS;
-    this.#stall = new StallWatch(options.timers, tickMs, options.stallMs ?? tickMs);
+    this.#stall = new StallWatch(
+      options.timers,
+      tickMs,
+      options.stallMs ?? Math.max(tickMs, DEFAULT_STALL_MS),
+    );
     this.#pacing = new HeightPacing(
       options.timers,
       options.blockIntervalMs,
@@ -337,9 +347,13 @@ export class ConsensusHost {
   }
 
   /**
-   * A height running without progress for stallMs: re-send everything held for it (gossip may
-   * have lost some, or an equivocator shown different peers different votes), tell peers where we
-   * are, and catch up by sync if a peer is ahead. An idle wait is not a stall: a quiet network
+   * A height running without progress for stallMs: re-send this node's own proposal and votes for
+   * it (gossip may have lost some: a peer waiting for a quorum of prevotes to start its prevote
+   * timeout would wait for ever), tell peers where we are, and catch up by sync if a peer is ahead.
+   * Only its own: every live authority re-sends its own, which restores any quorum the live ones
+   * can form, in N messages; re-sending everything held made each stall N times that (N² in all),
+   * each one new gossip for every node to validate and forward. An equivocator's conflicting votes
+   * need no re-send: they are different messages and gossip carries both. An idle wait is not a stall: a quiet network
    * sends nothing. An observer tells its height every tick, so authorities answer when it is behind.
    */
   async #tick(): Promise<void> {
@@ -350,7 +364,10 @@ export class ConsensusHost {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);
-      const again = engine.rebroadcast();
+      const me = this.#o.authority?.signer.publicKey;
+      const again = engine
+        .rebroadcast()
+        .filter((o) => o.type === 'broadcast' && senderOf(o.message) === me) as EngineOutput[];
       this.#o.events?.resent?.(again.flatMap((o) => (o.type === 'broadcast' ? [o.message] : [])));
       await this.#run(again);
     }
