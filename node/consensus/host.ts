@@ -31,7 +31,7 @@ import { LostLogRejoin } from './rejoin.ts';
 import { StallWatch } from './stall-watch.ts';
 import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
-import { type ConsensusMessage, heightOf, senderOf } from './tendermint/messages.ts';
+import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
 export {
   type ConsensusHostOptions,
@@ -347,14 +347,14 @@ export class ConsensusHost {
   }
 
   /**
-   * A height running without progress for stallMs: re-send this node's own proposal and votes for
-   * it (gossip may have lost some: a peer waiting for a quorum of prevotes to start its prevote
-   * timeout would wait for ever), tell peers where we are, and catch up by sync if a peer is ahead.
-   * Only its own: every live authority re-sends its own, which restores any quorum the live ones
-   * can form, in N messages; re-sending everything held made each stall N times that (N² in all),
-   * each one new gossip for every node to validate and forward. An equivocator's conflicting votes
-   * need no re-send: they are different messages and gossip carries both. An idle wait is not a stall: a quiet network
-   * sends nothing. An observer tells its height every tick, so authorities answer when it is behind.
+   * A height running without progress for stallMs: re-send everything held for it, tell peers where
+   * we are, and catch up by sync if a peer is ahead. Everything, not only this node's own messages:
+   * a quorum a node locked on may hold the vote of an authority that has since crashed, which only
+   * the nodes holding it can pass on (seed 4 of the key-rotation simulation stalls for good
+   * otherwise). Each re-send is new gossip for every node to validate and forward, N times a
+   * height's messages when all N re-send, so it waits for a stall that matters (DEFAULT_STALL_MS),
+   * not the next tick. An idle wait is not a stall: a quiet network sends nothing. An observer
+   * tells its height every tick, so authorities answer when it is behind.
    */
   async #tick(): Promise<void> {
     const head = this.#o.chain.head.height;
@@ -364,10 +364,7 @@ export class ConsensusHost {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);
-      const me = this.#o.authority?.signer.publicKey;
-      const again = engine
-        .rebroadcast()
-        .filter((o) => o.type === 'broadcast' && senderOf(o.message) === me) as EngineOutput[];
+      const again = engine.rebroadcast();
       this.#o.events?.resent?.(again.flatMap((o) => (o.type === 'broadcast' ? [o.message] : [])));
       await this.#run(again);
     }
