@@ -193,10 +193,13 @@ for (const n of sizes) {
 }
 out('');
 out(`load average at end ${load()}`);
+const measured = results.filter((r) => !('error' in r)).length;
 out(
-  firstSlow === undefined
-    ? 'municipal finality p99 stayed within 2 s at every N measured'
-    : `municipal finality p99 first exceeds 2 s at N=${firstSlow}`,
+  measured === 0
+    ? 'no N was measured (every scenario failed: see above)'
+    : firstSlow === undefined
+      ? 'municipal finality p99 stayed within 2 s at every N measured'
+      : `municipal finality p99 first exceeds 2 s at N=${firstSlow}`,
 );
 // Every scenario's hosts are gone; nothing of this run should keep the process.
 process.exit(results.some((r) => 'error' in r) ? 1 : 0);
