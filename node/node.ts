@@ -121,7 +121,16 @@ function assemble(opened: Opened): NodeComponents {
   };
   const intake = new TransactionIntake({ ...base, transactionsArrived });
   const gossip =
-    running && new Gossip(running, chain.rules.chainId, metrics.gossip, log.child({ component: 'p2p' }));
+    running &&
+    new Gossip(
+      running,
+      chain.rules.chainId,
+      metrics.gossip,
+      log.child({ component: 'p2p' }),
+      metrics.gossipTraffic,
+    );
+  // gossipsub's wire counters live in the host's registry (it exists before these metrics do).
+  if (running) for (const m of running.metrics) metrics.registry.registerMetric(m);
   const txGossip =
     gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx), backlog: () => intake.backlog });
   const submit = async (input: unknown) => {
@@ -163,6 +172,8 @@ function assemble(opened: Opened): NodeComponents {
       evidence: metrics.equivocations,
       syncRejected: metrics.syncRejected,
       rounds: metrics.rounds,
+      resent: metrics.consensusResent,
+      syncTraffic: metrics.sync,
       onEvidence: (first, second) => void report(first, second),
     });
   } else consensus = new SoloAuthority({ ...forConsensus, signer: c.signer });

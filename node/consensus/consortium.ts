@@ -12,7 +12,7 @@ import type { Mempool } from '../mempool/mempool.ts';
 import type { Gossip, Judgement } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
 import { publicKeyOfPeer } from '../p2p/identity.ts';
-import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
+import { fetchBlocks, MAX_SYNC_BLOCKS, type SyncTraffic, serveBlocks } from '../p2p/sync.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type MessageSigner, verifySignature } from '../protocol/signature.ts';
@@ -58,6 +58,10 @@ export interface ConsortiumOptions {
   readonly onEvidence?: (first: ConsensusMessage, second: ConsensusMessage) => void;
   /** Round metrics (rounds per height, round changes, missed proposals, last finalized). */
   readonly rounds?: RoundMetrics;
+  /** Proposals and votes re-sent after a stall, by kind. */
+  readonly resent?: Counter<'kind'>;
+  /** Block-sync requests, blocks and bytes, served and fetched. */
+  readonly syncTraffic?: SyncTraffic;
 }
 
 const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
@@ -125,6 +129,9 @@ export class ConsortiumConsensus implements Consensus {
         ...(options.onDropped ? { dropped: options.onDropped } : {}),
         commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
         caughtUp: (from, to, peer) => log.info({ from, to, peer }, 'caught up by block sync'),
+        resent: (messages) => {
+          for (const m of messages) options.resent?.inc({ kind: m.kind });
+        },
         rejoinBounded: (voteFrom) =>
           log.warn(
             { voteFrom },
@@ -161,6 +168,7 @@ export class ConsortiumConsensus implements Consensus {
       chain.rules.chainId,
       { height: () => chain.head.height, block: (h) => chain.block(h) },
       log,
+      this.#o.syncTraffic,
     );
     // Proposals and votes travel on separate topics: a proposal carries a block and may be large,
     // a vote is small and frequent, so each topic can be judged and penalised on its own.
@@ -206,7 +214,14 @@ export class ConsortiumConsensus implements Consensus {
     if (!id || this.#stopped) return this.#host.onSyncFailed(peer);
     const { running, chain, log } = this.#o;
     try {
-      const raw = await fetchBlocks(running.host, chain.rules.chainId, id, from, MAX_SYNC_BLOCKS);
+      const raw = await fetchBlocks(
+        running.host,
+        chain.rules.chainId,
+        id,
+        from,
+        MAX_SYNC_BLOCKS,
+        this.#o.syncTraffic,
+      );
       await this.#host.onBlocks(peer, raw);
     } catch (e) {
       log.warn({ err: (e as Error).message, peer }, 'block sync failed');
@@ -235,7 +250,10 @@ export class ConsortiumConsensus implements Consensus {
     // The engine's own check, run here once so an invalid message is never forwarded. Only valid
     // verdicts are remembered, keyed by everything the signature covers, so the engine skips
     // re-verifying exactly this message — and a reused signature on other bytes proves nothing.
+    // A message seen before (a re-send after a stall, or a copy in another envelope) is not
+    // verified again.
     const remember: SignatureCheck = (key, bytes, signature) => {
+      if (this.#verified.has(verdictKey(key, bytes, signature))) return true;
       const valid = verifySignature(key, bytes, signature);
       if (valid) {
         if (this.#verified.size > 50_000) this.#verified.clear();
