@@ -161,6 +161,8 @@ function assemble(opened: Opened): NodeComponents {
       evidence: metrics.equivocations,
       syncRejected: metrics.syncRejected,
       rounds: metrics.rounds,
+      verifyFetched: (tx, hash) => intake.signatureValid(tx, hash),
+      assembly: { proposals: metrics.proposalAssembly, transactions: metrics.fetchedTransactions },
       onEvidence: (first, second) => void report(first, second),
     });
   } else consensus = new SoloAuthority({ ...forConsensus, signer: c.signer });
