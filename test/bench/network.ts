@@ -32,11 +32,15 @@
  * single-core Ed25519 verify rate. Diagnostics: `--verbose` logs every block and each node's CPU %
  * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
  * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
+ * Bytes per block per node: what each node sent to its peers over libp2p (TCP bytes acknowledged on
+ * its connections to the other nodes' p2p ports, from `ss -ti`: framing, encryption and gossip
+ * relays included, retransmissions not) in each phase, divided by the blocks finalized in it.
  *
  * It never hangs: an overall --timeout, and every node process is killed on exit, on a signal or on
  * an error, and the temporary network directory removed. (Only a SIGKILL of this process itself
  * can orphan the nodes; `kill` them by the pids it logs.)
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -282,6 +286,30 @@ async function main(): Promise<void> {
     // Fields 14 and 15 of proc_pid_stat(5), utime and stime, in clock ticks (USER_HZ = 100).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
+  // Each node's p2p listen port: a connection is libp2p traffic when either end is one of them.
+  const p2pPorts = new Set(
+    configs.map((c) => Number(/\/tcp\/(\d+)/.exec(JSON.parse(readFileSync(c, 'utf8')).p2p.listen[0])?.[1])),
+  );
+  /** TCP bytes each node has had acknowledged on its libp2p connections (open ones; they persist). */
+  const p2pBytes = (): number[] => {
+    const byPid = new Map<number, number>();
+    let text = '';
+    try {
+      text = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8' });
+    } catch {
+      return pids.map(() => Number.NaN);
+    }
+    const lines = text.split('\n');
+    for (let i = 0; i + 1 < lines.length; i++) {
+      const m = /:(\d+)\s+\S+:(\d+)\s+users:.*pid=(\d+)/.exec(lines[i] as string);
+      if (!m) continue;
+      const acked = /bytes_acked:(\d+)/.exec(lines[i + 1] as string);
+      if (!acked || !(p2pPorts.has(Number(m[1])) || p2pPorts.has(Number(m[2])))) continue;
+      byPid.set(Number(m[3]), (byPid.get(Number(m[3])) ?? 0) + Number(acked[1]));
+    }
+    return pids.map((pid) => byPid.get(pid) ?? 0);
+  };
+  const p2pBytesSince = (before: number[]) => p2pBytes().map((b, i) => b - (before[i] as number));
   const cpuNow = () => pids.map(cpuSeconds);
   const cpuSince = (before: number[]) => cpuNow().map((c, i) => c - (before[i] as number));
   let lastCpu = cpuNow();
@@ -374,6 +402,7 @@ async function main(): Promise<void> {
   const finalizedBeforeA = finalizedCount;
   const pendingA = () => inFlightA + acceptedA - (finalizedCount - finalizedBeforeA);
   const cpuStartA = cpuNow();
+  const bytesStartA = p2pBytes();
   const selfStartA = process.cpuUsage();
   const startA = performance.now();
   const endA = startA + duration * 1000;
@@ -438,6 +467,7 @@ async function main(): Promise<void> {
   const submitEndA = performance.now();
   await sleep(Math.max(0, endA - performance.now()));
   const cpuA = cpuSince(cpuStartA);
+  const bytesA = p2pBytesSince(bytesStartA);
   const selfA = process.cpuUsage(selfStartA);
   await saveMetrics('A');
   const finalizedIn = (from: number, to: number) => {
@@ -469,11 +499,13 @@ async function main(): Promise<void> {
   let acceptedB = 0;
   let rejectedB = 0;
   let cpuB = pids.map(() => 0);
+  let bytesB = pids.map(() => 0);
   let selfB = { user: 0, system: 0 };
   let offeredFor = 0;
   const startB = performance.now();
   if (countB > 0) {
     const cpuStartB = cpuNow();
+    const bytesStartB = p2pBytes();
     const selfStartB = process.cpuUsage();
     const requests = Math.ceil(countB / latencyBatch);
     const perSecond = rate / latencyBatch;
@@ -518,6 +550,7 @@ async function main(): Promise<void> {
     while (accepted.some((i) => finalizedAt[i] === 0) && performance.now() - drainB < DRAIN_MS)
       await sleep(50);
     cpuB = cpuSince(cpuStartB);
+    bytesB = p2pBytesSince(bytesStartB);
     selfB = process.cpuUsage(selfStartB);
     await saveMetrics('B');
     for (const i of accepted) {
@@ -529,6 +562,9 @@ async function main(): Promise<void> {
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN;
   const blocksB = blocks.filter((b) => b.at >= startB);
+  // Blocks finalized while the phase's counters ran: A's window, B from its start to the drain's end.
+  const blocksInA = blocks.filter((b) => b.at >= startA && b.at < endA).length;
+  const blocksInB = blocksB.length;
   follow = false;
   await follower;
 
@@ -595,7 +631,15 @@ async function main(): Promise<void> {
     out(`   rejections               ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
   out('');
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(10) : c.padStart(10))).join(' ');
-  out(row(['', 'idle RSS', 'peak RSS', 'CPU idle', 'CPU A', 'CPU B', 'exit']));
+  const perBlock = (total: number, blocksIn: number, unit: number) =>
+    blocksIn > 0 && Number.isFinite(total) ? (total / blocksIn / unit).toFixed(unit === 1 ? 3 : 1) : '-';
+  const perNode = (xs: number[]) => sum(xs) / Math.max(1, xs.length);
+  out(
+    `per block per node         A: ${perBlock(perNode(bytesA), blocksInA, 1024)} KiB sent, ${perBlock(perNode(cpuA), blocksInA, 1)} CPU s (${blocksInA} blocks); B: ${perBlock(perNode(bytesB), blocksInB, 1024)} KiB sent, ${perBlock(perNode(cpuB), blocksInB, 1)} CPU s (${blocksInB} blocks)`,
+  );
+  out('');
+  out(row(['', 'idle RSS', 'peak RSS', 'CPU idle', 'CPU A', 'CPU B', 'sent A', 'sent B', 'exit']));
+  const mib = (b: number) => (Number.isFinite(b) ? `${(b / 1024 / 1024).toFixed(1)} MiB` : '-');
   pids.forEach((_, i) => {
     out(
       row([
@@ -605,6 +649,8 @@ async function main(): Promise<void> {
         `${(cpuIdle[i] as number).toFixed(1)} s`,
         `${(cpuA[i] as number).toFixed(1)} s`,
         `${(cpuB[i] as number).toFixed(1)} s`,
+        mib(bytesA[i] as number),
+        mib(bytesB[i] as number),
         String(exits[i]),
       ]),
     );
@@ -618,10 +664,12 @@ async function main(): Promise<void> {
       `${sum(cpuIdle).toFixed(1)} s`,
       `${sum(cpuA).toFixed(1)} s`,
       `${sum(cpuB).toFixed(1)} s`,
+      mib(sum(bytesA)),
+      mib(sum(bytesB)),
       '',
     ]),
   );
-  out(row(['bench', '', '', '', self(selfA), self(selfB), '']));
+  out(row(['bench', '', '', '', self(selfA), self(selfB), '', '', '']));
   out(
     `   (CPU s = utime + stime over ${idleSeconds} s idle, ${duration} s of A, ${offeredFor.toFixed(0)} s of B plus its drain; idle RSS ${verdict(
       idleRss.every((r) => r <= 150),
