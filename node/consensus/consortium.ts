@@ -248,7 +248,13 @@ export class ConsortiumConsensus implements Consensus {
     // Proposals and votes travel on separate topics, so each can be judged and penalised on its own.
     gossip.on<ProposalEnvelope>('proposal', {
       validate: (input, from) => this.#validateProposal(input, this.#peer(from)),
-      deliver: (envelope, from) => this.#assembly.receive(envelope.proposal, this.#peer(from)),
+      // Only an authority at the proposal's height votes on it; a node that is not (an observer)
+      // follows by sync and has no reason to fetch a proposal's transactions.
+      deliver: (envelope, from) => {
+        const me = this.#o.authority?.signer.publicKey;
+        if (me && this.#o.chain.authoritiesAt(envelope.proposal.height).includes(me))
+          this.#assembly.receive(envelope.proposal, this.#peer(from));
+      },
     });
     gossip.on<Envelope>('vote', {
       validate: (input, from) => this.#validateVote(input, this.#peer(from)),
