@@ -311,7 +311,7 @@ export class ConsortiumConsensus implements Consensus {
       return { verdict: 'reject', reason: 'not a consensus envelope' };
     }
     const message = envelope.message;
-    if (!message || message.kind !== 'vote' || Object.keys(message).length !== 2)
+    if (typeof message !== 'object' || message?.kind !== 'vote' || Object.keys(message).length !== 2)
       return { verdict: 'reject', reason: 'not a vote on the vote topic' };
     const decoded = decodeVote(message.vote);
     if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };

@@ -33,8 +33,9 @@
  * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
  * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
  * Bytes per block per node: what each node sent to its peers over libp2p (TCP bytes acknowledged on
- * its connections to the other nodes' p2p ports, from `ss -ti`: framing, encryption and gossip
- * relays included, retransmissions not) in each phase, divided by the blocks finalized in it.
+ * its connections to the other nodes' p2p ports, from `ss -ti` sampled every 250 ms: framing,
+ * encryption and gossip relays included, retransmissions not) in each phase, divided by the blocks
+ * finalized in it.
  *
  * It never hangs: an overall --timeout, and every node process is killed on exit, on a signal or on
  * an error, and the temporary network directory removed. (Only a SIGKILL of this process itself
@@ -290,24 +291,41 @@ async function main(): Promise<void> {
   const p2pPorts = new Set(
     configs.map((c) => Number(/\/tcp\/(\d+)/.exec(JSON.parse(readFileSync(c, 'utf8')).p2p.listen[0])?.[1])),
   );
-  /** TCP bytes each node has had acknowledged on its libp2p connections (open ones; they persist). */
-  const p2pBytes = (): number[] => {
-    const byPid = new Map<number, number>();
+  /**
+   * TCP bytes each node has had acknowledged on its libp2p connections since the start, summed
+   * over connections: sampled every 250 ms, each connection counted by its growth since the last
+   * sample, so a connection that is replaced (a redial) neither resets the count nor is counted
+   * twice. What a connection sends in its last 250 ms before closing is lost.
+   */
+  const lastAcked = new Map<string, { pid: number; acked: number }>();
+  const sentByPid = new Map<number, number>();
+  const sampleP2p = (): void => {
     let text = '';
     try {
       text = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8' });
     } catch {
-      return pids.map(() => Number.NaN);
+      return;
     }
     const lines = text.split('\n');
     for (let i = 0; i + 1 < lines.length; i++) {
-      const m = /:(\d+)\s+\S+:(\d+)\s+users:.*pid=(\d+)/.exec(lines[i] as string);
+      const m = /(\S+:(\d+))\s+(\S+:(\d+))\s+users:.*pid=(\d+)/.exec(lines[i] as string);
       if (!m) continue;
       const acked = /bytes_acked:(\d+)/.exec(lines[i + 1] as string);
-      if (!acked || !(p2pPorts.has(Number(m[1])) || p2pPorts.has(Number(m[2])))) continue;
-      byPid.set(Number(m[3]), (byPid.get(Number(m[3])) ?? 0) + Number(acked[1]));
+      if (!acked || !(p2pPorts.has(Number(m[2])) || p2pPorts.has(Number(m[4])))) continue;
+      const pid = Number(m[5]);
+      const key = `${pid} ${m[1]} ${m[3]}`;
+      const now = Number(acked[1]);
+      const before = lastAcked.get(key)?.acked ?? 0;
+      lastAcked.set(key, { pid, acked: now });
+      sentByPid.set(pid, (sentByPid.get(pid) ?? 0) + Math.max(0, now - before));
     }
-    return pids.map((pid) => byPid.get(pid) ?? 0);
+  };
+  sampleP2p();
+  const sampler = setInterval(sampleP2p, 250);
+  sampler.unref();
+  const p2pBytes = (): number[] => {
+    sampleP2p();
+    return pids.map((pid) => sentByPid.get(pid) ?? 0);
   };
   const p2pBytesSince = (before: number[]) => p2pBytes().map((b, i) => b - (before[i] as number));
   const cpuNow = () => pids.map(cpuSeconds);
@@ -569,6 +587,7 @@ async function main(): Promise<void> {
   await follower;
 
   // ---- peak RSS, stop ----------------------------------------------------------------------------
+  clearInterval(sampler);
   const peakRss = pids.map((pid) => mb(status(pid), 'VmHWM'));
   stopping = true;
   const exits = await Promise.all(
