@@ -33,7 +33,7 @@
  * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
  * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
  * Bytes per block per node: what each node sent to its peers over libp2p (TCP bytes acknowledged on
- * its connections to the other nodes' p2p ports, from `ss -ti` sampled every 250 ms: framing,
+ * its connections to the other nodes' p2p ports, from `ss -ti` sampled every second: framing,
  * encryption and gossip relays included, retransmissions not) in each phase, divided by the blocks
  * finalized in it.
  *
@@ -293,9 +293,9 @@ async function main(): Promise<void> {
   );
   /**
    * TCP bytes each node has had acknowledged on its libp2p connections since the start, summed
-   * over connections: sampled every 250 ms, each connection counted by its growth since the last
+   * over connections: sampled every second, each connection counted by its growth since the last
    * sample, so a connection that is replaced (a redial) neither resets the count nor is counted
-   * twice. What a connection sends in its last 250 ms before closing is lost.
+   * twice. What a connection sends in its last second before closing is lost.
    */
   const lastAcked = new Map<string, { pid: number; acked: number }>();
   const sentByPid = new Map<number, number>();
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
     }
   };
   sampleP2p();
-  const sampler = setInterval(sampleP2p, 250);
+  const sampler = setInterval(sampleP2p, 1000);
   sampler.unref();
   const p2pBytes = (): number[] => {
     sampleP2p();
