@@ -84,7 +84,7 @@ export class NodeMetrics {
   );
   readonly proposalAssembly = this.counter(
     'tillid_proposals_assembled_total',
-    'Proposals (which name their transactions by hash) made whole: local (every transaction pending here), fetched (some fetched from peers), failed (given up: the engine prevotes nil)',
+    'Proposals (which name their transactions by hash) made whole: local (every transaction pending here), gossip (the missing ones arrived by gossip within 200 ms), fetched (some fetched from peers), failed (given up: the engine prevotes nil)',
     ['outcome'] as const,
   );
   readonly fetchedTransactions = this.counter(

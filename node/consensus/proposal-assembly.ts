@@ -32,8 +32,16 @@ export const MAX_PEERS_ASKED = 3;
  * brings it again.
  */
 export const MAX_ROUNDS_AHEAD = 2;
+/**
+ * How long a proposal waits for missing transactions to arrive by gossip before fetching them.
+ * Under load a proposal often overtakes the last gossip batch it names, which is still being
+ * verified here; fetching those at once would send them twice and verify them twice.
+ */
+export const GOSSIP_GRACE_MS = 200;
+const GRACE_STEP_MS = 20;
 
-export type AssemblyOutcome = 'local' | 'fetched' | 'failed';
+/** local: all pending here at once; gossip: the rest arrived by gossip within the grace; fetched; failed. */
+export type AssemblyOutcome = 'local' | 'gossip' | 'fetched' | 'failed';
 export type FetchedOutcome = 'valid' | 'unasked' | 'malformed' | 'bad-signature';
 
 export interface AssemblyPorts {
@@ -54,6 +62,8 @@ export interface AssemblyPorts {
   assembled?(outcome: AssemblyOutcome): void;
   fetched?(outcome: FetchedOutcome, peer: string, count: number): void;
   failed?(peer: string, reason: string): void;
+  /** Defaults to GOSSIP_GRACE_MS. */
+  readonly graceMs?: number;
 }
 
 interface Job {
@@ -152,6 +162,19 @@ export class ProposalAssembly {
     const job = this.#jobs.get(key);
     if (!job) return;
     const { proposal } = job;
+    const missing = () => proposal.txHashes.some((h) => !this.#lookup(h));
+    const grace = this.#ports.graceMs ?? GOSSIP_GRACE_MS;
+    for (let waited = 0; waited < grace && missing(); waited += GRACE_STEP_MS) {
+      await new Promise((resolve) => setTimeout(resolve, GRACE_STEP_MS));
+      if (this.#jobs.get(key) !== job) return;
+    }
+    if (!missing()) {
+      this.#jobs.delete(key);
+      const whole = proposal.height === this.#ports.head() + 1 ? this.#assemble(proposal) : undefined;
+      this.#ports.assembled?.(whole ? 'gossip' : 'failed');
+      if (whole) this.#ports.deliver(whole);
+      return;
+    }
     const asked = this.#ports.peersFor(proposal.proposer, job.from).slice(0, MAX_PEERS_ASKED);
     for (const peer of asked) {
       const missing = proposal.txHashes.filter((h) => !this.#lookup(h));

@@ -90,6 +90,7 @@ function harness(o: {
   const assembly = new ProposalAssembly(ports);
   return {
     assembly,
+    mempool,
     delivered,
     asked,
     outcomes,
@@ -138,6 +139,17 @@ test('a proposal whose transactions are all pending is whole at once, without a 
   assert.deepEqual(h.delivered, [txs]);
   assert.deepEqual(h.asked, []);
   assert.deepEqual(h.outcomes, ['local']);
+});
+
+test('a transaction still arriving by gossip is waited for, not fetched', async () => {
+  const txs = [anchorTx(submitter), anchorTx(submitter)];
+  const h = harness({ pending: [txs[0] as Transaction], served: { proposer: txs } });
+  h.assembly.receive(compactProposal(proposalWith(txs)), 'relay');
+  setTimeout(() => h.mempool.set(transactionHash(txs[1] as Transaction), txs[1] as Transaction), 40);
+  await settle(h.assembly);
+  assert.deepEqual(h.asked, []);
+  assert.deepEqual(h.delivered, [txs]);
+  assert.deepEqual(h.outcomes, ['gossip']);
 });
 
 test('missing transactions are fetched from the proposer first, exactly those, then the proposal is whole', async () => {
