@@ -8,7 +8,7 @@ import type { Authority, Genesis } from '../protocol/genesis.ts';
 import { genesisHash } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
-import { EMPTY_ROOT, type EncodedNode } from '../state/commitment/tree.ts';
+import { EMPTY_ROOT, type TreeNode } from '../state/commitment/tree.ts';
 import {
   BlockInvalidError,
   type Execution,
@@ -163,8 +163,11 @@ export class Chain {
         block,
         execution.writes,
         head,
-        execution.treeNodes,
-        execution.replacedTreeNodes,
+        {
+          pages: execution.treePages,
+          replaced: execution.replacedTreePages ?? [],
+          ...(execution.tree ? { tree: execution.tree } : {}),
+        },
         await this.#pruneStep(head.height),
       );
       this.#head = head;
@@ -198,7 +201,7 @@ export class Chain {
       }
       if (root !== undefined) roots.push(root);
     }
-    return { height: due, keep: this.#pinned.nodes(this.#store, roots) };
+    return { height: due, keep: this.#pinned.records(this.#store, roots) };
   }
 
   onCommit(listener: (committed: CommittedBlock) => void): void {
@@ -213,9 +216,14 @@ export class Chain {
     return this.#store.get(key);
   }
 
-  /** A node of the state tree (state/commitment/tree.ts), for proofs. */
-  treeNode(hash: Hex): EncodedNode | undefined {
-    return this.#store.treeNode(hash);
+  /** A stored page of the state tree (state/commitment/pages.ts), for proofs. */
+  treePage(hash: Hex): Uint8Array | undefined {
+    return this.#store.treePage(hash);
+  }
+
+  /** The tree under `root` in memory, when the store holds it (the recent heads'). */
+  treeRoot(root: Hex): TreeNode | undefined {
+    return this.#store.treeRoot(root);
   }
 
   async block(height: number): Promise<Block | undefined> {

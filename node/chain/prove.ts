@@ -9,16 +9,17 @@ import type { Json } from '../protocol/canonical.ts';
 import { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { transactionHash } from '../protocol/transaction.ts';
+import { refNode } from '../state/commitment/pages.ts';
 import { proveKey, RecordingState, StaleReadError, type StateProof } from '../state/commitment/proof.ts';
 import { type AuthorityStep, PROVEN_READ_FORMAT, type ProvenRead } from '../state/commitment/proven-read.ts';
 import { evaluateRead, type ReadSpec } from '../state/commitment/reads.ts';
-import { provePath, type TreeNodeReader, valueHashOf } from '../state/commitment/tree.ts';
+import { provePath, type TreeNode, type TreePageReader, valueHashOf } from '../state/commitment/tree.ts';
 import type { StateReader } from '../state/module.ts';
 import { authoritySchedule, SCHEDULE_KEY, type ScheduledSet } from '../state/modules/governance.ts';
 import type { Chain } from './chain.ts';
 
 /** A proof of `key` under `root` for a value that is no longer the latest (an older root). */
-function proveAs(reader: TreeNodeReader, root: Hex, key: string, value: Json | undefined): StateProof {
+function proveAs(reader: TreePageReader, root: Hex, key: string, value: Json | undefined): StateProof {
   const path = provePath(reader, root, key);
   if (
     path.present !== (value !== undefined) ||
@@ -46,9 +47,17 @@ const scheduleAt = (latest: readonly ScheduledSet[] | undefined, height: number)
   latest === undefined ? undefined : (latest.filter((e) => e.fromHeight <= height + 2) as unknown as Json);
 
 async function attempt(chain: Chain, spec: ReadSpec): Promise<ProvenRead> {
-  const reader: StateReader & TreeNodeReader = {
+  // A root no longer in memory (a receipts proof behind the head, an authority change) is read
+  // from its pages once per read: every key proven under it shares what was loaded.
+  const older = new Map<Hex, TreeNode>();
+  const reader: StateReader & TreePageReader = {
     get: (k) => chain.readState(k),
-    treeNode: (h) => chain.treeNode(h),
+    treePage: (h) => chain.treePage(h),
+    treeRoot: (root) => {
+      const held = chain.treeRoot(root) ?? older.get(root) ?? refNode(root);
+      older.set(root, held);
+      return held;
+    },
   };
   let height: number;
   let root: Hex;

@@ -1,27 +1,28 @@
 /**
- * Pruning old versions of the state tree. Tree nodes are stored under their hash and never change
- * (state/commitment/tree.ts), so each block leaves the nodes it rewrote in the store, reachable only
- * from older roots — about as many bytes per block as it adds. With a retention of R heights, a
- * store keeps the trees of the last R + 1 heights whole and deletes the rest:
+ * Pruning old versions of the state tree. Tree pages are stored under the hash of their top node
+ * and never change (state/commitment/pages.ts), so each block leaves the pages it rewrote in the
+ * store, reachable only from older roots — about as many bytes per block as it adds. With a
+ * retention of R heights, a store keeps the trees of the last R + 1 heights whole and deletes the
+ * rest:
  *
- * - each block's commit also writes its *stale list*: the nodes it took out of the tree (those it
- *   replaced and did not write again itself);
+ * - each block's commit also writes its *stale list*: the records it took out of the tree (those
+ *   it replaced and did not write again itself: pages, or one-node records of the format before);
  * - the commit of head h deletes the stale list of height h − R in the same batch: after it, no
  *   root before h − R is whole, and `provableFrom` says so (a proof asked below it is refused with
  *   `STATE_PRUNED`, never answered from a half-deleted tree);
- * - a node a later block wrote again (a value set back, a leaf pushed one level down by a new
- *   neighbour) is in the tree again: its stored record carries that later height, and it stays;
+ * - a page a later block wrote again (a value set back) is in the tree again: its stored record
+ *   carries that later height, and it stays;
  * - proofs that outlive the retention are kept: a proven read carries, for every change of the
- *   authority set, the schedule's proof under the header before it (chain/prove.ts), so the nodes
- *   on those paths are never deleted (`pinnedNodes`).
+ *   authority set, the schedule's proof under the header before it (chain/prove.ts), so the pages
+ *   on those paths are never deleted (`PinnedPaths`).
  *
  * Blocks and application state are untouched: `tillid chain verify` and the nodes that sync from
  * this one replay blocks, not trees. Blocks committed before pruning was switched on have no stale
  * list, so their old nodes stay.
  */
 import type { Hex } from '../protocol/hash.ts';
-import type { EncodedNode, TreeNodeReader } from '../state/commitment/tree.ts';
-import { pathNodes } from '../state/commitment/tree.ts';
+import type { TreePageReader } from '../state/commitment/tree.ts';
+import { pathRecords } from '../state/commitment/tree.ts';
 
 /** What a commit prunes: the stale list of `height` (when due), sparing `keep`. */
 export interface PruneStep {
@@ -31,8 +32,8 @@ export interface PruneStep {
 
 export const staleListKey = (height: number): Buffer => Buffer.from(`S:${String(height).padStart(12, '0')}`);
 
-/** The nodes a block took out of the tree, as concatenated hash bytes (32 each). */
-export function staleNodes(replaced: readonly Hex[], created: ReadonlyMap<Hex, EncodedNode>): Buffer {
+/** The records (pages) a block took out of the tree, as concatenated hash bytes (32 each). */
+export function staleRecords(replaced: readonly Hex[], created: ReadonlyMap<Hex, Uint8Array>): Buffer {
   const out = Buffer.allocUnsafe(replaced.length * 32);
   let at = 0;
   for (const hash of replaced) if (!created.has(hash)) at += out.write(hash, at, 32, 'hex');
@@ -53,12 +54,12 @@ export class PinnedPaths {
   constructor(key: string) {
     this.#key = key;
   }
-  nodes(reader: TreeNodeReader, roots: readonly Hex[]): Set<Hex> {
+  records(reader: TreePageReader, roots: readonly Hex[]): Set<Hex> {
     const keep = new Set<Hex>();
     for (const root of roots) {
       let path = this.#paths.get(root);
       if (path === undefined) {
-        path = pathNodes(reader, root, this.#key);
+        path = pathRecords(reader, root, this.#key);
         this.#paths.set(root, path);
       }
       for (const hash of path) keep.add(hash);

@@ -2,13 +2,14 @@
  * The durable store: LevelDB via classic-level. One database, four key spaces:
  *   `b:<height>`  a finalized block (JSON)         `s:<key>`  application state (JSON)
  *   `m:head`      the head: height, hash, roots    `m:genesis` the genesis hash this store belongs to
- *   `T:<hash>`    a state tree node (state/commitment/tree.ts), content-addressed: binary key
- *                 (`T:` and the 32 hash bytes) and value (the node's 65 bytes, then the height of
- *                 the block that last wrote it as 4 bytes big-endian, which pruning reads); 65-byte
- *                 values (before pruning) and `t:<hex hash>` → hex text (before that) are still read
- *   `S:<height>`  with pruning on (node/chain/pruning.ts): the nodes block `height` took out of the
- *                 tree, 32 hash bytes each        `m:pruned` the lowest height whose tree is whole
- * A block, its state writes, its new tree nodes and the new head go in one batch written with fsync, so after a crash
+ *   `P:<hash>`    a page of the state tree (state/commitment/pages.ts), content-addressed: binary
+ *                 key (`P:` and the 32 hash bytes of the page's top node) and value (the page, then
+ *                 the height of the block that last wrote it as 4 bytes big-endian, which pruning
+ *                 reads). Tree nodes stored one per record before pages are still read: `T:<hash>`
+ *                 (65 bytes, then the height or nothing) and `t:<hex hash>` → hex text
+ *   `S:<height>`  with pruning on (node/chain/pruning.ts): the records block `height` took out of
+ *                 the tree, 32 hash bytes each    `m:pruned` the lowest height whose tree is whole
+ * A block, its state writes, its new tree pages and the new head go in one batch written with fsync, so after a crash
  * (even `kill -9` or power loss) the store holds either all of a block or none of it, and the head
  * always names a block whose state is present. Nothing is replayed on restart.
  */
@@ -16,9 +17,10 @@ import { ClassicLevel } from 'classic-level';
 import type { Block } from '../protocol/block.ts';
 import type { Json } from '../protocol/canonical.ts';
 import type { Hex } from '../protocol/hash.ts';
-import type { EncodedNode, TreeNodeReader } from '../state/commitment/tree.ts';
+import { pageOfLegacyNode } from '../state/commitment/pages.ts';
+import type { TreeNode, TreePageReader } from '../state/commitment/tree.ts';
 import type { StateReader } from '../state/module.ts';
-import { type PruneStep, staleListKey, staleNodes } from './pruning.ts';
+import { type PruneStep, staleListKey, staleRecords } from './pruning.ts';
 
 export interface Head {
   readonly height: number;
@@ -44,38 +46,68 @@ function* commitEntries(
   yield ['m:head', JSON.stringify(head)];
 }
 
-const NODE_PREFIX = Buffer.from('T:', 'latin1');
-const nodeKey = (hash: Hex): Buffer => {
+const binaryKey = (prefix: string, hash: Hex): Buffer => {
   const key = Buffer.allocUnsafe(34);
-  NODE_PREFIX.copy(key, 0);
+  key.write(prefix, 0, 2, 'latin1');
   key.write(hash, 2, 32, 'hex');
   return key;
 };
+const pageKey = (hash: Hex): Buffer => binaryKey('P:', hash);
+const nodeKey = (hash: Hex): Buffer => binaryKey('T:', hash);
 const BINARY = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
-/** A node's stored value: its 65 bytes and the height of the block that wrote it. */
-function nodeRecord(node: EncodedNode, height: number): Buffer {
-  const record = Buffer.allocUnsafe(69);
-  record.set(node, 0);
-  record.writeUInt32BE(height, 65);
+/** A page's stored value: the page and the height of the block that wrote it. */
+function pageRecord(page: Uint8Array, height: number): Buffer {
+  const record = Buffer.allocUnsafe(page.length + 4);
+  record.set(page, 0);
+  record.writeUInt32BE(height, page.length);
   return record;
 }
-/** The height that last wrote a stored node; 0 for a node stored before heights were kept. */
-export const recordHeight = (record: Uint8Array): number =>
-  record.length === 69 ? Buffer.from(record.buffer, record.byteOffset, 69).readUInt32BE(65) : 0;
+/** The height that last wrote a stored `P:` page or `T:` node; 0 for a node stored before heights were kept. */
+export const recordHeight = (record: Uint8Array, isPage: boolean): number =>
+  isPage || record.length === 69
+    ? Buffer.from(record.buffer, record.byteOffset, record.length).readUInt32BE(record.length - 4)
+    : 0;
 
 /** A node in the format before `T:` (`i` or `l`, then the two hashes in hex), as bytes. */
-function legacyNode(text: string): EncodedNode {
-  if (text.length !== 129 || (text[0] !== 'i' && text[0] !== 'l')) return Buffer.alloc(0); // malformed: tree.ts refuses it
+function legacyNode(text: string): Uint8Array {
+  if (text.length !== 129 || (text[0] !== 'i' && text[0] !== 'l')) return Buffer.alloc(0); // malformed: refused on load
   const node = Buffer.alloc(65);
   node[0] = text[0] === 'i' ? 1 : 0;
   return node.write(text.slice(1), 1, 64, 'hex') === 64 ? node : Buffer.alloc(0);
+}
+
+/** What a block adds to the state tree (state/commitment/tree.ts `updateTree`). */
+export interface TreeWrite {
+  readonly pages: ReadonlyMap<Hex, Uint8Array>;
+  /** The records of the old tree the block replaced: pruning's stale list. */
+  readonly replaced: readonly Hex[];
+  /** The new tree in memory: kept, so the next block and proofs at this head read no pages. */
+  readonly tree?: TreeNode;
+}
+
+/** The trees of the last few heads in memory, by root; they share all but what each block changed. */
+class RecentTrees {
+  readonly #trees = new Map<Hex, TreeNode>();
+  get(root: Hex): TreeNode | undefined {
+    return this.#trees.get(root);
+  }
+  add(root: Hex, tree: TreeNode | undefined): void {
+    if (tree === undefined) return;
+    this.#trees.delete(root);
+    this.#trees.set(root, tree);
+    // A few heights cover proofs a moment behind the head (receipts of the last blocks).
+    for (const old of this.#trees.keys()) {
+      if (this.#trees.size <= 4) break;
+      this.#trees.delete(old);
+    }
+  }
 }
 
 /**
  * What the chain needs from storage. `ChainStore` is the durable one; `MemoryChainStore` serves the
  * consensus simulator, which crashes and restarts thousands of nodes and cannot afford disks.
  */
-export interface ChainStorage extends StateReader, TreeNodeReader {
+export interface ChainStorage extends StateReader, TreePageReader {
   head(): Head | undefined;
   genesisHash(): Hex | undefined;
   setGenesisHash(hash: Hex): Promise<void>;
@@ -85,57 +117,20 @@ export interface ChainStorage extends StateReader, TreeNodeReader {
     block: Block,
     writes: ReadonlyMap<string, Json>,
     head: Head,
-    treeNodes: ReadonlyMap<Hex, EncodedNode>,
-    /** The nodes the block replaced (`updateTree`): a hint for a cache, and pruning's stale list. */
-    replacedTreeNodes?: readonly Hex[],
+    tree: TreeWrite,
     /** With pruning on: the old tree version to drop in the same batch (node/chain/pruning.ts). */
     prune?: PruneStep,
   ): Promise<void>;
+  /** The tree under `root` in memory, if it is a recent head's. */
+  treeRoot(root: Hex): TreeNode | undefined;
   /** The lowest height whose state tree is whole (1 when nothing was pruned). */
   provableFrom(): number;
   close(): Promise<void>;
 }
 
-/**
- * Tree nodes of the current tree, as far as `limit` allows. Nodes never change (they are stored
- * under their hash), so the cache needs no invalidation; but each block replaces the nodes on the
- * paths it writes (the upper levels every block), and a cache that keeps those fills with nodes no
- * later block reads, while the nodes still in use fall out and are read again from LevelDB (with
- * the two-generation cache before, such reads were the largest item of `npm run bench:state` at
- * 50,000 keys). So a commit drops the nodes its block replaced, and the cache holds the tree in use. When full, the nodes
- * cached longest ago go first (a Map iterates in insertion order): every Map operation is O(1),
- * and the nodes blocks rewrite, the upper levels, are always the most recently inserted. About
- * 300 bytes a node.
- */
-class NodeCache {
-  readonly #nodes = new Map<Hex, EncodedNode>();
-  readonly #limit: number;
-  constructor(limit: number) {
-    this.#limit = Math.max(1, limit);
-  }
-  get(hash: Hex): EncodedNode | undefined {
-    return this.#nodes.get(hash);
-  }
-  set(hash: Hex, node: EncodedNode): void {
-    if (this.#nodes.size >= this.#limit) this.#evict();
-    this.#nodes.set(hash, node);
-  }
-  delete(hash: Hex): void {
-    this.#nodes.delete(hash);
-  }
-  /** Drops the oldest eighth, so eviction is amortized over many insertions. */
-  #evict(): void {
-    let n = Math.max(1, this.#limit >> 3);
-    for (const hash of this.#nodes.keys()) {
-      this.#nodes.delete(hash);
-      if (--n === 0) break;
-    }
-  }
-}
-
 export class ChainStore implements ChainStorage {
   readonly #db: ClassicLevel<string, string>;
-  readonly #nodes = new NodeCache(250_000);
+  readonly #trees = new RecentTrees();
   #provableFrom: number;
   private constructor(db: ClassicLevel<string, string>) {
     this.#db = db;
@@ -164,17 +159,22 @@ export class ChainStore implements ChainStorage {
     return parsed<Json>(this.#db.getSync(`s:${key}`));
   }
 
-  treeNode(hash: Hex): EncodedNode | undefined {
-    const cached = this.#nodes.get(hash);
-    if (cached !== undefined) return cached;
-    const record = this.#db.getSync(nodeKey(hash) as unknown as string, BINARY) as unknown as
+  treePage(hash: Hex): Uint8Array | undefined {
+    const record = this.#db.getSync(pageKey(hash) as unknown as string, BINARY) as unknown as
       | Buffer
       | undefined;
-    const raw = record === undefined || record.length !== 69 ? record : record.subarray(0, 65);
-    const legacy = raw === undefined ? this.#db.getSync(`t:${hash}`) : undefined;
-    const stored = raw ?? (legacy === undefined ? undefined : legacyNode(legacy));
-    if (stored !== undefined) this.#nodes.set(hash, stored);
-    return stored;
+    if (record !== undefined) return record.subarray(0, record.length - 4);
+    // A node stored before pages: one node per record.
+    const node = this.#db.getSync(nodeKey(hash) as unknown as string, BINARY) as unknown as
+      | Buffer
+      | undefined;
+    if (node !== undefined) return pageOfLegacyNode(node.length === 69 ? node.subarray(0, 65) : node);
+    const legacy = this.#db.getSync(`t:${hash}`);
+    return legacy === undefined ? undefined : pageOfLegacyNode(legacyNode(legacy));
+  }
+
+  treeRoot(root: Hex): TreeNode | undefined {
+    return this.#trees.get(root);
   }
 
   head(): Head | undefined {
@@ -198,35 +198,30 @@ export class ChainStore implements ChainStorage {
     return parsed<Block>(await this.getBlockJson(height));
   }
 
-  /** Writes a finalized block, its state writes, tree nodes and the new head atomically, with fsync. */
+  /** Writes a finalized block, its state writes, tree pages and the new head atomically, with fsync. */
   async commit(
     block: Block,
     writes: ReadonlyMap<string, Json>,
     head: Head,
-    treeNodes: ReadonlyMap<Hex, EncodedNode>,
-    replacedTreeNodes: readonly Hex[] = [],
+    tree: TreeWrite,
     prune?: PruneStep,
   ): Promise<void> {
     const batch = this.#db.batch();
     const height = head.height;
-    for (const [hash, node] of treeNodes)
-      batch.put(nodeKey(hash) as unknown as string, nodeRecord(node, height) as unknown as string, BINARY);
+    for (const [hash, page] of tree.pages)
+      batch.put(pageKey(hash) as unknown as string, pageRecord(page, height) as unknown as string, BINARY);
     for (const [key, value] of commitEntries(block, writes, head)) batch.put(key, value);
     if (prune) {
-      const stale = staleNodes(replacedTreeNodes, treeNodes);
+      const stale = staleRecords(tree.replaced, tree.pages);
       if (stale.length > 0) batch.put(staleListKey(height), stale as unknown as string, BINARY);
-      if (prune.height !== undefined) this.#prune(batch, prune.height, treeNodes, prune.keep);
+      if (prune.height !== undefined) this.#prune(batch, prune.height, tree.pages, prune.keep);
     }
     // Raised before the write: LevelDB applies the batch in the background, and a proof that checked
     // `provableFrom` must never then read a tree half deleted under it (chain/prove.ts).
     if (prune?.height !== undefined) this.#provableFrom = Math.max(this.#provableFrom, prune.height);
     await batch.write({ sync: true });
-    // Only after the write: a cached node must be one the store holds. Every new node is cached,
-    // not only those read: the next blocks walk through them, and a read from LevelDB costs
-    // several times a cache insertion. The replaced nodes go first: a rewrite to an equal value
-    // creates a node with the hash it replaces, and that one stays.
-    for (const hash of replacedTreeNodes) this.#nodes.delete(hash);
-    for (const [hash, node] of treeNodes) this.#nodes.set(hash, node);
+    // Only after the write: a tree in memory must be one the store holds.
+    this.#trees.add(head.stateRoot, tree.tree);
   }
 
   provableFrom(): number {
@@ -234,15 +229,16 @@ export class ChainStore implements ChainStorage {
   }
 
   /**
-   * Deletes the nodes block `height` took out of the tree, so no root before `height` stays whole.
-   * Nodes are content-addressed, so a later block can have written one of them again (a value set
-   * back, a leaf moved deeper): its record then carries that later height, and it stays. `keep`
-   * names nodes a proof still needs (pruning.ts); `created` are this batch's own nodes.
+   * Deletes the records block `height` took out of the tree, so no root before `height` stays
+   * whole. Records are content-addressed, so a later block can have written one of them again (a
+   * value set back): it then carries that later height, and it stays. `keep` names records a proof
+   * still needs (pruning.ts); `created` are this batch's own pages. A stale list names pages, or
+   * nodes stored one per record before pages.
    */
   #prune(
     batch: ReturnType<ClassicLevel<string, string>['batch']>,
     height: number,
-    created: ReadonlyMap<Hex, EncodedNode>,
+    created: ReadonlyMap<Hex, Uint8Array>,
     keep: ReadonlySet<Hex>,
   ): void {
     const listKey = staleListKey(height);
@@ -250,9 +246,11 @@ export class ChainStore implements ChainStorage {
     for (let at = 0; list !== undefined && at + 32 <= list.length; at += 32) {
       const hash = list.toString('hex', at, at + 32);
       if (created.has(hash) || keep.has(hash)) continue;
-      const key = nodeKey(hash);
-      const record = this.#db.getSync(key as unknown as string, BINARY) as unknown as Buffer | undefined;
-      if (record !== undefined && recordHeight(record) < height) batch.del(key as unknown as string, BINARY);
+      for (const key of [pageKey(hash), nodeKey(hash)]) {
+        const record = this.#db.getSync(key as unknown as string, BINARY) as unknown as Buffer | undefined;
+        if (record !== undefined && recordHeight(record, key[0] === 0x50) < height)
+          batch.del(key as unknown as string, BINARY);
+      }
     }
     if (list !== undefined) batch.del(listKey as unknown as string, BINARY);
     batch.put('m:pruned', String(height));
@@ -269,7 +267,8 @@ export class ChainStore implements ChainStorage {
  */
 export class MemoryChainStore implements ChainStorage {
   readonly #values = new Map<string, string>();
-  readonly #treeNodes = new Map<Hex, EncodedNode>();
+  readonly #treePages = new Map<Hex, Uint8Array>();
+  readonly #trees = new RecentTrees();
   get(key: string): Json | undefined {
     return parsed<Json>(this.#values.get(`s:${key}`));
   }
@@ -288,17 +287,16 @@ export class MemoryChainStore implements ChainStorage {
   async getBlock(height: number): Promise<Block | undefined> {
     return parsed<Block>(this.#values.get(blockKey(height)));
   }
-  treeNode(hash: Hex): EncodedNode | undefined {
-    return this.#treeNodes.get(hash);
+  treePage(hash: Hex): Uint8Array | undefined {
+    return this.#treePages.get(hash);
+  }
+  treeRoot(root: Hex): TreeNode | undefined {
+    return this.#trees.get(root);
   }
   /** The simulator keeps every version: it never prunes. */
-  async commit(
-    block: Block,
-    writes: ReadonlyMap<string, Json>,
-    head: Head,
-    treeNodes: ReadonlyMap<Hex, EncodedNode>,
-  ): Promise<void> {
-    for (const [hash, node] of treeNodes) this.#treeNodes.set(hash, node);
+  async commit(block: Block, writes: ReadonlyMap<string, Json>, head: Head, tree: TreeWrite): Promise<void> {
+    for (const [hash, page] of tree.pages) this.#treePages.set(hash, page);
+    this.#trees.add(head.stateRoot, tree.tree);
     for (const [key, value] of commitEntries(block, writes, head)) this.#values.set(key, value);
   }
   provableFrom(): number {

@@ -6,7 +6,7 @@ import { type Block, blockHash } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { merkleRoot } from '../protocol/merkle.ts';
 import { decodeTransaction } from '../protocol/transaction.ts';
-import type { TreeNodeReader } from '../state/commitment/tree.ts';
+import type { TreePageReader } from '../state/commitment/tree.ts';
 import { BlockInvalidError, type Execution, executeBlock, type Rules } from '../state/machine.ts';
 import type { StateReader } from '../state/module.ts';
 import type { Head } from './store.ts';
@@ -18,7 +18,7 @@ import type { Head } from './store.ts';
 export function validateBlock(
   parent: Head,
   block: Block,
-  state: StateReader & TreeNodeReader,
+  state: StateReader & TreePageReader,
   rules: Rules,
   authorities: readonly Hex[],
 ): Execution {

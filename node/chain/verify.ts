@@ -62,7 +62,11 @@ export async function verifyChain(
       const execution = validateBlock(parent, block, state, rules, authorities);
       const problem = certificateProblem(block.certificate, block.header, authorities);
       if (problem) return fail(problem);
-      state.apply(execution.writes, { root: execution.stateRoot, nodes: execution.treeNodes });
+      state.apply(execution.writes, {
+        root: execution.stateRoot,
+        pages: execution.treePages,
+        ...(execution.tree ? { tree: execution.tree } : {}),
+      });
       parent = headOf(block);
       if (expect?.hash !== undefined && height === expect.height && parent.hash !== expect.hash)
         return fail(`the block at the expected head is ${parent.hash}, not ${expect.hash}`);

@@ -149,9 +149,14 @@ export class ConsensusHost {
   /** An admitted message. */
   async onMessage(message: ConsensusMessage): Promise<void> {
     if (this.#stopped) return;
-    this.#hearing.heard(message);
+    const height = heightOf(message);
+    const head = this.#o.chain.head.height;
+    // Only a message for a height not yet final here says its sender takes part: one for the head's
+    // height (admitted for the evidence check) comes from an authority still behind, which cannot
+    // propose the next height, so it may still be judged silent.
+    if (height > head) this.#hearing.heard(message);
     // Another authority has started the next height: so do we, rather than idle.
-    if (heightOf(message) === this.#o.chain.head.height + 1) this.#wake();
+    if (height === head + 1) this.#wake();
     await this.#run(this.#engine?.onMessage(message) ?? []);
   }
 

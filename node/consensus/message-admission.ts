@@ -1,8 +1,11 @@
 /**
- * Gossip validation of consensus messages, before they reach the engine: a message for a final
- * height is of no use, one far ahead means this node is behind (only block sync helps, and the
- * engine would buffer it without end), and a sender must be an authority at the message's height —
- * membership changes apply from the next height, so the set is looked up per height.
+ * Gossip validation of consensus messages, before they reach the engine: a message for a height
+ * final before our head is of no use; one for our head's height still is — the engine checks it
+ * for equivocation (tendermint/late-evidence.ts: an equivocator cut off while that height ran
+ * shows its two faces only afterwards) and a peer still finishing that height can count it. One
+ * far ahead means this node is behind (only block sync helps, and the engine would buffer it
+ * without end), and a sender must be an authority at the message's height — membership changes
+ * apply from the next height, so the set is looked up per height.
  */
 import type { Chain } from '../chain/chain.ts';
 import type { Hex } from '../protocol/hash.ts';
@@ -26,7 +29,7 @@ export function admitMessage(
   if (chainId !== chain.rules.chainId) return { admission: { verdict: 'reject', reason: 'another chain' } };
   const height = heightOf(message);
   const head = chain.head.height;
-  if (height <= head) return { admission: { verdict: 'ignore', reason: 'height already final' } };
+  if (height < head) return { admission: { verdict: 'ignore', reason: 'height already final' } };
   const peerHead = height >= head + 3 ? { peerHead: height - 1 } : {};
   if (height > head + MAX_HEIGHTS_AHEAD)
     return { admission: { verdict: 'ignore', reason: 'height far ahead' }, ...peerHead };

@@ -10,7 +10,7 @@ import type { ChainParams } from '../protocol/genesis.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { findPersonalDataOf } from '../protocol/pii.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
-import { type EncodedNode, type TreeNodeReader, updateTree } from './commitment/tree.ts';
+import { type TreeNode, type TreePageReader, updateTree } from './commitment/tree.ts';
 import { type Action, actionOf, type BlockContext, type ModuleRegistry, type StateReader } from './module.ts';
 import { StateOverlay } from './overlay.ts';
 
@@ -109,10 +109,12 @@ export interface Execution {
   readonly writes: ReadonlyMap<string, Json>;
   /** The state tree's root after the block (state/commitment/tree.ts). */
   readonly stateRoot: Hex;
-  /** The tree nodes the block created, stored with it (content-addressed, never overwritten). */
-  readonly treeNodes: ReadonlyMap<Hex, EncodedNode>;
-  /** The nodes of the previous tree this block replaced; a store's cache drops them. */
-  readonly replacedTreeNodes?: readonly Hex[];
+  /** The tree pages the block created, stored with it (content-addressed, never overwritten). */
+  readonly treePages: ReadonlyMap<Hex, Uint8Array>;
+  /** The stored pages of the previous tree this block replaced: pruning's stale list. */
+  readonly replacedTreePages?: readonly Hex[];
+  /** The new tree in memory (sharing the unchanged part with the old one): the store keeps the head's. */
+  readonly tree?: TreeNode;
 }
 
 /**
@@ -123,7 +125,7 @@ export interface Execution {
  * honest proposer would have dropped it.
  */
 export function executeBlock(
-  base: StateReader & TreeNodeReader,
+  base: StateReader & TreePageReader,
   previousStateRoot: Hex,
   candidates: readonly HashedTransaction[],
   ctx: BlockContext,
@@ -187,7 +189,8 @@ export function executeBlock(
     dropped,
     writes: block.writes,
     stateRoot: tree.root,
-    treeNodes: tree.nodes,
-    replacedTreeNodes: tree.replaced,
+    treePages: tree.pages,
+    replacedTreePages: tree.replaced,
+    tree: tree.tree,
   };
 }

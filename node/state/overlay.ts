@@ -5,7 +5,7 @@
  */
 import type { Json } from '../protocol/canonical.ts';
 import type { Hex } from '../protocol/hash.ts';
-import { EMPTY_ROOT, type EncodedNode, type TreeNodeReader, updateTree } from './commitment/tree.ts';
+import { EMPTY_ROOT, type TreeNode, type TreePageReader, updateTree } from './commitment/tree.ts';
 import type { StateReader, StateWriter } from './module.ts';
 
 export class StateOverlay implements StateWriter {
@@ -31,28 +31,40 @@ export class StateOverlay implements StateWriter {
  * An in-memory state with its state tree, for replaying a chain without a store (`tillid chain
  * verify`) and for tests.
  */
-export class MemoryState implements StateReader, TreeNodeReader {
+export class MemoryState implements StateReader, TreePageReader {
   readonly #values = new Map<string, Json>();
-  readonly #nodes = new Map<Hex, EncodedNode>();
+  readonly #pages = new Map<Hex, Uint8Array>();
   #root: Hex = EMPTY_ROOT;
+  #tree: TreeNode | undefined;
   get(key: string): Json | undefined {
     return this.#values.get(key);
   }
-  treeNode(hash: Hex): EncodedNode | undefined {
-    return this.#nodes.get(hash);
+  treePage(hash: Hex): Uint8Array | undefined {
+    return this.#pages.get(hash);
+  }
+  treeRoot(root: Hex): TreeNode | undefined {
+    return root === this.#root ? this.#tree : undefined;
+  }
+  /** The stored pages (hashes), for tests of what storage holds. */
+  pageHashes(): Hex[] {
+    return [...this.#pages.keys()];
   }
   /** The root of the tree over everything applied so far. */
   get root(): Hex {
     return this.#root;
   }
   /**
-   * Applies a block's writes. `tree` is the block's execution result (its root and new nodes);
-   * without it the tree is updated here.
+   * Applies a block's writes. `tree` is the block's execution result (its root, new pages and
+   * tree in memory); without it the tree is updated here.
    */
-  apply(writes: ReadonlyMap<string, Json>, tree?: { root: Hex; nodes: ReadonlyMap<Hex, EncodedNode> }): void {
+  apply(
+    writes: ReadonlyMap<string, Json>,
+    tree?: { root: Hex; pages: ReadonlyMap<Hex, Uint8Array>; tree?: TreeNode },
+  ): void {
     for (const [k, v] of writes) this.#values.set(k, v);
-    const { root, nodes } = tree ?? updateTree(this, this.#root, writes);
-    for (const [h, n] of nodes) this.#nodes.set(h, n);
-    this.#root = root;
+    const update = tree ?? updateTree(this, this.#root, writes);
+    for (const [h, n] of update.pages) this.#pages.set(h, n);
+    this.#root = update.root;
+    this.#tree = update.tree;
   }
 }

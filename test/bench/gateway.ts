@@ -28,22 +28,16 @@
  * cores with it, the nodes' admission — not the gateway — bounds submissions/s, so the gateway's
  * own capacity is best read as submissions per CPU second.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { devGatewayAuth } from '../../gateway/dev-material.ts';
-import { registerDevParties } from '../../gateway/dev-setup.ts';
-import { TestCa } from '../../gateway/emulators/test-ca.ts';
-import { requestToken, TokenServiceEmulator } from '../../gateway/emulators/token-service.ts';
-import { FileKeyStore } from '../../gateway/keystore.ts';
 import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
 import { signingMessage } from '../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../process.ts';
+import { type GatewayRig, startGatewayRig } from './gateway-rig.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 
 const { values: v } = parseArgs({
@@ -61,9 +55,6 @@ const SUBMISSIONS = Number(v.submissions);
 const CONCURRENCY = Number(v.concurrency);
 const RATE = Number(v.rate);
 const SECONDS = Number(v.seconds);
-const PASSPHRASE = 'throwaway-bench-passphrase';
-const ENTITY_ID = 'urn:tillid:gateway:bench';
-const PROVIDER = '12345678';
 
 /** CPU seconds (user + system, all threads) a process has used, from /proc. */
 function cpuSeconds(pid: number | undefined): number {
@@ -85,14 +76,9 @@ const round = (n: number) => Math.round(n * 10) / 10;
 
 const dir = tempDirPlain('tillid-bench-gateway-');
 const nodes: NodeProcess[] = [];
-let gatewayProcess: ChildProcess | undefined;
-let emulator: TokenServiceEmulator | undefined;
+let gateway: GatewayRig | undefined;
 const cleanup = async () => {
-  // SIGTERM: the gateway stops cleanly (and writes its CPU profile with --cpu-prof).
-  gatewayProcess?.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1000));
-  gatewayProcess?.kill('SIGKILL');
-  await emulator?.stop();
+  await gateway?.stop();
   await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
   rmSync(dir, { recursive: true, force: true });
 };
@@ -108,139 +94,21 @@ async function main() {
   const municipality = genesis.authorities[0].cvr as string;
   const authority = readNodeConfigKey(configs[0] as string);
 
-  // PKI, token service, key store: all throwaway.
-  const ca = await TestCa.create();
-  const server = await ca.issueServer(['localhost', '127.0.0.1']);
-  const system = await ca.issueSystem({
-    cvr: municipality,
-    organisation: 'Bench Kommune',
-    uid: 'bench-esdh',
-  });
-  TestCa.writeFiles(join(dir, 'pki'), { ca: ca.certPem, gateway: server });
-  emulator = await TokenServiceEmulator.start({
-    cert: server.certPem,
-    key: server.keyPem,
-    clientCa: [ca.certPem],
-  });
-  emulator.grant(system.systemId, municipality, [
-    { privilege: 'urn:dk:tillid:roles:caseworker' },
-    { privilege: 'urn:dk:tillid:roles:director' },
-  ]);
-  FileKeyStore.create(join(dir, 'keys'), PASSPHRASE, municipality);
-  FileKeyStore.create(join(dir, 'keys'), PASSPHRASE, PROVIDER);
-  const keyStore = FileKeyStore.open(join(dir, 'keys'), PASSPHRASE);
-  await registerDevParties({
-    nodeUrl: first.url,
-    keyStore,
-    municipalities: new Map([[municipality, authority]]),
-    providers: [PROVIDER],
-  });
-
-  const gatewayConfig = {
-    listen: { host: '127.0.0.1', port: 0 },
-    ...devGatewayAuth({ issuer: emulator.issuer, audience: ENTITY_ID, jwksUrl: emulator.jwksUrl }),
-    topology: 'federated',
+  const rig = await startGatewayRig({
+    dir,
+    genesisFile: join(dir, 'network', 'genesis.json'),
     municipalities: genesis.authorities.map((a: { cvr: string }, i: number) => ({
       cvr: a.cvr,
-      nodes: [nodes[i]?.url],
+      nodes: [nodes[i]?.url as string],
     })),
-    providers: [PROVIDER],
-    agreements: ['contracts', 'network'].map((service) => ({
-      system: system.systemId,
-      service,
-      cvr: municipality,
-    })),
-    keyStoreDir: 'keys',
-    genesisFile: 'network/genesis.json',
-    auditFile: 'audit.jsonl',
-    rateLimit: { max: 1_000_000, timeWindowMs: 1000 },
-    logLevel: 'info',
-  };
-  writeFileSync(join(dir, 'gateway.json'), JSON.stringify(gatewayConfig));
-  const gatewayUrl = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        ...(v['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', v['cpu-prof']] : []),
-        join(import.meta.dirname, '..', '..', 'gateway', 'main.ts'),
-        '--config',
-        join(dir, 'gateway.json'),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, TILLID_GATEWAY_KEYSTORE_PASSPHRASE: PASSPHRASE },
-      },
-    );
-    gatewayProcess = child;
-    let buffer = '';
-    child.stdout?.on('data', (chunk) => {
-      buffer += chunk;
-      const line = buffer.split('\n').find((l) => l.includes('"gateway started"'));
-      if (line) resolve(JSON.parse(line).url.replace('127.0.0.1', 'localhost'));
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    });
-    child.on('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+    municipality,
+    authorityKey: authority,
+    nodeArgs: v['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', v['cpu-prof']] : [],
+    concurrency: CONCURRENCY,
   });
-
-  const tokenAnswer = await requestToken({
-    tokenUrl: emulator.tokenUrl,
-    cert: system.certPem,
-    key: system.keyPem,
-    ca: ca.certPem,
-    service: ENTITY_ID,
-    cvr: municipality,
-  });
-  const token = tokenAnswer.body.access_token as string;
-  const agent = new HttpsAgent({ keepAlive: true, maxSockets: CONCURRENCY, ca: ca.certPem });
-  const call = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; body: { id?: string; hash?: string; code?: string } }>(
-      (resolve, reject) => {
-        const text = body === undefined ? undefined : JSON.stringify(body);
-        const req = httpsRequest(
-          `${gatewayUrl}${path}`,
-          {
-            method,
-            agent,
-            headers: {
-              authorization: `Bearer ${token}`,
-              'x-transaktionsid': randomUUID(),
-              ...(text ? { 'content-type': 'application/json' } : {}),
-            },
-          },
-          (res) => {
-            let data = '';
-            res.on('data', (d) => {
-              data += d;
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(data || '{}') }));
-          },
-        );
-        req.on('error', reject);
-        req.end(text);
-      },
-    );
-
-  const template = await call('POST', '/v1/templates?wait=true', {
-    code: 'bench',
-    releaseWithheldOnReport: true,
-    approvalLifetimeDays: 30,
-    policies: Object.fromEntries(
-      ['activate', 'amend', 'suspend', 'resume', 'terminate'].map((a) => [
-        a,
-        { signers: 1, party: 'municipality', role: 'director' },
-      ]),
-    ),
-  });
-  if (template.status !== 200) throw new Error(`template: ${JSON.stringify(template.body)}`);
-  const contract = (n: number) => ({
-    template: `${municipality}/bench`,
-    provider: PROVIDER,
-    start: '2027-01-01',
-    months: 12,
-    items: [{ code: 'residence', monthly: 100_000 + (n % 1000) }],
-    reportEveryMonths: 3,
-    role: 'caseworker',
-  });
+  gateway = rig;
+  const { call, contract, keyStore } = rig;
+  await rig.defineTemplate();
 
   const signer = keyStore.signer(municipality);
   const actor = keyStore.pseudonym(municipality, 'bench-direct') as Hex;
@@ -296,7 +164,7 @@ async function main() {
   let accepted = 0;
   const refused = new Map<string, number>();
   const hashes: Hex[] = [];
-  const cpuBeforeA = cpuSeconds(gatewayProcess?.pid);
+  const cpuBeforeA = cpuSeconds(rig.pid);
   const startA = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -311,7 +179,7 @@ async function main() {
     }),
   );
   const secondsA = (performance.now() - startA) / 1000;
-  const gatewayCpuA = cpuSeconds(gatewayProcess?.pid) - cpuBeforeA;
+  const gatewayCpuA = cpuSeconds(rig.pid) - cpuBeforeA;
   const lastHash = hashes[hashes.length - 1] as Hex;
   for (;;) {
     const view = (await (await fetch(`${first.url}/v1/transactions/${lastHash}`)).json()) as {
@@ -439,7 +307,6 @@ async function main() {
     },
   };
   console.log(JSON.stringify(result, null, 2));
-  agent.destroy();
 }
 
 main()

@@ -3,7 +3,8 @@
  * assumptions.json, deploy/national-model.md) on real networks of node processes, per topology,
  * and what it costs a municipality per year in CPU hours, memory, disk, bandwidth and kroner.
  *
- *   npm run bench:national -- [--scale 0.01] [--federated 4,7] [--no-local] [--out FILE] [--from FILE,…]
+ *   npm run bench:national -- [--scale 0.01] [--federated 4,7] [--no-local] [--no-gateway] [--gateway-calls 400]
+ *                             [--out FILE] [--from FILE,…]
  *                             [--block-interval-ms 250] [--read-sample 200] [--idle-seconds 30] [--no-write]
  *
  * --scale is the fraction of the country's placed children the run carries (0.01: 125 children,
@@ -14,9 +15,10 @@
  *   federated-N   N authority processes (one per municipality), for each N in --federated.
  * 98 node processes do not fit two cores, so federated-98 is projected: per-block and background
  * costs on a straight line through the federated sizes measured, per-transaction costs as the
- * largest size measured. central is the operator's 4 shared nodes, i.e. the federated-4 run, shared
- * among the 98 municipalities by population; the gateway in front of them is not in this run
- * (`npm run bench:gateway` measures its CPU per submission).
+ * largest size measured. central is the operator's 4 shared nodes, i.e. the federated-4 run, and
+ * the gateway in front of them (measured on its own process, national/gateway.ts; --no-gateway
+ * leaves it out, --gateway-calls sets its windows), shared among the 98 municipalities by
+ * population.
  *
  * Printed and written to deploy/national.json (unless --no-write): per-node unit costs measured
  * for each topology (CPU ms per block and per transaction of each class, bytes sent, disk, RSS),
@@ -32,7 +34,15 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NodeProcess } from '../fixtures/processes.ts';
-import { diskPerItemOf, perMunicipality, projectTo, type Units, unitsOf } from './national/cost.ts';
+import {
+  diskPerItemOf,
+  type GatewayUnits,
+  perMunicipality,
+  projectTo,
+  type Units,
+  unitsOf,
+} from './national/cost.ts';
+import { measureGateway } from './national/gateway.ts';
 import { CLASSES, loadAssumptions, municipalityCount } from './national/model.ts';
 import { runTopology, type TopologyRun } from './national/run.ts';
 import { verifyBaseline } from './util.ts';
@@ -42,6 +52,8 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '0.01' },
     federated: { type: 'string', default: '4,7' },
     'no-local': { type: 'boolean', default: false },
+    'no-gateway': { type: 'boolean', default: false },
+    'gateway-calls': { type: 'string', default: '400' },
     'block-interval-ms': { type: 'string', default: '250' },
     'read-sample': { type: 'string', default: '200' },
     'idle-seconds': { type: 'string', default: '30' },
@@ -96,6 +108,8 @@ interface Measured {
   blockIntervalMs: number;
   runs: TopologyRun[];
   failed: { topology: string; error: string }[];
+  /** central's gateway, measured on its own in front of four nodes (absent with --no-gateway). */
+  gateway?: GatewayUnits;
 }
 
 /**
@@ -111,6 +125,7 @@ function mergeSaved(files: string[]) {
     ...first,
     runs,
     units: all.flatMap((x) => x.units),
+    gateway: all.find((x) => x.gateway)?.gateway,
     failed: all.flatMap((x) => x.failed ?? []).filter((f: { topology: string }) => !measured.has(f.topology)),
   };
 }
@@ -152,7 +167,21 @@ async function measure(): Promise<Measured> {
       log(`${name}: FAILED — ${(e as Error).message}`);
     }
   }
-  if (runs.length === 0) throw new Error('no topology finished its year');
+  let gateway: GatewayUnits | undefined;
+  if (!values['no-gateway'])
+    try {
+      gateway = await measureGateway({
+        count: Number(values['gateway-calls']),
+        idleSeconds: options.idleSeconds,
+        basePort: 33_000 + (process.pid % 300) * 40 + topologies.length * 10,
+        log,
+        started,
+      });
+    } catch (e) {
+      failed.push({ topology: 'central gateway', error: (e as Error).message });
+      log(`central gateway: FAILED — ${(e as Error).message}`);
+    }
+  if (runs.length === 0 && !gateway) throw new Error('no topology finished its year');
   const loadEnd = load();
   return {
     measuredAt: new Date().toISOString(),
@@ -164,6 +193,7 @@ async function measure(): Promise<Measured> {
     blockIntervalMs: options.blockIntervalMs,
     runs,
     failed,
+    ...(gateway ? { gateway } : {}),
   };
 }
 
@@ -178,7 +208,7 @@ const m: Measured = saved
       loadEnd: saved.loadAverage.end,
     }
   : await measure();
-const { baseline, loadStart, loadEnd, children, runs, failed } = m;
+const { baseline, loadStart, loadEnd, children, runs, failed, gateway } = m;
 const units: Units[] = saved
   ? (saved.units as Units[]).map((u, i) => ({ ...u, diskPerItem: diskPerItemOf(saved.runs[i]) }))
   : runs.map(unitsOf);
@@ -214,21 +244,33 @@ const projected = federated.length ? projectTo(federated, n) : undefined;
 const central = federated.find((u) => u.authorities === 4);
 const tables: Record<string, ReturnType<typeof perMunicipality>> = {};
 if (local) tables.local = perMunicipality(a, 'local', local);
+// Each federated size as measured: a node of an N-authority network carrying the country's chain
+// (also what an authority of a hybrid network with N authorities runs).
+for (const u of federated)
+  tables[`${u.topology} (as measured, the country's chain)`] = perMunicipality(a, 'federated', u);
 if (projected)
   tables[
-    `federated-${n}${projected.projected ? ' (projected)' : ` (as measured at ${federated.at(-1)?.authorities})`}`
+    `federated-${n}${projected.projected ? ` (projected: per-block and background on the straight line through federated-${federated.map((u) => u.authorities).join(', ')})` : ` (as measured at ${federated.at(-1)?.authorities})`}`
   ] = perMunicipality(a, 'federated', projected as Units);
 if (central)
-  tables['central (4 shared nodes, gateway not included)'] = perMunicipality(a, 'central', central, 4);
+  tables[
+    gateway ? 'central (4 shared nodes + the gateway)' : 'central (4 shared nodes, gateway not measured)'
+  ] = perMunicipality(a, 'central', central, 4, gateway);
+if (gateway) {
+  const g = gateway;
+  console.log(
+    `\ncentral's gateway (its own process, in front of 4 nodes; ${g.calls} calls a window): background ${(g.background.cpuSeconds * 3600).toFixed(1)} CPU s per hour, ${((g.background.bytesSent * 3600) / 1e6).toFixed(2)} MB sent per hour; per submission ${ms(g.perSubmission.cpuSeconds)} CPU ms, ${g.perSubmission.bytesSent.toFixed(0)} bytes sent, ${g.perSubmission.diskBytes.toFixed(0)} bytes of logs; per read ${ms(g.perRead.cpuSeconds)} CPU ms, ${g.perRead.bytesSent.toFixed(0)} bytes sent, ${g.perRead.diskBytes.toFixed(0)} bytes of logs; RSS idle / peak ${g.background.rssMb.toFixed(0)} / ${g.peakRssMb.toFixed(0)} MB`,
+  );
+}
 for (const [name, rows] of Object.entries(tables)) {
   console.log(`\nPer municipality per year — ${name}:\n`);
   console.log(
-    '| size class | inhabitants | children | transactions | CPU hours | peak RSS MB per node | disk growth MB | bytes sent GB | kr by use | kr on minimum host |',
+    '| size class | inhabitants | children | transactions | CPU hours | peak RSS MB per node | disk growth MB | bytes sent GB | kr by use | kr on minimum host | of which the gateway: CPU h / disk MB / GB sent |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)
     console.log(
-      `| ${r.sizeClass} | ${r.population} | ${r.children.toFixed(0)} | ${r.submitted.toFixed(0)} | ${r.cpuHours.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${(r.diskGb * 1000).toFixed(1)} | ${r.egressGb.toFixed(2)} | ${r.kroner.byUse.toFixed(0)} | ${r.kroner.onMinimumHost.toFixed(0)} |`,
+      `| ${r.sizeClass} | ${r.population} | ${r.children.toFixed(0)} | ${r.submitted.toFixed(0)} | ${r.cpuHours.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${(r.diskGb * 1000).toFixed(1)} | ${r.egressGb.toFixed(2)} | ${r.kroner.byUse.toFixed(0)} | ${r.kroner.onMinimumHost.toFixed(0)} | ${r.gateway ? `${r.gateway.cpuHours.toFixed(2)} / ${(r.gateway.diskGb * 1000).toFixed(1)} / ${r.gateway.egressGb.toFixed(3)}` : '–'} |`,
     );
 }
 if (!values['no-write']) {
@@ -251,11 +293,12 @@ if (!values['no-write']) {
         })),
         failed,
         units,
+        ...(gateway ? { gateway } : {}),
         perMunicipality: tables,
       },
       null,
       2,
     )}\n`,
   );
-  console.log('\nwrote deploy/national.json');
+  console.log(`\nwrote ${file}`);
 }

@@ -187,7 +187,7 @@ for (let j = 0; j < 2000; j++) {
   writes.set(`anchor/${hash}`, { docType: 'status-report', ref: 'urn:bench', height: 9, txHash: hash });
   writes.set(`tx/${randomBytes(32).toString('hex')}`, { height: 9, index: j, code: 'OK' });
 }
-const reader = { treeNode: (h: Hex) => chain.treeNode(h) };
+const reader = { treePage: (h: Hex) => chain.treePage(h), treeRoot: (r: Hex) => chain.treeRoot(r) };
 let chained = Number.POSITIVE_INFINITY;
 let tree = Number.POSITIVE_INFINITY;
 for (let round = 0; round < 5; round++) {

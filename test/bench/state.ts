@@ -5,10 +5,11 @@
  *
  * The store is grown to --keys state keys (anchors and their receipts, in blocks of --writes).
  * Then --blocks more blocks of --writes fresh keys are committed twice each, alternating: once the
- * new way (tree update, the block's new tree nodes in the batch) and once the old way (chained
- * hash, no tree nodes), each into its own store holding the same state. Per block it reports the
+ * new way (tree update, the block's new tree pages in the batch) and once the old way (chained
+ * hash, no tree pages), each into its own store holding the same state. Per block it reports the
  * median CPU time (this process, all threads: LevelDB writes on the thread pool too) of the state
- * root and of the commit, the tree nodes written and the bytes the tree adds to the store.
+ * root and of the commit, the tree records (pages) written and the bytes the tree adds to the store;
+ * then the process's memory, and the first blocks after reopening the store (a restart).
  *
  *   npm run bench:state -- [--keys 100000] [--writes 1000] [--blocks 20]
  */
@@ -19,7 +20,7 @@ import { type ChainStorage, ChainStore, type Head } from '../../node/chain/store
 import type { Block } from '../../node/protocol/block.ts';
 import type { Json } from '../../node/protocol/canonical.ts';
 import { canonicalHash, type Hex, sha256Hex } from '../../node/protocol/hash.ts';
-import { EMPTY_ROOT, type EncodedNode, updateTree } from '../../node/state/commitment/tree.ts';
+import { EMPTY_ROOT, type TreeNode, updateTree } from '../../node/state/commitment/tree.ts';
 import { tempDirPlain } from './util.ts';
 
 const { values } = parseArgs({
@@ -81,22 +82,28 @@ const cpuMs = (since: NodeJS.CpuUsage): number => {
 
 async function commit(side: Side, tree: boolean, height: number, writes: Map<string, Json>): Promise<void> {
   let c = process.cpuUsage();
-  let nodes: ReadonlyMap<Hex, EncodedNode> = new Map();
+  let pages: ReadonlyMap<Hex, Uint8Array> = new Map();
   let replaced: Hex[] = [];
+  let memory: TreeNode | undefined;
   if (tree) {
     const update = updateTree(side.store, side.root, writes);
     side.root = update.root;
-    nodes = update.nodes;
+    pages = update.pages;
     replaced = update.replaced;
+    memory = update.tree;
   } else side.root = chainedRoot(side.root, writes);
   side.rootMs.push(cpuMs(c));
   c = process.cpuUsage();
   const head: Head = { height, hash: side.root, stateRoot: side.root, timestamp: height };
-  await side.store.commit(emptyBlock(height, side.root), writes, head, nodes, replaced);
+  await side.store.commit(emptyBlock(height, side.root), writes, head, {
+    pages,
+    replaced,
+    ...(memory ? { tree: memory } : {}),
+  });
   side.commitMs.push(cpuMs(c));
-  side.nodes += nodes.size;
-  // A stored record: the 34-byte key, the node and the 4-byte height that wrote it (store.ts).
-  for (const node of nodes.values()) side.nodeBytes += 34 + node.length + 4;
+  side.nodes += pages.size;
+  // A stored record: the 34-byte key, the page and the 4-byte height that wrote it (store.ts).
+  for (const page of pages.values()) side.nodeBytes += 34 + page.length + 4;
 }
 
 const dirs = [tempDirPlain('tillid-bench-state-'), tempDirPlain('tillid-bench-state-')];
@@ -149,7 +156,26 @@ for (const r of [t, o])
     `  ${r.label.padEnd(20)} root ${r.root.toFixed(1).padStart(6)}  commit ${r.stored.toFixed(1).padStart(6)}  total ${r.total.toFixed(1).padStart(6)}`,
   );
 console.log(
-  `  tree ÷ old           ${(t.total / o.total).toFixed(2)}×   tree nodes written ${(treeSide.nodes / BLOCKS).toFixed(0)} per block (${(treeSide.nodes / BLOCKS / WRITES).toFixed(1)} per write, ${(treeSide.nodeBytes / BLOCKS / WRITES) | 0} bytes per write)`,
+  `  tree ÷ old           ${(t.total / o.total).toFixed(2)}×   tree records written ${(treeSide.nodes / BLOCKS).toFixed(0)} per block (${(treeSide.nodes / BLOCKS / WRITES).toFixed(1)} per write, ${(treeSide.nodeBytes / BLOCKS / WRITES) | 0} bytes per write)`,
 );
-await treeSide.store.close();
+// Memory: the head's tree is held in memory (state/commitment/pages.ts), so the process grows with
+// the state: measured here, with the old side's store open too.
+console.log(
+  `  memory: RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB, JS heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB with the tree of ${KEYS + BLOCKS * WRITES} keys in memory`,
+);
 await oldSide.store.close();
+// A restart: the tree is not rebuilt, its pages are read as blocks and proofs walk into them.
+await treeSide.store.close();
+const c = process.cpuUsage();
+const reopened: Side = {
+  ...treeSide,
+  store: await ChainStore.open(dirs[0] as string),
+  rootMs: [],
+  commitMs: [],
+};
+const openMs = cpuMs(c);
+for (let b = 0; b < 3; b++) await commit(reopened, true, ++height, anchorWrites(height));
+console.log(
+  `  restart: open ${openMs.toFixed(1)} ms, then blocks of ${WRITES} writes ${reopened.rootMs.map((m, i) => (m + (reopened.commitMs[i] as number)).toFixed(1)).join(', ')} CPU ms (the first reads its pages from the store)`,
+);
+await reopened.store.close();

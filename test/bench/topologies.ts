@@ -1,314 +1,223 @@
 /**
- * `npm run bench:topologies`: one workload on several topologies, every node in its own container
- * (tillid/node:dev, built first if missing or stale; Docker must be running).
+ * `npm run bench:topologies`: the topologies compared on what each node costs, every node a host of
+ * its own over an emulated WAN. Each node is a real node process (`tillid node start`) in its own
+ * network namespace; hosts reach each other only through the delaying relay
+ * (test/fixtures/wan-hosts.ts and wan-relay.ts, shared with bench:wan: --delay-ms plus up to
+ * --jitter-ms each way, 5–15 ms by default). Needs root.
  *
- *   npm run bench:topologies -- [--topologies local,federated-4,federated-7,hybrid-4-12] [--duration 20]
- *                               [--batch 250] [--max-pending 1000] [--no-write]
+ *   npm run bench:topologies -- [--topologies local,federated-4,federated-7,central-4]
+ *       [--delay-ms 5] [--jitter-ms 10] [--rate 20] [--municipal-seconds 30] [--saturation-seconds 20]
+ *       [--no-write]
  *
- * Workload: pre-signed anchors (signed before the network starts), posted in batches of --batch
- * round-robin to the authorities' APIs, closed loop with at most --max-pending submitted but not yet
- * final, for --duration seconds. Reported per topology: finalized tx/s inside the window (and as a
- * ratio to the same run's `local` figure), submission-to-finality p50/p99 as seen by following
- * the first node's blocks, mean CPU % and peak memory per container (`docker stats`, sampled), each
- * container's CPU seconds per finalized block and CPU ms per finalized transaction over the sampled
- * span (its own cost, which is what it would cost on a host of its own), and storage growth per
- * 100,000 transactions — extrapolated from the bytes each node's store grew per
- * finalized transaction during the run (empty blocks included). Also printed: this machine's
- * single-core Ed25519 verify rate as a baseline. Writes deploy/topologies.json and
- * deploy/topologies.svg unless --no-write.
+ *   local         one authority (its own chain);
+ *   federated-N   N authorities, one per municipality (bench:wan's scenario, wan-run.ts: a
+ *                 municipal load of --rate anchors a second, then saturation);
+ *   central-N     the operator's N shared nodes and the gateway in front of them
+ *                 (topologies-central.ts): --rate authenticated contract creations a second through
+ *                 the gateway, each answered once final and its certificate verified.
  *
- * Every container shares this machine's cores: tx/s and finality are single-box figures, labelled
- * so in deploy/TOPOLOGIES.md. Per-node cost at the national workload, central included (the
- * operator's shared nodes), is `npm run bench:national`; `npm run bench:gateway` measures the
- * gateway's own cost against the same nodes.
+ * Per topology and load, per node, from /proc (nothing the node reports): CPU seconds per block,
+ * bytes through its host's interface per block, RSS after warm-up and at peak; the gateway's CPU
+ * and bytes per call; finality p50/p99. CPU seconds and bytes per block are the node's own and do
+ * not depend on what else shares the machine. Latency and tx/s do: every host here is on this one
+ * machine's cores, so they are single-box figures and are printed as such, with the load average.
+ * Writes deploy/topologies.json unless --no-write. (The older comparison with every node a Docker
+ * container and no WAN is `npm run bench:topologies:box`.)
  */
-
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { transactions } from '../../client/transactions.ts';
-import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
-import { generateKeyPair, Signer } from '../../node/protocol/signature.ts';
-import { Cluster } from '../integration/cluster.ts';
-import { verifyBaseline } from './util.ts';
-
-interface Topology {
-  readonly name: string;
-  readonly authorities: number;
-  readonly observers: number;
-}
-
-const KNOWN: Record<string, Topology> = {
-  local: { name: 'local', authorities: 1, observers: 0 },
-  'federated-4': { name: 'federated-4', authorities: 4, observers: 0 },
-  'federated-7': { name: 'federated-7', authorities: 7, observers: 0 },
-  'hybrid-4-12': { name: 'hybrid-4-12', authorities: 4, observers: 12 },
-};
-
-interface Result {
-  topology: string;
-  containers: number;
-  txPerSecond: number;
-  ratioToLocal?: number;
-  finalityP50Ms: number;
-  finalityP99Ms: number;
-  finalized: number;
-  cpuPercentMean: Record<string, number>;
-  memMbPeak: Record<string, number>;
-  storageBytesPerTx: number;
-  storageMbPer100kTx: number;
-  /**
-   * Per container, CPU seconds per finalized block and CPU ms per finalized transaction while
-   * sampled: mean CPU % × the sampled span ÷ blocks (transactions) finalized in it. A node's own
-   * cost, though every container here shares the same cores.
-   */
-  cpuSecondsPerBlock: Record<string, number>;
-  cpuMsPerTx: Record<string, number>;
-}
+import type { WanHosts } from '../fixtures/wan-hosts.ts';
+import { type CentralResult, runCentral } from './topologies-central.ts';
+import { median, percentile, type Sample } from './wan-proc.ts';
+import { type RunResult, runScenario } from './wan-run.ts';
 
 const { values } = parseArgs({
   options: {
-    topologies: { type: 'string', default: 'local,federated-4,federated-7,hybrid-4-12' },
-    duration: { type: 'string', default: '20' },
-    batch: { type: 'string', default: '250' },
-    'max-pending': { type: 'string', default: '1000' },
+    topologies: { type: 'string', default: 'local,federated-4,federated-7,central-4' },
+    'delay-ms': { type: 'string', default: '5' },
+    'jitter-ms': { type: 'string', default: '10' },
+    rate: { type: 'string', default: '20' },
+    'municipal-seconds': { type: 'string', default: '30' },
+    'saturation-seconds': { type: 'string', default: '20' },
+    timeout: { type: 'string', default: '3600' },
     'no-write': { type: 'boolean', default: false },
   },
 });
-const duration = Number(values.duration);
-const batch = Number(values.batch);
-const maxPending = Number(values['max-pending']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = (line: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-const quantile = (sorted: number[], q: number) =>
-  sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) : Number.NaN;
-const du = (dir: string) => Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
-
-async function runTopology(t: Topology): Promise<Result> {
-  // Enough pre-signed anchors for the window at a rate well above what two cores sustain.
-  const count = duration * 1500;
-  const keys = Array.from({ length: 4 }, () => new Signer(generateKeyPair()));
-  const run = randomBytes(4).toString('hex');
-  const expiresAt = Date.now() + DEFAULT_PARAMS.maxTransactionTtlMs - 10 * 60_000;
-  log(`${t.name}: signing ${count} anchors`);
-  const chainId = `tillid-bench-${t.name}`;
-  const build = transactions(chainId);
-  const txs = Array.from({ length: count }, (_, i) =>
-    JSON.stringify(
-      build.anchor(
-        keys[i % keys.length] as Signer,
-        {
-          hash: createHash('sha256').update(`${run}:${i}`).digest('hex'),
-          docType: 'status-report',
-          ref: `urn:bench:${run}:${i}`,
-        },
-        { nonce: `${run}-${i}`, expiresAt },
-      ),
-    ),
+if (process.getuid?.() !== 0) {
+  console.error('bench:topologies needs root: each host is a network namespace (ip netns)');
+  process.exit(1);
+}
+const num = (name: string) => {
+  const v = Number(values[name as keyof typeof values]);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} must be a whole number`);
+  return v;
+};
+const wanDelay = { delayMs: num('delay-ms'), jitterMs: num('jitter-ms') };
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+const t0 = performance.now();
+const log = (line: string) =>
+  console.error(
+    `[${new Date().toISOString().slice(11, 19)} +${((performance.now() - t0) / 1000).toFixed(0)}s] ${line}`,
   );
-  log(`${t.name}: starting ${t.authorities} authorities + ${t.observers} observers`);
-  // The node's default consensus timeouts (the tests' short ones make big blocks miss rounds).
-  const c = await Cluster.start({
-    authorities: t.authorities,
-    observers: t.observers,
-    chainId,
-    timeouts: 'node-defaults',
+
+let current: WanHosts | undefined;
+const onHosts = (wan: WanHosts | undefined) => {
+  current = wan;
+};
+process.on('exit', () => current?.destroy());
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(signal, () => {
+    current?.destroy();
+    process.exit(130);
   });
-  try {
-    const all = c.nodes.map((n) => n.id);
-    const authorities = c.authorities.map((n) => n.id);
-    await c.waitForHeight(2, all, 120_000);
-    const first = all[0] as string;
-    const dataDirs = c.nodes.map((n) => join(n.dir, 'data'));
-    const bytesBefore = dataDirs.map(du);
+setTimeout(() => {
+  console.error(`bench:topologies: overall timeout of ${values.timeout} s; removing the hosts`);
+  current?.destroy();
+  process.exit(2);
+}, num('timeout') * 1000).unref();
 
-    // Follow finality on the first node.
-    const submittedAt = new Float64Array(count);
-    const finalizedAt = new Float64Array(count);
-    let finalized = 0;
-    /** When each block was seen and how many of this run's transactions it held. */
-    const seen: { at: number; txs: number }[] = [];
-    let following = true;
-    const prefix = `urn:bench:${run}:`;
-    let next = (await c.status(first)).finalizedHeight + 1;
-    const follower = (async () => {
-      while (following) {
-        const block = await c.get(first, `/v1/blocks/${next}`).catch(() => undefined);
-        if (!block) {
-          await sleep(20);
-          continue;
-        }
-        const now = performance.now();
-        const before = finalized;
-        for (const tx of block.transactions as { payload: { ref?: string } }[]) {
-          const ref = tx.payload.ref;
-          if (!ref?.startsWith(prefix)) continue;
-          const i = Number(ref.slice(prefix.length));
-          if (finalizedAt[i] === 0) {
-            finalizedAt[i] = now;
-            finalized++;
-          }
-        }
-        seen.push({ at: now, txs: finalized - before });
-        next++;
-      }
-    })();
+/** One row: a topology under one load, per node. */
+interface Row {
+  topology: string;
+  load: string;
+  hosts: number;
+  loadAverage: string;
+  blocks: number;
+  txPerBlock: number;
+  finalityP50Ms: number;
+  finalityP99Ms: number;
+  notFinal: number;
+  txPerSecond?: number;
+  cpuSecondsPerBlock: { median: number; max: number };
+  bytesPerBlock: { median: number; max: number };
+  cpuMsPerTx: number;
+  rssMb?: { warm: number; peak: number };
+  gateway?: { cpuMsPerCall: number; bytesSentPerCall: number; rssMb: number; peakRssMb: number };
+}
 
-    // Sample docker stats while loaded.
-    const cpu = new Map<string, number[]>();
-    const mem = new Map<string, number>();
-    let sampling = true;
-    let sampledFrom = Number.NaN;
-    let sampledTo = Number.NaN;
-    const sampler = (async () => {
-      await sleep(2000);
-      sampledFrom = performance.now();
-      while (sampling) {
-        for (const [id, s] of await c.stats().catch(() => new Map())) {
-          cpu.set(id, [...(cpu.get(id) ?? []), s.cpu]);
-          mem.set(id, Math.max(mem.get(id) ?? 0, s.memMb));
-        }
-      }
-      sampledTo = performance.now();
-    })();
+const perBlock = (cost: Sample, blocks: number) => ({
+  cpu: cost.cpu.map((c) => c / Math.max(1, blocks)),
+  bytes: cost.bytes.map((b) => b / Math.max(1, blocks)),
+});
+const spread = (xs: number[]) => ({ median: median(xs), max: Math.max(...xs) });
 
-    let cursor = 0;
-    let accepted = 0;
-    let inFlight = 0;
-    const start = performance.now();
-    const end = start + duration * 1000;
-    const finalizedAtStart = finalized;
-    const sender = async (k: number) => {
-      while (performance.now() < end && cursor < count) {
-        if (inFlight + accepted - (finalized - finalizedAtStart) + batch > maxPending) {
-          await sleep(5);
-          continue;
-        }
-        const from = cursor;
-        cursor = Math.min(count, cursor + batch);
-        inFlight += cursor - from;
-        const now = performance.now();
-        for (let i = from; i < cursor; i++) submittedAt[i] = now;
-        const target = authorities[(k + from / batch) % authorities.length] as string;
-        const body = `{"transactions":[${txs.slice(from, cursor).join(',')}]}`;
-        const response = await fetch(`${await c.url(target)}/v1/transactions/batch`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        }).then((r) => r.json() as Promise<{ results: { hash?: string }[] }>);
-        inFlight -= cursor - from;
-        accepted += response.results.filter((r) => r.hash).length;
-      }
-    };
-    await Promise.all([0, 1].map(sender));
-    const windowEnd = Math.max(performance.now(), end);
-    const inWindow = Array.from(finalizedAt).filter((at) => at > 0 && at <= windowEnd).length;
-    // Let the backlog drain (for latency of every accepted transaction), then stop measuring.
-    const drainUntil = performance.now() + 30_000;
-    while (finalized < accepted && performance.now() < drainUntil) await sleep(100);
-    following = false;
-    sampling = false;
-    await Promise.all([follower, sampler]);
-    const bytesAfter = dataDirs.map(du);
-    const latencies: number[] = [];
-    for (let i = 0; i < cursor; i++)
-      latencies.push(finalizedAt[i] ? (finalizedAt[i] as number) - (submittedAt[i] as number) : Infinity);
-    latencies.sort((a, b) => a - b);
-    const grown = bytesAfter.reduce((s, b, i) => s + (b - (bytesBefore[i] as number)), 0) / dataDirs.length;
-    const perTx = finalized > 0 ? grown / finalized : Number.NaN;
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-    const span = seen.filter((b) => b.at >= sampledFrom && b.at <= sampledTo);
-    const spanTxs = span.reduce((s, b) => s + b.txs, 0);
-    const cpuSeconds = (xs: number[]) => (mean(xs) / 100) * ((sampledTo - sampledFrom) / 1000);
+function rowsOf(name: string, r: RunResult): Row[] {
+  const rss = { warm: median(r.idleRss), peak: Math.max(...r.peakRss) };
+  return (['municipal', 'saturation'] as const).map((k) => {
+    const p = r[k];
+    const b = perBlock(p.cost, p.blocks);
     return {
-      topology: t.name,
-      containers: all.length,
-      txPerSecond: inWindow / ((windowEnd - start) / 1000),
-      finalityP50Ms: quantile(latencies, 0.5),
-      finalityP99Ms: quantile(latencies, 0.99),
-      finalized,
-      cpuPercentMean: Object.fromEntries([...cpu].map(([id, xs]) => [id, Math.round(mean(xs))])),
-      memMbPeak: Object.fromEntries([...mem].map(([id, m]) => [id, Math.round(m)])),
-      storageBytesPerTx: Math.round(perTx),
-      storageMbPer100kTx: Math.round((perTx * 100_000) / 1e5) / 10,
-      cpuSecondsPerBlock: Object.fromEntries(
-        [...cpu].map(([id, xs]) => [
-          id,
-          Math.round((cpuSeconds(xs) / Math.max(1, span.length)) * 1000) / 1000,
-        ]),
-      ),
-      cpuMsPerTx: Object.fromEntries(
-        [...cpu].map(([id, xs]) => [id, Math.round((cpuSeconds(xs) / Math.max(1, spanTxs)) * 1e5) / 100]),
-      ),
+      topology: name,
+      load: k === 'municipal' ? `municipal, ${values.rate} tx/s` : 'saturation',
+      hosts: r.n,
+      loadAverage: load(),
+      blocks: p.blocks,
+      txPerBlock: p.txPerBlock,
+      finalityP50Ms: percentile(p.latencies, 50),
+      finalityP99Ms: percentile(p.latencies, 99),
+      notFinal: p.notFinal,
+      ...(k === 'saturation' ? { txPerSecond: r.saturation.tps } : {}),
+      cpuSecondsPerBlock: spread(b.cpu),
+      bytesPerBlock: spread(b.bytes),
+      cpuMsPerTx: p.finalized ? (1000 * median(p.cost.cpu)) / p.finalized : Number.NaN,
+      ...(k === 'municipal' ? { rssMb: rss } : {}),
     };
-  } finally {
-    await c.stop();
+  });
+}
+
+function centralRow(name: string, r: CentralResult): Row {
+  const b = perBlock(r.cost, r.blocks);
+  return {
+    topology: name,
+    load: `municipal, ${values.rate} calls/s through the gateway`,
+    hosts: r.n + 1,
+    loadAverage: load(),
+    blocks: r.blocks,
+    txPerBlock: r.answered / Math.max(1, r.blocks),
+    finalityP50Ms: percentile(r.latencies, 50),
+    finalityP99Ms: percentile(r.latencies, 99),
+    notFinal: r.calls - r.answered,
+    cpuSecondsPerBlock: spread(b.cpu),
+    bytesPerBlock: spread(b.bytes),
+    cpuMsPerTx: r.answered ? (1000 * median(r.cost.cpu)) / r.answered : Number.NaN,
+    rssMb: { warm: median(r.idleRss), peak: Math.max(...r.peakRss) },
+    gateway: {
+      cpuMsPerCall: (1000 * r.gateway.cpuSeconds) / r.calls,
+      bytesSentPerCall: r.gateway.bytesSent / r.calls,
+      rssMb: r.gateway.rssMb,
+      peakRssMb: r.gateway.peakRssMb,
+    },
+  };
+}
+
+const loadAtStart = load();
+log(
+  `load average ${loadAtStart}; ${cpus().length} CPUs; WAN ${wanDelay.delayMs} ms + up to ${wanDelay.jitterMs} ms each way`,
+);
+const rows: Row[] = [];
+const failed: { topology: string; error: string; loadAverage: string }[] = [];
+for (const name of (values.topologies as string).split(',')) {
+  const m = /^(local|federated-(\d+)|central-(\d+))$/.exec(name);
+  if (!m) throw new Error(`unknown topology ${name}: local, federated-N or central-N`);
+  try {
+    if (m[3]) {
+      const r = await runCentral({
+        n: Number(m[3]),
+        ...wanDelay,
+        rate: num('rate'),
+        seconds: num('municipal-seconds'),
+        log,
+        onHosts,
+      });
+      if (r.failures.size)
+        log(`${name}: calls failed: ${[...r.failures].map(([c, k]) => `${c} ${k}`).join(', ')}`);
+      rows.push(centralRow(name, r));
+    } else {
+      const r = await runScenario({
+        n: m[2] ? Number(m[2]) : 1,
+        ...wanDelay,
+        rate: num('rate'),
+        municipalSeconds: num('municipal-seconds'),
+        saturationSeconds: num('saturation-seconds'),
+        batch: 100,
+        maxPending: 1000,
+        log,
+        onHosts,
+      });
+      rows.push(...rowsOf(name, r));
+    }
+    log(`${name} done; load average ${load()}`);
+  } catch (e) {
+    failed.push({ topology: name, error: (e as Error).message, loadAverage: load() });
+    log(`${name}: FAILED — ${(e as Error).message}`);
   }
 }
 
-function svgChart(results: Result[], baseline: number): string {
-  const w = 640;
-  const rowH = 46;
-  const h = 70 + results.length * rowH;
-  const maxTps = Math.max(...results.map((r) => r.txPerSecond), 1);
-  const bars = results
-    .map((r, i) => {
-      const y = 50 + i * rowH;
-      const bw = Math.max(2, (r.txPerSecond / maxTps) * 330);
-      return [
-        `<text x="10" y="${y + 18}" font-size="13">${r.topology} (${r.containers})</text>`,
-        `<rect x="150" y="${y + 4}" width="${bw.toFixed(1)}" height="20" fill="#2f6f9f"/>`,
-        `<text x="${(155 + bw).toFixed(1)}" y="${y + 19}" font-size="12">${r.txPerSecond.toFixed(0)} tx/s · p50 ${r.finalityP50Ms.toFixed(0)} ms · p99 ${Number.isFinite(r.finalityP99Ms) ? r.finalityP99Ms.toFixed(0) : '∞'} ms</text>`,
-        `<text x="150" y="${y + 40}" font-size="11" fill="#555">${r.storageMbPer100kTx} MB per 100k tx per node · ${(r.ratioToLocal ?? 1).toFixed(2)}× local</text>`,
-      ].join('\n');
-    })
-    .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">
-<title>Tillid topologies: finalized tx/s and finality per topology</title>
-<rect width="100%" height="100%" fill="white"/>
-<text x="10" y="22" font-size="15" font-weight="bold">Tillid topologies on ONE machine (single box): finalized tx/s and finality</text>
-<text x="10" y="40" font-size="11" fill="#555">${cpus().length} cores shared by every container; baseline Ed25519 verify ${baseline.toFixed(0)}/s on one core (npm run bench:topologies)</text>
-${bars}
-</svg>
-`;
-}
-
-const baseline = verifyBaseline();
-log(
-  `baseline: Ed25519 verify ${baseline.toFixed(0)} ops/s on one core; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
-);
-const results: Result[] = [];
-for (const name of (values.topologies as string).split(',')) {
-  const t = KNOWN[name];
-  if (!t) throw new Error(`unknown topology ${name}; known: ${Object.keys(KNOWN).join(', ')}`);
-  results.push(await runTopology(t));
-  log(JSON.stringify(results.at(-1)));
-}
-const local = results.find((r) => r.topology === 'local');
-for (const r of results) if (local) r.ratioToLocal = r.txPerSecond / local.txPerSecond;
-
+const msText = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'never');
+const kb = (v: number) => (v / 1024).toFixed(0);
 console.log(
-  '\n| topology | containers | tx/s | × local | finality p50 | p99 | CPU % per container (mean) | CPU s per block per container | CPU ms per tx per container | memory MB per container (peak) | MB per 100k tx per node |',
+  `\nbench:topologies — every node a host of its own (network namespace), ${wanDelay.delayMs} ms + up to ${wanDelay.jitterMs} ms each way between hosts; all on this one box (${cpus().length} CPUs); load average at start ${loadAtStart}, at end ${load()}\n`,
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of results) {
-  const cpu = Object.values(r.cpuPercentMean);
-  const mem = Object.values(r.memMbPeak);
-  const range = (xs: number[]) => (xs.length ? `${Math.min(...xs)}–${Math.max(...xs)}` : 'n/a');
+console.log(
+  '| topology | load | hosts | blocks | tx/block | CPU s per block per node (median / max) | KB per block per node (median / max) | node CPU ms per tx | RSS per node warm / peak MB | gateway per call: CPU ms, KB sent; RSS MB | finality p50 / p99 (single box) | saturation tx/s (single box) | load average |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows)
   console.log(
-    `| ${r.topology} | ${r.containers} | ${r.txPerSecond.toFixed(0)} | ${(r.ratioToLocal ?? Number.NaN).toFixed(2)} | ${r.finalityP50Ms.toFixed(0)} ms | ${Number.isFinite(r.finalityP99Ms) ? r.finalityP99Ms.toFixed(0) : '∞'} ms | ${range(cpu)} | ${range(Object.values(r.cpuSecondsPerBlock))} | ${range(Object.values(r.cpuMsPerTx))} | ${range(mem)} | ${r.storageMbPer100kTx} |`,
+    `| ${r.topology} | ${r.load} | ${r.hosts} | ${r.blocks} | ${r.txPerBlock.toFixed(1)} | ${r.cpuSecondsPerBlock.median.toFixed(3)} / ${r.cpuSecondsPerBlock.max.toFixed(3)} | ${kb(r.bytesPerBlock.median)} / ${kb(r.bytesPerBlock.max)} | ${r.cpuMsPerTx.toFixed(2)} | ${r.rssMb ? `${r.rssMb.warm.toFixed(0)} / ${r.rssMb.peak.toFixed(0)}` : ''} | ${r.gateway ? `${r.gateway.cpuMsPerCall.toFixed(2)}, ${kb(r.gateway.bytesSentPerCall)}; ${r.gateway.rssMb.toFixed(0)} / ${r.gateway.peakRssMb.toFixed(0)}` : '–'} | ${msText(r.finalityP50Ms)} / ${msText(r.finalityP99Ms)}${r.notFinal ? ` (${r.notFinal} not final)` : ''} | ${r.txPerSecond !== undefined ? r.txPerSecond.toFixed(0) : ''} | ${r.loadAverage} |`,
   );
-}
-console.log(`\nbaseline: Ed25519 verify ${baseline.toFixed(0)} ops/s on one core (same run)`);
+for (const f of failed) console.log(`\n${f.topology}: FAILED (load average ${f.loadAverage}) — ${f.error}`);
 if (!values['no-write']) {
-  const root = join(import.meta.dirname, '..', '..', 'deploy');
+  const file = join(import.meta.dirname, '..', '..', 'deploy', 'topologies.json');
   writeFileSync(
-    join(root, 'topologies.json'),
-    `${JSON.stringify({ measuredAt: new Date().toISOString(), cores: cpus().length, baselineVerifyPerSecond: Math.round(baseline), duration, batch, maxPending, results }, null, 2)}\n`,
+    file,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), cores: cpus().length, loadAverage: { start: loadAtStart, end: load() }, wan: wanDelay, rate: num('rate'), rows, failed }, null, 2)}\n`,
   );
-  writeFileSync(join(root, 'topologies.svg'), svgChart(results, baseline));
-  console.log('wrote deploy/topologies.json and deploy/topologies.svg');
+  console.log('\nwrote deploy/topologies.json');
 }
+process.exit(failed.length ? 1 : 0);

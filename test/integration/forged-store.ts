@@ -58,7 +58,7 @@ export async function forgeHeadState(
       { ...block, header },
       writes,
       { ...head, hash: forgedHash, stateRoot: tree.root },
-      tree.nodes,
+      tree,
     );
     return { height: head.height, certifiedHash: head.hash, forgedHash };
   } finally {

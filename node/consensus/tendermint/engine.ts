@@ -16,6 +16,7 @@
 import { type Block, blockHash, type CommitCertificate, quorum } from '../../protocol/block.ts';
 import type { Hex } from '../../protocol/hash.ts';
 import { type MessageSigner, verifySignature } from '../../protocol/signature.ts';
+import { LateEquivocationWatch } from './late-evidence.ts';
 import {
   type ConsensusMessage,
   certificateFromPrecommits,
@@ -212,6 +213,8 @@ export class TendermintEngine {
   #futureRounds = new Map<Hex, Set<number>>();
   #reported = new Set<string>();
   #next: NextHeight | undefined;
+  /** The height last finished, still checked for equivocation (late-evidence.ts). */
+  readonly #late: LateEquivocationWatch;
 
   #out: EngineOutput[] = [];
 
@@ -221,6 +224,7 @@ export class TendermintEngine {
     this.#timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.#check = options.signatureCheck ?? verifySignature;
     this.#maxBuffered = options.maxBufferedPerAuthority ?? 16;
+    this.#late = new LateEquivocationWatch(this.#check, this.#maxBuffered);
     this.#maxFutureRounds = options.maxFutureRoundsPerAuthority ?? 2;
   }
 
@@ -306,13 +310,16 @@ export class TendermintEngine {
    */
   rebroadcast(): EngineOutput[] {
     if (this.#height === 0 || this.#decided) return [];
-    const out: EngineOutput[] = [];
+    return this.#held().map((message) => ({ type: 'broadcast', message }));
+  }
+
+  /** Every proposal and vote held for this height. */
+  #held(): ConsensusMessage[] {
+    const out: ConsensusMessage[] = [];
     for (const state of this.#rounds.values()) {
-      for (const proposal of state.proposals.values())
-        out.push({ type: 'broadcast', message: { kind: 'proposal', proposal } });
-      for (const vote of [...state.prevotes.all(), ...state.precommits.all()]) {
-        out.push({ type: 'broadcast', message: { kind: 'vote', vote } });
-      }
+      for (const proposal of state.proposals.values()) out.push({ kind: 'proposal', proposal });
+      for (const vote of [...state.prevotes.all(), ...state.precommits.all()])
+        out.push({ kind: 'vote', vote });
     }
     return out;
   }
@@ -486,6 +493,7 @@ export class TendermintEngine {
         if (state.precommits.count(hash) < this.#quorum || !this.#valid(hash, proposal.block)) continue;
         const certificate = certificateFromPrecommits(state.precommits.for(hash));
         this.#decided = true;
+        this.#late.watch(this.#height, this.#order, this.#held());
         this.#out.push({ type: 'decide', block: { ...proposal.block, certificate }, certificate });
         // Lines 52-54 (next height, reset, StartRound(0)) are the host's: it commits, then start().
         return true;
@@ -515,6 +523,12 @@ export class TendermintEngine {
     const height = heightOf(m);
     if (height === this.#height + 1) {
       this.#bufferForNextHeight(m, verified);
+      return;
+    }
+    // The height just finished: no longer counted, but still proof if its sender equivocated.
+    if (height === this.#late.height && (height < this.#height || this.#decided)) {
+      const proof = this.#late.observe(m);
+      if (proof) this.#out.push({ type: 'evidence', ...proof });
       return;
     }
     // Older heights are final; heights further ahead are for block sync, not for us.
@@ -701,6 +715,16 @@ export class TendermintEngine {
   }
 
   #resetHeight(height: number): void {
+    // Decided here: the watch was set then. Otherwise (synced past it, or just started) it is set
+    // now, with what was held if the engine ran that height.
+    if (height > 1 && this.#late.height !== height - 1) {
+      const ran = this.#height === height - 1;
+      this.#late.watch(
+        height - 1,
+        ran ? this.#order : this.#o.app.authoritiesAt(height - 1),
+        ran ? this.#held() : [],
+      );
+    }
     this.#height = height;
     this.#round = 0;
     this.#step = 'propose';

@@ -13,7 +13,7 @@ import {
   leafHash,
   provePath,
   type StateProof,
-  type TreeNodeReader,
+  type TreePageReader,
   valueHashOf,
 } from './tree.ts';
 
@@ -23,7 +23,7 @@ export type { StateProof } from './tree.ts';
 export class StaleReadError extends Error {}
 
 /** The proof for `key` under `root`, with the key's value read from `state` when present. */
-export function proveKey(reader: TreeNodeReader & StateReader, root: Hex, key: string): StateProof {
+export function proveKey(reader: TreePageReader & StateReader, root: Hex, key: string): StateProof {
   const path = provePath(reader, root, key);
   if (path.present) {
     const value = reader.get(key);

@@ -10,54 +10,45 @@
  *   leaf      = SHA-256(0x00 || keyHash || valueHash)  a subtree holding exactly one key
  *   internal  = SHA-256(0x01 || left || right)         a subtree holding two keys or more
  *
- * Nodes are content-addressed (stored under their hash and never changed), so every past root stays
- * readable and a proof built from a root is consistent however the head moves meanwhile. Pure: the
- * caller gives a node reader and stores the nodes an update creates.
+ * Stored content-addressed (pages.ts: pages of PAGE_LEVELS levels under the hash of their top
+ * node, never changed), so every past root stays readable and a proof built from a root is
+ * consistent however the head moves meanwhile. Pure: the caller gives a page reader and stores the
+ * pages an update creates.
  */
 import { hash } from 'node:crypto';
 import type { Json } from '../../protocol/canonical.ts';
 import { canonicalBytes } from '../../protocol/canonical.ts';
 import { type Hex, ZERO_HASH } from '../../protocol/hash.ts';
+import {
+  EMPTY,
+  EMPTY_NODE,
+  encodePage,
+  type InternalNode,
+  internalNode,
+  LEAF,
+  type LeafNode,
+  leafNode,
+  PAGE_LEVELS,
+  refNode,
+  resolve,
+  type TreeNode,
+  type TreePageReader,
+} from './pages.ts';
+
+export type { TreeNode, TreePageReader } from './pages.ts';
 
 export const EMPTY_ROOT: Hex = ZERO_HASH;
-
-/**
- * A stored node: 65 bytes, `0x00 || keyHash || valueHash` (leaf) or `0x01 || left || right`
- * (internal) — exactly what its hash is taken over, so a node's hash is SHA-256 of its encoding
- * and nothing is converted between hashing, storing and reading.
- */
-export type EncodedNode = Uint8Array;
-
-export interface TreeNodeReader {
-  /** The node with this hash, or `undefined` when the store does not hold it. */
-  treeNode(hash: Hex): EncodedNode | undefined;
-}
 
 export const keyHashOf = (key: string): Hex => hash('sha256', Buffer.from(key, 'utf8'), 'hex');
 export const valueHashOf = (value: Json): Hex => hash('sha256', canonicalBytes(value), 'hex');
 
-const LEAF = 0;
-const INTERNAL = 1;
-
-function encode(tag: number, a: Uint8Array, b: Uint8Array): Buffer {
-  const node = Buffer.allocUnsafe(65);
-  node[0] = tag;
-  node.set(a, 1);
-  node.set(b, 33);
-  return node;
-}
-// Through hex: `hash(…, 'buffer')` measured about four times the cost of `hash(…, 'hex')` plus the
-// decoding (Node 24), and a block hashes two per write.
+const hexOf = (h: Uint8Array): Hex => Buffer.from(h.buffer, h.byteOffset, h.length).toString('hex');
 const sha256 = (bytes: Uint8Array): Buffer => Buffer.from(hash('sha256', bytes, 'hex'), 'hex');
-const bytesOf = (h: Hex): Buffer => Buffer.from(h, 'hex');
-const asBuffer = (u: Uint8Array): Buffer =>
-  Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.length);
-const hexOf = (h: Uint8Array): Hex => asBuffer(h).toString('hex');
 
 export const leafHash = (keyHash: Hex, valueHash: Hex): Hex =>
-  sha256(encode(LEAF, bytesOf(keyHash), bytesOf(valueHash))).toString('hex');
+  hexOf(leafNode(Buffer.from(keyHash, 'hex'), Buffer.from(valueHash, 'hex')).h);
 export const internalHash = (left: Hex, right: Hex): Hex =>
-  sha256(encode(INTERNAL, bytesOf(left), bytesOf(right))).toString('hex');
+  hexOf(internalNode(refNode(left), refNode(right)).h);
 
 /** Bit `depth` of a 64-digit hex hash, most significant first. */
 export function bitAt(keyHash: Hex, depth: number): number {
@@ -67,80 +58,50 @@ export function bitAt(keyHash: Hex, depth: number): number {
 const bitOf = (keyHash: Uint8Array, depth: number): number =>
   ((keyHash[depth >> 3] as number) >> (7 - (depth & 7))) & 1;
 
-export type DecodedNode =
-  | { kind: 'internal'; left: Hex; right: Hex }
-  | { kind: 'leaf'; keyHash: Hex; valueHash: Hex };
-
-/** Throws on anything but a well-formed node: a damaged store must never yield a state. */
-function checked(encoded: EncodedNode): EncodedNode {
-  if (encoded.length !== 65 || (encoded[0] !== LEAF && encoded[0] !== INTERNAL))
-    throw new Error('state tree node is malformed');
-  return encoded;
-}
-
-export function decodeNode(encoded: EncodedNode): DecodedNode {
-  const a = hexOf(checked(encoded).subarray(1, 33));
-  const b = hexOf(encoded.subarray(33, 65));
-  return encoded[0] === INTERNAL
-    ? { kind: 'internal', left: a, right: b }
-    : { kind: 'leaf', keyHash: a, valueHash: b };
-}
-
-/** The node hex `nodeHash` names: a missing node is a damaged store, never a state. */
-function load(reader: TreeNodeReader, nodeHash: Hex): EncodedNode {
-  const encoded = reader.treeNode(nodeHash);
-  // Failing loudly keeps a node from computing a root that differs from everyone else's.
-  if (encoded === undefined) throw new Error(`state tree node ${nodeHash} is missing from the store`);
-  return checked(encoded);
-}
+/** The tree under `root`: the reader's own copy in memory, else a reference resolved from pages. */
+export const treeAt = (reader: TreePageReader, root: Hex): TreeNode =>
+  reader.treeRoot?.(root) ?? refNode(root);
 
 interface Item {
   readonly keyHash: Buffer;
   readonly valueHash: Buffer;
 }
 
-/** The nodes one update creates, by hash, and the stored nodes it replaces. */
-class NewNodes {
-  readonly map = new Map<Hex, EncodedNode>();
+/** What one update produces: the pages it creates, by hash, and the stored records it replaces. */
+class Update {
+  readonly pages = new Map<Hex, Uint8Array>();
   readonly replaced: Hex[] = [];
-  /** A leaf, from its key's item. */
-  leaf(item: Item): Hex {
-    const node = Buffer.allocUnsafe(65);
-    node[0] = LEAF;
-    item.keyHash.copy(node, 1);
-    item.valueHash.copy(node, 33);
-    return this.#add(node);
+  readonly reader: TreePageReader;
+  constructor(reader: TreePageReader) {
+    this.reader = reader;
   }
-  /** An internal node over two child hashes. */
-  internal(left: Hex, right: Hex): Hex {
-    const node = Buffer.allocUnsafe(65);
-    node[0] = INTERNAL;
-    node.write(left, 1, 32, 'hex');
-    node.write(right, 33, 32, 'hex');
-    return this.#add(node);
+  /** An internal node at `depth`; one heading a page (depth a multiple of PAGE_LEVELS) is stored. */
+  internal(left: TreeNode, right: TreeNode, depth: number): InternalNode {
+    const node = internalNode(left, right);
+    if (depth % PAGE_LEVELS === 0) this.store(node);
+    return node;
   }
-  #add(node: Buffer): Hex {
-    // Hex out of the hash function: it is the map key, and cheaper than a Buffer for each hash.
-    const h = hash('sha256', node, 'hex');
-    this.map.set(h, node);
-    return h;
+  store(node: InternalNode | LeafNode): void {
+    const hex = hexOf(node.h);
+    this.pages.set(hex, encodePage(node));
+    node.record = hex;
   }
 }
 
 /**
  * Applies a block's writes to the tree under `root`: one pass over the sorted key hashes, so a
  * node shared by many writes is read and re-hashed once per block, and items are ranges of one
- * sorted array rather than copies. Returns the new root and the nodes it created (to store with
- * the block). The result depends only on the resulting key-value set, never on the order of
- * `writes`. `replaced` names the nodes of the old tree the update walked through and rewrote: they
- * are no longer in the new tree (a hash names one position, so nothing else shares them), which
- * lets a store's cache drop them instead of keeping them over the nodes still in use.
+ * sorted array rather than copies. Returns the new root, the new tree (in memory, sharing what did
+ * not change with the old one), and the pages it created (to store with the block). The result
+ * depends only on the resulting key-value set, never on the order of `writes`. `replaced` names
+ * the stored records of the old tree the update rewrote: they are no longer in the new tree (a
+ * hash names one position, so nothing else shares them) — pruning's stale list.
  */
 export function updateTree(
-  reader: TreeNodeReader,
+  reader: TreePageReader,
   root: Hex,
   writes: ReadonlyMap<string, Json>,
-): { root: Hex; nodes: Map<Hex, EncodedNode>; replaced: Hex[] } {
+): { root: Hex; tree: TreeNode; pages: Map<Hex, Uint8Array>; replaced: Hex[] } {
   const items: Item[] = [];
   for (const [key, value] of writes)
     items.push({
@@ -148,47 +109,53 @@ export function updateTree(
       valueHash: sha256(canonicalBytes(value)),
     });
   items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
-  const nodes = new NewNodes();
-  const newRoot = update(reader, nodes, root, 0, items, 0, items.length);
-  return { root: newRoot, nodes: nodes.map, replaced: nodes.replaced };
+  const u = new Update(reader);
+  const tree = update(u, treeAt(reader, root), 0, items, 0, items.length);
+  // The root heads a record even when it is a leaf (a state of one key).
+  if (tree.kind === LEAF && tree.record === undefined) u.store(tree);
+  return { root: hexOf(tree.h), tree, pages: u.pages, replaced: u.replaced };
 }
 
-/** The subtree `nodeHash` at `depth` with `items[lo, hi)` written into it. */
-function update(
-  reader: TreeNodeReader,
-  nodes: NewNodes,
-  nodeHash: Hex,
-  depth: number,
-  items: Item[],
-  lo: number,
-  hi: number,
-): Hex {
-  if (lo === hi) return nodeHash;
-  if (nodeHash === EMPTY_ROOT) return build(nodes, depth, items, lo, hi);
-  const node = asBuffer(load(reader, nodeHash));
-  nodes.replaced.push(nodeHash);
-  if (node[0] === LEAF) {
-    const keyHash = node.subarray(1, 33);
+/** The subtree `node` at `depth` with `items[lo, hi)` written into it. */
+function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: number, hi: number): TreeNode {
+  if (lo === hi) return old;
+  const node = resolve(u.reader, old);
+  if (node.kind === EMPTY) return build(u, depth, items, lo, hi);
+  let out: TreeNode;
+  if (node.kind === LEAF) {
     // The existing key joins the new ones unless one of them overwrites it.
-    for (let i = lo; i < hi; i++)
-      if ((items[i] as Item).keyHash.equals(keyHash)) return build(nodes, depth, items, lo, hi);
-    const merged = items.slice(lo, hi);
-    merged.push({ keyHash: Buffer.from(keyHash), valueHash: Buffer.from(node.subarray(33, 65)) });
-    merged.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
-    return build(nodes, depth, merged, 0, merged.length);
+    let overwritten = false;
+    for (let i = lo; i < hi && !overwritten; i++)
+      overwritten = (items[i] as Item).keyHash.equals(node.keyHash);
+    if (overwritten && hi - lo === 1 && (items[lo] as Item).valueHash.equals(node.valueHash)) return node;
+    if (overwritten) out = build(u, depth, items, lo, hi);
+    else {
+      const merged = items.slice(lo, hi);
+      merged.push({ keyHash: node.keyHash, valueHash: node.valueHash });
+      merged.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+      out = build(u, depth, merged, 0, merged.length);
+    }
+  } else {
+    const split = splitAt(items, depth, lo, hi);
+    const left = update(u, node.left, depth + 1, items, lo, split);
+    const right = update(u, node.right, depth + 1, items, split, hi);
+    // Values written again unchanged leave the node as it was: nothing to hash or store.
+    if (left.h.equals(node.left.h) && right.h.equals(node.right.h)) return node;
+    out = u.internal(left, right, depth);
   }
-  const split = splitAt(items, depth, lo, hi);
-  const left = update(reader, nodes, node.toString('hex', 1, 33), depth + 1, items, lo, split);
-  const right = update(reader, nodes, node.toString('hex', 33, 65), depth + 1, items, split, hi);
-  return nodes.internal(left, right);
+  if (node.record !== undefined) u.replaced.push(node.record);
+  return out;
 }
 
 /** The subtree holding exactly `items[lo, hi)` (sorted, distinct), rooted at `depth`. */
-function build(nodes: NewNodes, depth: number, items: Item[], lo: number, hi: number): Hex {
-  if (lo === hi) return EMPTY_ROOT;
-  if (hi - lo === 1) return nodes.leaf(items[lo] as Item);
+function build(u: Update, depth: number, items: Item[], lo: number, hi: number): TreeNode {
+  if (lo === hi) return EMPTY_NODE;
+  if (hi - lo === 1) {
+    const item = items[lo] as Item;
+    return leafNode(item.keyHash, item.valueHash);
+  }
   const split = splitAt(items, depth, lo, hi);
-  return nodes.internal(build(nodes, depth + 1, items, lo, split), build(nodes, depth + 1, items, split, hi));
+  return u.internal(build(u, depth + 1, items, lo, split), build(u, depth + 1, items, split, hi), depth);
 }
 
 /**
@@ -220,33 +187,36 @@ export interface StateProof {
 
 /** The path for `key` under `root`: the sibling hashes and what the walk ends at. */
 export function provePath(
-  reader: TreeNodeReader,
+  reader: TreePageReader,
   root: Hex,
   key: string,
 ): { siblings: Hex[]; leaf?: { keyHash: Hex; valueHash: Hex }; present: boolean } {
-  const keyHash = keyHashOf(key);
+  const keyHash = Buffer.from(keyHashOf(key), 'hex');
   const siblings: Hex[] = [];
-  let nodeHash = root;
+  let next = treeAt(reader, root);
   for (let depth = 0; ; depth++) {
-    if (nodeHash === EMPTY_ROOT) return { siblings, present: false };
-    const node = decodeNode(load(reader, nodeHash));
-    if (node.kind === 'leaf') return { siblings, leaf: node, present: node.keyHash === keyHash };
-    const bit = bitAt(keyHash, depth);
-    siblings.push(bit ? node.left : node.right);
-    nodeHash = bit ? node.right : node.left;
+    const node = resolve(reader, next);
+    if (node.kind === EMPTY) return { siblings, present: false };
+    if (node.kind === LEAF) {
+      const leaf = { keyHash: hexOf(node.keyHash), valueHash: hexOf(node.valueHash) };
+      return { siblings, leaf, present: node.keyHash.equals(keyHash) };
+    }
+    const bit = bitOf(keyHash, depth);
+    siblings.push(hexOf(bit ? node.left.h : node.right.h));
+    next = bit ? node.right : node.left;
   }
 }
 
-/** The hashes of the stored nodes on `key`'s path under `root`, root first: what its proof reads. */
-export function pathNodes(reader: TreeNodeReader, root: Hex, key: string): Hex[] {
-  const keyHash = keyHashOf(key);
+/** The hashes of the stored records on `key`'s path under `root`, root first: what its proof reads. */
+export function pathRecords(reader: TreePageReader, root: Hex, key: string): Hex[] {
+  const keyHash = Buffer.from(keyHashOf(key), 'hex');
   const path: Hex[] = [];
-  let nodeHash = root;
-  for (let depth = 0; nodeHash !== EMPTY_ROOT; depth++) {
-    path.push(nodeHash);
-    const node = decodeNode(load(reader, nodeHash));
-    if (node.kind === 'leaf') break;
-    nodeHash = bitAt(keyHash, depth) ? node.right : node.left;
+  let next = treeAt(reader, root);
+  for (let depth = 0; ; depth++) {
+    const node = resolve(reader, next);
+    if (node.kind === EMPTY) return path;
+    if (node.record !== undefined) path.push(node.record);
+    if (node.kind === LEAF) return path;
+    next = bitOf(keyHash, depth) ? node.right : node.left;
   }
-  return path;
 }

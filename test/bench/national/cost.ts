@@ -44,6 +44,20 @@ export interface Units {
   readonly diskPerItem: number;
 }
 
+/**
+ * central's gateway, measured on its own process (national/gateway.ts): per second of background,
+ * per submission (any class: verify the caller, sign, submit) and per read served, over the
+ * background; its disk is its audit and access logs.
+ */
+export interface GatewayUnits {
+  readonly background: { cpuSeconds: number; bytesSent: number; rssMb: number };
+  readonly perSubmission: Unit;
+  readonly perRead: Unit;
+  readonly peakRssMb: number;
+  /** Calls per measured window. */
+  readonly calls: number;
+}
+
 export const diskPerItemOf = (run: Pick<TopologyRun, 'diskGrowthBytes' | 'counts'>): number =>
   mean(run.diskGrowthBytes) / (submittedTotal(run.counts) + run.counts.decision);
 
@@ -157,6 +171,19 @@ export function yearFor(a: Assumptions, u: Units, chainCounts: Counts, reads: nu
   };
 }
 
+/** The gateway's year serving `submitted` submissions and `reads` reads. */
+export function gatewayYearFor(g: GatewayUnits, submitted: number, reads: number): Year {
+  const total = (field: keyof Unit) =>
+    submitted * Math.max(0, g.perSubmission[field]) + reads * Math.max(0, g.perRead[field]);
+  return {
+    cpuHours: (g.background.cpuSeconds * YEAR_SECONDS + total('cpuSeconds')) / 3600,
+    peakRssMb: g.peakRssMb,
+    diskGb: total('diskBytes') / 1e9,
+    egressGb: (g.background.bytesSent * YEAR_SECONDS + total('bytesSent')) / 1e9,
+    blocks: 0,
+  };
+}
+
 export interface Kroner {
   /** Paying for measured use only: CPU hours, the year's disk growth kept a year, egress. */
   byUse: number;
@@ -177,6 +204,8 @@ export function kroner(a: Assumptions, y: Year, nodes = 1): Kroner {
 }
 
 export interface MunicipalityYear extends Year {
+  /** central with its gateway: the gateway's part of the figures (already in the totals). */
+  readonly gateway?: Year;
   readonly sizeClass: string;
   readonly population: number;
   readonly children: number;
@@ -189,13 +218,16 @@ export interface MunicipalityYear extends Year {
  * - `local`: its own chain, carrying only its own workload;
  * - `federated`: its own node, carrying the whole country's chain, serving its own reads;
  * - `central`: a share of the operator's `sharedNodes` (each carrying the country's chain and a
- *   1/sharedNodes part of the country's reads), in proportion to its population.
+ *   1/sharedNodes part of the country's reads) and, given `gateway`, of the one gateway every
+ *   municipality's calls go through (all the country's submissions and reads), in proportion to
+ *   its population — the model's rule for everything shared.
  */
 export function perMunicipality(
   a: Assumptions,
   kind: 'local' | 'federated' | 'central',
   u: Units,
   sharedNodes = 4,
+  gateway?: GatewayUnits,
 ): MunicipalityYear[] {
   const nation = nationalCounts(a);
   const population = municipalities(a).reduce((s, m) => s + m.count * m.population, 0);
@@ -216,15 +248,33 @@ export function perMunicipality(
     }
     const node = yearFor(a, u, nation, nation.read / sharedNodes);
     const share = m.population / population;
+    const gw = gateway ? gatewayYearFor(gateway, submittedTotal(nation), nation.read) : undefined;
+    const gwPart: Year | undefined = gw && {
+      cpuHours: gw.cpuHours * share,
+      peakRssMb: gw.peakRssMb,
+      diskGb: gw.diskGb * share,
+      egressGb: gw.egressGb * share,
+      blocks: 0,
+    };
     const y: Year = {
-      cpuHours: node.cpuHours * sharedNodes * share,
+      cpuHours: node.cpuHours * sharedNodes * share + (gwPart?.cpuHours ?? 0),
       // Memory is not shared out: each of the operator's nodes needs its own.
       peakRssMb: node.peakRssMb,
-      diskGb: node.diskGb * sharedNodes * share,
-      egressGb: node.egressGb * sharedNodes * share,
+      diskGb: node.diskGb * sharedNodes * share + (gwPart?.diskGb ?? 0),
+      egressGb: node.egressGb * sharedNodes * share + (gwPart?.egressGb ?? 0),
       blocks: node.blocks,
     };
     const k = kroner(a, node, sharedNodes);
-    return { ...base, ...y, kroner: { byUse: k.byUse * share, onMinimumHost: k.onMinimumHost * share } };
+    // The gateway is one more host of the operator's, priced like a node's.
+    const kg = gw ? kroner(a, gw) : { byUse: 0, onMinimumHost: 0 };
+    return {
+      ...base,
+      ...y,
+      ...(gwPart ? { gateway: gwPart } : {}),
+      kroner: {
+        byUse: (k.byUse + kg.byUse) * share,
+        onMinimumHost: (k.onMinimumHost + kg.onMinimumHost) * share,
+      },
+    };
   });
 }

@@ -39,8 +39,23 @@ function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
 }
 
-export const du = (dir: string): number =>
-  Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
+/**
+ * `du -sb dir`. A running node replaces files by rename (its signed-vote log's `.tmp`), so a file
+ * du listed can be gone when it reads it: du then exits 1 but still prints the total of what it
+ * could read, which is the size (the vanished file was renamed onto one du counts). Only a
+ * missing total is an error.
+ */
+export const du = (dir: string): number => {
+  let out: string;
+  try {
+    out = execFileSync('du', ['-sb', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    out = String((e as { stdout?: string }).stdout ?? '');
+  }
+  const total = Number(/^(\d+)\t/m.exec(out)?.[1]);
+  if (!Number.isFinite(total)) throw new Error(`du -sb ${dir} gave no total`);
+  return total;
+};
 
 /**
  * bytes_sent per pid over its established TCP sockets to or from the nodes' p2p ports (one `ss`

@@ -135,11 +135,13 @@ export async function runTopology(
     const heights = async () =>
       Promise.all(nodes.map(async (_, i) => (await get(i, '/v1/status')).height as number));
     const today = async () => parseDate((await get(0, '/v1/status')).clock.businessDate) as number;
-    const until = async (what: string, done: () => Promise<boolean>) => {
+    const until = async (what: string, done: () => Promise<boolean>, why?: () => Promise<string>) => {
       const deadline = performance.now() + WAIT_MS;
       while (!(await done())) {
         if (performance.now() > deadline)
-          throw new Error(`${topology}: ${what} not reached in ${WAIT_MS / 1000} s`);
+          throw new Error(
+            `${topology}: ${what} not reached in ${WAIT_MS / 1000} s${why ? ` — ${await why().catch((e) => `(state unreadable: ${(e as Error).message})`)}` : ''}`,
+          );
         await sleep(20);
       }
     };
@@ -166,16 +168,43 @@ export async function runTopology(
       }
       await Promise.all(sends);
     };
+    /**
+     * Why a batch is not final, for the error a bounded wait ends with: each node's height, mempool
+     * and peers, and where the batch's transactions are on each node (finalized, pending, rejected
+     * with its code, unknown).
+     */
+    const batchState = async (txs: Transaction[]) => {
+      const lines = await Promise.all(
+        nodes.map(async (_, i) => {
+          const s = (await get(i, '/v1/status')) as Answer & {
+            mempool?: { transactions: number };
+            peers?: string[];
+          };
+          const where = new Map<string, number>();
+          for (const tx of txs) {
+            const v = await get(i, `/v1/transactions/${transactionHash(tx)}`);
+            const k = v.status === 'rejected' ? `rejected ${v.code}` : (v.status ?? v.code ?? 'unknown');
+            where.set(k, (where.get(k) ?? 0) + 1);
+          }
+          return `node ${i + 1}: height ${s.height}, mempool ${s.mempool?.transactions}, ${s.peers?.length} peers; ${[...where].map(([k, c]) => `${c} ${k}`).join(', ')}`;
+        }),
+      );
+      return lines.join('; ');
+    };
     /** Until the last of every batch is final on the last node, then every node holds a block more. */
     const final = async (txs: Transaction[]) => {
       const last = nodes.length - 1;
       for (let i = 0; i < txs.length; i += BATCH) {
         const tx = txs[Math.min(txs.length, i + BATCH) - 1] as Transaction;
-        await until(`${tx.type} final`, async () => {
-          const v = await get(last, `/v1/transactions/${transactionHash(tx)}`);
-          if (v.status === 'rejected') throw new Error(`${tx.type} rejected: ${v.code} ${v.message}`);
-          return v.status === 'finalized';
-        });
+        await until(
+          `${tx.type} final`,
+          async () => {
+            const v = await get(last, `/v1/transactions/${transactionHash(tx)}`);
+            if (v.status === 'rejected') throw new Error(`${tx.type} rejected: ${v.code} ${v.message}`);
+            return v.status === 'finalized';
+          },
+          () => batchState(txs.slice(i, i + BATCH)),
+        );
       }
       const h = Math.max(...(await heights()));
       await until('every node a block further', async () => (await heights()).every((x) => x > h));
@@ -245,6 +274,15 @@ export async function runTopology(
             await send(txs);
             await final(txs);
           });
+        // The month's reports must be on chain before the 1st, when the chain decides the month:
+        // a report final later makes the chain withhold that month and release it on the report,
+        // which is not the year the model plays. The clock is a business day per block, so a
+        // burst that needs too many blocks (a loaded machine) runs past it; say so.
+        const next = addMonths(startDay, m);
+        if (kind === 'report' && txs.length > 0 && (await today()) >= next)
+          throw new Error(
+            `${topology}: month ${m}'s ${txs.length} reports were final only on business day ${formatDate(await today())}, on or after ${formatDate(next)} when the chain decides the month (the burst took more blocks than the ${Math.round(next - first - 8)} days left; a loaded machine, or raise --block-interval-ms)`,
+          );
       }
       const readsThisMonth = Math.min(o.readSample, Math.round(plan.counts.read / 12));
       await measure('read', readsThisMonth, async () => {

@@ -21,19 +21,11 @@
  * Screenshots for the README: `TILLID_CITIZENS_SCREENSHOTS=gateway/citizens/screenshots node --test test/gateway/citizens/browser.alone.ts`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Page,
-  type Request as PageRequest,
-  type Response as PageResponse,
-} from 'playwright-core';
+import type { BrowserContext, Page, Request as PageRequest, Response as PageResponse } from 'playwright-core';
 import { AccessLog } from '../../../gateway/access-log/log.ts';
 import { caseReference } from '../../../gateway/console/case-ref.ts';
 import { CaseSystemEmulator } from '../../../gateway/emulators/case-system-emulator.ts';
@@ -42,17 +34,15 @@ import {
   type EmulatedPerson,
 } from '../../../gateway/emulators/context-handler-oidc.ts';
 import { type EmulatedCitizen, MitIdBrokerEmulator } from '../../../gateway/emulators/mitid-broker-oidc.ts';
-import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { FileKeyStore } from '../../../gateway/keystore.ts';
 import { startGateway } from '../../../gateway/main.ts';
 import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { directorPolicies } from '../../fixtures/contracts.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
+import { accessible, httpsSite, staffLogin, startAfter, startBrowser, steady } from '../browser-kit.ts';
 import { CARE_HOME, OTHER_PROVIDER, privilege, startGatewayFixture, TEST_PASSPHRASE } from '../harness.ts';
 
-const CHROMIUM = process.env.TILLID_CHROMIUM ?? '/usr/bin/chromium';
-const AXE = readFileSync(new URL('../../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const MUNICIPALITY = '29189846';
 
 // THROWAWAY test people: made-up CPR numbers and names.
@@ -87,19 +77,6 @@ const SECRETS = [
   'Taxaen henter',
 ];
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-function startAfter(date: string): string {
-  const [y, m] = date.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m + 1, 1)).toISOString().slice(0, 10);
-}
-
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -110,10 +87,7 @@ function filesUnder(dir: string): string[] {
 }
 
 test('citizens: a guardian sees the child’s services; others’ data, made-up and replayed logins refused; no CPR or name kept', async (t) => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `no Chromium at ${CHROMIUM}: apt-get install chromium (or bash .ci/run), or set TILLID_CHROMIUM`,
-  );
+  const { violations, newContext } = await startBrowser(t, { width: 1100, defaultTimeoutMs: 60_000 });
   const dir = tempDir(t, 'tillid-citizens-');
   const [config] = await initLocalNetwork(join(dir, 'network'), 1, 'tillid-citizens', 23, [
     '--business-days-per-block',
@@ -129,21 +103,17 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     nodeOutput += d;
   });
 
-  const idpCa = await TestCa.create();
-  const idpServer = await idpCa.issueServer(['localhost', '127.0.0.1']);
-  writeFileSync(join(dir, 'idp-ca.pem'), idpCa.certPem);
-  const port = await freePort();
-  const publicUrl = `https://localhost:${port}`;
+  const { port, publicUrl, server, caFile } = await httpsSite(dir);
   const mitid = await MitIdBrokerEmulator.start({
-    cert: idpServer.certPem,
-    key: idpServer.keyPem,
+    cert: server.certPem,
+    key: server.keyPem,
     citizens: [GUARDIAN, OTHER, STRANGER],
     clients: { 'tillid-borger': [`${publicUrl}/borger/callback`] },
   });
   t.after(() => mitid.stop());
   const contextHandler = await ContextHandlerEmulator.start({
-    cert: idpServer.certPem,
-    key: idpServer.keyPem,
+    cert: server.certPem,
+    key: server.keyPem,
     persons: [CASEWORKER],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
@@ -188,7 +158,7 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
         issuer: contextHandler.issuer,
         clientId: 'tillid-konsol',
         publicUrl,
-        issuerCaFile: join(dir, 'idp-ca.pem'),
+        issuerCaFile: caFile,
         citizenIssuer: mitid.issuer,
         citizenClientId: 'tillid-borger',
       },
@@ -272,55 +242,9 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
     activateBy: { cert: g.systems.careHome },
   });
 
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  t.after(() => browser.close());
-  const violations: string[] = [];
-  const newContext = async (): Promise<BrowserContext> => {
-    const context = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1100, height: 800 },
-      locale: 'da-DK',
-    });
-    context.on('page', (p) =>
-      p.on('console', (m) => {
-        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-      }),
-    );
-    context.setDefaultTimeout(60_000);
-    t.after(() => context.close());
-    return context;
-  };
-  const accessible = async (page: Page, what: string) => {
-    await page.evaluate(AXE);
-    const result = (await page.evaluate(() =>
-      // biome-ignore lint/suspicious/noExplicitAny: axe is the global the script above defined
-      (globalThis as any).axe.run((globalThis as any).document, {
-        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
-      }),
-    )) as { violations: { id: string; help: string; nodes: { html: string }[] }[] };
-    assert.deepEqual(
-      result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`),
-      [],
-      `WCAG 2.1 AA on ${what}`,
-    );
-  };
   const shots = process.env.TILLID_CITIZENS_SCREENSHOTS;
   const shot = async (page: Page, name: string) => {
     if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  };
-  /**
-   * Chromium aborts a navigation with ERR_NETWORK_CHANGED when the machine's network interfaces
-   * change (other suites on a shared machine create and remove Docker networks): such a step is
-   * repeated, any other failure is not.
-   */
-  const steady = async <T>(step: () => Promise<T>): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await step();
-      } catch (e) {
-        if (attempt >= 4 || !/ERR_NETWORK_CHANGED/.test(String((e as Error).message))) throw e;
-      }
-    }
   };
   const visit = (page: Page, url: string) => steady(() => page.goto(url));
   const heading = async (page: Page) => (await page.locator('h1').textContent())?.trim();
@@ -407,13 +331,7 @@ test('citizens: a guardian sees the child’s services; others’ data, made-up 
   const cwContext = await newContext();
   const cw = await cwContext.newPage();
   await steady(async () => {
-    await visit(cw, `${publicUrl}/konsol/`);
-    await cw.getByRole('link', { name: 'Log ind som medarbejder' }).click();
-    await cw.locator(`input[value="${CASEWORKER.sub}"]`).check();
-    await Promise.all([
-      cw.waitForURL(`${publicUrl}/konsol/`),
-      cw.getByRole('button', { name: 'Log ind' }).click(),
-    ]);
+    await staffLogin(cw, publicUrl, CASEWORKER);
     await cw.getByLabel('Sagsnummer').fill(CHILD_CASE);
     await Promise.all([
       cw.waitForURL(`${publicUrl}/konsol/sager/${childRef}`),

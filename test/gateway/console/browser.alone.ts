@@ -16,27 +16,24 @@
  * `TILLID_CONSOLE_SCREENSHOTS=gateway/console/screenshots node --test test/gateway/console/browser.alone.ts`).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { connect, generateKeyPair } from '../../../client/index.ts';
 import { bothParties, kOf } from '../../../client/policies.ts';
 import {
   ContextHandlerEmulator,
   type EmulatedPerson,
 } from '../../../gateway/emulators/context-handler-oidc.ts';
-import { TestCa } from '../../../gateway/emulators/test-ca.ts';
 import { LogRing } from '../../../gateway/log-ring.ts';
 import { gatewayLogger } from '../../../gateway/main.ts';
 import { readNodeConfigKey } from '../../../node/custody/key-file.ts';
 import { tempDir } from '../../fixtures/node.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../../process.ts';
+import { accessible, httpsSite, staffLogin, startAfter, startBrowser } from '../browser-kit.ts';
 import { CARE_HOME, OTHER_PROVIDER, privilege, startGatewayFixture } from '../harness.ts';
 
-const CHROMIUM = process.env.TILLID_CHROMIUM ?? '/usr/bin/chromium';
-const AXE = readFileSync(new URL('../../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 const MUNICIPALITY = '29189846';
 
 const person = (sub: string, name: string, cvr: string, roles: string[]): EmulatedPerson => ({
@@ -65,25 +62,8 @@ const SCHOOL_WORKER = person('sub-skolestoette-1', 'Sif Skolestøtte', SCHOOL_FI
   'provider-representative',
 ]);
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-function startAfter(date: string): string {
-  const [y, m] = date.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m + 1, 1)).toISOString().slice(0, 10);
-}
-
 test('console: login, case overview, drafting, approvals by privilege, hostile text', async (t) => {
-  // Like the broker and Docker suites: a missing browser fails, saying how to get one.
-  assert.ok(
-    existsSync(CHROMIUM),
-    `no Chromium at ${CHROMIUM}: apt-get install chromium (or bash .ci/run), or set TILLID_CHROMIUM`,
-  );
+  const { violations, newContext } = await startBrowser(t, { width: 1000, defaultTimeoutMs: 90_000 });
   const dir = tempDir(t, 'tillid-console-');
   const shots = process.env.TILLID_CONSOLE_SCREENSHOTS ?? join(dir, 'screenshots');
   mkdirSync(shots, { recursive: true });
@@ -95,14 +75,10 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const nodes: NodeProcess[] = [await startNodeProcess(config as string)];
   t.after(() => Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL'))));
 
-  const idpCa = await TestCa.create();
-  const idpServer = await idpCa.issueServer(['localhost', '127.0.0.1']);
-  writeFileSync(join(dir, 'idp-ca.pem'), idpCa.certPem);
-  const port = await freePort();
-  const publicUrl = `https://localhost:${port}`;
+  const { port, publicUrl, server, caFile } = await httpsSite(dir);
   const idp = await ContextHandlerEmulator.start({
-    cert: idpServer.certPem,
-    key: idpServer.keyPem,
+    cert: server.certPem,
+    key: server.keyPem,
     persons: [CASEWORKER, CHIEF, CARE_WORKER, SCHOOL_WORKER, AUDITOR, KLE_WORKER],
     clients: { 'tillid-konsol': [`${publicUrl}/konsol/callback`] },
   });
@@ -130,7 +106,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
         issuer: idp.issuer,
         clientId: 'tillid-konsol',
         publicUrl,
-        issuerCaFile: join(dir, 'idp-ca.pem'),
+        issuerCaFile: caFile,
       },
     },
   });
@@ -157,41 +133,6 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const network = await g.call('GET', '/v1/network', { as: esdh });
   const start = startAfter(network.body.clock.businessDate);
 
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  t.after(() => browser.close());
-  const violations: string[] = [];
-  const newContext = async (): Promise<BrowserContext> => {
-    // The gateway and the IdP emulator use throwaway test CAs the browser does not know.
-    const context = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1000, height: 800 },
-      locale: 'da-DK',
-    });
-    context.on('page', (p) =>
-      p.on('console', (m) => {
-        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-      }),
-    );
-    // Writes wait for finality; on a loaded machine that can take longer than the default 30 s.
-    context.setDefaultTimeout(90_000);
-    t.after(() => context.close());
-    return context;
-  };
-  /** axe-core in the page (evaluated over the DevTools protocol, so the page's CSP stays strict). */
-  const accessible = async (page: Page, what: string) => {
-    await page.evaluate(AXE);
-    const result = (await page.evaluate(() =>
-      // biome-ignore lint/suspicious/noExplicitAny: axe is the global the script above defined
-      (globalThis as any).axe.run((globalThis as any).document, {
-        runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
-      }),
-    )) as { violations: { id: string; help: string; nodes: { html: string }[] }[] };
-    assert.deepEqual(
-      result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.html).join(' | ')})`),
-      [],
-      `WCAG 2.1 AA on ${what}`,
-    );
-  };
   /**
    * Clicks what submits a form or follows a link and waits for the page it leads to, whose heading
    * must be `heading`: a refusal fails the test with the page's own words, not a timeout.
@@ -205,14 +146,7 @@ test('console: login, case overview, drafting, approvals by privilege, hostile t
   const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
   const login = async (context: BrowserContext, who: EmulatedPerson) => {
     const page = await context.newPage();
-    const answer = await page.goto(`${publicUrl}/konsol/`);
-    const csp = answer?.headers()['content-security-policy'] ?? '';
-    assert.match(csp, /script-src 'self'/);
-    assert.doesNotMatch(csp, /unsafe-inline/);
-    await page.getByRole('link', { name: 'Log ind som medarbejder' }).click();
-    await page.getByText('EMULATOR af Context Handler').waitFor();
-    await page.locator(`input[value="${who.sub}"]`).check();
-    await go(page, page.getByRole('button', { name: 'Log ind' }), 'Overblik');
+    await staffLogin(page, publicUrl, who);
     return page;
   };
 

@@ -7,6 +7,7 @@ import { verifyChain } from '../../../node/chain/verify.ts';
 import type { Block } from '../../../node/protocol/block.ts';
 import { Signer } from '../../../node/protocol/signature.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
+import { refNode, resolve, type TreeNode } from '../../../node/state/commitment/pages.ts';
 import { proveKey, stateProofProblem } from '../../../node/state/commitment/proof.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
@@ -117,32 +118,40 @@ test('with two authorities, one signature is not a quorum', async (t) => {
   await chain.close();
 });
 
-test('a store from before binary tree nodes (`t:<hex>` text) or before node heights (65-byte `T:`) still proves old keys and extends the tree', async (t) => {
+test('a store from before pages (one node per record: `t:<hex>` text, or 65-byte `T:` before node heights) still proves old keys and extends the tree', async (t) => {
   const dir = tempDir(t);
   let chain = await Chain.open(dir, genesis, modules);
   const b1 = await produce(chain, 20);
   for (let i = 0; i < 3; i++) await produce(chain, 10);
   await chain.close();
 
-  // Rewrite every tree node the way the previous version stored it, and drop the binary ones.
+  // Rewrite every page's nodes the way the versions before pages stored them, one node per
+  // record, and drop the pages.
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  const prefix = Buffer.from('T:', 'latin1');
-  const legacy: [Buffer, Buffer][] = [];
-  for await (const [key, node] of db.iterator({ gte: prefix, lt: Buffer.from('T;', 'latin1') }))
-    legacy.push([key, node]);
-  assert.ok(legacy.length > 50, 'the chain wrote tree nodes under T:');
+  const pages = new Map<string, Uint8Array>();
+  for await (const [key, record] of db.iterator({ gte: Buffer.from('P:'), lt: Buffer.from('P;') }))
+    pages.set(key.toString('hex', 2), record.subarray(0, record.length - 4));
+  const nodes = new Map<string, Buffer>();
+  const collect = (node: TreeNode): void => {
+    if (node.kind === 0)
+      nodes.set(node.h.toString('hex'), Buffer.concat([Buffer.from([0]), node.keyHash, node.valueHash]));
+    if (node.kind !== 1) return; // a reference: the node heads another page
+    nodes.set(node.h.toString('hex'), Buffer.concat([Buffer.from([1]), node.left.h, node.right.h]));
+    collect(node.left);
+    collect(node.right);
+  };
+  for (const hash of pages.keys()) collect(resolve({ treePage: (h) => pages.get(h) }, refNode(hash)));
+  assert.ok(nodes.size > 50, 'the chain wrote tree pages');
   const batch = db.batch();
+  for (const hash of pages.keys()) batch.del(Buffer.concat([Buffer.from('P:'), Buffer.from(hash, 'hex')]));
   // Half as hex text (`t:`), half as the bare 65 bytes under `T:` (before records carried the
   // height that wrote them, for pruning).
-  for (const [i, [key, record]] of legacy.entries()) {
-    const node = record.subarray(0, 65);
-    if (i % 2 === 1) {
-      batch.put(key, node);
-      continue;
+  for (const [i, [hash, node]] of [...nodes].entries()) {
+    if (i % 2 === 1) batch.put(Buffer.concat([Buffer.from('T:'), Buffer.from(hash, 'hex')]), node);
+    else {
+      const text = `${node[0] === 1 ? 'i' : 'l'}${node.toString('hex', 1)}`;
+      batch.put(Buffer.from(`t:${hash}`, 'utf8'), Buffer.from(text, 'utf8'));
     }
-    batch.del(key);
-    const text = `${node[0] === 1 ? 'i' : 'l'}${node.toString('hex', 1)}`;
-    batch.put(Buffer.from(`t:${key.toString('hex', 2)}`, 'utf8'), Buffer.from(text, 'utf8'));
   }
   await batch.write({ sync: true });
   await db.close();
@@ -150,7 +159,7 @@ test('a store from before binary tree nodes (`t:<hex>` text) or before node heig
   chain = await Chain.open(dir, genesis, modules);
   const receiptKey = `tx/${transactionHash(b1.transactions[0] as never)}`;
   const proof = proveKey(
-    { get: (k) => chain.readState(k), treeNode: (h) => chain.treeNode(h) },
+    { get: (k) => chain.readState(k), treePage: (h) => chain.treePage(h) },
     chain.head.stateRoot,
     receiptKey,
   );
@@ -168,11 +177,11 @@ test('a past root still proves after later blocks replaced its nodes', async (t)
   const chain = await Chain.open(tempDir(t), genesis, modules);
   const b1 = await produce(chain, 20);
   const root1 = chain.head.stateRoot;
-  // Later blocks rewrite the paths above block 1's keys; the cache drops the replaced nodes, the
-  // store keeps them.
+  // Later blocks rewrite the paths above block 1's keys; the tree in memory moves on, the store
+  // keeps the pages they replaced.
   for (let i = 0; i < 3; i++) await produce(chain, 10);
   assert.notEqual(chain.head.stateRoot, root1);
-  const reader = { get: (k: string) => chain.readState(k), treeNode: (h: string) => chain.treeNode(h) };
+  const reader = { get: (k: string) => chain.readState(k), treePage: (h: string) => chain.treePage(h) };
   for (const tx of b1.transactions) {
     const proof = proveKey(reader, root1, `tx/${transactionHash(tx as never)}`);
     assert.equal(stateProofProblem(root1, proof), undefined);

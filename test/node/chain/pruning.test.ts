@@ -22,42 +22,36 @@ import type { Hex } from '../../../node/protocol/hash.ts';
 import { generateKeyPair, type KeyPair, Signer } from '../../../node/protocol/signature.ts';
 import { signTransaction, type Transaction } from '../../../node/protocol/transaction.ts';
 import { applicationModules } from '../../../node/state/application.ts';
+import { pageRefs } from '../../../node/state/commitment/pages.ts';
 import { proveKey, stateProofProblem } from '../../../node/state/commitment/proof.ts';
 import { verifyProvenRead } from '../../../node/state/commitment/proven-read.ts';
-import {
-  decodeNode,
-  EMPTY_ROOT,
-  type TreeNodeReader,
-  updateTree,
-} from '../../../node/state/commitment/tree.ts';
+import { EMPTY_ROOT, type TreePageReader, updateTree } from '../../../node/state/commitment/tree.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
 import { castOfCase, contractsGenesis } from '../../contracts.ts';
 import { commitBlock } from '../../fixtures/commit.ts';
 import { anchorTx, devGenesis, getJson, startTestNode, tempDir, waitFor } from '../../helpers.ts';
 
-/** Every node reachable from `root`. */
-function reachable(reader: TreeNodeReader, root: Hex, into = new Set<Hex>()): Set<Hex> {
+/** Every record (page) reachable from `root`. */
+function reachable(reader: TreePageReader, root: Hex, into = new Set<Hex>()): Set<Hex> {
   const stack = root === EMPTY_ROOT ? [] : [root];
   while (stack.length > 0) {
     const hash = stack.pop() as Hex;
     if (into.has(hash)) continue;
-    const encoded = reader.treeNode(hash);
-    assert.ok(encoded, `node ${hash} under ${root} is in the store`);
+    const page = reader.treePage(hash);
+    assert.ok(page, `page ${hash} under ${root} is in the store`);
     into.add(hash);
-    const node = decodeNode(encoded);
-    if (node.kind === 'internal')
-      for (const child of [node.left, node.right]) if (child !== EMPTY_ROOT) stack.push(child);
+    stack.push(...pageRefs(page));
   }
   return into;
 }
 
-/** The tree-node hashes stored under `T:` in a closed store's directory. */
+/** The tree-page hashes stored under `P:` in a closed store's directory. */
 async function storedNodes(dir: string): Promise<Set<Hex>> {
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
   const out = new Set<Hex>();
-  for await (const key of db.keys({ gte: Buffer.from('T:'), lt: Buffer.from('T;') }))
+  for await (const key of db.keys({ gte: Buffer.from('P:'), lt: Buffer.from('P;') }))
     out.add(key.toString('hex', 2));
   await db.close();
   return out;
@@ -73,10 +67,12 @@ function prng(seed: number): () => number {
 }
 
 test('with a retention of R heights, the last R + 1 trees stay whole and nothing else is left; values set back survive', async (t) => {
-  for (const [seed, retention] of [
-    [1, 1],
-    [2, 2],
-    [3, 4],
+  // The last case has keys enough for trees of several pages (state/commitment/pages.ts).
+  for (const [seed, retention, keySpace, perBlock] of [
+    [1, 1, 12, 6],
+    [2, 2, 12, 6],
+    [3, 4, 12, 6],
+    [4, 3, 400, 60],
   ] as const) {
     const dir = tempDir(t);
     let store = await ChainStore.open(dir);
@@ -87,13 +83,14 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
       // Few keys and few values: many writes set a key back to a value it had, re-creating nodes
       // that an earlier block took out of the tree.
       const writes = new Map<string, Json>();
-      const count = 1 + Math.floor(random() * 6);
-      for (let i = 0; i < count; i++) writes.set(`k${Math.floor(random() * 12)}`, Math.floor(random() * 3));
+      const count = 1 + Math.floor(random() * perBlock);
+      for (let i = 0; i < count; i++)
+        writes.set(`k${Math.floor(random() * keySpace)}`, Math.floor(random() * 3));
       const tree = updateTree(store, roots[height - 1] as Hex, writes);
       const head: Head = { height, hash: `h${height}`, stateRoot: tree.root, timestamp: height };
       const block = { header: { height } } as unknown as Block;
       const due = pruneHeight(height, retention);
-      await store.commit(block, writes, head, tree.nodes, tree.replaced, {
+      await store.commit(block, writes, head, tree, {
         ...(due !== undefined ? { height: due } : {}),
         keep: new Set(),
       });
@@ -106,7 +103,7 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
     store = await ChainStore.open(dir);
     const live = new Set<Hex>();
     for (let h = 30 - retention; h <= 30; h++) reachable(store, roots[h] as Hex, live);
-    const reader = { get: (k: string) => store.get(k), treeNode: (h: Hex) => store.treeNode(h) };
+    const reader = { get: (k: string) => store.get(k), treePage: (h: Hex) => store.treePage(h) };
     for (const key of values.keys()) {
       const proof = proveKey(reader, roots[30] as Hex, key);
       assert.equal(stateProofProblem(roots[30] as Hex, proof), undefined);
@@ -117,7 +114,7 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
     assert.deepEqual(
       [...(await storedNodes(dir))].sort(),
       [...live].sort(),
-      `seed ${seed}: the store holds exactly the nodes of heights ${30 - retention}..30`,
+      `seed ${seed}: the store holds exactly the pages of heights ${30 - retention}..30`,
     );
   }
 });

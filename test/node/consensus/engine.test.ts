@@ -346,6 +346,48 @@ test('equivocation: two proposals from the round proposer are evidence', () => {
   ]);
 });
 
+test('equivocation on the height just finished: statements that arrive after the decision are still evidence', () => {
+  // Property seed 2391: the equivocator was cut off while height 1 ran and its two faces for it
+  // reached the others only after they had decided it.
+  const { engine } = setup();
+  engine.start(1);
+  const held = vote(2, 'prevote', 0, V);
+  feed(engine, proposal(0, V), held, vote(1, 'prevote', 0, V));
+  const out = feed(engine, ...[1, 2, 3].map((i) => vote(i, 'precommit', 0, V)));
+  assert.ok(out.some((o) => o.type === 'decide'));
+  // Decided: a conflicting twin of a vote held while the height ran is proof.
+  const twin = vote(2, 'prevote', 0, null);
+  assert.deepEqual(
+    feed(engine, twin).filter((o) => o.type === 'evidence'),
+    [{ type: 'evidence', first: { kind: 'vote', vote: held }, second: { kind: 'vote', vote: twin } }],
+  );
+  engine.start(2);
+  // At the next height: both faces of a slot never seen while height 1 ran, one after the other.
+  const late = vote(3, 'prevote', 1, null);
+  const lateTwin = vote(3, 'prevote', 1, W);
+  assert.deepEqual(feed(engine, late, late), [], 'one statement is no proof; a duplicate neither');
+  assert.deepEqual(
+    feed(engine, lateTwin).filter((o) => o.type === 'evidence'),
+    [{ type: 'evidence', first: { kind: 'vote', vote: late }, second: { kind: 'vote', vote: lateTwin } }],
+  );
+  assert.deepEqual(feed(engine, vote(3, 'prevote', 1, V), twin), [], 'once per slot');
+  const forged = { ...vote(1, 'precommit', 0, W), signature: vote(1, 'precommit', 0, V).signature };
+  assert.deepEqual(feed(engine, forged), [], 'a forgery proves nothing');
+  // Two heights back is out of the watch (bounded memory): nothing is reported there.
+  engine.start(3);
+  assert.deepEqual(feed(engine, vote(1, 'prevote', 2, V), vote(1, 'prevote', 2, W)), []);
+});
+
+test('equivocation on the height just finished is watched with bounded memory per authority', () => {
+  const { engine } = setup();
+  engine.start(2);
+  // Height 1 was never run here (synced past it): 16 late slots per authority are kept, no more.
+  for (let round = 0; round < 16; round++) feed(engine, vote(1, 'prevote', round, V));
+  assert.deepEqual(feed(engine, vote(1, 'prevote', 16, V), vote(1, 'prevote', 16, W)), []);
+  const evidence = feed(engine, vote(1, 'prevote', 15, W)).filter((o) => o.type === 'evidence');
+  assert.equal(evidence.length, 1);
+});
+
 test('messages from non-authorities, the wrong proposer, another chain or with bad signatures are ignored', () => {
   const { engine } = setup();
   engine.start(1);

@@ -60,6 +60,26 @@ test('a node one height behind catches up from a live peer when the first one it
   assert.deepEqual(problems, []);
 });
 
+test('an equivocator cut off while a height ran is reported when its two faces for it arrive after', async () => {
+  // Seed 2391: the equivocator was partitioned alone from 365 ms to 1,858 ms while the others
+  // decided height 1 (by 1,550 ms everywhere). Everything it then signed was for height 1 — it
+  // stayed there, one behind, until GST — and arrived where height 1 was final, so it was dropped
+  // unread and the run settled with the equivocator never reported. The engine now keeps checking
+  // the height it last finished (late-evidence.ts), and gossip admits messages for it.
+  const { problems, result } = await checkSeed(2391, { authorities: 4, byzantine: 1, crash: true });
+  assert.deepEqual(problems, []);
+  const [byzantine] = result.config.byzantine ?? [];
+  const late = result.nodes.flatMap((n) =>
+    n.byzantine ? [] : n.evidence.filter((e) => e.first.kind === 'vote' && e.first.vote.height === 1),
+  );
+  assert.ok(late.length > 0, 'reported for height 1, final everywhere by then');
+  for (const e of late)
+    assert.equal(
+      e.first.kind === 'vote' && e.first.vote.authority,
+      result.nodes[byzantine as number]?.publicKey,
+    );
+});
+
 test('a node down for many heights restarts from its store, syncs certified blocks and votes again', async () => {
   for (const seed of [1, 2, 3]) {
     const base = randomScenario(seed, { authorities: 4, partitions: 0 });

@@ -4,6 +4,7 @@ import test from 'node:test';
 import fc from 'fast-check';
 import type { Json } from '../../../../node/protocol/canonical.ts';
 import { canonicalBytes } from '../../../../node/protocol/canonical.ts';
+import { pageRefs } from '../../../../node/state/commitment/pages.ts';
 import { proveKey, stateProofProblem } from '../../../../node/state/commitment/proof.ts';
 import { EMPTY_ROOT, updateTree } from '../../../../node/state/commitment/tree.ts';
 import { MemoryState } from '../../../../node/state/overlay.ts';
@@ -148,32 +149,28 @@ test('a proof for another root fails, and a store missing a node fails loudly', 
     ['b', 3],
   ]);
   assert.notEqual(stateProofProblem(b.root, proveKey(a, a.root, 'a')), undefined);
-  const { nodes } = updateTree(a, a.root, new Map([['c', 4]]));
-  assert.ok(nodes.size > 0);
+  const { pages } = updateTree(a, a.root, new Map([['c', 4]]));
+  assert.ok(pages.size > 0);
   assert.throws(() => updateTree(new MemoryState(), a.root, new Map([['c', 4]])), /missing from the store/);
 });
 
-/** Every node hash reachable from `root` (the store's cache keeps these, drops the rest). */
+/** Every stored record (page) reachable from `root`. */
 function reachable(reader: MemoryState, root: string, into = new Set<string>()): Set<string> {
   if (root === EMPTY_ROOT) return into;
   into.add(root);
-  const node = reader.treeNode(root) as Uint8Array;
-  if (node[0] === 1) {
-    reachable(reader, Buffer.from(node.subarray(1, 33)).toString('hex'), into);
-    reachable(reader, Buffer.from(node.subarray(33, 65)).toString('hex'), into);
-  }
+  for (const child of pageRefs(reader.treePage(root) as Uint8Array)) reachable(reader, child, into);
   return into;
 }
 
-test('an update names exactly the nodes of the old tree that are not in the new one', () => {
+test('an update names exactly the stored pages of the old tree that are not in the new one', () => {
   const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'anchor/1', 'tx/2');
   const writes = fc.array(fc.tuple(key, fc.integer({ min: 0, max: 3 })), { maxLength: 8 });
   fc.assert(
     fc.property(writes, writes, (before, block) => {
       const s = state(before);
-      const { root, nodes, replaced } = updateTree(s, s.root, new Map(block));
+      const { root, pages, replaced } = updateTree(s, s.root, new Map(block));
       const old = reachable(s, s.root);
-      s.apply(new Map(block), { root, nodes });
+      s.apply(new Map(block), { root, pages });
       const now = reachable(s, root);
       const gone = [...old].filter((h) => !now.has(h)).sort();
       // A rewrite to the value a key already has walks its path and recreates the same nodes.
