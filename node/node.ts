@@ -121,7 +121,16 @@ function assemble(opened: Opened): NodeComponents {
   };
   const intake = new TransactionIntake({ ...base, transactionsArrived });
   const gossip =
-    running && new Gossip(running, chain.rules.chainId, metrics.gossip, log.child({ component: 'p2p' }));
+    running &&
+    new Gossip(
+      running,
+      chain.rules.chainId,
+      metrics.gossip,
+      log.child({ component: 'p2p' }),
+      metrics.gossipTraffic,
+    );
+  // gossipsub's wire counters live in the host's registry (it exists before these metrics do).
+  if (running) for (const m of running.metrics) metrics.registry.registerMetric(m);
   const txGossip = gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx) });
   const submit = async (input: unknown) => {
     const hash = await intake.admit(input);
@@ -163,6 +172,8 @@ function assemble(opened: Opened): NodeComponents {
       rounds: metrics.rounds,
       verifyFetched: (tx, hash) => intake.signatureValid(tx, hash),
       assembly: { proposals: metrics.proposalAssembly, transactions: metrics.fetchedTransactions },
+      resent: metrics.consensusResent,
+      syncTraffic: metrics.sync,
       onEvidence: (first, second) => void report(first, second),
     });
   } else consensus = new SoloAuthority({ ...forConsensus, signer: c.signer });

@@ -92,6 +92,45 @@ export class NodeMetrics {
     "Transactions peers sent in answer to this node's fetches for a proposal, by outcome (valid, unasked, malformed, bad-signature); all but valid are ignored",
     ['outcome'] as const,
   );
+  readonly gossipTraffic = {
+    receivedBytes: this.counter(
+      'tillid_gossip_received_bytes_total',
+      'Bytes of gossip messages received and validated, by topic (first copies; duplicates are tillid_gossipsub_pre_validation_duplicate_total)',
+      ['topic'] as const,
+    ),
+    published: this.counter(
+      'tillid_gossip_published_total',
+      'Gossip messages this node published, by topic (once each, however many peers get them)',
+      ['topic'] as const,
+    ),
+    publishedBytes: this.counter(
+      'tillid_gossip_published_bytes_total',
+      'Bytes of the gossip messages this node published, by topic',
+      ['topic'] as const,
+    ),
+  };
+  readonly consensusResent = this.counter(
+    'tillid_consensus_resent_total',
+    'Proposals and votes this node re-sent because a height made no progress (stall), by kind',
+    ['kind'] as const,
+  );
+  readonly sync = {
+    requests: this.counter(
+      'tillid_sync_requests_total',
+      'Block-sync requests, by side: served (a peer asked this node) or fetched (this node asked)',
+      ['side'] as const,
+    ),
+    blocks: this.counter(
+      'tillid_sync_blocks_total',
+      'Blocks sent (served) or received (fetched) by block sync',
+      ['side'] as const,
+    ),
+    bytes: this.counter(
+      'tillid_sync_bytes_total',
+      'Bytes of blocks sent (served) or received (fetched) by block sync',
+      ['side'] as const,
+    ),
+  };
   readonly equivocations = this.counter(
     'tillid_equivocations_total',
     'Conflicting signed messages seen from one authority for one height, round and type',

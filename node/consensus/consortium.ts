@@ -12,7 +12,7 @@ import type { Mempool } from '../mempool/mempool.ts';
 import type { Gossip, Judgement } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
 import { publicKeyOfPeer } from '../p2p/identity.ts';
-import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
+import { fetchBlocks, MAX_SYNC_BLOCKS, type SyncTraffic, serveBlocks } from '../p2p/sync.ts';
 import { fetchTransactions, serveTransactions } from '../p2p/tx-fetch.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
@@ -77,6 +77,10 @@ export interface ConsortiumOptions {
     readonly proposals: Counter<'outcome'>;
     readonly transactions: Counter<'outcome'>;
   };
+  /** Proposals and votes re-sent after a stall, by kind. */
+  readonly resent?: Counter<'kind'>;
+  /** Block-sync requests, blocks and bytes, served and fetched. */
+  readonly syncTraffic?: SyncTraffic;
 }
 
 /** How long one transaction fetch may take: well inside the propose timeout, so another peer can be asked. */
@@ -160,6 +164,9 @@ export class ConsortiumConsensus implements Consensus {
         ...(options.onDropped ? { dropped: options.onDropped } : {}),
         commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
         caughtUp: (from, to, peer) => log.info({ from, to, peer }, 'caught up by block sync'),
+        resent: (messages) => {
+          for (const m of messages) options.resent?.inc({ kind: m.kind });
+        },
         rejoinBounded: (voteFrom) =>
           log.warn(
             { voteFrom },
@@ -237,6 +244,7 @@ export class ConsortiumConsensus implements Consensus {
       chain.rules.chainId,
       { height: () => chain.head.height, block: (h) => chain.block(h) },
       log,
+      this.#o.syncTraffic,
     );
     await serveTransactions(
       running.host,
@@ -296,7 +304,14 @@ export class ConsortiumConsensus implements Consensus {
     if (!id || this.#stopped) return this.#host.onSyncFailed(peer);
     const { running, chain, log } = this.#o;
     try {
-      const raw = await fetchBlocks(running.host, chain.rules.chainId, id, from, MAX_SYNC_BLOCKS);
+      const raw = await fetchBlocks(
+        running.host,
+        chain.rules.chainId,
+        id,
+        from,
+        MAX_SYNC_BLOCKS,
+        this.#o.syncTraffic,
+      );
       await this.#host.onBlocks(peer, raw);
     } catch (e) {
       log.warn({ err: (e as Error).message, peer }, 'block sync failed');
@@ -358,6 +373,9 @@ export class ConsortiumConsensus implements Consensus {
    * skips re-verifying exactly this message — and a reused signature on other bytes proves nothing.
    */
   readonly #remember: SignatureCheck = (key, bytes, signature) => {
+    // A message seen before (a re-send after a stall, or a copy in another envelope) is not
+    // verified again.
+    if (this.#verified.has(verdictKey(key, bytes, signature))) return true;
     const valid = verifySignature(key, bytes, signature);
     if (valid) {
       if (this.#verified.size > 50_000) this.#verified.clear();

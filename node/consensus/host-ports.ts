@@ -20,6 +20,13 @@ import type { SignedVoteLog } from './tendermint/signed-log.ts';
  */
 export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
+/**
+ * How long a height may go without progress before this node re-sends its own proposal and votes
+ * for it. Longer than a height takes when nothing is lost (a few hundred ms, seconds on a loaded
+ * box): each re-send is new gossip every node receives, validates and forwards, so re-sending on
+ * every 1 s tick made slow heights slower (bench:wan at N = 8 and 16, deploy/TOPOLOGIES.md).
+ */
+export const DEFAULT_STALL_MS = 3000;
 
 /** Virtual or real time, and timers on it. A timer's callback is awaited by the simulator. */
 export interface HostTimers {
@@ -50,6 +57,8 @@ export interface HostEvents {
   dropped?(hash: Hex, error: TillidError): void;
   commitFailed?(height: number, error: unknown): void;
   caughtUp?(from: number, to: number, peer: string): void;
+  /** A stalled height's proposals and votes were re-sent (`messages` of them). */
+  resent?(messages: readonly ConsensusMessage[]): void;
   /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
   rejoinBounded?(voteFrom: number): void;
 }
@@ -69,7 +78,7 @@ export interface ConsensusHostOptions {
   readonly blockIntervalMs: number;
   /** With an empty mempool, the wait before an empty block; work or another authority's start ends it. */
   readonly emptyBlockIntervalMs?: number;
-  /** How often the host looks for a stall; a height without progress for stallMs is re-sent. */
+  /** How often the host looks for a stall; a height without progress for stallMs (DEFAULT_STALL_MS) is re-sent. */
   readonly tickIntervalMs?: number;
   readonly stallMs?: number;
   /** A block request unanswered for this long is given up, and another peer may be asked. */

@@ -19,7 +19,12 @@
 import type { Block } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
-import { type ConsensusHostOptions, DEFAULT_SYNC_TIMEOUT_MS, DEFAULT_TICK_MS } from './host-ports.ts';
+import {
+  type ConsensusHostOptions,
+  DEFAULT_STALL_MS,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_TICK_MS,
+} from './host-ports.ts';
 import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
 import { LostLogRejoin } from './rejoin.ts';
@@ -30,6 +35,7 @@ import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
 export {
   type ConsensusHostOptions,
+  DEFAULT_STALL_MS,
   DEFAULT_SYNC_TIMEOUT_MS,
   DEFAULT_TICK_MS,
   type HostEvents,
@@ -64,7 +70,11 @@ export class ConsensusHost {
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
     const tickMs = options.tickIntervalMs ?? DEFAULT_TICK_MS;
-    this.#stall = new StallWatch(options.timers, tickMs, options.stallMs ?? tickMs);
+    this.#stall = new StallWatch(
+      options.timers,
+      tickMs,
+      options.stallMs ?? Math.max(tickMs, DEFAULT_STALL_MS),
+    );
     this.#pacing = new HeightPacing(
       options.timers,
       options.blockIntervalMs,
@@ -342,10 +352,14 @@ export class ConsensusHost {
   }
 
   /**
-   * A height running without progress for stallMs: re-send everything held for it (gossip may
-   * have lost some, or an equivocator shown different peers different votes), tell peers where we
-   * are, and catch up by sync if a peer is ahead. An idle wait is not a stall: a quiet network
-   * sends nothing. An observer tells its height every tick, so authorities answer when it is behind.
+   * A height running without progress for stallMs: re-send everything held for it, tell peers where
+   * we are, and catch up by sync if a peer is ahead. Everything, not only this node's own messages:
+   * a quorum a node locked on may hold the vote of an authority that has since crashed, which only
+   * the nodes holding it can pass on (seed 4 of the key-rotation simulation stalls for good
+   * otherwise). Each re-send is new gossip for every node to validate and forward, N times a
+   * height's messages when all N re-send, so it waits for a stall that matters (DEFAULT_STALL_MS),
+   * not the next tick. An idle wait is not a stall: a quiet network sends nothing. An observer
+   * tells its height every tick, so authorities answer when it is behind.
    */
   async #tick(): Promise<void> {
     const head = this.#o.chain.head.height;
@@ -355,7 +369,9 @@ export class ConsensusHost {
       if (!this.#pacing.idle && (!engine || engine.height <= head)) this.#o.network.status(head);
     } else if (this.#stall.stalled()) {
       this.#o.network.status(head);
-      await this.#run(engine.rebroadcast());
+      const again = engine.rebroadcast();
+      this.#o.events?.resent?.(again.flatMap((o) => (o.type === 'broadcast' ? [o.message] : [])));
+      await this.#run(again);
     }
     if (this.#behind()) this.#requestSync();
   }

@@ -39,17 +39,34 @@ export const topicName = (chainId: string, name: string): string =>
 /** Every topic a node subscribes to. */
 export const TOPICS = ['tx', 'proposal', 'vote', 'status'] as const;
 
+/** Bytes and messages by topic, for /metrics: where a node's bandwidth goes. */
+export interface GossipTraffic {
+  /** Bytes of each message received and validated (first copies: gossipsub drops duplicates before). */
+  readonly receivedBytes: Counter<'topic'>;
+  /** Messages this node published, and their bytes (once each, however many peers get them). */
+  readonly published: Counter<'topic'>;
+  readonly publishedBytes: Counter<'topic'>;
+}
+
 export class Gossip {
   readonly #running: RunningHost;
   readonly #chainId: string;
   readonly #outcomes: Counter<'topic' | 'outcome'>;
   readonly #log: Logger;
+  readonly #traffic: GossipTraffic | undefined;
   readonly #strikes = new Map<string, number[]>();
   /** Validated values by message bytes, so a message is parsed and checked once. */
   readonly #validated = new WeakMap<Uint8Array, unknown>();
 
-  constructor(running: RunningHost, chainId: string, outcomes: Counter<'topic' | 'outcome'>, log: Logger) {
+  constructor(
+    running: RunningHost,
+    chainId: string,
+    outcomes: Counter<'topic' | 'outcome'>,
+    log: Logger,
+    traffic?: GossipTraffic,
+  ) {
     this.#running = running;
+    this.#traffic = traffic;
     this.#chainId = chainId;
     this.#outcomes = outcomes;
     this.#log = log;
@@ -73,6 +90,7 @@ export class Gossip {
     pubsub.topicValidators.set(topic, async (from, message) => {
       let verdict: Verdict;
       let reason = '';
+      this.#traffic?.receivedBytes.inc({ topic: name }, message.data.length);
       try {
         const result = await handler.validate(JSON.parse(new TextDecoder().decode(message.data)), from);
         verdict = result.verdict;
@@ -98,6 +116,8 @@ export class Gossip {
   /** Publishes to every subscribed peer; a message with no peers yet is not an error. */
   async publish(name: string, value: unknown): Promise<void> {
     const data = new TextEncoder().encode(JSON.stringify(value));
+    this.#traffic?.published.inc({ topic: name });
+    this.#traffic?.publishedBytes.inc({ topic: name }, data.length);
     await this.#running.host.services.pubsub.publish(this.topic(name), data).catch((e: Error) => {
       // Duplicates (we re-broadcast what we already sent) are expected; anything else is worth a line.
       if (!/duplicate/i.test(e.message)) this.#log.debug({ topic: name, err: e.message }, 'publish failed');

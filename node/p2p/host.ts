@@ -15,18 +15,23 @@ import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import type { Metric } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { KeyPair, MessageSigner } from '../protocol/signature.ts';
 import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
 import { GossipWatch } from './gossip-watch.ts';
+import { gossipsubMetrics } from './gossipsub-metrics.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 
 /** How long one dial may take (libp2p's default): under load, set-up itself takes seconds. */
 const DIAL_TIMEOUT_MS = 10_000;
 /** The least time between two dials of one peer (below the 2 s period, so no period is skipped). */
 const MIN_REDIAL_MS = 1500;
+
+/** gossipsub's mesh degree and gossip fan-out for a fully connected, allow-listed network (below). */
+export const MESH = { D: 3, Dlo: 2, Dhi: 4, Dout: 1, Dscore: 1, Dlazy: 3, gossipFactor: 0.1 } as const;
 
 /** Gossip messages are small (a vote, a transaction, a proposal of at most a full block). */
 export const MAX_GOSSIP_BYTES = 8 * 1024 * 1024;
@@ -65,6 +70,8 @@ export interface RunningHost {
   gossipPeers(): number;
   /** Each identified peer's agent version (`tillid/<software> protocol/<n>`), by peer id. */
   peerAgents(): Record<string, string>;
+  /** gossipsub's wire counters (gossipsub-metrics.ts), for the node's /metrics. */
+  readonly metrics: readonly Metric[];
   /** Disconnects `peer` and refuses it for `ms` milliseconds. */
   ban(peer: PeerId, ms: number): Promise<void>;
   stop(): Promise<void>;
@@ -81,6 +88,8 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
     log.warn({ peer: peerId.toString() }, 'refused a peer that is not on the allow-list');
     return true;
   };
+  // Topics are /tillid/<chain>/<name>/<version>: labelled by <name>.
+  const metrics = gossipsubMetrics(new Map(options.topics.map((t) => [t, t.split('/')[3] ?? t])));
   const host = (await createLibp2p({
     privateKey: await libp2pKey(options.identity),
     nodeInfo: { name: 'tillid', version: SOFTWARE_VERSION, userAgent: options.agentVersion ?? AGENT_VERSION },
@@ -108,6 +117,16 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
         fallbackToFloodsub: false,
         emitSelf: false,
         maxInboundDataLength: MAX_GOSSIP_BYTES,
+        // A small mesh: every authority is connected to every other, and flood publishing (on by
+        // default) hands each peer its first copy straight from the author. The mesh only forwards,
+        // so a message still arrives when a link is down; each mesh peer forwarding it is one more
+        // duplicate per message at every node. gossipsub's defaults (D 6, up to 12) are for open
+        // networks of unknown peers: at N = 8 they made each vote arrive about six times (bench:wan
+        // breakdown, deploy/TOPOLOGIES.md). Three mesh peers keep the mesh connected; IHAVE gossip
+        // (lost-message recovery) goes to 3 peers a heartbeat, or 10 % of the rest.
+        ...MESH,
+        metricsRegister: metrics.register,
+        metricsTopicStrToLabel: metrics.topicLabels,
         // Peer scoring counts what matters in a permissioned network: invalid messages. Each one
         // rejected by a validator costs its sender 4·n² (n invalid so far, slowly forgiven): at
         // the fifth the score passes the graylist threshold and gossipsub stops listening, by
@@ -263,6 +282,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
 
   return {
     host,
+    metrics: metrics.kept,
     gossipPeers: () => host.services.pubsub.getPeers().length,
     peerAgents: () => Object.fromEntries(agents),
     ban: async (peer, ms) => {

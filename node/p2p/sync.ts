@@ -8,6 +8,7 @@
  */
 import type { PeerId, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
+import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { Block } from '../protocol/block.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
@@ -23,6 +24,13 @@ export interface BlockReader {
   block(height: number): Promise<Block | undefined>;
 }
 
+/** Requests, blocks and bytes by side (served to a peer, fetched from one), for /metrics. */
+export interface SyncTraffic {
+  readonly requests: Counter<'side'>;
+  readonly blocks: Counter<'side'>;
+  readonly bytes: Counter<'side'>;
+}
+
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const decode = (bytes: { subarray(): Uint8Array }) => JSON.parse(new TextDecoder().decode(bytes.subarray()));
 
@@ -35,6 +43,7 @@ export async function serveBlocks(
   chainId: string,
   chain: BlockReader,
   log: Logger,
+  traffic?: SyncTraffic,
 ): Promise<void> {
   await host.handle(protocolId(chainId), async (stream: Stream) => {
     const lp = lpStream(stream, { maxDataLength: 1024 });
@@ -54,8 +63,14 @@ export async function serveBlocks(
         if (!block) break;
         blocks.push(block);
       }
+      traffic?.requests.inc({ side: 'served' });
       await lp.write(encode({ count: blocks.length }), { signal });
-      for (const block of blocks) await lp.write(encode(block), { signal });
+      for (const block of blocks) {
+        const frame = encode(block);
+        traffic?.blocks.inc({ side: 'served' });
+        traffic?.bytes.inc({ side: 'served' }, frame.length);
+        await lp.write(frame, { signal });
+      }
       await stream.close({ signal });
     } catch (e) {
       log.debug({ err: (e as Error).message }, 'sync request failed');
@@ -71,17 +86,24 @@ export async function fetchBlocks(
   peer: PeerId,
   from: number,
   count: number,
+  traffic?: SyncTraffic,
 ): Promise<unknown[]> {
   const signal = AbortSignal.timeout(TIMEOUT_MS);
   const stream = await host.dialProtocol(peer, protocolId(chainId), { signal });
   const lp = lpStream(stream, { maxDataLength: MAX_FRAME });
   try {
+    traffic?.requests.inc({ side: 'fetched' });
     await lp.write(encode({ from, count: Math.min(count, MAX_SYNC_BLOCKS) }), { signal });
     const header = decode(await lp.read({ signal }));
     const n = Number(header?.count);
     if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SYNC_BLOCKS) throw new Error('bad sync response');
     const blocks: unknown[] = [];
-    for (let i = 0; i < n; i++) blocks.push(decode(await lp.read({ signal })));
+    for (let i = 0; i < n; i++) {
+      const frame = await lp.read({ signal });
+      traffic?.blocks.inc({ side: 'fetched' });
+      traffic?.bytes.inc({ side: 'fetched' }, frame.byteLength);
+      blocks.push(decode(frame));
+    }
     await stream.close({ signal }).catch(() => {});
     return blocks;
   } catch (e) {

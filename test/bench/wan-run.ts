@@ -20,6 +20,7 @@ import { startWanHosts, type WanHost, type WanHosts } from '../fixtures/wan-host
 import { CLI } from '../process.ts';
 import { tempDirPlain } from './util.ts';
 import { percentile, type Sample, sample, since, statusMb } from './wan-proc.ts';
+import { type Counters, delta, type NodeTraffic, nodeTraffic, scrape } from './wan-traffic.ts';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +65,8 @@ export interface PhaseResult {
   readonly cost: Sample;
   readonly relayCpu: number;
   readonly rejections: Map<string, number>;
+  /** Each node's bytes per block by cause, from its /metrics (wan-traffic.ts). */
+  readonly traffic: NodeTraffic[];
 }
 
 export interface RunResult {
@@ -291,6 +294,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       seconds: number,
       load: (until: number, accepted: number[]) => Promise<void>,
     ): Promise<PhaseResult> => {
+      const scrapeAll = () =>
+        Promise.all(hosts.map((_, i) => scrape(url(i)).catch((): Counters => new Map())));
+      const countersBefore = await scrapeAll();
       const before = sample(pids);
       const relayBefore = sample([wan?.relayPid as number]);
       const fromBlock = blocks.length;
@@ -300,6 +306,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const loadEnd = performance.now();
       await waitFinal(accepted, 60_000);
       const cost = since(before, sample(pids));
+      const countersAfter = await scrapeAll();
       const relayCpu = (since(relayBefore, sample([wan?.relayPid as number])).cpu[0] as number) ?? 0;
       const mine = blocks.slice(fromBlock);
       const latencies = accepted
@@ -326,6 +333,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         cost,
         relayCpu,
         rejections: new Map(rejections),
+        traffic: countersAfter.map((after, i) =>
+          nodeTraffic(delta(countersBefore[i] as Counters, after), mine.length, cost.bytes[i] as number),
+        ),
       };
     };
     const note = (code: string, k = 1) => rejections.set(code, (rejections.get(code) ?? 0) + k);

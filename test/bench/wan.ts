@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import type { WanHosts } from '../fixtures/wan-hosts.ts';
 import { median, percentile } from './wan-proc.ts';
 import { type PhaseResult, type RunResult, runScenario } from './wan-run.ts';
+import { trafficLines } from './wan-traffic.ts';
 
 const { values } = parseArgs({
   options: {
@@ -121,6 +122,7 @@ const phaseLines = (name: string, p: PhaseResult, cores: number) => {
       (v) => `${v.toFixed(0)} %`,
     )} of a core; all nodes together ${(sum(p.cost.cpu) / p.blocks).toFixed(2)} CPU s per block (${(sum(p.cost.cpu) / p.blocks / cores).toFixed(2)} s of this whole box); relay ${((100 * p.relayCpu) / p.wallSeconds).toFixed(0)} %; the box's ${cores} cores ${(100 * box).toFixed(0)} % busy${p.rejections.size ? `; refused ${[...p.rejections].map(([c, k]) => `${c} ${k}`).join(', ')}` : ''}`,
   );
+  for (const line of trafficLines(p.traffic)) out(`  ${''.padEnd(11)} per node per block (median): ${line}`);
 };
 out('');
 out(
@@ -191,10 +193,13 @@ for (const n of sizes) {
 }
 out('');
 out(`load average at end ${load()}`);
+const measured = results.filter((r) => !('error' in r)).length;
 out(
-  firstSlow === undefined
-    ? 'municipal finality p99 stayed within 2 s at every N measured'
-    : `municipal finality p99 first exceeds 2 s at N=${firstSlow}`,
+  measured === 0
+    ? 'no N was measured (every scenario failed: see above)'
+    : firstSlow === undefined
+      ? 'municipal finality p99 stayed within 2 s at every N measured'
+      : `municipal finality p99 first exceeds 2 s at N=${firstSlow}`,
 );
 // Every scenario's hosts are gone; nothing of this run should keep the process.
 process.exit(results.some((r) => 'error' in r) ? 1 : 0);
