@@ -172,6 +172,8 @@ function assemble(opened: Opened): NodeComponents {
       evidence: metrics.equivocations,
       syncRejected: metrics.syncRejected,
       rounds: metrics.rounds,
+      verifyFetched: (tx, hash) => intake.signatureValid(tx, hash),
+      assembly: { proposals: metrics.proposalAssembly, transactions: metrics.fetchedTransactions },
       resent: metrics.consensusResent,
       syncTraffic: metrics.sync,
       onEvidence: (first, second) => void report(first, second),

@@ -82,6 +82,16 @@ export class NodeMetrics {
     'Gossip messages received, by topic and validation outcome (accept, ignore, reject)',
     ['topic', 'outcome'] as const,
   );
+  readonly proposalAssembly = this.counter(
+    'tillid_proposals_assembled_total',
+    'Proposals (which name their transactions by hash) made whole: local (every transaction pending here), gossip (the missing ones arrived by gossip within 200 ms), fetched (some fetched from peers), failed (given up: the engine prevotes nil)',
+    ['outcome'] as const,
+  );
+  readonly fetchedTransactions = this.counter(
+    'tillid_fetched_transactions_total',
+    "Transactions peers sent in answer to this node's fetches for a proposal, by outcome (valid, unasked, malformed, bad-signature); all but valid are ignored",
+    ['outcome'] as const,
+  );
   readonly gossipTraffic = {
     receivedBytes: this.counter(
       'tillid_gossip_received_bytes_total',

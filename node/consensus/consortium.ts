@@ -13,22 +13,31 @@ import type { Gossip, Judgement } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
 import { publicKeyOfPeer } from '../p2p/identity.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, type SyncTraffic, serveBlocks } from '../p2p/sync.ts';
+import { fetchTransactions, serveTransactions } from '../p2p/tx-fetch.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type MessageSigner, verifySignature } from '../protocol/signature.ts';
+import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
+import {
+  type CompactProposal,
+  compactProposal,
+  compactSignatureValid,
+  decodeCompactProposal,
+} from './compact-proposal.ts';
 import type { Consensus } from './consensus.ts';
 import { ConsensusHost } from './host.ts';
 import type { RoundMetrics } from './metrics.ts';
+import { type AssemblyOutcome, type FetchedOutcome, ProposalAssembly } from './proposal-assembly.ts';
 import { realTimers } from './real-timers.ts';
 import type { Timeouts } from './tendermint/engine.ts';
 import {
   type ConsensusMessage,
-  decodeConsensusMessage,
-  proposalSignatureValid,
+  decodeVote,
   type SignatureCheck,
   senderOf,
   voteSignatureValid,
 } from './tendermint/messages.ts';
+import { proposer as scheduledProposer } from './tendermint/schedule.ts';
 import type { SignedVoteLog } from './tendermint/signed-log.ts';
 
 export interface ConsortiumOptions {
@@ -58,18 +67,37 @@ export interface ConsortiumOptions {
   readonly onEvidence?: (first: ConsensusMessage, second: ConsensusMessage) => void;
   /** Round metrics (rounds per height, round changes, missed proposals, last finalized). */
   readonly rounds?: RoundMetrics;
+  /**
+   * The signature rule for a transaction this node fetched for a proposal (on a verifier thread
+   * where there is one; the verdict is remembered for block validation). Defaults to the main thread.
+   */
+  readonly verifyFetched?: (tx: Transaction, hash: Hex) => Promise<boolean>;
+  /** Proposals made whole (local, fetched, failed) and fetched transactions by outcome. */
+  readonly assembly?: {
+    readonly proposals: Counter<'outcome'>;
+    readonly transactions: Counter<'outcome'>;
+  };
   /** Proposals and votes re-sent after a stall, by kind. */
   readonly resent?: Counter<'kind'>;
   /** Block-sync requests, blocks and bytes, served and fetched. */
   readonly syncTraffic?: SyncTraffic;
 }
 
+/** How long one transaction fetch may take: well inside the propose timeout, so another peer can be asked. */
+const TX_FETCH_TIMEOUT_MS = 1500;
+
 const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
   `${key}:${signature}:${Buffer.from(bytes).toString('base64')}`;
 
-/** What travels on the consensus topic: a message plus a relay counter, so a resend is new gossip. */
+/** What travels on the vote topic: a vote plus a relay counter, so a resend is new gossip. */
 interface Envelope {
   readonly message: ConsensusMessage;
+  readonly relay: number;
+}
+
+/** What travels on the proposal topic: the proposal with its transactions by hash, and a relay counter. */
+interface ProposalEnvelope {
+  readonly proposal: CompactProposal;
   readonly relay: number;
 }
 
@@ -81,12 +109,14 @@ export class ConsortiumConsensus implements Consensus {
   readonly #verified = new Set<string>();
   /** Peers by id string, for the block-sync protocol and bans. */
   readonly #peers = new Map<string, PeerId>();
+  readonly #assembly: ProposalAssembly;
   #relay = 0;
   #stopped = true;
 
   constructor(options: ConsortiumOptions) {
     this.#o = options;
     this.#timers = realTimers(options.now);
+    this.#assembly = this.#newAssembly();
     const { log, rounds } = options;
     this.#host = new ConsensusHost({
       chain: options.chain,
@@ -95,7 +125,12 @@ export class ConsortiumConsensus implements Consensus {
       clock: options.now,
       network: {
         broadcast: (message) =>
-          void options.gossip.publish(message.kind, { message, relay: this.#relay++ } satisfies Envelope),
+          void (message.kind === 'proposal'
+            ? options.gossip.publish('proposal', {
+                proposal: compactProposal(message.proposal),
+                relay: this.#relay++,
+              } satisfies ProposalEnvelope)
+            : options.gossip.publish('vote', { message, relay: this.#relay++ } satisfies Envelope)),
         // `author` lets a peer that lost its vote log count this as our own head (rejoin.ts) when it
         // arrives straight from us; a forwarded copy does not count.
         status: (height) =>
@@ -137,7 +172,10 @@ export class ConsortiumConsensus implements Consensus {
             { voteFrom },
             'signed-vote log lost: the other authorities told their heads; signing again from this height',
           ),
-        committed: () => rounds?.finalized(options.now()),
+        committed: () => {
+          rounds?.finalized(options.now());
+          this.#assembly.headMoved();
+        },
         decided: (height, round, missed) => rounds?.decided(height, round, missed),
         roundChanged: (height, round) => {
           rounds?.roundChanged();
@@ -145,6 +183,44 @@ export class ConsortiumConsensus implements Consensus {
         },
       },
     });
+  }
+
+  #newAssembly(): ProposalAssembly {
+    const { chain, mempool, running, log, assembly } = this.#o;
+    const check = this.#o.verifyFetched;
+    return new ProposalAssembly({
+      pending: (hash) => mempool.get(hash)?.tx,
+      head: () => chain.head.height,
+      round: () => this.#host.position.round,
+      peersFor: (proposer, from) => {
+        const connected = running.host.getPeers();
+        for (const id of connected) this.#peer(id);
+        const own = connected.filter((id) => publicKeyOfPeer(id) === proposer).map(String);
+        const rest = connected.map(String).filter((id) => id !== from && !own.includes(id));
+        return [...new Set([...own, from, ...rest])];
+      },
+      fetch: async (peer, hashes) => {
+        const id = this.#peers.get(peer);
+        if (!id || this.#stopped) throw new Error('peer gone');
+        return fetchTransactions(running.host, chain.rules.chainId, id, hashes, this.#fetchLimits());
+      },
+      signatureValid: check ?? (async (tx, hash) => transactionSignatureValid(tx, hash)),
+      deliver: (proposal) => void this.#host.onMessage({ kind: 'proposal', proposal }),
+      assembled: (outcome: AssemblyOutcome) => assembly?.proposals.inc({ outcome }),
+      fetched: (outcome: FetchedOutcome, peer, count) => {
+        assembly?.transactions.inc({ outcome }, count);
+        if (outcome !== 'valid')
+          log.warn(
+            { peer, outcome, count },
+            'a peer answered a transaction fetch with what was not asked for',
+          );
+      },
+      failed: (peer, reason) => log.debug({ peer, err: reason }, 'transaction fetch failed'),
+    });
+  }
+
+  #fetchLimits() {
+    return { max: this.#o.chain.rules.params.maxBlockTransactions, timeoutMs: TX_FETCH_TIMEOUT_MS };
   }
 
   get isAuthority(): boolean {
@@ -170,14 +246,28 @@ export class ConsortiumConsensus implements Consensus {
       log,
       this.#o.syncTraffic,
     );
-    // Proposals and votes travel on separate topics: a proposal carries a block and may be large,
-    // a vote is small and frequent, so each topic can be judged and penalised on its own.
-    for (const topic of ['proposal', 'vote'] as const) {
-      gossip.on<Envelope>(topic, {
-        validate: (input, from) => this.#validateConsensus(input, topic, this.#peer(from)),
-        deliver: (envelope) => void this.#host.onMessage(envelope.message),
-      });
-    }
+    await serveTransactions(
+      running.host,
+      chain.rules.chainId,
+      (hash) => this.#o.mempool.get(hash)?.tx ?? this.#assembly.held(hash),
+      this.#fetchLimits(),
+      log,
+    );
+    // Proposals and votes travel on separate topics, so each can be judged and penalised on its own.
+    gossip.on<ProposalEnvelope>('proposal', {
+      validate: (input, from) => this.#validateProposal(input, this.#peer(from)),
+      // Only an authority at the proposal's height votes on it; a node that is not (an observer)
+      // follows by sync and has no reason to fetch a proposal's transactions.
+      deliver: (envelope, from) => {
+        const me = this.#o.authority?.signer.publicKey;
+        if (me && this.#o.chain.authoritiesAt(envelope.proposal.height).includes(me))
+          this.#assembly.receive(envelope.proposal, this.#peer(from));
+      },
+    });
+    gossip.on<Envelope>('vote', {
+      validate: (input, from) => this.#validateVote(input, this.#peer(from)),
+      deliver: (envelope) => void this.#host.onMessage(envelope.message),
+    });
     gossip.on<{ height: number; author: unknown }>('status', {
       validate: (input) => {
         const { height, author } = (input ?? {}) as { height?: unknown; author?: unknown };
@@ -229,40 +319,68 @@ export class ConsortiumConsensus implements Consensus {
     }
   }
 
-  /** Gossip validation for consensus messages: shape, then the host's admission, then the signature. */
-  #validateConsensus(input: unknown, topic: 'proposal' | 'vote', from: string): Judgement<Envelope> {
-    const envelope = input as Partial<Envelope> | null;
+  /** Gossip validation of a vote: shape, then the host's admission, then the signature. */
+  #validateVote(input: unknown, from: string): Judgement<Envelope> {
+    const envelope = input as { message?: { kind?: unknown; vote?: unknown }; relay?: unknown } | null;
     if (!envelope || typeof envelope !== 'object' || !Number.isSafeInteger(envelope.relay)) {
       return { verdict: 'reject', reason: 'not a consensus envelope' };
     }
-    const decoded = decodeConsensusMessage(envelope.message);
+    const message = envelope.message;
+    if (typeof message !== 'object' || message?.kind !== 'vote' || Object.keys(message).length !== 2)
+      return { verdict: 'reject', reason: 'not a vote on the vote topic' };
+    const decoded = decodeVote(message.vote);
     if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };
-    const message = decoded.value;
-    if (message.kind !== topic)
-      return { verdict: 'reject', reason: `a ${message.kind} on the ${topic} topic` };
-    const admission = this.#host.admit(message, from);
+    const vote: ConsensusMessage = { kind: 'vote', vote: decoded.value };
+    const admission = this.#host.admit(vote, from);
     if (admission.verdict !== 'accept') return admission;
-    if (!this.#signatureValid(message)) return { verdict: 'reject', reason: 'bad signature' };
-    return { verdict: 'accept', value: { message, relay: envelope.relay as number } };
+    if (!voteSignatureValid(decoded.value, this.#remember))
+      return { verdict: 'reject', reason: 'bad signature' };
+    return { verdict: 'accept', value: { message: vote, relay: envelope.relay as number } };
   }
 
-  #signatureValid(message: ConsensusMessage): boolean {
-    // The engine's own check, run here once so an invalid message is never forwarded. Only valid
-    // verdicts are remembered, keyed by everything the signature covers, so the engine skips
-    // re-verifying exactly this message — and a reused signature on other bytes proves nothing.
+  /**
+   * Gossip validation of a compact proposal: shape (at most a block's worth of hashes), the host's
+   * admission, that its sender is the proposer of its round, then the signature — all before any
+   * transaction is looked up or fetched, so only the scheduled proposer's signed proposal for a
+   * height being decided can make this node fetch.
+   */
+  #validateProposal(input: unknown, from: string): Judgement<ProposalEnvelope> {
+    const envelope = input as Partial<ProposalEnvelope> | null;
+    if (!envelope || typeof envelope !== 'object' || Object.keys(envelope).length !== 2)
+      return { verdict: 'reject', reason: 'not a proposal envelope' };
+    if (!Number.isSafeInteger(envelope.relay))
+      return { verdict: 'reject', reason: 'not a proposal envelope' };
+    const { chain } = this.#o;
+    const decoded = decodeCompactProposal(envelope.proposal, chain.rules.params.maxBlockTransactions);
+    if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };
+    const proposal = decoded.value;
+    // Admission reads only chain, height and author, which the compact form carries as a full one does.
+    const admission = this.#host.admit({ kind: 'proposal', proposal: proposal as never }, from);
+    if (admission.verdict !== 'accept') return admission;
+    if (
+      scheduledProposer(proposal.height, proposal.round, chain.authoritiesAt(proposal.height)) !==
+      proposal.proposer
+    )
+      return { verdict: 'reject', reason: 'proposer out of turn' };
+    if (!compactSignatureValid(proposal, this.#remember))
+      return { verdict: 'reject', reason: 'bad signature' };
+    return { verdict: 'accept', value: { proposal, relay: envelope.relay as number } };
+  }
+
+  /**
+   * The engine's own signature check, run here once so an invalid message is never forwarded.
+   * Only valid verdicts are remembered, keyed by everything the signature covers, so the engine
+   * skips re-verifying exactly this message — and a reused signature on other bytes proves nothing.
+   */
+  readonly #remember: SignatureCheck = (key, bytes, signature) => {
     // A message seen before (a re-send after a stall, or a copy in another envelope) is not
     // verified again.
-    const remember: SignatureCheck = (key, bytes, signature) => {
-      if (this.#verified.has(verdictKey(key, bytes, signature))) return true;
-      const valid = verifySignature(key, bytes, signature);
-      if (valid) {
-        if (this.#verified.size > 50_000) this.#verified.clear();
-        this.#verified.add(verdictKey(key, bytes, signature));
-      }
-      return valid;
-    };
-    return message.kind === 'vote'
-      ? voteSignatureValid(message.vote, remember)
-      : proposalSignatureValid(message.proposal, undefined, remember);
-  }
+    if (this.#verified.has(verdictKey(key, bytes, signature))) return true;
+    const valid = verifySignature(key, bytes, signature);
+    if (valid) {
+      if (this.#verified.size > 50_000) this.#verified.clear();
+      this.#verified.add(verdictKey(key, bytes, signature));
+    }
+    return valid;
+  };
 }

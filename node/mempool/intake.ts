@@ -68,6 +68,15 @@ export class TransactionIntake {
     }
   }
 
+  /**
+   * The signature rule alone, for a transaction a proposal named and this node fetched: the block's
+   * validation applies every other rule at the block's time. The verdict is remembered, so block
+   * validation does not verify it again.
+   */
+  signatureValid(tx: Transaction, hash: Hex): Promise<boolean> {
+    return this.#verify(tx, hash);
+  }
+
   /** The signature rule on a worker when there are workers; each verdict is remembered. */
   async #verify(tx: Transaction, hash: Hex): Promise<boolean> {
     const { verified, verifierPool } = this.#c;

@@ -33,6 +33,10 @@ export class Mempool {
   has(hash: Hex): boolean {
     return this.#entries.has(hash);
   }
+  /** A pending transaction by hash: a proposal names its transactions by hash (consensus/compact-proposal.ts). */
+  get(hash: Hex): HashedTransaction | undefined {
+    return this.#entries.get(hash);
+  }
 
   /** Throws TX_DUPLICATE or MEMPOOL_FULL; changes nothing then. */
   add(item: HashedTransaction, bytes: number): void {

@@ -13,7 +13,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: proposals carry their transactions by hash (consensus/compact-proposal.ts), and a node
+ * fetches the ones it lacks (p2p/tx-fetch.ts). 1: proposals carried whole blocks.
+ */
+export const PROTOCOL_VERSION = 2;
 /** The software release: package.json's `version` (also the image tag, docker/tags.ts), read once. */
 export const SOFTWARE_VERSION: string = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),

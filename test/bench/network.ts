@@ -34,11 +34,16 @@
  * single-core Ed25519 verify rate. Diagnostics: `--verbose` logs every block and each node's CPU %
  * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
  * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
+ * Bytes per block per node: what each node sent to its peers over libp2p (TCP bytes acknowledged on
+ * its connections to the other nodes' p2p ports, from `ss -ti` sampled every second: framing,
+ * encryption and gossip relays included, retransmissions not) in each phase, divided by the blocks
+ * finalized in it.
  *
  * It never hangs: an overall --timeout, and every node process is killed on exit, on a signal or on
  * an error, and the temporary network directory removed. (Only a SIGKILL of this process itself
  * can orphan the nodes; `kill` them by the pids it logs.)
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -287,6 +292,47 @@ async function main(): Promise<void> {
     // Fields 14 and 15 of proc_pid_stat(5), utime and stime, in clock ticks (USER_HZ = 100).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
+  // Each node's p2p listen port: a connection is libp2p traffic when either end is one of them.
+  const p2pPorts = new Set(
+    configs.map((c) => Number(/\/tcp\/(\d+)/.exec(JSON.parse(readFileSync(c, 'utf8')).p2p.listen[0])?.[1])),
+  );
+  /**
+   * TCP bytes each node has had acknowledged on its libp2p connections since the start, summed
+   * over connections: sampled every second, each connection counted by its growth since the last
+   * sample, so a connection that is replaced (a redial) neither resets the count nor is counted
+   * twice. What a connection sends in its last second before closing is lost.
+   */
+  const lastAcked = new Map<string, { pid: number; acked: number }>();
+  const sentByPid = new Map<number, number>();
+  const sampleP2p = (): void => {
+    let text = '';
+    try {
+      text = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8' });
+    } catch {
+      return;
+    }
+    const lines = text.split('\n');
+    for (let i = 0; i + 1 < lines.length; i++) {
+      const m = /(\S+:(\d+))\s+(\S+:(\d+))\s+users:.*pid=(\d+)/.exec(lines[i] as string);
+      if (!m) continue;
+      const acked = /bytes_acked:(\d+)/.exec(lines[i + 1] as string);
+      if (!acked || !(p2pPorts.has(Number(m[2])) || p2pPorts.has(Number(m[4])))) continue;
+      const pid = Number(m[5]);
+      const key = `${pid} ${m[1]} ${m[3]}`;
+      const now = Number(acked[1]);
+      const before = lastAcked.get(key)?.acked ?? 0;
+      lastAcked.set(key, { pid, acked: now });
+      sentByPid.set(pid, (sentByPid.get(pid) ?? 0) + Math.max(0, now - before));
+    }
+  };
+  sampleP2p();
+  const sampler = setInterval(sampleP2p, 1000);
+  sampler.unref();
+  const p2pBytes = (): number[] => {
+    sampleP2p();
+    return pids.map((pid) => sentByPid.get(pid) ?? 0);
+  };
+  const p2pBytesSince = (before: number[]) => p2pBytes().map((b, i) => b - (before[i] as number));
   const cpuNow = () => pids.map(cpuSeconds);
   const cpuSince = (before: number[]) => cpuNow().map((c, i) => c - (before[i] as number));
   let lastCpu = cpuNow();
@@ -379,6 +425,7 @@ async function main(): Promise<void> {
   const finalizedBeforeA = finalizedCount;
   const pendingA = () => inFlightA + acceptedA - (finalizedCount - finalizedBeforeA);
   const cpuStartA = cpuNow();
+  const bytesStartA = p2pBytes();
   const selfStartA = process.cpuUsage();
   const startA = performance.now();
   const endA = startA + duration * 1000;
@@ -443,6 +490,7 @@ async function main(): Promise<void> {
   const submitEndA = performance.now();
   await sleep(Math.max(0, endA - performance.now()));
   const cpuA = cpuSince(cpuStartA);
+  const bytesA = p2pBytesSince(bytesStartA);
   const selfA = process.cpuUsage(selfStartA);
   await saveMetrics('A');
   const finalizedIn = (from: number, to: number) => {
@@ -474,12 +522,14 @@ async function main(): Promise<void> {
   let acceptedB = 0;
   let rejectedB = 0;
   let cpuB = pids.map(() => 0);
+  let bytesB = pids.map(() => 0);
   let selfB = { user: 0, system: 0 };
   let offeredFor = 0;
   let secondsB = 0;
   const startB = performance.now();
   if (countB > 0) {
     const cpuStartB = cpuNow();
+    const bytesStartB = p2pBytes();
     const selfStartB = process.cpuUsage();
     const requests = Math.ceil(countB / latencyBatch);
     const perSecond = rate / latencyBatch;
@@ -525,6 +575,7 @@ async function main(): Promise<void> {
       await sleep(50);
     cpuB = cpuSince(cpuStartB);
     secondsB = (performance.now() - startB) / 1000;
+    bytesB = p2pBytesSince(bytesStartB);
     selfB = process.cpuUsage(selfStartB);
     await saveMetrics('B');
     for (const i of accepted) {
@@ -536,10 +587,14 @@ async function main(): Promise<void> {
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN;
   const blocksB = blocks.filter((b) => b.at >= startB);
+  // Blocks finalized while the phase's counters ran: A's window, B from its start to the drain's end.
+  const blocksInA = blocks.filter((b) => b.at >= startA && b.at < endA).length;
+  const blocksInB = blocksB.length;
   follow = false;
   await follower;
 
   // ---- peak RSS, stop ----------------------------------------------------------------------------
+  clearInterval(sampler);
   const peakRss = pids.map((pid) => mb(status(pid), 'VmHWM'));
   stopping = true;
   const exits = await Promise.all(
@@ -609,7 +664,15 @@ async function main(): Promise<void> {
     out(`   rejections               ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
   out('');
   const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(10) : c.padStart(10))).join(' ');
-  out(row(['', 'idle RSS', 'peak RSS', 'CPU idle', 'CPU A', 'CPU B', 'exit']));
+  const perBlock = (total: number, blocksIn: number, unit: number) =>
+    blocksIn > 0 && Number.isFinite(total) ? (total / blocksIn / unit).toFixed(unit === 1 ? 3 : 1) : '-';
+  const perNode = (xs: number[]) => sum(xs) / Math.max(1, xs.length);
+  out(
+    `per block per node         A: ${perBlock(perNode(bytesA), blocksInA, 1024)} KiB sent, ${perBlock(perNode(cpuA), blocksInA, 1)} CPU s (${blocksInA} blocks); B: ${perBlock(perNode(bytesB), blocksInB, 1024)} KiB sent, ${perBlock(perNode(cpuB), blocksInB, 1)} CPU s (${blocksInB} blocks)`,
+  );
+  out('');
+  out(row(['', 'idle RSS', 'peak RSS', 'CPU idle', 'CPU A', 'CPU B', 'sent A', 'sent B', 'exit']));
+  const mib = (b: number) => (Number.isFinite(b) ? `${(b / 1024 / 1024).toFixed(1)} MiB` : '-');
   pids.forEach((_, i) => {
     out(
       row([
@@ -619,6 +682,8 @@ async function main(): Promise<void> {
         `${(cpuIdle[i] as number).toFixed(1)} s`,
         `${(cpuA[i] as number).toFixed(1)} s`,
         `${(cpuB[i] as number).toFixed(1)} s`,
+        mib(bytesA[i] as number),
+        mib(bytesB[i] as number),
         String(exits[i]),
       ]),
     );
@@ -632,10 +697,12 @@ async function main(): Promise<void> {
       `${sum(cpuIdle).toFixed(1)} s`,
       `${sum(cpuA).toFixed(1)} s`,
       `${sum(cpuB).toFixed(1)} s`,
+      mib(sum(bytesA)),
+      mib(sum(bytesB)),
       '',
     ]),
   );
-  out(row(['bench', '', '', '', self(selfA), self(selfB), '']));
+  out(row(['bench', '', '', '', self(selfA), self(selfB), '', '', '']));
   out(
     `   (CPU s = utime + stime over ${idleSeconds} s idle, ${duration} s of A, ${offeredFor.toFixed(0)} s of B plus its drain; idle RSS ${verdict(
       idleRss.every((r) => r <= 150),

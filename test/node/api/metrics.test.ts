@@ -28,7 +28,7 @@ test('/metrics reports authorities, mempool capacity and the data volume', async
 test('/v1/status names the software release and the protocol version', async (t) => {
   const { url } = await startTestNode(t);
   const status = await getJson(`${url}/v1/status`);
-  assert.equal(status.protocolVersion, 1);
+  assert.equal(status.protocolVersion, 2);
   assert.match(status.softwareVersion, /^\d+\.\d+\.\d+$/);
   assert.equal(status.version, status.softwareVersion);
   assert.deepEqual(status.peerAgents, {}, 'a single node has no peers');
