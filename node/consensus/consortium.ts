@@ -163,7 +163,12 @@ export class ConsortiumConsensus implements Consensus {
         },
         ...(options.onDropped ? { dropped: options.onDropped } : {}),
         commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
-        caughtUp: (from, to, peer) => log.info({ from, to, peer }, 'caught up by block sync'),
+        caughtUp: (from, to, peer) => {
+          log.info({ from, to, peer }, 'caught up by block sync');
+          // A proposal that waited for the head to reach its height is whole now, or can be
+          // fetched: without this a node behind by sync kept waiting for the next re-send.
+          this.#assembly.headMoved();
+        },
         resent: (messages) => {
           for (const m of messages) options.resent?.inc({ kind: m.kind });
         },
