@@ -21,7 +21,13 @@ import {
 } from '../node/custody/pkcs11-session.ts';
 import type { Hex } from '../node/protocol/hash.ts';
 import type { KeyPair } from '../node/protocol/signature.ts';
-import { type KeyStore, KeyStoreError, PSEUDONYM_CONTEXT, type SubmitterSigner } from './keystore.ts';
+import {
+  type KeyStore,
+  KeyStoreError,
+  PSEUDONYM_CONTEXT,
+  PseudonymMemo,
+  type SubmitterSigner,
+} from './keystore.ts';
 
 const SUBMITTER = 'tillid-submitter-';
 const PSEUDONYM = 'tillid-pseudonym-';
@@ -78,8 +84,7 @@ export class HsmKeyStore implements KeyStore {
   readonly #session: Session;
   readonly #signers = new Map<string, Pkcs11Signer>();
   readonly #secrets = new Map<string, Buffer>();
-  /** Pseudonyms already derived: a busy system asks for the same few over and over. */
-  readonly #pseudonyms = new Map<string, Hex>();
+  readonly #pseudonyms = new PseudonymMemo();
 
   private constructor(token: TokenConfig, module: Module, session: Session) {
     this.#token = token;
@@ -156,18 +161,14 @@ export class HsmKeyStore implements KeyStore {
   }
 
   pseudonym(cvr: string, identity: string): Hex | undefined {
-    const key = `${cvr}\n${identity}`;
-    const known = this.#pseudonyms.get(key);
-    if (known) return known;
-    const secret = this.#secrets.get(cvr);
-    if (!secret) return undefined;
-    const { lib } = this.#module;
-    lib.C_SignInit(this.#session, { mechanism: pkcs11js.CKM_SHA256_HMAC }, secret);
-    const mac = lib.C_Sign(this.#session, Buffer.from(`${PSEUDONYM_CONTEXT}${identity}`), Buffer.alloc(32));
-    const pseudonym = mac.toString('hex');
-    if (this.#pseudonyms.size >= 100_000) this.#pseudonyms.clear();
-    this.#pseudonyms.set(key, pseudonym);
-    return pseudonym;
+    return this.#pseudonyms.get(cvr, identity, () => {
+      const secret = this.#secrets.get(cvr);
+      if (!secret) return undefined;
+      const { lib } = this.#module;
+      lib.C_SignInit(this.#session, { mechanism: pkcs11js.CKM_SHA256_HMAC }, secret);
+      const message = Buffer.from(`${PSEUDONYM_CONTEXT}${identity}`);
+      return lib.C_Sign(this.#session, message, Buffer.alloc(32)).toString('hex');
+    });
   }
 
   #closed = false;

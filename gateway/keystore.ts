@@ -43,6 +43,21 @@ export interface KeyStore {
 /** What a pseudonym's HMAC is taken over, before the identity: the same in every store. */
 export const PSEUDONYM_CONTEXT = 'tillid/actor/v1\n';
 
+/** Pseudonyms already derived, by CVR and identity: a busy system asks for the same few over and over. */
+export class PseudonymMemo {
+  readonly #known = new Map<string, Hex>();
+  get(cvr: string, identity: string, derive: () => Hex | undefined): Hex | undefined {
+    const key = `${cvr}\n${identity}`;
+    const known = this.#known.get(key);
+    if (known) return known;
+    const pseudonym = derive();
+    if (pseudonym === undefined) return undefined;
+    if (this.#known.size >= 100_000) this.#known.clear();
+    this.#known.set(key, pseudonym);
+    return pseudonym;
+  }
+}
+
 /** One CVR's secrets, unsealed: only for moving them into an HSM (`keys import-to-hsm`). */
 export interface KeyStoreEntry {
   readonly cvr: string;
@@ -70,8 +85,7 @@ export class KeyStoreError extends Error {
 export class FileKeyStore implements KeyStore {
   readonly #signers = new Map<string, Signer>();
   readonly #secrets = new Map<string, Buffer>();
-  /** Pseudonyms already derived: a busy system asks for the same few over and over. */
-  readonly #pseudonyms = new Map<string, Hex>();
+  readonly #pseudonyms = new PseudonymMemo();
 
   private constructor() {}
 
@@ -149,15 +163,10 @@ export class FileKeyStore implements KeyStore {
   }
 
   pseudonym(cvr: string, identity: string): Hex | undefined {
-    const key = `${cvr}\n${identity}`;
-    const known = this.#pseudonyms.get(key);
-    if (known) return known;
-    const secret = this.#secrets.get(cvr);
-    if (!secret) return undefined;
-    const pseudonym = createHmac('sha256', secret).update(`${PSEUDONYM_CONTEXT}${identity}`).digest('hex');
-    if (this.#pseudonyms.size >= 100_000) this.#pseudonyms.clear();
-    this.#pseudonyms.set(key, pseudonym);
-    return pseudonym;
+    return this.#pseudonyms.get(cvr, identity, () => {
+      const secret = this.#secrets.get(cvr);
+      return secret && createHmac('sha256', secret).update(`${PSEUDONYM_CONTEXT}${identity}`).digest('hex');
+    });
   }
 
   /** Keeps keys out of JSON and therefore out of logs. */
