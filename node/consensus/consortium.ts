@@ -1,123 +1,57 @@
 /**
  * Consortium consensus over the real network: the production adapter of the consensus host
  * (host.ts, which the simulator runs too). It gives the host libp2p gossip (proposals and votes,
- * validated before they are forwarded, and status), the block-sync protocol and setTimeout, and
- * nothing else: pacing, stall detection, when to sync and membership all live in the host.
+ * validated before they are forwarded, and status), the block-sync, transaction-fetch and
+ * held-message protocols, and setTimeout, and nothing else: pacing, stall detection, when to sync
+ * or ask for held messages, and membership all live in the host. How a peer's message is judged is
+ * consensus-gossip.ts; what the host's reports turn into, consortium-events.ts.
  */
 import type { PeerId } from '@libp2p/interface';
-import type { Counter } from 'prom-client';
-import type { Chain } from '../chain/chain.ts';
-import type { Logger } from '../log.ts';
-import type { Mempool } from '../mempool/mempool.ts';
-import type { Gossip, Judgement } from '../p2p/gossip.ts';
-import type { RunningHost } from '../p2p/host.ts';
+import { fetchHeld, serveHeld } from '../p2p/held-fetch.ts';
 import { publicKeyOfPeer } from '../p2p/identity.ts';
-import { fetchBlocks, MAX_SYNC_BLOCKS, type SyncTraffic, serveBlocks } from '../p2p/sync.ts';
+import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import { fetchTransactions, serveTransactions } from '../p2p/tx-fetch.ts';
-import type { TillidError } from '../protocol/errors.ts';
-import type { Hex } from '../protocol/hash.ts';
-import { type MessageSigner, verifySignature } from '../protocol/signature.ts';
-import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
-import {
-  type CompactProposal,
-  compactProposal,
-  compactSignatureValid,
-  decodeCompactProposal,
-} from './compact-proposal.ts';
+import { transactionSignatureValid } from '../protocol/transaction.ts';
+import { compactProposal } from './compact-proposal.ts';
 import type { Consensus } from './consensus.ts';
-import { ConsensusHost } from './host.ts';
-import type { RoundMetrics } from './metrics.ts';
+import {
+  ConsensusGossipCheck,
+  type Envelope,
+  heldMessage,
+  type ProposalEnvelope,
+} from './consensus-gossip.ts';
+import { consortiumEvents } from './consortium-events.ts';
+import type { ConsortiumOptions } from './consortium-options.ts';
+import { ConsensusHost, MAX_HELD_MESSAGES } from './host.ts';
 import { type AssemblyOutcome, type FetchedOutcome, ProposalAssembly } from './proposal-assembly.ts';
 import { realTimers } from './real-timers.ts';
-import type { Timeouts } from './tendermint/engine.ts';
-import {
-  type ConsensusMessage,
-  decodeVote,
-  type SignatureCheck,
-  senderOf,
-  voteSignatureValid,
-} from './tendermint/messages.ts';
-import { proposer as scheduledProposer } from './tendermint/schedule.ts';
-import type { SignedVoteLog } from './tendermint/signed-log.ts';
 
-export interface ConsortiumOptions {
-  readonly chain: Chain;
-  readonly mempool: Mempool;
-  readonly running: RunningHost;
-  readonly gossip: Gossip;
-  /** Absent for an observer. */
-  readonly authority?: { readonly signer: MessageSigner; readonly signedLog: SignedVoteLog };
-  readonly timeouts?: Timeouts;
-  /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless the mempool holds a full block. */
-  readonly blockIntervalMs: number;
-  /**
-   * With an empty mempool, how long to wait before producing an empty block (CometBFT's
-   * create_empty_blocks_interval). Work arriving, or another authority starting the height, ends
-   * the wait. Defaults to blockIntervalMs: empty blocks at the normal pace.
-   */
-  readonly emptyBlockIntervalMs?: number;
-  readonly now: () => number;
-  readonly log: Logger;
-  readonly evidence: Counter<'kind'>;
-  /** Blocks received by sync that failed validation. */
-  readonly syncRejected: Counter;
-  /** Told about transactions this node's proposals left out for good. */
-  readonly onDropped?: (hash: Hex, error: TillidError) => void;
-  /** Told about two conflicting messages one authority signed. */
-  readonly onEvidence?: (first: ConsensusMessage, second: ConsensusMessage) => void;
-  /** Round metrics (rounds per height, round changes, missed proposals, last finalized). */
-  readonly rounds?: RoundMetrics;
-  /**
-   * The signature rule for a transaction this node fetched for a proposal (on a verifier thread
-   * where there is one; the verdict is remembered for block validation). Defaults to the main thread.
-   */
-  readonly verifyFetched?: (tx: Transaction, hash: Hex) => Promise<boolean>;
-  /** Proposals made whole (local, fetched, failed) and fetched transactions by outcome. */
-  readonly assembly?: {
-    readonly proposals: Counter<'outcome'>;
-    readonly transactions: Counter<'outcome'>;
-  };
-  /** Proposals and votes re-sent after a stall, by kind. */
-  readonly resent?: Counter<'kind'>;
-  /** Block-sync requests, blocks and bytes, served and fetched. */
-  readonly syncTraffic?: SyncTraffic;
-}
+export type { ConsortiumOptions } from './consortium-options.ts';
 
 /** How long one transaction fetch may take: well inside the propose timeout, so another peer can be asked. */
 const TX_FETCH_TIMEOUT_MS = 1500;
-
-const verdictKey = (key: Hex, bytes: Uint8Array, signature: Hex): string =>
-  `${key}:${signature}:${Buffer.from(bytes).toString('base64')}`;
-
-/** What travels on the vote topic: a vote plus a relay counter, so a resend is new gossip. */
-interface Envelope {
-  readonly message: ConsensusMessage;
-  readonly relay: number;
-}
-
-/** What travels on the proposal topic: the proposal with its transactions by hash, and a relay counter. */
-interface ProposalEnvelope {
-  readonly proposal: CompactProposal;
-  readonly relay: number;
-}
+/** How long a held-message request may take: it is asked again at the next stall if it fails. */
+const HELD_FETCH_TIMEOUT_MS = 2000;
 
 export class ConsortiumConsensus implements Consensus {
   readonly #o: ConsortiumOptions;
   readonly #host: ConsensusHost;
   readonly #timers: ReturnType<typeof realTimers>;
-  /** Signed messages the gossip validator found valid, so the engine does not verify them again. */
-  readonly #verified = new Set<string>();
-  /** Peers by id string, for the block-sync protocol and bans. */
+  readonly #check: ConsensusGossipCheck;
+  /** Peers by id string, for the request/response protocols and bans. */
   readonly #peers = new Map<string, PeerId>();
   readonly #assembly: ProposalAssembly;
   #relay = 0;
+  /** Which connected peer a held-message request without a named peer goes to next. */
+  #heldTurn = 0;
   #stopped = true;
 
   constructor(options: ConsortiumOptions) {
     this.#o = options;
     this.#timers = realTimers(options.now);
     this.#assembly = this.#newAssembly();
-    const { log, rounds } = options;
+    this.#check = new ConsensusGossipCheck(options.chain, (message, from) => this.#host.admit(message, from));
+    const { log } = options;
     this.#host = new ConsensusHost({
       chain: options.chain,
       mempool: options.mempool,
@@ -140,6 +74,7 @@ export class ConsortiumConsensus implements Consensus {
             ...(options.authority ? { author: options.authority.signer.publicKey } : {}),
           }),
         requestBlocks: (peer, from) => void this.#fetch(peer, from),
+        requestHeld: (height, peer) => void this.#fetchHeld(height, peer),
         punish: (peer, reason) => {
           options.syncRejected.inc();
           log.warn({ err: reason, peer }, 'a peer served an invalid block; disconnecting it');
@@ -149,46 +84,12 @@ export class ConsortiumConsensus implements Consensus {
       },
       ...(options.authority ? { authority: options.authority } : {}),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      signatureCheck: (key, bytes, signature) =>
-        this.#verified.has(verdictKey(key, bytes, signature)) || verifySignature(key, bytes, signature),
+      signatureCheck: this.#check.signatureCheck,
       blockIntervalMs: options.blockIntervalMs,
       ...(options.emptyBlockIntervalMs !== undefined
         ? { emptyBlockIntervalMs: options.emptyBlockIntervalMs }
         : {}),
-      events: {
-        evidence: ({ first, second }) => {
-          options.evidence.inc({ kind: first.kind });
-          log.warn({ authority: senderOf(first), kind: first.kind }, 'equivocation');
-          options.onEvidence?.(first, second);
-        },
-        ...(options.onDropped ? { dropped: options.onDropped } : {}),
-        commitFailed: (height, err) => log.error({ err, height }, 'commit of a decided block failed'),
-        caughtUp: (from, to, peer) => {
-          log.info({ from, to, peer }, 'caught up by block sync');
-          // Proposals that waited for the head are handed over once more when a whole batch of
-          // synced blocks is in (each block's commit already hands them over, block by block).
-          // Without this second hand-over the joining test's newcomer stayed behind by sync and
-          // never proposed (3 of 3 runs; 3 of 3 pass with it); which path it repairs is not traced.
-          this.#assembly.headMoved();
-        },
-        resent: (messages) => {
-          for (const m of messages) options.resent?.inc({ kind: m.kind });
-        },
-        rejoinBounded: (voteFrom) =>
-          log.warn(
-            { voteFrom },
-            'signed-vote log lost: the other authorities told their heads; signing again from this height',
-          ),
-        committed: () => {
-          rounds?.finalized(options.now());
-          this.#assembly.headMoved();
-        },
-        decided: (height, round, missed) => rounds?.decided(height, round, missed),
-        roundChanged: (height, round) => {
-          rounds?.roundChanged();
-          log.info({ height, round }, 'round change');
-        },
-      },
+      events: consortiumEvents(options, () => this.#assembly.headMoved()),
     });
   }
 
@@ -230,6 +131,12 @@ export class ConsortiumConsensus implements Consensus {
     return { max: this.#o.chain.rules.params.maxBlockTransactions, timeoutMs: TX_FETCH_TIMEOUT_MS };
   }
 
+  /** A held answer's bounds: a compact proposal names at most a block's hashes (67 bytes each in JSON). */
+  #heldLimits() {
+    const maxFrame = 67 * this.#o.chain.rules.params.maxBlockTransactions + 64 * 1024;
+    return { max: MAX_HELD_MESSAGES, maxFrame, timeoutMs: HELD_FETCH_TIMEOUT_MS };
+  }
+
   get isAuthority(): boolean {
     return this.#host.isAuthority;
   }
@@ -260,19 +167,20 @@ export class ConsortiumConsensus implements Consensus {
       this.#fetchLimits(),
       log,
     );
+    await serveHeld(
+      running.host,
+      chain.rules.chainId,
+      (height) => this.#host.held(height).map(heldMessage),
+      this.#heldLimits(),
+      log,
+    );
     // Proposals and votes travel on separate topics, so each can be judged and penalised on its own.
     gossip.on<ProposalEnvelope>('proposal', {
-      validate: (input, from) => this.#validateProposal(input, this.#peer(from)),
-      // Only an authority at the proposal's height votes on it; a node that is not (an observer)
-      // follows by sync and has no reason to fetch a proposal's transactions.
-      deliver: (envelope, from) => {
-        const me = this.#o.authority?.signer.publicKey;
-        if (me && this.#o.chain.authoritiesAt(envelope.proposal.height).includes(me))
-          this.#assembly.receive(envelope.proposal, this.#peer(from));
-      },
+      validate: (input, from) => this.#check.proposal(input, this.#peer(from)),
+      deliver: (envelope, from) => this.#deliverProposal(envelope, this.#peer(from)),
     });
     gossip.on<Envelope>('vote', {
-      validate: (input, from) => this.#validateVote(input, this.#peer(from)),
+      validate: (input, from) => this.#check.vote(input, this.#peer(from)),
       deliver: (envelope) => void this.#host.onMessage(envelope.message),
     });
     gossip.on<{ height: number; author: unknown }>('status', {
@@ -306,6 +214,16 @@ export class ConsortiumConsensus implements Consensus {
     return key;
   }
 
+  /**
+   * Only an authority at the proposal's height completes it; a node that is not (an observer)
+   * follows by sync and has no reason to fetch a proposal's transactions.
+   */
+  #deliverProposal(envelope: ProposalEnvelope, from: string): void {
+    const me = this.#o.authority?.signer.publicKey;
+    if (me && this.#o.chain.authoritiesAt(envelope.proposal.height).includes(me))
+      this.#assembly.receive(envelope.proposal, from);
+  }
+
   async #fetch(peer: string, from: number): Promise<void> {
     const id = this.#peers.get(peer);
     if (!id || this.#stopped) return this.#host.onSyncFailed(peer);
@@ -326,68 +244,33 @@ export class ConsortiumConsensus implements Consensus {
     }
   }
 
-  /** Gossip validation of a vote: shape, then the host's admission, then the signature. */
-  #validateVote(input: unknown, from: string): Judgement<Envelope> {
-    const envelope = input as { message?: { kind?: unknown; vote?: unknown }; relay?: unknown } | null;
-    if (!envelope || typeof envelope !== 'object' || !Number.isSafeInteger(envelope.relay)) {
-      return { verdict: 'reject', reason: 'not a consensus envelope' };
-    }
-    const message = envelope.message;
-    if (typeof message !== 'object' || message?.kind !== 'vote' || Object.keys(message).length !== 2)
-      return { verdict: 'reject', reason: 'not a vote on the vote topic' };
-    const decoded = decodeVote(message.vote);
-    if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };
-    const vote: ConsensusMessage = { kind: 'vote', vote: decoded.value };
-    const admission = this.#host.admit(vote, from);
-    if (admission.verdict !== 'accept') return admission;
-    if (!voteSignatureValid(decoded.value, this.#remember))
-      return { verdict: 'reject', reason: 'bad signature' };
-    return { verdict: 'accept', value: { message: vote, relay: envelope.relay as number } };
-  }
-
   /**
-   * Gossip validation of a compact proposal: shape (at most a block's worth of hashes), the host's
-   * admission, that its sender is the proposer of its round, then the signature — all before any
-   * transaction is looked up or fetched, so only the scheduled proposer's signed proposal for a
-   * height being decided can make this node fetch.
+   * Asks `peer` (or the next connected peer in turn) for what it holds for `height`, and takes each
+   * message of the answer as if it had come by gossip from that peer: judged the same way, then
+   * to proposal assembly or the host. A failed request is only logged: the next stall asks again.
    */
-  #validateProposal(input: unknown, from: string): Judgement<ProposalEnvelope> {
-    const envelope = input as Partial<ProposalEnvelope> | null;
-    if (!envelope || typeof envelope !== 'object' || Object.keys(envelope).length !== 2)
-      return { verdict: 'reject', reason: 'not a proposal envelope' };
-    if (!Number.isSafeInteger(envelope.relay))
-      return { verdict: 'reject', reason: 'not a proposal envelope' };
-    const { chain } = this.#o;
-    const decoded = decodeCompactProposal(envelope.proposal, chain.rules.params.maxBlockTransactions);
-    if (!decoded.ok) return { verdict: 'reject', reason: decoded.reason };
-    const proposal = decoded.value;
-    // Admission reads only chain, height and author, which the compact form carries as a full one does.
-    const admission = this.#host.admit({ kind: 'proposal', proposal: proposal as never }, from);
-    if (admission.verdict !== 'accept') return admission;
-    if (
-      scheduledProposer(proposal.height, proposal.round, chain.authoritiesAt(proposal.height)) !==
-      proposal.proposer
-    )
-      return { verdict: 'reject', reason: 'proposer out of turn' };
-    if (!compactSignatureValid(proposal, this.#remember))
-      return { verdict: 'reject', reason: 'bad signature' };
-    return { verdict: 'accept', value: { proposal, relay: envelope.relay as number } };
-  }
-
-  /**
-   * The engine's own signature check, run here once so an invalid message is never forwarded.
-   * Only valid verdicts are remembered, keyed by everything the signature covers, so the engine
-   * skips re-verifying exactly this message — and a reused signature on other bytes proves nothing.
-   */
-  readonly #remember: SignatureCheck = (key, bytes, signature) => {
-    // A message seen before (a re-send after a stall, or a copy in another envelope) is not
-    // verified again.
-    if (this.#verified.has(verdictKey(key, bytes, signature))) return true;
-    const valid = verifySignature(key, bytes, signature);
-    if (valid) {
-      if (this.#verified.size > 50_000) this.#verified.clear();
-      this.#verified.add(verdictKey(key, bytes, signature));
+  async #fetchHeld(height: number, peer?: string): Promise<void> {
+    const { running, chain, log } = this.#o;
+    let id = peer === undefined ? undefined : this.#peers.get(peer);
+    if (!id) {
+      const connected = running.host.getPeers();
+      id = connected[this.#heldTurn++ % Math.max(1, connected.length)];
     }
-    return valid;
-  };
+    if (!id || this.#stopped) return;
+    const from = this.#peer(id);
+    let raw: unknown[];
+    try {
+      raw = await fetchHeld(running.host, chain.rules.chainId, id, height, this.#heldLimits());
+    } catch (e) {
+      log.debug({ err: (e as Error).message, peer: from, height }, 'held request failed');
+      return;
+    }
+    for (const input of raw) {
+      if (this.#stopped) return;
+      const judged = this.#check.held(input, from);
+      if (judged.verdict !== 'accept') continue;
+      if ('proposal' in judged.value) this.#deliverProposal(judged.value, from);
+      else await this.#host.onMessage((judged.value as Envelope).message);
+    }
+  }
 }

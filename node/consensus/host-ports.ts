@@ -22,14 +22,15 @@ export const DEFAULT_TICK_MS = 1000;
 export const DEFAULT_SYNC_TIMEOUT_MS = 10_000;
 /**
  * How long a height may go without progress before this node re-sends its own proposal and votes
- * for it. Longer than a height takes when nothing is lost (a few hundred ms, seconds on a loaded
- * box): each re-send is new gossip every node receives, validates and forwards, so re-sending on
- * every 1 s tick made slow heights slower (bench:wan at N = 8 and 16, deploy/TOPOLOGIES.md).
+ * for it and asks a peer for what that peer holds (HostNetwork.requestHeld). Longer than a height
+ * takes when nothing is lost (a few hundred ms, seconds on a loaded box). It was 1 s for a while
+ * because a node behind by sync rejoined live consensus only through a re-send (the joining test
+ * failed 4 of 7 runs at 3 s); that node now keeps and asks for what it lacks (early-messages.ts,
+ * host.ts onBlocks), so the stall is again only for messages lost on the way.
  */
-// 1 s again, as before this stop: with proposals by hash, 3 s left a node behind by sync without the
-// re-sent proposal it needed to rejoin live consensus (the joining test failed 4 of 7 runs; with 1 s
-// and proposals by hash it had passed). The bytes 3 s saved are measured in TOPOLOGIES.md.
-export const DEFAULT_STALL_MS = 1000;
+export const DEFAULT_STALL_MS = 3000;
+/** Most messages a node answers a requestHeld with: latest rounds first (tendermint/engine.ts heldAt). */
+export const MAX_HELD_MESSAGES = 256;
 
 /** Virtual or real time, and timers on it. A timer's callback is awaited by the simulator. */
 export interface HostTimers {
@@ -45,6 +46,12 @@ export interface HostNetwork {
   status(height: number): void;
   /** Asks `peer` for blocks from `fromHeight` on; the answer comes back through onBlocks or onSyncFailed. */
   requestBlocks(peer: string, fromHeight: number): void;
+  /**
+   * Asks a peer for every proposal and vote it holds for `height` (ConsensusHost.held); each one
+   * comes back through admit and onMessage, as gossip does. `peer` unset: the adapter picks one,
+   * a different one each time, so a node that keeps asking reaches every peer.
+   */
+  requestHeld(height: number, peer?: string): void;
   /** `peer` served a block that fails validation: provably faulty. */
   punish(peer: string, reason: string): void;
 }
@@ -60,7 +67,7 @@ export interface HostEvents {
   dropped?(hash: Hex, error: TillidError): void;
   commitFailed?(height: number, error: unknown): void;
   caughtUp?(from: number, to: number, peer: string): void;
-  /** A stalled height's proposals and votes were re-sent (`messages` of them). */
+  /** A stalled height's own proposal and votes were re-sent (`messages` of them). */
   resent?(messages: readonly ConsensusMessage[]): void;
   /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
   rejoinBounded?(voteFrom: number): void;

@@ -3,9 +3,11 @@
  * outside world, in one place, so that the simulator (test/sim/) runs exactly the host that runs
  * in production (consortium.ts). It carries out the engine's outputs — broadcasts, timeouts,
  * decisions —, commits a decision and starts the next height after the block interval (or, with
- * nothing to do, after the empty-block interval), notices a stalled height and re-sends what it
- * holds, decides when to catch up by block sync and checks every synced block, and runs the engine
- * only at heights where this node is an authority (membership changes apply from the next height).
+ * nothing to do, after the empty-block interval), notices a stalled height (re-sends its own
+ * messages, asks a peer for the rest), decides when to catch up by block sync and checks every
+ * synced block, keeps messages for heights its engine has not reached (early-messages.ts) and asks
+ * a peer for the live height's after a sync, and runs the engine only at heights where this node
+ * is an authority (membership changes apply from the next height).
  *
  * Its parts, each in its own module: the contract with adapters (host-ports.ts), gossip validation
  * and hearing from authorities (message-admission.ts), when the next height starts (pacing.ts),
@@ -19,11 +21,13 @@
 import type { Block } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
+import { EarlyMessages } from './early-messages.ts';
 import {
   type ConsensusHostOptions,
   DEFAULT_STALL_MS,
   DEFAULT_SYNC_TIMEOUT_MS,
   DEFAULT_TICK_MS,
+  MAX_HELD_MESSAGES,
 } from './host-ports.ts';
 import { type Admission, AuthorityHearing, admitMessage } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
@@ -41,6 +45,7 @@ export {
   type HostEvents,
   type HostNetwork,
   type HostTimers,
+  MAX_HELD_MESSAGES,
 } from './host-ports.ts';
 export { type Admission, MAX_HEIGHTS_AHEAD } from './message-admission.ts';
 
@@ -51,6 +56,8 @@ export class ConsensusHost {
   readonly #pacing: HeightPacing;
   readonly #stall: StallWatch;
   readonly #hearing = new AuthorityHearing();
+  /** Messages for heights the engine has not started yet, replayed when it does. */
+  readonly #early = new EarlyMessages();
   /** Highest head each peer is known to have: from its status, or from its messages for later heights. */
   readonly #catchUp: CatchUp;
   /** Decisions and block sync both append to the chain; they take turns, each re-checking the head. */
@@ -167,7 +174,19 @@ export class ConsensusHost {
     if (height > head) this.#hearing.heard(message);
     // Another authority has started the next height: so do we, rather than idle.
     if (height === head + 1) this.#wake();
-    await this.#run(this.#engine?.onMessage(message) ?? []);
+    const engine = this.#engine;
+    // The engine takes its own height and buffers the next; one behind by sync would drop the rest.
+    if (engine && (engine.height === 0 || height > engine.height + 1)) {
+      this.#early.keep(message, head);
+      return;
+    }
+    await this.#run(engine?.onMessage(message) ?? []);
+  }
+
+  /** What this node holds for `height`, for a peer that asked (requestHeld): nothing unless it runs it. */
+  held(height: number): ConsensusMessage[] {
+    if (this.#stopped) return [];
+    return this.#engine?.heldAt(height, MAX_HELD_MESSAGES) ?? [];
   }
 
   /**
@@ -213,8 +232,23 @@ export class ConsensusHost {
       this.#app?.committed();
       // Still behind: ask again at once; otherwise take part in the next height.
       if (this.#behind()) this.#requestSync();
-      else await this.#startNextHeight();
+      else await this.#joinLiveHeight(from);
     } else if (raw.length === 0) this.#catchUp.forget(from);
+  }
+
+  /**
+   * Caught up by sync: the next height is the one the others run. Its messages that arrived while
+   * this node was more than MAX_HEIGHTS_AHEAD behind were not admitted, so the peer that served
+   * the blocks is asked for what it holds for it; and if the network has evidently started it
+   * (messages for it are held), the idle wait for work does not apply — the others are not idle.
+   */
+  async #joinLiveHeight(from: string): Promise<void> {
+    await this.#startNextHeight();
+    const next = this.#o.chain.head.height + 1;
+    const me = this.#o.authority?.signer.publicKey;
+    if (!this.#engine || this.#stopped || !me || !this.#o.chain.authoritiesAt(next).includes(me)) return;
+    this.#o.network.requestHeld(next, from);
+    if (this.#early.has(next)) this.#wake();
   }
 
   /** A block request failed (peer unreachable, timed out): forget what it claimed and try another. */
@@ -273,7 +307,9 @@ export class ConsensusHost {
     if (this.#rejoin || height < this.#voteFrom || this.#engine.height >= height) return;
     this.#round = 0;
     this.#o.events?.heightStarted?.(height);
-    await this.#run(this.#engine.start(height));
+    const outputs = this.#engine.start(height);
+    for (const message of this.#early.take(height)) outputs.push(...this.#engine.onMessage(message));
+    await this.#run(outputs);
   }
 
   /** Carries out engine outputs. */
@@ -352,14 +388,14 @@ export class ConsensusHost {
   }
 
   /**
-   * A height running without progress for stallMs: re-send everything held for it, tell peers where
-   * we are, and catch up by sync if a peer is ahead. Everything, not only this node's own messages:
-   * a quorum a node locked on may hold the vote of an authority that has since crashed, which only
-   * the nodes holding it can pass on (seed 4 of the key-rotation simulation stalls for good
-   * otherwise). Each re-send is new gossip for every node to validate and forward, N times a
-   * height's messages when all N re-send, so it waits for a stall that matters (DEFAULT_STALL_MS),
-   * not the next tick. An idle wait is not a stall: a quiet network sends nothing. An observer
-   * tells its height every tick, so authorities answer when it is behind.
+   * A height running without progress for stallMs: re-send this node's own messages for it, ask a
+   * peer (another each time) for everything it holds for it, tell peers where we are, and catch up
+   * by sync if a peer is ahead. Others' messages come by asking, not by every node re-flooding all
+   * it holds (that was N gossip messages per held message per stall): a quorum a node locked on
+   * may hold the vote of an authority that has since crashed, which only the nodes holding it can
+   * pass on (seed 4 of the key-rotation simulation stalls for good without it), and a node that
+   * keeps asking reaches them. An idle wait is not a stall: a quiet network sends nothing. An
+   * observer tells its height every tick, so authorities answer when it is behind.
    */
   async #tick(): Promise<void> {
     const head = this.#o.chain.head.height;
@@ -371,6 +407,7 @@ export class ConsensusHost {
       this.#o.network.status(head);
       const again = engine.rebroadcast();
       this.#o.events?.resent?.(again.flatMap((o) => (o.type === 'broadcast' ? [o.message] : [])));
+      this.#o.network.requestHeld(engine.height);
       await this.#run(again);
     }
     if (this.#behind()) this.#requestSync();

@@ -174,7 +174,10 @@ type Payload =
   | { readonly kind: 'tx'; readonly tx: Transaction }
   | { readonly kind: 'status'; readonly height: number }
   | { readonly kind: 'sync-request'; readonly fromHeight: number }
-  | { readonly kind: 'sync-response'; readonly blocks: readonly Block[] };
+  | { readonly kind: 'sync-response'; readonly blocks: readonly Block[] }
+  /** "What do you hold for this height?" (HostNetwork.requestHeld), and the answer. */
+  | { readonly kind: 'held-request'; readonly height: number }
+  | { readonly kind: 'held-response'; readonly messages: readonly ConsensusMessage[] };
 
 type SimEvent =
   | { readonly kind: 'deliver'; readonly from: number; readonly to: number; readonly payload: Payload }
@@ -213,6 +216,8 @@ class SimNode {
   /** The host's pending timers, by id; a timer of an earlier incarnation never fires. */
   timers = new Map<number, () => Promise<void>>();
   nextTimer = 0;
+  /** The peer asked next when the host names none (requestHeld): each in turn. */
+  nextHeldPeer = 0;
   /** When this node started each height, for time to finality. */
   startedAt = new Map<number, number>();
   // Reporting.
@@ -453,6 +458,14 @@ export class Simulation {
         status: (height) => this.#broadcast(node, { kind: 'status', height }),
         requestBlocks: (peer, fromHeight) =>
           this.#send(node, Number(peer), { kind: 'sync-request', fromHeight }),
+        requestHeld: (height, peer) => {
+          const others = this.#nodes.filter((p) => p !== node);
+          const to =
+            peer !== undefined
+              ? Number(peer)
+              : (others[node.nextHeldPeer++ % others.length] as SimNode).index;
+          this.#send(node, to, { kind: 'held-request', height });
+        },
         punish: () => {},
       },
       authority: { signer: node.signer, signedLog: node.signedLog },
@@ -556,7 +569,11 @@ export class Simulation {
 
   #send(from: SimNode, to: number, payload: Payload): void {
     const counter =
-      payload.kind === 'consensus' ? from.consensus : payload.kind === 'tx' ? from.gossip : from.sync;
+      payload.kind === 'consensus' || payload.kind.startsWith('held')
+        ? from.consensus
+        : payload.kind === 'tx'
+          ? from.gossip
+          : from.sync;
     counter.messages++;
     counter.bytes += this.#sizeOf(payload);
     const { network, gstMs } = this.config;
@@ -595,6 +612,16 @@ export class Simulation {
         return this.#serveSync(node, from, payload.fromHeight);
       case 'sync-response':
         return node.host.onBlocks(String(from), payload.blocks);
+      case 'held-request':
+        return this.#send(node, from, { kind: 'held-response', messages: node.host.held(payload.height) });
+      case 'held-response':
+        // Each answered message is untrusted, as a gossiped one.
+        for (const message of payload.messages) {
+          const decoded = decodeConsensusMessage(message);
+          if (!decoded.ok || node.host.admit(decoded.value, String(from)).verdict !== 'accept') continue;
+          await node.host.onMessage(decoded.value);
+        }
+        return;
     }
   }
 

@@ -302,15 +302,38 @@ export class TendermintEngine {
   }
 
   /**
-   * Every message we hold for this height, ours and relayed, for the host to send again when the
-   * height makes no progress for a while. The paper assumes gossip: a message one correct process
-   * received is eventually received by all. Broadcasting once does not give that when messages are
-   * lost before GST or when an equivocator shows different peers different votes, and nodes can
-   * then wait forever (lines 34 and 47 need 2f+1 votes before a timeout is even scheduled).
+   * Our own messages for this height, for the host to send again when the height makes no progress
+   * for a while. The paper assumes gossip: a message one correct process received is eventually
+   * received by all. Broadcasting once does not give that when messages are lost before GST, and
+   * nodes can then wait forever (lines 34 and 47 need 2f+1 votes before a timeout is even
+   * scheduled). Only our own: what others signed reaches a node that lacks it when that node asks
+   * a peer for what it holds (`heldAt`, the host's stall pull) — re-flooding every held message
+   * from every node cost N² gossip per stall.
    */
   rebroadcast(): EngineOutput[] {
     if (this.#height === 0 || this.#decided) return [];
-    return this.#held().map((message) => ({ type: 'broadcast', message }));
+    return this.#held()
+      .filter((message) => senderOf(message) === this.#me)
+      .map((message) => ({ type: 'broadcast', message }));
+  }
+
+  /**
+   * Every proposal and vote held for `height` if it is the height this engine runs (decided or
+   * not), else nothing: what a peer that lacks them asks for (CometBFT's reactor sends a peer the
+   * proposal and votes of its height and round that it lacks; here the peer asks). Latest rounds
+   * first, at most `max`: the rounds a lagging node is about to take part in.
+   */
+  heldAt(height: number, max: number): ConsensusMessage[] {
+    if (height !== this.#height || height === 0) return [];
+    const out: ConsensusMessage[] = [];
+    for (const round of [...this.#rounds.keys()].sort((a, b) => b - a)) {
+      const state = this.#rounds.get(round) as RoundState;
+      for (const proposal of state.proposals.values()) out.push({ kind: 'proposal', proposal });
+      for (const vote of [...state.precommits.all(), ...state.prevotes.all()])
+        out.push({ kind: 'vote', vote });
+      if (out.length >= max) break;
+    }
+    return out.slice(0, max);
   }
 
   /** Every proposal and vote held for this height. */

@@ -471,3 +471,24 @@ test('the future-round allowance bounds what one authority can make p store', ()
   feed(engine, vote(2, 'prevote', 11, null));
   assert.equal(engine.round, 11);
 });
+
+test('a stall re-sends only p’s own messages; what p holds for its height is served to a peer that asks', () => {
+  const { engine } = setup();
+  engine.start(1);
+  feed(engine, proposal(0, V), vote(1, 'prevote', 0, V), vote(2, 'prevote', 1, null));
+  const own = sent(engine.rebroadcast());
+  assert.ok(own.length > 0);
+  assert.ok(
+    own.every((m) => m.kind === 'vote' && m.vote.authority === authorities[0]),
+    "others' messages are not re-flooded",
+  );
+  const held = engine.heldAt(1, 100);
+  assert.equal(held.filter((m) => m.kind === 'proposal').length, 1, 'the proposal it holds');
+  assert.ok(
+    held.some((m) => m.kind === 'vote' && m.vote.authority === authorities[1]),
+    "others' votes too",
+  );
+  assert.equal(held[0]?.kind === 'vote' && held[0].vote.round, 1, 'latest round first');
+  assert.equal(engine.heldAt(1, 2).length, 2, 'bounded');
+  assert.deepEqual(engine.heldAt(2, 100), [], 'nothing for a height it does not run');
+});
