@@ -265,12 +265,23 @@ export class ConsortiumConsensus implements Consensus {
       log.debug({ err: (e as Error).message, peer: from, height }, 'held request failed');
       return;
     }
+    let rejected = 0;
     for (const input of raw) {
       if (this.#stopped) return;
-      const judged = this.#check.held(input, from);
-      if (judged.verdict !== 'accept') continue;
+      let judged: ReturnType<ConsensusGossipCheck['held']>;
+      try {
+        judged = this.#check.held(input, from);
+      } catch {
+        judged = { verdict: 'reject', reason: 'unreadable' };
+      }
+      if (judged.verdict !== 'accept') {
+        if (judged.verdict === 'reject') rejected++;
+        continue;
+      }
       if ('proposal' in judged.value) this.#deliverProposal(judged.value, from);
       else await this.#host.onMessage((judged.value as Envelope).message);
     }
+    if (rejected > 0)
+      log.warn({ peer: from, height, rejected }, 'a peer answered a held request with invalid messages');
   }
 }
