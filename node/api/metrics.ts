@@ -111,7 +111,7 @@ export class NodeMetrics {
   };
   readonly consensusResent = this.counter(
     'tillid_consensus_resent_total',
-    'Proposals and votes this node re-sent because a height made no progress (stall), by kind',
+    'Its own proposals and votes this node re-sent because a height made no progress (stall), by kind',
     ['kind'] as const,
   );
   readonly sync = {

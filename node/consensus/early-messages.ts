@@ -2,16 +2,19 @@
  * Admitted proposals and votes for a height this node's engine has not started yet, kept by the
  * consensus host until it starts that height.
  *
- * Why (traced in the joining test, issue 15): the engine takes messages for its own height and
- * buffers those for the next one; anything for a later height it drops. A node that catches up by
- * block sync leaves its engine at the height it was stuck on while the head moves past it, so the
- * live height's proposal and votes — which arrive during the sync, or are handed over by proposal
- * assembly as each synced block lands — reached an engine two or more heights behind and were
- * dropped. The node then started the live height holding nothing for it, the others decided it
- * without it, and it noticed only when their messages were two heights ahead: it synced two blocks
- * and met the same loss, again and again (66 catch-ups in two minutes, never proposing). Only a
- * re-send after a stall brought the messages back, which is why a 1 s stall threshold hid it and
- * 3 s did not.
+ * Why (traced in the joining test with the stall re-send at 3 s, issue 15): the engine takes
+ * messages for its own height and buffers those for the next one; anything for a later height it
+ * dropped. A node catching up by block sync leaves its engine on the height it was stuck on while
+ * the head moves past it, so the live height's proposal and votes — arriving during the sync, or
+ * handed over by proposal assembly as each synced block landed — reached an engine two or more
+ * heights behind and were dropped (the newcomer's engine, started at 28 after a sync to 27, had
+ * dropped height 28's proposal and 7 of its votes; started at 36 after syncs to 35, it had
+ * dropped the proposals of 31, 33 and 35 and 44 votes). It then ran the live height holding
+ * nothing for it, the others decided it without it, and it noticed only when their messages were
+ * three heights past its head (admission ignores those: 8 proposals and 64 votes in that run),
+ * then synced two blocks and met the same loss: 12 batches of two blocks in 31 s. Only a re-send
+ * after a stall brought the messages back, so a 1 s threshold hid it and 3 s did not. The
+ * messages that admission ignored are asked for once caught up (host.ts #joinLiveHeight).
  *
  * Bounded like the engine's own next-height buffer: only heights up to head + MAX_HEIGHTS_AHEAD
  * (admission refuses further ones), at most `perAuthority` messages per authority and height, no
