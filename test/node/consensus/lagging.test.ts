@@ -6,9 +6,10 @@
  * height's proposal and votes — its engine dropped them while it was still syncing — fell two
  * heights behind, synced two blocks, and met the same loss again; with the stall re-send at 3 s
  * nothing brought the messages back, and the three others changed round at each of its turns.
- * On the code before the fix this failed 4 of 4 runs with the re-send at 3 s (2, 4, 12 and 23
- * block-sync requests after catching up) and 1 of 2 at 1 s (39); a node that slipped back into
- * live consensus did so only by chance, at one of its own missed turns.
+ * On the code before the fix it kept fetching blocks after catching up (block-sync requests of
+ * two blocks: 2, 4, 12, 18 and 23 of them in five runs with the re-send at 3 s, 39 in one of two
+ * at 1 s); a node that slipped back into live consensus did so only by chance, at one of its own
+ * missed turns.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -26,9 +27,9 @@ import {
 
 const height = async (node: NodeProcess): Promise<number> => (await getJson(`${node.url}/v1/status`)).height;
 const blockAt = (node: NodeProcess, h: number) => getJson(`${node.url}/v1/blocks/${h}`);
-const syncRequests = async (node: NodeProcess): Promise<number> => {
+const syncedBlocks = async (node: NodeProcess): Promise<number> => {
   const text = await (await fetch(`${node.url}/metrics`)).text();
-  return Number(/^tillid_sync_requests_total\{side="fetched"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  return Number(/^tillid_sync_blocks_total\{side="fetched"\} (\d+)/m.exec(text)?.[1] ?? 0);
 };
 
 test('an authority restarted behind by many heights catches up and proposes a finalized block', async (t) => {
@@ -58,12 +59,13 @@ test('an authority restarted behind by many heights catches up and proposes a fi
   nodes[3] = await startNodeProcess(configs[3] as string, { TILLID_BLOCK_INTERVAL_MS: '500' });
   const restarted = nodes[3];
   const atRestart = await height(first);
-  // Caught up: at the others' head or one short of it (one behind while it decides that height).
+  // Caught up: at the others' head or one short of it (they may finalize a height while the batch
+  // travels; fetching that one is still catching up, and allowed for below).
   await waitFor(async () => {
     const [own, theirs] = [await height(restarted), await height(first)];
     return own >= atRestart && own >= theirs - 1 ? true : undefined;
   }, 120_000);
-  const syncsWhenCaughtUp = await syncRequests(restarted);
+  const syncedWhenCaughtUp = await syncedBlocks(restarted);
 
   // Its turns come every fourth height: a block it proposed is final on a node that never stopped.
   let checked = atRestart;
@@ -81,10 +83,10 @@ test('an authority restarted behind by many heights catches up and proposes a fi
   await waitFor(async () => ((await height(restarted)) >= at ? true : undefined), 60_000);
   assert.equal((await blockAt(restarted, at)).hash, proposed.hash);
   // Once caught up it followed by consensus, as the operator sees on /metrics: before the fix it
-  // kept falling two heights behind and asking for two blocks at a time (4 and 11 more requests in
-  // two runs on main). One more request is allowed for a box too loaded to keep up for a moment.
-  const extra = (await syncRequests(restarted)) - syncsWhenCaughtUp;
-  t.diagnostic(`its block at height ${at}; ${extra} block-sync requests after catching up`);
-  assert.ok(extra <= 1, `${extra} block-sync requests after catching up`);
+  // kept falling two heights behind and fetching them two blocks at a time. Two blocks are allowed
+  // for the heights finalized while its catch-up travelled.
+  const extra = (await syncedBlocks(restarted)) - syncedWhenCaughtUp;
+  t.diagnostic(`its block at height ${at}; ${extra} blocks fetched by sync after catching up`);
+  assert.ok(extra <= 2, `${extra} blocks fetched by sync after catching up`);
   await assertChainVerifies(dir, { api: restarted.url });
 });
