@@ -32,7 +32,7 @@ const syncedBlocks = async (node: NodeProcess): Promise<number> => {
   return Number(/^tillid_sync_blocks_total\{side="fetched"\} (\d+)/m.exec(text)?.[1] ?? 0);
 };
 
-test('an authority restarted behind by many heights catches up and proposes a finalized block', async (t) => {
+test('an authority restarted behind by many heights catches up, keeps up and proposes a finalized block', async (t) => {
   const dir = tempDir(t);
   const configs = await initLocalNetwork(dir, 4, 'tillid-lagging');
   // Empty blocks a second apart (the joining test's pace): after each commit a node without work
@@ -48,27 +48,42 @@ test('an authority restarted behind by many heights catches up and proposes a fi
   // Bounds, not speed targets: four node processes on a loaded 2-core box are slow to listen and connect.
   await waitFor(async () => ((await height(first)) >= 3 ? true : undefined), 120_000);
 
-  // Down while the other three finalize well past admission's window of two heights.
-  await stopNodeProcess(nodes[3] as NodeProcess, 'SIGKILL');
-  const atStop = await height(first);
-  await waitFor(async () => ((await height(first)) >= atStop + 12 ? true : undefined), 120_000);
-
-  // Restarted with the pace a node gets from `tillid network join` and the defaults (half a second
-  // after a commit before the next height, as the joining test's newcomer): its engine starts a
-  // height later than the others', so the live height's first messages always come before it.
-  nodes[3] = await startNodeProcess(configs[3] as string, { TILLID_BLOCK_INTERVAL_MS: '500' });
-  const restarted = nodes[3];
-  const atRestart = await height(first);
-  // Caught up: at the others' head or one short of it (they may finalize a height while the batch
-  // travels; fetching that one is still catching up, and allowed for below).
-  await waitFor(async () => {
-    const [own, theirs] = [await height(restarted), await height(first)];
-    return own >= atRestart && own >= theirs - 1 ? true : undefined;
-  }, 120_000);
-  const syncedWhenCaughtUp = await syncedBlocks(restarted);
+  // Three times: down while the other three finalize well past admission's window of two heights,
+  // then restarted. Whether a node behind by sync loses the live height's messages depends on where
+  // in a height its catch-up lands; before the fix one landing between heights could still slip in
+  // (about one run in three on a quiet box), three in a row rarely do.
+  let restarted = nodes[3] as NodeProcess;
+  let since = 0;
+  for (let round = 1; round <= 3; round++) {
+    await stopNodeProcess(restarted, 'SIGKILL');
+    const atStop = await height(first);
+    await waitFor(async () => ((await height(first)) >= atStop + 12 ? true : undefined), 120_000);
+    // Restarted with the pace a node gets from `tillid network join` and the defaults (half a
+    // second after a commit before the next height, as the joining test's newcomer): its engine
+    // starts a height later than the others', so the live height's first messages come before it.
+    restarted = await startNodeProcess(configs[3] as string, { TILLID_BLOCK_INTERVAL_MS: '500' });
+    nodes[3] = restarted;
+    const atRestart = await height(first);
+    since = since || atRestart;
+    // Caught up: at the others' head or one short of it (they may finalize a height while the
+    // batch travels; fetching that one is still catching up, and allowed for below).
+    await waitFor(async () => {
+      const [own, theirs] = [await height(restarted), await height(first)];
+      return own >= atRestart && own >= theirs - 1 ? true : undefined;
+    }, 120_000);
+    const fetchedWhenCaughtUp = await syncedBlocks(restarted);
+    // Then it follows by consensus for two of its turns, as the operator sees on /metrics: before
+    // the fix it kept falling two heights behind and fetching them two blocks at a time.
+    const from = await height(first);
+    await waitFor(async () => ((await height(first)) >= from + 8 ? true : undefined), 120_000);
+    await waitFor(async () => ((await height(restarted)) >= from + 8 ? true : undefined), 60_000);
+    const extra = (await syncedBlocks(restarted)) - fetchedWhenCaughtUp;
+    t.diagnostic(`restart ${round}: ${extra} blocks fetched by sync after catching up`);
+    assert.ok(extra <= 2, `restart ${round}: ${extra} blocks fetched by sync after catching up`);
+  }
 
   // Its turns come every fourth height: a block it proposed is final on a node that never stopped.
-  let checked = atRestart;
+  let checked = since;
   const proposed = await waitFor(async () => {
     const head = await height(first);
     for (; checked <= head; checked++) {
@@ -82,11 +97,6 @@ test('an authority restarted behind by many heights catches up and proposes a fi
   await waitFor(async () => ((await height(first)) > at + 2 ? true : undefined), 60_000);
   await waitFor(async () => ((await height(restarted)) >= at ? true : undefined), 60_000);
   assert.equal((await blockAt(restarted, at)).hash, proposed.hash);
-  // Once caught up it followed by consensus, as the operator sees on /metrics: before the fix it
-  // kept falling two heights behind and fetching them two blocks at a time. Two blocks are allowed
-  // for the heights finalized while its catch-up travelled.
-  const extra = (await syncedBlocks(restarted)) - syncedWhenCaughtUp;
-  t.diagnostic(`its block at height ${at}; ${extra} blocks fetched by sync after catching up`);
-  assert.ok(extra <= 2, `${extra} blocks fetched by sync after catching up`);
+  t.diagnostic(`its block at height ${at}`);
   await assertChainVerifies(dir, { api: restarted.url });
 });
