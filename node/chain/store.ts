@@ -143,6 +143,9 @@ export class ChainStore implements ChainStorage {
       keyEncoding: 'utf8',
       valueEncoding: 'utf8',
       createIfMissing: options.createIfMissing ?? true,
+      // 16 MB instead of LevelDB's 4 MB: a block writes ~1,500 tree pages (~0.7 MB), and a larger
+      // memtable flushes and compacts less often. Measured in bench:blocks (README "Benchmarks").
+      writeBufferSize: 16 << 20,
     });
     try {
       await db.open();
