@@ -74,10 +74,11 @@ class Update {
   readonly pages = new Map<string, Uint8Array>();
   readonly replaced: string[] = [];
   readonly reader: TreePageReader;
-  readonly height: number | undefined;
+  /** The id prefix of the records this update writes (pages.ts `recordId`). */
+  readonly prefix: string;
   constructor(reader: TreePageReader, height: number | undefined) {
     this.reader = reader;
-    this.height = height;
+    this.prefix = recordId('', height);
   }
   /** An internal node at `depth`; one heading a page (depth a multiple of PAGE_LEVELS) is stored. */
   internal(left: TreeNode, right: TreeNode, depth: number): InternalNode {
@@ -86,7 +87,7 @@ class Update {
     return node;
   }
   store(node: InternalNode | LeafNode): void {
-    const id = recordId(hexOf(node.h), this.height);
+    const id = this.prefix + hexOf(node.h);
     this.pages.set(id, encodePage(node));
     node.record = id;
   }
@@ -153,8 +154,13 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
     const split = splitAt(items, depth, lo, hi);
     const left = update(u, node.left, depth + 1, items, lo, split);
     const right = update(u, node.right, depth + 1, items, split, hi);
-    // Values written again unchanged leave the node as it was: nothing to hash or store.
-    if (left.h.equals(node.left.h) && right.h.equals(node.right.h)) return node;
+    // Values written again unchanged leave the node as it was: nothing to hash or store. (The same
+    // object, an untouched side, needs no comparison.)
+    if (
+      (left === node.left || left.h.equals(node.left.h)) &&
+      (right === node.right || right.h.equals(node.right.h))
+    )
+      return node;
     out = u.internal(left, right, depth);
   }
   if (node.record !== undefined) u.replaced.push(node.record);
