@@ -166,6 +166,7 @@ export class Chain {
         {
           pages: execution.treePages,
           replaced: execution.replacedTreePages ?? [],
+          ...(execution.treeRootRecord === undefined ? {} : { rootRecord: execution.treeRootRecord }),
           ...(execution.tree ? { tree: execution.tree } : {}),
         },
         await this.#pruneStep(head.height),
@@ -217,8 +218,13 @@ export class Chain {
   }
 
   /** A stored page of the state tree (state/commitment/pages.ts), for proofs. */
-  treePage(hash: Hex): Uint8Array | undefined {
-    return this.#store.treePage(hash);
+  treePage(id: string): Uint8Array | undefined {
+    return this.#store.treePage(id);
+  }
+
+  /** The id of the record a root heads, when it is keyed by height (state/commitment/pages.ts). */
+  rootRecord(root: Hex): string | undefined {
+    return this.#store.rootRecord(root);
   }
 
   /** The tree under `root` in memory, when the store holds it (the recent heads'). */

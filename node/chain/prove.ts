@@ -52,9 +52,9 @@ async function attempt(chain: Chain, spec: ReadSpec): Promise<ProvenRead> {
   const older = new Map<Hex, TreeNode>();
   const reader: StateReader & TreePageReader = {
     get: (k) => chain.readState(k),
-    treePage: (h) => chain.treePage(h),
+    treePage: (id) => chain.treePage(id),
     treeRoot: (root) => {
-      const held = chain.treeRoot(root) ?? older.get(root) ?? refNode(root);
+      const held = chain.treeRoot(root) ?? older.get(root) ?? refNode(root, chain.rootRecord(root));
       older.set(root, held);
       return held;
     },

@@ -24,20 +24,44 @@ import type { Hex } from '../protocol/hash.ts';
 import type { TreePageReader } from '../state/commitment/tree.ts';
 import { pathRecords } from '../state/commitment/tree.ts';
 
-/** What a commit prunes: the stale list of `height` (when due), sparing `keep`. */
+/** What a commit prunes: the stale list of `height` (when due), sparing `keep` (record ids). */
 export interface PruneStep {
   readonly height?: number;
-  readonly keep: ReadonlySet<Hex>;
+  readonly keep: ReadonlySet<string>;
 }
 
 export const staleListKey = (height: number): Buffer => Buffer.from(`S:${String(height).padStart(12, '0')}`);
 
-/** The records (pages) a block took out of the tree, as concatenated hash bytes (32 each). */
-export function staleRecords(replaced: readonly Hex[], created: ReadonlyMap<Hex, Uint8Array>): Buffer {
-  const out = Buffer.allocUnsafe(replaced.length * 32);
-  let at = 0;
-  for (const hash of replaced) if (!created.has(hash)) at += out.write(hash, at, 32, 'hex');
-  return out.subarray(0, at);
+/**
+ * The records (pages) a block took out of the tree, by id (pages.ts): a format byte (1), then 36
+ * bytes each, the height (4 bytes big-endian; 0xffffffff for a record keyed by its hash alone)
+ * and the hash. Lists of the format before are 32 hash bytes each: a multiple of 32 bytes, never
+ * odd as these are.
+ */
+export function staleRecords(replaced: readonly string[], created: ReadonlyMap<string, Uint8Array>): Buffer {
+  const out = Buffer.allocUnsafe(1 + replaced.length * 36);
+  out[0] = 1;
+  let at = 1;
+  for (const id of replaced) {
+    if (created.has(id)) continue;
+    if (id.length === 64) at += out.write('ffffffff', at, 4, 'hex');
+    at += out.write(id, at, 36, 'hex');
+  }
+  return out.subarray(0, at === 1 ? 0 : at);
+}
+
+/** The record ids on a stored stale list, of either format. */
+export function staleIds(list: Buffer): string[] {
+  const ids: string[] = [];
+  if (list.length % 2 === 0) {
+    for (let at = 0; at + 32 <= list.length; at += 32) ids.push(list.toString('hex', at, at + 32));
+    return ids;
+  }
+  for (let at = 1; at + 36 <= list.length; at += 36) {
+    const id = list.toString('hex', at, at + 36);
+    ids.push(id.startsWith('ffffffff') ? id.slice(8) : id);
+  }
+  return ids;
 }
 
 /** The height whose stale list the commit of `head` deletes, with `retention` heights kept. */
@@ -49,13 +73,13 @@ export const pruneHeight = (head: number, retention: number): number | undefined
  * along them is still served. Memoized per root (nodes never change, so neither does a path).
  */
 export class PinnedPaths {
-  readonly #paths = new Map<Hex, readonly Hex[]>();
+  readonly #paths = new Map<Hex, readonly string[]>();
   readonly #key: string;
   constructor(key: string) {
     this.#key = key;
   }
-  records(reader: TreePageReader, roots: readonly Hex[]): Set<Hex> {
-    const keep = new Set<Hex>();
+  records(reader: TreePageReader, roots: readonly Hex[]): Set<string> {
+    const keep = new Set<string>();
     for (const root of roots) {
       let path = this.#paths.get(root);
       if (path === undefined) {

@@ -65,6 +65,7 @@ export async function verifyChain(
       state.apply(execution.writes, {
         root: execution.stateRoot,
         pages: execution.treePages,
+        ...(execution.treeRootRecord === undefined ? {} : { rootRecord: execution.treeRootRecord }),
         ...(execution.tree ? { tree: execution.tree } : {}),
       });
       parent = headOf(block);

@@ -127,10 +127,12 @@ export interface Execution {
   readonly writes: ReadonlyMap<string, Json>;
   /** The state tree's root after the block (state/commitment/tree.ts). */
   readonly stateRoot: Hex;
-  /** The tree pages the block created, stored with it (content-addressed, never overwritten). */
-  readonly treePages: ReadonlyMap<Hex, Uint8Array>;
-  /** The stored pages of the previous tree this block replaced: pruning's stale list. */
-  readonly replacedTreePages?: readonly Hex[];
+  /** The tree pages the block created, by record id (keyed by this block's height and their hash). */
+  readonly treePages: ReadonlyMap<string, Uint8Array>;
+  /** The stored pages of the previous tree this block replaced, by record id: pruning's stale list. */
+  readonly replacedTreePages?: readonly string[];
+  /** The id of the record the new root heads (state/commitment/pages.ts). */
+  readonly treeRootRecord?: string;
   /** The new tree in memory (sharing the unchanged part with the old one): the store keeps the head's. */
   readonly tree?: TreeNode;
 }
@@ -214,7 +216,7 @@ export function executeBlock(
     block.set(receiptKey(item.hash), receipt as unknown as Json);
   }
   // One batched tree update per block: nodes shared by many writes are re-hashed once.
-  const tree = updateTree(base, previousStateRoot, block.writes);
+  const tree = updateTree(base, previousStateRoot, block.writes, ctx.height);
   return {
     included,
     dropped,
@@ -222,6 +224,7 @@ export function executeBlock(
     stateRoot: tree.root,
     treePages: tree.pages,
     replacedTreePages: tree.replaced,
+    ...(tree.rootRecord === undefined ? {} : { treeRootRecord: tree.rootRecord }),
     tree: tree.tree,
   };
 }

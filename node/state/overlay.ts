@@ -33,20 +33,24 @@ export class StateOverlay implements StateWriter {
  */
 export class MemoryState implements StateReader, TreePageReader {
   readonly #values = new Map<string, Json>();
-  readonly #pages = new Map<Hex, Uint8Array>();
+  readonly #pages = new Map<string, Uint8Array>();
+  readonly #rootRecords = new Map<Hex, string>();
   #root: Hex = EMPTY_ROOT;
   #tree: TreeNode | undefined;
   get(key: string): Json | undefined {
     return this.#values.get(key);
   }
-  treePage(hash: Hex): Uint8Array | undefined {
-    return this.#pages.get(hash);
+  treePage(id: string): Uint8Array | undefined {
+    return this.#pages.get(id);
+  }
+  rootRecord(root: Hex): string | undefined {
+    return this.#rootRecords.get(root);
   }
   treeRoot(root: Hex): TreeNode | undefined {
     return root === this.#root ? this.#tree : undefined;
   }
-  /** The stored pages (hashes), for tests of what storage holds. */
-  pageHashes(): Hex[] {
+  /** The stored pages (record ids), for tests of what storage holds. */
+  pageHashes(): string[] {
     return [...this.#pages.keys()];
   }
   /** The root of the tree over everything applied so far. */
@@ -59,11 +63,13 @@ export class MemoryState implements StateReader, TreePageReader {
    */
   apply(
     writes: ReadonlyMap<string, Json>,
-    tree?: { root: Hex; pages: ReadonlyMap<Hex, Uint8Array>; tree?: TreeNode },
+    tree?: { root: Hex; pages: ReadonlyMap<string, Uint8Array>; tree?: TreeNode; rootRecord?: string },
   ): void {
     for (const [k, v] of writes) this.#values.set(k, v);
     const update = tree ?? updateTree(this, this.#root, writes);
     for (const [h, n] of update.pages) this.#pages.set(h, n);
+    if (update.rootRecord !== undefined && update.rootRecord !== update.root)
+      this.#rootRecords.set(update.root, update.rootRecord);
     this.#root = update.root;
     this.#tree = update.tree;
   }

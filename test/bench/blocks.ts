@@ -133,7 +133,8 @@ const db = new ClassicLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer
 await db.open();
 let treeRecords = 0;
 for await (const key of db.keys())
-  if (key[1] === 0x3a && (key[0] === 0x50 || key[0] === 0x54 || key[0] === 0x74)) treeRecords++; // P:, T:, t:
+  if (key[1] === 0x3a && (key[0] === 0x48 || key[0] === 0x50 || key[0] === 0x54 || key[0] === 0x74))
+    treeRecords++; // H:, P:, T:, t:
 await db.compactRange(Buffer.alloc(0), Buffer.alloc(64, 0xff));
 await db.close();
 const bytes = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);

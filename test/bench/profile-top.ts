@@ -2,7 +2,10 @@
  * Where the CPU went, summed over every V8 .cpuprofile in a directory (as `--cpu-prof DIR` of
  * bench:wan or bench:network leaves them, one per node): self time per function and per source
  * file, the largest first, as a share of all sampled time. Idle (the event loop waiting) and
- * program/GC pseudo-frames are listed as such, so "busy" excludes waiting.
+ * program/GC pseudo-frames are listed as such, so "busy" excludes waiting. Then inclusive time per
+ * function (itself and everything it called, each sample counted once per function on its stack),
+ * which names the operations — a block's execution, the tree update, a commit — rather than
+ * the leaves they spend it in.
  *
  *   node test/bench/profile-top.ts DIR [--top 25]
  */
@@ -13,6 +16,7 @@ import { parseArgs } from 'node:util';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -37,17 +41,25 @@ const walk = (d: string) => {
 walk(dir);
 
 const byFunction = new Map<string, number>();
+const inclusive = new Map<string, number>();
 const byFile = new Map<string, number>();
 let total = 0;
 let idle = 0;
-const short = (url: string) =>
-  url
+const nameOf = (f: ProfileNode['callFrame']): string => {
+  const where = f.url ? short(f.url) : f.functionName;
+  return `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+};
+function short(url: string): string {
+  return url
     .replace(/^file:\/\//, '')
     .replace(/^.*\/node_modules\//, 'node_modules/')
     .replace(/^.*\/wt\/[^/]+\//, '');
+}
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
   profile.samples.forEach((id, k) => {
     const us = profile.timeDeltas[k] ?? 0;
     const f = frames.get(id);
@@ -58,8 +70,15 @@ for (const file of files) {
       return;
     }
     const where = f.url ? short(f.url) : f.functionName;
-    const fn = `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
+    const fn = nameOf(f);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    // Once per function on the stack, however often it recurses.
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = frames.get(at);
+      if (frame && frame.functionName !== '(root)') onStack.add(nameOf(frame));
+    }
+    for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
     const pkg = where.startsWith('node_modules/')
       ? where
           .split('/')
@@ -83,3 +102,4 @@ console.log(
 );
 print('self time by file or package', byFile);
 print('self time by function', byFunction);
+print('inclusive time by function (itself and what it called)', inclusive);

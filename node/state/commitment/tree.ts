@@ -29,6 +29,8 @@ import {
   type LeafNode,
   leafNode,
   PAGE_LEVELS,
+  REF,
+  recordId,
   refNode,
   resolve,
   type TreeNode,
@@ -60,20 +62,23 @@ const bitOf = (keyHash: Uint8Array, depth: number): number =>
 
 /** The tree under `root`: the reader's own copy in memory, else a reference resolved from pages. */
 export const treeAt = (reader: TreePageReader, root: Hex): TreeNode =>
-  reader.treeRoot?.(root) ?? refNode(root);
+  reader.treeRoot?.(root) ?? refNode(root, reader.rootRecord?.(root));
 
 interface Item {
   readonly keyHash: Buffer;
   readonly valueHash: Buffer;
 }
 
-/** What one update produces: the pages it creates, by hash, and the stored records it replaces. */
+/** What one update produces: the pages it creates, by record id, and the stored records it replaces. */
 class Update {
-  readonly pages = new Map<Hex, Uint8Array>();
-  readonly replaced: Hex[] = [];
+  readonly pages = new Map<string, Uint8Array>();
+  readonly replaced: string[] = [];
   readonly reader: TreePageReader;
-  constructor(reader: TreePageReader) {
+  /** The id prefix of the records this update writes (pages.ts `recordId`). */
+  readonly prefix: string;
+  constructor(reader: TreePageReader, height: number | undefined) {
     this.reader = reader;
+    this.prefix = recordId('', height);
   }
   /** An internal node at `depth`; one heading a page (depth a multiple of PAGE_LEVELS) is stored. */
   internal(left: TreeNode, right: TreeNode, depth: number): InternalNode {
@@ -82,9 +87,9 @@ class Update {
     return node;
   }
   store(node: InternalNode | LeafNode): void {
-    const hex = hexOf(node.h);
-    this.pages.set(hex, encodePage(node));
-    node.record = hex;
+    const id = this.prefix + hexOf(node.h);
+    this.pages.set(id, encodePage(node));
+    node.record = id;
   }
 }
 
@@ -95,13 +100,22 @@ class Update {
  * not change with the old one), and the pages it created (to store with the block). The result
  * depends only on the resulting key-value set, never on the order of `writes`. `replaced` names
  * the stored records of the old tree the update rewrote: they are no longer in the new tree (a
- * hash names one position, so nothing else shares them) — pruning's stale list.
+ * hash names one position, so nothing else shares them) — pruning's stale list. With `height` (the
+ * block's), the pages are records keyed by height and hash, else by hash alone (pages.ts); either
+ * way the roots and proofs are the same. `rootRecord` is the id of the record the root heads.
  */
 export function updateTree(
   reader: TreePageReader,
   root: Hex,
   writes: ReadonlyMap<string, Json>,
-): { root: Hex; tree: TreeNode; pages: Map<Hex, Uint8Array>; replaced: Hex[] } {
+  height?: number,
+): {
+  root: Hex;
+  tree: TreeNode;
+  pages: Map<string, Uint8Array>;
+  replaced: string[];
+  rootRecord: string | undefined;
+} {
   const items: Item[] = [];
   for (const [key, value] of writes)
     items.push({
@@ -109,11 +123,12 @@ export function updateTree(
       valueHash: sha256(canonicalBytes(value)),
     });
   items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
-  const u = new Update(reader);
+  const u = new Update(reader, height);
   const tree = update(u, treeAt(reader, root), 0, items, 0, items.length);
   // The root heads a record even when it is a leaf (a state of one key).
   if (tree.kind === LEAF && tree.record === undefined) u.store(tree);
-  return { root: hexOf(tree.h), tree, pages: u.pages, replaced: u.replaced };
+  const rootRecord = tree.kind === REF ? tree.hex : tree.kind === EMPTY ? undefined : tree.record;
+  return { root: hexOf(tree.h), tree, pages: u.pages, replaced: u.replaced, rootRecord };
 }
 
 /** The subtree `node` at `depth` with `items[lo, hi)` written into it. */
@@ -139,8 +154,13 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
     const split = splitAt(items, depth, lo, hi);
     const left = update(u, node.left, depth + 1, items, lo, split);
     const right = update(u, node.right, depth + 1, items, split, hi);
-    // Values written again unchanged leave the node as it was: nothing to hash or store.
-    if (left.h.equals(node.left.h) && right.h.equals(node.right.h)) return node;
+    // Values written again unchanged leave the node as it was: nothing to hash or store. (The same
+    // object, an untouched side, needs no comparison.)
+    if (
+      (left === node.left || left.h.equals(node.left.h)) &&
+      (right === node.right || right.h.equals(node.right.h))
+    )
+      return node;
     out = u.internal(left, right, depth);
   }
   if (node.record !== undefined) u.replaced.push(node.record);
@@ -207,10 +227,10 @@ export function provePath(
   }
 }
 
-/** The hashes of the stored records on `key`'s path under `root`, root first: what its proof reads. */
-export function pathRecords(reader: TreePageReader, root: Hex, key: string): Hex[] {
+/** The ids of the stored records on `key`'s path under `root`, root first: what its proof reads. */
+export function pathRecords(reader: TreePageReader, root: Hex, key: string): string[] {
   const keyHash = Buffer.from(keyHashOf(key), 'hex');
-  const path: Hex[] = [];
+  const path: string[] = [];
   let next = treeAt(reader, root);
   for (let depth = 0; ; depth++) {
     const node = resolve(reader, next);

@@ -7,7 +7,7 @@ import { verifyChain } from '../../../node/chain/verify.ts';
 import type { Block } from '../../../node/protocol/block.ts';
 import { Signer } from '../../../node/protocol/signature.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
-import { refNode, resolve, type TreeNode } from '../../../node/state/commitment/pages.ts';
+import { recordHash, refNode, resolve, type TreeNode } from '../../../node/state/commitment/pages.ts';
 import { proveKey, stateProofProblem } from '../../../node/state/commitment/proof.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
@@ -118,6 +118,84 @@ test('with two authorities, one signature is not a quorum', async (t) => {
   await chain.close();
 });
 
+/** The pages a store holds keyed by height (`H:`), by record id. */
+async function heightKeyedPages(db: ClassicLevel<Buffer, Buffer>): Promise<Map<string, Uint8Array>> {
+  const pages = new Map<string, Uint8Array>();
+  for await (const [key, page] of db.iterator({ gte: Buffer.from('H:'), lt: Buffer.from('H;') }))
+    pages.set(key.toString('hex', 2), page);
+  return pages;
+}
+/** Deletes the records of the format keyed by height: its pages (`H:`) and its root index (`R:`). */
+async function dropHeightKeys(
+  db: ClassicLevel<Buffer, Buffer>,
+  batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>,
+): Promise<void> {
+  for (const prefix of ['H', 'R'])
+    for await (const key of db.keys({ gte: Buffer.from(`${prefix}:`), lt: Buffer.from(`${prefix};`) }))
+      batch.del(key);
+}
+/** A page as the format before heights wrote it: references by hash alone (tag 3, not 4). */
+function pageByHash(page: Uint8Array): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < page.length; ) {
+    const tag = page[i++] as number;
+    if (tag === 4) {
+      out.push(3, ...page.subarray(i + 4, i + 36));
+      i += 36;
+      continue;
+    }
+    const size = tag === 0 ? 64 : tag === 3 ? 32 : 0;
+    out.push(tag, ...page.subarray(i, i + size));
+    i += size;
+  }
+  return Buffer.from(out);
+}
+
+test('a store from before heights (pages under their hash alone, `P:`) still proves old keys, extends the tree, and its next pages are keyed by height', async (t) => {
+  const dir = tempDir(t);
+  let chain = await Chain.open(dir, genesis, modules);
+  const b1 = await produce(chain, 20);
+  for (let i = 0; i < 3; i++) await produce(chain, 10);
+  const oldRoot = chain.head.stateRoot;
+  await chain.close();
+
+  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const pages = await heightKeyedPages(db);
+  assert.ok(pages.size > 5, 'the chain wrote tree pages keyed by height');
+  const batch = db.batch();
+  await dropHeightKeys(db, batch);
+  for (const [id, page] of pages) {
+    const height = Buffer.from(id.slice(0, 8), 'hex');
+    batch.put(
+      Buffer.concat([Buffer.from('P:'), Buffer.from(recordHash(id), 'hex')]),
+      Buffer.concat([pageByHash(page), height]),
+    );
+  }
+  await batch.write({ sync: true });
+  assert.equal((await heightKeyedPages(db)).size, 0);
+  await db.close();
+
+  chain = await Chain.open(dir, genesis, modules);
+  const receiptKey = `tx/${transactionHash(b1.transactions[0] as never)}`;
+  const reader = { get: (k: string) => chain.readState(k), treePage: (h: string) => chain.treePage(h) };
+  assert.equal(stateProofProblem(oldRoot, proveKey(reader, oldRoot, receiptKey)), undefined);
+  await produce(chain, 10);
+  // The new block's pages are keyed by height, and refer to the old ones by hash.
+  assert.equal(
+    stateProofProblem(chain.head.stateRoot, proveKey(reader, chain.head.stateRoot, receiptKey)),
+    undefined,
+  );
+  await chain.close();
+  const db2 = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const written = await heightKeyedPages(db2);
+  await db2.close();
+  assert.ok(written.size > 0 && [...written.keys()].every((id) => Number.parseInt(id.slice(0, 8), 16) === 5));
+  const store = await ChainStore.open(dir);
+  const verdict = await verifyChain(storeSource(store), genesis, modules);
+  await store.close();
+  assert.deepEqual(verdict, { ok: true, height: 5, headHash: verdict.ok ? verdict.headHash : '' });
+});
+
 test('a store from before pages (one node per record: `t:<hex>` text, or 65-byte `T:` before node heights) still proves old keys and extends the tree', async (t) => {
   const dir = tempDir(t);
   let chain = await Chain.open(dir, genesis, modules);
@@ -128,9 +206,7 @@ test('a store from before pages (one node per record: `t:<hex>` text, or 65-byte
   // Rewrite every page's nodes the way the versions before pages stored them, one node per
   // record, and drop the pages.
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  const pages = new Map<string, Uint8Array>();
-  for await (const [key, record] of db.iterator({ gte: Buffer.from('P:'), lt: Buffer.from('P;') }))
-    pages.set(key.toString('hex', 2), record.subarray(0, record.length - 4));
+  const pages = await heightKeyedPages(db);
   const nodes = new Map<string, Buffer>();
   const collect = (node: TreeNode): void => {
     if (node.kind === 0)
@@ -140,10 +216,11 @@ test('a store from before pages (one node per record: `t:<hex>` text, or 65-byte
     collect(node.left);
     collect(node.right);
   };
-  for (const hash of pages.keys()) collect(resolve({ treePage: (h) => pages.get(h) }, refNode(hash)));
+  for (const id of pages.keys())
+    collect(resolve({ treePage: (h) => pages.get(h) }, refNode(recordHash(id), id)));
   assert.ok(nodes.size > 50, 'the chain wrote tree pages');
   const batch = db.batch();
-  for (const hash of pages.keys()) batch.del(Buffer.concat([Buffer.from('P:'), Buffer.from(hash, 'hex')]));
+  await dropHeightKeys(db, batch);
   // Half as hex text (`t:`), half as the bare 65 bytes under `T:` (before records carried the
   // height that wrote them, for pruning).
   for (const [i, [hash, node]] of [...nodes].entries()) {

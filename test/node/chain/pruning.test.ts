@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { Chain } from '../../../node/chain/chain.ts';
 import { proveRead } from '../../../node/chain/prove.ts';
-import { pruneHeight } from '../../../node/chain/pruning.ts';
+import { pruneHeight, staleIds, staleRecords } from '../../../node/chain/pruning.ts';
 import { ChainStore, type Head } from '../../../node/chain/store.ts';
 import { verifyChain } from '../../../node/chain/verify.ts';
 import { validateConfig } from '../../../node/config.ts';
@@ -32,11 +32,11 @@ import { castOfCase, contractsGenesis } from '../../contracts.ts';
 import { commitBlock } from '../../fixtures/commit.ts';
 import { anchorTx, devGenesis, getJson, startTestNode, tempDir, waitFor } from '../../helpers.ts';
 
-/** Every record (page) reachable from `root`. */
-function reachable(reader: TreePageReader, root: Hex, into = new Set<Hex>()): Set<Hex> {
-  const stack = root === EMPTY_ROOT ? [] : [root];
+/** Every record (page) reachable from `root`, by id (pages.ts). */
+function reachable(reader: TreePageReader, root: Hex, into = new Set<string>()): Set<string> {
+  const stack = root === EMPTY_ROOT ? [] : [reader.rootRecord?.(root) ?? root];
   while (stack.length > 0) {
-    const hash = stack.pop() as Hex;
+    const hash = stack.pop() as string;
     if (into.has(hash)) continue;
     const page = reader.treePage(hash);
     assert.ok(page, `page ${hash} under ${root} is in the store`);
@@ -46,13 +46,14 @@ function reachable(reader: TreePageReader, root: Hex, into = new Set<Hex>()): Se
   return into;
 }
 
-/** The tree-page hashes stored under `P:` in a closed store's directory. */
-async function storedNodes(dir: string): Promise<Set<Hex>> {
+/** The ids of the tree pages stored under `P:` (by hash) and `H:` (by height and hash) in a closed store's directory. */
+async function storedNodes(dir: string): Promise<Set<string>> {
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   await db.open();
-  const out = new Set<Hex>();
-  for await (const key of db.keys({ gte: Buffer.from('P:'), lt: Buffer.from('P;') }))
-    out.add(key.toString('hex', 2));
+  const out = new Set<string>();
+  for (const prefix of ['P', 'H'])
+    for await (const key of db.keys({ gte: Buffer.from(`${prefix}:`), lt: Buffer.from(`${prefix};`) }))
+      out.add(key.toString('hex', 2));
   await db.close();
   return out;
 }
@@ -67,12 +68,18 @@ function prng(seed: number): () => number {
 }
 
 test('with a retention of R heights, the last R + 1 trees stay whole and nothing else is left; values set back survive', async (t) => {
-  // The last case has keys enough for trees of several pages (state/commitment/pages.ts).
-  for (const [seed, retention, keySpace, perBlock] of [
-    [1, 1, 12, 6],
-    [2, 2, 12, 6],
-    [3, 4, 12, 6],
-    [4, 3, 400, 60],
+  // The last cases have keys enough for trees of several pages (state/commitment/pages.ts). Pages
+  // keyed by height, by hash alone (the format before), and a store that changes format halfway
+  // (a node upgraded over an existing data directory).
+  for (const [seed, retention, keySpace, perBlock, format] of [
+    [1, 1, 12, 6, 'height'],
+    [2, 2, 12, 6, 'height'],
+    [3, 4, 12, 6, 'height'],
+    [4, 3, 400, 60, 'height'],
+    [5, 2, 12, 6, 'hash'],
+    [6, 3, 400, 60, 'hash'],
+    [7, 2, 12, 6, 'upgrade'],
+    [8, 3, 400, 60, 'upgrade'],
   ] as const) {
     const dir = tempDir(t);
     let store = await ChainStore.open(dir);
@@ -86,7 +93,8 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
       const count = 1 + Math.floor(random() * perBlock);
       for (let i = 0; i < count; i++)
         writes.set(`k${Math.floor(random() * keySpace)}`, Math.floor(random() * 3));
-      const tree = updateTree(store, roots[height - 1] as Hex, writes);
+      const byHeight = format === 'height' || (format === 'upgrade' && height > 15);
+      const tree = updateTree(store, roots[height - 1] as Hex, writes, byHeight ? height : undefined);
       const head: Head = { height, hash: `h${height}`, stateRoot: tree.root, timestamp: height };
       const block = { header: { height } } as unknown as Block;
       const due = pruneHeight(height, retention);
@@ -101,9 +109,9 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
     await store.close();
     // Read back from disk only (a fresh store has an empty cache).
     store = await ChainStore.open(dir);
-    const live = new Set<Hex>();
+    const live = new Set<string>();
     for (let h = 30 - retention; h <= 30; h++) reachable(store, roots[h] as Hex, live);
-    const reader = { get: (k: string) => store.get(k), treePage: (h: Hex) => store.treePage(h) };
+    const reader = { get: (k: string) => store.get(k), treePage: (h: string) => store.treePage(h) };
     for (const key of values.keys()) {
       const proof = proveKey(reader, roots[30] as Hex, key);
       assert.equal(stateProofProblem(roots[30] as Hex, proof), undefined);
@@ -117,6 +125,15 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
       `seed ${seed}: the store holds exactly the pages of heights ${30 - retention}..30`,
     );
   }
+});
+
+test('stale lists of the format before (32 hash bytes a record) and of this one read back as the same record ids', () => {
+  const byHash = 'ab'.repeat(32);
+  const byHeight = `0000002a${'cd'.repeat(32)}`;
+  assert.deepEqual(staleIds(staleRecords([byHash, byHeight], new Map())), [byHash, byHeight]);
+  assert.deepEqual(staleIds(Buffer.from(byHash + 'ef'.repeat(32), 'hex')), [byHash, 'ef'.repeat(32)]);
+  // A record the block wrote again itself is not stale.
+  assert.equal(staleRecords([byHeight], new Map([[byHeight, new Uint8Array()]])).length, 0);
 });
 
 const anchors = registry([anchorModule]);

@@ -17,17 +17,20 @@ import { MemoryState } from '../../../../node/state/overlay.ts';
 /** The same store without the tree in memory: every read goes through the stored pages. */
 const pagesOnly = (s: MemoryState) => ({
   get: (k: string) => s.get(k),
-  treePage: (h: Hex) => s.treePage(h),
+  treePage: (id: string) => s.treePage(id),
+  rootRecord: (root: Hex) => s.rootRecord(root),
 });
 
-function reachable(s: MemoryState, root: Hex, into = new Set<Hex>()): Set<Hex> {
-  if (root === EMPTY_ROOT || into.has(root)) return into;
-  into.add(root);
-  const page = s.treePage(root);
-  assert.ok(page, `page ${root} is stored`);
+/** The ids of the records reachable from the record `id` (a root's hash, or its record's id). */
+function reachable(s: MemoryState, id: string, into = new Set<string>()): Set<string> {
+  if (id === EMPTY_ROOT || into.has(id)) return into;
+  into.add(id);
+  const page = s.treePage(id);
+  assert.ok(page, `page ${id} is stored`);
   for (const child of pageRefs(page)) reachable(s, child, into);
   return into;
 }
+const rootId = (s: MemoryState): string => s.rootRecord(s.root) ?? s.root;
 
 const blocks = fc.array(
   fc.array(fc.tuple(fc.integer({ min: 0, max: 399 }), fc.integer({ min: 0, max: 2 })), {
@@ -39,39 +42,41 @@ const blocks = fc.array(
 const asWrites = (block: [number, number][]): Map<string, Json> =>
   new Map(block.map(([k, v]) => [`key/${k}`, v]));
 
-test('a tree read from its pages alone updates, proves and names replaced pages exactly as the tree in memory', () => {
-  fc.assert(
-    fc.property(blocks, (list) => {
-      const s = new MemoryState();
-      for (const block of list) {
-        const writes = asWrites(block);
-        const fromMemory = updateTree(s, s.root, writes);
-        const fromPages = updateTree(pagesOnly(s), s.root, writes);
-        assert.equal(fromPages.root, fromMemory.root);
-        assert.deepEqual(
-          [...fromPages.pages].sort(([a], [b]) => a.localeCompare(b)),
-          [...fromMemory.pages].sort(([a], [b]) => a.localeCompare(b)),
-        );
-        assert.deepEqual([...fromPages.replaced].sort(), [...fromMemory.replaced].sort());
-        const old = reachable(s, s.root);
-        s.apply(writes, fromMemory);
-        const now = reachable(s, s.root);
-        assert.deepEqual(
-          [...new Set(fromMemory.replaced)].filter((h) => !now.has(h)).sort(),
-          [...old].filter((h) => !now.has(h)).sort(),
-        );
-      }
-      for (let k = 0; k < 400; k += 7) {
-        const key = `key/${k}`;
-        const memory = proveKey(s, s.root, key);
-        assert.deepEqual(proveKey(pagesOnly(s), s.root, key), memory);
-        assert.equal(stateProofProblem(s.root, memory), undefined);
-        assert.equal('value' in memory, s.get(key) !== undefined);
-      }
-    }),
-    { numRuns: 25 },
-  );
-});
+for (const keyed of ['by height and hash', 'by hash alone (the format before)'])
+  test(`a tree read from its pages alone updates, proves and names replaced pages exactly as the tree in memory (records keyed ${keyed})`, () => {
+    fc.assert(
+      fc.property(blocks, (list) => {
+        const s = new MemoryState();
+        for (const [i, block] of list.entries()) {
+          const writes = asWrites(block);
+          const height = keyed.startsWith('by height') ? i + 1 : undefined;
+          const fromMemory = updateTree(s, s.root, writes, height);
+          const fromPages = updateTree(pagesOnly(s), s.root, writes, height);
+          assert.equal(fromPages.root, fromMemory.root);
+          assert.deepEqual(
+            [...fromPages.pages].sort(([a], [b]) => a.localeCompare(b)),
+            [...fromMemory.pages].sort(([a], [b]) => a.localeCompare(b)),
+          );
+          assert.deepEqual([...fromPages.replaced].sort(), [...fromMemory.replaced].sort());
+          const old = reachable(s, rootId(s));
+          s.apply(writes, fromMemory);
+          const now = reachable(s, rootId(s));
+          assert.deepEqual(
+            [...new Set(fromMemory.replaced)].filter((h) => !now.has(h)).sort(),
+            [...old].filter((h) => !now.has(h)).sort(),
+          );
+        }
+        for (let k = 0; k < 400; k += 7) {
+          const key = `key/${k}`;
+          const memory = proveKey(s, s.root, key);
+          assert.deepEqual(proveKey(pagesOnly(s), s.root, key), memory);
+          assert.equal(stateProofProblem(s.root, memory), undefined);
+          assert.equal('value' in memory, s.get(key) !== undefined);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
 
 test('pages hold at most PAGE_LEVELS levels: a tree of 3,000 keys is stored in several levels of pages', () => {
   const s = new MemoryState();
