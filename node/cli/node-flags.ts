@@ -26,7 +26,14 @@
 import { resolve } from 'node:path';
 
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
-export const COMPILE_CACHE = resolve(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'tillid-compile');
+export const COMPILE_CACHE = resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  '.cache',
+  'tillid-compile',
+);
 export const NODE_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
   NODE_COMPILE_CACHE: COMPILE_CACHE,
