@@ -46,7 +46,8 @@ export class Cluster {
     const starting = configs.map((c) => startNodeProcess(c));
     // Registered before awaiting, so an error starting one node still kills the others.
     for (const s of starting) void s.then((n) => this.nodes.push(n)).catch(() => {});
-    this.nodes.splice(0, this.nodes.length, ...(await Promise.all(starting)));
+    const started = await Promise.all(starting);
+    this.nodes.splice(0, this.nodes.length, ...started);
     if (cpuProf) delete process.env.NODE_OPTIONS;
     if (logDir) {
       mkdirSync(logDir, { recursive: true });
