@@ -1,8 +1,8 @@
 /**
  * /docs: the OpenAPI document generated from the routes' schemas, and its UI. The generator
  * (@fastify/swagger, with yaml and a JSON-schema resolver) and the UI plugin, registered on a
- * fastify app with 60 routes, kept 7–8 MB more resident (measured alone, 1 Dec 2026), and a node is asked for its documentation rarely if ever;
- * so they are loaded on the first request to /docs. Until then the node only records each route
+ * fastify app with 60 routes, kept 7–8 MB more resident (measured alone), and a node is asked
+ * for its documentation rarely if ever; so they are loaded on the first request to /docs. Until then the node only records each route
  * as it is added (method, URL and schema: what the document is made of). The first request builds
  * a private fastify instance holding the same routes with no-op handlers, the generator and the
  * UI under the same prefix, exactly as they were registered on the node's API before; every /docs
