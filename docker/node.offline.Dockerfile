@@ -14,8 +14,10 @@ WORKDIR /var/lib/tillid
 EXPOSE 7101 7201
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TILLID_API_PORT||7101)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# The launch settings of node/cli/node-flags.ts: a smaller young generation and two malloc arenas
-# (an idle node keeps about 70 MB less resident).
+# The launch settings of node/cli/node-flags.ts: a smaller young generation, two malloc arenas and
+# the compile cache, here in the node's own volume (an idle node keeps about 70 MB less resident,
+# and from its second start on about 17 MB less again).
 ENV MALLOC_ARENA_MAX=2
+ENV NODE_COMPILE_CACHE=/var/lib/tillid/.compile-cache
 ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/node/cli/tillid.ts"]
 CMD ["node", "start", "--config", "/var/lib/tillid/config.json"]

@@ -3,8 +3,6 @@
  * generated from them. Errors leave as `{ code, message }` with a 4xx for anything the caller can
  * fix. The API sees the node only through `NodeApi`, never consensus or storage internals.
  */
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { NodeConfig } from '../config.ts';
 import type { Startable } from '../lifecycle.ts';
@@ -12,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { httpStatusOf } from '../protocol/errors.ts';
 import { type ChainApi, chainRoutes } from './chain.ts';
 import { contractRoutes } from './contracts.ts';
+import { lazyDocs } from './docs.ts';
 import {
   clientErrors,
   type ErrorAnswerOptions,
@@ -59,18 +58,13 @@ export function buildApi(node: NodeApi, log: Logger, tls?: ApiTls): FastifyInsta
   app.addSchema(transactionSchema);
   app.addSchema(blockSchema);
 
-  app.register(swagger, {
-    openapi: {
-      info: { title: 'Tillid node API', version: '1', description: 'A Tillid consortium ledger node.' },
-    },
-  });
-  app.register(swaggerUi, { routePrefix: '/docs' });
+  lazyDocs(app);
   // Only JSON is accepted; anything else is 415 rather than a string that fails validation later.
   app.removeContentTypeParser('text/plain');
 
   installErrorAnswers(app, answers);
 
-  // Routes are plugins registered after swagger, so its onRoute hook sees them for /docs.
+  // Routes are plugins registered after lazyDocs, so its onRoute hook records them for /docs.
   app.register(chainRoutes, { node });
   app.register(transactionRoutes, { node });
   app.register(contractRoutes, { queries: node.queries, prove: node.proveRead });

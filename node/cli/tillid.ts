@@ -3,6 +3,7 @@
  * The `tillid` command line. Run it as `npm run tillid -- <command>` (Node 24 from the project).
  */
 import { readFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import tls from 'node:tls';
 import { describeTlsError } from '../api/tls-errors.ts';
 import { parse, required, UsageError } from './args.ts';
@@ -19,6 +20,9 @@ async function nodeStart(args: string[]): Promise<void> {
   const log = createLogger(config.logLevel, { node: config.name });
   log.info({ config }, 'configuration');
   const node = await TillidNode.start(config, log);
+  // Every module the node needs is loaded now: write the compile cache (node/cli/node-flags.ts)
+  // at once, not at exit, so that a node that is killed rather than stopped still leaves it.
+  nodeModule.flushCompileCache?.();
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
     node.stop().then(

@@ -18,49 +18,20 @@
  * Bounded: an overall --timeout, loopback only, every node process is killed on exit, on a signal
  * and on an error, and the temporary network directory removed.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { transactions } from '../../client/transactions.ts';
 import { DEFAULT_TIMEOUTS } from '../../node/consensus/tendermint/engine.ts';
-import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
-import { generateKeyPair, type KeyPair, Signer } from '../../node/protocol/signature.ts';
+import { type KeyPair, Signer } from '../../node/protocol/signature.ts';
 import { editConfigs, initNetworkDir, type NodeProcess, startNodeProcess } from '../process.ts';
+import { presign } from './network/presign.ts';
 import { tempDirPlain } from './util.ts';
 
 const CHAIN_ID = 'tillid-bench-faults';
 
-interface SignJob {
-  readonly keys: KeyPair[];
-  readonly run: string;
-  readonly from: number;
-  readonly to: number;
-  readonly expiresAt: number;
-}
-
-function signRange(job: SignJob): string[] {
-  const signers = job.keys.map((k) => new Signer(k));
-  const build = transactions(CHAIN_ID);
-  const out: string[] = [];
-  for (let i = job.from; i < job.to; i++) {
-    const tx = build.anchor(
-      signers[i % signers.length] as Signer,
-      {
-        hash: createHash('sha256').update(`${job.run}:${i}`).digest('hex'),
-        docType: 'status-report',
-        ref: `urn:bench:${job.run}:${i}`,
-      },
-      { nonce: `${job.run}-${i}`, expiresAt: job.expiresAt },
-    );
-    out.push(JSON.stringify(tx));
-  }
-  return out;
-}
-
-if (isMainThread) await main();
-else parentPort?.postMessage(signRange(workerData as SignJob));
+await main();
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -124,31 +95,7 @@ async function main(): Promise<void> {
   });
   const faultMs = kills * periodMs;
   const total = Math.ceil((rate * (calmMs + faultMs + 10_000)) / 1000);
-  const run = randomBytes(6).toString('hex');
-  const keys = Array.from({ length: 4 }, () => generateKeyPair());
-  const expiresAt = Date.now() + DEFAULT_PARAMS.maxTransactionTtlMs - 10 * 60_000;
-  const threads = Math.max(1, Math.min(cpus().length, 4));
-  const chunk = Math.ceil(total / threads);
-  const txs = (
-    await Promise.all(
-      Array.from(
-        { length: threads },
-        (_, t) =>
-          new Promise<string[]>((done, fail) => {
-            const job: SignJob = {
-              keys,
-              run,
-              from: t * chunk,
-              to: Math.min(total, (t + 1) * chunk),
-              expiresAt,
-            };
-            const worker = new Worker(new URL(import.meta.url), { workerData: job });
-            worker.once('message', done);
-            worker.once('error', fail);
-          }),
-      ),
-    )
-  ).flat();
+  const { run, keys, txs, expiresAt } = await presign(CHAIN_ID, total, 4);
   log(`pre-signed ${txs.length} anchors`);
 
   const start = async (i: number) => {

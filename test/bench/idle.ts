@@ -3,8 +3,17 @@
  * `npm start` starts them (`tillid network init` with throwaway keys in a temp dir, then one
  * `tillid node start` process per municipality), left alone once they have finalized, then
  * measured for --seconds (default 60): CPU seconds per node per minute (utime + stime, all
- * threads, from /proc), blocks made, and at the end RSS per node with where it goes (V8 heap,
- * external and array buffers, from each node's /metrics).
+ * threads, from /proc), blocks made, and at the end RSS per node with where it goes: file-backed
+ * (the node binary's pages, shared by the nodes of a host; PSS divides them among the nodes),
+ * anonymous (the process's own), and of that the V8 heap (used, young generation, code space),
+ * external memory (buffers, wasm) and the rest (malloc, thread stacks), plus the thread count
+ * (main, V8's and libuv's pools, signature workers when running); from /proc/<pid>/status and
+ * smaps_rollup, and the heap figures from each node's /metrics.
+ *
+ * The nodes are started once, left to finalize and stopped before the measured start: a node
+ * that has run on a host before starts with Node.js's compile cache written (node/cli/node-flags.ts),
+ * and every start but a host's very first is that one. `--cold` measures a first start instead
+ * (the cache emptied first).
  *
  * Nodes run with the Node.js flags and environment `tillid network up` gives them (node/cli/node-flags.ts of the
  * checkout measured). The same run measures the code of an earlier commit as the baseline (--baseline REF, default
@@ -12,7 +21,7 @@
  * borrows this checkout's node_modules, so both rows are this machine under the same load.
  * `--baseline none` skips it. The two networks run one after the other, never side by side.
  *
- *   npm run bench:idle [-- --seconds 60] [--baseline REF|none] [--cpu-prof DIR] [--clock accelerated]
+ *   npm run bench:idle [-- --seconds 60] [--baseline REF|none] [--cpu-prof DIR] [--clock accelerated] [--cold]
  *
  * `--cpu-prof DIR` starts every node with --cpu-prof and keeps the profiles (written when the
  * nodes stop) in DIR/<variant>. `--clock accelerated` gives both networks the development
@@ -27,7 +36,9 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { COMPILE_CACHE } from '../../node/cli/node-flags.ts';
 import { tempDirPlain } from './util.ts';
+import { cpuSeconds, smapsMb, statusCount, statusMb } from './wan-proc.ts';
 
 /** The last commit before the idle-cost work: its defaults are what "before" means. */
 const BEFORE = '671abef';
@@ -38,6 +49,7 @@ const { values } = parseArgs({
     baseline: { type: 'string', default: BEFORE },
     'cpu-prof': { type: 'string' },
     clock: { type: 'string', default: 'block-time' },
+    cold: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -95,65 +107,40 @@ async function freeBasePort(): Promise<number> {
   throw new Error('no free block of ports found');
 }
 
+/** Per node, in MB unless named otherwise. */
 interface Row {
   readonly variant: string;
   readonly cpuPerMinute: number[];
   readonly rssMb: number[];
   /** RSS backed by files (the node binary and libraries; shared by every node on a host). */
   readonly fileMb: number[];
+  readonly pssMb: number[];
+  readonly anonMb: number[];
   readonly heapTotalMb: number[];
-  readonly newSpaceMb: number[];
   readonly heapMb: number[];
+  readonly newSpaceMb: number[];
+  readonly codeMb: number[];
   readonly externalMb: number[];
+  readonly threads: number[];
   readonly blocks: number;
 }
 
-const cpuSeconds = (pid: number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime (fields 14 and 15 of proc_pid_stat(5)), in clock ticks (USER_HZ = 100).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
-const statusMb = (pid: number, field: string) =>
-  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) /
-  1024;
-/** One gauge from a node's /metrics, in MB. */
-const metricMb = (text: string, name: string) => {
+/** One gauge from a node's /metrics, in MB; `labels` picks one series (`space="code"`). */
+const metricMb = (text: string, name: string, labels?: string) => {
   let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
+  const series = labels ? `\\{${labels}\\}` : '(?:\\{[^}]*\\})?';
+  for (const m of text.matchAll(new RegExp(`^${name}${series} (\\S+)$`, 'gm'))) sum += Number(m[1]);
   return sum / 1024 / 1024;
 };
 
-async function measure(variant: string, source: string, index: number): Promise<Row> {
-  const dir = tempDirPlain(`tillid-bench-idle-${index}-`);
-  temps.push(dir);
+interface Network {
+  readonly nodes: { child: ChildProcess; exited: Promise<void>; api: string }[];
+  stop(): Promise<void>;
+}
+
+/** Starts one `tillid node start` per config, with the launch settings of that checkout. */
+async function startNetwork(variant: string, source: string, configs: string[]): Promise<Network> {
   const cli = join(source, 'node', 'cli', 'tillid.ts');
-  const base = await freeBasePort();
-  const municipalities = ['Høje-Taastrup Kommune:29189846', 'Albertslund Kommune:11111111'].concat(
-    'Ballerup Kommune:22222222',
-    'Glostrup Kommune:33333333',
-  );
-  execFileSync(
-    process.execPath,
-    [
-      cli,
-      'network',
-      'init',
-      '--out',
-      dir,
-      '--chain-id',
-      'tillid-local',
-      '--base-port',
-      String(base),
-      ...municipalities.flatMap((m) => ['--municipality', m]),
-      ...(values.clock === 'accelerated' ? ['--business-days-per-block', '1'] : []),
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
-  const configs = readdirSync(dir)
-    .filter((d) => existsSync(join(dir, d, 'config.json')))
-    .sort()
-    .map((d) => join(dir, d, 'config.json'));
   // The flags and environment `tillid network up` launches nodes with, in that checkout (none
   // before they existed).
   const flagsFile = join(source, 'node', 'cli', 'node-flags.ts');
@@ -162,6 +149,7 @@ async function measure(variant: string, source: string, index: number): Promise<
   const env: Record<string, string> = launch.NODE_ENV ?? {};
   const profDir = values['cpu-prof'] ? resolve(values['cpu-prof'], variant.replace(/\W+/g, '-')) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
+  let stopping = false;
   const nodes = configs.map((config) => {
     const child = spawn(
       process.execPath,
@@ -186,23 +174,73 @@ async function measure(variant: string, source: string, index: number): Promise<
     });
     return { child, exited, api: `http://127.0.0.1:${JSON.parse(readFileSync(config, 'utf8')).api.port}` };
   });
-  let stopping = false;
-  const height = async (api: string) => {
-    try {
-      return ((await (await fetch(`${api}/v1/status`)).json()) as { height: number }).height;
-    } catch {
-      return -1;
-    }
+  const stop = async () => {
+    stopping = true;
+    for (const n of nodes) n.child.kill('SIGTERM');
+    await Promise.race([Promise.all(nodes.map((n) => n.exited)), sleep(15_000)]);
+    for (const n of nodes) n.child.kill('SIGKILL');
   };
-  const heights = () => Promise.all(nodes.map((n) => height(n.api)));
+  return { nodes, stop };
+}
+
+const height = async (api: string) => {
+  try {
+    return ((await (await fetch(`${api}/v1/status`)).json()) as { height: number }).height;
+  } catch {
+    return -1;
+  }
+};
+
+async function finalizing(variant: string, network: Network): Promise<void> {
   const started = performance.now();
   for (;;) {
-    const h = await heights();
-    if (h.every((x) => x >= 1)) break;
+    const h = await Promise.all(network.nodes.map((n) => height(n.api)));
+    if (h.every((x) => x >= 1)) return;
     if (performance.now() - started > 120_000)
       throw new Error(`${variant}: the network does not finalize: ${h}`);
     await sleep(200);
   }
+}
+
+async function measure(variant: string, source: string, index: number): Promise<Row> {
+  const dir = tempDirPlain(`tillid-bench-idle-${index}-`);
+  temps.push(dir);
+  const base = await freeBasePort();
+  const municipalities = ['Høje-Taastrup Kommune:29189846', 'Albertslund Kommune:11111111'].concat(
+    'Ballerup Kommune:22222222',
+    'Glostrup Kommune:33333333',
+  );
+  execFileSync(
+    process.execPath,
+    [
+      join(source, 'node', 'cli', 'tillid.ts'),
+      'network',
+      'init',
+      '--out',
+      dir,
+      '--chain-id',
+      'tillid-local',
+      '--base-port',
+      String(base),
+      ...municipalities.flatMap((m) => ['--municipality', m]),
+      ...(values.clock === 'accelerated' ? ['--business-days-per-block', '1'] : []),
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  const configs = readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, 'config.json')))
+    .sort()
+    .map((d) => join(dir, d, 'config.json'));
+  if (!values.cold) {
+    // The start before: as on a host where the nodes have run (they write the compile cache).
+    const first = await startNetwork(variant, source, configs);
+    await finalizing(variant, first);
+    await first.stop();
+  }
+  const network = await startNetwork(variant, source, configs);
+  await finalizing(variant, network);
+  const { nodes } = network;
+  const heights = () => Promise.all(nodes.map((n) => height(n.api)));
   // Start-up (JIT, dialling, identify) is not idling: let it settle first.
   await sleep(10_000);
   const pids = nodes.map((n) => n.child.pid as number);
@@ -213,54 +251,65 @@ async function measure(variant: string, source: string, index: number): Promise<
   );
   await sleep(seconds * 1000);
   const cpu = pids.map((pid, i) => ((cpuSeconds(pid) - (before[i] as number)) * 60) / seconds);
-  const rss = pids.map((pid) => statusMb(pid, 'VmRSS'));
-  const file = pids.map((pid) => statusMb(pid, 'RssFile'));
+  const row = {
+    rssMb: pids.map((pid) => statusMb(pid, 'VmRSS')),
+    fileMb: pids.map((pid) => statusMb(pid, 'RssFile')),
+    pssMb: pids.map((pid) => smapsMb(pid, 'Pss')),
+    anonMb: pids.map((pid) => smapsMb(pid, 'Anonymous')),
+    threads: pids.map((pid) => statusCount(pid, 'Threads')),
+  };
   const h1 = Math.max(...(await heights()));
   const metrics = await Promise.all(nodes.map(async (n) => (await fetch(`${n.api}/metrics`)).text()));
-  stopping = true;
-  for (const n of nodes) n.child.kill('SIGTERM');
-  await Promise.race([Promise.all(nodes.map((n) => n.exited)), sleep(15_000)]);
-  for (const n of nodes) n.child.kill('SIGKILL');
+  await network.stop();
+  const space = (name: string) =>
+    metrics.map((m) => metricMb(m, 'tillid_nodejs_heap_space_size_total_bytes', `space="${name}"`));
   return {
     variant,
     cpuPerMinute: cpu,
-    rssMb: rss,
-    fileMb: file,
+    ...row,
     heapTotalMb: metrics.map((m) => metricMb(m, 'tillid_nodejs_heap_size_total_bytes')),
-    newSpaceMb: metrics.map((m) =>
-      metricMb(m.replace(/^tillid_nodejs_heap_space_size_total_bytes\{space="new"\}/m, 'NEW'), 'NEW'),
-    ),
     heapMb: metrics.map((m) => metricMb(m, 'tillid_nodejs_heap_size_used_bytes')),
+    newSpaceMb: space('new'),
+    codeMb: space('code'),
     externalMb: metrics.map((m) => metricMb(m, 'tillid_nodejs_external_memory_bytes')),
     blocks: h1 - h0,
   };
 }
 
+if (values.cold) rmSync(COMPILE_CACHE, { recursive: true, force: true });
 const variants: [string, string][] = [['this checkout', ROOT]];
 if (values.baseline !== 'none') variants.push([`baseline ${values.baseline}`, checkout(values.baseline)]);
 const rows: Row[] = [];
 for (const [i, [name, source]] of variants.entries()) rows.push(await measure(name, source, i));
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const fmt = (xs: readonly number[], digits: number) => xs.map((x) => x.toFixed(digits)).join(' / ');
+const fmt = (xs: readonly number[], digits = 0) => `${xs.map((x) => x.toFixed(digits)).join(' / ')}`;
+const line = (label: string, xs: readonly number[], note = '', digits = 0) =>
+  console.log(`  ${label.padEnd(27)}${fmt(xs, digits)}  (mean ${mean(xs).toFixed(digits)})${note}`);
 console.log(
-  `\nidle: 4 authorities (${values.clock} clock), ${seconds} s alone after finalizing; load average now ${load()}`,
+  `\nidle: 4 authorities (${values.clock} clock, ${values.cold ? 'first start: no compile cache' : 'a start after the first'}), ${seconds} s alone after finalizing; load average now ${load()}`,
 );
 for (const r of rows) {
+  const zip = (a: number[], b: number[], c: number[]) =>
+    a.map((x, i) => x - (b[i] as number) - (c[i] as number));
   console.log(`${r.variant}:`);
-  console.log(
-    `  CPU s per node per minute  ${fmt(r.cpuPerMinute, 2)}  (mean ${mean(r.cpuPerMinute).toFixed(2)})`,
+  line('CPU s per node per minute', r.cpuPerMinute, '', 2);
+  line('RSS MB per node', r.rssMb);
+  line('  file-backed MB', r.fileMb, '  the node binary: shared by the nodes of a host');
+  line('  PSS MB', r.pssMb, '  RSS with shared pages divided among the processes');
+  line('  anonymous MB', r.anonMb, "  the process's own");
+  line('    V8 heap MB', r.heapTotalMb);
+  line('      used MB', r.heapMb);
+  line('      young generation MB', r.newSpaceMb);
+  line('      code space MB', r.codeMb);
+  line('    external MB', r.externalMb, '  buffers, wasm');
+  line(
+    '    rest MB',
+    zip(r.anonMb, r.heapTotalMb, r.externalMb),
+    '  malloc, thread stacks, V8 outside its heap',
   );
-  console.log(`  RSS MB per node            ${fmt(r.rssMb, 0)}  (mean ${mean(r.rssMb).toFixed(0)})`);
-  console.log(
-    `    of it file-backed MB     ${fmt(r.fileMb, 0)}  (the node binary: shared between the nodes of a host)`,
-  );
-  console.log(
-    `    V8 heap MB               ${fmt(r.heapTotalMb, 0)}  (young generation ${fmt(r.newSpaceMb, 0)})`,
-  );
-  console.log(`    V8 heap used MB          ${fmt(r.heapMb, 0)}`);
-  console.log(`    external MB              ${fmt(r.externalMb, 0)}`);
-  console.log(`  blocks while idle          ${r.blocks}`);
+  line('threads', r.threads);
+  console.log(`  blocks while idle            ${r.blocks}`);
 }
 const [now, then] = rows;
 if (now && then) {

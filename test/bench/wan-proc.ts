@@ -1,6 +1,7 @@
 /**
- * What bench:wan reads of each node process from /proc, with no help from the node: CPU seconds
- * (utime + stime of all its threads), resident memory, and the bytes through its network
+ * What the benchmarks (bench:wan, bench:network, bench:idle, bench:topologies) read of each node
+ * process from /proc, with no help from the node: CPU seconds (utime + stime of all its threads),
+ * resident memory and where it goes, and the bytes through its network
  * namespace's interfaces. A node started by `ip netns exec` is that process (ip execs it), and
  * /proc/<pid>/net/dev shows the namespace the pid lives in, so the bytes are that host's own:
  * p2p traffic with every other host plus the API requests it serves, nothing of anyone else's.
@@ -14,10 +15,26 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** A /proc/<pid>/status size field (VmRSS, VmHWM) in MB. */
-export function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/** A /proc/<pid>/status size field (VmRSS, VmHWM, RssFile, …) in MB. */
+export function statusMb(pid: number, field: string): number {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0) / 1024;
+}
+
+/** A /proc/<pid>/status count field (Threads). */
+export function statusCount(pid: number, field: string): number {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+}
+
+/**
+ * A field of /proc/<pid>/smaps_rollup in MB: Pss (RSS with each shared page divided among the
+ * processes that map it: the node binary's pages are shared by every node on a host), Anonymous
+ * (the process's own memory: V8's heap, malloc, thread stacks), Private_Dirty, …
+ */
+export function smapsMb(pid: number, field: string): number {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024;
 }
 
 /** Bytes received plus sent on every interface but loopback of the pid's network namespace. */
