@@ -23,14 +23,18 @@
  *            the block holding it is final;
  *   gateway: POST /v1/contracts?wait=true; the answer comes when the gateway has verified the
  *            commit certificate of the block holding it and read the transaction's verdict.
- * `--cpu-prof DIR` profiles the gateway process. Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%). Also the
- * gateway process's CPU time per submission (from /proc): on a machine where four nodes share the
- * cores with it, the nodes' admission — not the gateway — bounds submissions/s, so the gateway's
- * own capacity is best read as submissions per CPU second.
+ * `--cpu-prof DIR` profiles the gateway process (DIR/gateway) and the nodes (DIR/nodes; written
+ * when they stop, with SIGTERM); `node test/bench/profile-top.ts DIR/gateway --inclusive` sums them.
+ * Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%). Also CPU
+ * time per submission from /proc (utime + stime, all threads) of the gateway process and of the
+ * nodes together, in phases A0 and A: on a machine where four nodes share the cores with the
+ * gateway and this load generator, wall-clock submissions/s says what this box did; CPU per
+ * submission is what compares across runs, and the submissions/s the gateway's own CPU allows
+ * (one event loop: one core) is printed as a projection beside the measured figure.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
@@ -79,7 +83,8 @@ const nodes: NodeProcess[] = [];
 let gateway: GatewayRig | undefined;
 const cleanup = async () => {
   await gateway?.stop();
-  await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
+  // SIGTERM when profiling: a node writes its profile as it exits.
+  await Promise.all(nodes.map((n) => stopNodeProcess(n, v['cpu-prof'] ? 'SIGTERM' : 'SIGKILL')));
   rmSync(dir, { recursive: true, force: true });
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -88,7 +93,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 async function main() {
   const baseline = verifyBaseline();
   const configs = await initLocalNetwork(join(dir, 'network'), AUTHORITIES, 'tillid-bench-gateway', 11);
+  const profDir = v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined;
+  if (profDir) {
+    mkdirSync(join(profDir, 'nodes'), { recursive: true });
+    process.env.NODE_OPTIONS =
+      `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${join(profDir, 'nodes')}`.trim();
+  }
   for (const config of configs) nodes.push(await startNodeProcess(config));
+  if (profDir) delete process.env.NODE_OPTIONS;
+  const nodeCpu = () => nodes.reduce((sum, n) => sum + cpuSeconds(n.child.pid), 0);
   const first = nodes[0] as NodeProcess;
   const genesis = JSON.parse(readFileSync(join(dir, 'network', 'genesis.json'), 'utf8'));
   const municipality = genesis.authorities[0].cvr as string;
@@ -103,7 +116,7 @@ async function main() {
     })),
     municipality,
     authorityKey: authority,
-    nodeArgs: v['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', v['cpu-prof']] : [],
+    nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'gateway')] : [],
     concurrency: CONCURRENCY,
   });
   gateway = rig;
@@ -137,6 +150,7 @@ async function main() {
   let nextDirect = 0;
   let acceptedDirect = 0;
   let lastDirect: Hex | undefined;
+  const nodeCpuA0 = nodeCpu();
   const startA0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -158,6 +172,7 @@ async function main() {
   const secondsA0 = (performance.now() - startA0) / 1000;
   if (lastDirect) await waitUntilFinal(lastDirect);
   const secondsA0Final = (performance.now() - startA0) / 1000;
+  const nodeCpuDirect = nodeCpu() - nodeCpuA0;
 
   // Phase A: authenticated submissions per second through the gateway.
   let next = 0;
@@ -165,6 +180,7 @@ async function main() {
   const refused = new Map<string, number>();
   const hashes: Hex[] = [];
   const cpuBeforeA = cpuSeconds(rig.pid);
+  const nodeCpuBeforeA = nodeCpu();
   const startA = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -189,6 +205,7 @@ async function main() {
     await sleep(100);
   }
   const secondsToFinal = (performance.now() - startA) / 1000;
+  const nodeCpuGateway = nodeCpu() - nodeCpuBeforeA;
 
   // Phase B, direct: sign with the same key, submit to the node, follow finalized blocks.
   const direct = async (): Promise<number[]> => {
@@ -284,6 +301,8 @@ async function main() {
         accepted: acceptedDirect,
         submissionsPerSecond: Math.round(acceptedDirect / secondsA0),
         finalizedPerSecondOverall: Math.round(acceptedDirect / secondsA0Final),
+        // Until all were final: the nodes' whole cost of a submission, summed over the nodes.
+        nodeCpuMsPerSubmission: round((nodeCpuDirect * 1000) / acceptedDirect),
       },
       accepted,
       refused: Object.fromEntries(refused),
@@ -291,6 +310,7 @@ async function main() {
       // What the gateway itself spends: its capacity where the nodes are not the limit.
       gatewayCpuMsPerSubmission: round((gatewayCpuA * 1000) / accepted),
       gatewaySubmissionsPerCpuSecond: Math.round(accepted / gatewayCpuA),
+      nodeCpuMsPerSubmission: round((nodeCpuGateway * 1000) / accepted),
       secondsUntilAllFinal: round(secondsToFinal),
       finalizedPerSecondOverall: Math.round(accepted / secondsToFinal),
     },
