@@ -17,7 +17,8 @@
  * Phase A, submissions: --submissions calls of POST /v1/contracts (no wait), --concurrency in
  * flight: authenticated submissions accepted per second (202: admitted by a node), then how long
  * the network takes to finalize them all.
- * Phase B, latency to finality at a fixed offered load, open loop, --rate calls/s for --seconds:
+ * Phase B, latency to finality at a fixed offered load, open loop, --rate calls/s for --seconds,
+ * alternating the two paths call by call (half the calls each, in the same seconds):
  *   direct:  this process signs the same `contract.create` with the same key, POSTs it to the node
  *            and follows finalized blocks (GET /v1/status every 20 ms, then the new blocks) until
  *            the block holding it is final;
@@ -181,6 +182,7 @@ async function main() {
   const hashes: Hex[] = [];
   const cpuBeforeA = cpuSeconds(rig.pid);
   const nodeCpuBeforeA = nodeCpu();
+  const selfBeforeA = process.cpuUsage();
   const startA = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -196,6 +198,9 @@ async function main() {
   );
   const secondsA = (performance.now() - startA) / 1000;
   const gatewayCpuA = cpuSeconds(rig.pid) - cpuBeforeA;
+  const selfA = process.cpuUsage(selfBeforeA);
+  // This load generator's own CPU (HTTPS client, JSON): it shares the cores with the gateway and nodes.
+  const loadGenCpuA = (selfA.user + selfA.system) / 1e6;
   const lastHash = hashes[hashes.length - 1] as Hex;
   for (;;) {
     const view = (await (await fetch(`${first.url}/v1/transactions/${lastHash}`)).json()) as {
@@ -207,10 +212,14 @@ async function main() {
   const secondsToFinal = (performance.now() - startA) / 1000;
   const nodeCpuGateway = nodeCpu() - nodeCpuBeforeA;
 
-  // Phase B, direct: sign with the same key, submit to the node, follow finalized blocks.
-  const direct = async (): Promise<number[]> => {
+  // Phase B: one open-loop schedule at --rate, the calls alternating between the two paths, so both
+  // see the same network, the same blocks and the same load on this shared machine (run one after
+  // the other, the second ran on a longer chain under whatever load the machine had by then).
+  //   direct:  sign with the same key, POST to the node, follow finalized blocks until it is in one;
+  //   gateway: POST /v1/contracts?wait=true, answered once the gateway verified the block.
+  const phaseB = async (): Promise<{ direct: number[]; gateway: number[] }> => {
     const sentAt = new Map<Hex, number>();
-    const latencies: number[] = [];
+    const directLatencies: number[] = [];
     let height = ((await (await fetch(`${first.url}/v1/status`)).json()) as { finalizedHeight: number })
       .finalizedHeight;
     let done = false;
@@ -226,7 +235,7 @@ async function main() {
             const h = transactionHash(tx);
             const at = sentAt.get(h);
             if (at !== undefined) {
-              latencies.push(now - at);
+              directLatencies.push(now - at);
               sentAt.delete(h);
             }
           }
@@ -237,49 +246,44 @@ async function main() {
     const interval = 1000 / RATE;
     const start = performance.now();
     const sends: Promise<unknown>[] = [];
-    for (let n = 0; n < RATE * SECONDS; n++) {
-      const due = start + n * interval;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      const tx = signedCreate(n);
-      sentAt.set(transactionHash(tx), performance.now());
-      sends.push(
-        fetch(`${first.url}/v1/transactions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(tx),
-        }),
-      );
-    }
-    await Promise.all(sends);
-    done = true;
-    const deadline = performance.now() + 30_000;
-    while (sentAt.size > 0 && performance.now() < deadline) await sleep(50);
-    for (let i = 0; i < sentAt.size; i++) latencies.push(Number.POSITIVE_INFINITY);
-    sentAt.clear();
-    await follower;
-    return latencies.sort((a, b) => a - b);
-  };
-  const viaGateway = async (): Promise<number[]> => {
-    const interval = 1000 / RATE;
-    const start = performance.now();
     const calls: Promise<number>[] = [];
     for (let n = 0; n < RATE * SECONDS; n++) {
       const due = start + n * interval;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      const t0 = performance.now();
-      calls.push(
-        call('POST', '/v1/contracts?wait=true', contract(n)).then((r) =>
-          r.status === 200 ? performance.now() - t0 : Number.POSITIVE_INFINITY,
-        ),
-      );
+      if (n % 2 === 0) {
+        const tx = signedCreate(SUBMISSIONS + n);
+        sentAt.set(transactionHash(tx), performance.now());
+        sends.push(
+          fetch(`${first.url}/v1/transactions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(tx),
+          }),
+        );
+      } else {
+        const t0 = performance.now();
+        calls.push(
+          call('POST', '/v1/contracts?wait=true', contract(n)).then((r) =>
+            r.status === 200 ? performance.now() - t0 : Number.POSITIVE_INFINITY,
+          ),
+        );
+      }
     }
-    return (await Promise.all(calls)).sort((a, b) => a - b);
+    await Promise.all(sends);
+    const gatewayLatencies = await Promise.all(calls);
+    done = true;
+    const deadline = performance.now() + 30_000;
+    while (sentAt.size > 0 && performance.now() < deadline) await sleep(50);
+    for (let i = 0; i < sentAt.size; i++) directLatencies.push(Number.POSITIVE_INFINITY);
+    sentAt.clear();
+    await follower;
+    return {
+      direct: directLatencies.sort((x, y) => x - y),
+      gateway: gatewayLatencies.sort((x, y) => x - y),
+    };
   };
-  const directLatencies = await direct();
-  await sleep(1000);
-  const gatewayLatencies = await viaGateway();
+  const { direct: directLatencies, gateway: gatewayLatencies } = await phaseB();
 
   const p = (l: number[], q: number) => round(percentile(l, q));
   // The gateway's own view of the same calls (its audit log): time spent inside the gateway.
@@ -311,6 +315,7 @@ async function main() {
       gatewayCpuMsPerSubmission: round((gatewayCpuA * 1000) / accepted),
       gatewaySubmissionsPerCpuSecond: Math.round(accepted / gatewayCpuA),
       nodeCpuMsPerSubmission: round((nodeCpuGateway * 1000) / accepted),
+      loadGeneratorCpuMsPerSubmission: round((loadGenCpuA * 1000) / accepted),
       secondsUntilAllFinal: round(secondsToFinal),
       finalizedPerSecondOverall: Math.round(accepted / secondsToFinal),
     },
