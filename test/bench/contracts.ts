@@ -3,6 +3,7 @@
  * authority processes, and the same network's plain anchor throughput as the same-run baseline.
  *
  *   npm run bench:contracts -- [--lifecycles 2000] [--days-per-block 10] [--block-interval-ms 250]
+ *                              [--idle-seconds 3] [--cpu-prof DIR] [--skip-baseline] [--separate-approval]
  *
  * A lifecycle is the pilot's K1: create, two-party activation, 12 monthly payment decisions made
  * by the chain at block time, and the 4 quarterly status reports. Activation is the pilot's
@@ -24,7 +25,8 @@
  * same batching: contract tx/s ÷ anchor tx/s says what the contract logic costs.
  *
  * `--cpu-prof DIR` starts the nodes with --cpu-prof (profiles written when they stop, with
- * SIGTERM); `node test/bench/profile-top.ts DIR` sums them.
+ * SIGTERM); `node test/bench/profile-top.ts DIR --threads main --inclusive` sums them;
+ * `--skip-baseline` leaves the anchors out, so the profile is the lifecycles' alone.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -59,6 +61,8 @@ const { values } = parseArgs({
     'separate-approval': { type: 'boolean', default: false },
     'idle-seconds': { type: 'string', default: '3' },
     'cpu-prof': { type: 'string' },
+    // No anchor baseline: a profile of the lifecycles alone.
+    'skip-baseline': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.lifecycles);
@@ -134,7 +138,7 @@ try {
     }
   };
   const signStart = performance.now();
-  const anchors = Array.from({ length: TX_PER_LIFECYCLE * N }, (_, i) =>
+  const anchors = Array.from({ length: values['skip-baseline'] ? 0 : TX_PER_LIFECYCLE * N }, (_, i) =>
     b.sign(authority, 'anchor.record', {
       hash: commitment(`anchor:${i}:${Math.random()}`),
       docType: 'bench',
@@ -293,8 +297,10 @@ try {
   // ---- baseline: plain anchors, same network, same batching --------------------------------------
   const a0 = performance.now();
   const aCpu0 = nodeCpu();
-  await send(anchors);
-  await final(anchors.slice(-BATCH));
+  if (anchors.length > 0) {
+    await send(anchors);
+    await final(anchors.slice(-BATCH));
+  }
   const anchorSeconds = (performance.now() - a0) / 1000;
   const anchorCpu = nodeCpu() - aCpu0 - idlePerSecond * anchorSeconds;
   const anchorRate = anchors.length / anchorSeconds;
@@ -338,13 +344,17 @@ try {
   console.log(
     `  released in total        ${released} øre (${N} × 12 × 55,000 kr expected: ${N * 12 * 5_500_000})`,
   );
-  console.log(
-    `  baseline anchors/s       ${anchorRate.toFixed(0)} (${anchors.length} anchors, same network and batching)`,
-  );
-  console.log(`  contract tx/s ÷ anchors  ${(contractTxRate / anchorRate).toFixed(2)}`);
-  console.log(
-    `  node CPU per anchor      ${msPerAnchorPerNode.toFixed(3)} ms per node; per lifecycle ÷ per anchor ${(msPerLifecyclePerNode / msPerAnchorPerNode).toFixed(1)} (a lifecycle is ${TX_PER_LIFECYCLE} tx + 12 decisions)`,
-  );
+  if (anchors.length === 0) console.log('  baseline                 skipped (--skip-baseline)');
+  else
+    console.log(
+      `  baseline anchors/s       ${anchorRate.toFixed(0)} (${anchors.length} anchors, same network and batching)`,
+    );
+  if (anchors.length > 0)
+    console.log(`  contract tx/s ÷ anchors  ${(contractTxRate / anchorRate).toFixed(2)}`);
+  if (anchors.length > 0)
+    console.log(
+      `  node CPU per anchor      ${msPerAnchorPerNode.toFixed(3)} ms per node; per lifecycle ÷ per anchor ${(msPerLifecyclePerNode / msPerAnchorPerNode).toFixed(1)} (a lifecycle is ${TX_PER_LIFECYCLE} tx + 12 decisions)`,
+    );
   console.log(`  verify baseline          ${baseline.toFixed(0)} ops/s on one core`);
 } finally {
   // SIGTERM when profiling: a node writes its profile as it exits.
