@@ -44,7 +44,7 @@ import {
   stopNodeProcess,
 } from '../process.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
-import { cpuSeconds } from './wan-proc.ts';
+import { cpuSeconds, threadCpuSeconds } from './wan-proc.ts';
 
 const CHAIN_ID = 'tillid-bench-contracts';
 const BATCH = 500;
@@ -160,6 +160,8 @@ try {
   const pids = nodes.map((n) => n.child.pid as number);
   /** CPU seconds of every node process together (utime + stime, all threads). */
   const nodeCpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  /** CPU seconds of the nodes' main threads alone (the event loop every block waits for). */
+  const mainCpu = () => pids.reduce((sum, pid) => sum + threadCpuSeconds(pid, pid), 0);
   const status = async (i = 0) => (await fetch(`${nodes[i]?.url}/v1/status`)).json() as Promise<any>;
 
   /** Sends `txs` in batches round-robin over the nodes, then waits until every one is final (OK). */
@@ -220,10 +222,21 @@ try {
 
   // ---- idle: what the nodes spend making empty blocks, and the block time the clock gives -------
   const idleSeconds = Number(values['idle-seconds']);
-  const idle0 = { cpu: nodeCpu(), at: performance.now(), height: (await status()).height as number };
+  const idle0 = {
+    cpu: nodeCpu(),
+    main: mainCpu(),
+    at: performance.now(),
+    height: (await status()).height as number,
+  };
   await sleep(idleSeconds * 1000);
-  const idle1 = { cpu: nodeCpu(), at: performance.now(), height: (await status()).height as number };
+  const idle1 = {
+    cpu: nodeCpu(),
+    main: mainCpu(),
+    at: performance.now(),
+    height: (await status()).height as number,
+  };
   const idlePerSecond = (idle1.cpu - idle0.cpu) / ((idle1.at - idle0.at) / 1000);
+  const idleMainPerSecond = (idle1.main - idle0.main) / ((idle1.at - idle0.at) / 1000);
   const idleBlockSeconds = (idle1.at - idle0.at) / 1000 / Math.max(1, idle1.height - idle0.height);
 
   // ---- the lifecycles signed now (the nodes idle), starting on the 1st of a month ahead ----------
@@ -243,6 +256,7 @@ try {
   // ---- the lifecycles ------------------------------------------------------------------------------
   const t0 = performance.now();
   const cpu0 = nodeCpu();
+  const main0 = mainCpu();
   const h0 = (await status()).height;
   await send(creates);
   await final(creates);
@@ -279,6 +293,7 @@ try {
   await final(reports.flat());
   const t1 = performance.now();
   const cpu1 = nodeCpu();
+  const main1 = mainCpu();
   const h1 = (await status()).height;
   const seconds = (t1 - t0) / 1000;
   const check = (await (await fetch(`${nodes[3]?.url}/v1/contracts?party=${CARE_HOME_CVR}`)).json()) as any;
@@ -311,6 +326,7 @@ try {
   const cores = availableParallelism();
   const lifecycleCpu = cpu1 - cpu0 - idlePerSecond * seconds;
   const msPerLifecyclePerNode = (1000 * lifecycleCpu) / N / nodes.length;
+  const mainMsPerLifecyclePerNode = (1000 * (main1 - main0 - idleMainPerSecond * seconds)) / N / nodes.length;
   const msPerAnchorPerNode = (1000 * anchorCpu) / anchors.length / nodes.length;
   const capacityBound = seconds > 1.25 * floor;
 
@@ -337,6 +353,9 @@ try {
   );
   console.log(
     `  node CPU per lifecycle   ${msPerLifecyclePerNode.toFixed(2)} ms per node (${(lifecycleCpu / nodes.length).toFixed(1)} s per node in all; idle ${(idlePerSecond / nodes.length).toFixed(2)} CPU s/s per node subtracted)`,
+  );
+  console.log(
+    `  of which main thread     ${mainMsPerLifecyclePerNode.toFixed(2)} ms per node (the rest: signature workers, GC helpers, I/O threads)`,
   );
   console.log(
     `  CPU-bound projection     ${(cores / ((msPerLifecyclePerNode * nodes.length) / 1000)).toFixed(0)} lifecycles/s (${cores} cores ÷ CPU per lifecycle summed over ${nodes.length} nodes; a projection, not measured)`,
