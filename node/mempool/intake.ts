@@ -77,23 +77,12 @@ export class TransactionIntake {
     return this.#verify(tx, hash);
   }
 
-  /**
-   * The signature rule on a worker when there are workers; each verdict is remembered, and those
-   * on the transaction's co-signatures too.
-   */
+  /** The signature rule on a worker when there are workers; each verdict is remembered. */
   async #verify(tx: Transaction, hash: Hex): Promise<boolean> {
     const { verified, verifierPool } = this.#c;
     if (!verifierPool) return verified.valid(tx, hash);
-    const verdict = await verifierPool.verifyAll(tx, hash);
-    if (!verdict.valid) return false;
-    verified.remember(hash, tx.signature);
-    // So executing the block finds them verified (protocol/verdicts.ts) instead of checking them
-    // on the main thread.
-    const cosignatures = tx.payload.cosignatures as { signature?: unknown }[] | undefined;
-    for (const i of verdict.cosigned) {
-      const signature = cosignatures?.[i]?.signature;
-      if (typeof signature === 'string') verified.rememberCosignature(hash, i, signature);
-    }
-    return true;
+    const valid = await verifierPool.verify(tx, hash);
+    if (valid) verified.remember(hash, tx.signature);
+    return valid;
   }
 }

@@ -10,26 +10,14 @@
  * throughput is unchanged. Until a worker is online (loading it takes from tens of milliseconds
  * to seconds on a busy host) batches are verified here, on the main thread, as with no workers:
  * the first submissions after a start or a quiet spell never wait for a thread to boot.
- *
- * A validly signed transaction's co-signatures (`contract.propose`) are checked in the same turn
- * (`verifyAll`): block execution verifies them on the main thread otherwise, where the K1 workload
- * spent 1.8 % of the nodes' main-thread time on them (bench:contracts profile, README).
  */
 import { Worker } from 'node:worker_threads';
-import { validCosignatures } from '../protocol/cosign.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { type Transaction, transactionSignatureValid } from '../protocol/transaction.ts';
 
-/** The signature rule's verdict on a transaction, and the indices of its valid co-signatures. */
-export interface Verdict {
-  readonly valid: boolean;
-  /** Empty unless `valid`: an invalid transaction is refused, its co-signatures never matter. */
-  readonly cosigned: readonly number[];
-}
-
 interface Job {
   readonly items: { tx: Transaction; hash: Hex }[];
-  readonly resolvers: ((verdict: Verdict) => void)[];
+  readonly resolvers: ((valid: boolean) => void)[];
 }
 
 interface Entry {
@@ -40,17 +28,15 @@ interface Entry {
   idleTimer: NodeJS.Timeout | undefined;
 }
 
-/** The rule a worker applies (verify-worker.ts), and this thread while no worker is online. */
-export function verifyItem({ tx, hash }: { tx: Transaction; hash: Hex }): Verdict {
+/** The worker's rule, for batches verified here while no worker is online (verify-worker.ts). */
+function verifyHere({ tx, hash }: { tx: Transaction; hash: Hex }): boolean {
   try {
-    if (!transactionSignatureValid(tx, hash)) return { valid: false, cosigned: [] };
+    return transactionSignatureValid(tx, hash);
   } catch {
-    return { valid: false, cosigned: [] };
+    return false;
   }
-  return { valid: true, cosigned: validCosignatures(tx) };
 }
 
-const INVALID: Verdict = { valid: false, cosigned: [] };
 const BATCH = 128;
 /** A worker with nothing to do for this long is stopped. */
 export const IDLE_MS = 30_000;
@@ -76,11 +62,6 @@ export class VerifierPool {
   }
 
   verify(tx: Transaction, hash: Hex): Promise<boolean> {
-    return this.verifyAll(tx, hash).then((v) => v.valid);
-  }
-
-  /** The signature rule, and for a valid transaction which of its co-signatures verify. */
-  verifyAll(tx: Transaction, hash: Hex): Promise<Verdict> {
     return new Promise((resolve) => {
       this.#queue.items.push({ tx, hash });
       this.#queue.resolvers.push(resolve);
@@ -98,7 +79,7 @@ export class VerifierPool {
     if (job.items.length === 0) return;
     this.#queue = { items: [], resolvers: [] };
     if (this.#closed) {
-      for (const resolve of job.resolvers) resolve(INVALID);
+      for (const resolve of job.resolvers) resolve(false);
       return;
     }
     // An idle worker if there is one, else a new one while below the size, else the least loaded
@@ -112,7 +93,7 @@ export class VerifierPool {
     );
     if (!target) {
       job.items.forEach((item, i) => {
-        job.resolvers[i]?.(verifyItem(item));
+        job.resolvers[i]?.(verifyHere(item));
       });
       return;
     }
@@ -137,22 +118,19 @@ export class VerifierPool {
       // Started for a batch verified here meanwhile: idle until the next one.
       if (entry.pending.size === 0) this.#idleFrom(entry);
     });
-    entry.worker.on(
-      'message',
-      ({ id, verdicts, cosigned }: { id: number; verdicts: boolean[]; cosigned: number[][] }) => {
-        const job = entry.pending.get(id);
-        if (!job) return;
-        entry.pending.delete(id);
-        entry.load -= job.items.length;
-        job.resolvers.forEach((resolve, i) => {
-          resolve(verdicts[i] === true ? { valid: true, cosigned: cosigned[i] ?? [] } : INVALID);
-        });
-        if (entry.pending.size === 0) this.#idleFrom(entry);
-      },
-    );
+    entry.worker.on('message', ({ id, verdicts }: { id: number; verdicts: boolean[] }) => {
+      const job = entry.pending.get(id);
+      if (!job) return;
+      entry.pending.delete(id);
+      entry.load -= job.items.length;
+      job.resolvers.forEach((resolve, i) => {
+        resolve(verdicts[i] === true);
+      });
+      if (entry.pending.size === 0) this.#idleFrom(entry);
+    });
     // A worker must never die silently: fail what it held so callers see an error, not a hang.
     entry.worker.on('error', (error) => {
-      for (const job of entry.pending.values()) for (const resolve of job.resolvers) resolve(INVALID);
+      for (const job of entry.pending.values()) for (const resolve of job.resolvers) resolve(false);
       entry.pending.clear();
       throw error;
     });

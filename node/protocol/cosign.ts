@@ -5,8 +5,6 @@
  */
 import type { JsonObject } from './canonical.ts';
 import { canonicalHash, type Hex } from './hash.ts';
-import { signingMessage, verifySignature } from './signature.ts';
-import type { Transaction } from './transaction.ts';
 
 /**
  * What a co-signer of a motion signs: the motion's content bound to the proposing transaction's
@@ -17,29 +15,4 @@ import type { Transaction } from './transaction.ts';
 export function cosignDigest(chainId: string, payload: JsonObject, nonce: string, expiresAt: number): Hex {
   const { as: _as, cosignatures: _c, ...motion } = payload;
   return canonicalHash({ chainId, ...motion, nonce, expiresAt });
-}
-
-/**
- * The co-signatures of `tx` that verify, by index: what `contract.propose` checks when it executes
- * (each `cosignatures[i]` under its `publicKey`, over the motion's digest, `cosign` tag), from the
- * transaction alone, so a verifier thread can do it at admission and the node remember the
- * verdicts (protocol/verdicts.ts) for block execution. The chain id is the transaction's own: a
- * transaction reaches execution only on its chain, where the two are the same.
- */
-export function validCosignatures(tx: Transaction): number[] {
-  if (tx.type !== 'contract.propose') return [];
-  const list = tx.payload.cosignatures;
-  if (!Array.isArray(list) || list.length === 0) return [];
-  const message = signingMessage('cosign', cosignDigest(tx.chainId, tx.payload, tx.nonce, tx.expiresAt));
-  const valid: number[] = [];
-  list.forEach((cs, i) => {
-    const { publicKey, signature } = (cs ?? {}) as JsonObject;
-    if (typeof publicKey !== 'string' || typeof signature !== 'string') return;
-    try {
-      if (verifySignature(publicKey, message, signature)) valid.push(i);
-    } catch {
-      // A malformed key or signature is not a valid co-signature; execution says so with its code.
-    }
-  });
-  return valid;
 }

@@ -54,10 +54,6 @@ export class VerifiedSignatures {
   remember(hash: Hex, signature: Hex): void {
     this.#set(hash, signature);
   }
-  /** Records a co-signature verdict reached elsewhere under the same rule (a verifier worker). */
-  rememberCosignature(hash: Hex, index: number, signature: string): void {
-    this.#set(`${hash}/${index}`, signature);
-  }
   forget(hash: Hex): void {
     this.#verified.delete(hash);
   }

@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VerifierPool } from '../../../node/mempool/verifier-pool.ts';
-import type { JsonObject } from '../../../node/protocol/canonical.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
-import { castOfCase, txBuilder } from '../../fixtures/contracts.ts';
 import { anchorTx, generateKeyPair } from '../../fixtures/node.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,44 +51,4 @@ test('a burst larger than a batch starts workers up to the pool size, with the s
     await sleep(200);
   }
   assert.equal(pool.running, 2);
-});
-
-test('a co-signed motion: the workers say which co-signatures verify, as execution would, and only for a valid transaction', async (t) => {
-  const pool = new VerifierPool(1, 60_000);
-  t.after(() => pool.close());
-  const cast = castOfCase();
-  const b = txBuilder('tillid-test');
-  const contract = transactionHash(b.create(cast.caseworker, { template: 'x/k1' } as never));
-  const cosigned = b.proposeCosigned(cast.caseworker, contract, 'activate', [
-    cast.careHomeRep,
-    cast.director,
-  ]);
-  const [first, second] = cosigned.payload.cosignatures as JsonObject[];
-  // The second co-signature replaced by the first one's (it no longer verifies under its key) and
-  // the transaction signed again with the same nonce and expiry, which the co-signatures bind.
-  const payload = { ...cosigned.payload, cosignatures: [first, { ...second, signature: first?.signature }] };
-  const resigned = b.sign(
-    cast.caseworker.key,
-    cosigned.type,
-    payload as JsonObject,
-    cosigned.nonce,
-    cosigned.expiresAt,
-  );
-  const badTx = { ...cosigned, signature: resigned.signature };
-  const anchor = anchorTx(generateKeyPair());
-  // Batches before the worker is online are verified on this thread, later ones on the worker:
-  // the same verdicts either way.
-  for (let round = 0; round < 3; round++) {
-    const verdicts = await Promise.all(
-      [cosigned, resigned, badTx, anchor].map((tx) => pool.verifyAll(tx, transactionHash(tx))),
-    );
-    assert.deepEqual(verdicts, [
-      { valid: true, cosigned: [0, 1] },
-      { valid: true, cosigned: [0] },
-      { valid: false, cosigned: [] },
-      { valid: true, cosigned: [] },
-    ]);
-    await sleep(300);
-  }
-  assert.equal(pool.running, 1);
 });

@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { verifyItem } from '../../../node/mempool/verifier-pool.ts';
 import { type Hex, sha256Hex } from '../../../node/protocol/hash.ts';
 import { generateKeyPair, Signer, signingMessage } from '../../../node/protocol/signature.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
@@ -75,15 +74,4 @@ test('a block with co-signed motions has the same outcome with no cache, a cold 
   assert.equal(verdicts.size, 1);
   assert.deepEqual(run(verdicts), uncached);
   assert.equal(verdicts.size, 1);
-  // Warmed as admission warms it, from the verifier threads' verdicts (mempool/verifier-pool.ts):
-  // the forged motion's co-signature is found invalid there too, and the block comes out the same.
-  const fromWorkers = new VerifiedSignatures();
-  for (const { tx, hash } of items) {
-    const verdict = verifyItem({ tx, hash });
-    const list = tx.payload.cosignatures as { signature: string }[];
-    for (const i of verdict.cosigned) fromWorkers.rememberCosignature(hash, i, list[i]?.signature as string);
-  }
-  assert.equal(fromWorkers.size, 1);
-  assert.deepEqual(run(fromWorkers), uncached);
-  assert.equal(fromWorkers.size, 1);
 });
