@@ -17,20 +17,25 @@
  * Phase A, submissions: --submissions calls of POST /v1/contracts (no wait), --concurrency in
  * flight: authenticated submissions accepted per second (202: admitted by a node), then how long
  * the network takes to finalize them all.
- * Phase B, latency to finality at a fixed offered load, open loop, --rate calls/s for --seconds:
+ * Phase B, latency to finality at a fixed offered load, open loop, --rate calls/s for --seconds,
+ * alternating the two paths call by call (half the calls each, in the same seconds):
  *   direct:  this process signs the same `contract.create` with the same key, POSTs it to the node
  *            and follows finalized blocks (GET /v1/status every 20 ms, then the new blocks) until
  *            the block holding it is final;
  *   gateway: POST /v1/contracts?wait=true; the answer comes when the gateway has verified the
  *            commit certificate of the block holding it and read the transaction's verdict.
- * `--cpu-prof DIR` profiles the gateway process. Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%). Also the
- * gateway process's CPU time per submission (from /proc): on a machine where four nodes share the
- * cores with it, the nodes' admission — not the gateway — bounds submissions/s, so the gateway's
- * own capacity is best read as submissions per CPU second.
+ * `--cpu-prof DIR` profiles the gateway process (DIR/gateway) and the nodes (DIR/nodes; written
+ * when they stop, with SIGTERM); `node test/bench/profile-top.ts DIR/gateway --inclusive` sums them.
+ * Printed: calls/s, p50/p99 for both, and the ratio (target: the gateway adds ≤ 20%). Also CPU
+ * time per submission from /proc (utime + stime, all threads) of the gateway process and of the
+ * nodes together, in phases A0 and A: on a machine where four nodes share the cores with the
+ * gateway and this load generator, wall-clock submissions/s says what this box did; CPU per
+ * submission is what compares across runs, and the submissions/s the gateway's own CPU allows
+ * (one event loop: one core) is printed as a projection beside the measured figure.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readNodeConfigKey } from '../../node/custody/key-file.ts';
 import type { Hex } from '../../node/protocol/hash.ts';
@@ -79,7 +84,8 @@ const nodes: NodeProcess[] = [];
 let gateway: GatewayRig | undefined;
 const cleanup = async () => {
   await gateway?.stop();
-  await Promise.all(nodes.map((n) => stopNodeProcess(n, 'SIGKILL')));
+  // SIGTERM when profiling: a node writes its profile as it exits.
+  await Promise.all(nodes.map((n) => stopNodeProcess(n, v['cpu-prof'] ? 'SIGTERM' : 'SIGKILL')));
   rmSync(dir, { recursive: true, force: true });
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -88,7 +94,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 async function main() {
   const baseline = verifyBaseline();
   const configs = await initLocalNetwork(join(dir, 'network'), AUTHORITIES, 'tillid-bench-gateway', 11);
+  const profDir = v['cpu-prof'] ? resolve(v['cpu-prof']) : undefined;
+  if (profDir) {
+    mkdirSync(join(profDir, 'nodes'), { recursive: true });
+    process.env.NODE_OPTIONS =
+      `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${join(profDir, 'nodes')}`.trim();
+  }
   for (const config of configs) nodes.push(await startNodeProcess(config));
+  if (profDir) delete process.env.NODE_OPTIONS;
+  const nodeCpu = () => nodes.reduce((sum, n) => sum + cpuSeconds(n.child.pid), 0);
   const first = nodes[0] as NodeProcess;
   const genesis = JSON.parse(readFileSync(join(dir, 'network', 'genesis.json'), 'utf8'));
   const municipality = genesis.authorities[0].cvr as string;
@@ -103,7 +117,7 @@ async function main() {
     })),
     municipality,
     authorityKey: authority,
-    nodeArgs: v['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', v['cpu-prof']] : [],
+    nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, 'gateway')] : [],
     concurrency: CONCURRENCY,
   });
   gateway = rig;
@@ -137,6 +151,7 @@ async function main() {
   let nextDirect = 0;
   let acceptedDirect = 0;
   let lastDirect: Hex | undefined;
+  const nodeCpuA0 = nodeCpu();
   const startA0 = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -158,6 +173,7 @@ async function main() {
   const secondsA0 = (performance.now() - startA0) / 1000;
   if (lastDirect) await waitUntilFinal(lastDirect);
   const secondsA0Final = (performance.now() - startA0) / 1000;
+  const nodeCpuDirect = nodeCpu() - nodeCpuA0;
 
   // Phase A: authenticated submissions per second through the gateway.
   let next = 0;
@@ -165,6 +181,8 @@ async function main() {
   const refused = new Map<string, number>();
   const hashes: Hex[] = [];
   const cpuBeforeA = cpuSeconds(rig.pid);
+  const nodeCpuBeforeA = nodeCpu();
+  const selfBeforeA = process.cpuUsage();
   const startA = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -180,6 +198,9 @@ async function main() {
   );
   const secondsA = (performance.now() - startA) / 1000;
   const gatewayCpuA = cpuSeconds(rig.pid) - cpuBeforeA;
+  const selfA = process.cpuUsage(selfBeforeA);
+  // This load generator's own CPU (HTTPS client, JSON): it shares the cores with the gateway and nodes.
+  const loadGenCpuA = (selfA.user + selfA.system) / 1e6;
   const lastHash = hashes[hashes.length - 1] as Hex;
   for (;;) {
     const view = (await (await fetch(`${first.url}/v1/transactions/${lastHash}`)).json()) as {
@@ -189,11 +210,16 @@ async function main() {
     await sleep(100);
   }
   const secondsToFinal = (performance.now() - startA) / 1000;
+  const nodeCpuGateway = nodeCpu() - nodeCpuBeforeA;
 
-  // Phase B, direct: sign with the same key, submit to the node, follow finalized blocks.
-  const direct = async (): Promise<number[]> => {
+  // Phase B: one open-loop schedule at --rate, the calls alternating between the two paths, so both
+  // see the same network, the same blocks and the same load on this shared machine (run one after
+  // the other, the second ran on a longer chain under whatever load the machine had by then).
+  //   direct:  sign with the same key, POST to the node, follow finalized blocks until it is in one;
+  //   gateway: POST /v1/contracts?wait=true, answered once the gateway verified the block.
+  const phaseB = async (): Promise<{ direct: number[]; gateway: number[] }> => {
     const sentAt = new Map<Hex, number>();
-    const latencies: number[] = [];
+    const directLatencies: number[] = [];
     let height = ((await (await fetch(`${first.url}/v1/status`)).json()) as { finalizedHeight: number })
       .finalizedHeight;
     let done = false;
@@ -209,7 +235,7 @@ async function main() {
             const h = transactionHash(tx);
             const at = sentAt.get(h);
             if (at !== undefined) {
-              latencies.push(now - at);
+              directLatencies.push(now - at);
               sentAt.delete(h);
             }
           }
@@ -220,49 +246,44 @@ async function main() {
     const interval = 1000 / RATE;
     const start = performance.now();
     const sends: Promise<unknown>[] = [];
-    for (let n = 0; n < RATE * SECONDS; n++) {
-      const due = start + n * interval;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      const tx = signedCreate(n);
-      sentAt.set(transactionHash(tx), performance.now());
-      sends.push(
-        fetch(`${first.url}/v1/transactions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(tx),
-        }),
-      );
-    }
-    await Promise.all(sends);
-    done = true;
-    const deadline = performance.now() + 30_000;
-    while (sentAt.size > 0 && performance.now() < deadline) await sleep(50);
-    for (let i = 0; i < sentAt.size; i++) latencies.push(Number.POSITIVE_INFINITY);
-    sentAt.clear();
-    await follower;
-    return latencies.sort((a, b) => a - b);
-  };
-  const viaGateway = async (): Promise<number[]> => {
-    const interval = 1000 / RATE;
-    const start = performance.now();
     const calls: Promise<number>[] = [];
     for (let n = 0; n < RATE * SECONDS; n++) {
       const due = start + n * interval;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      const t0 = performance.now();
-      calls.push(
-        call('POST', '/v1/contracts?wait=true', contract(n)).then((r) =>
-          r.status === 200 ? performance.now() - t0 : Number.POSITIVE_INFINITY,
-        ),
-      );
+      if (n % 2 === 0) {
+        const tx = signedCreate(SUBMISSIONS + n);
+        sentAt.set(transactionHash(tx), performance.now());
+        sends.push(
+          fetch(`${first.url}/v1/transactions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(tx),
+          }),
+        );
+      } else {
+        const t0 = performance.now();
+        calls.push(
+          call('POST', '/v1/contracts?wait=true', contract(n)).then((r) =>
+            r.status === 200 ? performance.now() - t0 : Number.POSITIVE_INFINITY,
+          ),
+        );
+      }
     }
-    return (await Promise.all(calls)).sort((a, b) => a - b);
+    await Promise.all(sends);
+    const gatewayLatencies = await Promise.all(calls);
+    done = true;
+    const deadline = performance.now() + 30_000;
+    while (sentAt.size > 0 && performance.now() < deadline) await sleep(50);
+    for (let i = 0; i < sentAt.size; i++) directLatencies.push(Number.POSITIVE_INFINITY);
+    sentAt.clear();
+    await follower;
+    return {
+      direct: directLatencies.sort((x, y) => x - y),
+      gateway: gatewayLatencies.sort((x, y) => x - y),
+    };
   };
-  const directLatencies = await direct();
-  await sleep(1000);
-  const gatewayLatencies = await viaGateway();
+  const { direct: directLatencies, gateway: gatewayLatencies } = await phaseB();
 
   const p = (l: number[], q: number) => round(percentile(l, q));
   // The gateway's own view of the same calls (its audit log): time spent inside the gateway.
@@ -284,6 +305,8 @@ async function main() {
         accepted: acceptedDirect,
         submissionsPerSecond: Math.round(acceptedDirect / secondsA0),
         finalizedPerSecondOverall: Math.round(acceptedDirect / secondsA0Final),
+        // Until all were final: the nodes' whole cost of a submission, summed over the nodes.
+        nodeCpuMsPerSubmission: round((nodeCpuDirect * 1000) / acceptedDirect),
       },
       accepted,
       refused: Object.fromEntries(refused),
@@ -291,6 +314,8 @@ async function main() {
       // What the gateway itself spends: its capacity where the nodes are not the limit.
       gatewayCpuMsPerSubmission: round((gatewayCpuA * 1000) / accepted),
       gatewaySubmissionsPerCpuSecond: Math.round(accepted / gatewayCpuA),
+      nodeCpuMsPerSubmission: round((nodeCpuGateway * 1000) / accepted),
+      loadGeneratorCpuMsPerSubmission: round((loadGenCpuA * 1000) / accepted),
       secondsUntilAllFinal: round(secondsToFinal),
       finalizedPerSecondOverall: Math.round(accepted / secondsToFinal),
     },

@@ -2,12 +2,14 @@
  * Where the CPU went, summed over every V8 .cpuprofile in a directory (as `--cpu-prof DIR` of
  * bench:wan or bench:network leaves them, one per node): self time per function and per source
  * file, the largest first, as a share of all sampled time. Idle (the event loop waiting) and
- * program/GC pseudo-frames are listed as such, so "busy" excludes waiting. Then inclusive time per
- * function (itself and everything it called, each sample counted once per function on its stack),
- * which names the operations — a block's execution, the tree update, a commit — rather than
- * the leaves they spend it in.
+ * program/GC pseudo-frames are listed as such, so "busy" excludes waiting.
  *
- *   node test/bench/profile-top.ts DIR [--top 25]
+ *   node test/bench/profile-top.ts DIR [--top 25] [--threads all|main|workers] [--inclusive]
+ *
+ * `--threads main` keeps the main threads' profiles only (V8 names them CPU.<…>.<pid>.0.<n>), `workers`
+ * the others (signature verification). `--inclusive` adds time by function counting everything
+ * called beneath it — the view that says which operation (admission, block execution, the commit,
+ * an HTTP route) the self time belongs to.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +17,8 @@ import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
+  callFrame: { functionName: string; url: string; lineNumber: number };
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -25,7 +27,11 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '25' } },
+  options: {
+    top: { type: 'string', default: '25' },
+    threads: { type: 'string', default: 'all' },
+    inclusive: { type: 'boolean', default: false },
+  },
   allowPositionals: true,
 });
 const dir = positionals[0];
@@ -39,27 +45,30 @@ const walk = (d: string) => {
   }
 };
 walk(dir);
+/** V8 writes CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0. */
+const isMain = (path: string) => /\.\d+\.0\.\d+\.cpuprofile$/.test(path);
+if (values.threads !== 'all') {
+  const keep = files.filter((f) => isMain(f) === (values.threads === 'main'));
+  files.splice(0, files.length, ...keep);
+}
 
 const byFunction = new Map<string, number>();
-const inclusive = new Map<string, number>();
 const byFile = new Map<string, number>();
+const inclusive = new Map<string, number>();
 let total = 0;
 let idle = 0;
-const nameOf = (f: ProfileNode['callFrame']): string => {
-  const where = f.url ? short(f.url) : f.functionName;
-  return `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`;
-};
-function short(url: string): string {
-  return url
+const short = (url: string) =>
+  url
     .replace(/^file:\/\//, '')
     .replace(/^.*\/node_modules\//, 'node_modules/')
     .replace(/^.*\/wt\/[^/]+\//, '');
-}
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const parent = new Map<number, number>();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nameOf = (f: ProfileNode['callFrame']) =>
+    `${f.functionName || '(anonymous)'} ${f.url ? short(f.url) : f.functionName}:${f.lineNumber + 1}`;
   profile.samples.forEach((id, k) => {
     const us = profile.timeDeltas[k] ?? 0;
     const f = frames.get(id);
@@ -71,14 +80,16 @@ for (const file of files) {
     }
     const where = f.url ? short(f.url) : f.functionName;
     const fn = nameOf(f);
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-    // Once per function on the stack, however often it recurses.
-    const onStack = new Set<string>();
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const frame = frames.get(at);
-      if (frame && frame.functionName !== '(root)') onStack.add(nameOf(frame));
+    if (values.inclusive) {
+      // Each function on the sample's stack once (recursion counted once).
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const frame = frames.get(at);
+        if (frame) seen.add(nameOf(frame));
+      }
+      for (const name of seen) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
     }
-    for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     const pkg = where.startsWith('node_modules/')
       ? where
           .split('/')
@@ -102,4 +113,4 @@ console.log(
 );
 print('self time by file or package', byFile);
 print('self time by function', byFunction);
-print('inclusive time by function (itself and what it called)', inclusive);
+if (values.inclusive) print('inclusive time by function (it and everything it called)', inclusive);

@@ -15,6 +15,13 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** utime + stime in seconds of one thread (`tid`; the main thread's is the pid) of process `pid`. */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** A /proc/<pid>/status size field (VmRSS, VmHWM, RssFile, …) in MB. */
 export function statusMb(pid: number, field: string): number {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
