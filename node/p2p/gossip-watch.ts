@@ -33,6 +33,13 @@
  * one opened since (the redial) is still setting up gossip, and hanging up on it half-way is what
  * let the dead stream above arise. The periodic check likewise hangs up only when a connection it
  * found lacking before is still open, not a newer one of the same peer.
+ *
+ * The set-up grace backs off per peer. Hanging up on a connection whose set-up was merely slow
+ * starts that set-up over, and on a starved host it is slow again: at N = 31 on 2 cores every
+ * connection was hung up at 10 s and redialled, forever (deploy/TOPOLOGIES.md). So each hang-up of
+ * a peer for a set-up not done doubles the grace that peer's next connection gets (10, 20, 40, 80,
+ * 120 s at most), and the grace returns to SETUP_GRACE_MS once gossip with the peer is seen
+ * working. A dead outgoing stream is no slowness: it is hung up on at once, whatever the grace.
  */
 import type { PeerId } from '@libp2p/interface';
 import type { Logger } from '../log.ts';
@@ -63,6 +70,8 @@ export interface WatchedHost {
  * took minutes to keep a newcomer connected (the joining test, at load 35-90).
  */
 export const SETUP_GRACE_MS = 10_000;
+/** The most a peer's set-up grace grows to after repeated hang-ups (see above). */
+export const MAX_SETUP_GRACE_MS = 120_000;
 
 export class GossipWatch {
   readonly #host: WatchedHost;
@@ -71,6 +80,8 @@ export class GossipWatch {
   readonly #reconnect: () => void;
   /** Peers found lacking on the last check, with their connections open at that time. */
   #suspects = new Map<string, Set<string>>();
+  /** Peers whose grace was raised by hang-ups, with their current grace in ms. */
+  #grace = new Map<string, number>();
 
   readonly #now: () => number;
 
@@ -94,25 +105,45 @@ export class GossipWatch {
         settled: new Set<string>(),
       };
       entry.connections.add(c.id);
-      if (now - c.timeline.open >= SETUP_GRACE_MS) entry.settled.add(c.id);
+      if (now - c.timeline.open >= this.graceOf(id)) entry.settled.add(c.id);
       connected.set(id, entry);
     }
     const suspects = new Map<string, Set<string>>();
     const hungUp: string[] = [];
     for (const [id, { peer, connections, settled }] of connected) {
       const verdict = await this.#lacking(peer);
-      if (verdict === false) continue;
+      if (verdict === 'working') this.#working(id);
+      if (verdict === 'working' || verdict === false) continue;
       const before = this.#suspects.get(id);
       // Lacking is judged on a connection found lacking before that has had its set-up time.
       if (verdict === 'lacking' && (before === undefined || ![...settled].some((c) => before.has(c)))) {
         suspects.set(id, connections);
         continue;
       }
-      await this.#hangUp(peer);
+      const grace = this.graceOf(id);
+      if (verdict === 'lacking') this.#grace.set(id, Math.min(2 * grace, MAX_SETUP_GRACE_MS));
+      await this.#hangUp(peer, {
+        reason: verdict === 'dead' ? 'dead outgoing stream' : 'gossip not set up within the grace',
+        graceS: grace / 1000,
+        nextGraceS: this.graceOf(id) / 1000,
+      });
       hungUp.push(id);
     }
     this.#suspects = suspects;
     return hungUp;
+  }
+
+  /** How long a connection to `peer` may take to set up gossip before a check may judge it. */
+  graceOf(peer: string): number {
+    return this.#grace.get(peer) ?? SETUP_GRACE_MS;
+  }
+
+  /** Gossip with `peer` works: its grace, if raised, returns to the default. */
+  #working(peer: string): void {
+    const grace = this.#grace.get(peer);
+    if (grace === undefined) return;
+    this.#grace.delete(peer);
+    this.#log.info({ peer, graceS: grace / 1000 }, 'gossip set up with a peer after a longer grace');
   }
 
   /**
@@ -125,8 +156,9 @@ export class GossipWatch {
     setTimeout(() => {
       void (async () => {
         if (![...this.#openConnections(peer)].some((c) => survivors.has(c))) return;
-        if (!(await this.#lacking(peer))) return;
-        await this.#hangUp(peer);
+        const verdict = await this.#lacking(peer);
+        if (verdict !== 'lacking' && verdict !== 'dead') return;
+        await this.#hangUp(peer, { reason: 'gossip lost with a closed connection' });
         this.#reconnect();
       })();
     }, settleMs).unref();
@@ -144,9 +176,10 @@ export class GossipWatch {
 
   /**
    * Connected, speaks gossipsub, and gossipsub has no open outgoing stream to it: `dead` when
-   * gossipsub still listed a dead one (dropped here), which no wait repairs.
+   * gossipsub still listed a dead one (dropped here), which no wait repairs. `working` when
+   * gossipsub has the peer with an open outgoing stream; false when there is nothing to judge.
    */
-  async #lacking(peer: PeerId): Promise<false | 'lacking' | 'dead'> {
+  async #lacking(peer: PeerId): Promise<false | 'working' | 'lacking' | 'dead'> {
     const id = peer.toString();
     const connected = this.#host
       .getConnections()
@@ -159,7 +192,7 @@ export class GossipWatch {
       this.#log.warn({ peer: id }, 'gossip kept a dead outgoing stream to a connected peer; dropping it');
       pubsub.streamsOutbound.delete(id);
       verdict = 'dead';
-    } else if (outbound !== undefined && pubsub.getPeers().some((p) => p.toString() === id)) return false;
+    } else if (outbound !== undefined && pubsub.getPeers().some((p) => p.toString() === id)) return 'working';
     // A peer that never ran gossipsub (identify lists its protocols) is not ours to repair.
     const theirs = await this.#host.peerStore.get(peer).then(
       (p) => p.protocols,
@@ -168,8 +201,8 @@ export class GossipWatch {
     return theirs.some((p) => pubsub.protocols.includes(p)) ? verdict : false;
   }
 
-  async #hangUp(peer: PeerId): Promise<void> {
-    this.#log.warn({ peer: peer.toString() }, 'connected peer lost by gossip; reconnecting it');
+  async #hangUp(peer: PeerId, why: Record<string, unknown>): Promise<void> {
+    this.#log.warn({ peer: peer.toString(), ...why }, 'connected peer lost by gossip; reconnecting it');
     await this.#host.hangUp(peer).catch(() => {});
   }
 }

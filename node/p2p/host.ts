@@ -21,6 +21,7 @@ import type { Hex } from '../protocol/hash.ts';
 import { sha256 } from '../protocol/hash.ts';
 import type { KeyPair, MessageSigner } from '../protocol/signature.ts';
 import { AGENT_VERSION, PROTOCOL_VERSION, parseAgentVersion, SOFTWARE_VERSION } from '../protocol/version.ts';
+import { parallelOutboundStreams } from './gossip-streams.ts';
 import { GossipWatch } from './gossip-watch.ts';
 import { gossipsubMetrics } from './gossipsub-metrics.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
@@ -29,6 +30,15 @@ import { libp2pKey, publicKeyOfPeer } from './identity.ts';
 const DIAL_TIMEOUT_MS = 10_000;
 /** The least time between two dials of one peer (below the 2 s period, so no period is skipped). */
 const MIN_REDIAL_MS = 1500;
+
+/**
+ * Inbound connections still in their handshake (noise, yamux) that a node accepts at once. libp2p's
+ * default, 10, is below what a network of authorities starting together sends: each node is dialled
+ * by every other, and on a loaded host a handshake takes seconds, so at N = 31 most were refused and
+ * redialled. A peer's key is known only after the handshake, so this still bounds what strangers
+ * can hold open; 64 covers a consortium of that many authorities dialling at once.
+ */
+const MAX_INBOUND_HANDSHAKES = 64;
 
 /** gossipsub's mesh degree and gossip fan-out for a fully connected, allow-listed network (below). */
 export const MESH = { D: 3, Dlo: 2, Dhi: 4, Dout: 1, Dscore: 1, Dlazy: 3, gossipFactor: 0.1 } as const;
@@ -99,6 +109,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
       listen: [...options.listen],
       ...(options.announce && options.announce.length > 0 ? { announce: [...options.announce] } : {}),
     },
+    connectionManager: { maxIncomingPendingConnections: MAX_INBOUND_HANDSHAKES },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -167,6 +178,8 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   };
   const streamsOutbound = pubsub.streamsOutbound;
   if (!(streamsOutbound instanceof Map)) throw new Error('gossipsub no longer exposes streamsOutbound');
+  // Outgoing gossip streams set up per peer side by side, not one peer after another (gossip-streams.ts).
+  parallelOutboundStreams(pubsub, log);
   const watched = {
     getConnections: () => host.getConnections(),
     hangUp: (peer: PeerId) => host.hangUp(peer),

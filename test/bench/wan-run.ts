@@ -8,25 +8,24 @@
  * transaction on node 1, read through the relay as every request is, so it includes one WAN
  * round trip plus the follower's polling.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { rmSync } from 'node:fs';
 import { transactions } from '../../client/transactions.ts';
 import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
 import { generateKeyPair, Signer } from '../../node/protocol/signature.ts';
-import { startWanHosts, type WanHost, type WanHosts } from '../fixtures/wan-hosts.ts';
-import { CLI } from '../process.ts';
+import type { WanHosts } from '../fixtures/wan-hosts.ts';
 import { tempDirPlain } from './util.ts';
+import { startWanNetwork } from './wan-network.ts';
 import { percentile, type Sample, sample, since, statusMb } from './wan-proc.ts';
 import { type Counters, delta, type NodeTraffic, nodeTraffic, scrape } from './wan-traffic.ts';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const CHAIN_ID = 'tillid-bench-wan';
-const API_PORT = 7101;
-const P2P_PORT = 7201;
+/**
+ * How long the nodes may take to connect fully. Bounded so the bench never hangs; at N = 31 on
+ * 2 shared cores, start-up alone (31 processes loading) takes minutes.
+ */
+const CONNECT_BOUND_MS = 600_000;
 
 export interface RunOptions {
   readonly n: number;
@@ -93,82 +92,25 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   // The follower polls node 1 until this is false: also when the scenario fails part-way.
   let following = true;
   try {
-    wan = await startWanHosts(n, [API_PORT, P2P_PORT], { delayMs: o.delayMs, jitterMs: o.jitterMs });
-    o.onHosts(wan);
-    const hosts = wan.hosts;
-    const host = (i: number) => hosts[i] as WanHost;
-    const url = (i: number) => `http://${host(i).publicIp}:${API_PORT}`;
-
-    // Separate hosts as an operator sets them up: one init, each member at its own address.
-    const names = hosts.map((_, i) => `Kommune ${i + 1}`);
-    const args = ['network', 'init', '--out', join(dir, 'net'), '--chain-id', CHAIN_ID];
-    args.push('--base-port', String(API_PORT));
-    names.forEach((name, i) => {
-      args.push('--municipality', `${name}:${29189846 + i}`, '--member', `${name}=${host(i).publicIp}`);
+    const net = await startWanNetwork({
+      n,
+      delayMs: o.delayMs,
+      jitterMs: o.jitterMs,
+      chainId: CHAIN_ID,
+      name: (i) => `Kommune ${i + 1}`,
+      dir,
+      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+      ...(o.blockIntervalMs !== undefined ? { blockIntervalMs: o.blockIntervalMs } : {}),
+      ...(o.cpuProfDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProfDir}/n${n}` } } : {}),
+      ...(o.logDir ? { logDir: o.logDir, logPrefix: `n${n}-` } : {}),
+      onHosts: o.onHosts,
     });
-    const init = JSON.parse((await run(process.execPath, [CLI, ...args])).stdout) as { nodes: string[] };
-    const configs = init.nodes.map((d) => join(d, 'config.json'));
-    for (const file of configs) {
-      const config = JSON.parse(readFileSync(file, 'utf8'));
-      config.logLevel = o.logLevel ?? 'info'; // startNode waits for the info line "node started"
-      if (o.blockIntervalMs !== undefined) config.blockIntervalMs = o.blockIntervalMs;
-      writeFileSync(file, JSON.stringify(config, null, 2));
-    }
-
-    // ---- start every node at once, as a network comes up --------------------------------------
-    const started = performance.now();
-    const env = o.cpuProfDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.cpuProfDir}/n${n}` } : {};
-    const nodes = await Promise.all(configs.map((c, i) => wan?.startNode(host(i), c, env)));
-    const pids = nodes.map((c) => c?.pid as number);
-    let caughtUpBySync = 0;
-    let died: string | undefined;
-    let stopping = false;
-    if (o.logDir) mkdirSync(o.logDir, { recursive: true });
-    nodes.forEach((child, i) => {
-      let tail = '';
-      if (o.logDir) {
-        const file = join(o.logDir, `n${n}-node-${i + 1}.log`);
-        writeFileSync(file, '');
-        child?.stdout?.on('data', (d: Buffer) => appendFileSync(file, d));
-        child?.stderr?.on('data', (d: Buffer) => appendFileSync(file, d));
-      }
-      child?.stdout?.on('data', (d: Buffer) => {
-        caughtUpBySync += d.toString().split('caught up by block sync').length - 1;
-      });
-      child?.stderr?.on('data', (d: Buffer) => {
-        tail = (tail + d.toString()).slice(-2000);
-      });
-      child?.once('exit', (code, signal) => {
-        died ??= `node ${i + 1} exited (${code ?? signal}) during the run: ${tail}`;
-      });
-    });
-    const alive = () => {
-      if (died !== undefined && !stopping) throw new Error(died);
-    };
-
+    wan = net.wan;
+    const { hosts, nodes, pids, url } = net;
+    const alive = () => net.alive();
     const status = async (i: number) =>
       (await (await fetch(`${url(i)}/v1/status`)).json()) as { height: number; peers: unknown[] };
-    // A node that is still busy starting (every other one is too, on the same cores) may drop a
-    // request: it counts as not connected yet, and the wait is bounded.
-    const peerCount = (i: number) =>
-      status(i).then(
-        (s) => s.peers.length,
-        () => -1,
-      );
-    let reported = performance.now();
-    for (;;) {
-      alive();
-      const peers = await Promise.all(hosts.map((_, i) => peerCount(i)));
-      if (peers.every((p) => p >= n - 1)) break;
-      if (performance.now() - started > 600_000)
-        throw new Error(`not every node reaches all ${n - 1} others after 600 s: ${peers.join(' ')}`);
-      if (performance.now() - reported > 30_000) {
-        log(`N=${n}: peers per node ${peers.join(' ')}`);
-        reported = performance.now();
-      }
-      await sleep(1000);
-    }
-    const startSeconds = (performance.now() - started) / 1000;
+    const startSeconds = await net.waitConnected(CONNECT_BOUND_MS, (line) => log(`N=${n}: ${line}`));
     log(
       `N=${n}: all ${n} nodes up and fully connected in ${startSeconds.toFixed(0)} s; pids ${pids.join(' ')}`,
     );
@@ -420,7 +362,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const peakRss = pids.map((p) => statusMb(p, 'VmHWM'));
     following = false;
     await follower;
-    stopping = true;
+    net.stopping = true;
     if (o.cpuProfDir) for (const child of nodes) child?.kill('SIGTERM');
     if (o.cpuProfDir)
       await Promise.all(
@@ -434,7 +376,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       municipal,
       saturation: { ...saturation, tps: saturation.finalizedInLoad / saturation.seconds },
       roundChanges,
-      caughtUpBySync,
+      caughtUpBySync: net.caughtUpBySync(),
     };
   } finally {
     following = false;
