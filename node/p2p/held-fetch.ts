@@ -13,14 +13,11 @@
  * gossiped one (shape, admission, proposer, signature). Every frame is bounded, and the exchange
  * times out.
  */
-import type { PeerId, Stream } from '@libp2p/interface';
-import { lpStream } from '@libp2p/utils';
+import type { PeerId } from '@libp2p/interface';
 import type { Logger } from '../log.ts';
 import { PROTOCOL_VERSION } from '../protocol/version.ts';
+import { requestFramed, serveFramed } from './framed-exchange.ts';
 import type { Host } from './host.ts';
-
-const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-const decode = (bytes: { subarray(): Uint8Array }) => JSON.parse(new TextDecoder().decode(bytes.subarray()));
 
 export function heldFetchProtocol(chainId: string): string {
   return `/tillid/${chainId}/held/${PROTOCOL_VERSION}`;
@@ -42,47 +39,29 @@ export async function serveHeld(
   options: HeldFetchOptions,
   log: Logger,
 ): Promise<void> {
-  await host.handle(heldFetchProtocol(chainId), async (stream: Stream) => {
-    const lp = lpStream(stream, { maxDataLength: 64 });
-    const signal = AbortSignal.timeout(options.timeoutMs);
-    try {
-      const height = decode(await lp.read({ signal }))?.height;
-      if (!Number.isSafeInteger(height) || height < 1) {
-        stream.abort(new Error('bad held request'));
-        return;
-      }
-      const messages = held(height).slice(0, options.max);
-      await lp.write(encode({ count: messages.length }), { signal });
-      for (const message of messages) await lp.write(encode(message), { signal });
-      await stream.close({ signal });
-    } catch (e) {
-      log.debug({ err: (e as Error).message }, 'held request failed');
-      stream.abort(e as Error);
-    }
-  });
+  const answer = (request: unknown) => {
+    const height = (request as { height?: unknown } | null)?.height;
+    if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 1) return undefined;
+    return held(height).slice(0, options.max);
+  };
+  await serveFramed(
+    host,
+    heldFetchProtocol(chainId),
+    answer,
+    { maxRequestBytes: 64, timeoutMs: options.timeoutMs },
+    log,
+    'held',
+  );
 }
 
 /** Asks `peer` for what it holds for `height`. Returns what it sent, unchecked. */
-export async function fetchHeld(
+export function fetchHeld(
   host: Host,
   chainId: string,
   peer: PeerId,
   height: number,
   options: HeldFetchOptions,
 ): Promise<unknown[]> {
-  const signal = AbortSignal.timeout(options.timeoutMs);
-  const stream = await host.dialProtocol(peer, heldFetchProtocol(chainId), { signal });
-  const lp = lpStream(stream, { maxDataLength: options.maxFrame });
-  try {
-    await lp.write(encode({ height }), { signal });
-    const n = Number(decode(await lp.read({ signal }))?.count);
-    if (!Number.isSafeInteger(n) || n < 0 || n > options.max) throw new Error('bad held response');
-    const messages: unknown[] = [];
-    for (let i = 0; i < n; i++) messages.push(decode(await lp.read({ signal })));
-    await stream.close({ signal }).catch(() => {});
-    return messages;
-  } catch (e) {
-    stream.abort(e as Error);
-    throw e;
-  }
+  const limits = { maxFrameBytes: options.maxFrame, maxCount: options.max, timeoutMs: options.timeoutMs };
+  return requestFramed(host, peer, heldFetchProtocol(chainId), { height }, limits, 'held');
 }
