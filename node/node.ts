@@ -184,7 +184,15 @@ function assemble(opened: Opened): NodeComponents {
   const receipts = new BlockReceiptIndex(c);
   const proposals = new OpenProposalIndex(c);
   const api = buildApi(
-    nodeApi({ ...c, activity, queries, receipts, proposals, proveRead: (spec) => proveRead(chain, spec) }),
+    nodeApi({
+      ...c,
+      activity,
+      queries,
+      receipts,
+      proposals,
+      proveRead: (spec) => proveRead(chain, spec),
+      pacing: { blockIntervalMs: config.blockIntervalMs, emptyBlockIntervalMs: config.emptyBlockIntervalMs },
+    }),
     log.child({ component: 'api' }),
     config.api.tls ? readApiTls(config.api.tls) : undefined,
   );

@@ -39,6 +39,8 @@ export interface NodeApiComponents {
   readonly peerAgents: () => Record<string, string>;
   /** `?proof=true` reads: a read proven against a certified header (chain/prove.ts). */
   readonly proveRead: ProveRead;
+  /** This node's block pacing, shown so `network join` can give a newcomer the members' pace. */
+  readonly pacing: { readonly blockIntervalMs: number; readonly emptyBlockIntervalMs: number };
 }
 
 export function nodeApi(c: NodeApiComponents): NodeApi {
@@ -64,6 +66,10 @@ export function nodeApi(c: NodeApiComponents): NodeApi {
       softwareVersion: c.version,
       protocolVersion: c.protocolVersion,
       peerAgents: c.peerAgents(),
+      pacing: {
+        blockIntervalMs: c.pacing.blockIntervalMs,
+        emptyBlockIntervalMs: c.pacing.emptyBlockIntervalMs,
+      },
     }),
     submit: c.submit,
     transaction: (hash) => transactionView(c, hash),

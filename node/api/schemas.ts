@@ -135,6 +135,13 @@ export const statusSchema = {
         "Each connected peer's identify agent version (tillid/<software> protocol/<n>), by peer id",
       additionalProperties: { type: 'string' },
     },
+    pacing: {
+      type: 'object',
+      description:
+        "This node's block pacing (config blockIntervalMs, emptyBlockIntervalMs). Every authority should run the " +
+        "same: `tillid network join` copies a member's into the newcomer's config.",
+      properties: { blockIntervalMs: { type: 'integer' }, emptyBlockIntervalMs: { type: 'integer' } },
+    },
   },
 } as const;
 

@@ -12,6 +12,7 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { DEFAULTS } from '../config.ts';
 import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { keyFilePublicKey, writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
@@ -35,6 +36,66 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
+/** The limits node/config.ts enforces at start, checked here so join never writes a config that cannot start. */
+const validPacing = (p: { blockIntervalMs: number; emptyBlockIntervalMs: number }) =>
+  Number.isInteger(p.blockIntervalMs) &&
+  p.blockIntervalMs >= 10 &&
+  p.blockIntervalMs <= 60_000 &&
+  Number.isInteger(p.emptyBlockIntervalMs) &&
+  p.emptyBlockIntervalMs >= p.blockIntervalMs &&
+  p.emptyBlockIntervalMs <= 3_600_000;
+
+/**
+ * The newcomer's pacing: the member's, as its status shows it, unless the flags say otherwise.
+ * Every authority should run the same: a newcomer left at the default ten-minute empty-block
+ * wait idles whenever its proposer turn comes on a network that makes an empty block a second, so
+ * each of its turns goes to round 1 (traced in test/node/consensus/joining.test.ts). A member of
+ * an older release shows no pacing: then only the flags, or the defaults, with a warning.
+ */
+function joinPacing(
+  shown: unknown,
+  blockFlag: string | undefined,
+  emptyFlag: string | undefined,
+  from: string,
+): { blockIntervalMs?: number; emptyBlockIntervalMs?: number } {
+  const member = shown as { blockIntervalMs?: unknown; emptyBlockIntervalMs?: unknown } | undefined;
+  const known =
+    member !== undefined &&
+    typeof member === 'object' &&
+    typeof member.blockIntervalMs === 'number' &&
+    typeof member.emptyBlockIntervalMs === 'number'
+      ? { blockIntervalMs: member.blockIntervalMs, emptyBlockIntervalMs: member.emptyBlockIntervalMs }
+      : undefined;
+  if (known === undefined && blockFlag === undefined && emptyFlag === undefined) {
+    console.error(
+      `the member at ${from} does not show its block pacing (an older release): the config keeps the defaults; ` +
+        "give --block-interval-ms and --empty-block-interval-ms with the members' values",
+    );
+    return {};
+  }
+  const flag = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    if (!/^[0-9]{1,7}$/.test(value)) throw new UsageError(`--${name} must be a whole number of milliseconds`);
+    return Number(value);
+  };
+  const blockIntervalMs =
+    flag('block-interval-ms', blockFlag) ?? known?.blockIntervalMs ?? DEFAULTS.blockIntervalMs;
+  const emptyBlockIntervalMs =
+    flag('empty-block-interval-ms', emptyFlag) ??
+    known?.emptyBlockIntervalMs ??
+    Math.max(DEFAULTS.emptyBlockIntervalMs, blockIntervalMs);
+  const pacing = { blockIntervalMs, emptyBlockIntervalMs };
+  if (!validPacing(pacing)) {
+    const byFlags = blockFlag !== undefined || emptyFlag !== undefined;
+    const source = byFlags ? 'the flags' : `the member at ${from}`;
+    throw new (byFlags ? UsageError : Error)(
+      `${source} give block pacing ${JSON.stringify(pacing)}: blockIntervalMs must be 10-60000 and ` +
+        'emptyBlockIntervalMs at least that and at most an hour',
+    );
+  }
+  return pacing;
+}
+
 export async function networkJoin(args: string[]): Promise<void> {
   const v = parse(args, {
     genesis: { type: 'string' },
@@ -52,6 +113,8 @@ export async function networkJoin(args: string[]): Promise<void> {
     'data-dir': { type: 'string', default: 'data' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
+    'block-interval-ms': { type: 'string' },
+    'empty-block-interval-ms': { type: 'string' },
   });
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined))
     throw new UsageError('--tls-cert and --tls-key go together (the node API certificate and its key)');
@@ -94,6 +157,7 @@ export async function networkJoin(args: string[]): Promise<void> {
         `but ${genesisFile} has hash ${ours} (chain ${genesis.chainId}): wrong genesis file or wrong network; ` +
         'compare the hash with the members over a second channel (deploy/CEREMONY.md, step 4)',
     );
+  const pacing = joinPacing(status.pacing, v['block-interval-ms'], v['empty-block-interval-ms'], from);
   const { schedule } = (await getJson(`${from}/v1/authorities`)) as { schedule: ScheduledSet[] };
   const latest = schedule.at(-1)?.authorities ?? genesis.authorities;
 
@@ -129,6 +193,7 @@ export async function networkJoin(args: string[]): Promise<void> {
           ...(v['passphrase-file'] ? { passphraseFile: inOut(resolve(v['passphrase-file'])) } : {}),
         }),
     dataDir: v['data-dir'],
+    ...pacing,
     api: {
       host: v['api-host'],
       port: apiPort,
@@ -155,6 +220,7 @@ export async function networkJoin(args: string[]): Promise<void> {
         publicKey,
         address,
         peers,
+        pacing,
         propose:
           `tillid authority propose --key <member key> --action add --name '${name}' --cvr ${cvr} ` +
           `--public-key ${publicKey} --address ${address} --api <member API> --wait`,

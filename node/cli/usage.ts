@@ -37,8 +37,10 @@ export const USAGE = `usage: tillid <command>
   network join --genesis <file> --from <member API url> --name <name> --cvr <cvr> --host <address others reach>
                [--out .] [--key <out>/key.json] [--data-dir data] [--p2p-port 7201] [--api-host 127.0.0.1]
                [--api-port 7101] [--tls-cert <pem> --tls-key <pem>] [--passphrase-file <file> | --hsm <hsm.json>]
+               [--block-interval-ms <ms> --empty-block-interval-ms <ms>]
                                          a joining member's config.json and genesis.json from the genesis and
                                          the running network (peers: the authorities' on-chain addresses;
+                                         block pacing: the member's, unless the flags say otherwise;
                                          announces --host); refuses a network with another genesis hash;
                                          generates the key (encrypted) if there is none, or uses the HSM's
                                          (--hsm: the config names it); prints the proposal to vote on

@@ -25,9 +25,10 @@ test('/metrics reports authorities, mempool capacity and the data volume', async
   assert.ok(free > 0 && free <= disk.blocks * disk.bsize);
 });
 
-test('/v1/status names the software release and the protocol version', async (t) => {
-  const { url } = await startTestNode(t);
+test('/v1/status names the software release, the protocol version and the block pacing', async (t) => {
+  const { url } = await startTestNode(t, { blockIntervalMs: 40, emptyBlockIntervalMs: 700 });
   const status = await getJson(`${url}/v1/status`);
+  assert.deepEqual(status.pacing, { blockIntervalMs: 40, emptyBlockIntervalMs: 700 });
   assert.equal(status.protocolVersion, 2);
   assert.match(status.softwareVersion, /^\d+\.\d+\.\d+$/);
   assert.equal(status.version, status.softwareVersion);

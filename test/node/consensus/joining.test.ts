@@ -96,14 +96,19 @@ test('a newcomer joins from the genesis and a member, with no edited file, and f
   const newcomerPeer = await peerIdForPublicKey(plan.publicKey);
   for (const c of configs) assert.ok(!readFileSync(c, 'utf8').includes(newcomerPeer));
 
-  // The newcomer runs at the members' pace, set from its environment (its file stays as written).
-  // With the default ten-minute empty-block wait it was idle whenever its turn came: the members,
-  // who start a height after one second, send nothing in round 0 but the proposer's proposal, so
-  // it woke only on their nil prevotes once the propose timeout had passed, and every one of its
-  // turns went to round 1 (traced: 15 turns in a row, each height started 2 s after its commit).
-  const newcomer = await startNodeProcess(join(out, 'config.json'), {
-    TILLID_EMPTY_BLOCK_INTERVAL_MS: '1000',
+  // The newcomer runs at the members' pace: join copied it from the member's status. With the
+  // default ten-minute empty-block wait it was idle whenever its turn came: the members, who start
+  // a height after one second, send nothing in round 0 but the proposer's proposal, so it woke only
+  // on their nil prevotes once the propose timeout had passed, and every one of its turns went to
+  // round 1 (traced: 15 turns in a row, each height started 2 s after its commit).
+  const memberConfig = JSON.parse(readFileSync(configs[0] as string, 'utf8'));
+  assert.equal(config.emptyBlockIntervalMs, 1000);
+  assert.equal(config.blockIntervalMs, memberConfig.blockIntervalMs);
+  assert.deepEqual(plan.pacing, {
+    blockIntervalMs: memberConfig.blockIntervalMs,
+    emptyBlockIntervalMs: 1000,
   });
+  const newcomer = await startNodeProcess(join(out, 'config.json'));
   t.after(() => stopNodeProcess(newcomer, 'SIGKILL'));
   // Not an authority yet: the members' gaters refuse it, so for a while no member lists it and it
   // syncs nothing. (The newcomer itself may list a member for the moment between its own
