@@ -115,6 +115,7 @@ export class ConsortiumConsensus implements Consensus {
       signatureValid: check ?? (async (tx, hash) => transactionSignatureValid(tx, hash)),
       deliver: (proposal) => void this.#host.onMessage({ kind: 'proposal', proposal }),
       assembled: (outcome: AssemblyOutcome) => assembly?.proposals.inc({ outcome }),
+      ...(assembly?.stages ? { stages: assembly.stages } : {}),
       fetched: (outcome: FetchedOutcome, peer, count) => {
         assembly?.transactions.inc({ outcome }, count);
         if (outcome !== 'valid')

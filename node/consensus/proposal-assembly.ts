@@ -17,6 +17,7 @@
  * for, malformed or badly signed ones changes nothing: it is counted and logged, and the next peer
  * is asked.
  */
+import { monotonic, type StageClock, type TxStageObserver } from '../mempool/stages.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { decodeTransaction, type Transaction } from '../protocol/transaction.ts';
 import { type CompactProposal, fullProposal } from './compact-proposal.ts';
@@ -64,11 +65,16 @@ export interface AssemblyPorts {
   failed?(peer: string, reason: string): void;
   /** Defaults to GOSSIP_GRACE_MS. */
   readonly graceMs?: number;
+  /** Receives `assembly`: how long each delivered proposal took to be made whole (stages.ts). */
+  readonly stages?: TxStageObserver;
+  readonly clock?: StageClock;
 }
 
 interface Job {
   readonly proposal: CompactProposal;
   readonly from: string;
+  /** When the proposal reached this node (stage clock). */
+  readonly receivedAt: number;
 }
 
 const keyOf = (p: CompactProposal) => `${p.height}/${p.round}/${p.proposer}`;
@@ -84,6 +90,13 @@ export class ProposalAssembly {
 
   constructor(ports: AssemblyPorts) {
     this.#ports = ports;
+  }
+
+  /** Hands a whole proposal to the engine, timing its assembly from `receivedAt`. */
+  #deliver(whole: Proposal, receivedAt: number): void {
+    const { stages } = this.#ports;
+    if (stages) stages.observe('assembly', ((this.#ports.clock ?? monotonic)() - receivedAt) / 1000);
+    this.#ports.deliver(whole);
   }
 
   /** A transaction this node fetched for a pending proposal (peers may ask for it too). */
@@ -104,10 +117,11 @@ export class ProposalAssembly {
     if (proposal.height <= head || this.#jobs.has(key)) return;
     const current = proposal.height === head + 1 ? this.#ports.round() : 0;
     if (proposal.round > current + MAX_ROUNDS_AHEAD) return;
+    const receivedAt = this.#ports.stages ? (this.#ports.clock ?? monotonic)() : 0;
     const whole = this.#assemble(proposal);
     if (whole) {
       this.#ports.assembled?.('local');
-      this.#ports.deliver(whole);
+      this.#deliver(whole, receivedAt);
       return;
     }
     if (this.#jobs.size >= MAX_JOBS) {
@@ -116,7 +130,7 @@ export class ProposalAssembly {
       this.#jobs.delete(oldest);
       this.#ports.assembled?.('failed');
     }
-    this.#jobs.set(key, { proposal, from });
+    this.#jobs.set(key, { proposal, from, receivedAt });
     if (proposal.height === head + 1) void this.#complete(key);
   }
 
@@ -130,7 +144,7 @@ export class ProposalAssembly {
       if (whole) {
         this.#jobs.delete(key);
         this.#ports.assembled?.('local');
-        this.#ports.deliver(whole);
+        this.#deliver(whole, job.receivedAt);
       } else void this.#complete(key);
     }
   }
@@ -172,7 +186,7 @@ export class ProposalAssembly {
       this.#jobs.delete(key);
       const whole = proposal.height === this.#ports.head() + 1 ? this.#assemble(proposal) : undefined;
       this.#ports.assembled?.(whole ? 'gossip' : 'failed');
-      if (whole) this.#ports.deliver(whole);
+      if (whole) this.#deliver(whole, job.receivedAt);
       return;
     }
     const asked = this.#ports.peersFor(proposal.proposer, job.from).slice(0, MAX_PEERS_ASKED);
@@ -194,7 +208,7 @@ export class ProposalAssembly {
     this.#jobs.delete(key);
     const whole = proposal.height === this.#ports.head() + 1 ? this.#assemble(proposal) : undefined;
     this.#ports.assembled?.(whole ? 'fetched' : 'failed');
-    if (whole) this.#ports.deliver(whole);
+    if (whole) this.#deliver(whole, job.receivedAt);
   }
 
   /** Keeps each transaction that was asked for, is well formed and is signed by its signer. */

@@ -57,6 +57,7 @@ import { DRAIN_MS, options } from './network/options.ts';
 import { P2pBytes } from './network/p2p-bytes.ts';
 import { presign } from './network/presign.ts';
 import { report } from './network/report.ts';
+import { readStages, stageDelta } from './network/stages.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 import { cpuSeconds, statusMb } from './wan-proc.ts';
 
@@ -173,6 +174,7 @@ const saveMetrics = async (phase: string) => {
 const cpuStartA = cpuNow();
 const bytesStartA = p2p.now();
 const selfStartA = process.cpuUsage();
+const stagesStartA = await readStages(urls);
 log(
   `phase A: ${duration} s, batches of ${batch}, ≤ ${concurrency} requests per node, ≤ ${maxPending} pending`,
 );
@@ -180,6 +182,7 @@ const a = await phaseA(load, { seconds: duration, batch, concurrency, maxPending
 const cpuA = cpuSince(cpuStartA);
 const bytesA = p2p.since(bytesStartA);
 const selfA = process.cpuUsage(selfStartA);
+const stagesA = stageDelta(stagesStartA, await readStages(urls));
 await saveMetrics('A');
 const finalizedIn = (from: number, to: number) => {
   let n = 0;
@@ -205,11 +208,13 @@ await sleep(1000);
 // ---- phase B: latency at a fixed offered load, open loop ---------------------------------------
 let b: Parameters<typeof report>[0]['b'];
 let [cpuB, bytesB, selfB] = [pids.map(() => 0), pids.map(() => 0), { user: 0, system: 0 }];
+let stagesB: ReturnType<typeof stageDelta> | undefined;
 const startB = performance.now();
 if (countB > 0) {
   const cpuStartB = cpuNow();
   const bytesStartB = p2p.now();
   const selfStartB = process.cpuUsage();
+  const stagesStartB = await readStages(urls);
   log(
     `phase B: ${rate} tx/s offered for ${latencyDuration} s, open loop, ${latencyBatch === 1 ? 'single-transaction POSTs' : `batches of ${latencyBatch}`} round-robin`,
   );
@@ -224,6 +229,7 @@ if (countB > 0) {
   const seconds = (performance.now() - startB) / 1000;
   bytesB = p2p.since(bytesStartB);
   selfB = process.cpuUsage(selfStartB);
+  stagesB = stageDelta(stagesStartB, await readStages(urls));
   await saveMetrics('B');
   b = { ...phase, rate, batch: latencyBatch, seconds };
 }
@@ -256,6 +262,7 @@ report({
   peakRss,
   cpu: { idle: cpuIdle, a: cpuA, b: cpuB },
   bytes: { a: bytesA, b: bytesB },
+  stages: { a: stagesA, ...(stagesB ? { b: stagesB } : {}) },
   self: { a: selfA, b: selfB },
   exits,
 });

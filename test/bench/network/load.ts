@@ -140,6 +140,8 @@ export interface PhaseB {
   readonly start: number;
   /** Submission to finality per accepted transaction, sorted; never final counts as Infinity. */
   readonly latencies: number[];
+  /** Submission to the node's answer (admitted there) per accepted transaction, sorted. */
+  readonly answered: number[];
   readonly accepted: number;
   readonly rejected: number;
   /** How long the load was offered, in seconds. */
@@ -161,6 +163,7 @@ export async function phaseB(
   const requests = Math.ceil(o.count / o.batch);
   const perSecond = o.rate / o.batch;
   const acceptedIndices: number[] = [];
+  const answered: number[] = [];
   const inFlight: Promise<void>[] = [];
   let rejected = 0;
   let sent = 0;
@@ -177,8 +180,10 @@ export async function phaseB(
         post(load, sent % load.urls.length, indices, o.batch === 1).then(
           (results) =>
             results.forEach((code, k) => {
-              if (code === undefined) acceptedIndices.push(indices[k] as number);
-              else {
+              if (code === undefined) {
+                acceptedIndices.push(indices[k] as number);
+                answered.push(performance.now() - sentAt);
+              } else {
                 rejected++;
                 countCode(load, code);
               }
@@ -202,5 +207,6 @@ export async function phaseB(
     return at > 0 ? at - (submittedAt.get(i) as number) : Number.POSITIVE_INFINITY;
   });
   latencies.sort((a, b) => a - b);
-  return { start, latencies, accepted: acceptedIndices.length, rejected, offeredFor };
+  answered.sort((a, b) => a - b);
+  return { start, latencies, answered, accepted: acceptedIndices.length, rejected, offeredFor };
 }
