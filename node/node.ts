@@ -33,6 +33,7 @@ import { VerifierPool } from './mempool/verifier-pool.ts';
 import { type Opened, openNode } from './open.ts';
 import { Gossip } from './p2p/gossip.ts';
 import { TxGossip } from './p2p/tx-gossip.ts';
+import type { Hex } from './protocol/hash.ts';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './protocol/version.ts';
 import { stateQueries } from './state/queries.ts';
 
@@ -108,7 +109,7 @@ function assemble(opened: Opened): NodeComponents {
   const verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
   const rejections = new RejectionMemory();
   // Consensus is built below; admission calls it only once the node runs.
-  const transactionsArrived = () => consensus.transactionsArrived();
+  const transactionsArrived = (hash: Hex) => consensus.transactionsArrived(hash);
   const base = {
     ...opened,
     mempool,

@@ -11,6 +11,7 @@ import { fetchHeld, serveHeld } from '../p2p/held-fetch.ts';
 import { publicKeyOfPeer } from '../p2p/identity.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import { fetchTransactions, serveTransactions } from '../p2p/tx-fetch.ts';
+import type { Hex } from '../protocol/hash.ts';
 import { transactionSignatureValid } from '../protocol/transaction.ts';
 import { compactProposal } from './compact-proposal.ts';
 import type { Consensus } from './consensus.ts';
@@ -147,7 +148,8 @@ export class ConsortiumConsensus implements Consensus {
     return this.#host.position;
   }
 
-  transactionsArrived(): void {
+  transactionsArrived(hash?: Hex): void {
+    if (hash !== undefined) this.#assembly.transactionArrived(hash);
     this.#host.transactionsArrived();
   }
 

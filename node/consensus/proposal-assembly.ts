@@ -39,7 +39,6 @@ export const MAX_ROUNDS_AHEAD = 2;
  * verified here; fetching those at once would send them twice and verify them twice.
  */
 export const GOSSIP_GRACE_MS = 200;
-const GRACE_STEP_MS = 20;
 
 /** local: all pending here at once; gossip: the rest arrived by gossip within the grace; fetched; failed. */
 export type AssemblyOutcome = 'local' | 'gossip' | 'fetched' | 'failed';
@@ -87,6 +86,8 @@ export class ProposalAssembly {
   readonly #jobs = new Map<string, Job>();
   /** The head at which #fetched was filled. */
   #head = -1;
+  /** Jobs waiting for gossip to bring the hashes still missing, ended early when the last arrives. */
+  readonly #waiters = new Set<{ key: string; missing: Set<Hex>; done: () => void }>();
 
   constructor(ports: AssemblyPorts) {
     this.#ports = ports;
@@ -102,6 +103,38 @@ export class ProposalAssembly {
   /** A transaction this node fetched for a pending proposal (peers may ask for it too). */
   held(hash: Hex): Transaction | undefined {
     return this.#fetched.get(hash);
+  }
+
+  /**
+   * A transaction entered the mempool. A proposal waiting for it goes on as soon as its last
+   * missing transaction is here, not at the next poll: under load this wait is on every
+   * transaction's path to a block.
+   */
+  transactionArrived(hash: Hex): void {
+    for (const waiter of this.#waiters)
+      if (waiter.missing.delete(hash) && waiter.missing.size === 0) waiter.done();
+  }
+
+  /** Resolves when every hash in `missing` has arrived (transactionArrived), after `graceMs` at most, or once the job is gone. */
+  #arrivalOf(key: string, missing: Set<Hex>, graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter = {
+        key,
+        missing,
+        done: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, graceMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Ends the waits of jobs that were dropped (head moved, evicted), so nothing lingers. */
+  #releaseDropped(): void {
+    for (const waiter of this.#waiters) if (!this.#jobs.has(waiter.key)) waiter.done();
   }
 
   /** Proposals being completed or waiting, for tests and metrics. */
@@ -128,6 +161,7 @@ export class ProposalAssembly {
       // The oldest job gives way: later rounds are the ones the engine still needs.
       const oldest = this.#jobs.keys().next().value as string;
       this.#jobs.delete(oldest);
+      this.#releaseDropped();
       this.#ports.assembled?.('failed');
     }
     this.#jobs.set(key, { proposal, from, receivedAt });
@@ -155,6 +189,7 @@ export class ProposalAssembly {
     this.#head = head;
     this.#fetched.clear();
     for (const [key, job] of this.#jobs) if (job.proposal.height <= head) this.#jobs.delete(key);
+    this.#releaseDropped();
   }
 
   #lookup(hash: Hex): Transaction | undefined {
@@ -177,9 +212,9 @@ export class ProposalAssembly {
     if (!job) return;
     const { proposal } = job;
     const missing = () => proposal.txHashes.some((h) => !this.#lookup(h));
-    const grace = this.#ports.graceMs ?? GOSSIP_GRACE_MS;
-    for (let waited = 0; waited < grace && missing(); waited += GRACE_STEP_MS) {
-      await new Promise((resolve) => setTimeout(resolve, GRACE_STEP_MS));
+    const awaited = new Set(proposal.txHashes.filter((h) => !this.#lookup(h)));
+    if (awaited.size > 0) {
+      await this.#arrivalOf(key, awaited, this.#ports.graceMs ?? GOSSIP_GRACE_MS);
       if (this.#jobs.get(key) !== job) return;
     }
     if (!missing()) {

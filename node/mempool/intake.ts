@@ -25,8 +25,8 @@ export interface IntakeComponents {
   readonly verifierPool?: VerifierPool | undefined;
   /** Admission outcomes by `outcome` (ACCEPTED or the error code). */
   readonly metrics: { readonly admissions: Counter<'outcome'> };
-  /** Called after each admission, so a waiting proposer can start a block. */
-  readonly transactionsArrived: () => void;
+  /** Called after each admission, so a waiting proposer can start a block (and a waiting proposal go on). */
+  readonly transactionsArrived: (hash: Hex) => void;
   /** The node's clock; only admission reads it (expiry), blocks use their own timestamp. */
   readonly now: () => number;
   /** Turns on the main thread, so consensus messages never wait behind a whole batch (turns.ts). */
@@ -73,7 +73,7 @@ export class TransactionIntake {
       });
       admissions.inc({ outcome: 'ACCEPTED' });
       stages?.observe(origin === 'peer' ? 'gossip_admit' : 'admit', (clock() - started) / 1000);
-      this.#c.transactionsArrived();
+      this.#c.transactionsArrived(hash);
       return hash;
     } catch (e) {
       if (isTillidError(e)) admissions.inc({ outcome: e.code });

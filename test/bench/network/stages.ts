@@ -60,7 +60,8 @@ export function quantile(b: { le: number[]; counts: number[] }, q: number): numb
     if (count < rank) continue;
     const upper = b.le[k] as number;
     const lower = k === 0 ? 0 : (b.le[k - 1] as number);
-    if (!Number.isFinite(upper)) return lower;
+    // Beyond the last bound: all that is known is "more than it".
+    if (!Number.isFinite(upper)) return Number.POSITIVE_INFINITY;
     const below = k === 0 ? 0 : (b.counts[k - 1] as number);
     return lower + ((upper - lower) * (rank - below)) / Math.max(1, count - below);
   }
@@ -73,7 +74,11 @@ export function stageLines(delta: StageBuckets): string[] {
     const b = delta.get(stage);
     const n = b?.counts.at(-1) ?? 0;
     if (!b || n === 0) return `${stage.padEnd(13)} -`;
-    const ms = (q: number) => `${(quantile(b, q) * 1000).toFixed(0)} ms`;
-    return `${stage.padEnd(13)} p50 ${ms(0.5).padStart(7)}, p99 ${ms(0.99).padStart(7)} (${n} observed${stage === 'assembly' ? ', per proposal' : ''})`;
+    const last = b.le.at(-2) ?? 0;
+    const ms = (q: number) => {
+      const v = quantile(b, q);
+      return Number.isFinite(v) ? `${(v * 1000).toFixed(0)} ms` : `> ${(last * 1000).toFixed(0)} ms`;
+    };
+    return `${stage.padEnd(13)} p50 ${ms(0.5).padStart(9)}, p99 ${ms(0.99).padStart(9)} (${n} observed${stage === 'assembly' ? ', per proposal' : ''})`;
   });
 }

@@ -61,6 +61,7 @@ function harness(o: {
   pending: Transaction[];
   served: Record<string, Transaction[] | Error>;
   head?: number;
+  graceMs?: number;
 }) {
   const mempool = new Map(o.pending.map((tx) => [transactionHash(tx), tx]));
   const delivered: Transaction[][] = [];
@@ -79,6 +80,7 @@ function harness(o: {
       },
     },
     clock: () => clock.now,
+    ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
     pending: (h) => mempool.get(h),
     head: () => head,
     round: () => 0,
@@ -156,11 +158,14 @@ test('a proposal whose transactions are all pending is whole at once, without a 
 
 test('a transaction still arriving by gossip is waited for, not fetched', async () => {
   const txs = [anchorTx(submitter), anchorTx(submitter)];
-  const h = harness({ pending: [txs[0] as Transaction], served: { proposer: txs } });
+  // A grace far longer than the test: the proposal goes on when the transaction arrives, not when the grace ends.
+  const h = harness({ pending: [txs[0] as Transaction], served: { proposer: txs }, graceMs: 60_000 });
   h.assembly.receive(compactProposal(proposalWith(txs)), 'relay');
   setTimeout(() => {
     h.clock.now += 40;
-    h.mempool.set(transactionHash(txs[1] as Transaction), txs[1] as Transaction);
+    const hash = transactionHash(txs[1] as Transaction);
+    h.mempool.set(hash, txs[1] as Transaction);
+    h.assembly.transactionArrived(hash);
   }, 40);
   await settle(h.assembly);
   assert.deepEqual(h.asked, []);
