@@ -142,6 +142,10 @@ export interface PhaseB {
   readonly latencies: number[];
   /** Submission to the node's answer (admitted there) per accepted transaction, sorted. */
   readonly answered: number[];
+  /** Submission to its block's proposal (the header's timestamp) per final transaction, sorted. */
+  readonly toProposal: number[];
+  /** Its block's proposal to this process seeing the block on node 1, per final transaction, sorted. */
+  readonly proposalToSeen: number[];
   readonly accepted: number;
   readonly rejected: number;
   /** How long the load was offered, in seconds. */
@@ -208,5 +212,20 @@ export async function phaseB(
   });
   latencies.sort((a, b) => a - b);
   answered.sort((a, b) => a - b);
-  return { start, latencies, answered, accepted: acceptedIndices.length, rejected, offeredFor };
+  const final = acceptedIndices.filter((i) => (finalizedAt[i] as number) > 0);
+  const { proposedAt } = load.follower;
+  const toProposal = final.map((i) => (proposedAt[i] as number) - (submittedAt.get(i) as number));
+  const proposalToSeen = final.map((i) => (finalizedAt[i] as number) - (proposedAt[i] as number));
+  toProposal.sort((a, b) => a - b);
+  proposalToSeen.sort((a, b) => a - b);
+  return {
+    start,
+    latencies,
+    answered,
+    toProposal,
+    proposalToSeen,
+    accepted: acceptedIndices.length,
+    rejected,
+    offeredFor,
+  };
 }

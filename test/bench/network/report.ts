@@ -89,6 +89,9 @@ export function report(r: Results): void {
     out(
       `   submit → admitted        p50 ${ms(pct(b.answered, 50))}, p99 ${ms(pct(b.answered, 99))} (the node's answer to the load generator)`,
     );
+    out(
+      `   submit → proposed        p50 ${ms(pct(b.toProposal, 50))}, p99 ${ms(pct(b.toProposal, 99))}; proposed → seen final p50 ${ms(pct(b.proposalToSeen, 50))}, p99 ${ms(pct(b.proposalToSeen, 99))} (the block's timestamp, same machine clock)`,
+    );
     if (r.stages.b) for (const line of stageLines(r.stages.b)) out(`   stage ${line}`);
     out(
       `   node CPU per final tx    ${perTx(cpuPerFinal(r.cpu.b, b.seconds, finalizedB))} (over B and its drain)`,
