@@ -34,6 +34,11 @@
  * single-core Ed25519 verify rate. Diagnostics: `--verbose` logs every block and each node's CPU %
  * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
  * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
+ * Where the time goes: each phase prints the nodes' `tillid_tx_stage_seconds{stage}` histograms
+ * (node/mempool/stages.ts; read from /metrics before and after the phase, summed over the nodes,
+ * p50/p99 interpolated within buckets), and phase B also the load generator's own split: submit →
+ * the node's answer (admitted), submit → the block's proposal (its header timestamp; every process
+ * here shares the machine's clock) and proposal → seen final on node 1.
  * Bytes per block per node: what each node sent to its peers over libp2p (TCP bytes acknowledged on
  * its connections to the other nodes' p2p ports, from `ss -ti` sampled every second: framing,
  * encryption and gossip relays included, retransmissions not) in each phase, divided by the blocks
@@ -45,7 +50,8 @@
  *
  * Modules (test/bench/network/): options.ts (the command line), cluster.ts (the node processes),
  * presign.ts (the load, signed on worker threads), follower.ts (finality on node 1), load.ts
- * (phases A and B), p2p-bytes.ts (bytes sent per node), report.ts (what is printed).
+ * (phases A and B), p2p-bytes.ts (bytes sent per node), stages.ts (the stage histograms),
+ * report.ts (what is printed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
