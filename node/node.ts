@@ -33,6 +33,7 @@ import { VerifierPool } from './mempool/verifier-pool.ts';
 import { type Opened, openNode } from './open.ts';
 import { Gossip } from './p2p/gossip.ts';
 import { TxGossip } from './p2p/tx-gossip.ts';
+import type { Hex } from './protocol/hash.ts';
 import { PROTOCOL_VERSION, SOFTWARE_VERSION } from './protocol/version.ts';
 import { stateQueries } from './state/queries.ts';
 
@@ -91,9 +92,9 @@ export class TillidNode {
 /** Builds every part; each constructor picks from the components object what it declares. */
 function assemble(opened: Opened): NodeComponents {
   const { config, log, chain, running } = opened;
-  const mempool = new Mempool(config.mempool);
   const peers = () => (running ? running.host.getPeers().map(String) : []);
-  const metrics = new NodeMetrics(
+  // The mempool's size is read only at scrape time, so the metrics may be built before it.
+  const metrics: NodeMetrics = new NodeMetrics(
     () => mempool.size,
     () => peers().length,
     {
@@ -103,10 +104,12 @@ function assemble(opened: Opened): NodeComponents {
       ...(running && { gossipPeers: () => running.gossipPeers() }),
     },
   );
+  const stages = metrics.txStages;
+  const mempool = new Mempool(config.mempool, { stages });
   const verifierPool = config.verifyWorkers > 0 ? new VerifierPool(config.verifyWorkers) : undefined;
   const rejections = new RejectionMemory();
   // Consensus is built below; admission calls it only once the node runs.
-  const transactionsArrived = () => consensus.transactionsArrived();
+  const transactionsArrived = (hash: Hex) => consensus.transactionsArrived(hash);
   const base = {
     ...opened,
     mempool,
@@ -119,7 +122,7 @@ function assemble(opened: Opened): NodeComponents {
     protocolVersion: PROTOCOL_VERSION,
     peerAgents: () => (running ? running.peerAgents() : {}),
   };
-  const intake = new TransactionIntake({ ...base, transactionsArrived });
+  const intake = new TransactionIntake({ ...base, transactionsArrived, stages });
   const gossip =
     running &&
     new Gossip(
@@ -132,7 +135,13 @@ function assemble(opened: Opened): NodeComponents {
   // gossipsub's wire counters live in the host's registry (it exists before these metrics do).
   if (running) for (const m of running.metrics) metrics.registry.registerMetric(m);
   const txGossip =
-    gossip && new TxGossip({ gossip, admit: (tx) => intake.admit(tx), backlog: () => intake.backlog });
+    gossip &&
+    new TxGossip({
+      gossip,
+      admit: (tx, arrivedAt) => intake.admit(tx, 'peer', arrivedAt),
+      backlog: () => intake.backlog,
+      stages,
+    });
   const submit = async (input: unknown) => {
     const hash = await intake.admit(input);
     txGossip?.relay(input);
@@ -173,7 +182,7 @@ function assemble(opened: Opened): NodeComponents {
       syncRejected: metrics.syncRejected,
       rounds: metrics.rounds,
       verifyFetched: (tx, hash) => intake.signatureValid(tx, hash),
-      assembly: { proposals: metrics.proposalAssembly, transactions: metrics.fetchedTransactions },
+      assembly: { proposals: metrics.proposalAssembly, transactions: metrics.fetchedTransactions, stages },
       resent: metrics.consensusResent,
       syncTraffic: metrics.sync,
       onEvidence: (first, second) => void report(first, second),

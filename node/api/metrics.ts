@@ -5,6 +5,7 @@
 import { statfsSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { RoundMetrics } from '../consensus/metrics.ts';
+import { TX_STAGES, type TxStage, type TxStageObserver } from '../mempool/stages.ts';
 import type { ChainEvent } from '../state/events.ts';
 
 /** What the alert rules (deploy/monitoring/alerts.yml) compare the live gauges against. */
@@ -72,6 +73,20 @@ export class NodeMetrics {
     buckets: [0, 1, 10, 100, 500, 1000, 2500, 5000],
     registers: [this.registry],
   });
+  readonly txStageSeconds = new Histogram({
+    name: 'tillid_tx_stage_seconds',
+    help: "Where a transaction's time goes on this node, by stage: admit (a client's submission into the mempool), gossip_send (mempool to gossip batch sent), gossip_admit (a peer's batch into the mempool), to_proposal (mempool to first named in a proposal made or validated here), assembly (per proposal: received to whole for the engine), to_commit (proposal to committed here)",
+    labelNames: ['stage'] as const,
+    buckets: [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10,
+    ],
+    registers: [this.registry],
+  });
+  /** The stage histogram as the mempool, intake, gossip and assembly report into it (labels resolved once). */
+  readonly txStages: TxStageObserver = (() => {
+    const children = new Map(TX_STAGES.map((stage) => [stage, this.txStageSeconds.labels(stage)]));
+    return { observe: (stage: TxStage, seconds: number) => children.get(stage)?.observe(seconds) };
+  })();
   readonly admissions = this.counter(
     'tillid_transactions_submitted_total',
     'Submitted transactions by outcome (ACCEPTED or the error code)',

@@ -2,10 +2,12 @@
  * What the consortium adapter (consortium.ts) is given: the node's components, its pacing and
  * timeouts, and where it reports (logs, metrics, callbacks).
  */
+
 import type { Counter } from 'prom-client';
 import type { Chain } from '../chain/chain.ts';
 import type { Logger } from '../log.ts';
 import type { Mempool } from '../mempool/mempool.ts';
+import type { TxStageObserver } from '../mempool/stages.ts';
 import type { Gossip } from '../p2p/gossip.ts';
 import type { RunningHost } from '../p2p/host.ts';
 import type { SyncTraffic } from '../p2p/sync.ts';
@@ -54,6 +56,8 @@ export interface ConsortiumOptions {
   readonly assembly?: {
     readonly proposals: Counter<'outcome'>;
     readonly transactions: Counter<'outcome'>;
+    /** Receives `assembly`, per proposal (mempool/stages.ts). */
+    readonly stages?: TxStageObserver;
   };
   /** This node's own proposals and votes re-sent after a stall, by kind. */
   readonly resent?: Counter<'kind'>;

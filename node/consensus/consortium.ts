@@ -11,6 +11,7 @@ import { fetchHeld, serveHeld } from '../p2p/held-fetch.ts';
 import { publicKeyOfPeer } from '../p2p/identity.ts';
 import { fetchBlocks, MAX_SYNC_BLOCKS, serveBlocks } from '../p2p/sync.ts';
 import { fetchTransactions, serveTransactions } from '../p2p/tx-fetch.ts';
+import type { Hex } from '../protocol/hash.ts';
 import { transactionSignatureValid } from '../protocol/transaction.ts';
 import { compactProposal } from './compact-proposal.ts';
 import type { Consensus } from './consensus.ts';
@@ -115,6 +116,7 @@ export class ConsortiumConsensus implements Consensus {
       signatureValid: check ?? (async (tx, hash) => transactionSignatureValid(tx, hash)),
       deliver: (proposal) => void this.#host.onMessage({ kind: 'proposal', proposal }),
       assembled: (outcome: AssemblyOutcome) => assembly?.proposals.inc({ outcome }),
+      ...(assembly?.stages ? { stages: assembly.stages } : {}),
       fetched: (outcome: FetchedOutcome, peer, count) => {
         assembly?.transactions.inc({ outcome }, count);
         if (outcome !== 'valid')
@@ -146,7 +148,8 @@ export class ConsortiumConsensus implements Consensus {
     return this.#host.position;
   }
 
-  transactionsArrived(): void {
+  transactionsArrived(hash?: Hex): void {
+    if (hash !== undefined) this.#assembly.transactionArrived(hash);
     this.#host.transactionsArrived();
   }
 

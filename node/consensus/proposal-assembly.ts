@@ -17,6 +17,7 @@
  * for, malformed or badly signed ones changes nothing: it is counted and logged, and the next peer
  * is asked.
  */
+import { monotonic, type StageClock, type TxStageObserver } from '../mempool/stages.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { decodeTransaction, type Transaction } from '../protocol/transaction.ts';
 import { type CompactProposal, fullProposal } from './compact-proposal.ts';
@@ -38,7 +39,6 @@ export const MAX_ROUNDS_AHEAD = 2;
  * verified here; fetching those at once would send them twice and verify them twice.
  */
 export const GOSSIP_GRACE_MS = 200;
-const GRACE_STEP_MS = 20;
 
 /** local: all pending here at once; gossip: the rest arrived by gossip within the grace; fetched; failed. */
 export type AssemblyOutcome = 'local' | 'gossip' | 'fetched' | 'failed';
@@ -64,11 +64,16 @@ export interface AssemblyPorts {
   failed?(peer: string, reason: string): void;
   /** Defaults to GOSSIP_GRACE_MS. */
   readonly graceMs?: number;
+  /** Receives `assembly`: how long each delivered proposal took to be made whole (stages.ts). */
+  readonly stages?: TxStageObserver;
+  readonly clock?: StageClock;
 }
 
 interface Job {
   readonly proposal: CompactProposal;
   readonly from: string;
+  /** When the proposal reached this node (stage clock). */
+  readonly receivedAt: number;
 }
 
 const keyOf = (p: CompactProposal) => `${p.height}/${p.round}/${p.proposer}`;
@@ -81,14 +86,55 @@ export class ProposalAssembly {
   readonly #jobs = new Map<string, Job>();
   /** The head at which #fetched was filled. */
   #head = -1;
+  /** Jobs waiting for gossip to bring the hashes still missing, ended early when the last arrives. */
+  readonly #waiters = new Set<{ key: string; missing: Set<Hex>; done: () => void }>();
 
   constructor(ports: AssemblyPorts) {
     this.#ports = ports;
   }
 
+  /** Hands a whole proposal to the engine, timing its assembly from `receivedAt`. */
+  #deliver(whole: Proposal, receivedAt: number): void {
+    const { stages } = this.#ports;
+    if (stages) stages.observe('assembly', ((this.#ports.clock ?? monotonic)() - receivedAt) / 1000);
+    this.#ports.deliver(whole);
+  }
+
   /** A transaction this node fetched for a pending proposal (peers may ask for it too). */
   held(hash: Hex): Transaction | undefined {
     return this.#fetched.get(hash);
+  }
+
+  /**
+   * A transaction entered the mempool. A proposal waiting for it goes on as soon as its last
+   * missing transaction is here, not at the next poll: under load this wait is on every
+   * transaction's path to a block.
+   */
+  transactionArrived(hash: Hex): void {
+    for (const waiter of this.#waiters)
+      if (waiter.missing.delete(hash) && waiter.missing.size === 0) waiter.done();
+  }
+
+  /** Resolves when every hash in `missing` has arrived (transactionArrived), after `graceMs` at most, or once the job is gone. */
+  #arrivalOf(key: string, missing: Set<Hex>, graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter = {
+        key,
+        missing,
+        done: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, graceMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Ends the waits of jobs that were dropped (head moved, evicted), so nothing lingers. */
+  #releaseDropped(): void {
+    for (const waiter of this.#waiters) if (!this.#jobs.has(waiter.key)) waiter.done();
   }
 
   /** Proposals being completed or waiting, for tests and metrics. */
@@ -104,19 +150,21 @@ export class ProposalAssembly {
     if (proposal.height <= head || this.#jobs.has(key)) return;
     const current = proposal.height === head + 1 ? this.#ports.round() : 0;
     if (proposal.round > current + MAX_ROUNDS_AHEAD) return;
+    const receivedAt = this.#ports.stages ? (this.#ports.clock ?? monotonic)() : 0;
     const whole = this.#assemble(proposal);
     if (whole) {
       this.#ports.assembled?.('local');
-      this.#ports.deliver(whole);
+      this.#deliver(whole, receivedAt);
       return;
     }
     if (this.#jobs.size >= MAX_JOBS) {
       // The oldest job gives way: later rounds are the ones the engine still needs.
       const oldest = this.#jobs.keys().next().value as string;
       this.#jobs.delete(oldest);
+      this.#releaseDropped();
       this.#ports.assembled?.('failed');
     }
-    this.#jobs.set(key, { proposal, from });
+    this.#jobs.set(key, { proposal, from, receivedAt });
     if (proposal.height === head + 1) void this.#complete(key);
   }
 
@@ -130,7 +178,7 @@ export class ProposalAssembly {
       if (whole) {
         this.#jobs.delete(key);
         this.#ports.assembled?.('local');
-        this.#ports.deliver(whole);
+        this.#deliver(whole, job.receivedAt);
       } else void this.#complete(key);
     }
   }
@@ -141,6 +189,7 @@ export class ProposalAssembly {
     this.#head = head;
     this.#fetched.clear();
     for (const [key, job] of this.#jobs) if (job.proposal.height <= head) this.#jobs.delete(key);
+    this.#releaseDropped();
   }
 
   #lookup(hash: Hex): Transaction | undefined {
@@ -163,16 +212,16 @@ export class ProposalAssembly {
     if (!job) return;
     const { proposal } = job;
     const missing = () => proposal.txHashes.some((h) => !this.#lookup(h));
-    const grace = this.#ports.graceMs ?? GOSSIP_GRACE_MS;
-    for (let waited = 0; waited < grace && missing(); waited += GRACE_STEP_MS) {
-      await new Promise((resolve) => setTimeout(resolve, GRACE_STEP_MS));
+    const awaited = new Set(proposal.txHashes.filter((h) => !this.#lookup(h)));
+    if (awaited.size > 0) {
+      await this.#arrivalOf(key, awaited, this.#ports.graceMs ?? GOSSIP_GRACE_MS);
       if (this.#jobs.get(key) !== job) return;
     }
     if (!missing()) {
       this.#jobs.delete(key);
       const whole = proposal.height === this.#ports.head() + 1 ? this.#assemble(proposal) : undefined;
       this.#ports.assembled?.(whole ? 'gossip' : 'failed');
-      if (whole) this.#ports.deliver(whole);
+      if (whole) this.#deliver(whole, job.receivedAt);
       return;
     }
     const asked = this.#ports.peersFor(proposal.proposer, job.from).slice(0, MAX_PEERS_ASKED);
@@ -194,7 +243,7 @@ export class ProposalAssembly {
     this.#jobs.delete(key);
     const whole = proposal.height === this.#ports.head() + 1 ? this.#assemble(proposal) : undefined;
     this.#ports.assembled?.(whole ? 'fetched' : 'failed');
-    if (whole) this.#ports.deliver(whole);
+    if (whole) this.#deliver(whole, job.receivedAt);
   }
 
   /** Keeps each transaction that was asked for, is well formed and is signed by its signer. */

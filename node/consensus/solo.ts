@@ -100,8 +100,13 @@ export class SoloAuthority implements Consensus {
       const { block, execution } = chain.propose(candidates, timestamp, signer.publicKey);
       const certified: Block = { ...block, certificate: this.#certify(block) };
       await chain.commit(certified, execution);
-      mempool.remove(execution.included.map((t) => t.hash));
-      mempool.remove(execution.dropped.map((d) => d.item.hash));
+      const included = execution.included.map((t) => t.hash);
+      mempool.proposed(included);
+      mempool.remove(included);
+      mempool.remove(
+        execution.dropped.map((d) => d.item.hash),
+        false,
+      );
       for (const { item, error } of execution.dropped) this.#o.onDropped(item.hash, error);
     } catch (e) {
       // A failed commit (disk full, store closed) leaves the head unchanged; the next tick retries.

@@ -12,6 +12,7 @@ import type { Transaction } from '../protocol/transaction.ts';
 import type { VerifiedSignatures } from '../protocol/verdicts.ts';
 import { admitTransaction } from './admission.ts';
 import type { Mempool } from './mempool.ts';
+import { monotonic, type StageClock, type TxStageObserver } from './stages.ts';
 import { AdmissionTurns } from './turns.ts';
 import type { VerifierPool } from './verifier-pool.ts';
 
@@ -24,13 +25,19 @@ export interface IntakeComponents {
   readonly verifierPool?: VerifierPool | undefined;
   /** Admission outcomes by `outcome` (ACCEPTED or the error code). */
   readonly metrics: { readonly admissions: Counter<'outcome'> };
-  /** Called after each admission, so a waiting proposer can start a block. */
-  readonly transactionsArrived: () => void;
+  /** Called after each admission, so a waiting proposer can start a block (and a waiting proposal go on). */
+  readonly transactionsArrived: (hash: Hex) => void;
   /** The node's clock; only admission reads it (expiry), blocks use their own timestamp. */
   readonly now: () => number;
   /** Turns on the main thread, so consensus messages never wait behind a whole batch (turns.ts). */
   readonly turns?: AdmissionTurns;
+  /** Receives `admit` and `gossip_admit` (stages.ts). */
+  readonly stages?: TxStageObserver;
+  readonly clock?: StageClock;
 }
+
+/** Who handed the transaction in: a client of this node, or a peer by gossip. */
+export type Origin = 'client' | 'peer';
 
 export class TransactionIntake {
   readonly #c: IntakeComponents;
@@ -46,10 +53,15 @@ export class TransactionIntake {
     return this.#turns.waiting;
   }
 
-  /** Admits `input` into the mempool or throws a TillidError; resolves to its hash. */
-  async admit(input: unknown): Promise<Hex> {
-    const { chain, mempool, now } = this.#c;
+  /**
+   * Admits `input` into the mempool or throws a TillidError; resolves to its hash. `arrivedAt`
+   * (the stage clock) is when it reached this node, if earlier than this call (a gossip batch).
+   */
+  async admit(input: unknown, origin: Origin = 'client', arrivedAt?: number): Promise<Hex> {
+    const { chain, mempool, now, stages } = this.#c;
     const { admissions } = this.#c.metrics;
+    const clock = this.#c.clock ?? monotonic;
+    const started = arrivedAt ?? (stages ? clock() : 0);
     await this.#turns.take();
     try {
       const hash = await admitTransaction(input, {
@@ -60,7 +72,8 @@ export class TransactionIntake {
         verify: (tx, h) => this.#verify(tx, h),
       });
       admissions.inc({ outcome: 'ACCEPTED' });
-      this.#c.transactionsArrived();
+      stages?.observe(origin === 'peer' ? 'gossip_admit' : 'admit', (clock() - started) / 1000);
+      this.#c.transactionsArrived(hash);
       return hash;
     } catch (e) {
       if (isTillidError(e)) admissions.inc({ outcome: e.code });

@@ -6,6 +6,7 @@
 import { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { HashedTransaction } from '../state/machine.ts';
+import { monotonic, type StageClock, type TxStageObserver } from './stages.ts';
 
 export interface MempoolLimits {
   readonly maxTransactions: number;
@@ -14,14 +15,27 @@ export interface MempoolLimits {
 
 interface Entry extends HashedTransaction {
   readonly bytes: number;
+  /** When it entered the pool, and when a proposal first named it (stages.ts; observation only). */
+  readonly addedAt: number;
+  proposedAt: number | undefined;
+}
+
+export interface MempoolTiming {
+  /** Receives `to_proposal` and `to_commit` (stages.ts). */
+  readonly stages?: TxStageObserver;
+  readonly clock?: StageClock;
 }
 
 export class Mempool {
   readonly #entries = new Map<Hex, Entry>();
   readonly #limits: MempoolLimits;
+  readonly #stages: TxStageObserver | undefined;
+  readonly #clock: StageClock;
   #bytes = 0;
-  constructor(limits: MempoolLimits) {
+  constructor(limits: MempoolLimits, timing: MempoolTiming = {}) {
     this.#limits = limits;
+    this.#stages = timing.stages;
+    this.#clock = timing.clock ?? monotonic;
   }
 
   get size(): number {
@@ -45,7 +59,7 @@ export class Mempool {
     if (this.#entries.size >= this.#limits.maxTransactions || this.#bytes + bytes > this.#limits.maxBytes) {
       throw new TillidError('MEMPOOL_FULL', 'the node is at capacity; retry with backoff');
     }
-    this.#entries.set(item.hash, { ...item, bytes });
+    this.#entries.set(item.hash, { ...item, bytes, addedAt: this.#clock(), proposedAt: undefined });
     this.#bytes += bytes;
   }
 
@@ -64,12 +78,34 @@ export class Mempool {
     return out;
   }
 
-  remove(hashes: Iterable<Hex>): void {
+  /**
+   * A proposal this node made or validated names these transactions: the first time for each
+   * pending one ends its `to_proposal` stage (a later round's proposal does not restart it).
+   */
+  proposed(hashes: Iterable<Hex>): void {
+    if (!this.#stages) return;
+    const now = this.#clock();
+    for (const hash of hashes) {
+      const entry = this.#entries.get(hash);
+      if (!entry || entry.proposedAt !== undefined) continue;
+      entry.proposedAt = now;
+      this.#stages.observe('to_proposal', (now - entry.addedAt) / 1000);
+    }
+  }
+
+  /**
+   * Takes transactions out of the pool: committed (a block holds them; ends the `to_commit` stage
+   * of those a proposal had named) or, with `committed` false, dropped for good.
+   */
+  remove(hashes: Iterable<Hex>, committed = true): void {
+    const now = this.#stages && committed ? this.#clock() : 0;
     for (const hash of hashes) {
       const entry = this.#entries.get(hash);
       if (!entry) continue;
       this.#entries.delete(hash);
       this.#bytes -= entry.bytes;
+      if (now > 0 && entry.proposedAt !== undefined)
+        this.#stages?.observe('to_commit', (now - entry.proposedAt) / 1000);
     }
   }
 }

@@ -2,6 +2,8 @@
  * Transactions over gossip: relaying admitted transactions to peers in batches, and judging the
  * batches peers send. Every authority's mempool must hold a transaction, whoever proposes next.
  */
+
+import { monotonic, type StageClock, type TxStageObserver } from '../mempool/stages.ts';
 import { isTillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { Gossip, Judgement } from './gossip.ts';
@@ -20,23 +22,35 @@ const BLAMELESS = new Set(['TX_DUPLICATE', 'MEMPOOL_FULL', 'TX_EXPIRED', 'TX_EXP
 
 export interface TxGossipComponents {
   readonly gossip: Pick<Gossip, 'on' | 'publish'>;
-  /** Admission, exactly as for a transaction submitted to this node; throws a TillidError. */
-  readonly admit: (input: unknown) => Promise<Hex>;
+  /**
+   * Admission, exactly as for a transaction submitted to this node; throws a TillidError.
+   * `arrivedAt` (the stage clock) is when the batch holding it arrived.
+   */
+  readonly admit: (input: unknown, arrivedAt: number) => Promise<Hex>;
   /** Admissions waiting for their turn (TransactionIntake.backlog); none if absent. */
   readonly backlog?: () => number;
+  /** Receives `gossip_send` (stages.ts). */
+  readonly stages?: TxStageObserver;
+  readonly clock?: StageClock;
 }
 
 export class TxGossip {
   readonly #gossip: TxGossipComponents['gossip'];
   readonly #admit: TxGossipComponents['admit'];
   readonly #backlog: () => number;
+  readonly #stages: TxStageObserver | undefined;
+  readonly #clock: StageClock;
   #outbox: unknown[] = [];
+  /** When each transaction in the outbox was queued (stage clock), while stages are observed. */
+  #queuedAt: number[] = [];
   #outboxTimer: NodeJS.Timeout | undefined;
 
-  constructor({ gossip, admit, backlog }: TxGossipComponents) {
+  constructor({ gossip, admit, backlog, stages, clock }: TxGossipComponents) {
     this.#gossip = gossip;
     this.#admit = admit;
     this.#backlog = backlog ?? (() => 0);
+    this.#stages = stages;
+    this.#clock = clock ?? monotonic;
     gossip.on('tx', { validate: (input) => this.#judgeBatch(input), deliver: () => {} });
   }
 
@@ -47,6 +61,7 @@ export class TxGossip {
    */
   relay(tx: unknown): void {
     this.#outbox.push(tx);
+    if (this.#stages) this.#queuedAt.push(this.#clock());
     if (this.#outbox.length >= TX_GOSSIP_BATCH) this.#flush();
     else this.#outboxTimer ??= setTimeout(() => this.#flush(), TX_GOSSIP_DELAY_MS);
   }
@@ -62,6 +77,11 @@ export class TxGossip {
     if (this.#outbox.length === 0) return;
     const transactions = this.#outbox;
     this.#outbox = [];
+    if (this.#stages) {
+      const now = this.#clock();
+      for (const at of this.#queuedAt) this.#stages.observe('gossip_send', (now - at) / 1000);
+      this.#queuedAt = [];
+    }
     void this.#gossip.publish('tx', { transactions });
   }
 
@@ -77,10 +97,11 @@ export class TxGossip {
       return { verdict: 'reject', reason: 'not a transaction batch' };
     }
     if (this.#backlog() > MAX_ADMISSION_BACKLOG) return { verdict: 'ignore', reason: 'admission backlog' };
+    const arrivedAt = this.#clock();
     // Admitted together, so their signatures are verified in batches on the verifier threads.
     const outcomes = await Promise.all(
       transactions.map((tx) =>
-        this.#admit(tx).then(
+        this.#admit(tx, arrivedAt).then(
           () => 'ADMITTED',
           (e) => (isTillidError(e) ? e.code : 'TX_MALFORMED'),
         ),

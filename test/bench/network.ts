@@ -34,6 +34,11 @@
  * single-core Ed25519 verify rate. Diagnostics: `--verbose` logs every block and each node's CPU %
  * once a second; `--cpu-prof DIR` starts the nodes with --cpu-prof and keeps their profiles in DIR;
  * `--log-dir DIR` keeps each node's log and its /metrics after each phase.
+ * Where the time goes: each phase prints the nodes' `tillid_tx_stage_seconds{stage}` histograms
+ * (node/mempool/stages.ts; read from /metrics before and after the phase, summed over the nodes,
+ * p50/p99 interpolated within buckets), and phase B also the load generator's own split: submit →
+ * the node's answer (admitted), submit → the block's proposal (its header timestamp; every process
+ * here shares the machine's clock) and proposal → seen final on node 1.
  * Bytes per block per node: what each node sent to its peers over libp2p (TCP bytes acknowledged on
  * its connections to the other nodes' p2p ports, from `ss -ti` sampled every second: framing,
  * encryption and gossip relays included, retransmissions not) in each phase, divided by the blocks
@@ -45,7 +50,8 @@
  *
  * Modules (test/bench/network/): options.ts (the command line), cluster.ts (the node processes),
  * presign.ts (the load, signed on worker threads), follower.ts (finality on node 1), load.ts
- * (phases A and B), p2p-bytes.ts (bytes sent per node), report.ts (what is printed).
+ * (phases A and B), p2p-bytes.ts (bytes sent per node), stages.ts (the stage histograms),
+ * report.ts (what is printed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -57,6 +63,7 @@ import { DRAIN_MS, options } from './network/options.ts';
 import { P2pBytes } from './network/p2p-bytes.ts';
 import { presign } from './network/presign.ts';
 import { report } from './network/report.ts';
+import { readStages, stageDelta } from './network/stages.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 import { cpuSeconds, statusMb } from './wan-proc.ts';
 
@@ -173,6 +180,7 @@ const saveMetrics = async (phase: string) => {
 const cpuStartA = cpuNow();
 const bytesStartA = p2p.now();
 const selfStartA = process.cpuUsage();
+const stagesStartA = await readStages(urls);
 log(
   `phase A: ${duration} s, batches of ${batch}, ≤ ${concurrency} requests per node, ≤ ${maxPending} pending`,
 );
@@ -180,6 +188,7 @@ const a = await phaseA(load, { seconds: duration, batch, concurrency, maxPending
 const cpuA = cpuSince(cpuStartA);
 const bytesA = p2p.since(bytesStartA);
 const selfA = process.cpuUsage(selfStartA);
+const stagesA = stageDelta(stagesStartA, await readStages(urls));
 await saveMetrics('A');
 const finalizedIn = (from: number, to: number) => {
   let n = 0;
@@ -205,11 +214,13 @@ await sleep(1000);
 // ---- phase B: latency at a fixed offered load, open loop ---------------------------------------
 let b: Parameters<typeof report>[0]['b'];
 let [cpuB, bytesB, selfB] = [pids.map(() => 0), pids.map(() => 0), { user: 0, system: 0 }];
+let stagesB: ReturnType<typeof stageDelta> | undefined;
 const startB = performance.now();
 if (countB > 0) {
   const cpuStartB = cpuNow();
   const bytesStartB = p2p.now();
   const selfStartB = process.cpuUsage();
+  const stagesStartB = await readStages(urls);
   log(
     `phase B: ${rate} tx/s offered for ${latencyDuration} s, open loop, ${latencyBatch === 1 ? 'single-transaction POSTs' : `batches of ${latencyBatch}`} round-robin`,
   );
@@ -224,6 +235,7 @@ if (countB > 0) {
   const seconds = (performance.now() - startB) / 1000;
   bytesB = p2p.since(bytesStartB);
   selfB = process.cpuUsage(selfStartB);
+  stagesB = stageDelta(stagesStartB, await readStages(urls));
   await saveMetrics('B');
   b = { ...phase, rate, batch: latencyBatch, seconds };
 }
@@ -256,6 +268,7 @@ report({
   peakRss,
   cpu: { idle: cpuIdle, a: cpuA, b: cpuB },
   bytes: { a: bytesA, b: bytesB },
+  stages: { a: stagesA, ...(stagesB ? { b: stagesB } : {}) },
   self: { a: selfA, b: selfB },
   exits,
 });

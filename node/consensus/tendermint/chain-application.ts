@@ -57,8 +57,12 @@ export class ChainApplication implements ConsensusApplication {
     const candidates = mempool.peek(chain.rules.params.maxBlockTransactions, MAX_PROPOSAL_BYTES);
     const { block, execution } = chain.propose(candidates, timestamp, this.#o.proposer);
     // What no block may hold (expired, already on chain) will never be includable: forget it.
-    mempool.remove(execution.dropped.map((d) => d.item.hash));
+    mempool.remove(
+      execution.dropped.map((d) => d.item.hash),
+      false,
+    );
     for (const { item, error } of execution.dropped) this.#o.onDropped?.(item.hash, error);
+    mempool.proposed(execution.included.map((t) => t.hash));
     this.#executions.set(blockHash(block.header), { parent: head.hash, execution });
     return block;
   }
@@ -74,6 +78,7 @@ export class ChainApplication implements ConsensusApplication {
     try {
       const execution = this.#o.chain.validate(block);
       this.#executions.set(hash, { parent: this.#o.chain.head.hash, execution });
+      this.#o.mempool.proposed(execution.included.map((t) => t.hash));
       return true;
     } catch {
       // BlockInvalidError, but also anything a hostile block makes validation throw: a block we

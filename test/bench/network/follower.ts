@@ -6,6 +6,12 @@
 export interface Follower {
   /** When transaction i was seen final (performance.now()), 0 while it is not. */
   readonly finalizedAt: Float64Array;
+  /**
+   * When the block holding transaction i was proposed: its header's timestamp (the proposer's
+   * Date.now()) on this process's performance.now() timeline — every process here shares the
+   * machine's clock. 0 while it is not final.
+   */
+  readonly proposedAt: Float64Array;
   /** Every block seen, in order: when, and how many transactions it held. */
   readonly blocks: { at: number; transactions: number }[];
   /** How many of the run's transactions have been seen final. */
@@ -23,6 +29,7 @@ export function follow(
   onBlock?: (height: number, transactions: number) => void,
 ): Follower {
   const finalizedAt = new Float64Array(total);
+  const proposedAt = new Float64Array(total);
   const blocks: { at: number; transactions: number }[] = [];
   const refPrefix = `urn:bench:${run}:`;
   let count = 0;
@@ -42,7 +49,11 @@ export function follow(
         await sleep(10);
         continue;
       }
-      const block = (await response.json()) as { transactions: { payload: { ref?: unknown } }[] };
+      const block = (await response.json()) as {
+        header: { timestamp: number };
+        transactions: { payload: { ref?: unknown } }[];
+      };
+      const proposed = block.header.timestamp - performance.timeOrigin;
       const now = performance.now();
       for (const tx of block.transactions) {
         const ref = tx.payload.ref;
@@ -50,6 +61,7 @@ export function follow(
         const i = Number(ref.slice(refPrefix.length));
         if (finalizedAt[i] === 0) {
           finalizedAt[i] = now;
+          proposedAt[i] = proposed;
           count++;
         }
       }
@@ -60,6 +72,7 @@ export function follow(
   })();
   return {
     finalizedAt,
+    proposedAt,
     blocks,
     finalized: () => count,
     stop: async () => {

@@ -140,6 +140,12 @@ export interface PhaseB {
   readonly start: number;
   /** Submission to finality per accepted transaction, sorted; never final counts as Infinity. */
   readonly latencies: number[];
+  /** Submission to the node's answer (admitted there) per accepted transaction, sorted. */
+  readonly answered: number[];
+  /** Submission to its block's proposal (the header's timestamp) per final transaction, sorted. */
+  readonly toProposal: number[];
+  /** Its block's proposal to this process seeing the block on node 1, per final transaction, sorted. */
+  readonly proposalToSeen: number[];
   readonly accepted: number;
   readonly rejected: number;
   /** How long the load was offered, in seconds. */
@@ -161,6 +167,7 @@ export async function phaseB(
   const requests = Math.ceil(o.count / o.batch);
   const perSecond = o.rate / o.batch;
   const acceptedIndices: number[] = [];
+  const answered: number[] = [];
   const inFlight: Promise<void>[] = [];
   let rejected = 0;
   let sent = 0;
@@ -177,8 +184,10 @@ export async function phaseB(
         post(load, sent % load.urls.length, indices, o.batch === 1).then(
           (results) =>
             results.forEach((code, k) => {
-              if (code === undefined) acceptedIndices.push(indices[k] as number);
-              else {
+              if (code === undefined) {
+                acceptedIndices.push(indices[k] as number);
+                answered.push(performance.now() - sentAt);
+              } else {
                 rejected++;
                 countCode(load, code);
               }
@@ -202,5 +211,21 @@ export async function phaseB(
     return at > 0 ? at - (submittedAt.get(i) as number) : Number.POSITIVE_INFINITY;
   });
   latencies.sort((a, b) => a - b);
-  return { start, latencies, accepted: acceptedIndices.length, rejected, offeredFor };
+  answered.sort((a, b) => a - b);
+  const final = acceptedIndices.filter((i) => (finalizedAt[i] as number) > 0);
+  const { proposedAt } = load.follower;
+  const toProposal = final.map((i) => (proposedAt[i] as number) - (submittedAt.get(i) as number));
+  const proposalToSeen = final.map((i) => (finalizedAt[i] as number) - (proposedAt[i] as number));
+  toProposal.sort((a, b) => a - b);
+  proposalToSeen.sort((a, b) => a - b);
+  return {
+    start,
+    latencies,
+    answered,
+    toProposal,
+    proposalToSeen,
+    accepted: acceptedIndices.length,
+    rejected,
+    offeredFor,
+  };
 }

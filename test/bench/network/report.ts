@@ -1,6 +1,7 @@
 /** bench:network's printed report (stdout): the phases' figures, per block per node, per node. */
 import { cpus } from 'node:os';
 import type { PhaseA, PhaseB } from './load.ts';
+import { type StageBuckets, stageLines } from './stages.ts';
 
 type Blocks = readonly { at: number; transactions: number }[];
 
@@ -24,6 +25,8 @@ export interface Results {
   readonly peakRss: number[];
   readonly cpu: { idle: number[]; a: number[]; b: number[] };
   readonly bytes: { a: number[]; b: number[] };
+  /** The nodes' tillid_tx_stage_seconds over each phase, summed over the nodes. */
+  readonly stages: { a: StageBuckets; b?: StageBuckets };
   readonly self: { a: NodeJS.CpuUsage; b: NodeJS.CpuUsage };
   readonly exits: (string | number | null)[];
 }
@@ -72,6 +75,7 @@ export function report(r: Results): void {
     `   submitted                ${a.accepted} accepted (batches of ${a.batch}, ≤ ${a.maxPending} pending), ${r.unfinalizedA} not final ${r.drainMs / 1000} s after the window${a.exhausted ? '; RAN OUT of pre-signed transactions (raise --presign-rate)' : ''}; last request returned ${((a.submitEnd - a.end) / 1000).toFixed(1)} s after the window`,
   );
   out(`   node CPU per final tx    ${perTx(cpuPerFinal(r.cpu.a, a.seconds, a.finalized))}`);
+  for (const line of stageLines(r.stages.a)) out(`   stage ${line}`);
   if (b) {
     const [p50, p99] = [pct(b.latencies, 50), pct(b.latencies, 99)];
     const finalizedB = b.latencies.filter((l) => Number.isFinite(l)).length;
@@ -82,6 +86,13 @@ export function report(r: Results): void {
       `   offered                  ${b.rate} tx/s open loop for ${b.offeredFor.toFixed(1)} s, ${b.batch === 1 ? 'single POSTs' : `batches of ${b.batch}`} round-robin; ${b.accepted} accepted, ${b.rejected} rejected, ${b.latencies.length - finalizedB} not final ${r.drainMs / 1000} s after the load ended`,
     );
     out(`   blocks                   ${r.blocksB.length}, interval ${interval(r.blocksB)}`);
+    out(
+      `   submit → admitted        p50 ${ms(pct(b.answered, 50))}, p99 ${ms(pct(b.answered, 99))} (the node's answer to the load generator)`,
+    );
+    out(
+      `   submit → proposed        p50 ${ms(pct(b.toProposal, 50))}, p99 ${ms(pct(b.toProposal, 99))}; proposed → seen final p50 ${ms(pct(b.proposalToSeen, 50))}, p99 ${ms(pct(b.proposalToSeen, 99))} (the block's timestamp, same machine clock)`,
+    );
+    if (r.stages.b) for (const line of stageLines(r.stages.b)) out(`   stage ${line}`);
     out(
       `   node CPU per final tx    ${perTx(cpuPerFinal(r.cpu.b, b.seconds, finalizedB))} (over B and its drain)`,
     );

@@ -61,14 +61,26 @@ function harness(o: {
   pending: Transaction[];
   served: Record<string, Transaction[] | Error>;
   head?: number;
+  graceMs?: number;
 }) {
   const mempool = new Map(o.pending.map((tx) => [transactionHash(tx), tx]));
   const delivered: Transaction[][] = [];
   const asked: { peer: string; hashes: readonly Hex[] }[] = [];
   const outcomes: string[] = [];
   const fetched: Record<string, number> = {};
+  /** Seconds each delivered proposal took to be made whole, on the stage clock `clock.now`. */
+  const assemblySeconds: number[] = [];
+  const clock = { now: 0 };
   let head = o.head ?? 4;
   const ports: AssemblyPorts = {
+    stages: {
+      observe: (stage, seconds) => {
+        assert.equal(stage, 'assembly');
+        assemblySeconds.push(seconds);
+      },
+    },
+    clock: () => clock.now,
+    ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
     pending: (h) => mempool.get(h),
     head: () => head,
     round: () => 0,
@@ -95,6 +107,8 @@ function harness(o: {
     asked,
     outcomes,
     fetched,
+    assemblySeconds,
+    clock,
     setHead: (h: number) => {
       head = h;
     },
@@ -139,17 +153,25 @@ test('a proposal whose transactions are all pending is whole at once, without a 
   assert.deepEqual(h.delivered, [txs]);
   assert.deepEqual(h.asked, []);
   assert.deepEqual(h.outcomes, ['local']);
+  assert.deepEqual(h.assemblySeconds, [0], 'nothing to wait for');
 });
 
 test('a transaction still arriving by gossip is waited for, not fetched', async () => {
   const txs = [anchorTx(submitter), anchorTx(submitter)];
-  const h = harness({ pending: [txs[0] as Transaction], served: { proposer: txs } });
+  // A grace far longer than the test: the proposal goes on when the transaction arrives, not when the grace ends.
+  const h = harness({ pending: [txs[0] as Transaction], served: { proposer: txs }, graceMs: 60_000 });
   h.assembly.receive(compactProposal(proposalWith(txs)), 'relay');
-  setTimeout(() => h.mempool.set(transactionHash(txs[1] as Transaction), txs[1] as Transaction), 40);
+  setTimeout(() => {
+    h.clock.now += 40;
+    const hash = transactionHash(txs[1] as Transaction);
+    h.mempool.set(hash, txs[1] as Transaction);
+    h.assembly.transactionArrived(hash);
+  }, 40);
   await settle(h.assembly);
   assert.deepEqual(h.asked, []);
   assert.deepEqual(h.delivered, [txs]);
   assert.deepEqual(h.outcomes, ['gossip']);
+  assert.deepEqual(h.assemblySeconds, [0.04], 'timed from its arrival to the last transaction');
 });
 
 test('missing transactions are fetched from the proposer first, exactly those, then the proposal is whole', async () => {

@@ -55,6 +55,28 @@ test('admitted transactions leave in one batch after a short delay, or at once w
   assert.deepEqual(published[2], { transactions: [{ id: 'last' }] }, 'stopping sends what is queued');
 });
 
+test('each transaction is timed from being queued to leaving in a batch (gossip_send)', async () => {
+  const { published, gossip } = fakeGossip();
+  const clock = { now: 100 };
+  const seen: [string, number][] = [];
+  const txGossip = new TxGossip({
+    gossip,
+    admit: admitBy({}),
+    stages: { observe: (stage, seconds) => seen.push([stage, seconds]) },
+    clock: () => clock.now,
+  });
+  txGossip.relay({ id: 'a' });
+  clock.now += 4;
+  txGossip.relay({ id: 'b' });
+  clock.now += 6;
+  txGossip.stop();
+  assert.equal(published.length, 1);
+  assert.deepEqual(seen, [
+    ['gossip_send', 0.01],
+    ['gossip_send', 0.006],
+  ]);
+});
+
 test("a peer's batch is rejected only for a transaction no honest node would admit", async () => {
   const { judge, gossip } = fakeGossip();
   new TxGossip({
