@@ -6,6 +6,14 @@
  * node_modules), so the old code is measured as a same-run baseline; alternate the order.
  *
  *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR] [--retention R]
+ *                          [--admitted] [--creates-only]
+ *
+ * `--admitted` runs every transaction through what a node does on admission before its block (the
+ * stateless checks against the chain's rules, the signature verified into the node's verdict memo,
+ * `protocol/verdicts.ts`), outside the timed section: the block then costs what it costs a node
+ * whose mempool admitted the transactions — as on the network — instead of one verifying everything.
+ *
+ * `--creates-only` stops after the `contract.create` phase (for a profile of creation alone).
  *
  * `--retention R` prunes tree versions older than R heights (node/chain/pruning.ts); code from
  * before pruning ignores it.
@@ -25,6 +33,8 @@ const { values } = parseArgs({
     'anchor-blocks': { type: 'string', default: '10' },
     root: { type: 'string', default: resolve(import.meta.dirname, '../..') },
     retention: { type: 'string' },
+    admitted: { type: 'boolean', default: false },
+    'creates-only': { type: 'boolean', default: false },
   },
 });
 const CONTRACTS = Number(values.contracts);
@@ -49,12 +59,33 @@ const genesis = contracts.contractsGenesis([cast.authority]);
 const dir = mkdtempSync(join(tmpdir(), 'tillid-bench-blocks-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const retention = values.retention === undefined ? {} : { stateRetention: Number(values.retention) };
-const chain = await Chain.open(dir, genesis, applicationModules(genesis), undefined, retention);
+const verdictsModule = await load('node/protocol/verdicts.ts');
+const verdicts = values.admitted ? new verdictsModule.VerifiedSignatures() : undefined;
+// The node's memos as node/open.ts passes them (code without the payload memo ignores it).
+const checkedPayloads = verdictsModule.CheckedPayloads ? { checkedPayloads: new verdictsModule.CheckedPayloads() } : {};
+const { statelessProblem } = await load('node/state/machine.ts');
+const chain = await Chain.open(
+  dir,
+  genesis,
+  applicationModules(genesis),
+  verdicts && { signatureValid: verdicts.valid, cosignatureValid: verdicts.cosignatureValid, ...checkedPayloads },
+  retention,
+);
+/** What admission does to each transaction before a block holds it (node/mempool/admission.ts). */
+function admit(items: readonly { tx: unknown; hash: string }[], now: number): void {
+  if (!verdicts) return;
+  for (const item of items) {
+    const problem = statelessProblem(item, now, { ...chain.rules, signatureValid: () => true });
+    if (problem) throw problem;
+    if (!verdicts.valid(item.tx, item.hash)) throw new Error('a workload signature does not verify');
+  }
+}
 const signer = new Signer(cast.authority);
 
 let totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
 async function block(txs: readonly unknown[]): Promise<void> {
   const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
+  admit(items, chain.head.timestamp + 1);
   const before = process.cpuUsage();
   const beforeMain = process.threadCpuUsage();
   const { block, execution } = chain.propose(items, chain.head.timestamp + 1, cast.authority.publicKey);
@@ -84,7 +115,7 @@ function report(label: string): void {
 }
 
 console.log(
-  `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
+  `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.admitted ? ', transactions admitted first' : ''}${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
 );
 const b = contracts.txBuilder(genesis.chainId, () => chain.head.timestamp);
 const setup: unknown[][] = [];
@@ -110,6 +141,10 @@ const creates = Array.from({ length: CONTRACTS }, () =>
 totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
 await inBlocks(creates);
 report('contract.create');
+if (values['creates-only']) {
+  await chain.close();
+  process.exit(0);
+}
 const motions = creates.map((c: unknown) => b.propose(cast.caseworker, transactionHash(c), 'activate'));
 const approvals = motions.map((m: unknown) => b.approve(cast.careHomeRep, transactionHash(m)));
 await inBlocks(motions);
