@@ -111,8 +111,12 @@ function report(label: string): void {
   console.log(
     `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes  ${(totals.nodes / n).toFixed(0).padStart(6)} tree records  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block (main thread ${(totals.mainMs / n).toFixed(1)})`,
   );
+  lifecycle.cpuMs += totals.cpuMs;
+  lifecycle.mainMs += totals.mainMs;
   totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
 }
+/** CPU summed over the contract phases (create, activate, the months decided). */
+const lifecycle = { cpuMs: 0, mainMs: 0 };
 
 console.log(
   `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.admitted ? ', transactions admitted first' : ''}${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
@@ -153,6 +157,9 @@ report('activation (propose, approve)');
 // One business day per block: the months fall due and the chain decides every contract's payments.
 while (chain.head.height < 75) await block([]);
 report('empty blocks, payments decided');
+console.log(
+  `  ${'per K1 lifecycle'.padEnd(30)} ${(lifecycle.cpuMs / CONTRACTS).toFixed(3).padStart(7)} CPU ms (main thread ${(lifecycle.mainMs / CONTRACTS).toFixed(3)}): create, activate and every month decided, per contract`,
+);
 const anchors = Array.from({ length: ANCHOR_BLOCKS }, () =>
   Array.from({ length: 500 }, () =>
     anchorTx(cast.authority, genesis.chainId, { expiresAt: chain.head.timestamp + 600_000 }),
