@@ -177,7 +177,8 @@ export function executeBlock(
   rules: Rules,
   mode: 'propose' | 'validate',
 ): Execution {
-  const block = new StateOverlay(base);
+  // The base is the committed state, which nothing changes while this synchronous call runs.
+  const block = new StateOverlay(base, { rememberReads: true });
   for (const module of rules.modules.values()) {
     if (!module.beginBlock) continue;
     const hookState = new StateOverlay(block);
