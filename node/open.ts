@@ -47,13 +47,9 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
   };
   let chain: Chain;
   try {
-    chain = await Chain.open(
-      config.dataDir,
-      genesis,
-      applicationModules(genesis),
-      verdicts,
-      { ...(config.stateRetention !== undefined ? { stateRetention: config.stateRetention } : {}) },
-    );
+    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verdicts, {
+      ...(config.stateRetention !== undefined ? { stateRetention: config.stateRetention } : {}),
+    });
   } catch (e) {
     signer.close?.();
     throw e;

@@ -62,13 +62,19 @@ const retention = values.retention === undefined ? {} : { stateRetention: Number
 const verdictsModule = await load('node/protocol/verdicts.ts');
 const verdicts = values.admitted ? new verdictsModule.VerifiedSignatures() : undefined;
 // The node's memos as node/open.ts passes them (code without the payload memo ignores it).
-const checkedPayloads = verdictsModule.CheckedPayloads ? { checkedPayloads: new verdictsModule.CheckedPayloads() } : {};
+const checkedPayloads = verdictsModule.CheckedPayloads
+  ? { checkedPayloads: new verdictsModule.CheckedPayloads() }
+  : {};
 const { statelessProblem } = await load('node/state/machine.ts');
 const chain = await Chain.open(
   dir,
   genesis,
   applicationModules(genesis),
-  verdicts && { signatureValid: verdicts.valid, cosignatureValid: verdicts.cosignatureValid, ...checkedPayloads },
+  verdicts && {
+    signatureValid: verdicts.valid,
+    cosignatureValid: verdicts.cosignatureValid,
+    ...checkedPayloads,
+  },
   retention,
 );
 /** What admission does to each transaction before a block holds it (node/mempool/admission.ts). */

@@ -132,12 +132,20 @@ test('content checks remembered by hash: the same block outcome with no memo, a 
   // Filled on admission (the same rule with the node's clock), then used by the block.
   const admitted = new CheckedPayloads();
   for (const item of items)
-    statelessProblem(item, ctx.timestamp, { ...rulesOf(genesis), checkedPayloads: admitted, signatureValid: () => true });
-  assert.deepEqual([...items.map((i) => admitted.has(i.hash))], [true, false, false, true]);
+    statelessProblem(item, ctx.timestamp, {
+      ...rulesOf(genesis),
+      checkedPayloads: admitted,
+      signatureValid: () => true,
+    });
+  assert.deepEqual(
+    items.map((i) => admitted.has(i.hash)),
+    [true, false, false, true],
+  );
   assert.deepEqual(run(admitted), uncached);
   // The memo covers the content only: an expired transaction is refused with a warm memo too.
+  const [first] = items as [(typeof items)[0]];
   assert.equal(
-    statelessProblem(items[0] as (typeof items)[0], txs[0].expiresAt + 1, { ...rulesOf(genesis), checkedPayloads: admitted })?.code,
+    statelessProblem(first, first.tx.expiresAt + 1, { ...rulesOf(genesis), checkedPayloads: admitted })?.code,
     'TX_EXPIRED',
   );
   // Bounded: the oldest pass goes first.
