@@ -355,7 +355,7 @@ async function main() {
               finalizedPerSecondOverall: Math.round(anchors.accepted / anchors.secondsFinal),
               nodeCpuMsPerSubmission: round((anchors.nodeCpu * 1000) / anchors.accepted),
               nodeCpuMsPerSubmissionIdleSubtracted: busyMs(anchors),
-              nodesIdleCpuSecondsPerSecond: round(idleCpuPerSecond * 100) / 100,
+              nodesIdleCpuSecondsPerSecond: Math.round(idleCpuPerSecond * 100) / 100,
             },
           }
         : {}),
