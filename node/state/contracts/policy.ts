@@ -233,22 +233,6 @@ function normalForm(policy: ApprovalPolicy, path: string): Demand[] {
 // Evaluation
 
 /**
- * The normal form of a policy being evaluated, once per policy object: every approval of a block
- * evaluates its template's policy, and the block reads the template once (state/overlay.ts), so
- * its transactions share the object. A pure function of a value nobody mutates; a stored policy
- * passed the template's check, so it does not throw here (if it did, nothing is remembered).
- */
-const evaluatedForms = new WeakMap<ApprovalPolicy, readonly Demand[]>();
-function evaluatedForm(policy: ApprovalPolicy): readonly Demand[] {
-  let form = evaluatedForms.get(policy);
-  if (form === undefined) {
-    form = normalForm(policy, 'policy');
-    evaluatedForms.set(policy, form);
-  }
-  return form;
-}
-
-/**
  * Decides whether `approvals` satisfy `policy` and, if not, what is still missing. Approvals naming
  * a (party, role) no policy can use are ignored, so adding an approval never makes a satisfied
  * policy unsatisfied. Expiry is the caller's business: pass only the approvals still valid.
@@ -265,7 +249,7 @@ export function evaluate(policy: ApprovalPolicy, approvals: readonly Approval[])
   for (const mask of classOf.values()) actorsInClass[mask] = (actorsInClass[mask] as number) + 1;
 
   const shortfalls: Demand[] = [];
-  for (const demand of evaluatedForm(policy)) {
+  for (const demand of normalForm(policy, 'policy')) {
     const shortfall = unfilled(demand, actorsInClass);
     if (total(shortfall) === 0) return { satisfied: true, missing: '', remaining: null };
     shortfalls.push(shortfall);
