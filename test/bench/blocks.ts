@@ -18,7 +18,7 @@
  * `--retention R` prunes tree versions older than R heights (node/chain/pruning.ts); code from
  * before pruning ignores it.
  *
- * Printed per phase: blocks, state writes and tree records written per block (0 before the tree),
+ * Printed per phase: blocks, state writes (and their values' JSON bytes) and tree records written per block (0 before the tree),
  * and CPU ms per block (this process, all threads, and its main thread alone) for propose + certify
  * + commit. The workload's transactions are signed before each phase starts. Last, the store's size on disk.
  */
@@ -88,7 +88,7 @@ function admit(items: readonly { tx: unknown; hash: string }[], now: number): vo
 }
 const signer = new Signer(cast.authority);
 
-let totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
+let totals = { blocks: 0, cpuMs: 0, writes: 0, bytes: 0, nodes: 0, mainMs: 0 };
 async function block(txs: readonly unknown[]): Promise<void> {
   const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
   admit(items, chain.head.timestamp + 1);
@@ -110,16 +110,18 @@ async function block(txs: readonly unknown[]): Promise<void> {
   totals.blocks++;
   totals.cpuMs += (used.user + used.system) / 1000;
   totals.writes += execution.writes.size;
+  // What the store holds per value (JSON), outside the timed section.
+  for (const value of execution.writes.values()) totals.bytes += JSON.stringify(value).length;
   totals.nodes += (execution.treePages ?? execution.treeNodes)?.size ?? 0;
 }
 function report(label: string): void {
   const n = totals.blocks;
   console.log(
-    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes  ${(totals.nodes / n).toFixed(0).padStart(6)} tree records  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block (main thread ${(totals.mainMs / n).toFixed(1)})`,
+    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes (${(totals.bytes / n / 1000).toFixed(0).padStart(4)} kB)  ${(totals.nodes / n).toFixed(0).padStart(6)} tree records  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block (main thread ${(totals.mainMs / n).toFixed(1)})`,
   );
   lifecycle.cpuMs += totals.cpuMs;
   lifecycle.mainMs += totals.mainMs;
-  totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
+  totals = { blocks: 0, cpuMs: 0, writes: 0, bytes: 0, nodes: 0, mainMs: 0 };
 }
 /** CPU summed over the contract phases (create, activate, the months decided). */
 const lifecycle = { cpuMs: 0, mainMs: 0 };
@@ -148,7 +150,7 @@ const creates = Array.from({ length: CONTRACTS }, () =>
     items: [{ code: 'residential', monthly: 4_500_000 }],
   }),
 );
-totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
+totals = { blocks: 0, cpuMs: 0, writes: 0, bytes: 0, nodes: 0, mainMs: 0 };
 await inBlocks(creates);
 report('contract.create');
 if (values['creates-only']) {
