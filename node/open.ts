@@ -13,8 +13,9 @@ import type { Logger } from './log.ts';
 import type { RunningHost } from './p2p/host.ts';
 import { openNodeHost } from './p2p/node-host.ts';
 import type { MessageSigner } from './protocol/signature.ts';
-import { VerifiedSignatures } from './protocol/verdicts.ts';
+import { CheckedPayloads, VerifiedSignatures } from './protocol/verdicts.ts';
 import { applicationModules } from './state/application.ts';
+import type { Rules } from './state/machine.ts';
 
 /** What exists before assembly: the configuration, the opened chain and (consortium) the p2p host. */
 export interface Opened {
@@ -37,15 +38,18 @@ export async function openNode(config: NodeConfig, log: Logger): Promise<Opened>
       })
     : opened;
   const verified = new VerifiedSignatures();
+  // The chain's rules are admission's too (mempool/intake.ts), so both share these memos: a
+  // transaction's signature is verified, and its payload scanned, once per node.
+  const verdicts: Pick<Rules, 'signatureValid' | 'cosignatureValid' | 'checkedPayloads'> = {
+    signatureValid: verified.valid,
+    cosignatureValid: verified.cosignatureValid,
+    checkedPayloads: new CheckedPayloads(),
+  };
   let chain: Chain;
   try {
-    chain = await Chain.open(
-      config.dataDir,
-      genesis,
-      applicationModules(genesis),
-      { signatureValid: verified.valid, cosignatureValid: verified.cosignatureValid },
-      { ...(config.stateRetention !== undefined ? { stateRetention: config.stateRetention } : {}) },
-    );
+    chain = await Chain.open(config.dataDir, genesis, applicationModules(genesis), verdicts, {
+      ...(config.stateRetention !== undefined ? { stateRetention: config.stateRetention } : {}),
+    });
   } catch (e) {
     signer.close?.();
     throw e;

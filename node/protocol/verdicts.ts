@@ -11,6 +11,10 @@
  * same on a node with a warm cache, a cold one, or none (consensus stays one rule).
  *
  * Bounded: past `limit` entries the oldest is forgotten (it is then verified again if it comes back).
+ *
+ * `CheckedPayloads` does the same for the stateless checks of a transaction's content (the
+ * personal-data scan and the action's payload check, state/machine.ts), which admission runs and
+ * each block that holds the transaction would run again.
  */
 import type { Hex } from './hash.ts';
 import { verifySignature } from './signature.ts';
@@ -66,4 +70,36 @@ export class VerifiedSignatures {
     }
     this.#verified.set(key, signature);
   }
+}
+
+/**
+ * Transactions whose content passed the content-only stateless checks: the personal-data scan and
+ * the action's payload check (`statelessProblem`, state/machine.ts). Both read nothing but the type
+ * and payload, which the transaction hash covers, and one node's rules never change, so a hash
+ * that passed once passes again: skipping the checks for it cannot change a block's outcome. Only
+ * passes are kept (a rejection is recomputed, with its message, every time). The time window,
+ * chain id and signature are not covered: they are checked every time (the signature through
+ * `VerifiedSignatures`). The hash must be the one the node computed from the transaction itself,
+ * as for the signature verdicts.
+ *
+ * Bounded: past `limit` entries the oldest is forgotten (and checked again if it comes back).
+ */
+export class CheckedPayloads {
+  readonly #passed = new Set<Hex>();
+  readonly #limit: number;
+  constructor(limit = 200_000) {
+    this.#limit = limit;
+  }
+  get size(): number {
+    return this.#passed.size;
+  }
+  readonly has = (hash: Hex): boolean => this.#passed.has(hash);
+  readonly add = (hash: Hex): void => {
+    if (this.#passed.has(hash)) return;
+    if (this.#passed.size >= this.#limit) {
+      // Evict the oldest entry: Set iterates in insertion order.
+      this.#passed.delete(this.#passed.values().next().value as Hex);
+    }
+    this.#passed.add(hash);
+  };
 }

@@ -63,6 +63,12 @@ export interface Rules {
     signature: string,
   ) => boolean;
   /**
+   * Transactions whose content already passed the content-only checks (personal-data scan, payload
+   * check) on this node, by hash: skipped then. A node passes one memo to admission and block
+   * execution (protocol/verdicts.ts `CheckedPayloads`), so each transaction is scanned once.
+   */
+  readonly checkedPayloads?: { has(hash: Hex): boolean; add(hash: Hex): void };
+  /**
    * The latest committed state, for admission's per-action checks (`Action.admit`). Never read by
    * block execution, which gets its base state explicitly.
    */
@@ -91,6 +97,21 @@ export function statelessProblem(
   }
   const action = actionFor(tx, rules);
   if (!action) return new TillidError('TX_UNKNOWN_TYPE', `unknown transaction type ${tx.type}`);
+  const checked = rules.checkedPayloads;
+  if (!checked?.has(hash)) {
+    const problem = contentProblem(tx, action);
+    if (problem) return problem;
+    checked?.add(hash);
+  }
+  // Last, because it is by far the most expensive check.
+  const valid = (rules.signatureValid ?? transactionSignatureValid)(tx, hash);
+  if (!valid)
+    return new TillidError('TX_BAD_SIGNATURE', 'the signature does not verify under the signer key');
+  return undefined;
+}
+
+/** The checks that read only the transaction's type and payload (so their verdict is the hash's). */
+function contentProblem(tx: Transaction, action: Action): TillidError | undefined {
   const pii = findPersonalDataOf(tx.payload);
   if (pii)
     return new TillidError(
@@ -106,10 +127,6 @@ export function statelessProblem(
     if (e instanceof TillidError) return e;
     return new TillidError('TX_PAYLOAD_INVALID', 'payload rejected');
   }
-  // Last, because it is by far the most expensive check.
-  const valid = (rules.signatureValid ?? transactionSignatureValid)(tx, hash);
-  if (!valid)
-    return new TillidError('TX_BAD_SIGNATURE', 'the signature does not verify under the signer key');
   return undefined;
 }
 
@@ -160,7 +177,8 @@ export function executeBlock(
   rules: Rules,
   mode: 'propose' | 'validate',
 ): Execution {
-  const block = new StateOverlay(base);
+  // The base is the committed state, which nothing changes while this synchronous call runs.
+  const block = new StateOverlay(base, { rememberReads: true });
   for (const module of rules.modules.values()) {
     if (!module.beginBlock) continue;
     const hookState = new StateOverlay(block);

@@ -10,12 +10,27 @@ import type { StateReader, StateWriter } from './module.ts';
 
 export class StateOverlay implements StateWriter {
   readonly #base: StateReader;
+  /** The base's values read so far (absent ones as `undefined`), when reads are remembered. */
+  readonly #read: Map<string, Json | undefined> | undefined;
   readonly writes = new Map<string, Json>();
-  constructor(base: StateReader) {
+  /**
+   * `rememberReads`: keep what the base returned, for a base that does not change while this
+   * overlay lives (a block's execution over the committed store). A block's transactions read the
+   * same few records again and again — the acting party, the template, the provider — and the store
+   * parses each read afresh. Values are shared, as written values already are: nobody mutates them.
+   */
+  constructor(base: StateReader, options: { rememberReads?: boolean } = {}) {
     this.#base = base;
+    this.#read = options.rememberReads ? new Map() : undefined;
   }
   get(key: string): Json | undefined {
-    return this.writes.has(key) ? this.writes.get(key) : this.#base.get(key);
+    if (this.writes.has(key)) return this.writes.get(key);
+    const read = this.#read;
+    if (read === undefined) return this.#base.get(key);
+    if (read.has(key)) return read.get(key);
+    const value = this.#base.get(key);
+    read.set(key, value);
+    return value;
   }
   /** Takes ownership of `value`: a module must not mutate it after setting it. */
   set(key: string, value: Json): void {

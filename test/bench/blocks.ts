@@ -6,11 +6,19 @@
  * node_modules), so the old code is measured as a same-run baseline; alternate the order.
  *
  *   npm run bench:blocks -- [--contracts 1000] [--anchor-blocks 10] [--root DIR] [--retention R]
+ *                          [--admitted] [--creates-only]
+ *
+ * `--admitted` runs every transaction through what a node does on admission before its block (the
+ * stateless checks against the chain's rules, the signature verified into the node's verdict memo,
+ * `protocol/verdicts.ts`), outside the timed section: the block then costs what it costs a node
+ * whose mempool admitted the transactions — as on the network — instead of one verifying everything.
+ *
+ * `--creates-only` stops after the `contract.create` phase (for a profile of creation alone).
  *
  * `--retention R` prunes tree versions older than R heights (node/chain/pruning.ts); code from
  * before pruning ignores it.
  *
- * Printed per phase: blocks, state writes and tree records written per block (0 before the tree),
+ * Printed per phase: blocks, state writes (and their values' JSON bytes) and tree records written per block (0 before the tree),
  * and CPU ms per block (this process, all threads, and its main thread alone) for propose + certify
  * + commit. The workload's transactions are signed before each phase starts. Last, the store's size on disk.
  */
@@ -25,6 +33,8 @@ const { values } = parseArgs({
     'anchor-blocks': { type: 'string', default: '10' },
     root: { type: 'string', default: resolve(import.meta.dirname, '../..') },
     retention: { type: 'string' },
+    admitted: { type: 'boolean', default: false },
+    'creates-only': { type: 'boolean', default: false },
   },
 });
 const CONTRACTS = Number(values.contracts);
@@ -49,12 +59,39 @@ const genesis = contracts.contractsGenesis([cast.authority]);
 const dir = mkdtempSync(join(tmpdir(), 'tillid-bench-blocks-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const retention = values.retention === undefined ? {} : { stateRetention: Number(values.retention) };
-const chain = await Chain.open(dir, genesis, applicationModules(genesis), undefined, retention);
+const verdictsModule = await load('node/protocol/verdicts.ts');
+const verdicts = values.admitted ? new verdictsModule.VerifiedSignatures() : undefined;
+// The node's memos as node/open.ts passes them (code without the payload memo ignores it).
+const checkedPayloads = verdictsModule.CheckedPayloads
+  ? { checkedPayloads: new verdictsModule.CheckedPayloads() }
+  : {};
+const { statelessProblem } = await load('node/state/machine.ts');
+const chain = await Chain.open(
+  dir,
+  genesis,
+  applicationModules(genesis),
+  verdicts && {
+    signatureValid: verdicts.valid,
+    cosignatureValid: verdicts.cosignatureValid,
+    ...checkedPayloads,
+  },
+  retention,
+);
+/** What admission does to each transaction before a block holds it (node/mempool/admission.ts). */
+function admit(items: readonly { tx: unknown; hash: string }[], now: number): void {
+  if (!verdicts) return;
+  for (const item of items) {
+    const problem = statelessProblem(item, now, { ...chain.rules, signatureValid: () => true });
+    if (problem) throw problem;
+    if (!verdicts.valid(item.tx, item.hash)) throw new Error('a workload signature does not verify');
+  }
+}
 const signer = new Signer(cast.authority);
 
-let totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
+let totals = { blocks: 0, cpuMs: 0, writes: 0, bytes: 0, nodes: 0, mainMs: 0 };
 async function block(txs: readonly unknown[]): Promise<void> {
   const items = txs.map((tx) => ({ tx, hash: transactionHash(tx) }));
+  admit(items, chain.head.timestamp + 1);
   const before = process.cpuUsage();
   const beforeMain = process.threadCpuUsage();
   const { block, execution } = chain.propose(items, chain.head.timestamp + 1, cast.authority.publicKey);
@@ -73,18 +110,24 @@ async function block(txs: readonly unknown[]): Promise<void> {
   totals.blocks++;
   totals.cpuMs += (used.user + used.system) / 1000;
   totals.writes += execution.writes.size;
+  // What the store holds per value (JSON), outside the timed section.
+  for (const value of execution.writes.values()) totals.bytes += JSON.stringify(value).length;
   totals.nodes += (execution.treePages ?? execution.treeNodes)?.size ?? 0;
 }
 function report(label: string): void {
   const n = totals.blocks;
   console.log(
-    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes  ${(totals.nodes / n).toFixed(0).padStart(6)} tree records  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block (main thread ${(totals.mainMs / n).toFixed(1)})`,
+    `  ${label.padEnd(30)} ${String(n).padStart(3)} blocks  ${(totals.writes / n).toFixed(0).padStart(5)} writes (${(totals.bytes / n / 1000).toFixed(0).padStart(4)} kB)  ${(totals.nodes / n).toFixed(0).padStart(6)} tree records  ${(totals.cpuMs / n).toFixed(1).padStart(7)} CPU ms per block (main thread ${(totals.mainMs / n).toFixed(1)})`,
   );
-  totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
+  lifecycle.cpuMs += totals.cpuMs;
+  lifecycle.mainMs += totals.mainMs;
+  totals = { blocks: 0, cpuMs: 0, writes: 0, bytes: 0, nodes: 0, mainMs: 0 };
 }
+/** CPU summed over the contract phases (create, activate, the months decided). */
+const lifecycle = { cpuMs: 0, mainMs: 0 };
 
 console.log(
-  `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
+  `bench:blocks — code at ${root}, ${CONTRACTS} K1 contracts, blocks of 500 transactions${values.admitted ? ', transactions admitted first' : ''}${values.retention === undefined ? '' : `, state retention ${values.retention} heights`}`,
 );
 const b = contracts.txBuilder(genesis.chainId, () => chain.head.timestamp);
 const setup: unknown[][] = [];
@@ -107,9 +150,13 @@ const creates = Array.from({ length: CONTRACTS }, () =>
     items: [{ code: 'residential', monthly: 4_500_000 }],
   }),
 );
-totals = { blocks: 0, cpuMs: 0, writes: 0, nodes: 0, mainMs: 0 };
+totals = { blocks: 0, cpuMs: 0, writes: 0, bytes: 0, nodes: 0, mainMs: 0 };
 await inBlocks(creates);
 report('contract.create');
+if (values['creates-only']) {
+  await chain.close();
+  process.exit(0);
+}
 const motions = creates.map((c: unknown) => b.propose(cast.caseworker, transactionHash(c), 'activate'));
 const approvals = motions.map((m: unknown) => b.approve(cast.careHomeRep, transactionHash(m)));
 await inBlocks(motions);
@@ -118,6 +165,9 @@ report('activation (propose, approve)');
 // One business day per block: the months fall due and the chain decides every contract's payments.
 while (chain.head.height < 75) await block([]);
 report('empty blocks, payments decided');
+console.log(
+  `  ${'per K1 lifecycle'.padEnd(30)} ${(lifecycle.cpuMs / CONTRACTS).toFixed(3).padStart(7)} CPU ms (main thread ${(lifecycle.mainMs / CONTRACTS).toFixed(3)}): create, activate and every month decided, per contract`,
+);
 const anchors = Array.from({ length: ANCHOR_BLOCKS }, () =>
   Array.from({ length: 500 }, () =>
     anchorTx(cast.authority, genesis.chainId, { expiresAt: chain.head.timestamp + 600_000 }),

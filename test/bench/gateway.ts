@@ -3,7 +3,7 @@
  * authority processes, against the same workload sent straight to the node API in the same run.
  *
  *   npm run bench:gateway -- [--authorities 4] [--submissions 6000] [--concurrency 128]
- *                            [--rate 100] [--seconds 10]
+ *                            [--rate 100] [--seconds 10] [--anchor-baseline]
  *
  * Setup: `tillid network init` + one `tillid node start` per authority (block interval 100 ms),
  * the token-service emulator in this process, the gateway as its own process
@@ -12,6 +12,10 @@
  * over mutual TLS, which the gateway verifies (JWKS), then checks the service agreement and the
  * caller's privileges, derives the actor pseudonym, signs `contract.create` and submits it.
  *
+ * `--anchor-baseline` first sends --submissions `anchor.record` transactions the same way as phase
+ * A0 (same key, node, concurrency and block interval): the nodes' CPU per anchor beside their CPU
+ * per `contract.create`, measured alike — what the contract logic costs the nodes — also with the
+ * nodes' idle rate (measured for 5 s before) subtracted, which at low rates is most of the figure.
  * Phase A0, the baseline: the same contract.create transactions, signed here with the same key,
  * POSTed straight to node 1 (--concurrency in flight): submissions accepted per second.
  * Phase A, submissions: --submissions calls of POST /v1/contracts (no wait), --concurrency in
@@ -38,7 +42,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readNodeConfigKey } from '../../node/custody/key-file.ts';
-import type { Hex } from '../../node/protocol/hash.ts';
+import { type Hex, sha256Hex } from '../../node/protocol/hash.ts';
 import { signingMessage } from '../../node/protocol/signature.ts';
 import { type Transaction, transactionHash } from '../../node/protocol/transaction.ts';
 import { initLocalNetwork, type NodeProcess, startNodeProcess, stopNodeProcess } from '../process.ts';
@@ -53,6 +57,7 @@ const { values: v } = parseArgs({
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '10' },
     'cpu-prof': { type: 'string' },
+    'anchor-baseline': { type: 'boolean', default: false },
   },
 });
 const AUTHORITIES = Number(v.authorities);
@@ -147,33 +152,66 @@ async function main() {
     }
   };
 
-  // Phase A0, the baseline: the same submissions signed here and sent straight to node 1.
-  let nextDirect = 0;
-  let acceptedDirect = 0;
-  let lastDirect: Hex | undefined;
-  const nodeCpuA0 = nodeCpu();
-  const startA0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (nextDirect < SUBMISSIONS) {
-        const tx = signedCreate(nextDirect++);
-        const r = await fetch(`${first.url}/v1/transactions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(tx),
-        });
-        const body = (await r.json()) as { hash?: Hex };
-        if (r.status === 202) {
-          acceptedDirect++;
-          lastDirect = body.hash;
+  /** --submissions transactions signed here and POSTed straight to node 1, until all are final. */
+  const sendDirect = async (signed: (n: number) => Transaction) => {
+    let nextDirect = 0;
+    let acceptedDirect = 0;
+    let lastDirect: Hex | undefined;
+    const nodeCpuBefore = nodeCpu();
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (nextDirect < SUBMISSIONS) {
+          const tx = signed(nextDirect++);
+          const r = await fetch(`${first.url}/v1/transactions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(tx),
+          });
+          const body = (await r.json()) as { hash?: Hex };
+          if (r.status === 202) {
+            acceptedDirect++;
+            lastDirect = body.hash;
+          }
         }
-      }
-    }),
-  );
-  const secondsA0 = (performance.now() - startA0) / 1000;
-  if (lastDirect) await waitUntilFinal(lastDirect);
-  const secondsA0Final = (performance.now() - startA0) / 1000;
-  const nodeCpuDirect = nodeCpu() - nodeCpuA0;
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    if (lastDirect) await waitUntilFinal(lastDirect);
+    const secondsFinal = (performance.now() - start) / 1000;
+    return { accepted: acceptedDirect, seconds, secondsFinal, nodeCpu: nodeCpu() - nodeCpuBefore };
+  };
+  const signedAnchor = (n: number): Transaction => {
+    const body = {
+      chainId: status.chainId,
+      type: 'anchor.record',
+      payload: {
+        hash: sha256Hex(new TextEncoder().encode(`bench-anchor-${n}-${randomUUID()}`)),
+        docType: 'status-report',
+        ref: `urn:bench:anchor-${n}`.replace(/[0-9]/g, (d) => 'abcdefghij'[Number(d)] as string),
+      },
+      signer: signer?.publicKey as Hex,
+      nonce: randomUUID(),
+      expiresAt: Date.now() + 600_000,
+    };
+    return { ...body, signature: signer?.sign(signingMessage('tx', transactionHash(body))) as string };
+  };
+  // The nodes' idle rate (empty blocks every 100 ms), for the anchor comparison: at a loaded
+  // machine's low rates the idle blocks are much of a submission's share of the nodes' CPU.
+  const idleAt = performance.now();
+  const idleCpu = nodeCpu();
+  if (v['anchor-baseline']) await sleep(5000);
+  const idleCpuPerSecond = (nodeCpu() - idleCpu) / ((performance.now() - idleAt) / 1000);
+  const busyMs = (run: { nodeCpu: number; secondsFinal: number; accepted: number }) =>
+    round(((run.nodeCpu - idleCpuPerSecond * run.secondsFinal) * 1000) / run.accepted);
+  // The anchors first, when asked: the same path with the cheapest transaction.
+  const anchors = v['anchor-baseline'] ? await sendDirect(signedAnchor) : undefined;
+  // Phase A0, the baseline: the same submissions signed here and sent straight to node 1.
+  const a0 = await sendDirect(signedCreate);
+  const acceptedDirect = a0.accepted;
+  const secondsA0 = a0.seconds;
+  const secondsA0Final = a0.secondsFinal;
+  const nodeCpuDirect = a0.nodeCpu;
 
   // Phase A: authenticated submissions per second through the gateway.
   let next = 0;
@@ -307,7 +345,20 @@ async function main() {
         finalizedPerSecondOverall: Math.round(acceptedDirect / secondsA0Final),
         // Until all were final: the nodes' whole cost of a submission, summed over the nodes.
         nodeCpuMsPerSubmission: round((nodeCpuDirect * 1000) / acceptedDirect),
+        ...(anchors ? { nodeCpuMsPerSubmissionIdleSubtracted: busyMs(a0) } : {}),
       },
+      ...(anchors
+        ? {
+            anchorsDirect: {
+              accepted: anchors.accepted,
+              submissionsPerSecond: Math.round(anchors.accepted / anchors.seconds),
+              finalizedPerSecondOverall: Math.round(anchors.accepted / anchors.secondsFinal),
+              nodeCpuMsPerSubmission: round((anchors.nodeCpu * 1000) / anchors.accepted),
+              nodeCpuMsPerSubmissionIdleSubtracted: busyMs(anchors),
+              nodesIdleCpuSecondsPerSecond: Math.round(idleCpuPerSecond * 100) / 100,
+            },
+          }
+        : {}),
       accepted,
       refused: Object.fromEntries(refused),
       authenticatedSubmissionsPerSecond: Math.round(accepted / secondsA),

@@ -5,11 +5,13 @@
  * program/GC pseudo-frames are listed as such, so "busy" excludes waiting.
  *
  *   node test/bench/profile-top.ts DIR [--top 25] [--threads all|main|workers] [--inclusive]
+ *                                  [--under FUNCTION]
  *
  * `--threads main` keeps the main threads' profiles only (V8 names them CPU.<…>.<pid>.0.<n>), `workers`
  * the others (signature verification). `--inclusive` adds time by function counting everything
  * called beneath it — the view that says which operation (admission, block execution, the commit,
- * an HTTP route) the self time belongs to.
+ * an HTTP route) the self time belongs to. `--under FUNCTION` keeps only the samples with a
+ * function of that name on their stack (e.g. `executeBlock`): the shares are then of its time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +33,7 @@ const { values, positionals } = parseArgs({
     top: { type: 'string', default: '25' },
     threads: { type: 'string', default: 'all' },
     inclusive: { type: 'boolean', default: false },
+    under: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -73,6 +76,12 @@ for (const file of files) {
     const us = profile.timeDeltas[k] ?? 0;
     const f = frames.get(id);
     if (!f) return;
+    if (values.under !== undefined) {
+      let under = false;
+      for (let at: number | undefined = id; at !== undefined && !under; at = parent.get(at))
+        under = frames.get(at)?.functionName === values.under;
+      if (!under) return;
+    }
     total += us;
     if (f.functionName === '(idle)') {
       idle += us;
@@ -109,7 +118,7 @@ const print = (title: string, m: Map<string, number>) => {
     );
 };
 console.log(
-  `${files.length} profiles, ${(total / 1e6).toFixed(0)} s sampled, ${(busy / 1e6).toFixed(0)} s busy (${((100 * busy) / total).toFixed(0)} %); shares below are of busy time`,
+  `${files.length} profiles${values.under === undefined ? '' : `, samples under ${values.under} only`}, ${(total / 1e6).toFixed(0)} s sampled, ${(busy / 1e6).toFixed(0)} s busy (${((100 * busy) / total).toFixed(0)} %); shares below are of busy time`,
 );
 print('self time by file or package', byFile);
 print('self time by function', byFunction);
