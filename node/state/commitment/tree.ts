@@ -163,6 +163,7 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
       return node;
     out = u.internal(left, right, depth);
   }
+  // After the children: the old root's record comes last, which pruning relies on (chain/store.ts).
   if (node.record !== undefined) u.replaced.push(node.record);
   return out;
 }
