@@ -56,6 +56,8 @@ export interface LeafNode {
   readonly valueHash: Buffer;
   /** The id of the record this node heads (module comment), when it heads one. */
   record?: string;
+  /** The height in that id, −1 for a record keyed by its hash alone or none (`encodePage` needs no hex). */
+  at: number;
 }
 export interface InternalNode {
   readonly kind: 1;
@@ -63,6 +65,7 @@ export interface InternalNode {
   readonly left: TreeNode;
   readonly right: TreeNode;
   record?: string;
+  at: number;
 }
 export interface EmptyNode {
   readonly kind: 2;
@@ -73,6 +76,8 @@ export interface RefNode {
   readonly h: Buffer;
   /** The id of the record to load (module comment). */
   readonly hex: string;
+  /** The height in that id, −1 for a record keyed by its hash alone. */
+  readonly at: number;
   /** The node once loaded. */
   node?: LeafNode | InternalNode;
 }
@@ -99,6 +104,7 @@ class Node {
   keyHash: Buffer | undefined;
   valueHash: Buffer | undefined;
   record: string | undefined = undefined;
+  at = -1;
   hex: string | undefined;
   node: TreeNode | undefined = undefined;
   constructor(
@@ -140,19 +146,18 @@ export function internalNode(left: TreeNode, right: TreeNode): InternalNode {
   scratch.set(right.h, 33);
   return new Node(INTERNAL, digest(), left, right) as unknown as InternalNode;
 }
+/** The height in a record id (module comment); −1 for an id of a hash alone. */
+export const idHeight = (id: string): number => (id.length === 72 ? Number.parseInt(id.slice(0, 8), 16) : -1);
+
 /** A reference to the node hashing to `hex`, stored in the record `id` (by default under its hash alone). */
 export const refNode = (hex: Hex, id: string = hex): TreeNode =>
-  /^0{64}$/.test(hex)
-    ? EMPTY_NODE
-    : (new Node(
-        REF,
-        Buffer.from(hex, 'hex'),
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        id,
-      ) as unknown as RefNode);
+  /^0{64}$/.test(hex) ? EMPTY_NODE : reference(Buffer.from(hex, 'hex'), id, idHeight(id));
+
+function reference(h: Buffer, id: string, at: number): RefNode {
+  const node = new Node(REF, h, undefined, undefined, undefined, undefined, id);
+  node.at = at;
+  return node as unknown as RefNode;
+}
 
 /** The node behind `node`, loading its record when it is a reference. */
 export function resolve(reader: TreePageReader, node: TreeNode): LeafNode | InternalNode | EmptyNode {
@@ -172,6 +177,7 @@ function loadPage(reader: TreePageReader, id: string, expected: Buffer): LeafNod
   if (at.i !== bytes.length || node.kind === EMPTY || node.kind === REF || !node.h.equals(expected))
     throw new Error(`state tree node ${hex} is malformed in the store`);
   node.record = id;
+  node.at = idHeight(id);
   return node;
 }
 
@@ -194,8 +200,9 @@ function decode(bytes: Buffer, at: { i: number }, depth: number): TreeNode {
     case REF:
       return refNode(bytes.toString('hex', start, start + 32));
     case REF_AT: {
-      const id = bytes.toString('hex', start, start + 36);
-      return refNode(id.slice(8), id);
+      const h = Buffer.from(bytes.subarray(start + 4, start + 36));
+      if (h.equals(EMPTY_NODE.h)) return EMPTY_NODE; // as refNode: a zero hash is the empty subtree
+      return reference(h, bytes.toString('hex', start, start + 36), bytes.readUInt32BE(start));
     }
     default:
       throw new Error('state tree page is malformed');
@@ -228,11 +235,17 @@ function write(node: TreeNode, level: number, i: number): number {
     (level > 0 && node.record !== undefined) ||
     (level === PAGE_LEVELS && node.kind === INTERNAL)
   ) {
-    const id = node.kind === REF ? node.hex : node.record;
-    if (id === undefined) throw new Error('a page boundary node was not stored');
-    if (id.length === 72) {
+    if (node.kind !== REF && node.record === undefined) throw new Error('a page boundary node was not stored');
+    // The reference from the node's height and hash bytes: its id's hex is never decoded.
+    const at = node.at;
+    if (at >= 0) {
       out[i] = REF_AT;
-      return i + 1 + out.write(id, i + 1, 36, 'hex');
+      out[i + 1] = at >>> 24;
+      out[i + 2] = (at >>> 16) & 0xff;
+      out[i + 3] = (at >>> 8) & 0xff;
+      out[i + 4] = at & 0xff;
+      out.set(node.h, i + 5);
+      return i + 37;
     }
     out[i] = REF;
     out.set(node.h, i + 1);

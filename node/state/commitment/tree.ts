@@ -76,9 +76,11 @@ class Update {
   readonly reader: TreePageReader;
   /** The id prefix of the records this update writes (pages.ts `recordId`). */
   readonly prefix: string;
+  readonly height: number;
   constructor(reader: TreePageReader, height: number | undefined) {
     this.reader = reader;
     this.prefix = recordId('', height);
+    this.height = height ?? -1;
   }
   /** An internal node at `depth`; one heading a page (depth a multiple of PAGE_LEVELS) is stored. */
   internal(left: TreeNode, right: TreeNode, depth: number): InternalNode {
@@ -90,6 +92,7 @@ class Update {
     const id = this.prefix + hexOf(node.h);
     this.pages.set(id, encodePage(node));
     node.record = id;
+    node.at = this.height;
   }
 }
 
