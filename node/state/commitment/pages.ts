@@ -130,8 +130,9 @@ export const EMPTY_NODE = new Node(EMPTY, Buffer.alloc(32)) as unknown as EmptyN
 
 // One scratch buffer for every hashed preimage: a node is 65 bytes, hashed once and never kept.
 const scratch = Buffer.alloc(65);
-// Through hex: `hash(…, 'buffer')` measured about twice `hash(…, 'hex')` plus the decoding (Node 24).
-const digest = (): Buffer => Buffer.from(hash('sha256', scratch, 'hex'), 'hex');
+// Through a one-byte string: `hash(…, 'buffer')` measured about twice `hash(…, 'hex')` plus the
+// decoding, and 'binary' (latin1: one char a byte, exact for any byte) about 0.85× hex (Node 24).
+const digest = (): Buffer => Buffer.from(hash('sha256', scratch, 'binary'), 'latin1');
 
 export function leafNode(keyHash: Buffer, valueHash: Buffer): LeafNode {
   scratch[0] = LEAF;

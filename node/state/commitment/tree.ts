@@ -17,7 +17,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Json } from '../../protocol/canonical.ts';
-import { canonicalBytes } from '../../protocol/canonical.ts';
+import { canonicalBytes, canonicalJson } from '../../protocol/canonical.ts';
 import { type Hex, ZERO_HASH } from '../../protocol/hash.ts';
 import {
   EMPTY,
@@ -45,7 +45,8 @@ export const keyHashOf = (key: string): Hex => hash('sha256', Buffer.from(key, '
 export const valueHashOf = (value: Json): Hex => hash('sha256', canonicalBytes(value), 'hex');
 
 const hexOf = (h: Uint8Array): Hex => Buffer.from(h.buffer, h.byteOffset, h.length).toString('hex');
-const sha256 = (bytes: Uint8Array): Buffer => Buffer.from(hash('sha256', bytes, 'hex'), 'hex');
+/** SHA-256 of a string's UTF-8 (as `crypto.hash` encodes a string), without a buffer for the text. */
+const sha256 = (text: string): Buffer => Buffer.from(hash('sha256', text, 'binary'), 'latin1');
 
 export const leafHash = (keyHash: Hex, valueHash: Hex): Hex =>
   hexOf(leafNode(Buffer.from(keyHash, 'hex'), Buffer.from(valueHash, 'hex')).h);
@@ -122,8 +123,8 @@ export function updateTree(
   const items: Item[] = [];
   for (const [key, value] of writes)
     items.push({
-      keyHash: sha256(Buffer.from(key, 'utf8')),
-      valueHash: sha256(canonicalBytes(value)),
+      keyHash: sha256(key),
+      valueHash: sha256(canonicalJson(value)),
     });
   items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
   const u = new Update(reader, height);
