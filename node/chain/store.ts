@@ -320,11 +320,7 @@ export class ChainStore implements ChainStorage {
    * very record — a root set back later names the later height, and stays — so a list that does
    * not end with a root deletes nothing.
    */
-  #pruneRootIndex(
-    batch: ReturnType<ClassicLevel<string, string>['batch']>,
-    id: string,
-    headRoot: Hex,
-  ): void {
+  #pruneRootIndex(batch: ReturnType<ClassicLevel<string, string>['batch']>, id: string, headRoot: Hex): void {
     if (id.length !== 72) return;
     const hash = id.slice(8);
     if (hash === headRoot || this.rootRecord(hash) !== id) return;

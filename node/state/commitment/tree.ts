@@ -23,6 +23,7 @@ import {
   EMPTY,
   EMPTY_NODE,
   encodePage,
+  hexOfHash,
   type InternalNode,
   internalNode,
   LEAF,
@@ -49,9 +50,9 @@ const hexOf = (h: Uint8Array): Hex => Buffer.from(h.buffer, h.byteOffset, h.leng
 const sha256 = (text: string): Buffer => Buffer.from(hash('sha256', text, 'binary'), 'latin1');
 
 export const leafHash = (keyHash: Hex, valueHash: Hex): Hex =>
-  hexOf(leafNode(Buffer.from(keyHash, 'hex'), Buffer.from(valueHash, 'hex')).h);
+  hexOfHash(leafNode(Buffer.from(keyHash, 'hex'), Buffer.from(valueHash, 'hex')).h);
 export const internalHash = (left: Hex, right: Hex): Hex =>
-  hexOf(internalNode(refNode(left), refNode(right)).h);
+  hexOfHash(internalNode(refNode(left), refNode(right)).h);
 
 /** Bit `depth` of a 64-digit hex hash, most significant first. */
 export function bitAt(keyHash: Hex, depth: number): number {
@@ -90,7 +91,7 @@ class Update {
     return node;
   }
   store(node: InternalNode | LeafNode): void {
-    const id = this.prefix + hexOf(node.h);
+    const id = this.prefix + hexOfHash(node.h);
     this.pages.set(id, encodePage(node));
     node.record = id;
     node.at = this.height;
@@ -132,7 +133,7 @@ export function updateTree(
   // The root heads a record even when it is a leaf (a state of one key).
   if (tree.kind === LEAF && tree.record === undefined) u.store(tree);
   const rootRecord = tree.kind === REF ? tree.hex : tree.kind === EMPTY ? undefined : tree.record;
-  return { root: hexOf(tree.h), tree, pages: u.pages, replaced: u.replaced, rootRecord };
+  return { root: hexOfHash(tree.h), tree, pages: u.pages, replaced: u.replaced, rootRecord };
 }
 
 /** The subtree `node` at `depth` with `items[lo, hi)` written into it. */
@@ -160,10 +161,7 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
     const right = update(u, node.right, depth + 1, items, split, hi);
     // Values written again unchanged leave the node as it was: nothing to hash or store. (The same
     // object, an untouched side, needs no comparison.)
-    if (
-      (left === node.left || left.h.equals(node.left.h)) &&
-      (right === node.right || right.h.equals(node.right.h))
-    )
+    if ((left === node.left || left.h === node.left.h) && (right === node.right || right.h === node.right.h))
       return node;
     out = u.internal(left, right, depth);
   }
@@ -227,7 +225,7 @@ export function provePath(
       return { siblings, leaf, present: node.keyHash.equals(keyHash) };
     }
     const bit = bitOf(keyHash, depth);
-    siblings.push(hexOf(bit ? node.left.h : node.right.h));
+    siblings.push(hexOfHash(bit ? node.left.h : node.right.h));
     next = bit ? node.right : node.left;
   }
 }
