@@ -71,6 +71,9 @@ interface Item {
   readonly valueHash: Buffer;
 }
 
+/** SHA-256 as a one-byte string (pages.ts `NodeHash`): such strings sort as their bytes do. */
+const sha256Text = (text: string): string => hash('sha256', text, 'binary');
+
 /** What one update produces: the pages it creates, by record id, and the stored records it replaces. */
 class Update {
   readonly pages = new Map<string, Uint8Array>();
@@ -121,13 +124,15 @@ export function updateTree(
   replaced: string[];
   rootRecord: string | undefined;
 } {
-  const items: Item[] = [];
-  for (const [key, value] of writes)
-    items.push({
-      keyHash: sha256(key),
-      valueHash: sha256(canonicalJson(value)),
-    });
-  items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+  // Sorted by the key hash as a string (one code unit a byte, so byte order): no native call per
+  // comparison, as `Buffer.compare` makes.
+  const sorted: { k: string; value: Json }[] = [];
+  for (const [key, value] of writes) sorted.push({ k: sha256Text(key), value });
+  sorted.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
+  const items: Item[] = sorted.map(({ k, value }) => ({
+    keyHash: Buffer.from(k, 'latin1'),
+    valueHash: sha256(canonicalJson(value)),
+  }));
   const u = new Update(reader, height);
   const tree = update(u, treeAt(reader, root), 0, items, 0, items.length);
   // The root heads a record even when it is a leaf (a state of one key).
@@ -143,16 +148,16 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
   if (node.kind === EMPTY) return build(u, depth, items, lo, hi);
   let out: TreeNode;
   if (node.kind === LEAF) {
-    // The existing key joins the new ones unless one of them overwrites it.
-    let overwritten = false;
-    for (let i = lo; i < hi && !overwritten; i++)
-      overwritten = (items[i] as Item).keyHash.equals(node.keyHash);
+    // The existing key joins the new ones, in its sorted place, unless one of them overwrites it.
+    let at = lo;
+    while (at < hi && Buffer.compare((items[at] as Item).keyHash, node.keyHash) < 0) at++;
+    const overwritten = at < hi && (items[at] as Item).keyHash.equals(node.keyHash);
     if (overwritten && hi - lo === 1 && (items[lo] as Item).valueHash.equals(node.valueHash)) return node;
     if (overwritten) out = build(u, depth, items, lo, hi);
     else {
-      const merged = items.slice(lo, hi);
+      const merged = items.slice(lo, at);
       merged.push({ keyHash: node.keyHash, valueHash: node.valueHash });
-      merged.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+      for (let i = at; i < hi; i++) merged.push(items[i] as Item);
       out = build(u, depth, merged, 0, merged.length);
     }
   } else {
