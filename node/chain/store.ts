@@ -6,7 +6,8 @@
  *                 height of the block that wrote it as 4 bytes big-endian, the 32 hash bytes of the
  *                 page's top node), the page as value. Height first, so each block's pages sort
  *                 after all before them and LevelDB appends them instead of merging random keys.
- *   `R:<hash>`    the height of the `H:` record a state root heads (a header names only the hash)
+ *   `R:<hash>`    the height of the `H:` record a state root heads (a header names only the hash);
+ *                 pruned with that record
  *   `P:<hash>`    a page of the format before heights, still read: key `P:` and the 32 hash bytes,
  *                 value the page, then the height of the block that last wrote it (4 bytes
  *                 big-endian, which pruning reads). Tree nodes stored one per record before pages
@@ -259,7 +260,8 @@ export class ChainStore implements ChainStorage {
     if (prune) {
       const stale = staleRecords(tree.replaced, tree.pages);
       if (stale.length > 0) batch.put(staleListKey(height), stale as unknown as string, BINARY);
-      if (prune.height !== undefined) this.#prune(batch, prune.height, tree.pages, prune.keep);
+      if (prune.height !== undefined)
+        this.#prune(batch, prune.height, tree.pages, prune.keep, head.stateRoot);
     }
     // Raised before the write: LevelDB applies the batch in the background, and a proof that checked
     // `provableFrom` must never then read a tree half deleted under it (chain/prove.ts).
@@ -279,17 +281,20 @@ export class ChainStore implements ChainStorage {
    * value set back): it then carries that later height, and it stays. `keep` names records a proof
    * still needs (pruning.ts); `created` are this batch's own pages. A stale list names pages, or
    * nodes stored one per record before pages. A record keyed by height is written by one block
-   * only, so it goes without being read.
+   * only, so it goes without being read. The `R:` index of a root goes with the root's page:
+   * `headRoot` is the root this batch commits (its `R:` record, if written again, must stay).
    */
   #prune(
     batch: ReturnType<ClassicLevel<string, string>['batch']>,
     height: number,
     created: ReadonlyMap<string, Uint8Array>,
     keep: ReadonlySet<string>,
+    headRoot: Hex,
   ): void {
     const listKey = staleListKey(height);
     const list = this.#db.getSync(listKey as unknown as string, BINARY) as unknown as Buffer | undefined;
-    for (const id of list === undefined ? [] : staleIds(list)) {
+    const ids = list === undefined ? [] : staleIds(list);
+    for (const id of ids) {
       if (created.has(id) || keep.has(id)) continue;
       if (id.length === 72) {
         batch.del(heightPageKey(id) as unknown as string, BINARY);
@@ -302,8 +307,24 @@ export class ChainStore implements ChainStorage {
           batch.del(key as unknown as string, BINARY);
       }
     }
+    const last = ids.at(-1);
+    if (last !== undefined && !keep.has(last)) this.#pruneRootIndex(batch, last, headRoot);
     if (list !== undefined) batch.del(listKey as unknown as string, BINARY);
     batch.put('m:pruned', String(height));
+  }
+
+  /**
+   * Deletes the `R:` record of the root whose page `id` is being deleted. An update takes the old
+   * root out of the tree last (state/commitment/tree.ts), so a stale list ends with the record of
+   * the root it replaced: one read a pruned block. `R:` is deleted only while it still names this
+   * very record — a root set back later names the later height, and stays — so a list that does
+   * not end with a root deletes nothing.
+   */
+  #pruneRootIndex(batch: ReturnType<ClassicLevel<string, string>['batch']>, id: string, headRoot: Hex): void {
+    if (id.length !== 72) return;
+    const hash = id.slice(8);
+    if (hash === headRoot || this.rootRecord(hash) !== id) return;
+    batch.del(rootKey(hash) as unknown as string, BINARY);
   }
 
   async close(): Promise<void> {

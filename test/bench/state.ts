@@ -8,7 +8,8 @@
  * new way (tree update, the block's new tree pages in the batch) and once the old way (chained
  * hash, no tree pages), each into its own store holding the same state. Per block it reports the
  * median CPU time (this process, all threads: LevelDB writes on the thread pool too) of the state
- * root and of the commit, the tree records (pages) written and the bytes the tree adds to the store;
+ * root and of the commit, the tree records written (pages keyed by height, as a node writes them, and
+ * the root's `R:` index record) and the bytes the tree adds to the store;
  * then the process's memory, and the first blocks after reopening the store (a restart).
  *
  *   npm run bench:state -- [--keys 100000] [--writes 1000] [--blocks 20]
@@ -85,12 +86,15 @@ async function commit(side: Side, tree: boolean, height: number, writes: Map<str
   let pages: ReadonlyMap<Hex, Uint8Array> = new Map();
   let replaced: Hex[] = [];
   let memory: TreeNode | undefined;
+  let rootRecord: string | undefined;
   if (tree) {
-    const update = updateTree(side.store, side.root, writes);
+    // With the block's height, as a node writes them: `H:` records keyed by height and hash.
+    const update = updateTree(side.store, side.root, writes, height);
     side.root = update.root;
     pages = update.pages;
     replaced = update.replaced;
     memory = update.tree;
+    rootRecord = update.rootRecord;
   } else side.root = chainedRoot(side.root, writes);
   side.rootMs.push(cpuMs(c));
   c = process.cpuUsage();
@@ -98,12 +102,18 @@ async function commit(side: Side, tree: boolean, height: number, writes: Map<str
   await side.store.commit(emptyBlock(height, side.root), writes, head, {
     pages,
     replaced,
+    rootRecord,
     ...(memory ? { tree: memory } : {}),
   });
   side.commitMs.push(cpuMs(c));
   side.nodes += pages.size;
-  // A stored record: the 34-byte key, the page and the 4-byte height that wrote it (store.ts).
-  for (const page of pages.values()) side.nodeBytes += 34 + page.length + 4;
+  // A stored page (store.ts): the 38-byte key (`H:`, height, hash) and the page. Then the root's
+  // `R:` record: the 34-byte key and the 4-byte height.
+  for (const page of pages.values()) side.nodeBytes += 38 + page.length;
+  if (rootRecord !== undefined && pages.has(rootRecord)) {
+    side.nodes += 1;
+    side.nodeBytes += 38;
+  }
 }
 
 const dirs = [tempDirPlain('tillid-bench-state-'), tempDirPlain('tillid-bench-state-')];

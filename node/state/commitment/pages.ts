@@ -2,7 +2,9 @@
  * The state tree in memory and in storage. Storage only: the commitment (tree.ts, README "State
  * commitment") is the same whatever the layout.
  *
- * In memory a tree is a graph of decoded nodes holding their hashes as bytes, each computed once;
+ * In memory a tree is a graph of decoded nodes holding their hashes, each computed once, as
+ * one-byte strings of 32 characters (a character a byte: latin1) — the hash function's own output,
+ * kept inline in one small object, compared with `===`, and no buffer object per node;
  * an update builds new nodes over the old ones it does not change (structural sharing), so a block
  * walks objects, not a cache keyed by hex strings, and the head's tree stays in memory between
  * blocks. A child not loaded yet is a `Ref`: its hash, resolved from the store on first use and
@@ -49,30 +51,38 @@ export const recordId = (hash: Hex, height?: number): string =>
 /** The hash of the node an id names. */
 export const recordHash = (id: string): Hex => (id.length === 72 ? id.slice(8) : id);
 
+/** A node's hash: its 32 bytes as a one-byte (latin1) string (module comment). */
+export type NodeHash = string;
+
 export interface LeafNode {
   readonly kind: 0;
-  readonly h: Buffer;
+  readonly h: NodeHash;
   readonly keyHash: Buffer;
   readonly valueHash: Buffer;
   /** The id of the record this node heads (module comment), when it heads one. */
   record?: string;
+  /** The height in that id, −1 for a record keyed by its hash alone or none (`encodePage` needs no hex). */
+  at: number;
 }
 export interface InternalNode {
   readonly kind: 1;
-  readonly h: Buffer;
+  readonly h: NodeHash;
   readonly left: TreeNode;
   readonly right: TreeNode;
   record?: string;
+  at: number;
 }
 export interface EmptyNode {
   readonly kind: 2;
-  readonly h: Buffer;
+  readonly h: NodeHash;
 }
 export interface RefNode {
   readonly kind: 3;
-  readonly h: Buffer;
+  readonly h: NodeHash;
   /** The id of the record to load (module comment). */
   readonly hex: string;
+  /** The height in that id, −1 for a record keyed by its hash alone. */
+  readonly at: number;
   /** The node once loaded. */
   node?: LeafNode | InternalNode;
 }
@@ -93,17 +103,18 @@ export interface TreePageReader {
  */
 class Node {
   kind: number;
-  h: Buffer;
+  h: NodeHash;
   left: TreeNode | undefined;
   right: TreeNode | undefined;
   keyHash: Buffer | undefined;
   valueHash: Buffer | undefined;
   record: string | undefined = undefined;
+  at = -1;
   hex: string | undefined;
   node: TreeNode | undefined = undefined;
   constructor(
     kind: number,
-    h: Buffer,
+    h: NodeHash,
     left?: TreeNode,
     right?: TreeNode,
     keyHash?: Buffer,
@@ -120,12 +131,17 @@ class Node {
   }
 }
 
-export const EMPTY_NODE = new Node(EMPTY, Buffer.alloc(32)) as unknown as EmptyNode;
+export const EMPTY_NODE = new Node(EMPTY, '\0'.repeat(32)) as unknown as EmptyNode;
+
+/** A hash from its hex form, and back. */
+export const hashOfHex = (hex: Hex): NodeHash => Buffer.from(hex, 'hex').toString('latin1');
+export const hexOfHash = (h: NodeHash): Hex => Buffer.from(h, 'latin1').toString('hex');
 
 // One scratch buffer for every hashed preimage: a node is 65 bytes, hashed once and never kept.
 const scratch = Buffer.alloc(65);
-// Through hex: `hash(…, 'buffer')` measured about twice `hash(…, 'hex')` plus the decoding (Node 24).
-const digest = (): Buffer => Buffer.from(hash('sha256', scratch, 'hex'), 'hex');
+// Kept as `crypto.hash` returns it ('binary' is latin1): `hash(…, 'buffer')` measured about twice
+// this, and hex about 1.15× plus its decoding (Node 24).
+const digest = (): NodeHash => hash('sha256', scratch, 'binary');
 
 export function leafNode(keyHash: Buffer, valueHash: Buffer): LeafNode {
   scratch[0] = LEAF;
@@ -136,23 +152,22 @@ export function leafNode(keyHash: Buffer, valueHash: Buffer): LeafNode {
 }
 export function internalNode(left: TreeNode, right: TreeNode): InternalNode {
   scratch[0] = INTERNAL;
-  scratch.set(left.h, 1);
-  scratch.set(right.h, 33);
+  scratch.write(left.h, 1, 32, 'latin1');
+  scratch.write(right.h, 33, 32, 'latin1');
   return new Node(INTERNAL, digest(), left, right) as unknown as InternalNode;
 }
+/** The height in a record id (module comment); −1 for an id of a hash alone. */
+export const idHeight = (id: string): number => (id.length === 72 ? Number.parseInt(id.slice(0, 8), 16) : -1);
+
 /** A reference to the node hashing to `hex`, stored in the record `id` (by default under its hash alone). */
 export const refNode = (hex: Hex, id: string = hex): TreeNode =>
-  /^0{64}$/.test(hex)
-    ? EMPTY_NODE
-    : (new Node(
-        REF,
-        Buffer.from(hex, 'hex'),
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        id,
-      ) as unknown as RefNode);
+  /^0{64}$/.test(hex) ? EMPTY_NODE : reference(hashOfHex(hex), id, idHeight(id));
+
+function reference(h: NodeHash, id: string, at: number): RefNode {
+  const node = new Node(REF, h, undefined, undefined, undefined, undefined, id);
+  node.at = at;
+  return node as unknown as RefNode;
+}
 
 /** The node behind `node`, loading its record when it is a reference. */
 export function resolve(reader: TreePageReader, node: TreeNode): LeafNode | InternalNode | EmptyNode {
@@ -161,7 +176,7 @@ export function resolve(reader: TreePageReader, node: TreeNode): LeafNode | Inte
   return node.node;
 }
 
-function loadPage(reader: TreePageReader, id: string, expected: Buffer): LeafNode | InternalNode {
+function loadPage(reader: TreePageReader, id: string, expected: NodeHash): LeafNode | InternalNode {
   const page = reader.treePage(id);
   const hex = recordHash(id);
   // Failing loudly keeps a node from computing a root that differs from everyone else's.
@@ -169,9 +184,10 @@ function loadPage(reader: TreePageReader, id: string, expected: Buffer): LeafNod
   const bytes = Buffer.isBuffer(page) ? page : Buffer.from(page.buffer, page.byteOffset, page.length);
   const at = { i: 0 };
   const node = decode(bytes, at, 0);
-  if (at.i !== bytes.length || node.kind === EMPTY || node.kind === REF || !node.h.equals(expected))
+  if (at.i !== bytes.length || node.kind === EMPTY || node.kind === REF || node.h !== expected)
     throw new Error(`state tree node ${hex} is malformed in the store`);
   node.record = id;
+  node.at = idHeight(id);
   return node;
 }
 
@@ -194,8 +210,9 @@ function decode(bytes: Buffer, at: { i: number }, depth: number): TreeNode {
     case REF:
       return refNode(bytes.toString('hex', start, start + 32));
     case REF_AT: {
-      const id = bytes.toString('hex', start, start + 36);
-      return refNode(id.slice(8), id);
+      const h = bytes.toString('latin1', start + 4, start + 36);
+      if (h === EMPTY_NODE.h) return EMPTY_NODE; // as refNode: a zero hash is the empty subtree
+      return reference(h, bytes.toString('hex', start, start + 36), bytes.readUInt32BE(start));
     }
     default:
       throw new Error('state tree page is malformed');
@@ -228,14 +245,21 @@ function write(node: TreeNode, level: number, i: number): number {
     (level > 0 && node.record !== undefined) ||
     (level === PAGE_LEVELS && node.kind === INTERNAL)
   ) {
-    const id = node.kind === REF ? node.hex : node.record;
-    if (id === undefined) throw new Error('a page boundary node was not stored');
-    if (id.length === 72) {
+    if (node.kind !== REF && node.record === undefined)
+      throw new Error('a page boundary node was not stored');
+    // The reference from the node's height and hash bytes: its id's hex is never decoded.
+    const at = node.at;
+    if (at >= 0) {
       out[i] = REF_AT;
-      return i + 1 + out.write(id, i + 1, 36, 'hex');
+      out[i + 1] = at >>> 24;
+      out[i + 2] = (at >>> 16) & 0xff;
+      out[i + 3] = (at >>> 8) & 0xff;
+      out[i + 4] = at & 0xff;
+      out.write(node.h, i + 5, 32, 'latin1');
+      return i + 37;
     }
     out[i] = REF;
-    out.set(node.h, i + 1);
+    out.write(node.h, i + 1, 32, 'latin1');
     return i + 33;
   }
   if (node.kind === LEAF) {

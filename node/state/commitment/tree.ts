@@ -17,12 +17,13 @@
  */
 import { hash } from 'node:crypto';
 import type { Json } from '../../protocol/canonical.ts';
-import { canonicalBytes } from '../../protocol/canonical.ts';
+import { canonicalBytes, canonicalJson } from '../../protocol/canonical.ts';
 import { type Hex, ZERO_HASH } from '../../protocol/hash.ts';
 import {
   EMPTY,
   EMPTY_NODE,
   encodePage,
+  hexOfHash,
   type InternalNode,
   internalNode,
   LEAF,
@@ -45,12 +46,13 @@ export const keyHashOf = (key: string): Hex => hash('sha256', Buffer.from(key, '
 export const valueHashOf = (value: Json): Hex => hash('sha256', canonicalBytes(value), 'hex');
 
 const hexOf = (h: Uint8Array): Hex => Buffer.from(h.buffer, h.byteOffset, h.length).toString('hex');
-const sha256 = (bytes: Uint8Array): Buffer => Buffer.from(hash('sha256', bytes, 'hex'), 'hex');
+/** SHA-256 of a string's UTF-8 (as `crypto.hash` encodes a string), without a buffer for the text. */
+const sha256 = (text: string): Buffer => Buffer.from(hash('sha256', text, 'binary'), 'latin1');
 
 export const leafHash = (keyHash: Hex, valueHash: Hex): Hex =>
-  hexOf(leafNode(Buffer.from(keyHash, 'hex'), Buffer.from(valueHash, 'hex')).h);
+  hexOfHash(leafNode(Buffer.from(keyHash, 'hex'), Buffer.from(valueHash, 'hex')).h);
 export const internalHash = (left: Hex, right: Hex): Hex =>
-  hexOf(internalNode(refNode(left), refNode(right)).h);
+  hexOfHash(internalNode(refNode(left), refNode(right)).h);
 
 /** Bit `depth` of a 64-digit hex hash, most significant first. */
 export function bitAt(keyHash: Hex, depth: number): number {
@@ -69,6 +71,9 @@ interface Item {
   readonly valueHash: Buffer;
 }
 
+/** SHA-256 as a one-byte string (pages.ts `NodeHash`): such strings sort as their bytes do. */
+const sha256Text = (text: string): string => hash('sha256', text, 'binary');
+
 /** What one update produces: the pages it creates, by record id, and the stored records it replaces. */
 class Update {
   readonly pages = new Map<string, Uint8Array>();
@@ -76,9 +81,11 @@ class Update {
   readonly reader: TreePageReader;
   /** The id prefix of the records this update writes (pages.ts `recordId`). */
   readonly prefix: string;
+  readonly height: number;
   constructor(reader: TreePageReader, height: number | undefined) {
     this.reader = reader;
     this.prefix = recordId('', height);
+    this.height = height ?? -1;
   }
   /** An internal node at `depth`; one heading a page (depth a multiple of PAGE_LEVELS) is stored. */
   internal(left: TreeNode, right: TreeNode, depth: number): InternalNode {
@@ -87,9 +94,10 @@ class Update {
     return node;
   }
   store(node: InternalNode | LeafNode): void {
-    const id = this.prefix + hexOf(node.h);
+    const id = this.prefix + hexOfHash(node.h);
     this.pages.set(id, encodePage(node));
     node.record = id;
+    node.at = this.height;
   }
 }
 
@@ -116,19 +124,21 @@ export function updateTree(
   replaced: string[];
   rootRecord: string | undefined;
 } {
-  const items: Item[] = [];
-  for (const [key, value] of writes)
-    items.push({
-      keyHash: sha256(Buffer.from(key, 'utf8')),
-      valueHash: sha256(canonicalBytes(value)),
-    });
-  items.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+  // Sorted by the key hash as a string (one code unit a byte, so byte order): no native call per
+  // comparison, as `Buffer.compare` makes.
+  const sorted: { k: string; value: Json }[] = [];
+  for (const [key, value] of writes) sorted.push({ k: sha256Text(key), value });
+  sorted.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
+  const items: Item[] = sorted.map(({ k, value }) => ({
+    keyHash: Buffer.from(k, 'latin1'),
+    valueHash: sha256(canonicalJson(value)),
+  }));
   const u = new Update(reader, height);
   const tree = update(u, treeAt(reader, root), 0, items, 0, items.length);
   // The root heads a record even when it is a leaf (a state of one key).
   if (tree.kind === LEAF && tree.record === undefined) u.store(tree);
   const rootRecord = tree.kind === REF ? tree.hex : tree.kind === EMPTY ? undefined : tree.record;
-  return { root: hexOf(tree.h), tree, pages: u.pages, replaced: u.replaced, rootRecord };
+  return { root: hexOfHash(tree.h), tree, pages: u.pages, replaced: u.replaced, rootRecord };
 }
 
 /** The subtree `node` at `depth` with `items[lo, hi)` written into it. */
@@ -138,16 +148,16 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
   if (node.kind === EMPTY) return build(u, depth, items, lo, hi);
   let out: TreeNode;
   if (node.kind === LEAF) {
-    // The existing key joins the new ones unless one of them overwrites it.
-    let overwritten = false;
-    for (let i = lo; i < hi && !overwritten; i++)
-      overwritten = (items[i] as Item).keyHash.equals(node.keyHash);
+    // The existing key joins the new ones, in its sorted place, unless one of them overwrites it.
+    let at = lo;
+    while (at < hi && Buffer.compare((items[at] as Item).keyHash, node.keyHash) < 0) at++;
+    const overwritten = at < hi && (items[at] as Item).keyHash.equals(node.keyHash);
     if (overwritten && hi - lo === 1 && (items[lo] as Item).valueHash.equals(node.valueHash)) return node;
     if (overwritten) out = build(u, depth, items, lo, hi);
     else {
-      const merged = items.slice(lo, hi);
+      const merged = items.slice(lo, at);
       merged.push({ keyHash: node.keyHash, valueHash: node.valueHash });
-      merged.sort((x, y) => Buffer.compare(x.keyHash, y.keyHash));
+      for (let i = at; i < hi; i++) merged.push(items[i] as Item);
       out = build(u, depth, merged, 0, merged.length);
     }
   } else {
@@ -156,13 +166,11 @@ function update(u: Update, old: TreeNode, depth: number, items: Item[], lo: numb
     const right = update(u, node.right, depth + 1, items, split, hi);
     // Values written again unchanged leave the node as it was: nothing to hash or store. (The same
     // object, an untouched side, needs no comparison.)
-    if (
-      (left === node.left || left.h.equals(node.left.h)) &&
-      (right === node.right || right.h.equals(node.right.h))
-    )
+    if ((left === node.left || left.h === node.left.h) && (right === node.right || right.h === node.right.h))
       return node;
     out = u.internal(left, right, depth);
   }
+  // After the children: the old root's record comes last, which pruning relies on (chain/store.ts).
   if (node.record !== undefined) u.replaced.push(node.record);
   return out;
 }
@@ -222,7 +230,7 @@ export function provePath(
       return { siblings, leaf, present: node.keyHash.equals(keyHash) };
     }
     const bit = bitOf(keyHash, depth);
-    siblings.push(hexOf(bit ? node.left.h : node.right.h));
+    siblings.push(hexOfHash(bit ? node.left.h : node.right.h));
     next = bit ? node.right : node.left;
   }
 }

@@ -7,7 +7,13 @@ import { verifyChain } from '../../../node/chain/verify.ts';
 import type { Block } from '../../../node/protocol/block.ts';
 import { Signer } from '../../../node/protocol/signature.ts';
 import { transactionHash } from '../../../node/protocol/transaction.ts';
-import { recordHash, refNode, resolve, type TreeNode } from '../../../node/state/commitment/pages.ts';
+import {
+  hexOfHash,
+  recordHash,
+  refNode,
+  resolve,
+  type TreeNode,
+} from '../../../node/state/commitment/pages.ts';
 import { proveKey, stateProofProblem } from '../../../node/state/commitment/proof.ts';
 import { registry } from '../../../node/state/module.ts';
 import { anchorModule } from '../../../node/state/modules/anchor.ts';
@@ -210,9 +216,10 @@ test('a store from before pages (one node per record: `t:<hex>` text, or 65-byte
   const nodes = new Map<string, Buffer>();
   const collect = (node: TreeNode): void => {
     if (node.kind === 0)
-      nodes.set(node.h.toString('hex'), Buffer.concat([Buffer.from([0]), node.keyHash, node.valueHash]));
+      nodes.set(hexOfHash(node.h), Buffer.concat([Buffer.from([0]), node.keyHash, node.valueHash]));
     if (node.kind !== 1) return; // a reference: the node heads another page
-    nodes.set(node.h.toString('hex'), Buffer.concat([Buffer.from([1]), node.left.h, node.right.h]));
+    const bytes = (h: string) => Buffer.from(h, 'latin1');
+    nodes.set(hexOfHash(node.h), Buffer.concat([Buffer.from([1]), bytes(node.left.h), bytes(node.right.h)]));
     collect(node.left);
     collect(node.right);
   };

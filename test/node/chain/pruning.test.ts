@@ -2,7 +2,7 @@
  * Pruning old state-tree versions (node/chain/pruning.ts) on the real LevelDB store: the trees of
  * the retained heights stay whole and prove, nothing else is left behind, a value set back to an
  * earlier one survives the pruning of the version it first belonged to, a proof below the
- * retention is refused with STATE_PRUNED, and a proven read across an authority change still
+ * retention is refused with STATE_PRUNED, the root index (`R:`) goes with the roots' pages, and a proven read across an authority change still
  * verifies long after the header it cites fell out of the retention.
  */
 import assert from 'node:assert/strict';
@@ -54,6 +54,17 @@ async function storedNodes(dir: string): Promise<Set<string>> {
   for (const prefix of ['P', 'H'])
     for await (const key of db.keys({ gte: Buffer.from(`${prefix}:`), lt: Buffer.from(`${prefix};`) }))
       out.add(key.toString('hex', 2));
+  await db.close();
+  return out;
+}
+
+/** The `R:` root index of a closed store's directory, as the record ids it names (height, then hash). */
+async function storedRootIndex(dir: string): Promise<Set<string>> {
+  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  const out = new Set<string>();
+  for await (const [key, height] of db.iterator({ gte: Buffer.from('R:'), lt: Buffer.from('R;') }))
+    out.add(height.toString('hex') + key.toString('hex', 2));
   await db.close();
   return out;
 }
@@ -118,12 +129,23 @@ test('with a retention of R heights, the last R + 1 trees stay whole and nothing
       assert.deepEqual(proof.value, values.get(key));
     }
     assert.equal(store.provableFrom(), 30 - retention);
+    const liveRoots = new Set<string>();
+    for (let h = 30 - retention; h <= 30; h++) {
+      const id = store.rootRecord(roots[h] as Hex);
+      if (id !== undefined) liveRoots.add(id);
+    }
     await store.close();
     assert.deepEqual(
       [...(await storedNodes(dir))].sort(),
       [...live].sort(),
       `seed ${seed}: the store holds exactly the pages of heights ${30 - retention}..30`,
     );
+    assert.deepEqual(
+      [...(await storedRootIndex(dir))].sort(),
+      [...liveRoots].sort(),
+      `seed ${seed}: the root index names exactly the roots of heights ${30 - retention}..30`,
+    );
+    if (format !== 'hash') assert.ok(liveRoots.size > 0, 'roots keyed by height are indexed');
   }
 });
 

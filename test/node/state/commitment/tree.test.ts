@@ -56,6 +56,14 @@ test('test vectors: the README definition, pinned', () => {
     ]).root,
     '7f19fac889fe8cc911431f17b5fe2a4e7a5ef265ceab747d6029313aa51d4874',
   );
+  // Keys and values beyond ASCII hash as their UTF-8 bytes (a surrogate pair included).
+  assert.equal(
+    state([
+      ['kommune/Århus', { navn: 'Ærø ø', tegn: '😀' }],
+      ['b', 'ü'],
+    ]).root,
+    '887f0ed4457f1f994a3452687add21ce9c4000763d2374e9d9f3d33edfe2f7c9',
+  );
 });
 
 const entriesArb = fc.uniqueArray(
