@@ -73,7 +73,7 @@ export class Chain {
     dataDir: string,
     genesis: Genesis,
     modules: ModuleRegistry,
-    verdicts?: Pick<Rules, 'signatureValid' | 'cosignatureValid'>,
+    verdicts?: Pick<Rules, 'signatureValid' | 'cosignatureValid' | 'checkedPayloads'>,
     options: ChainOptions = {},
   ): Promise<Chain> {
     return Chain.openStorage(await ChainStore.open(dataDir), genesis, modules, verdicts, options);
@@ -84,7 +84,7 @@ export class Chain {
     store: ChainStorage,
     genesis: Genesis,
     modules: ModuleRegistry,
-    verdicts?: Pick<Rules, 'signatureValid' | 'cosignatureValid'>,
+    verdicts?: Pick<Rules, 'signatureValid' | 'cosignatureValid' | 'checkedPayloads'>,
     options: ChainOptions = {},
   ): Promise<Chain> {
     const r = options.stateRetention;
