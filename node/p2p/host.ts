@@ -6,7 +6,7 @@
  * redialled whenever they drop; a peer that leaves the allow-list is hung up on, and so is a peer
  * that gossipsub lost while still connected, so that it reconnects (gossip-watch.ts).
  */
-import { gossipsub } from '@libp2p/gossipsub';
+import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { PeerId } from '@libp2p/interface';
@@ -82,6 +82,19 @@ export interface RunningHost {
   peerAgents(): Record<string, string>;
   /** gossipsub's wire counters (gossipsub-metrics.ts), for the node's /metrics. */
   readonly metrics: readonly Metric[];
+  /**
+   * What becomes of a message delivered to this node (gossipsub validates asynchronously: nothing is
+   * forwarded until this is called). `forward`: sent on to the mesh peers, as gossipsub would. Not
+   * forwarded: kept for IWANT and IHAVE gossip, and announced by IHAVE to the mesh peers (but
+   * `source`), piggybacked on the next RPC to each or sent at the next heartbeat; a mesh peer that
+   * lacks it asks for it (gossip.ts says when a message need not be forwarded).
+   */
+  release(
+    message: { topic: string; data: Uint8Array },
+    msgId: string,
+    source: PeerId,
+    forward: boolean,
+  ): void;
   /** Disconnects `peer` and refuses it for `ms` milliseconds. */
   ban(peer: PeerId, ms: number): Promise<void>;
   stop(): Promise<void>;
@@ -127,6 +140,8 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
         allowPublishToZeroTopicPeers: true,
         fallbackToFloodsub: false,
         emitSelf: false,
+        // Forwarding is decided after delivery, per message (release below, gossip.ts).
+        asyncValidation: true,
         maxInboundDataLength: MAX_GOSSIP_BYTES,
         // A small mesh: every authority is connected to every other, and flood publishing (on by
         // default) hands each peer its first copy straight from the author. The mesh only forwards,
@@ -178,6 +193,18 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
   };
   const streamsOutbound = pubsub.streamsOutbound;
   if (!(streamsOutbound instanceof Map)) throw new Error('gossipsub no longer exposes streamsOutbound');
+  // A message kept without forwarding is marked valid in gossipsub's message cache (so it is served
+  // on IWANT and named in IHAVE gossip) and announced to the mesh by IHAVE: public methods of its
+  // implementation, not of its interface, checked here for the same reason.
+  const lazy = pubsub as unknown as {
+    reportMessageValidationResult(msgId: string, source: string, acceptance: TopicValidatorResult): void;
+    getMeshPeers(topic: string): string[];
+    mcache?: { validate?: (msgId: string) => unknown };
+    pushGossip?: (peer: string, ihave: { topicID: string; messageIDs: Uint8Array[] }) => void;
+  };
+  const mcache = lazy.mcache;
+  if (typeof mcache?.validate !== 'function' || typeof lazy.pushGossip !== 'function')
+    throw new Error('gossipsub no longer exposes mcache.validate and pushGossip');
   // Outgoing gossip streams set up per peer side by side, not one peer after another (gossip-streams.ts).
   parallelOutboundStreams(pubsub, log);
   const watched = {
@@ -298,6 +325,18 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
     metrics: metrics.kept,
     gossipPeers: () => host.services.pubsub.getPeers().length,
     peerAgents: () => Object.fromEntries(agents),
+    release: (message, msgId, source, forward) => {
+      const from = source.toString();
+      if (forward) {
+        lazy.reportMessageValidationResult(msgId, from, TopicValidatorResult.Accept);
+        return;
+      }
+      if (mcache.validate?.(msgId) == null) return; // no longer cached: nothing to announce
+      // The id gossipsub knows it by: msgIdFn's (above).
+      const messageIDs = [sha256(message.data)];
+      for (const peer of lazy.getMeshPeers(message.topic))
+        if (peer !== from) lazy.pushGossip?.(peer, { topicID: message.topic, messageIDs });
+    },
     ban: async (peer, ms) => {
       banned.set(peer.toString(), Date.now() + ms);
       log.warn({ peer: peer.toString(), seconds: ms / 1000 }, 'disconnected a misbehaving peer');
