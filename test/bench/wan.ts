@@ -20,8 +20,8 @@
  * this box's, and the projection is labelled as one.
  *
  * Needs root (ip netns). It never hangs and leaves nothing behind: an overall --timeout; on exit,
- * on a signal or an error every process it started is killed and the namespaces (named tw<pid>-…)
- * and links it made are deleted; no other namespace is touched.
+ * on a signal or an error every process it started is killed and the namespaces (named tw<pid>-…, or
+ * $TILLID_WAN_ID-… when set) and links it made are deleted; no other namespace is touched.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
