@@ -25,6 +25,7 @@ import { parallelOutboundStreams } from './gossip-streams.ts';
 import { GossipWatch } from './gossip-watch.ts';
 import { gossipsubMetrics } from './gossipsub-metrics.ts';
 import { libp2pKey, publicKeyOfPeer } from './identity.ts';
+import { oneWritePerFrame } from './tcp-writes.ts';
 
 /** How long one dial may take (libp2p's default): under load, set-up itself takes seconds. */
 const DIAL_TIMEOUT_MS = 10_000;
@@ -123,7 +124,7 @@ export async function createHost(options: HostOptions): Promise<RunningHost> {
       ...(options.announce && options.announce.length > 0 ? { announce: [...options.announce] } : {}),
     },
     connectionManager: { maxIncomingPendingConnections: MAX_INBOUND_HANDSHAKES },
-    transports: [tcp()],
+    transports: [oneWritePerFrame(tcp())],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: {
