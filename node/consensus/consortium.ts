@@ -181,10 +181,14 @@ export class ConsortiumConsensus implements Consensus {
     gossip.on<ProposalEnvelope>('proposal', {
       validate: (input, from) => this.#check.proposal(input, this.#peer(from)),
       deliver: (envelope, from) => this.#deliverProposal(envelope, this.#peer(from)),
+      // Straight from the proposer (it flood-publishes): announced to the mesh, not forwarded (gossip.ts).
+      fromAuthor: (envelope, from) => publicKeyOfPeer(from) === envelope.proposal.proposer,
     });
     gossip.on<Envelope>('vote', {
       validate: (input, from) => this.#check.vote(input, this.#peer(from)),
       deliver: (envelope) => void this.#host.onMessage(envelope.message),
+      fromAuthor: (envelope, from) =>
+        envelope.message.kind === 'vote' && publicKeyOfPeer(from) === envelope.message.vote.authority,
     });
     gossip.on<{ height: number; author: unknown }>('status', {
       validate: (input) => {
@@ -201,6 +205,7 @@ export class ConsortiumConsensus implements Consensus {
           height,
           typeof author === 'string' && author === publicKeyOfPeer(from) ? author : undefined,
         ),
+      fromAuthor: ({ author }, from) => typeof author === 'string' && author === publicKeyOfPeer(from),
     });
     await this.#host.start();
   }

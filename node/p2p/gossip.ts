@@ -19,6 +19,15 @@ export interface TopicHandler<T> {
   /** Checks a parsed message before it is delivered or forwarded. A throw counts as a reject. */
   validate(message: unknown, from: PeerId): Judgement<T> | Promise<Judgement<T>>;
   deliver(value: T, from: PeerId): void;
+  /**
+   * Whether `from`, the peer that handed this node the message, is its author (a vote's or a
+   * proposal's signer, an authority's own status). The author flood-publishes to every peer it is
+   * connected to, so such a message is not forwarded along the mesh — in a fully connected
+   * network each forwarded copy is a duplicate at a node that has it already. It is announced to
+   * the mesh peers by IHAVE instead (host.ts `release`), so a peer not connected to the author asks
+   * for it. Without this, or when it says no, the message is forwarded as gossipsub does.
+   */
+  fromAuthor?(value: T, from: PeerId): boolean;
 }
 
 const RESULT = {
@@ -71,12 +80,21 @@ export class Gossip {
     this.#outcomes = outcomes;
     this.#log = log;
     // Unsigned gossip names no author: the peer a message came from is the one its validator saw.
-    running.host.services.pubsub.addEventListener('message', (event) => {
-      this.#handlers.get(event.detail.topic)?.(event.detail.data);
+    // gossipsub validates asynchronously (host.ts): each delivered message is forwarded, or not,
+    // here, before the handler sees it.
+    running.host.services.pubsub.addEventListener('gossipsub:message', (event) => {
+      const { msg, msgId, propagationSource } = event.detail;
+      const handle = this.#handlers.get(msg.topic);
+      const forward = handle?.forward(msg.data) ?? true;
+      running.release(msg, msgId, propagationSource, forward);
+      handle?.deliver(msg.data);
     });
   }
 
-  readonly #handlers = new Map<string, (data: Uint8Array) => void>();
+  readonly #handlers = new Map<
+    string,
+    { forward(data: Uint8Array): boolean; deliver(data: Uint8Array): void }
+  >();
   /** The peer each validated message arrived from, by message bytes. */
   readonly #sources = new WeakMap<Uint8Array, PeerId>();
 
@@ -106,9 +124,14 @@ export class Gossip {
       if (verdict === 'reject') this.#strike(from, name, reason);
       return RESULT[verdict];
     });
-    this.#handlers.set(topic, (data) => {
-      if (!this.#validated.has(data)) return;
-      handler.deliver(this.#validated.get(data) as T, this.#sources.get(data) as PeerId);
+    this.#handlers.set(topic, {
+      forward: (data) =>
+        !this.#validated.has(data) ||
+        !(handler.fromAuthor?.(this.#validated.get(data) as T, this.#sources.get(data) as PeerId) ?? false),
+      deliver: (data) => {
+        if (!this.#validated.has(data)) return;
+        handler.deliver(this.#validated.get(data) as T, this.#sources.get(data) as PeerId);
+      },
     });
     pubsub.subscribe(topic);
   }

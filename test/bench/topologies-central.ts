@@ -1,6 +1,6 @@
 /**
  * central for `bench:topologies`: the operator's `n` shared nodes, each a host of its own over the
- * emulated WAN (test/fixtures/wan-hosts.ts, as bench:wan), and the gateway in front of them as
+ * emulated WAN, set up as bench:wan's (wan-network.ts), and the gateway in front of them as
  * the municipalities reach it (`gateway-rig.ts`: the real gateway process). The gateway runs in
  * this machine's own namespace — a host of its own too — and reaches the nodes only at their
  * public addresses, through the delaying relay, as every other host does.
@@ -11,22 +11,17 @@
  * Measured per node (from /proc, as bench:wan): CPU seconds and bytes through its host's
  * interface per block, RSS; and the gateway process's CPU, bytes sent and RSS per call.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { readNodeConfigKey } from '../../node/custody/key-file.ts';
-import { CLI } from '../fixtures/processes.ts';
-import { startWanHosts, type WanHost, type WanHosts } from '../fixtures/wan-hosts.ts';
+import type { WanHosts } from '../fixtures/wan-hosts.ts';
 import { startGatewayRig } from './gateway-rig.ts';
 import { bytesSentOf, cpuOf, memoryOf } from './national/gateway.ts';
 import { tempDirPlain } from './util.ts';
+import { startWanNetwork } from './wan-network.ts';
 import { percentile, type Sample, sample, since, statusMb } from './wan-proc.ts';
 
-const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const API_PORT = 7101;
-const P2P_PORT = 7201;
 
 export interface CentralOptions {
   readonly n: number;
@@ -59,47 +54,22 @@ export async function runCentral(o: CentralOptions): Promise<CentralResult> {
   let wan: WanHosts | undefined;
   let rig: Awaited<ReturnType<typeof startGatewayRig>> | undefined;
   try {
-    wan = await startWanHosts(n, [API_PORT, P2P_PORT], { delayMs: o.delayMs, jitterMs: o.jitterMs });
-    o.onHosts(wan);
-    const hosts = wan.hosts;
-    const host = (i: number) => hosts[i] as WanHost;
-    const url = (i: number) => `http://${host(i).publicIp}:${API_PORT}`;
-    const chainId = 'tillid-bench-central';
-    const names = hosts.map((_, i) => `Drift ${i + 1}`);
-    const args = ['network', 'init', '--out', join(dir, 'net'), '--chain-id', chainId];
-    args.push('--base-port', String(API_PORT));
-    names.forEach((name, i) => {
-      args.push('--municipality', `${name}:${29189846 + i}`, '--member', `${name}=${host(i).publicIp}`);
+    // The hosts, `network init`, the nodes and the wait until all are connected: as bench:wan's.
+    const net = await startWanNetwork({
+      n,
+      delayMs: o.delayMs,
+      jitterMs: o.jitterMs,
+      chainId: 'tillid-bench-central',
+      name: (i) => `Drift ${i + 1}`,
+      dir,
+      onHosts: o.onHosts,
     });
-    const init = JSON.parse((await run(process.execPath, [CLI, ...args])).stdout) as { nodes: string[] };
-    const configs = init.nodes.map((d) => join(d, 'config.json'));
-    for (const file of configs) {
-      const config = JSON.parse(readFileSync(file, 'utf8'));
-      config.logLevel = 'info';
-      writeFileSync(file, JSON.stringify(config, null, 2));
-    }
-    const nodes = await Promise.all(configs.map((c, i) => wan?.startNode(host(i), c)));
-    const pids = nodes.map((c) => c?.pid as number);
+    wan = net.wan;
+    const { configs, pids, url } = net;
     const status = async (i: number) =>
       (await (await fetch(`${url(i)}/v1/status`)).json()) as { height: number; peers: unknown[] };
-    const started = performance.now();
-    for (;;) {
-      const peers = await Promise.all(
-        hosts.map((_, i) =>
-          status(i).then(
-            (s) => s.peers.length,
-            () => -1,
-          ),
-        ),
-      );
-      if (peers.every((p) => p >= n - 1)) break;
-      if (performance.now() - started > 600_000)
-        throw new Error(
-          `central: not every node reaches all ${n - 1} others after 600 s: ${peers.join(' ')}`,
-        );
-      await sleep(1000);
-    }
-    log(`central: ${n} shared nodes connected in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const seconds = await net.waitConnected(600_000, (line) => log(`central: ${line}`));
+    log(`central: ${n} shared nodes connected in ${seconds.toFixed(0)} s`);
     const genesisFile = join(dir, 'net', 'genesis.json');
     const genesis = JSON.parse(readFileSync(genesisFile, 'utf8'));
     rig = await startGatewayRig({

@@ -44,32 +44,42 @@ export function smapsMb(pid: number, field: string): number {
   return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) / 1024;
 }
 
-/** Bytes received plus sent on every interface but loopback of the pid's network namespace. */
-export function netBytes(pid: number): number {
-  let total = 0;
+/** Bytes and packets received plus sent on every interface but loopback of the pid's network namespace. */
+export function netCounts(pid: number): { bytes: number; packets: number } {
+  let bytes = 0;
+  let packets = 0;
   for (const line of readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2)) {
     const [name, counters] = line.split(':');
     if (!counters || name?.trim() === 'lo') continue;
     const f = counters.trim().split(/\s+/);
-    // Receive bytes is the first column, transmit bytes the ninth.
-    total += Number(f[0]) + Number(f[8]);
+    // Receive bytes and packets are the first two columns, transmit bytes and packets the 9th and 10th.
+    bytes += Number(f[0]) + Number(f[8]);
+    packets += Number(f[1]) + Number(f[9]);
   }
-  return total;
+  return { bytes, packets };
 }
+
+/**
+ * What one packet adds on a veth interface besides its payload: Ethernet 14 + IPv4 20 + TCP 32
+ * (20 plus the timestamp option Linux sends by default). A bare ACK is this and nothing else.
+ */
+export const PACKET_HEADER_BYTES = 66;
 
 export interface Sample {
   readonly cpu: number[];
   readonly bytes: number[];
+  readonly packets: number[];
 }
 
-export const sample = (pids: readonly number[]): Sample => ({
-  cpu: pids.map(cpuSeconds),
-  bytes: pids.map(netBytes),
-});
+export const sample = (pids: readonly number[]): Sample => {
+  const net = pids.map(netCounts);
+  return { cpu: pids.map(cpuSeconds), bytes: net.map((c) => c.bytes), packets: net.map((c) => c.packets) };
+};
 
 export const since = (a: Sample, b: Sample): Sample => ({
   cpu: b.cpu.map((c, i) => c - (a.cpu[i] as number)),
   bytes: b.bytes.map((c, i) => c - (a.bytes[i] as number)),
+  packets: b.packets.map((c, i) => c - (a.packets[i] as number)),
 });
 
 export const median = (xs: readonly number[]): number => {

@@ -15,9 +15,17 @@ import { DEFAULT_PARAMS } from '../../node/protocol/genesis.ts';
 import { generateKeyPair, Signer } from '../../node/protocol/signature.ts';
 import type { WanHosts } from '../fixtures/wan-hosts.ts';
 import { tempDirPlain } from './util.ts';
-import { startWanNetwork } from './wan-network.ts';
+import { API_PORT, P2P_PORT, startWanNetwork } from './wan-network.ts';
 import { percentile, type Sample, sample, since, statusMb } from './wan-proc.ts';
-import { type Counters, delta, type NodeTraffic, nodeTraffic, scrape } from './wan-traffic.ts';
+import {
+  type Counters,
+  delta,
+  type NodeTraffic,
+  nodeTraffic,
+  type PortCounts,
+  portsSince,
+  scrape,
+} from './wan-traffic.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const CHAIN_ID = 'tillid-bench-wan';
@@ -231,6 +239,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     await sleep(3000);
     const idleRss = pids.map((p) => statusMb(p, 'VmRSS'));
 
+    // The host's own kernel counts its API and p2p ports apart (wan-hosts.ts).
+    const portSample = (): PortCounts[] =>
+      hosts.map((h) => {
+        const c = (wan as WanHosts).portCounts(h);
+        const zero = { bytes: 0, packets: 0 };
+        return { api: c.get(API_PORT) ?? zero, p2p: c.get(P2P_PORT) ?? zero };
+      });
     const phase = async (
       name: string,
       seconds: number,
@@ -239,6 +254,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const scrapeAll = () =>
         Promise.all(hosts.map((_, i) => scrape(url(i)).catch((): Counters => new Map())));
       const countersBefore = await scrapeAll();
+      const portsBefore = portSample();
       const before = sample(pids);
       const relayBefore = sample([wan?.relayPid as number]);
       const fromBlock = blocks.length;
@@ -248,6 +264,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const loadEnd = performance.now();
       await waitFinal(accepted, 60_000);
       const cost = since(before, sample(pids));
+      const ports = portSample().map((after, i) => portsSince(portsBefore[i] as PortCounts, after));
       const countersAfter = await scrapeAll();
       const relayCpu = (since(relayBefore, sample([wan?.relayPid as number])).cpu[0] as number) ?? 0;
       const mine = blocks.slice(fromBlock);
@@ -276,7 +293,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         relayCpu,
         rejections: new Map(rejections),
         traffic: countersAfter.map((after, i) =>
-          nodeTraffic(delta(countersBefore[i] as Counters, after), mine.length, cost.bytes[i] as number),
+          nodeTraffic(delta(countersBefore[i] as Counters, after), mine.length, {
+            bytes: cost.bytes[i] as number,
+            packets: cost.packets[i] as number,
+            ...(ports[i] as PortCounts),
+          }),
         ),
       };
     };

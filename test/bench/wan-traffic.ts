@@ -1,11 +1,34 @@
 /**
  * Where a node's bytes per block go, for bench:wan: each node's /metrics counters (gossip by topic,
  * gossipsub's wire counters, block sync, stall re-sends) read before and after a phase, set beside
- * the bytes /proc saw on the host's interface. The remainder (interface bytes not accounted for by
- * gossipsub RPCs or block sync) is TCP/IP, noise and yamux framing, identify and ping, and the API
- * requests the node served (the bench's own submissions, the follower's polling and these scrapes).
+ * the bytes /proc saw on the host's interface and the host's kernel counters of its API and p2p
+ * ports (wan-hosts.ts). The API's bytes are the bench's own requests (submissions, and on node 1 the
+ * follower's polling): reported apart, not as the node's. Of the p2p bytes, each packet's headers
+ * (Ethernet, IP, TCP) are counted from the packets; what remains beyond gossipsub's RPCs and block
+ * sync is noise and yamux framing, identify and ping, and the transaction and held-message fetches.
  */
-import { median } from './wan-proc.ts';
+import { median, PACKET_HEADER_BYTES } from './wan-proc.ts';
+
+/** Bytes and packets through a port, counted by the host's kernel at IP level. */
+export interface PortCount {
+  readonly bytes: number;
+  readonly packets: number;
+}
+export interface PortCounts {
+  readonly api: PortCount;
+  readonly p2p: PortCount;
+}
+const minus = (a: PortCount, b: PortCount): PortCount => ({
+  bytes: b.bytes - a.bytes,
+  packets: b.packets - a.packets,
+});
+export const portsSince = (a: PortCounts, b: PortCounts): PortCounts => ({
+  api: minus(a.api, b.api),
+  p2p: minus(a.p2p, b.p2p),
+});
+/** nftables counts from the IP header on; the interface's bytes include Ethernet's 14 per packet. */
+const ETHERNET_BYTES = 14;
+const onWire = (c: PortCount) => c.bytes + ETHERNET_BYTES * c.packets;
 
 /** Counter series by `name{labels}`, only those the breakdown reads. */
 export type Counters = Map<string, number>;
@@ -58,10 +81,25 @@ export interface NodeTraffic {
   readonly syncServed: number;
   readonly syncFetched: number;
   readonly syncRequests: number;
+  /** The node's own bytes: the interface's less the bench's API requests. */
+  readonly own: number;
+  /** The bench's API requests to this node (submissions; node 1 also the follower's polling). */
+  readonly api: number;
+  /** p2p packets, and their headers (Ethernet + IP + TCP). */
+  readonly p2pPackets: number;
+  readonly p2pHeaders: number;
+  /** p2p payload beyond gossipsub RPCs and block sync: noise and yamux framing, identify, ping, fetches. */
+  readonly p2pRest: number;
+  /** Interface bytes on neither port (ARP and the like). */
   readonly other: number;
 }
 
-export function nodeTraffic(c: Counters, blocks: number, interfaceBytes: number): NodeTraffic {
+/** `iface`: the host interface's bytes and packets in the phase, and its kernel's port counts. */
+export function nodeTraffic(
+  c: Counters,
+  blocks: number,
+  iface: { bytes: number; packets: number } & PortCounts,
+): NodeTraffic {
   const per = (v: number) => (blocks ? v / blocks : Number.NaN);
   const firstIn: Record<string, number> = {};
   const duplicates: Record<string, number> = {};
@@ -105,7 +143,14 @@ export function nodeTraffic(c: Counters, blocks: number, interfaceBytes: number)
     syncServed: per(syncServed),
     syncFetched: per(syncFetched),
     syncRequests: per(pick(c, 'tillid_sync_requests_total')),
-    other: per(interfaceBytes - rpcIn - rpcOut - syncServed - syncFetched),
+    own: per(iface.bytes - onWire(iface.api)),
+    api: per(onWire(iface.api)),
+    p2pPackets: per(iface.p2p.packets),
+    p2pHeaders: per(PACKET_HEADER_BYTES * iface.p2p.packets),
+    p2pRest: per(
+      onWire(iface.p2p) - PACKET_HEADER_BYTES * iface.p2p.packets - rpcIn - rpcOut - syncServed - syncFetched,
+    ),
+    other: per(iface.bytes - onWire(iface.api) - onWire(iface.p2p)),
   };
 }
 
@@ -118,7 +163,7 @@ export function trafficLines(nodes: readonly NodeTraffic[]): string[] {
   const byTopic = (f: (t: NodeTraffic) => Record<string, number>, unit: (v: number) => string) =>
     TOPICS.map((t) => `${t} ${unit(m((x) => f(x)[t] ?? 0))}`).join(', ');
   return [
-    `gossipsub RPCs in ${kb(m((t) => t.rpcIn))}, out ${kb(m((t) => t.rpcOut))}; block sync served ${kb(m((t) => t.syncServed))}, fetched ${kb(m((t) => t.syncFetched))} (${n(m((t) => t.syncRequests))} requests); rest (framing, identify, API) ${kb(m((t) => t.other))}`,
+    `the node's own ${kb(m((t) => t.own))}: gossipsub RPCs in ${kb(m((t) => t.rpcIn))}, out ${kb(m((t) => t.rpcOut))}; block sync served ${kb(m((t) => t.syncServed))}, fetched ${kb(m((t) => t.syncFetched))} (${n(m((t) => t.syncRequests))} requests); TCP/IP headers ${kb(m((t) => t.p2pHeaders))} (${n(m((t) => t.p2pPackets))} packets × ${PACKET_HEADER_BYTES} B); noise/yamux framing, identify, ping, fetches ${kb(m((t) => t.p2pRest))}; other ${kb(m((t) => t.other))}. Not the node's: the bench's API requests ${kb(m((t) => t.api))}`,
     `first copies in: ${byTopic((t) => t.firstIn, kb)}; duplicate deliveries: ${byTopic((t) => t.duplicates, n)} messages ≈ ${kb(m((t) => t.duplicateBytes))}`,
     `published: ${byTopic((t) => t.published, n)} messages, of which re-sent after a stall ${n(m((t) => t.resent))}; sent to ${n(m((t) => t.publishPeers))} peers (own) + ${n(m((t) => t.forwardPeers))} (forwarded); control IHAVE ${n(m((t) => t.control.ihave))}, IWANT ${n(m((t) => t.control.iwant))}, GRAFT ${n(m((t) => t.control.graft))}, PRUNE ${n(m((t) => t.control.prune))}, IDONTWANT sent ${n(m((t) => t.control.idontwant))}`,
   ];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
 import { createLogger } from '../../../node/log.ts';
-import { Gossip, topicName } from '../../../node/p2p/gossip.ts';
+import { Gossip, type TopicHandler, topicName } from '../../../node/p2p/gossip.ts';
 import { createHost, type RunningHost } from '../../../node/p2p/host.ts';
 import { fetchBlocks, serveBlocks } from '../../../node/p2p/sync.ts';
 import type { Block } from '../../../node/protocol/block.ts';
@@ -148,4 +148,54 @@ test('block sync serves a bounded range of blocks to a member', async (t) => {
     1000,
   )) as Block[];
   assert.equal(capped.length, 64);
+});
+
+/** Peers a node forwarded others' messages to, from its gossipsub counters (all topics). */
+const forwardedTo = async (running: RunningHost): Promise<number> => {
+  const registry = new Registry();
+  for (const m of running.metrics) registry.registerMetric(m);
+  const metric = registry.getSingleMetric('tillid_gossipsub_msg_forward_peers_total');
+  assert.ok(metric, 'the forward counter is kept');
+  return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+};
+
+/** A 'vote'-topic handler whose messages name their author's peer id, as votes name their signer. */
+type Authored = { author: string; n: number };
+const authored = (into: number[]): TopicHandler<Authored> => ({
+  validate: (m) => ({ verdict: 'accept', value: m as Authored }),
+  deliver: (value) => into.push(value.n),
+  fromAuthor: (value, from) => value.author === from.toString(),
+});
+
+test('a message straight from its author is not forwarded, and still reaches a peer not connected to the author', async (t) => {
+  const [a, b, c] = [generateKeyPair(), generateKeyPair(), generateKeyPair()] as KeyPair[];
+  const members = [a, b, c] as KeyPair[];
+  // second and third know only the hub: no link between them.
+  const hub = await start(t, a as KeyPair, members);
+  const second = await start(t, b as KeyPair, members, [hub.address]);
+  const third = await start(t, c as KeyPair, members, [hub.address]);
+  const got = { hub: [] as number[], third: [] as number[] };
+  hub.gossip.on('vote', authored(got.hub));
+  second.gossip.on('vote', authored([]));
+  third.gossip.on('vote', authored(got.third));
+  await waitFor(async () =>
+    connected(hub.running, second.running) && connected(hub.running, third.running) ? true : undefined,
+  );
+  const author = second.running.host.peerId.toString();
+  let n = 0;
+  await waitFor(async () => {
+    await second.gossip.publish('vote', { author, n: n++ });
+    return got.hub.length > 0 ? true : undefined;
+  });
+  const first = got.hub[0] as number;
+  // The hub had it from its author and did not forward it; it announced it (IHAVE), and third,
+  // which lacks a link to the author, asked for it.
+  await waitFor(async () => (got.third.includes(first) ? true : undefined), 10_000);
+  assert.equal(await forwardedTo(hub.running), 0, 'the hub forwarded none of the author’s messages');
+  assert.equal(connected(second.running, third.running), false, 'second and third were never linked');
+
+  // A message the hub did not get from its author is forwarded at once, as before.
+  const relayed = 1_000_000;
+  await hub.gossip.publish('vote', { author, n: relayed });
+  await waitFor(async () => (got.third.includes(relayed) ? true : undefined), 10_000);
 });
