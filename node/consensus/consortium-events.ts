@@ -48,6 +48,10 @@ export function consortiumEvents(o: ConsortiumReports, headMoved: () => void): H
       headMoved();
     },
     decided: (height, round, missed) => rounds?.decided(height, round, missed),
+    heightTimed: (height, steps) => {
+      rounds?.stepsTimed(steps);
+      log.debug({ height, steps }, 'height steps (ms)');
+    },
     roundChanged: (height, round) => {
       rounds?.roundChanged();
       log.info({ height, round }, 'round change');

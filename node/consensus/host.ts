@@ -22,6 +22,7 @@ import type { Block } from '../protocol/block.ts';
 import type { Hex } from '../protocol/hash.ts';
 import { CatchUp, checkSyncedBlock } from './catch-up.ts';
 import { EarlyMessages } from './early-messages.ts';
+import { HeightTrace } from './height-trace.ts';
 import {
   type ConsensusHostOptions,
   DEFAULT_STALL_MS,
@@ -73,9 +74,12 @@ export class ConsensusHost {
    */
   #rejoin: LostLogRejoin | undefined;
   #voteFrom = 1;
+  /** Where each height's time goes (height-trace.ts), for the step metrics. */
+  readonly #trace: HeightTrace;
 
   constructor(options: ConsensusHostOptions) {
     this.#o = options;
+    this.#trace = new HeightTrace(() => options.timers.now());
     const tickMs = options.tickIntervalMs ?? DEFAULT_TICK_MS;
     this.#stall = new StallWatch(
       options.timers,
@@ -180,6 +184,7 @@ export class ConsensusHost {
       this.#early.keep(message, head);
       return;
     }
+    this.#trace.received(message);
     await this.#run(engine?.onMessage(message) ?? []);
   }
 
@@ -229,6 +234,7 @@ export class ConsensusHost {
     if (chain.head.height > start) {
       this.#o.events?.caughtUp?.(start + 1, chain.head.height, from);
       this.#stall.progressed();
+      this.#trace.synced();
       this.#app?.committed();
       // Still behind: ask again at once; otherwise take part in the next height.
       if (this.#behind()) this.#requestSync();
@@ -307,8 +313,12 @@ export class ConsensusHost {
     if (this.#rejoin || height < this.#voteFrom || this.#engine.height >= height) return;
     this.#round = 0;
     this.#o.events?.heightStarted?.(height);
+    this.#trace.started(height);
     const outputs = this.#engine.start(height);
-    for (const message of this.#early.take(height)) outputs.push(...this.#engine.onMessage(message));
+    for (const message of this.#early.take(height)) {
+      this.#trace.received(message);
+      outputs.push(...this.#engine.onMessage(message));
+    }
     await this.#run(outputs);
   }
 
@@ -318,6 +328,7 @@ export class ConsensusHost {
     for (const output of outputs) {
       switch (output.type) {
         case 'broadcast':
+          this.#trace.sent(output.message);
           this.#o.network.broadcast(output.message);
           break;
         case 'schedule-timeout':
@@ -338,6 +349,7 @@ export class ConsensusHost {
     const engine = this.#engine;
     if (!engine || engine.decided || engine.round === this.#round) return;
     this.#round = engine.round;
+    this.#trace.roundChanged();
     this.#o.events?.roundChanged?.(engine.height, engine.round);
   }
 
@@ -354,6 +366,7 @@ export class ConsensusHost {
   async #commit(block: Block): Promise<void> {
     const { chain, mempool } = this.#o;
     const height = block.header.height;
+    this.#trace.decided();
     const committed = await this.#append(async () => {
       // Block sync may have got there first.
       if (height !== chain.head.height + 1) return false;
@@ -370,6 +383,8 @@ export class ConsensusHost {
       }
     });
     if (!committed) return;
+    const steps = this.#trace.committed(height);
+    if (steps) this.#o.events?.heightTimed?.(height, steps);
     const round = block.certificate?.round ?? 0;
     this.#o.events?.decided?.(height, round, this.#engine?.missedProposers(round) ?? []);
     this.#o.events?.committed?.(block, 'consensus');
