@@ -34,7 +34,7 @@ import { type Admission, AuthorityHearing, admitMessage } from './message-admiss
 import { HeightPacing } from './pacing.ts';
 import { LostLogRejoin } from './rejoin.ts';
 import { StallWatch } from './stall-watch.ts';
-import { ChainApplication } from './tendermint/chain-application.ts';
+import { ChainApplication, MAX_PROPOSAL_BYTES } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
 import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
@@ -314,6 +314,7 @@ export class ConsensusHost {
     this.#round = 0;
     this.#o.events?.heightStarted?.(height);
     this.#trace.started(height);
+    this.#pacing.started();
     const outputs = this.#engine.start(height);
     for (const message of this.#early.take(height)) {
       this.#trace.received(message);
@@ -395,7 +396,8 @@ export class ConsensusHost {
   async #startNextHeight(): Promise<void> {
     this.#pacing.clear();
     if (!this.#engine || this.#stopped) return;
-    this.#pacing.afterCommit(this.#o.mempool.size, this.#o.chain.rules.params.maxBlockTransactions);
+    const { mempool, chain } = this.#o;
+    this.#pacing.afterCommit(mempool, chain.rules.params.maxBlockTransactions, MAX_PROPOSAL_BYTES);
   }
 
   #wake(): void {

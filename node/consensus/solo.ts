@@ -89,7 +89,9 @@ export class SoloAuthority implements Consensus {
   }
 
   #afterBlock(): void {
-    this.#pacing.afterCommit(this.#o.mempool.size, this.#o.chain.rules.params.maxBlockTransactions);
+    // A solo block takes the whole mempool up to the count (no proposal to send): no byte bound.
+    const max = this.#o.chain.rules.params.maxBlockTransactions;
+    this.#pacing.afterCommit(this.#o.mempool, max, Number.POSITIVE_INFINITY);
   }
 
   async #produce(): Promise<void> {
