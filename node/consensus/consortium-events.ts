@@ -48,9 +48,9 @@ export function consortiumEvents(o: ConsortiumReports, headMoved: () => void): H
       headMoved();
     },
     decided: (height, round, missed) => rounds?.decided(height, round, missed),
-    heightTimed: (height, steps) => {
+    heightTimed: (height, steps, transactions) => {
       rounds?.stepsTimed(steps);
-      log.debug({ height, steps }, 'height steps (ms)');
+      log.debug({ height, transactions, steps }, 'height steps (ms)');
     },
     roundChanged: (height, round) => {
       rounds?.roundChanged();

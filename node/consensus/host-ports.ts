@@ -71,7 +71,7 @@ export interface HostEvents {
   /** A stalled height's own proposal and votes were re-sent (`messages` of them). */
   resent?(messages: readonly ConsensusMessage[]): void;
   /** A round-0 height this node ran and committed, and how long each of its steps took (height-trace.ts). */
-  heightTimed?(height: number, steps: HeightSteps): void;
+  heightTimed?(height: number, steps: HeightSteps, transactions: number): void;
   /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
   rejoinBounded?(voteFrom: number): void;
 }
