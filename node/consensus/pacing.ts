@@ -3,8 +3,9 @@
  * than the block interval after the previous height started, so transactions gather into fewer,
  * fuller blocks; a height that took longer than the interval (a full block's execution, its votes
  * and its commit) is followed at once. The interval used to run from the commit (CometBFT's
- * timeout_commit), which added it to every height's own duration: blocks of a 250 ms interval took
- * 300 ms idle and 770 ms under the K1 load instead of 250 and ≈ 520 (README, "K1 lifecycles").
+ * timeout_commit), which added it to every height's own duration: idle blocks of a 250 ms
+ * interval took 300–430 ms, and a K1 payment-decision block its execution twice, its votes and its
+ * commit plus 250 ms (README, "K1 lifecycles": where a block's time goes).
  * A full block's worth already waiting — by count, or by the bytes a proposal carries — starts
  * the next height at once. With an empty mempool the wait is the longer empty-block interval, so a
  * quiet consortium does not grow its chain with empty blocks; work arriving, or another authority
