@@ -28,7 +28,6 @@ export interface NodeConfig {
     readonly port: number;
     readonly tls?: { readonly cert: string; readonly key: string };
   };
-  /** A height starts no sooner than this after the previous one started (consensus/pacing.ts). */
   readonly blockIntervalMs: number;
   /**
    * With nothing to include, how long to wait before an empty block. Default 10 minutes (never

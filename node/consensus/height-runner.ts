@@ -16,7 +16,7 @@ import type { AuthorityHearing } from './message-admission.ts';
 import { HeightPacing } from './pacing.ts';
 import type { RejoinGate } from './rejoin.ts';
 import type { StallWatch } from './stall-watch.ts';
-import { ChainApplication, MAX_PROPOSAL_BYTES } from './tendermint/chain-application.ts';
+import { ChainApplication } from './tendermint/chain-application.ts';
 import { DEFAULT_TIMEOUTS, type EngineOutput, TendermintEngine } from './tendermint/engine.ts';
 import { type ConsensusMessage, heightOf } from './tendermint/messages.ts';
 
@@ -106,7 +106,6 @@ export class HeightRunner {
     this.#round = 0;
     this.#o.events?.heightStarted?.(height);
     this.#trace.started(height);
-    this.#pacing.started();
     const outputs = this.#engine.start(height);
     for (const message of this.#early.take(height)) {
       this.#trace.received(message);
@@ -236,7 +235,6 @@ export class HeightRunner {
   async #startNextHeight(): Promise<void> {
     this.#pacing.clear();
     if (!this.#engine || this.#parts.stopped()) return;
-    const { mempool, chain } = this.#o;
-    this.#pacing.afterCommit(mempool, chain.rules.params.maxBlockTransactions, MAX_PROPOSAL_BYTES);
+    this.#pacing.afterCommit(this.#o.mempool.size, this.#o.chain.rules.params.maxBlockTransactions);
   }
 }

@@ -87,7 +87,7 @@ export interface ConsensusHostOptions {
   readonly authority?: { readonly signer: MessageSigner; readonly signedLog: SignedVoteLog };
   readonly timeouts?: Timeouts;
   readonly signatureCheck?: SignatureCheck;
-  /** Least time from one height's start to the next's (pacing.ts); no wait after a longer height or with a full block waiting. */
+  /** Pause after a commit before the next height starts (CometBFT's timeout_commit), unless a full block waits. */
   readonly blockIntervalMs: number;
   /** With an empty mempool, the wait before an empty block; work or another authority's start ends it. */
   readonly emptyBlockIntervalMs?: number;

@@ -89,9 +89,7 @@ export class SoloAuthority implements Consensus {
   }
 
   #afterBlock(): void {
-    // A solo block takes the whole mempool up to the count (no proposal to send): no byte bound.
-    const max = this.#o.chain.rules.params.maxBlockTransactions;
-    this.#pacing.afterCommit(this.#o.mempool, max, Number.POSITIVE_INFINITY);
+    this.#pacing.afterCommit(this.#o.mempool.size, this.#o.chain.rules.params.maxBlockTransactions);
   }
 
   async #produce(): Promise<void> {
