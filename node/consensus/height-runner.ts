@@ -69,7 +69,12 @@ export class HeightRunner {
       signedLog: options.authority.signedLog,
       timeouts: options.timeouts ?? DEFAULT_TIMEOUTS,
       ...(options.signatureCheck ? { signatureCheck: options.signatureCheck } : {}),
-      isSilent: (authority) => parts.hearing.silent(authority, options.chain.head.height, me),
+      // Asked only when a propose timeout is set: true cuts that proposer's turn short.
+      isSilent: (authority) => {
+        const silent = parts.hearing.silent(authority, options.chain.head.height, me);
+        if (silent) options.events?.proposerSilent?.(options.chain.head.height + 1, authority);
+        return silent;
+      },
     });
   }
 

@@ -72,6 +72,8 @@ export interface HostEvents {
   resent?(messages: readonly ConsensusMessage[]): void;
   /** A round-0 height this node ran and committed, and how long each of its steps took (height-trace.ts). */
   heightTimed?(height: number, steps: HeightSteps, transactions: number): void;
+  /** `authority`'s proposer turn at `height` waits only the short propose timeout: not heard from lately. */
+  proposerSilent?(height: number, authority: Hex): void;
   /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
   rejoinBounded?(voteFrom: number): void;
 }
