@@ -48,6 +48,15 @@ export function consortiumEvents(o: ConsortiumReports, headMoved: () => void): H
       headMoved();
     },
     decided: (height, round, missed) => rounds?.decided(height, round, missed),
+    proposerSilent: (height, authority) =>
+      log.debug(
+        { height, authority },
+        'proposer not heard from lately: its turn waits the short propose timeout',
+      ),
+    heightTimed: (height, steps, transactions) => {
+      rounds?.stepsTimed(steps);
+      log.debug({ height, transactions, steps }, 'height steps (ms)');
+    },
     roundChanged: (height, round) => {
       rounds?.roundChanged();
       log.info({ height, round }, 'round change');

@@ -9,6 +9,7 @@ import type { Block } from '../protocol/block.ts';
 import type { TillidError } from '../protocol/errors.ts';
 import type { Hex } from '../protocol/hash.ts';
 import type { MessageSigner } from '../protocol/signature.ts';
+import type { HeightSteps } from './height-trace.ts';
 import type { EngineOutput, Timeouts } from './tendermint/engine.ts';
 import type { ConsensusMessage, SignatureCheck } from './tendermint/messages.ts';
 import type { SignedVoteLog } from './tendermint/signed-log.ts';
@@ -69,6 +70,10 @@ export interface HostEvents {
   caughtUp?(from: number, to: number, peer: string): void;
   /** A stalled height's own proposal and votes were re-sent (`messages` of them). */
   resent?(messages: readonly ConsensusMessage[]): void;
+  /** A round-0 height this node ran and committed, and how long each of its steps took (height-trace.ts). */
+  heightTimed?(height: number, steps: HeightSteps, transactions: number): void;
+  /** `authority`'s proposer turn at `height` waits only the short propose timeout: not heard from lately. */
+  proposerSilent?(height: number, authority: Hex): void;
   /** A node that lost its signed-vote log learnt the first height it may sign at (rejoin.ts). */
   rejoinBounded?(voteFrom: number): void;
 }

@@ -5,11 +5,13 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Hex } from '../protocol/hash.ts';
+import type { HeightSteps } from './height-trace.ts';
 
 export class RoundMetrics {
   readonly #roundsPerHeight: Histogram;
   readonly #roundChanges: Counter;
   readonly #missed: Counter<'authority'>;
+  readonly #steps: Histogram<'step'>;
   #lastFinalizedAt: number | undefined;
 
   constructor(registry: Registry, now: () => number = Date.now) {
@@ -30,6 +32,13 @@ export class RoundMetrics {
       labelNames: ['authority'] as const,
       registers: [registry],
     });
+    this.#steps = new Histogram({
+      name: 'tillid_consensus_step_seconds',
+      help: 'Seconds each step of a round-0 height took at this node: wait (after the last commit), propose (own proposal built and sent) or proposal (until the proposal arrived), validate (to own prevote), prevotes (to own precommit), precommits (to the decision), commit (store write and fsync)',
+      labelNames: ['step'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
     const self = this;
     new Gauge({
       name: 'tillid_consensus_seconds_since_finalized',
@@ -48,6 +57,11 @@ export class RoundMetrics {
   decided(_height: number, round: number, missed: readonly Hex[]): void {
     this.#roundsPerHeight.observe(round + 1);
     for (const authority of missed) this.#missed.inc({ authority });
+  }
+
+  /** The steps of one height (height-trace.ts), in ms. */
+  stepsTimed(steps: HeightSteps): void {
+    for (const [step, ms] of Object.entries(steps)) this.#steps.observe({ step }, ms / 1000);
   }
 
   roundChanged(): void {

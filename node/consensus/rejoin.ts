@@ -51,3 +51,42 @@ export class LostLogRejoin {
     return heard >= headsNeeded(others.length + 1) ? top + 3 : undefined;
   }
 }
+
+/**
+ * For the consensus host: from which height this authority may run the engine. A log that exists
+ * is trusted whatever the chain holds — an empty chain with its log (a node stopped before its
+ * first commit) votes at once; a lost one (lose()) waits until enough other authorities told their
+ * own heads, and then signs only from the height that bound gives.
+ */
+export class RejoinGate {
+  #rejoin: LostLogRejoin | undefined;
+  #voteFrom = 1;
+
+  /** The signed-vote log is lost: sign nothing until the bound is known. */
+  lose(): void {
+    this.#rejoin = new LostLogRejoin();
+  }
+
+  get waiting(): boolean {
+    return this.#rejoin !== undefined;
+  }
+
+  mayVoteAt(height: number): boolean {
+    return this.#rejoin === undefined && height >= this.#voteFrom;
+  }
+
+  /**
+   * `author`'s own head; returns the first height this node may sign at once the bound is known
+   * (once), else undefined. `authorities`: those of the height after the head.
+   */
+  note(author: Hex, height: number, authorities: readonly Hex[], me: Hex): number | undefined {
+    const rejoin = this.#rejoin;
+    if (!rejoin) return undefined;
+    rejoin.note(author, height);
+    const from = rejoin.voteFrom(authorities, me);
+    if (from === undefined) return undefined;
+    this.#rejoin = undefined;
+    this.#voteFrom = from;
+    return from;
+  }
+}

@@ -43,6 +43,7 @@ import {
   startNodeProcess,
   stopNodeProcess,
 } from '../process.ts';
+import { stepLines, stepTotals } from './height-steps.ts';
 import { tempDirPlain, verifyBaseline } from './util.ts';
 import { cpuSeconds, threadCpuSeconds } from './wan-proc.ts';
 
@@ -258,6 +259,8 @@ try {
   const cpu0 = nodeCpu();
   const main0 = mainCpu();
   const h0 = (await status()).height;
+  const urls = nodes.map((n) => n.url);
+  const steps0 = await stepTotals(urls);
   await send(creates);
   await final(creates);
   await send(proposals);
@@ -295,6 +298,7 @@ try {
   const cpu1 = nodeCpu();
   const main1 = mainCpu();
   const h1 = (await status()).height;
+  const steps1 = await stepTotals(urls);
   const seconds = (t1 - t0) / 1000;
   const check = (await (await fetch(`${nodes[3]?.url}/v1/contracts?party=${CARE_HOME_CVR}`)).json()) as any;
   const released = check.contracts.reduce((s: number, c: { released: number }) => s + c.released, 0);
@@ -360,6 +364,8 @@ try {
   console.log(
     `  CPU-bound projection     ${(cores / ((msPerLifecyclePerNode * nodes.length) / 1000)).toFixed(0)} lifecycles/s (${cores} cores ÷ CPU per lifecycle summed over ${nodes.length} nodes; a projection, not measured)`,
   );
+  console.log("  where a height's time goes (each node's tillid_consensus_step_seconds, round-0 heights):");
+  for (const line of stepLines(steps0, steps1)) console.log(`    ${line}`);
   console.log(
     `  released in total        ${released} øre (${N} × 12 × 55,000 kr expected: ${N * 12 * 5_500_000})`,
   );
