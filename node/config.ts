@@ -87,6 +87,20 @@ export const DEFAULTS = {
   logLevel: 'info',
 } as const;
 
+/** Without a setting, the empty-block interval is the default, or the block interval if that is longer. */
+export const defaultEmptyBlockIntervalMs = (blockIntervalMs: number): number =>
+  Math.max(DEFAULTS.emptyBlockIntervalMs, blockIntervalMs);
+
+/** What is wrong with a block pacing, if anything: a node's own config, or one `network join` copies. */
+export function pacingProblem(blockIntervalMs: unknown, emptyBlockIntervalMs: unknown): string | undefined {
+  const block = blockIntervalMs as number;
+  const empty = emptyBlockIntervalMs as number;
+  if (!(Number.isInteger(block) && block >= 10 && block <= 60_000)) return 'blockIntervalMs must be 10-60000';
+  if (!(Number.isInteger(empty) && empty >= block && empty <= 3_600_000))
+    return 'emptyBlockIntervalMs must be at least blockIntervalMs and at most an hour';
+  return undefined;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export class ConfigError extends Error {
@@ -164,18 +178,9 @@ export function validateConfig(raw: Record<string, any>, baseDir: string): NodeC
     api.tls = { cert: resolve(baseDir, t.cert), key: resolve(baseDir, t.key) };
   }
   const blockIntervalMs = raw.blockIntervalMs ?? DEFAULTS.blockIntervalMs;
-  need(
-    Number.isInteger(blockIntervalMs) && blockIntervalMs >= 10 && blockIntervalMs <= 60_000,
-    'blockIntervalMs must be 10-60000',
-  );
-  const emptyBlockIntervalMs =
-    raw.emptyBlockIntervalMs ?? Math.max(DEFAULTS.emptyBlockIntervalMs, blockIntervalMs);
-  need(
-    Number.isInteger(emptyBlockIntervalMs) &&
-      emptyBlockIntervalMs >= blockIntervalMs &&
-      emptyBlockIntervalMs <= 3_600_000,
-    'emptyBlockIntervalMs must be at least blockIntervalMs and at most an hour',
-  );
+  const emptyBlockIntervalMs = raw.emptyBlockIntervalMs ?? defaultEmptyBlockIntervalMs(blockIntervalMs);
+  const pacing = pacingProblem(blockIntervalMs, emptyBlockIntervalMs);
+  need(pacing === undefined, pacing as string);
   const verifyWorkers = raw.verifyWorkers ?? DEFAULTS.verifyWorkers;
   need(
     Number.isInteger(verifyWorkers) && verifyWorkers >= 0 && verifyWorkers <= 16,

@@ -12,7 +12,7 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { DEFAULTS } from '../config.ts';
+import { DEFAULTS, defaultEmptyBlockIntervalMs, pacingProblem } from '../config.ts';
 import { provisionSignedVoteLog } from '../consensus/tendermint/file-signed-log.ts';
 import { keyFilePublicKey, writeEncryptedKeyFile } from '../custody/key-file.ts';
 import { passphraseFileOf, readNewPassphrase } from '../custody/passphrase.ts';
@@ -35,15 +35,6 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return (await response.json()) as Record<string, unknown>;
 }
-
-/** The limits node/config.ts enforces at start, checked here so join never writes a config that cannot start. */
-const validPacing = (p: { blockIntervalMs: number; emptyBlockIntervalMs: number }) =>
-  Number.isInteger(p.blockIntervalMs) &&
-  p.blockIntervalMs >= 10 &&
-  p.blockIntervalMs <= 60_000 &&
-  Number.isInteger(p.emptyBlockIntervalMs) &&
-  p.emptyBlockIntervalMs >= p.blockIntervalMs &&
-  p.emptyBlockIntervalMs <= 3_600_000;
 
 /**
  * The newcomer's pacing: the member's, as its status shows it, unless the flags say otherwise.
@@ -83,14 +74,15 @@ function joinPacing(
   const emptyBlockIntervalMs =
     flag('empty-block-interval-ms', emptyFlag) ??
     known?.emptyBlockIntervalMs ??
-    Math.max(DEFAULTS.emptyBlockIntervalMs, blockIntervalMs);
+    defaultEmptyBlockIntervalMs(blockIntervalMs);
   const pacing = { blockIntervalMs, emptyBlockIntervalMs };
-  if (!validPacing(pacing)) {
+  // The rule a node applies at start (node/config.ts): join never writes a config that cannot start.
+  const problem = pacingProblem(blockIntervalMs, emptyBlockIntervalMs);
+  if (problem !== undefined) {
     const byFlags = blockFlag !== undefined || emptyFlag !== undefined;
     const source = byFlags ? 'the flags' : `the member at ${from}`;
     throw new (byFlags ? UsageError : Error)(
-      `${source} give block pacing ${JSON.stringify(pacing)}: blockIntervalMs must be 10-60000 and ` +
-        'emptyBlockIntervalMs at least that and at most an hour',
+      `${source} give block pacing ${JSON.stringify(pacing)}: ${problem}`,
     );
   }
   return pacing;
